@@ -1,0 +1,5 @@
+/** Every command group, in the order `capstan --help` lists them. */
+import type { RegisterCommands } from '../context.ts';
+import { registerDbCommands } from './db.ts';
+
+export const COMMAND_GROUPS: RegisterCommands[] = [registerDbCommands];

@@ -1,0 +1,90 @@
+/**
+ * The typed configuration every component receives. Parsed once at the entry point (see `load.ts`),
+ * then passed in; no component reads the environment itself. Durations are milliseconds.
+ */
+export interface CapstanConfig {
+  core: {
+    /** Home directory for the embedded DB, logs and generated keys. Default `$CAPSTAN_HOME` or `~/capstan`. */
+    home: string;
+    /** Folder scanned for DAG files (`*.ts`, `*.mts`, `*.js`, `*.mjs`). Default `<home>/dags`. */
+    dagsFolder: string;
+    /** Load the bundled example DAGs too. Default true. */
+    loadExamples: boolean;
+    /** Executor name: `LocalExecutor` (default), later `KubernetesExecutor`, `LocalKubernetesExecutor`. */
+    executor: string;
+    /** Most task instances queued or running at once across the installation. Default 32. */
+    parallelism: number;
+    /** Default per-DAG limit of running task instances. Default 16. */
+    maxActiveTasksPerDag: number;
+    /** Default per-DAG limit of active runs. Default 16. */
+    maxActiveRunsPerDag: number;
+    /** Default `catchup` for DAGs that do not set it. Default false. */
+    catchupByDefault: boolean;
+    /** Default retries of a task. Default 0. */
+    defaultTaskRetries: number;
+    /** Default retry delay. Default 5 minutes. */
+    defaultRetryDelayMs: number;
+    /** Slots of `default_pool` when it is first created. Default 128. */
+    defaultPoolSlots: number;
+    /** Largest serialized XCom value in bytes. Default 1 MiB. */
+    xcomMaxBytes: number;
+    /** Fernet key (base64url, 32 bytes) that encrypts connection secrets and secret variables. */
+    fernetKey: string;
+    /** Grace period between SIGTERM and SIGKILL when a task is stopped. Default 60 s. */
+    killedTaskCleanupTimeMs: number;
+  };
+  database: {
+    /** `sqlite:///abs/path.db` (default `<home>/capstan.db`) or `postgresql://…`. */
+    url: string;
+    /** PostgreSQL connection pool size per process. Default 10. */
+    poolSize: number;
+  };
+  scheduler: {
+    /** Longest sleep between scheduling loops when no event wakes it. Default 1 s. */
+    loopIntervalMs: number;
+    /** How often the scheduler writes its heartbeat. Default 5 s. */
+    heartbeatIntervalMs: number;
+    /** A scheduler whose heartbeat is older than this is dead. Default 30 s. */
+    healthCheckThresholdMs: number;
+    /** A running task whose heartbeat is older than this is a zombie. Default 5 minutes. */
+    taskHeartbeatTimeoutMs: number;
+    /** How often the scheduler looks for zombies and timed-out tasks. Default 10 s. */
+    zombieCheckIntervalMs: number;
+    /** Task instances examined per query. Default 512. */
+    maxTisPerQuery: number;
+    /** DAG runs examined per loop. Default 20. */
+    maxDagRunsPerLoop: number;
+    /** Port of the scheduler's own /health and /metrics server; 0 picks a free port, -1 disables. Default 8974. */
+    healthPort: number;
+  };
+  api: {
+    host: string;
+    /** Default 8080. */
+    port: number;
+    /** URL task processes use to reach the Execution API. Default `http://<host>:<port>`. */
+    executionApiUrl: string;
+    /** Key that signs task-try tokens (HMAC). Generated into the home directory when unset. */
+    secretKey: string;
+    /** Lifetime of a task-try token. Default 24 h. */
+    taskTokenTtlMs: number;
+  };
+  logging: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    /** Folder of task log files. Default `<home>/logs`. */
+    baseLogFolder: string;
+    /** `json` for machines, `pretty` for people. Default json. */
+    format: 'json' | 'pretty';
+  };
+  dagProcessor: {
+    /** How often the DAGs folder is listed for new, changed and deleted files. Default 5 s. */
+    refreshIntervalMs: number;
+    /** A file whose import takes longer is killed and recorded as an import error. Default 30 s. */
+    parseTimeoutMs: number;
+    /** Files parsed at once. Default 2. */
+    parallelism: number;
+  };
+  localExecutor: {
+    /** Idle pre-started task processes kept ready to cut start latency. Default 2. */
+    warmProcesses: number;
+  };
+}

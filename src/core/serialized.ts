@@ -1,0 +1,75 @@
+/**
+ * The serialized DAG: the JSON form the DAG processor stores and the scheduler reads. The scheduler never
+ * imports user code; it works from this structure alone. The format is versioned; readers refuse
+ * versions they do not know.
+ */
+import type { Timetable } from './schedule.ts';
+import type { TriggerRule } from './triggerRules.ts';
+
+export const SERIALIZED_DAG_VERSION = 1;
+
+/** JSON value (what XComs, params, conf and operator fields are made of). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Retry policy of a task, in milliseconds. */
+export interface RetryPolicy {
+  retries: number;
+  retryDelayMs: number;
+  retryExponentialBackoff: boolean;
+  maxRetryDelayMs: number | null;
+}
+
+export interface SerializedTask {
+  taskId: string;
+  /** Operator kind, e.g. `BashOperator`, `PythonLike` task function: `TaskFlow`. */
+  operator: string;
+  /** Direct upstream task ids. */
+  upstream: string[];
+  /** Direct downstream task ids (derived from upstream; stored for the scheduler's fast lookups). */
+  downstream: string[];
+  triggerRule: TriggerRule;
+  retry: RetryPolicy;
+  executionTimeoutMs: number | null;
+  pool: string;
+  poolSlots: number;
+  priorityWeight: number;
+  dependsOnPast: boolean;
+  queue: string;
+  owner: string;
+  doc: string | null;
+  /** Operator-specific fields, JSON only (templates unrendered). */
+  fields: JsonObject;
+  /** Which callbacks the task defines (they run in the task's own process). */
+  callbacks: Array<'onSuccess' | 'onFailure' | 'onRetry' | 'onExecute'>;
+}
+
+export interface SerializedParam {
+  default: JsonValue | null;
+  type: 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null' | 'any';
+  description: string | null;
+  required: boolean;
+  enum: JsonValue[] | null;
+}
+
+export interface SerializedDag {
+  version: typeof SERIALIZED_DAG_VERSION;
+  dagId: string;
+  fileloc: string;
+  description: string | null;
+  doc: string | null;
+  timetable: Timetable;
+  /** The user's schedule as written, for display. */
+  scheduleText: string | null;
+  startDate: number | null;
+  endDate: number | null;
+  catchup: boolean;
+  tags: string[];
+  owner: string;
+  params: Record<string, SerializedParam>;
+  maxActiveRuns: number;
+  maxActiveTasks: number;
+  dagrunTimeoutMs: number | null;
+  isPausedUponCreation: boolean;
+  tasks: SerializedTask[];
+}

@@ -1,0 +1,61 @@
+/**
+ * Opens the metadata database from a URL: `sqlite:///abs/path/capstan.db`, `sqlite::memory:`, or
+ * `postgresql://user:password@host:5432/dbname`. Both go through Kysely so every query is written once.
+ */
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InvalidArgument } from '../core/errors.ts';
+import type { DialectName } from './dialect.ts';
+import { openNodeSqlite } from './nodeSqlite.ts';
+import type { Database } from './schema.ts';
+
+/** An open metadata database and which dialect it speaks. */
+export interface MetadataDb {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// BIGINT columns hold epoch milliseconds, well inside Number's safe range; parse them as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface OpenOptions {
+  /** Largest PostgreSQL pool size. Default 10. */
+  poolSize?: number;
+}
+
+/** Parse the URL and open the database. No query runs until first use. */
+export function openMetadataDb(url: string, options: OpenOptions = {}): MetadataDb {
+  if (url.startsWith('sqlite:')) {
+    const path = sqlitePath(url);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openNodeSqlite(path) }) });
+    return { db, dialect: 'sqlite', url, close: () => db.destroy() };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+  }
+  throw new InvalidArgument(
+    `database.url: '${redactUrl(url)}' is neither a sqlite: nor a postgresql:// URL`,
+    "use sqlite:///absolute/path/capstan.db or postgresql://user:password@host:5432/dbname",
+  );
+}
+
+function sqlitePath(url: string): string {
+  if (url === 'sqlite::memory:' || url === 'sqlite://:memory:') return ':memory:';
+  const match = /^sqlite:\/\/(\/.*)$/.exec(url);
+  if (!match?.[1]) {
+    throw new InvalidArgument(`database.url: '${url}' has no absolute path`, 'write it as sqlite:///absolute/path/capstan.db');
+  }
+  return match[1];
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,2 @@
+/** The two supported metadata databases. */
+export type DialectName = 'sqlite' | 'postgres';

@@ -1,0 +1,31 @@
+/**
+ * The ordered list of schema migrations. Names sort in order; a migration is never edited once released,
+ * a new one is added instead.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { DialectName } from '../dialect.ts';
+import * as m001 from './001_initial.ts';
+
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+  down(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '001_initial': m001,
+};
+
+/** The newest schema version this code knows. */
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    getMigrations: async () => {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(MIGRATIONS)) {
+        out[name] = { up: (db) => m.up(db, dialect), down: (db) => m.down(db, dialect) };
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * Table types of the metadata database. Times are epoch milliseconds (BIGINT) and structured values are
+ * JSON text on both SQLite and PostgreSQL, so one code path serves both.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { DagRunState, DagRunType, TaskInstanceState } from '../core/states.ts';
+
+export interface DagTable {
+  dag_id: string;
+  fileloc: string;
+  is_active: number;
+  is_paused: number;
+  description: string | null;
+  owner: string;
+  tags: string;
+  schedule_text: string | null;
+  max_active_runs: number;
+  max_active_tasks: number;
+  /** The next scheduled interval; null when no further automatic runs are due. */
+  next_interval_start: number | null;
+  next_interval_end: number | null;
+  last_parsed_at: number;
+}
+
+export interface SerializedDagTable {
+  dag_id: string;
+  fileloc: string;
+  data: string;
+  hash: string;
+  updated_at: number;
+}
+
+export interface DagFileTable {
+  fileloc: string;
+  mtime_ms: number;
+  content_hash: string;
+  last_parsed_at: number;
+  parse_duration_ms: number;
+}
+
+export interface DagRunTable {
+  id: Generated<number>;
+  dag_id: string;
+  run_id: string;
+  run_type: DagRunType;
+  state: DagRunState;
+  logical_date: number | null;
+  data_interval_start: number | null;
+  data_interval_end: number | null;
+  conf: string;
+  queued_at: number | null;
+  start_date: number | null;
+  end_date: number | null;
+  note: string | null;
+  clear_number: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TaskInstanceTable {
+  id: string;
+  dag_run_id: number;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  state: TaskInstanceState;
+  try_number: number;
+  max_tries: number;
+  operator: string;
+  pool: string;
+  pool_slots: number;
+  priority_weight: number;
+  queue: string;
+  executor: string | null;
+  hostname: string | null;
+  pid: number | null;
+  external_executor_id: string | null;
+  queued_at: number | null;
+  start_date: number | null;
+  end_date: number | null;
+  duration_ms: number | null;
+  next_retry_at: number | null;
+  last_heartbeat_at: number | null;
+  exit_code: number | null;
+  failure_reason: string | null;
+  rendered_fields: string | null;
+  trigger_id: number | null;
+  next_method: string | null;
+  next_kwargs: string | null;
+  trigger_timeout_at: number | null;
+  updated_at: number;
+}
+
+/** One row per try of a task instance, kept forever (until the run is deleted). */
+export interface TaskInstanceTryTable {
+  ti_id: string;
+  try_number: number;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  state: TaskInstanceState;
+  executor: string | null;
+  hostname: string | null;
+  pid: number | null;
+  external_executor_id: string | null;
+  queued_at: number | null;
+  start_date: number | null;
+  end_date: number | null;
+  duration_ms: number | null;
+  exit_code: number | null;
+  failure_reason: string | null;
+}
+
+export interface XcomTable {
+  dag_run_id: number;
+  task_id: string;
+  map_index: number;
+  key: string;
+  dag_id: string;
+  run_id: string;
+  value: string;
+  created_at: number;
+}
+
+export interface VariableTable {
+  key: string;
+  value: string;
+  description: string | null;
+  is_encrypted: number;
+  updated_at: number;
+}
+
+export interface ConnectionTable {
+  conn_id: string;
+  conn_type: string;
+  description: string | null;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  password: string | null;
+  port: number | null;
+  extra: string | null;
+  is_encrypted: number;
+  updated_at: number;
+}
+
+export interface PoolTable {
+  name: string;
+  slots: number;
+  description: string | null;
+  include_deferred: number;
+}
+
+export interface ImportErrorTable {
+  fileloc: string;
+  message: string;
+  timestamp: number;
+}
+
+/** Heartbeating processes: schedulers, DAG processors, API servers, triggerers. */
+export interface JobTable {
+  id: string;
+  job_type: string;
+  hostname: string;
+  pid: number;
+  state: string;
+  start_date: number;
+  end_date: number | null;
+  latest_heartbeat: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  event: string;
+  dag_id: string | null;
+  run_id: string | null;
+  task_id: string | null;
+  details: string | null;
+}
+
+export interface Database {
+  dag: DagTable;
+  serialized_dag: SerializedDagTable;
+  dag_file: DagFileTable;
+  dag_run: DagRunTable;
+  task_instance: TaskInstanceTable;
+  task_instance_try: TaskInstanceTryTable;
+  xcom: XcomTable;
+  variable: VariableTable;
+  connection: ConnectionTable;
+  pool: PoolTable;
+  import_error: ImportErrorTable;
+  job: JobTable;
+  audit_log: AuditLogTable;
+}
+
+export type DagRow = Selectable<DagTable>;
+export type DagRunRow = Selectable<DagRunTable>;
+export type NewDagRun = Insertable<DagRunTable>;
+export type TaskInstanceRow = Selectable<TaskInstanceTable>;
+export type TaskInstanceUpdate = Updateable<TaskInstanceTable>;
+export type TaskInstanceTryRow = Selectable<TaskInstanceTryTable>;
+export type XcomRow = Selectable<XcomTable>;
+export type ConnectionRow = Selectable<ConnectionTable>;
+export type VariableRow = Selectable<VariableTable>;
+export type PoolRow = Selectable<PoolTable>;
+export type JobRow = Selectable<JobTable>;

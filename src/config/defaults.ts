@@ -1,0 +1,156 @@
+/**
+ * Every configuration option: its default, what kind of value it takes, and one line on what it does.
+ * `load.ts` validates against this table, `describeConfig` prints it, and the unknown-key check uses its
+ * key lists, so an option exists in exactly one place besides the `CapstanConfig` type.
+ */
+import type { CapstanConfig } from './types.ts';
+
+/** Name of a config section, e.g. `core`. */
+export type SectionName = keyof CapstanConfig;
+
+/** Name of a key inside section `S`, e.g. `dagsFolder` in `core`. */
+export type KeyName<S extends SectionName> = keyof CapstanConfig[S] & string;
+
+/**
+ * What values an option accepts. Env values are strings, so `integer`, `boolean` and `duration` are also
+ * accepted as text (`'32'`, `'true'`, `'30s'`); durations are stored as milliseconds.
+ */
+export type OptionKind =
+  | { type: 'string'; nonEmpty?: boolean }
+  | { type: 'path' }
+  | { type: 'integer'; min: number; max?: number }
+  | { type: 'boolean' }
+  | { type: 'duration'; min?: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'databaseUrl' }
+  | { type: 'httpUrl' }
+  | { type: 'fernetKey' }
+  | { type: 'secretKey' };
+
+/**
+ * A default that depends on other, already resolved values (the home folder, the API address). `text`
+ * is how `config list` explains it when the value is not at hand.
+ */
+export interface DerivedDefault<T> {
+  derived: (config: CapstanConfig) => T;
+  text: string;
+}
+
+/** One option of the table. */
+export interface OptionSpec<T> {
+  kind: OptionKind;
+  /** A fixed value, a value derived from others, or `generated` (a key created once under `<home>`). */
+  default: T | DerivedDefault<T> | 'generated';
+  /** One line on what the option does, shown by `capstan config list`. */
+  doc: string;
+  /** Never printed: `config list` and error messages show `***`. */
+  secret?: boolean;
+}
+
+/** The whole option table, one entry per field of `CapstanConfig`. */
+export type OptionTable = { [S in SectionName]: { [K in KeyName<S>]: OptionSpec<CapstanConfig[S][K]> } };
+
+/** Executor names `core.executor` accepts; extend this list when a new executor lands. */
+export const KNOWN_EXECUTORS = ['LocalExecutor', 'KubernetesExecutor', 'LocalKubernetesExecutor'] as const;
+
+/** Name of the config file looked for in the home folder when no path is given. */
+export const CONFIG_FILE_NAME = 'capstan.yaml';
+
+/** File under `<home>` that keeps the generated Fernet key. */
+export const FERNET_KEY_FILE = 'fernet.key';
+
+/** File under `<home>` that keeps the generated API signing key. */
+export const SECRET_KEY_FILE = 'secret.key';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+function derived<T>(text: string, fn: (config: CapstanConfig) => T): DerivedDefault<T> {
+  return { derived: fn, text };
+}
+
+/** True when `value` is a derived default rather than a fixed one. */
+export function isDerivedDefault<T>(value: T | DerivedDefault<T> | 'generated'): value is DerivedDefault<T> {
+  return typeof value === 'object' && value !== null && 'derived' in value;
+}
+
+/** `sqlite:///abs/path` for an absolute file path. */
+export function sqliteUrlFor(file: string): string {
+  return `sqlite://${file}`;
+}
+
+/** The Execution API URL that reaches `host:port`; a wildcard bind address is reached through loopback. */
+export function executionApiUrlFor(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+  const bracketed = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
+  return `http://${bracketed}:${port}`;
+}
+
+/** Every option with its default. `core.home` is special: `$CAPSTAN_HOME` or `~/capstan`, resolved by `load.ts`. */
+export const OPTIONS: OptionTable = {
+  core: {
+    home: { kind: { type: 'path' }, default: derived('$CAPSTAN_HOME or ~/capstan', (c) => c.core.home), doc: 'Folder of the embedded database, logs and generated keys' },
+    dagsFolder: { kind: { type: 'path' }, default: derived('<home>/dags', (c) => `${c.core.home}/dags`), doc: 'Folder scanned for DAG files (*.ts, *.mts, *.js, *.mjs)' },
+    loadExamples: { kind: { type: 'boolean' }, default: true, doc: 'Also load the bundled example DAGs' },
+    executor: { kind: { type: 'enum', values: KNOWN_EXECUTORS }, default: 'LocalExecutor', doc: 'Executor that runs task instances' },
+    parallelism: { kind: { type: 'integer', min: 1 }, default: 32, doc: 'Most task instances queued or running at once across the installation' },
+    maxActiveTasksPerDag: { kind: { type: 'integer', min: 1 }, default: 16, doc: 'Default per-DAG limit of running task instances' },
+    maxActiveRunsPerDag: { kind: { type: 'integer', min: 1 }, default: 16, doc: 'Default per-DAG limit of active DAG runs' },
+    catchupByDefault: { kind: { type: 'boolean' }, default: false, doc: 'Default `catchup` for DAGs that do not set it' },
+    defaultTaskRetries: { kind: { type: 'integer', min: 0 }, default: 0, doc: 'Default number of retries of a task' },
+    defaultRetryDelayMs: { kind: { type: 'duration' }, default: 5 * MINUTE, doc: 'Default wait before a failed task is retried' },
+    defaultPoolSlots: { kind: { type: 'integer', min: 0 }, default: 128, doc: 'Slots of default_pool when it is first created' },
+    xcomMaxBytes: { kind: { type: 'integer', min: 1 }, default: 1024 * 1024, doc: 'Largest serialized XCom value in bytes' },
+    fernetKey: { kind: { type: 'fernetKey' }, default: 'generated', doc: 'Fernet key that encrypts connection secrets and secret variables', secret: true },
+    killedTaskCleanupTimeMs: { kind: { type: 'duration' }, default: 60 * SECOND, doc: 'Grace period between SIGTERM and SIGKILL when a task is stopped' },
+  },
+  database: {
+    url: { kind: { type: 'databaseUrl' }, default: derived('sqlite://<home>/capstan.db', (c) => sqliteUrlFor(`${c.core.home}/capstan.db`)), doc: 'Metadata database: sqlite:///abs/path.db or postgresql://… (password hidden in listings)' },
+    poolSize: { kind: { type: 'integer', min: 1 }, default: 10, doc: 'PostgreSQL connection pool size per process' },
+  },
+  scheduler: {
+    loopIntervalMs: { kind: { type: 'duration', min: 1 }, default: SECOND, doc: 'Longest sleep between scheduling loops when no event wakes the scheduler' },
+    heartbeatIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often the scheduler writes its heartbeat' },
+    healthCheckThresholdMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A scheduler whose heartbeat is older than this is dead' },
+    taskHeartbeatTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 5 * MINUTE, doc: 'A running task whose heartbeat is older than this is a zombie' },
+    zombieCheckIntervalMs: { kind: { type: 'duration', min: 1 }, default: 10 * SECOND, doc: 'How often the scheduler looks for zombies and timed-out tasks' },
+    maxTisPerQuery: { kind: { type: 'integer', min: 1 }, default: 512, doc: 'Task instances examined per query' },
+    maxDagRunsPerLoop: { kind: { type: 'integer', min: 1 }, default: 20, doc: 'DAG runs examined per scheduling loop' },
+    healthPort: { kind: { type: 'integer', min: -1, max: 65535 }, default: 8974, doc: 'Port of the scheduler /health and /metrics server; 0 picks a free port, -1 disables it' },
+  },
+  api: {
+    host: { kind: { type: 'string', nonEmpty: true }, default: '127.0.0.1', doc: 'Address the API server binds to' },
+    port: { kind: { type: 'integer', min: 0, max: 65535 }, default: 8080, doc: 'Port the API server listens on; 0 picks a free port' },
+    executionApiUrl: { kind: { type: 'httpUrl' }, default: derived('http://<api.host>:<api.port>', (c) => executionApiUrlFor(c.api.host, c.api.port)), doc: 'URL task processes use to reach the Execution API' },
+    secretKey: { kind: { type: 'secretKey' }, default: 'generated', doc: 'Key that signs task-try tokens (HMAC)', secret: true },
+    taskTokenTtlMs: { kind: { type: 'duration', min: 1 }, default: 24 * HOUR, doc: 'Lifetime of a task-try token' },
+  },
+  logging: {
+    level: { kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error'] }, default: 'info', doc: 'Least severe level of process logs that is written' },
+    baseLogFolder: { kind: { type: 'path' }, default: derived('<home>/logs', (c) => `${c.core.home}/logs`), doc: 'Folder of task log files' },
+    format: { kind: { type: 'enum', values: ['json', 'pretty'] }, default: 'json', doc: 'Process log format: json for machines, pretty for people' },
+  },
+  dagProcessor: {
+    refreshIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often the DAGs folder is listed for new, changed and deleted files' },
+    parseTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A DAG file whose import takes longer is killed and recorded as an import error' },
+    parallelism: { kind: { type: 'integer', min: 1 }, default: 2, doc: 'DAG files parsed at once' },
+  },
+  localExecutor: {
+    warmProcesses: { kind: { type: 'integer', min: 0 }, default: 2, doc: 'Idle pre-started task processes kept ready to cut start latency' },
+  },
+};
+
+/** Section names in the order `config list` shows them. */
+export const SECTION_NAMES = Object.keys(OPTIONS) as SectionName[];
+
+/** Key names of one section, in table order. */
+export function keysOf<S extends SectionName>(section: S): Array<KeyName<S>> {
+  return Object.keys(OPTIONS[section]) as Array<KeyName<S>>;
+}
+
+/** The spec of `section.key`, loosely typed for code that walks the table. */
+export function optionSpec(section: SectionName, key: string): OptionSpec<unknown> | undefined {
+  const table = OPTIONS[section] as Record<string, OptionSpec<unknown> | undefined>;
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

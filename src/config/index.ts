@@ -8,3 +8,4 @@ export { describeConfig, configValue, MASK, type ConfigRow } from './describe.ts
 export { ensureGeneratedSecrets, generateFernetKey, generateSecretKey, isFernetKey, type GeneratedSecrets } from './secrets.ts';
 export { ConfigError, type ConfigIssue } from './errors.ts';
 export { OPTIONS, SECTION_NAMES, KNOWN_EXECUTORS, keysOf, optionSpec, type SectionName, type OptionSpec } from './defaults.ts';
+export { closestMatch } from './suggest.ts';

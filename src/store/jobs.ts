@@ -1,0 +1,133 @@
+/**
+ * The job registry: every long-running Capstan process (scheduler, DAG processor, triggerer, API server)
+ * registers a row and heartbeats it. A job is alive while it is `running` and its last heartbeat is newer
+ * than a threshold; health checks and the scheduler's takeover of orphaned work use that rule.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import type { MetadataDb } from './db.ts';
+import type { JobRow } from './schema.ts';
+
+/** Lifecycle of a job row: `running` until it ends. */
+export type JobState = 'running' | 'success' | 'failed' | 'killed';
+
+/** A registered process. */
+export interface Job {
+  id: string;
+  jobType: string;
+  hostname: string;
+  pid: number;
+  state: JobState;
+  startDate: number;
+  endDate: number | null;
+  latestHeartbeat: number;
+}
+
+export interface JobRegistryOptions {
+  /** Clock for start, heartbeat and end times. Default `Date.now`. */
+  now?: () => number;
+  /** Recorded host name. Default `os.hostname()`. */
+  hostname?: string;
+  /** Recorded process id. Default `process.pid`. */
+  pid?: number;
+}
+
+/**
+ * Registers processes and tracks their heartbeats.
+ *
+ * @example
+ * const jobs = new JobRegistry(m);
+ * const id = await jobs.register('scheduler');
+ * await jobs.heartbeat(id);                     // every scheduler.heartbeatIntervalMs
+ * await jobs.listAlive('scheduler', 30_000);     // schedulers seen in the last 30 s
+ * await jobs.end(id, 'success');
+ */
+export class JobRegistry {
+  readonly #m: MetadataDb;
+  readonly #now: () => number;
+  readonly #hostname: string;
+  readonly #pid: number;
+
+  constructor(m: MetadataDb, options: JobRegistryOptions = {}) {
+    this.#m = m;
+    this.#now = options.now ?? Date.now;
+    this.#hostname = options.hostname ?? osHostname();
+    this.#pid = options.pid ?? process.pid;
+  }
+
+  /** Register this process as a running job of `jobType` and return its id. */
+  async register(jobType: string): Promise<string> {
+    const id = randomUUID();
+    const now = this.#now();
+    await this.#m.db
+      .insertInto('job')
+      .values({ id, job_type: jobType, hostname: this.#hostname, pid: this.#pid, state: 'running', start_date: now, end_date: null, latest_heartbeat: now })
+      .execute();
+    return id;
+  }
+
+  /** Record a heartbeat. False when the job is unknown or has ended (the caller should stop working). */
+  async heartbeat(id: string): Promise<boolean> {
+    const result = await this.#m.db
+      .updateTable('job')
+      .set({ latest_heartbeat: this.#now() })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Mark a running job ended with `state`. False when it was not running. */
+  async end(id: string, state: Exclude<JobState, 'running'>): Promise<boolean> {
+    const result = await this.#m.db
+      .updateTable('job')
+      .set({ state, end_date: this.#now() })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** One job, or undefined. */
+  async get(id: string): Promise<Job | undefined> {
+    const row = await this.#m.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Running jobs of `jobType` whose heartbeat is at most `thresholdMs` old at `now`, newest heartbeat first. */
+  async listAlive(jobType: string, thresholdMs: number, now: number = this.#now()): Promise<Job[]> {
+    const rows = await this.#m.db
+      .selectFrom('job')
+      .selectAll()
+      .where('job_type', '=', jobType)
+      .where('state', '=', 'running')
+      .where('latest_heartbeat', '>=', now - thresholdMs)
+      .orderBy('latest_heartbeat', 'desc')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** True when job `id` is running and heartbeated within `thresholdMs` of `now`. */
+  async isAlive(id: string, thresholdMs: number, now: number = this.#now()): Promise<boolean> {
+    const job = await this.get(id);
+    return job !== undefined && isJobAlive(job, thresholdMs, now);
+  }
+}
+
+/** The liveness rule on its own: running, with a heartbeat no older than `thresholdMs`. */
+export function isJobAlive(job: Pick<Job, 'state' | 'latestHeartbeat'>, thresholdMs: number, now: number): boolean {
+  return job.state === 'running' && job.latestHeartbeat >= now - thresholdMs;
+}
+
+function fromRow(row: JobRow): Job {
+  return {
+    id: row.id,
+    jobType: row.job_type,
+    hostname: row.hostname,
+    pid: row.pid,
+    state: row.state as JobState,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    latestHeartbeat: row.latest_heartbeat,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Variables: named string values (often JSON) that DAGs read at run time. Values whose key looks like a
+ * secret ({@link isSecretName}) are stored Fernet-encrypted (`is_encrypted = 1`) and decrypted on read.
+ */
+import { InvalidArgument } from '../core/errors.ts';
+import type { Fernet } from '../crypto/fernet.ts';
+import type { MetadataDb } from './db.ts';
+import type { VariableRow } from './schema.ts';
+
+/**
+ * Name fragments that mark a variable or field as secret (case-insensitive substring match), the same
+ * list Airflow uses for its sensitive fields.
+ */
+export const SECRET_NAME_PARTS: readonly string[] = [
+  'password',
+  'secret',
+  'passwd',
+  'authorization',
+  'api_key',
+  'apikey',
+  'access_token',
+  'private_key',
+];
+
+/** True when `name` contains one of {@link SECRET_NAME_PARTS}, e.g. `db_password` or `SLACK_API_KEY`. */
+export function isSecretName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return SECRET_NAME_PARTS.some((part) => lower.includes(part));
+}
+
+/** A variable as callers see it: the value is always plaintext. */
+export interface Variable {
+  key: string;
+  value: string;
+  description: string | null;
+  /** True when the value is encrypted at rest. */
+  isEncrypted: boolean;
+  /** Epoch ms of the last write. */
+  updatedAt: number;
+}
+
+/** Longest key the schema holds. */
+export const MAX_VARIABLE_KEY_LENGTH = 250;
+
+export interface VariableStoreOptions {
+  /** Encrypts secret-named values. */
+  fernet: Fernet;
+  /** Clock for `updatedAt`. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Reads and writes variables.
+ *
+ * @example
+ * const vars = new VariableStore(m, { fernet });
+ * await vars.set('s3_bucket', 'my-bucket', { description: 'where exports go' });
+ * await vars.get('s3_bucket'); // 'my-bucket'
+ */
+export class VariableStore {
+  readonly #m: MetadataDb;
+  readonly #fernet: Fernet;
+  readonly #now: () => number;
+
+  constructor(m: MetadataDb, options: VariableStoreOptions) {
+    this.#m = m;
+    this.#fernet = options.fernet;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The plaintext value, or undefined when no such variable exists. */
+  async get(key: string): Promise<string | undefined> {
+    return (await this.getVariable(key))?.value;
+  }
+
+  /** The value parsed as JSON; undefined when missing; `invalid_argument` when the value is not JSON. */
+  async getJson<T = unknown>(key: string): Promise<T | undefined> {
+    const value = await this.get(key);
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value) as T;
+    } catch {
+      throw new InvalidArgument(`variable '${key}' is not valid JSON`, 'read it as a plain string, or set it to a JSON value');
+    }
+  }
+
+  /** The whole variable with its metadata, or undefined. */
+  async getVariable(key: string): Promise<Variable | undefined> {
+    const row = await this.#m.db.selectFrom('variable').selectAll().where('key', '=', key).executeTakeFirst();
+    return row ? this.#fromRow(row) : undefined;
+  }
+
+  /**
+   * Create or replace a variable. `description` undefined keeps the stored one; null clears it.
+   * Secret-named keys are encrypted.
+   */
+  async set(key: string, value: string, options: { description?: string | null } = {}): Promise<Variable> {
+    validateKey(key);
+    const encrypt = isSecretName(key);
+    const stored = encrypt ? this.#fernet.encrypt(value) : value;
+    const updatedAt = this.#now();
+    const row = { key, value: stored, is_encrypted: encrypt ? 1 : 0, updated_at: updatedAt };
+    const withDescription = options.description === undefined ? row : { ...row, description: options.description };
+    await this.#m.db
+      .insertInto('variable')
+      .values({ description: null, ...withDescription })
+      .onConflict((oc) => oc.column('key').doUpdateSet(withDescription))
+      .execute();
+    const saved = await this.getVariable(key);
+    if (!saved) throw new Error(`variable '${key}' vanished after being written`);
+    return saved;
+  }
+
+  /** Every variable, sorted by key, with plaintext values. */
+  async list(): Promise<Variable[]> {
+    const rows = await this.#m.db.selectFrom('variable').selectAll().orderBy('key').execute();
+    return rows.map((r) => this.#fromRow(r));
+  }
+
+  /** Delete a variable; returns false when it did not exist. */
+  async delete(key: string): Promise<boolean> {
+    const result = await this.#m.db.deleteFrom('variable').where('key', '=', key).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  #fromRow(row: VariableRow): Variable {
+    return {
+      key: row.key,
+      value: row.is_encrypted ? this.#fernet.decrypt(row.value) : row.value,
+      description: row.description,
+      isEncrypted: row.is_encrypted === 1,
+      updatedAt: row.updated_at,
+    };
+  }
+}
+
+function validateKey(key: string): void {
+  if (key.trim() === '' || key !== key.trim()) {
+    throw new InvalidArgument(`variable key '${key}' is empty or has surrounding spaces`, 'use a key like my_bucket or team.setting');
+  }
+  if (key.length > MAX_VARIABLE_KEY_LENGTH) {
+    throw new InvalidArgument(`variable key is ${key.length} characters long`, `keep keys to at most ${MAX_VARIABLE_KEY_LENGTH} characters`);
+  }
+}

@@ -1,0 +1,4 @@
+/** Process logs (pino, JSON or pretty) and per-try task log files that can be read and followed. */
+export { createLogger, formatPrettyLine, prettyDestination, type CreateLoggerOptions, type Logger } from './logger.ts';
+export { END_OF_LOG_MESSAGE, escapePathSegment, isEndOfLogLine, taskLogPath, TaskLogWriter, type TaskLogKey, type TaskLogLevel, type TaskLogWriterOptions } from './taskLog.ts';
+export { followTaskLog, readTaskLog, type FollowOptions, type TaskLogChunk } from './taskLogReader.ts';

@@ -21,7 +21,10 @@ export class ConfigError extends CapstanError {
     const lines = issues.map(formatIssue);
     const message = issues.length === 1 ? `invalid configuration: ${lines[0] ?? ''}` : `invalid configuration (${issues.length} problems):\n  ${lines.join('\n  ')}`;
     const hint = issues.length === 1 ? issues[0]?.fix : issues.map((i) => `${i.key}: ${i.fix}`).join('; ');
-    super('config_invalid', message, cause === undefined ? (hint === undefined ? {} : { hint }) : { ...(hint === undefined ? {} : { hint }), cause });
+    const options: { hint?: string; cause?: unknown } = {};
+    if (hint !== undefined) options.hint = hint;
+    if (cause !== undefined) options.cause = cause;
+    super('config_invalid', message, options);
     this.name = 'ConfigError';
     this.issues = issues;
   }

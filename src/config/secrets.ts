@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FERNET_KEY_FILE, SECRET_KEY_FILE } from './defaults.ts';
 import { ConfigError } from './errors.ts';
 
@@ -90,7 +90,7 @@ function readKeyFile(path: string, key: string): string | undefined {
 function createKeyFile(path: string, value: string, key: string): string {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     writeFileSync(temp, value + '\n', { mode: 0o600, flag: 'wx' });
     chmodSync(temp, 0o600);
     try {

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,5 +225,21 @@ void describe('describeConfig', () => {
     assert.ok(rows.every((r) => r.description.length > 0));
     assert.equal(rows.length, 14 + 2 + 8 + 5 + 3 + 3 + 1);
     assert.ok(describeConfig(config, 'api').every((r) => r.section === 'api'));
+  });
+});
+
+void describe('generated secrets across processes', () => {
+  void it('gives processes that start together the same keys', async () => {
+    const home = tempDir();
+    const script = `import { loadConfig } from ${JSON.stringify(new URL('../../src/config/index.ts', import.meta.url).href)};
+const c = loadConfig({ env: { CAPSTAN_HOME: ${JSON.stringify(home)} } });
+process.stdout.write(c.core.fernetKey + ' ' + c.api.secretKey);`;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--input-type=module', '-e', script], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      });
+    const outputs = await Promise.all([run(), run(), run(), run()]);
+    assert.equal(new Set(outputs).size, 1, `processes disagree: ${outputs.join(' | ')}`);
+    assert.equal(outputs[0]?.split(' ')[0], readFileSync(join(home, 'fernet.key'), 'utf8').trim());
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NotFound } from '../../src/core/errors.ts';
 import { END_OF_LOG_MESSAGE, followTaskLog, isEndOfLogLine, readTaskLog, taskLogPath, TaskLogWriter } from '../../src/logging/index.ts';
@@ -166,5 +166,19 @@ void describe('followTaskLog', () => {
     assert.equal(done.ended, true);
     assert.match(resumed.text(), /^\S+ INFO after\n/);
     assert.equal(seen.text() + resumed.text(), readFileSync(path, 'utf8'));
+  });
+});
+
+void describe('readTaskLog with a write in progress', () => {
+  void it('leaves a multi-byte character cut at the end for the next read', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const check = Buffer.from('✓'); // three bytes
+    writeFileSync(path, Buffer.concat([Buffer.from('2026-01-01T00:00:00.000Z INFO ok '), check.subarray(0, 2)]));
+    const first = await readTaskLog(path);
+    assert.equal(first.text, '2026-01-01T00:00:00.000Z INFO ok ');
+    appendFileSync(path, Buffer.concat([check.subarray(2), Buffer.from('\n')]));
+    const second = await readTaskLog(path, { fromByte: first.nextByte });
+    assert.equal(second.text, '✓\n');
   });
 });

@@ -89,6 +89,8 @@ export interface TaskInstanceTable {
   next_method: string | null;
   next_kwargs: string | null;
   trigger_timeout_at: number | null;
+  /** Scheduler job that queued the current try. */
+  queued_by_job_id: string | null;
   updated_at: number;
 }
 

@@ -1,0 +1,144 @@
+/**
+ * The Execution API: the only way a task process (local child or pod) talks to Capstan. Every route
+ * is scoped by the bearer token to one task try; the routes call engine services and stores, never SQL.
+ *
+ *   POST /execution/v1/task-instances/:id/start      claim the try (409 if it is not queued)
+ *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state)
+ *   POST /execution/v1/task-instances/:id/finish     outcome + return value
+ *   PUT  /execution/v1/task-instances/:id/xcom/:key  push
+ *   GET  /execution/v1/task-instances/:id/xcom/:taskId/:key?mapIndex=  pull within the same run
+ *   GET  /execution/v1/variables/:key, /execution/v1/connections/:connId
+ */
+import { Hono, type Context } from 'hono';
+import { CapstanError } from '../core/errors.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { SerializedDagCache } from '../engine/dagCache.ts';
+import type { TaskLifecycle, TryOutcome } from '../engine/taskLifecycle.ts';
+import { resolveParams } from '../scheduler/params.ts';
+import type { SecretsLookup } from '../secrets/index.ts';
+import type { MetadataDb } from '../store/db.ts';
+import { getDagRunById } from '../store/dagRuns.ts';
+import { getTaskInstance } from '../store/taskInstances.ts';
+import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
+import type { TaskRunContext } from './executionTypes.ts';
+import type { TaskTokenClaims, TaskTokenIssuer } from './taskToken.ts';
+import { errorResponse } from './errors.ts';
+
+export interface ExecutionApiDeps {
+  db: MetadataDb;
+  lifecycle: TaskLifecycle;
+  dags: SerializedDagCache;
+  tokens: TaskTokenIssuer;
+  secrets: SecretsLookup;
+  xcomMaxBytes: number;
+  now: () => number;
+}
+
+type Env = { Variables: { claims: TaskTokenClaims } };
+
+export function executionApi(d: ExecutionApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  app.onError((err, c) => errorResponse(c, err));
+  app.use('*', async (c, next) => {
+    const auth = c.req.header('authorization') ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    c.set('claims', d.tokens.verify(token, d.now()));
+    await next();
+  });
+
+  const claimsFor = (c: Context<Env>): TaskTokenClaims => {
+    const claims = c.get('claims');
+    if (claims.tiId !== c.req.param('id')) throw new CapstanError('unauthorized', 'this token is for another task instance');
+    return claims;
+  };
+
+  app.post('/task-instances/:id/start', async (c) => {
+    const claims = claimsFor(c);
+    const body = await c.req.json<{ hostname: string; pid: number | null; externalExecutorId?: string | null }>();
+    const result = await d.lifecycle.start({ tiId: claims.tiId, tryNumber: claims.tryNumber }, body);
+    if (!result.ok) return c.json({ error: { code: 'conflict', message: result.reason }, state: result.state }, 409);
+    const ti = result.ti;
+    await clearXComs(d.db, ti.dag_run_id, ti.task_id, ti.map_index);
+    const run = await getDagRunById(d.db, ti.dag_run_id);
+    const dag = await d.dags.get(ti.dag_id);
+    const conf = JSON.parse(run.conf) as JsonObject;
+    const context: TaskRunContext = {
+      tiId: ti.id,
+      tryNumber: ti.try_number,
+      maxTries: ti.max_tries + 1,
+      dagId: ti.dag_id,
+      taskId: ti.task_id,
+      runId: ti.run_id,
+      dagRunId: ti.dag_run_id,
+      mapIndex: ti.map_index,
+      runType: run.run_type,
+      logicalDate: run.logical_date,
+      dataIntervalStart: run.data_interval_start,
+      dataIntervalEnd: run.data_interval_end,
+      conf,
+      params: resolveParams(dag.dag, conf),
+      fileloc: dag.dag.fileloc,
+      executionTimeoutMs: dag.tasks.get(ti.task_id)?.executionTimeoutMs ?? null,
+    };
+    return c.json(context);
+  });
+
+  app.post('/task-instances/:id/heartbeat', async (c) => {
+    const claims = claimsFor(c);
+    const r = await d.lifecycle.heartbeat({ tiId: claims.tiId, tryNumber: claims.tryNumber });
+    return c.json(r, r.current ? 200 : 409);
+  });
+
+  app.post('/task-instances/:id/finish', async (c) => {
+    const claims = claimsFor(c);
+    const body = await c.req.json<{ outcome: TryOutcome; returnValue?: JsonValue }>();
+    const key = { tiId: claims.tiId, tryNumber: claims.tryNumber };
+    let outcome = body.outcome;
+    if (outcome.kind === 'success' && body.returnValue !== undefined) {
+      const ti = await getTaskInstance(d.db, claims.tiId);
+      try {
+        const encoded = encodeXCom({ taskId: ti.task_id }, RETURN_VALUE_KEY, body.returnValue, d.xcomMaxBytes);
+        await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, RETURN_VALUE_KEY, encoded, d.now());
+      } catch (err) {
+        if (!(err instanceof CapstanError)) throw err;
+        outcome = { kind: 'failed', reason: err.message, retryable: true };
+      }
+    }
+    const state = await d.lifecycle.finish(key, outcome);
+    if (state === null) {
+      const ti = await getTaskInstance(d.db, claims.tiId);
+      return c.json({ error: { code: 'conflict', message: `the try already ended as ${ti.state}` }, state: ti.state }, 409);
+    }
+    return c.json({ state, failureReason: outcome.kind === 'success' ? null : outcome.reason });
+  });
+
+  app.put('/task-instances/:id/xcom/:key', async (c) => {
+    const claims = claimsFor(c);
+    const ti = await getTaskInstance(d.db, claims.tiId);
+    const key = c.req.param('key');
+    const value = (await c.req.json<{ value: JsonValue }>()).value;
+    const encoded = encodeXCom({ taskId: ti.task_id }, key, value, d.xcomMaxBytes);
+    await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, key, encoded, d.now());
+    return c.body(null, 204);
+  });
+
+  app.get('/task-instances/:id/xcom/:taskId/:key', async (c) => {
+    const claims = claimsFor(c);
+    const ti = await getTaskInstance(d.db, claims.tiId);
+    const mapIndex = Number(c.req.query('mapIndex') ?? '-1');
+    const value = await pullXCom(d.db, ti.dag_run_id, c.req.param('taskId'), c.req.param('key'), mapIndex);
+    return c.json({ value: value ?? null, found: value !== undefined });
+  });
+
+  app.get('/variables/:key', async (c) => {
+    const value = await d.secrets.getVariable(c.req.param('key'));
+    return c.json({ value: value ?? null, found: value !== undefined });
+  });
+
+  app.get('/connections/:connId', async (c) => {
+    const conn = await d.secrets.requireConnection(c.req.param('connId'));
+    return c.json(conn);
+  });
+
+  return app;
+}

@@ -1,0 +1,23 @@
+/** Shapes exchanged over the Execution API (shared by the server and the task runtime's client). */
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { DagRunType } from '../core/states.ts';
+
+/** Returned by `start`: everything a task process needs to run its try. */
+export interface TaskRunContext {
+  tiId: string;
+  tryNumber: number;
+  maxTries: number;
+  dagId: string;
+  taskId: string;
+  runId: string;
+  dagRunId: number;
+  mapIndex: number;
+  runType: DagRunType;
+  logicalDate: number | null;
+  dataIntervalStart: number | null;
+  dataIntervalEnd: number | null;
+  conf: JsonObject;
+  params: Record<string, JsonValue>;
+  fileloc: string;
+  executionTimeoutMs: number | null;
+}

@@ -1,0 +1,111 @@
+/**
+ * The deployable roles — scheduler, DAG processor, API server — and `standalone`, which runs all three
+ * in one process over the embedded defaults. Each runs until its AbortSignal fires.
+ */
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../logging/logger.ts';
+import { DagProcessor } from '../dagprocessing/processor.ts';
+import { LocalExecutor } from '../executors/localExecutor.ts';
+import type { Executor } from '../executors/types.ts';
+import { createApiApp, listen, type RunningServer } from '../api/server.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import { migrateToLatest } from '../store/migrate.ts';
+import { authoringDefaultsFrom, type Engine } from './components.ts';
+import { InvalidArgument } from '../core/errors.ts';
+
+/** The bundled example DAGs. */
+export const EXAMPLE_DAGS_FOLDER = fileURLToPath(new URL('../../examples/dags/', import.meta.url));
+
+export function dagFolders(engine: Engine): string[] {
+  return engine.config.core.loadExamples ? [engine.config.core.dagsFolder, EXAMPLE_DAGS_FOLDER] : [engine.config.core.dagsFolder];
+}
+
+export function createExecutor(engine: Engine, executionApiUrl: string): Executor {
+  const { config } = engine;
+  switch (config.core.executor) {
+    case 'LocalExecutor':
+      return new LocalExecutor({
+        parallelism: config.core.parallelism,
+        warmProcesses: config.localExecutor.warmProcesses,
+        executionApiUrl,
+        baseLogFolder: config.logging.baseLogFolder,
+        tokens: engine.tokens,
+        killGraceMs: config.core.killedTaskCleanupTimeMs,
+        now: engine.now,
+        logger: createLogger(config.logging, 'executor'),
+      });
+    default:
+      throw new InvalidArgument(`core.executor: '${config.core.executor}' is not available in this build`, 'use LocalExecutor');
+  }
+}
+
+export function createScheduler(engine: Engine, executor: Executor): Scheduler {
+  const s = engine.config.scheduler;
+  return new Scheduler({
+    db: engine.db,
+    executor,
+    lifecycle: engine.lifecycle,
+    dags: engine.dags,
+    events: engine.events,
+    logger: createLogger(engine.config.logging, 'scheduler'),
+    metrics: engine.metrics,
+    now: engine.now,
+    options: {
+      loopIntervalMs: s.loopIntervalMs,
+      heartbeatIntervalMs: s.heartbeatIntervalMs,
+      healthCheckThresholdMs: s.healthCheckThresholdMs,
+      taskHeartbeatTimeoutMs: s.taskHeartbeatTimeoutMs,
+      zombieCheckIntervalMs: s.zombieCheckIntervalMs,
+      maxTisPerQuery: s.maxTisPerQuery,
+      maxDagRunsPerLoop: s.maxDagRunsPerLoop,
+    },
+  });
+}
+
+export function createDagProcessor(engine: Engine, onChange?: () => void): DagProcessor {
+  const c = engine.config;
+  return new DagProcessor({
+    db: engine.db,
+    folders: dagFolders(engine),
+    parseTimeoutMs: c.dagProcessor.parseTimeoutMs,
+    parallelism: c.dagProcessor.parallelism,
+    defaults: authoringDefaultsFrom(c),
+    now: engine.now,
+    logger: createLogger(c.logging, 'dag-processor'),
+    metrics: engine.metrics,
+    ...(onChange ? { onChange } : {}),
+  });
+}
+
+export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
+  const c = engine.config;
+  const app = createApiApp({
+    execution: { db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now },
+    public: { db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}) },
+    registry: engine.metrics.registry,
+  });
+  return listen(app, c.api.host, c.api.port);
+}
+
+export interface StandaloneHandle {
+  api: RunningServer;
+  scheduler: Scheduler;
+  processor: DagProcessor;
+  /** Resolves when every role has stopped. */
+  done: Promise<void>;
+}
+
+/** Migrate, parse DAGs once, then run API server, DAG processor and scheduler together. */
+export async function startStandalone(engine: Engine, signal: AbortSignal): Promise<StandaloneHandle> {
+  await migrateToLatest(engine.db);
+  const api = await startApiServer(engine, () => scheduler.wake());
+  const executionApiUrl = engine.config.api.port === 0 ? api.url : engine.config.api.executionApiUrl;
+  const executor = createExecutor(engine, executionApiUrl);
+  const scheduler: Scheduler = createScheduler(engine, executor);
+  const processor = createDagProcessor(engine, () => scheduler.wake());
+  await processor.processOnce();
+  const done = Promise.all([processor.run(signal, engine.config.dagProcessor.refreshIntervalMs), scheduler.run(signal)]).then(async () => {
+    await api.close();
+  });
+  return { api, scheduler, processor, done };
+}

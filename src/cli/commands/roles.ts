@@ -1,0 +1,78 @@
+/** `capstan standalone|scheduler|api-server|dag-processor`: the long-running roles. */
+import { createEngine } from '../../app/components.ts';
+import { createDagProcessor, createExecutor, createScheduler, startApiServer, startStandalone } from '../../app/roles.ts';
+import { assertSchemaCurrent } from '../../store/migrate.ts';
+import type { RegisterCommands } from '../context.ts';
+
+/** An AbortSignal fired by SIGINT/SIGTERM so roles stop cleanly. */
+function shutdownSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
+}
+
+export const registerRoleCommands: RegisterCommands = (program, ctx) => {
+  program
+    .command('standalone')
+    .description('run everything in one process on the embedded defaults: migrate, DAG processor, scheduler, API server')
+    .action(async () => {
+      const config = ctx.config();
+      const engine = createEngine(config, { db: ctx.rawDb() });
+      const signal = shutdownSignal();
+      const h = await startStandalone(engine, signal);
+      process.stdout.write(
+        [
+          'Capstan standalone is running.',
+          `  API server     ${h.api.url}   (health: ${h.api.url}/health, metrics: ${h.api.url}/metrics)`,
+          `  DAGs folder    ${config.core.dagsFolder}${config.core.loadExamples ? ' (+ bundled examples)' : ''}`,
+          `  Metadata DB    ${config.database.url}`,
+          `  Task logs      ${config.logging.baseLogFolder}`,
+          '  Try:           capstan dags list   |   capstan dags trigger example_bash   |   capstan tasks list-runs',
+          'Press Ctrl+C to stop.',
+          '',
+        ].join('\n'),
+      );
+      await h.done;
+    });
+
+  program
+    .command('scheduler')
+    .description('run the scheduler (with its executor)')
+    .action(async () => {
+      const config = ctx.config();
+      const engine = createEngine(config, { db: await ctx.db() });
+      await createScheduler(engine, createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
+    });
+
+  program
+    .command('api-server')
+    .description('serve the REST API, the Execution API, /health and /metrics')
+    .action(async () => {
+      const engine = createEngine(ctx.config(), { db: await ctx.db() });
+      const server = await startApiServer(engine);
+      process.stdout.write(`API server listening on ${server.url}\n`);
+      const signal = shutdownSignal();
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await server.close();
+    });
+
+  program
+    .command('dag-processor')
+    .description('parse DAG files into the metadata DB as they change')
+    .option('--once', 'parse every file once and exit')
+    .action(async (opts: { once?: boolean }) => {
+      const m = await ctx.db();
+      await assertSchemaCurrent(m);
+      const engine = createEngine(ctx.config(), { db: m });
+      const processor = createDagProcessor(engine);
+      if (opts.once) {
+        const summary = await processor.processOnce();
+        process.stdout.write(JSON.stringify(summary) + '\n');
+        if (summary.errors > 0) process.exitCode = 1;
+        return;
+      }
+      await processor.run(shutdownSignal(), engine.config.dagProcessor.refreshIntervalMs);
+    });
+};

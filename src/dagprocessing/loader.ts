@@ -1,0 +1,49 @@
+/**
+ * Imports DAG files. DAG files say `import { dag } from 'capstan'` wherever they live, so a resolve
+ * hook maps the bare `capstan` specifier to this installation's entry point.
+ */
+import { registerHooks } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { DagDefinitionError, errorMessage } from '../core/errors.ts';
+import { takeDefinedDags } from '../sdk/authoring.ts';
+import type { Dag } from '../sdk/dag.ts';
+
+const CAPSTAN_ENTRY = new URL('../index.ts', import.meta.url).href;
+let hooksRegistered = false;
+
+/** Make `import … from 'capstan'` resolve to this installation (idempotent). */
+export function registerCapstanResolver(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === 'capstan') return { url: CAPSTAN_ENTRY, shortCircuit: true, format: 'module-typescript' };
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
+/** DAG file extensions the processor picks up. */
+export const DAG_FILE_PATTERN = /\.(ts|mts|js|mjs)$/;
+
+/**
+ * Import one DAG file and return the DAGs it defined (each validated). Errors carry the file path.
+ * A module is imported once per process; the DAG processor parses in fresh child processes.
+ */
+export async function importDagFile(path: string): Promise<Dag[]> {
+  registerCapstanResolver();
+  takeDefinedDags();
+  try {
+    await import(pathToFileURL(path).href);
+  } catch (err) {
+    takeDefinedDags();
+    throw new DagDefinitionError(`${path}: ${errorMessage(err)}`, { hint: err instanceof DagDefinitionError ? (err.hint ?? '') : '' });
+  }
+  const dags = takeDefinedDags();
+  const seen = new Set<string>();
+  for (const d of dags) {
+    if (seen.has(d.dagId)) throw new DagDefinitionError(`${path}: DAG id '${d.dagId}' is defined twice`);
+    seen.add(d.dagId);
+  }
+  return dags;
+}

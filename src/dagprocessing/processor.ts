@@ -1,0 +1,155 @@
+/**
+ * The DAG processor: watches the DAG folders, parses new and changed files in isolated child processes,
+ * stores their serialized DAGs, records import errors, and deactivates DAGs whose file or definition is
+ * gone. A broken or hanging file only produces an import error; every other DAG keeps running.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuthoringDefaults } from '../sdk/authoring.ts';
+import type { MetadataDb } from '../store/db.ts';
+import { deactivateDagsOfFile, forgetDagFile, listDagFiles, recordDagFile, upsertSerializedDag } from '../store/dags.ts';
+import { ImportErrorStore } from '../store/importErrors.ts';
+import type { CapstanMetrics } from '../metrics/index.ts';
+import { abortableDelay, runLimited } from '../core/async.ts';
+import { DAG_FILE_PATTERN } from './loader.ts';
+import { parseDagFileIsolated } from './parseFile.ts';
+
+export interface DagProcessorDeps {
+  db: MetadataDb;
+  /** Folders scanned recursively. */
+  folders: string[];
+  parseTimeoutMs: number;
+  parallelism: number;
+  defaults: Partial<AuthoringDefaults>;
+  now: () => number;
+  logger: Logger;
+  metrics?: CapstanMetrics;
+  /** Called after a pass that changed any DAG (so a scheduler in the same process can wake). */
+  onChange?: () => void;
+}
+
+export interface ProcessSummary {
+  parsed: number;
+  unchanged: number;
+  errors: number;
+  removed: number;
+  dagsChanged: number;
+}
+
+interface FileInfo {
+  fileloc: string;
+  mtimeMs: number;
+}
+
+export class DagProcessor {
+  readonly #deps: DagProcessorDeps;
+  readonly #importErrors: ImportErrorStore;
+
+  constructor(deps: DagProcessorDeps) {
+    this.#deps = deps;
+    this.#importErrors = new ImportErrorStore(deps.db);
+  }
+
+  /** One pass over every folder. */
+  async processOnce(): Promise<ProcessSummary> {
+    const { db } = this.#deps;
+    const files = await this.#listFiles();
+    const known = await listDagFiles(db);
+    const summary: ProcessSummary = { parsed: 0, unchanged: 0, errors: 0, removed: 0, dagsChanged: 0 };
+    const todo: Array<FileInfo & { hash: string }> = [];
+    for (const f of files) {
+      const prev = known.get(f.fileloc);
+      if (prev && prev.mtimeMs === f.mtimeMs) {
+        summary.unchanged++;
+        continue;
+      }
+      const hash = createHash('sha256').update(await readFile(f.fileloc)).digest('hex');
+      if (prev && prev.hash === hash) {
+        await recordDagFile(db, { fileloc: f.fileloc, mtimeMs: f.mtimeMs, hash, parsedAt: this.#deps.now(), durationMs: 0 });
+        summary.unchanged++;
+        continue;
+      }
+      todo.push({ ...f, hash });
+    }
+    await runLimited(todo, this.#deps.parallelism, async (f) => {
+      const changed = await this.#parseAndStore(f);
+      summary.parsed++;
+      if (changed < 0) summary.errors++;
+      else summary.dagsChanged += changed;
+    });
+    const present = new Set(files.map((f) => f.fileloc));
+    for (const fileloc of known.keys()) {
+      if (present.has(fileloc)) continue;
+      const gone = await deactivateDagsOfFile(db, fileloc, []);
+      await this.#importErrors.clear(fileloc);
+      await forgetDagFile(db, fileloc);
+      summary.removed++;
+      summary.dagsChanged += gone.length;
+      this.#deps.logger.info({ fileloc, deactivated: gone }, 'DAG file deleted; its DAGs are deactivated');
+    }
+    if (summary.dagsChanged > 0) this.#deps.onChange?.();
+    return summary;
+  }
+
+  /** Parse passes until the signal aborts. */
+  async run(signal: AbortSignal, intervalMs: number): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.processOnce();
+      } catch (err) {
+        this.#deps.logger.error({ err }, 'DAG processing pass failed');
+      }
+      await abortableDelay(intervalMs, signal);
+    }
+  }
+
+  /** Returns the number of DAGs whose stored form changed, or -1 on an import error. */
+  async #parseAndStore(f: FileInfo & { hash: string }): Promise<number> {
+    const { db, logger, metrics } = this.#deps;
+    const started = performance.now();
+    const result = await parseDagFileIsolated(f.fileloc, { timeoutMs: this.#deps.parseTimeoutMs, defaults: this.#deps.defaults });
+    const durationMs = performance.now() - started;
+    metrics?.dagParseDuration.observe({ file: f.fileloc }, durationMs / 1000);
+    const now = this.#deps.now();
+    await recordDagFile(db, { fileloc: f.fileloc, mtimeMs: f.mtimeMs, hash: f.hash, parsedAt: now, durationMs });
+    if (!result.ok) {
+      await this.#importErrors.record(f.fileloc, result.error, now);
+      metrics?.dagProcessingFiles.inc({ outcome: 'error' });
+      logger.warn({ fileloc: f.fileloc, error: result.error }, 'DAG file failed to import');
+      return -1;
+    }
+    await this.#importErrors.clear(f.fileloc);
+    let changed = 0;
+    for (const s of result.dags) if (await upsertSerializedDag(db, s, now)) changed++;
+    changed += (await deactivateDagsOfFile(db, f.fileloc, result.dags.map((d) => d.dagId))).length;
+    metrics?.dagProcessingFiles.inc({ outcome: 'ok' });
+    logger.info({ fileloc: f.fileloc, dags: result.dags.map((d) => d.dagId), ms: Math.round(durationMs) }, 'DAG file parsed');
+    return changed;
+  }
+
+  async #listFiles(): Promise<FileInfo[]> {
+    const out: FileInfo[] = [];
+    for (const folder of this.#deps.folders) await walk(folder, out);
+    return out.sort((a, b) => a.fileloc.localeCompare(b.fileloc));
+  }
+}
+
+async function walk(dir: string, out: FileInfo[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile() && DAG_FILE_PATTERN.test(e.name) && !e.name.endsWith('.d.ts')) {
+      out.push({ fileloc: p, mtimeMs: Math.trunc((await stat(p)).mtimeMs) });
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The verbs of a task try after it is queued: start, heartbeat, succeed, fail (retry or not), skip.
+ * The Execution API calls them on behalf of task processes, executors call them when a process dies
+ * without reporting, and the scheduler for zombies and timeouts. Each is one guarded update, so a try is
+ * started at most once and ended at most once.
+ */
+import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
+import type { TaskInstanceState } from '../core/states.ts';
+import type { MetadataDb } from '../store/db.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
+import { syncTryRow } from '../store/taskInstances.ts';
+import type { SerializedDagCache } from './dagCache.ts';
+import type { EngineEvents } from './events.ts';
+
+export interface TryKey {
+  tiId: string;
+  tryNumber: number;
+}
+
+export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state: TaskInstanceState | 'missing'; reason: string };
+
+/** How a try ended, as reported by the task process or inferred by the platform. */
+export type TryOutcome =
+  | { kind: 'success' }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; reason: string; retryable: boolean; exitCode?: number | null };
+
+export interface TaskLifecycleDeps {
+  db: MetadataDb;
+  dags: SerializedDagCache;
+  events: EngineEvents;
+  now: () => number;
+  onFinished?: (ti: TaskInstanceRow) => void;
+}
+
+export class TaskLifecycle {
+  readonly #d: TaskLifecycleDeps;
+
+  constructor(deps: TaskLifecycleDeps) {
+    this.#d = deps;
+  }
+
+  /** `queued → running` for exactly this try; a second claim of the same try is refused. */
+  async start(key: TryKey, info: { hostname: string; pid: number | null; externalExecutorId?: string | null }): Promise<StartResult> {
+    const now = this.#d.now();
+    const row = await this.#d.db.db
+      .updateTable('task_instance')
+      .set({
+        state: 'running',
+        start_date: now,
+        hostname: info.hostname,
+        pid: info.pid,
+        last_heartbeat_at: now,
+        updated_at: now,
+        ...(info.externalExecutorId ? { external_executor_id: info.externalExecutorId } : {}),
+      })
+      .where('id', '=', key.tiId)
+      .where('try_number', '=', key.tryNumber)
+      .where('state', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
+    if (row) {
+      await syncTryRow(this.#d.db.db, key.tiId);
+      this.#d.events.tiChanged({ dagRunId: row.dag_run_id, tiId: row.id, state: 'running' });
+      return { ok: true, ti: row };
+    }
+    const cur = await this.#current(key.tiId);
+    if (!cur) return { ok: false, state: 'missing', reason: `task instance ${key.tiId} does not exist` };
+    return {
+      ok: false,
+      state: cur.state,
+      reason: cur.try_number !== key.tryNumber ? `try ${key.tryNumber} is stale: the task instance is at try ${cur.try_number}` : `the try is ${cur.state}, not queued`,
+    };
+  }
+
+  /** Record a heartbeat; returns the current state so a worker whose try was ended elsewhere stops. */
+  async heartbeat(key: TryKey): Promise<{ state: TaskInstanceState | 'missing'; current: boolean }> {
+    const now = this.#d.now();
+    const r = await this.#d.db.db
+      .updateTable('task_instance')
+      .set({ last_heartbeat_at: now })
+      .where('id', '=', key.tiId)
+      .where('try_number', '=', key.tryNumber)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) return { state: 'running', current: true };
+    const cur = await this.#current(key.tiId);
+    if (!cur) return { state: 'missing', current: false };
+    return { state: cur.state, current: false };
+  }
+
+  /**
+   * End the try. Only a try that is queued or running (and still the current try) can end; returns the
+   * state it ended in, or null when it had already ended.
+   */
+  async finish(key: TryKey, outcome: TryOutcome, extra: { exitCode?: number | null } = {}): Promise<TaskInstanceState | null> {
+    const now = this.#d.now();
+    const cur = await this.#current(key.tiId);
+    if (!cur || cur.try_number !== key.tryNumber || (cur.state !== 'running' && cur.state !== 'queued' && cur.state !== 'deferred')) return null;
+    let state: TaskInstanceState;
+    let nextRetryAt: number | null = null;
+    let reason: string | null = null;
+    switch (outcome.kind) {
+      case 'success':
+        state = 'success';
+        break;
+      case 'skipped':
+        state = 'skipped';
+        reason = outcome.reason;
+        break;
+      case 'failed': {
+        reason = outcome.reason;
+        if (outcome.retryable && hasRetriesLeft(cur.try_number, cur.max_tries)) {
+          state = 'up_for_retry';
+          const task = (await this.#d.dags.get(cur.dag_id)).tasks.get(cur.task_id);
+          nextRetryAt = now + (task ? retryDelayMs(task.retry, cur.try_number) : 0);
+        } else {
+          state = 'failed';
+        }
+        break;
+      }
+    }
+    const exitCode = extra.exitCode ?? (outcome.kind === 'failed' ? (outcome.exitCode ?? null) : null);
+    const r = await this.#d.db.db
+      .updateTable('task_instance')
+      .set({
+        state,
+        end_date: now,
+        duration_ms: cur.start_date === null ? null : now - cur.start_date,
+        next_retry_at: nextRetryAt,
+        failure_reason: reason,
+        exit_code: exitCode,
+        updated_at: now,
+      })
+      .where('id', '=', key.tiId)
+      .where('try_number', '=', key.tryNumber)
+      .where('state', '=', cur.state)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return null;
+    await syncTryRow(this.#d.db.db, key.tiId);
+    this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
+    this.#d.onFinished?.({ ...cur, state });
+    return state;
+  }
+
+  async #current(tiId: string): Promise<TaskInstanceRow | undefined> {
+    return this.#d.db.db.selectFrom('task_instance').selectAll().where('id', '=', tiId).executeTakeFirst();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * LocalExecutor: every task try runs in its own child process on this machine, at most `parallelism`
+ * at once. A few processes are started ahead of time and wait for an assignment, so a task's start
+ * latency does not include Node's boot. Task processes are their own process-group leaders: stopping a
+ * try kills the whole group (a Bash command's children too), and a scheduler crash leaves them running
+ * to report through the Execution API.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { TaskTokenIssuer } from '../api/taskToken.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
+import type { RunTaskOptions } from '../runtime/taskRunner.ts';
+import type { Executor, ExecutorEvent, TaskWorkload } from './types.ts';
+
+const WORKER = new URL('../runtime/workerProcess.ts', import.meta.url);
+
+export interface LocalExecutorOptions {
+  parallelism: number;
+  warmProcesses: number;
+  executionApiUrl: string;
+  baseLogFolder: string;
+  tokens: TaskTokenIssuer;
+  killGraceMs: number;
+  heartbeatIntervalMs?: number;
+  now: () => number;
+  logger: Logger;
+  /** Extra environment for task processes. */
+  env?: Record<string, string>;
+}
+
+interface Running {
+  workload: TaskWorkload;
+  child: ChildProcess | null;
+  /** For adopted tries: the pid of a process this executor did not start. */
+  pid: number;
+}
+
+export class LocalExecutor implements Executor {
+  readonly name = 'LocalExecutor';
+  readonly #o: LocalExecutorOptions;
+  readonly #running = new Map<string, Running>();
+  readonly #pending: TaskWorkload[] = [];
+  readonly #events: ExecutorEvent[] = [];
+  readonly #warm: ChildProcess[] = [];
+  #adoptedPoll: NodeJS.Timeout | undefined;
+  #ended = false;
+
+  constructor(options: LocalExecutorOptions) {
+    this.#o = options;
+  }
+
+  async start(): Promise<void> {
+    this.#fillWarmPool();
+  }
+
+  openSlots(): number {
+    return Math.max(0, this.#o.parallelism - this.#running.size - this.#pending.length);
+  }
+
+  queueWorkloads(workloads: TaskWorkload[]): void {
+    for (const w of workloads) {
+      const child = this.#takeWarm();
+      this.#launch(w, child);
+    }
+  }
+
+  async sync(): Promise<ExecutorEvent[]> {
+    return this.#events.splice(0, this.#events.length);
+  }
+
+  async terminate(tiId: string, tryNumber: number, reason: string): Promise<void> {
+    const r = this.#running.get(key(tiId, tryNumber));
+    if (!r) return;
+    this.#o.logger.info({ tiId, tryNumber, reason }, 'stopping task process');
+    killGroup(r.pid, 'SIGTERM');
+    setTimeout(() => killGroup(r.pid, 'SIGKILL'), this.#o.killGraceMs).unref();
+  }
+
+  async tryAdopt(tis: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
+    const host = hostname();
+    const notAdopted: TaskInstanceRow[] = [];
+    for (const ti of tis) {
+      if (ti.state === 'running' && ti.hostname === host && ti.pid !== null && isAlive(ti.pid)) {
+        const w = { tiId: ti.id, tryNumber: ti.try_number, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, queue: ti.queue, priorityWeight: ti.priority_weight, fileloc: '', executionTimeoutMs: null };
+        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid });
+      } else {
+        notAdopted.push(ti);
+      }
+    }
+    if (this.#running.size > 0 && !this.#adoptedPoll) {
+      // Adopted processes are not our children: notice their exit by polling.
+      this.#adoptedPoll = setInterval(() => this.#pollAdopted(), 1000);
+      this.#adoptedPoll.unref();
+    }
+    return notAdopted;
+  }
+
+  async end(): Promise<void> {
+    this.#ended = true;
+    if (this.#adoptedPoll) clearInterval(this.#adoptedPoll);
+    for (const c of this.#warm.splice(0)) c.kill('SIGKILL');
+  }
+
+  #launch(w: TaskWorkload, warm: ChildProcess | undefined): void {
+    const child = warm ?? this.#spawn();
+    const k = key(w.tiId, w.tryNumber);
+    this.#running.set(k, { workload: w, child, pid: child.pid ?? -1 });
+    child.removeAllListeners('exit');
+    child.once('exit', (code, signal) => {
+      this.#running.delete(k);
+      this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal });
+    });
+    const msg: RunTaskOptions = {
+      apiUrl: this.#o.executionApiUrl,
+      token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now()),
+      tiId: w.tiId,
+      baseLogFolder: this.#o.baseLogFolder,
+      ...(this.#o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: this.#o.heartbeatIntervalMs }),
+    };
+    child.send(msg, (err) => {
+      if (err) {
+        this.#events.push({ kind: 'launchFailed', tiId: w.tiId, tryNumber: w.tryNumber, reason: err.message, retryable: true });
+        child.kill('SIGKILL');
+      }
+    });
+    this.#fillWarmPool();
+  }
+
+  #spawn(): ChildProcess {
+    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...this.#o.env } });
+    child.on('error', (err) => this.#o.logger.error({ err }, 'task process error'));
+    return child;
+  }
+
+  #takeWarm(): ChildProcess | undefined {
+    while (this.#warm.length > 0) {
+      const c = this.#warm.shift() as ChildProcess;
+      if (c.exitCode === null && c.connected) return c;
+    }
+    return undefined;
+  }
+
+  #fillWarmPool(): void {
+    if (this.#ended) return;
+    while (this.#warm.length < this.#o.warmProcesses) {
+      const c = this.#spawn();
+      c.once('exit', () => {
+        const i = this.#warm.indexOf(c);
+        if (i >= 0) this.#warm.splice(i, 1);
+      });
+      this.#warm.push(c);
+    }
+  }
+
+  #pollAdopted(): void {
+    for (const [k, r] of this.#running) {
+      if (r.child === null && !isAlive(r.pid)) {
+        this.#running.delete(k);
+        this.#events.push({ kind: 'exited', tiId: r.workload.tiId, tryNumber: r.workload.tryNumber, exitCode: null, signal: null, detail: 'adopted process is gone' });
+      }
+    }
+  }
+}
+
+function key(tiId: string, tryNumber: number): string {
+  return `${tiId}#${tryNumber}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}

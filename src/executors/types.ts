@@ -1,0 +1,49 @@
+/**
+ * The executor interface: the scheduler hands queued task tries to an executor, which runs each one
+ * somewhere (a local child process, a Kubernetes pod) and reports only what the task process itself
+ * cannot: that a process or pod ended. The task's own outcome arrives through the Execution API.
+ */
+import type { TaskInstanceRow } from '../store/schema.ts';
+
+/** Everything an executor needs to start one try. */
+export interface TaskWorkload {
+  tiId: string;
+  tryNumber: number;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  queue: string;
+  priorityWeight: number;
+  /** The DAG file the task process imports. */
+  fileloc: string;
+  executionTimeoutMs: number | null;
+}
+
+/** What an executor learned about a try since the last sync. */
+export type ExecutorEvent =
+  /** The process or pod ended; the scheduler fails the try if the task never reported an outcome. */
+  | { kind: 'exited'; tiId: string; tryNumber: number; exitCode: number | null; signal: string | null; detail?: string }
+  /** The try could not be started at all (spawn failed, pod rejected). */
+  | { kind: 'launchFailed'; tiId: string; tryNumber: number; reason: string; retryable: boolean };
+
+export interface Executor {
+  /** Stored on each task instance it runs, e.g. `LocalExecutor`. */
+  readonly name: string;
+  start(): Promise<void>;
+  /** Tries it can accept now. */
+  openSlots(): number;
+  /** Start these tries (asynchronously; failures come back as events). */
+  queueWorkloads(workloads: TaskWorkload[]): void;
+  /** Events since the last call. */
+  sync(): Promise<ExecutorEvent[]>;
+  /** Stop a running try (timeout, mark-failed, clear). */
+  terminate(tiId: string, tryNumber: number, reason: string): Promise<void>;
+  /**
+   * Take over tries a previous scheduler left running or queued. Returns the ones it could not adopt,
+   * which the scheduler then resets.
+   */
+  tryAdopt(tis: TaskInstanceRow[]): Promise<TaskInstanceRow[]>;
+  /** Stop accepting work; running tries continue (they report through the Execution API). */
+  end(): Promise<void>;
+}

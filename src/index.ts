@@ -1,0 +1,7 @@
+/**
+ * Capstan's public API: everything a DAG author imports from `capstan`.
+ */
+export * from './sdk/index.ts';
+export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './core/errors.ts';
+export type { JsonValue, JsonObject } from './core/serialized.ts';
+export type { TriggerRule } from './core/triggerRules.ts';

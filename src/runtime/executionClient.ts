@@ -1,0 +1,101 @@
+/**
+ * HTTP client of the Execution API used by task processes. Transient failures (connection refused while
+ * the API server restarts, 5xx) are retried with capped exponential backoff, so a scheduler restart does
+ * not fail the tasks it left running.
+ */
+import { CapstanError } from '../core/errors.ts';
+import type { JsonValue } from '../core/serialized.ts';
+import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TaskConnection } from '../sdk/taskContext.ts';
+import type { TaskRunContext } from '../api/executionTypes.ts';
+
+export class ConflictError extends CapstanError {
+  readonly state: string;
+  constructor(message: string, state: string) {
+    super('conflict', message);
+    this.state = state;
+  }
+}
+
+export interface ExecutionClientOptions {
+  /** Give up on a request after retrying this long. Default 10 minutes. */
+  retryForMs?: number;
+}
+
+export class ExecutionClient {
+  readonly #base: string;
+  readonly #token: string;
+  readonly #tiId: string;
+  readonly #retryForMs: number;
+
+  constructor(apiUrl: string, token: string, tiId: string, options: ExecutionClientOptions = {}) {
+    this.#base = `${apiUrl.replace(/\/$/, '')}/execution/v1`;
+    this.#token = token;
+    this.#tiId = tiId;
+    this.#retryForMs = options.retryForMs ?? 600_000;
+  }
+
+  start(info: { hostname: string; pid: number }): Promise<TaskRunContext> {
+    return this.#call('POST', `/task-instances/${this.#tiId}/start`, info);
+  }
+
+  heartbeat(): Promise<{ state: string; current: boolean }> {
+    return this.#call('POST', `/task-instances/${this.#tiId}/heartbeat`, {});
+  }
+
+  finish(outcome: TryOutcome, returnValue?: JsonValue): Promise<{ state: string; failureReason: string | null }> {
+    return this.#call('POST', `/task-instances/${this.#tiId}/finish`, returnValue === undefined ? { outcome } : { outcome, returnValue });
+  }
+
+  async pushXCom(key: string, value: JsonValue): Promise<void> {
+    await this.#call('PUT', `/task-instances/${this.#tiId}/xcom/${encodeURIComponent(key)}`, { value });
+  }
+
+  async pullXCom(taskId: string, key: string, mapIndex: number): Promise<JsonValue | null> {
+    const r = await this.#call<{ value: JsonValue | null }>('GET', `/task-instances/${this.#tiId}/xcom/${encodeURIComponent(taskId)}/${encodeURIComponent(key)}?mapIndex=${mapIndex}`);
+    return r.value;
+  }
+
+  async getVariable(key: string): Promise<string | null> {
+    return (await this.#call<{ value: string | null }>('GET', `/variables/${encodeURIComponent(key)}`)).value;
+  }
+
+  async getConnection(connId: string): Promise<TaskConnection> {
+    const c = await this.#call<TaskConnection & { extra: Record<string, JsonValue> | null }>('GET', `/connections/${encodeURIComponent(connId)}`);
+    return { ...c, extra: (c.extra ?? {}) as TaskConnection['extra'] };
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const deadline = Date.now() + this.#retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(this.#base + path, {
+          method,
+          headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (err) {
+        if (Date.now() > deadline) throw new CapstanError('task_failed', `Execution API unreachable at ${this.#base}: ${(err as Error).message}`);
+        await backoff(attempt);
+        continue;
+      }
+      if (res.status >= 500 && Date.now() < deadline) {
+        await backoff(attempt);
+        continue;
+      }
+      if (res.status === 204) return undefined as T;
+      const json = (await res.json()) as { error?: { code: string; message: string }; state?: string } & T;
+      if (res.status === 409) throw new ConflictError(json.error?.message ?? 'conflict', json.state ?? 'unknown');
+      if (!res.ok) {
+        throw new CapstanError((json.error?.code as 'task_failed') ?? 'task_failed', `Execution API ${method} ${path}: ${res.status} ${json.error?.message ?? ''}`);
+      }
+      return json;
+    }
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+}

@@ -1,0 +1,166 @@
+/**
+ * Runs one task try inside a task process: claim the try through the Execution API, import the DAG
+ * file, execute the operator with heartbeats and the execution timeout, report the outcome and run the
+ * task's callbacks. Everything it knows comes from the API; it holds no database credentials.
+ */
+import { hostname } from 'node:os';
+import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
+import type { JsonValue } from '../core/serialized.ts';
+import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import { importDagFile } from '../dagprocessing/loader.ts';
+import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
+import { SecretMasker } from '../secrets/index.ts';
+import type { BaseOperator } from '../sdk/baseOperator.ts';
+import type { TaskContext } from '../sdk/taskContext.ts';
+import type { TaskRunContext } from '../api/executionTypes.ts';
+import { ConflictError, ExecutionClient } from './executionClient.ts';
+
+export interface RunTaskOptions {
+  apiUrl: string;
+  token: string;
+  tiId: string;
+  baseLogFolder: string;
+  /** Default 5 s. */
+  heartbeatIntervalMs?: number;
+}
+
+/** The process exit code: 0 when the outcome was reported (whatever it was), 1 when it could not be. */
+export async function runTaskTry(o: RunTaskOptions): Promise<number> {
+  const api = new ExecutionClient(o.apiUrl, o.token, o.tiId);
+  let rc: TaskRunContext;
+  try {
+    rc = await api.start({ hostname: hostname(), pid: process.pid });
+  } catch (err) {
+    if (err instanceof ConflictError) return 0; // another process owns or ended this try: do nothing
+    throw err;
+  }
+  const masker = new SecretMasker();
+  const log = await TaskLogWriter.open(
+    taskLogPath(o.baseLogFolder, { dagId: rc.dagId, runId: rc.runId, taskId: rc.taskId, mapIndex: rc.mapIndex, tryNumber: rc.tryNumber }),
+    { mask: (t) => masker.mask(t) },
+  );
+  const abort = new AbortController();
+  const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? 5_000, abort, log);
+  let outcome: TryOutcome;
+  let returnValue: JsonValue | undefined;
+  let op: BaseOperator | undefined;
+  let ctx: TaskContext | undefined;
+  try {
+    log.info(`starting try ${rc.tryNumber} of ${rc.maxTries} for ${rc.dagId}.${rc.taskId} run ${rc.runId} on ${hostname()} (pid ${process.pid})`);
+    const dags = await importDagFile(rc.fileloc);
+    const dag = dags.find((d) => d.dagId === rc.dagId);
+    if (!dag) throw new CapstanError('dag_not_found', `DAG '${rc.dagId}' is no longer defined in ${rc.fileloc}`);
+    op = dag.getTask(rc.taskId);
+    ctx = makeContext(rc, api, log, masker, abort.signal);
+    await op.callbacks.onExecute?.(ctx);
+    const result = await withTimeout(Promise.resolve(op.execute(ctx)), rc.executionTimeoutMs, abort);
+    returnValue = toJson(result);
+    outcome = { kind: 'success' };
+    log.info('task succeeded');
+  } catch (err) {
+    if (err instanceof TaskSkipped) {
+      outcome = { kind: 'skipped', reason: err.message };
+      log.info(`task skipped: ${err.message}`);
+    } else {
+      outcome = { kind: 'failed', reason: errorMessage(err), retryable: !(err instanceof TaskFailFast) };
+      log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
+    }
+  } finally {
+    stopHeartbeat();
+  }
+  let finalState = 'unknown';
+  try {
+    finalState = (await api.finish(outcome, returnValue)).state;
+  } catch (err) {
+    log.error(`could not report the outcome: ${errorMessage(err)}`);
+    await log.close();
+    return 1;
+  }
+  log.info(`try ended: ${finalState}`);
+  if (op && ctx) await runCallbacks(op, ctx, finalState, outcome, log);
+  await log.close();
+  return 0;
+}
+
+function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWriter, masker: SecretMasker, signal: AbortSignal): TaskContext {
+  const date = (v: number | null) => (v === null ? null : new Date(v));
+  return {
+    dagId: rc.dagId,
+    taskId: rc.taskId,
+    runId: rc.runId,
+    runType: rc.runType,
+    mapIndex: rc.mapIndex,
+    tryNumber: rc.tryNumber,
+    maxTries: rc.maxTries,
+    logicalDate: date(rc.logicalDate),
+    dataIntervalStart: date(rc.dataIntervalStart),
+    dataIntervalEnd: date(rc.dataIntervalEnd),
+    params: rc.params,
+    conf: rc.conf,
+    log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    signal,
+    xcomPush: (key, value) => api.pushXCom(key, value),
+    xcomPull: (taskId, key = 'return_value', mapIndex = -1) => api.pullXCom(taskId, key, mapIndex),
+    getVariable: async (key) => {
+      const v = await api.getVariable(key);
+      if (v !== null) masker.addVariable(key, v);
+      return v;
+    },
+    getJsonVariable: async (key) => {
+      const v = await api.getVariable(key);
+      if (v === null) return null;
+      masker.addVariable(key, v);
+      return JSON.parse(v) as JsonValue;
+    },
+    getConnection: async (connId) => {
+      const c = await api.getConnection(connId);
+      if (c.password) masker.add(c.password);
+      return c;
+    },
+  };
+}
+
+function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortController, log: TaskLogWriter): () => void {
+  const timer = setInterval(() => {
+    api.heartbeat().catch((err: unknown) => {
+      if (err instanceof ConflictError) {
+        log.warn(`the try is now '${err.state}' (changed outside this process); stopping`);
+        abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
+      }
+    });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController): Promise<T> {
+  const stopped = new Promise<never>((_, reject) => {
+    abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+  });
+  stopped.catch(() => undefined);
+  if (timeoutMs === null) return Promise.race([work, stopped]);
+  const timer = setTimeout(() => abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`)), timeoutMs);
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function toJson(value: unknown): JsonValue | undefined {
+  if (value === undefined) return undefined;
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new CapstanError('invalid_argument', 'the task returned a value that is not JSON-serializable');
+  return JSON.parse(text) as JsonValue;
+}
+
+async function runCallbacks(op: BaseOperator, ctx: TaskContext, state: string, outcome: TryOutcome, log: TaskLogWriter): Promise<void> {
+  const error = outcome.kind === 'failed' ? new Error(outcome.reason) : undefined;
+  const cb = state === 'success' ? op.callbacks.onSuccess : state === 'failed' ? op.callbacks.onFailure : state === 'up_for_retry' ? op.callbacks.onRetry : undefined;
+  if (!cb) return;
+  try {
+    await cb(ctx, error ? { error } : {});
+  } catch (err) {
+    log.error(`callback for state ${state} failed (ignored): ${errorMessage(err)}`);
+  }
+}

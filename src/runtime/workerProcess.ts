@@ -1,0 +1,25 @@
+/**
+ * Entry of a LocalExecutor task process. Started ahead of time (warm), it waits for one assignment over
+ * IPC, runs that single try, and exits: one process per try, without paying Node's start-up on the
+ * critical path.
+ */
+import { runTaskTry, type RunTaskOptions } from './taskRunner.ts';
+import { registerCapstanResolver } from '../dagprocessing/loader.ts';
+
+registerCapstanResolver();
+
+process.once('message', (msg: RunTaskOptions) => {
+  process.channel?.unref();
+  runTaskTry(msg)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`task process failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      process.exit();
+    });
+});
+process.send?.({ ready: true });

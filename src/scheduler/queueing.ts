@@ -1,0 +1,70 @@
+/**
+ * The critical section: pick `scheduled` task instances by priority and queue as many as every limit
+ * allows — executor slots (parallelism), pool slots, and each DAG's maxActiveTasks. On PostgreSQL the
+ * pool rows are locked for the transaction, so two schedulers never over-fill a pool between them; the
+ * guarded `scheduled → queued` update makes each try queued exactly once.
+ */
+import { sql } from 'kysely';
+import type { MetadataDb } from '../store/db.ts';
+import { queueTaskInstance } from '../store/taskInstances.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
+
+export interface QueuedTry {
+  ti: Pick<TaskInstanceRow, 'id' | 'dag_id' | 'run_id' | 'task_id' | 'map_index' | 'queue' | 'priority_weight' | 'dag_run_id'>;
+  tryNumber: number;
+}
+
+export interface QueueLimits {
+  openExecutorSlots: number;
+  maxTisPerQuery: number;
+  maxActiveTasks: (dagId: string) => number;
+  executorName: string;
+  /** The queuing scheduler's job id, recorded for adoption. */
+  jobId: string | null;
+}
+
+export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, now: number): Promise<QueuedTry[]> {
+  if (limits.openExecutorSlots <= 0) return [];
+  return m.db.transaction().execute(async (tx) => {
+    const pools = m.dialect === 'postgres' ? await sql<{ name: string; slots: number; include_deferred: number }>`select name, slots, include_deferred from pool for update`.execute(tx).then((r) => r.rows) : await tx.selectFrom('pool').select(['name', 'slots', 'include_deferred']).execute();
+    const used = await tx
+      .selectFrom('task_instance')
+      .select(['pool', 'dag_id', 'state', (eb) => eb.fn.sum<number>('pool_slots').as('slots'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', 'in', ['queued', 'running', 'deferred'])
+      .groupBy(['pool', 'dag_id', 'state'])
+      .execute();
+    const poolOpen = new Map<string, number>(pools.map((p) => [p.name, Number(p.slots)]));
+    const includeDeferred = new Set(pools.filter((p) => Number(p.include_deferred) === 1).map((p) => p.name));
+    const dagActive = new Map<string, number>();
+    for (const u of used) {
+      if (u.state !== 'deferred' || includeDeferred.has(u.pool)) poolOpen.set(u.pool, (poolOpen.get(u.pool) ?? 0) - Number(u.slots));
+      if (u.state !== 'deferred') dagActive.set(u.dag_id, (dagActive.get(u.dag_id) ?? 0) + Number(u.n));
+    }
+    let q = tx
+      .selectFrom('task_instance')
+      .select(['id', 'dag_id', 'run_id', 'task_id', 'map_index', 'queue', 'priority_weight', 'pool', 'pool_slots', 'dag_run_id'])
+      .where('state', '=', 'scheduled')
+      .orderBy('priority_weight', 'desc')
+      .orderBy('dag_run_id')
+      .orderBy('map_index')
+      .limit(limits.maxTisPerQuery);
+    if (m.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    const candidates = await q.execute();
+    const out: QueuedTry[] = [];
+    let slots = limits.openExecutorSlots;
+    for (const c of candidates) {
+      if (slots <= 0) break;
+      const open = poolOpen.get(c.pool);
+      if (open === undefined || open < c.pool_slots) continue; // unknown pool or full: stays scheduled
+      const active = dagActive.get(c.dag_id) ?? 0;
+      if (active >= limits.maxActiveTasks(c.dag_id)) continue;
+      const tryNumber = await queueTaskInstance(tx, c.id, limits.executorName, now, limits.jobId);
+      if (tryNumber === null) continue;
+      poolOpen.set(c.pool, open - c.pool_slots);
+      dagActive.set(c.dag_id, active + 1);
+      slots--;
+      out.push({ ti: c, tryNumber });
+    }
+    return out;
+  });
+}

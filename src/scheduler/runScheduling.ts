@@ -1,0 +1,111 @@
+/**
+ * Deciding what runs next inside one DAG run: evaluate trigger rules for the tasks whose upstreams
+ * changed, move ready tasks to `scheduled`, end the ones their rule rules out (skipped / upstream_failed,
+ * cascading), release retries whose delay has passed, and finish the run when every task is done.
+ */
+import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
+import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import type { IndexedDag } from '../engine/dagCache.ts';
+import type { MetadataDb } from '../store/db.ts';
+import type { DagRunRow } from '../store/schema.ts';
+import { transitionTis } from '../store/taskInstances.ts';
+import type { RunSnapshot } from './runSnapshot.ts';
+
+export interface RunDecision {
+  scheduled: number;
+  ended: number;
+  /** Set when every task instance is terminal (or the run deadlocked). */
+  finalState: 'success' | 'failed' | null;
+  reason?: string;
+}
+
+const ACTIVE: ReadonlySet<TaskInstanceState> = new Set(['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred']);
+
+/** Evaluate `candidates` (task ids) plus released retries, apply the decisions, and judge the run. */
+export async function scheduleRun(
+  m: MetadataDb,
+  run: DagRunRow,
+  dag: IndexedDag,
+  snap: RunSnapshot,
+  candidates: Set<string>,
+  now: number,
+  previousRunState: (taskId: string) => Promise<TaskInstanceState | null>,
+): Promise<RunDecision> {
+  const toSchedule: string[] = [];
+  const toEnd = new Map<'skipped' | 'upstream_failed', string[]>([
+    ['skipped', []],
+    ['upstream_failed', []],
+  ]);
+  const queue = [...candidates];
+  const seen = new Set<string>();
+  let waitingOnPastRun = false;
+  while (queue.length > 0) {
+    const taskId = queue.pop() as string;
+    if (seen.has(taskId)) continue;
+    seen.add(taskId);
+    const row = snap.byTask.get(taskId);
+    const task = dag.tasks.get(taskId);
+    if (!row || !task || row.state !== 'none') continue;
+    const counts = countUpstreams(task.upstream.map((u) => snap.stateOf(u) ?? 'none'));
+    const decision = evaluateTriggerRule(task.triggerRule, counts);
+    if (decision.kind === 'wait') continue;
+    if (decision.kind === 'run') {
+      if (task.dependsOnPast) {
+        const prev = await previousRunState(taskId);
+        if (prev !== null && prev !== 'success' && prev !== 'skipped') {
+          if (!isTerminal(prev)) waitingOnPastRun = true;
+          continue;
+        }
+      }
+      toSchedule.push(row.id);
+      snap.setState(taskId, 'scheduled', now);
+      continue;
+    }
+    toEnd.get(decision.state)?.push(row.id);
+    snap.setState(taskId, decision.state, now);
+    for (const d of task.downstream) {
+      seen.delete(d);
+      queue.push(d);
+    }
+  }
+  // Retries whose delay has passed go back to scheduled.
+  const retries: string[] = [];
+  for (const row of snap.byTask.values()) {
+    if (row.state === 'up_for_retry' && (row.next_retry_at ?? 0) <= now) {
+      retries.push(row.id);
+      snap.setState(row.task_id, 'scheduled', now);
+    }
+  }
+  const scheduled = await transitionTis(m, toSchedule, 'scheduled', now, { onlyFrom: ['none'] });
+  const released = await transitionTis(m, retries, 'scheduled', now, { onlyFrom: ['up_for_retry'] });
+  let ended = 0;
+  for (const [state, ids] of toEnd) {
+    ended += (await transitionTis(m, ids, state, now, { onlyFrom: ['none'], set: { end_date: now } })).length;
+  }
+  return { scheduled: scheduled.length + released.length, ended, ...judgeRun(dag, snap, waitingOnPastRun) };
+}
+
+/**
+ * Success when all leaves succeeded or skipped; failed when any leaf failed; null while work remains.
+ * A run with unfinished tasks and nothing active or waiting on a previous run is deadlocked (only
+ * `dependsOnPast` can cause that) and fails. Callers evaluate every `none` task before trusting that.
+ */
+export function judgeRun(dag: IndexedDag, snap: RunSnapshot, waitingOnPastRun: boolean): Pick<RunDecision, 'finalState' | 'reason'> {
+  let unfinished = 0;
+  let active = 0;
+  for (const row of snap.byTask.values()) {
+    if (!isTerminal(row.state)) unfinished++;
+    if (ACTIVE.has(row.state)) active++;
+  }
+  if (unfinished > 0) {
+    return active === 0 && !waitingOnPastRun
+      ? { finalState: 'failed', reason: 'deadlock: unfinished tasks can never run (dependsOnPast on a failed previous run)' }
+      : { finalState: null };
+  }
+  for (const task of dag.dag.tasks) {
+    if (task.downstream.length > 0) continue;
+    const s = snap.stateOf(task.taskId);
+    if (s === 'failed' || s === 'upstream_failed') return { finalState: 'failed', reason: `leaf task '${task.taskId}' ended ${s}` };
+  }
+  return { finalState: 'success' };
+}

@@ -1,0 +1,291 @@
+/**
+ * The scheduler loop. Each iteration: create due runs, start queued runs, decide what is ready in each
+ * running run, queue ready tries to the executor, and process executor events. Housekeeping (zombies,
+ * timeouts, its own heartbeat) runs on its own cadence. The loop sleeps until its interval passes or an
+ * event (a task finished in this process) wakes it.
+ */
+import type { Logger } from 'pino';
+import { Wakeup } from '../core/async.ts';
+import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import type { SerializedDagCache } from '../engine/dagCache.ts';
+import type { EngineEvents } from '../engine/events.ts';
+import type { TaskLifecycle } from '../engine/taskLifecycle.ts';
+import type { Executor, TaskWorkload } from '../executors/types.ts';
+import type { CapstanMetrics } from '../metrics/index.ts';
+import type { MetadataDb } from '../store/db.ts';
+import { countRunsByDag, transitionDagRun } from '../store/dagRuns.ts';
+import { countTisByState, transitionTis } from '../store/taskInstances.ts';
+import { JobRegistry } from '../store/jobs.ts';
+import type { DagRunRow } from '../store/schema.ts';
+import { adoptOrResetOrphans } from './adoption.ts';
+import { findTimedOutTries, findZombies } from './housekeeping.ts';
+import { queueScheduledTasks } from './queueing.ts';
+import { createDueRuns } from './runCreation.ts';
+import { scheduleRun } from './runScheduling.ts';
+import { RunSnapshot } from './runSnapshot.ts';
+
+export interface SchedulerOptions {
+  loopIntervalMs: number;
+  heartbeatIntervalMs: number;
+  healthCheckThresholdMs: number;
+  taskHeartbeatTimeoutMs: number;
+  zombieCheckIntervalMs: number;
+  maxTisPerQuery: number;
+  maxDagRunsPerLoop: number;
+  /** How often to look for due scheduled runs. Default 1 s. */
+  runCreationIntervalMs?: number;
+}
+
+export interface SchedulerDeps {
+  db: MetadataDb;
+  executor: Executor;
+  lifecycle: TaskLifecycle;
+  dags: SerializedDagCache;
+  events: EngineEvents;
+  logger: Logger;
+  metrics?: CapstanMetrics;
+  now: () => number;
+  options: SchedulerOptions;
+}
+
+export class Scheduler {
+  readonly #d: SchedulerDeps;
+  readonly #wakeup = new Wakeup();
+  readonly #snapshots = new Map<number, RunSnapshot>();
+  /** Runs with a task change reported in-process since their last evaluation. */
+  readonly #hinted = new Set<number>();
+  readonly #jobs: JobRegistry;
+  #jobId: string | undefined;
+  #lastHeartbeat = 0;
+  #lastHousekeeping = 0;
+  #lastRunCreation = 0;
+  #loops = 0;
+
+  constructor(deps: SchedulerDeps) {
+    this.#d = deps;
+    this.#jobs = new JobRegistry(deps.db, { now: deps.now });
+    deps.events.onTiChanged((e) => {
+      this.#hinted.add(e.dagRunId);
+      this.#wakeup.notify();
+    });
+  }
+
+  get jobId(): string | undefined {
+    return this.#jobId;
+  }
+
+  get loops(): number {
+    return this.#loops;
+  }
+
+  /** Wake the loop now (e.g. a DAG was triggered in this process). */
+  wake(): void {
+    this.#wakeup.notify();
+  }
+
+  /** Register, adopt what a previous scheduler left, then loop until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { db, executor, logger } = this.#d;
+    this.#jobId = await this.#jobs.register('scheduler');
+    await executor.start();
+    await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger);
+    logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
+    try {
+      while (!signal.aborted) {
+        try {
+          await this.runOnce();
+        } catch (err) {
+          logger.error({ err }, 'scheduler loop failed; retrying');
+        }
+        await this.#wakeup.wait(this.#d.options.loopIntervalMs, signal);
+      }
+    } finally {
+      await executor.end();
+      await this.#jobs.end(this.#jobId, 'success');
+      logger.info('scheduler stopped');
+    }
+  }
+
+  /** One scheduling iteration (public for tests and benchmarks). */
+  async runOnce(): Promise<void> {
+    const started = performance.now();
+    const { db, options } = this.#d;
+    let now = this.#d.now();
+    if (now - this.#lastRunCreation >= (options.runCreationIntervalMs ?? 1000)) {
+      this.#lastRunCreation = now;
+      await createDueRuns(db, now, this.#d.logger);
+      await this.#startQueuedRuns(now);
+    }
+    await this.#processExecutorEvents();
+    now = this.#d.now();
+    await this.#scheduleRunningRuns(now);
+    await this.#queue(this.#d.now());
+    await this.#housekeeping(this.#d.now());
+    this.#loops++;
+    this.#d.metrics?.schedulerLoops.inc();
+    this.#d.metrics?.schedulerLoopDuration.observe((performance.now() - started) / 1000);
+  }
+
+  async #startQueuedRuns(now: number): Promise<void> {
+    const { db } = this.#d;
+    const queued = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'queued').orderBy('logical_date').orderBy('id').limit(100).execute();
+    if (queued.length === 0) return;
+    const running = await countRunsByDag(db, ['running']);
+    for (const run of queued) {
+      const dag = await this.#d.dags.get(run.dag_id).catch(() => undefined);
+      if (!dag) continue;
+      const active = running.get(run.dag_id) ?? 0;
+      if (active >= dag.dag.maxActiveRuns) continue;
+      if (await transitionDagRun(db, run.id, ['queued'], 'running', now, { start_date: now })) {
+        running.set(run.dag_id, active + 1);
+        this.#hinted.add(run.id);
+      }
+    }
+  }
+
+  async #scheduleRunningRuns(now: number): Promise<void> {
+    const { db, options } = this.#d;
+    const runs = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
+    const live = new Set(runs.map((r) => r.id));
+    for (const id of this.#snapshots.keys()) if (!live.has(id)) this.#snapshots.delete(id);
+    // Hinted runs first, then the rest round-robin within the per-loop budget.
+    const ordered = [...runs.filter((r) => this.#hinted.has(r.id)), ...runs.filter((r) => !this.#hinted.has(r.id))];
+    for (const run of ordered.slice(0, Math.max(options.maxDagRunsPerLoop, this.#hinted.size))) {
+      this.#hinted.delete(run.id);
+      await this.#scheduleOne(run, now);
+    }
+  }
+
+  async #scheduleOne(run: DagRunRow, now: number): Promise<void> {
+    const { db, logger } = this.#d;
+    const dag = await this.#d.dags.get(run.dag_id).catch(() => undefined);
+    if (!dag) return;
+    let snap = this.#snapshots.get(run.id);
+    if (!snap) this.#snapshots.set(run.id, (snap = new RunSnapshot(run.id)));
+    const { changed, full } = await snap.sync(db, now);
+    const candidates = new Set<string>();
+    let active = 0;
+    for (const row of snap.byTask.values()) if (row.state !== 'none' && !isTerminal(row.state)) active++;
+    if (full || active === 0) {
+      for (const row of snap.byTask.values()) if (row.state === 'none') candidates.add(row.task_id);
+    }
+    for (const row of changed) {
+      if (isTerminal(row.state)) for (const d of dag.tasks.get(row.task_id)?.downstream ?? []) candidates.add(d);
+      if (row.state === 'none') candidates.add(row.task_id);
+    }
+    const decision = await scheduleRun(db, run, dag, snap, candidates, now, (taskId) => this.#previousRunState(run, taskId));
+    if (dag.dag.dagrunTimeoutMs !== null && run.start_date !== null && now - run.start_date > dag.dag.dagrunTimeoutMs && decision.finalState === null) {
+      await this.#timeOutRun(run, snap, now);
+      return;
+    }
+    if (decision.finalState) {
+      if (await transitionDagRun(db, run.id, ['running'], decision.finalState, now, { end_date: now })) {
+        this.#snapshots.delete(run.id);
+        logger.info({ dagId: run.dag_id, runId: run.run_id, state: decision.finalState, reason: decision.reason }, 'DAG run finished');
+      }
+    }
+  }
+
+  async #timeOutRun(run: DagRunRow, snap: RunSnapshot, now: number): Promise<void> {
+    const { db, logger, executor } = this.#d;
+    const unfinished = [...snap.byTask.values()].filter((r) => !isTerminal(r.state));
+    for (const r of unfinished.filter((x) => x.state === 'running' || x.state === 'queued')) {
+      await executor.terminate(r.id, r.try_number, 'DAG run timed out');
+    }
+    await transitionTis(db, unfinished.map((r) => r.id), 'skipped', now, { set: { end_date: now, failure_reason: 'DAG run timed out (dagrunTimeout)' } });
+    await transitionDagRun(db, run.id, ['running'], 'failed', now, { end_date: now });
+    this.#snapshots.delete(run.id);
+    logger.warn({ dagId: run.dag_id, runId: run.run_id }, 'DAG run timed out; unfinished tasks skipped');
+  }
+
+  async #previousRunState(run: DagRunRow, taskId: string): Promise<TaskInstanceState | null> {
+    const prev = await this.#d.db.db
+      .selectFrom('task_instance')
+      .innerJoin('dag_run', 'dag_run.id', 'task_instance.dag_run_id')
+      .select('task_instance.state')
+      .where('dag_run.dag_id', '=', run.dag_id)
+      .where('task_instance.task_id', '=', taskId)
+      .where('dag_run.logical_date', '<', run.logical_date ?? Number.MAX_SAFE_INTEGER)
+      .orderBy('dag_run.logical_date', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return prev?.state ?? null;
+  }
+
+  async #queue(now: number): Promise<void> {
+    const { db, executor, options } = this.#d;
+    const queued = await queueScheduledTasks(
+      db,
+      {
+        openExecutorSlots: executor.openSlots(),
+        maxTisPerQuery: options.maxTisPerQuery,
+        maxActiveTasks: (dagId) => this.#d.dags.peek(dagId)?.dag.maxActiveTasks ?? 16,
+        executorName: executor.name,
+        jobId: this.#jobId ?? null,
+      },
+      now,
+    );
+    if (queued.length === 0) return;
+    const workloads: TaskWorkload[] = [];
+    for (const q of queued) {
+      const dag = await this.#d.dags.get(q.ti.dag_id);
+      workloads.push({
+        tiId: q.ti.id,
+        tryNumber: q.tryNumber,
+        dagId: q.ti.dag_id,
+        runId: q.ti.run_id,
+        taskId: q.ti.task_id,
+        mapIndex: q.ti.map_index,
+        queue: q.ti.queue,
+        priorityWeight: q.ti.priority_weight,
+        fileloc: dag.dag.fileloc,
+        executionTimeoutMs: dag.tasks.get(q.ti.task_id)?.executionTimeoutMs ?? null,
+      });
+    }
+    executor.queueWorkloads(workloads);
+  }
+
+  async #processExecutorEvents(): Promise<void> {
+    const { executor, lifecycle, logger } = this.#d;
+    for (const e of await executor.sync()) {
+      const key = { tiId: e.tiId, tryNumber: e.tryNumber };
+      if (e.kind === 'launchFailed') {
+        await lifecycle.finish(key, { kind: 'failed', reason: `could not start: ${e.reason}`, retryable: e.retryable });
+        continue;
+      }
+      // The process ended. If the task reported its outcome, finish() finds the try already ended.
+      const detail = e.signal ? `killed by ${e.signal}` : `exited with code ${e.exitCode}`;
+      const ended = await lifecycle.finish(
+        key,
+        { kind: 'failed', reason: `task process ${detail} without reporting a result${e.detail ? `: ${e.detail}` : ''}`, retryable: true },
+        { exitCode: e.exitCode },
+      );
+      if (ended) logger.warn({ ...key, state: ended, detail }, 'task process ended without reporting');
+    }
+  }
+
+  async #housekeeping(now: number): Promise<void> {
+    const { db, options, lifecycle, executor, logger } = this.#d;
+    if (this.#jobId && now - this.#lastHeartbeat >= options.heartbeatIntervalMs) {
+      this.#lastHeartbeat = now;
+      await this.#jobs.heartbeat(this.#jobId);
+      if (this.#d.metrics) {
+        for (const [state, n] of await countTisByState(db)) this.#d.metrics.taskInstances.set({ state }, n);
+        this.#d.metrics.executorOpenSlots.set({ executor: executor.name }, executor.openSlots());
+      }
+    }
+    if (now - this.#lastHousekeeping < options.zombieCheckIntervalMs) return;
+    this.#lastHousekeeping = now;
+    await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger);
+    for (const z of await findZombies(db, now, options.taskHeartbeatTimeoutMs)) {
+      logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
+      await executor.terminate(z.id, z.try_number, 'heartbeat lost');
+      await lifecycle.finish({ tiId: z.id, tryNumber: z.try_number }, { kind: 'failed', reason: `heartbeat lost: no heartbeat for ${options.taskHeartbeatTimeoutMs} ms (zombie)`, retryable: true });
+    }
+    for (const t of await findTimedOutTries(db, this.#d.dags, now)) {
+      logger.warn({ tiId: t.id, taskId: t.task_id }, 'task exceeded executionTimeout; stopping it');
+      await executor.terminate(t.id, t.try_number, 'execution timeout');
+      await lifecycle.finish({ tiId: t.id, tryNumber: t.try_number }, { kind: 'failed', reason: 'execution timeout exceeded', retryable: true });
+    }
+  }
+}

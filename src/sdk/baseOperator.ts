@@ -1,0 +1,226 @@
+/**
+ * The base of every operator: identity, retry/timeout/pool/priority options, trigger rule, callbacks and
+ * dependency wiring. An operator is defined once at parse time and frozen into the serialized DAG; at run
+ * time the task runtime imports the same file and calls `execute`.
+ */
+import { DagDefinitionError } from '../core/errors.ts';
+import { parseDuration, type DurationInput } from '../core/duration.ts';
+import type { JsonObject, RetryPolicy, SerializedTask } from '../core/serialized.ts';
+import { isTriggerRule, TRIGGER_RULES, type TriggerRule } from '../core/triggerRules.ts';
+import { currentDag } from './authoring.ts';
+import type { Dag } from './dag.ts';
+import type { TaskContext } from './taskContext.ts';
+
+/** Called with the task's context once the try ends; errors are logged, never fatal. */
+export type TaskCallback = (ctx: TaskContext, outcome: { error?: unknown }) => void | Promise<void>;
+
+/** Options every operator accepts (and that a DAG's `defaultArgs` may set). */
+export interface TaskOptions {
+  /** Unique within the DAG: letters, digits, `_`, `-`, `.`. */
+  taskId: string;
+  /** The DAG to join; defaults to the DAG whose builder is running. */
+  dag?: Dag;
+  /** Extra tries after the first fails. Default 0 (config `core.defaultTaskRetries`). */
+  retries?: number;
+  /** Wait before a retry. Default 5 minutes. */
+  retryDelay?: DurationInput;
+  /** Double the delay after each failed try (with jitter-free, capped growth). Default false. */
+  retryExponentialBackoff?: boolean;
+  /** Cap on the delay when backing off exponentially. */
+  maxRetryDelay?: DurationInput;
+  /** A try running longer fails (and may retry). */
+  executionTimeout?: DurationInput;
+  /** Default `all_success`. */
+  triggerRule?: TriggerRule;
+  /** Default `default_pool`. */
+  pool?: string;
+  /** Slots this task takes in its pool. Default 1. */
+  poolSlots?: number;
+  /** Higher runs first when slots are scarce. Default 1. */
+  priorityWeight?: number;
+  /** Run only if this task succeeded (or was skipped) in the previous run. Default false. */
+  dependsOnPast?: boolean;
+  /** Executor queue (`kubernetes` routes to pods under LocalKubernetesExecutor). Default `default`. */
+  queue?: string;
+  owner?: string;
+  /** Markdown shown with the task. */
+  doc?: string;
+  onSuccess?: TaskCallback;
+  onFailure?: TaskCallback;
+  onRetry?: TaskCallback;
+  /** Runs just before `execute`. */
+  onExecute?: (ctx: TaskContext) => void | Promise<void>;
+}
+
+/** Something that can be wired as a dependency: an operator, or the output of a TaskFlow task. */
+export interface DependencyNode {
+  readonly operator: BaseOperator;
+}
+
+export type DependencyTarget = DependencyNode | BaseOperator | ReadonlyArray<DependencyNode | BaseOperator>;
+
+const TASK_ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
+
+export function toOperators(target: DependencyTarget): BaseOperator[] {
+  const list = Array.isArray(target) ? target : [target];
+  return list.map((t: DependencyNode | BaseOperator) => (t instanceof BaseOperator ? t : t.operator));
+}
+
+export abstract class BaseOperator implements DependencyNode {
+  /** Operator kind shown in the UI and stored with the task, e.g. `BashOperator`. */
+  abstract readonly operatorName: string;
+  readonly taskId: string;
+  readonly dag: Dag;
+  readonly triggerRule: TriggerRule;
+  readonly retry: RetryPolicy;
+  readonly executionTimeoutMs: number | null;
+  readonly pool: string;
+  readonly poolSlots: number;
+  readonly priorityWeight: number;
+  readonly dependsOnPast: boolean;
+  readonly queue: string;
+  readonly owner: string;
+  readonly doc: string | null;
+  readonly callbacks: Pick<TaskOptions, 'onSuccess' | 'onFailure' | 'onRetry' | 'onExecute'>;
+  readonly #upstream = new Set<string>();
+  readonly #downstream = new Set<string>();
+
+  constructor(options: TaskOptions) {
+    const dag = options.dag ?? currentDag();
+    if (!dag) {
+      throw new DagDefinitionError(`task '${options.taskId}' is not in a DAG`, {
+        hint: 'create it inside dag({...}, () => { ... }) or pass the dag option',
+      });
+    }
+    const o: TaskOptions = { ...dag.defaultArgs, ...stripUndefined(options), taskId: options.taskId };
+    const where = `task '${o.taskId}' in DAG '${dag.dagId}'`;
+    if (!TASK_ID_PATTERN.test(o.taskId)) {
+      throw new DagDefinitionError(`${where}: taskId must be 1-250 letters, digits, '_', '-' or '.'`);
+    }
+    const triggerRule = o.triggerRule ?? 'all_success';
+    if (!isTriggerRule(triggerRule)) {
+      throw new DagDefinitionError(`${where}: unknown triggerRule '${String(triggerRule)}'`, {
+        hint: `use one of ${TRIGGER_RULES.join(', ')}`,
+      });
+    }
+    this.taskId = o.taskId;
+    this.dag = dag;
+    this.triggerRule = triggerRule;
+    this.retry = {
+      retries: nonNegativeInt(o.retries ?? dag.defaults.retries, `${where}: retries`),
+      retryDelayMs: parseDuration(o.retryDelay ?? dag.defaults.retryDelayMs, `${where}: retryDelay`),
+      retryExponentialBackoff: o.retryExponentialBackoff ?? false,
+      maxRetryDelayMs: o.maxRetryDelay === undefined ? null : parseDuration(o.maxRetryDelay, `${where}: maxRetryDelay`),
+    };
+    this.executionTimeoutMs = o.executionTimeout === undefined ? null : parseDuration(o.executionTimeout, `${where}: executionTimeout`);
+    this.pool = o.pool ?? 'default_pool';
+    this.poolSlots = positiveInt(o.poolSlots ?? 1, `${where}: poolSlots`);
+    this.priorityWeight = Math.trunc(o.priorityWeight ?? 1);
+    this.dependsOnPast = o.dependsOnPast ?? false;
+    this.queue = o.queue ?? 'default';
+    this.owner = o.owner ?? dag.owner;
+    this.doc = o.doc ?? null;
+    this.callbacks = { onSuccess: o.onSuccess, onFailure: o.onFailure, onRetry: o.onRetry, onExecute: o.onExecute };
+    dag.addTask(this);
+  }
+
+  /** Itself, so operators and TaskFlow outputs are interchangeable in dependency calls. */
+  get operator(): BaseOperator {
+    return this;
+  }
+
+  get upstreamTaskIds(): ReadonlySet<string> {
+    return this.#upstream;
+  }
+
+  get downstreamTaskIds(): ReadonlySet<string> {
+    return this.#downstream;
+  }
+
+  /** `a.before(b)`: b runs after a. Returns `b` so calls chain: `a.before(b).before(c)`. */
+  before<T extends DependencyTarget>(target: T): T {
+    for (const op of toOperators(target)) link(this, op);
+    return target;
+  }
+
+  /** `b.after(a)`: b runs after a. Returns `a`. */
+  after<T extends DependencyTarget>(target: T): T {
+    for (const op of toOperators(target)) link(op, this);
+    return target;
+  }
+
+  /** Do the work. The returned JSON value (if not undefined) becomes the XCom `return_value`. */
+  abstract execute(ctx: TaskContext): Promise<unknown> | unknown;
+
+  /** Operator-specific fields for the serialized DAG (JSON only). */
+  protected serializeFields(): JsonObject {
+    return {};
+  }
+
+  /** The frozen, JSON form stored by the DAG processor. */
+  serialize(): SerializedTask {
+    const callbacks = (['onSuccess', 'onFailure', 'onRetry', 'onExecute'] as const).filter((k) => this.callbacks[k] !== undefined);
+    return {
+      taskId: this.taskId,
+      operator: this.operatorName,
+      upstream: [...this.#upstream].sort(),
+      downstream: [...this.#downstream].sort(),
+      triggerRule: this.triggerRule,
+      retry: this.retry,
+      executionTimeoutMs: this.executionTimeoutMs,
+      pool: this.pool,
+      poolSlots: this.poolSlots,
+      priorityWeight: this.priorityWeight,
+      dependsOnPast: this.dependsOnPast,
+      queue: this.queue,
+      owner: this.owner,
+      doc: this.doc,
+      fields: this.serializeFields(),
+      callbacks,
+    };
+  }
+
+  /** @internal used by `link` */
+  addUpstreamId(id: string): void {
+    this.#upstream.add(id);
+  }
+
+  /** @internal used by `link` */
+  addDownstreamId(id: string): void {
+    this.#downstream.add(id);
+  }
+}
+
+function link(up: BaseOperator, down: BaseOperator): void {
+  if (up.dag !== down.dag) {
+    throw new DagDefinitionError(`cannot link '${up.taskId}' (DAG '${up.dag.dagId}') to '${down.taskId}' (DAG '${down.dag.dagId}'): tasks are in different DAGs`);
+  }
+  if (up === down) throw new DagDefinitionError(`task '${up.taskId}' in DAG '${up.dag.dagId}' cannot depend on itself`);
+  up.addDownstreamId(down.taskId);
+  down.addUpstreamId(up.taskId);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function nonNegativeInt(n: number, field: string): number {
+  if (!Number.isInteger(n) || n < 0) throw new DagDefinitionError(`${field} must be a whole number ≥ 0, got ${n}`);
+  return n;
+}
+
+function positiveInt(n: number, field: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new DagDefinitionError(`${field} must be a whole number ≥ 1, got ${n}`);
+  return n;
+}
+
+/**
+ * Wire dependencies in sequence; an array fans out/in: `chain(a, [b, c], d)` is a→b, a→c, b→d, c→d.
+ */
+export function chain(...steps: DependencyTarget[]): void {
+  for (let i = 0; i + 1 < steps.length; i++) {
+    const ups = toOperators(steps[i] as DependencyTarget);
+    const downs = toOperators(steps[i + 1] as DependencyTarget);
+    for (const u of ups) for (const d of downs) link(u, d);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * A DAG: tasks, their dependencies, and when and how runs are made. Built with `dag(options, build)`;
+ * validated when the builder returns (cycles, schedule, params), so a bad DAG fails at parse time with
+ * its id and reason.
+ */
+import { DagDefinitionError, InvalidArgument } from '../core/errors.ts';
+import { parseDuration, type DurationInput } from '../core/duration.ts';
+import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
+import { SERIALIZED_DAG_VERSION, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
+import { authoringDefaults, registerDefinedDag, withCurrentDag, type AuthoringDefaults } from './authoring.ts';
+import type { BaseOperator, TaskOptions } from './baseOperator.ts';
+
+/** A DAG param: a default plus its type and documentation. A bare value is shorthand for `{ default }`. */
+export interface ParamSpec {
+  default?: JsonValue;
+  type?: SerializedParam['type'];
+  description?: string;
+  enum?: JsonValue[];
+}
+
+export interface DagOptions {
+  /** Unique id: letters, digits, `_`, `-`, `.`. */
+  dagId: string;
+  description?: string;
+  /** Markdown documentation. */
+  doc?: string;
+  /** Cron string, preset (`@daily`, `@once`…), `{ every: '6h' }`, or null/absent for manual runs only. */
+  schedule?: ScheduleInput;
+  /** IANA time zone the cron schedule is read in. Default UTC. */
+  timezone?: string;
+  /** No scheduled interval starts before this. Required for scheduled DAGs. */
+  startDate?: Date | string;
+  /** No scheduled interval starts after this. */
+  endDate?: Date | string;
+  /** Create runs for every missed interval since startDate. Default from config (false). */
+  catchup?: boolean;
+  tags?: string[];
+  owner?: string;
+  params?: Record<string, ParamSpec | JsonValue>;
+  /** Options applied to every task that does not set them. */
+  defaultArgs?: Partial<Omit<TaskOptions, 'taskId' | 'dag'>>;
+  /** Default 16. */
+  maxActiveRuns?: number;
+  /** Running task instances across all runs of this DAG. Default 16. */
+  maxActiveTasks?: number;
+  /** A run lasting longer is failed. */
+  dagrunTimeout?: DurationInput;
+  /** New DAGs start paused. Default false. */
+  isPausedUponCreation?: boolean;
+}
+
+const DAG_ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
+
+export class Dag {
+  readonly dagId: string;
+  readonly description: string | null;
+  readonly doc: string | null;
+  readonly timetable: Timetable;
+  readonly scheduleText: string | null;
+  readonly startDate: Date | null;
+  readonly endDate: Date | null;
+  readonly catchup: boolean;
+  readonly tags: readonly string[];
+  readonly owner: string;
+  readonly params: Readonly<Record<string, SerializedParam>>;
+  readonly defaultArgs: Partial<TaskOptions>;
+  readonly maxActiveRuns: number;
+  readonly maxActiveTasks: number;
+  readonly dagrunTimeoutMs: number | null;
+  readonly isPausedUponCreation: boolean;
+  /** Installation defaults in force when the DAG was defined. */
+  readonly defaults: AuthoringDefaults;
+  readonly #tasks = new Map<string, BaseOperator>();
+
+  constructor(options: DagOptions) {
+    if (!DAG_ID_PATTERN.test(options.dagId ?? '')) {
+      throw new DagDefinitionError(`dagId '${options.dagId}' must be 1-250 letters, digits, '_', '-' or '.'`);
+    }
+    const where = `DAG '${options.dagId}'`;
+    this.defaults = authoringDefaults();
+    this.dagId = options.dagId;
+    this.description = options.description ?? null;
+    this.doc = options.doc ?? null;
+    try {
+      this.timetable = parseSchedule(options.schedule, options.timezone ?? 'UTC');
+    } catch (err) {
+      throw new DagDefinitionError(`${where}: ${(err as Error).message}`, { hint: (err as InvalidArgument).hint ?? '' });
+    }
+    this.scheduleText = scheduleText(options.schedule);
+    this.startDate = toDate(options.startDate, `${where}: startDate`);
+    this.endDate = toDate(options.endDate, `${where}: endDate`);
+    if (this.timetable.kind !== 'none' && !this.startDate) {
+      throw new DagDefinitionError(`${where}: a scheduled DAG needs a startDate`, { hint: "add startDate: '2026-01-01'" });
+    }
+    if (this.startDate && this.endDate && this.endDate < this.startDate) {
+      throw new DagDefinitionError(`${where}: endDate is before startDate`);
+    }
+    this.catchup = options.catchup ?? this.defaults.catchup;
+    this.tags = Object.freeze([...(options.tags ?? [])]);
+    this.owner = options.owner ?? (typeof options.defaultArgs?.owner === 'string' ? options.defaultArgs.owner : 'capstan');
+    this.params = normalizeParams(options.params ?? {}, where);
+    this.defaultArgs = { ...(options.defaultArgs ?? {}) };
+    this.maxActiveRuns = positive(options.maxActiveRuns ?? this.defaults.maxActiveRuns, `${where}: maxActiveRuns`);
+    this.maxActiveTasks = positive(options.maxActiveTasks ?? this.defaults.maxActiveTasks, `${where}: maxActiveTasks`);
+    this.dagrunTimeoutMs = options.dagrunTimeout === undefined ? null : parseDuration(options.dagrunTimeout, `${where}: dagrunTimeout`);
+    this.isPausedUponCreation = options.isPausedUponCreation ?? false;
+  }
+
+  get tasks(): ReadonlyMap<string, BaseOperator> {
+    return this.#tasks;
+  }
+
+  /** The task with this id; throws when absent. */
+  getTask(taskId: string): BaseOperator {
+    const t = this.#tasks.get(taskId);
+    if (!t) throw new DagDefinitionError(`DAG '${this.dagId}' has no task '${taskId}'`);
+    return t;
+  }
+
+  /** @internal called by BaseOperator's constructor */
+  addTask(task: BaseOperator): void {
+    if (this.#tasks.has(task.taskId)) {
+      throw new DagDefinitionError(`DAG '${this.dagId}': duplicate taskId '${task.taskId}'`, { hint: 'task ids must be unique within a DAG' });
+    }
+    this.#tasks.set(task.taskId, task);
+  }
+
+  /** Throw if the dependencies form a cycle, naming the tasks on it. */
+  validate(): void {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const path: string[] = [];
+    const visit = (id: string): void => {
+      const s = state.get(id);
+      if (s === 'done') return;
+      if (s === 'visiting') {
+        const cycle = [...path.slice(path.indexOf(id)), id].join(' → ');
+        throw new DagDefinitionError(`DAG '${this.dagId}' has a cycle: ${cycle}`);
+      }
+      state.set(id, 'visiting');
+      path.push(id);
+      for (const d of this.getTask(id).downstreamTaskIds) visit(d);
+      path.pop();
+      state.set(id, 'done');
+    };
+    for (const id of this.#tasks.keys()) visit(id);
+  }
+
+  /** The JSON form stored by the DAG processor and read by the scheduler. */
+  serialize(fileloc: string): SerializedDag {
+    return {
+      version: SERIALIZED_DAG_VERSION,
+      dagId: this.dagId,
+      fileloc,
+      description: this.description,
+      doc: this.doc,
+      timetable: this.timetable,
+      scheduleText: this.scheduleText,
+      startDate: this.startDate?.getTime() ?? null,
+      endDate: this.endDate?.getTime() ?? null,
+      catchup: this.catchup,
+      tags: [...this.tags],
+      owner: this.owner,
+      params: { ...this.params },
+      maxActiveRuns: this.maxActiveRuns,
+      maxActiveTasks: this.maxActiveTasks,
+      dagrunTimeoutMs: this.dagrunTimeoutMs,
+      isPausedUponCreation: this.isPausedUponCreation,
+      tasks: [...this.#tasks.values()].map((t) => t.serialize()),
+    };
+  }
+}
+
+/**
+ * Define a DAG. Operators created inside `build` join it.
+ *
+ * @example
+ * export default dag({ dagId: 'hello', schedule: '@daily', startDate: '2026-01-01' }, () => {
+ *   const a = new BashOperator({ taskId: 'a', bashCommand: 'echo hi' });
+ *   a.before(new BashOperator({ taskId: 'b', bashCommand: 'echo bye' }));
+ * });
+ */
+export function dag(options: DagOptions, build?: (d: Dag) => void): Dag {
+  const d = new Dag(options);
+  if (build) withCurrentDag(d, () => build(d));
+  d.validate();
+  registerDefinedDag(d);
+  return d;
+}
+
+function scheduleText(s: ScheduleInput | undefined): string | null {
+  if (s === null || s === undefined) return null;
+  return typeof s === 'string' ? s : `every ${String(s.every)}`;
+}
+
+function toDate(v: Date | string | undefined, field: string): Date | null {
+  if (v === undefined) return null;
+  const d = v instanceof Date ? v : new Date(v);
+  if (Number.isNaN(d.getTime())) throw new DagDefinitionError(`${field}: '${String(v)}' is not a date`, { hint: "use an ISO date such as '2026-01-01'" });
+  return d;
+}
+
+function positive(n: number, field: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new DagDefinitionError(`${field} must be a whole number ≥ 1, got ${n}`);
+  return n;
+}
+
+function isParamSpec(v: ParamSpec | JsonValue): v is ParamSpec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && ('default' in v || 'type' in v || 'enum' in v);
+}
+
+function inferType(v: JsonValue | undefined): SerializedParam['type'] {
+  if (v === undefined) return 'any';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v as 'string' | 'boolean' | 'object';
+}
+
+function normalizeParams(raw: Record<string, ParamSpec | JsonValue>, where: string): Record<string, SerializedParam> {
+  const out: Record<string, SerializedParam> = {};
+  for (const [name, v] of Object.entries(raw)) {
+    const spec: ParamSpec = isParamSpec(v) ? v : { default: v };
+    const type = spec.type ?? inferType(spec.default);
+    if (spec.enum && spec.default !== undefined && !spec.enum.some((e) => JSON.stringify(e) === JSON.stringify(spec.default))) {
+      throw new DagDefinitionError(`${where}: param '${name}' default is not one of its enum values`);
+    }
+    out[name] = {
+      default: spec.default ?? null,
+      type,
+      description: spec.description ?? null,
+      required: spec.default === undefined,
+      enum: spec.enum ?? null,
+    };
+  }
+  return out;
+}

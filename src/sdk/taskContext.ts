@@ -1,0 +1,54 @@
+/**
+ * What a running task sees: its identity, its run's dates and params, a logger that writes to the task
+ * log, XCom, variables and connections. The task runtime implements it over the Execution API; the
+ * in-process test runner implements it over the store. Operators depend only on this interface.
+ */
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { DagRunType } from '../core/states.ts';
+
+/** A connection as task code receives it (secrets decrypted). */
+export interface TaskConnection {
+  connId: string;
+  connType: string;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  password: string | null;
+  port: number | null;
+  extra: JsonObject;
+}
+
+export interface TaskLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface TaskContext {
+  readonly dagId: string;
+  readonly taskId: string;
+  readonly runId: string;
+  readonly runType: DagRunType;
+  readonly mapIndex: number;
+  /** 1 for the first try. */
+  readonly tryNumber: number;
+  /** Retries + 1. */
+  readonly maxTries: number;
+  readonly logicalDate: Date | null;
+  readonly dataIntervalStart: Date | null;
+  readonly dataIntervalEnd: Date | null;
+  /** DAG params merged with the run's conf. */
+  readonly params: Readonly<Record<string, JsonValue>>;
+  /** The run's conf as triggered. */
+  readonly conf: Readonly<JsonObject>;
+  readonly log: TaskLogger;
+  /** Aborted when the try must stop (timeout, kill, mark-failed). */
+  readonly signal: AbortSignal;
+  xcomPush(key: string, value: JsonValue): Promise<void>;
+  /** The value another task pushed in this run; `null` when absent. Default key `return_value`. */
+  xcomPull(taskId: string, key?: string, mapIndex?: number): Promise<JsonValue | null>;
+  getVariable(key: string): Promise<string | null>;
+  getJsonVariable(key: string): Promise<JsonValue | null>;
+  getConnection(connId: string): Promise<TaskConnection>;
+}

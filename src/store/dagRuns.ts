@@ -1,0 +1,140 @@
+/**
+ * DAG runs. Creating a run creates its task instances in the same transaction, so a run is never seen
+ * half-made.
+ */
+import { randomUUID } from 'node:crypto';
+import { CapstanError, NotFound } from '../core/errors.ts';
+import type { JsonObject, SerializedDag } from '../core/serialized.ts';
+import type { DagRunState, DagRunType } from '../core/states.ts';
+import type { MetadataDb } from './db.ts';
+import type { DagRunRow } from './schema.ts';
+
+export interface NewRun {
+  dagId: string;
+  runId: string;
+  runType: DagRunType;
+  logicalDate: number | null;
+  dataIntervalStart: number | null;
+  dataIntervalEnd: number | null;
+  conf: JsonObject;
+  note?: string | null;
+}
+
+/** Airflow-style run id: `scheduled__2026-01-01T00:00:00+00:00`. */
+export function makeRunId(runType: DagRunType, at: number): string {
+  return `${runType}__${new Date(at).toISOString().replace(/\.\d{3}Z$/, '+00:00')}`;
+}
+
+/** Insert a queued run and one `none` task instance per task. Throws `conflict` if the run id exists. */
+export async function createDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now: number): Promise<DagRunRow> {
+  return m.db.transaction().execute(async (tx) => {
+    const exists = await tx.selectFrom('dag_run').select('id').where('dag_id', '=', run.dagId).where('run_id', '=', run.runId).executeTakeFirst();
+    if (exists) throw new CapstanError('conflict', `DAG '${run.dagId}' already has a run '${run.runId}'`, { hint: 'pick another run id' });
+    const row = await tx
+      .insertInto('dag_run')
+      .values({
+        dag_id: run.dagId,
+        run_id: run.runId,
+        run_type: run.runType,
+        state: 'queued',
+        logical_date: run.logicalDate,
+        data_interval_start: run.dataIntervalStart,
+        data_interval_end: run.dataIntervalEnd,
+        conf: JSON.stringify(run.conf),
+        queued_at: now,
+        start_date: null,
+        end_date: null,
+        note: run.note ?? null,
+        clear_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const tis = dag.tasks.map((t) => ({
+      id: randomUUID(),
+      dag_run_id: row.id,
+      dag_id: run.dagId,
+      run_id: run.runId,
+      task_id: t.taskId,
+      map_index: -1,
+      state: 'none' as const,
+      try_number: 0,
+      max_tries: t.retry.retries,
+      operator: t.operator,
+      pool: t.pool,
+      pool_slots: t.poolSlots,
+      priority_weight: t.priorityWeight,
+      queue: t.queue,
+      updated_at: now,
+    }));
+    // Chunked so PostgreSQL's 65535-parameter limit and SQLite's 32766 are never reached.
+    for (let i = 0; i < tis.length; i += 1000) await tx.insertInto('task_instance').values(tis.slice(i, i + 1000)).execute();
+    return row;
+  });
+}
+
+export async function getDagRun(m: MetadataDb, dagId: string, runId: string): Promise<DagRunRow> {
+  const row = await m.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+  if (!row) throw new NotFound(`DAG '${dagId}' has no run '${runId}'`, `list runs with \`capstan dags list-runs ${dagId}\``);
+  return row;
+}
+
+export async function getDagRunById(m: MetadataDb, id: number): Promise<DagRunRow> {
+  const row = await m.db.selectFrom('dag_run').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound(`no DAG run with id ${id}`);
+  return row;
+}
+
+export async function listDagRuns(m: MetadataDb, filter: { dagId?: string; state?: DagRunState; limit?: number } = {}): Promise<DagRunRow[]> {
+  let q = m.db.selectFrom('dag_run').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
+  if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
+  if (filter.state) q = q.where('state', '=', filter.state);
+  return q.execute();
+}
+
+/** Runs per DAG in `states`, for maxActiveRuns. */
+export async function countRunsByDag(m: MetadataDb, states: DagRunState[]): Promise<Map<string, number>> {
+  const rows = await m.db
+    .selectFrom('dag_run')
+    .select(['dag_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', states)
+    .groupBy('dag_id')
+    .execute();
+  return new Map(rows.map((r) => [r.dag_id, Number(r.n)]));
+}
+
+/** The scheduled run with the latest data interval, to continue a schedule from. */
+export async function latestScheduledRun(m: MetadataDb, dagId: string): Promise<DagRunRow | undefined> {
+  return m.db
+    .selectFrom('dag_run')
+    .selectAll()
+    .where('dag_id', '=', dagId)
+    .where('run_type', 'in', ['scheduled', 'backfill'])
+    .orderBy('data_interval_end', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Conditional state change; returns false when the run was not in `from`. */
+export async function transitionDagRun(
+  m: MetadataDb,
+  id: number,
+  from: DagRunState[],
+  to: DagRunState,
+  now: number,
+  extra: { start_date?: number; end_date?: number | null } = {},
+): Promise<boolean> {
+  const r = await m.db
+    .updateTable('dag_run')
+    .set({ state: to, updated_at: now, ...extra })
+    .where('id', '=', id)
+    .where('state', 'in', from)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function setRunNote(m: MetadataDb, dagId: string, runId: string, note: string | null): Promise<void> {
+  const r = await m.db.updateTable('dag_run').set({ note }).where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) throw new NotFound(`DAG '${dagId}' has no run '${runId}'`);
+}

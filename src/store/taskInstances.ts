@@ -1,0 +1,171 @@
+/**
+ * Task instances and their tries. Every state change is a conditional update guarded by the states it
+ * may come from (see `core/states.ts`), so two processes racing on one task instance cannot both win.
+ */
+import { sql, type Transaction } from 'kysely';
+import { NotFound } from '../core/errors.ts';
+import { statesLeadingTo, type TaskInstanceState } from '../core/states.ts';
+import type { MetadataDb } from './db.ts';
+import type { Database, TaskInstanceRow, TaskInstanceTryRow, TaskInstanceUpdate } from './schema.ts';
+
+/** The light row the scheduler keeps per task instance. */
+export interface TiStateRow {
+  id: string;
+  task_id: string;
+  map_index: number;
+  state: TaskInstanceState;
+  try_number: number;
+  next_retry_at: number | null;
+  updated_at: number;
+}
+
+const STATE_COLUMNS = ['id', 'task_id', 'map_index', 'state', 'try_number', 'next_retry_at', 'updated_at'] as const;
+
+export async function tiStatesOfRun(m: MetadataDb, dagRunId: number): Promise<TiStateRow[]> {
+  return m.db.selectFrom('task_instance').select(STATE_COLUMNS).where('dag_run_id', '=', dagRunId).execute();
+}
+
+/** Task instances of a run updated at or after `since` (the scheduler's incremental sync). */
+export async function tiChangesSince(m: MetadataDb, dagRunId: number, since: number): Promise<TiStateRow[]> {
+  return m.db
+    .selectFrom('task_instance')
+    .select(STATE_COLUMNS)
+    .where('dag_run_id', '=', dagRunId)
+    .where('updated_at', '>=', since)
+    .execute();
+}
+
+/**
+ * Move the task instances in `ids` to `to` if they are still in a state that may lead there (and in
+ * `onlyFrom` when given). Returns the ids that moved.
+ */
+export async function transitionTis(
+  m: MetadataDb | Transaction<Database>,
+  ids: string[],
+  to: TaskInstanceState,
+  now: number,
+  options: { onlyFrom?: TaskInstanceState[]; set?: TaskInstanceUpdate } = {},
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const db = 'db' in m ? m.db : m;
+  const from = options.onlyFrom ?? statesLeadingTo(to);
+  const moved: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .updateTable('task_instance')
+      .set({ ...options.set, state: to, updated_at: now })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('state', 'in', from)
+      .returning('id')
+      .execute();
+    for (const r of rows) moved.push(r.id);
+  }
+  return moved;
+}
+
+export async function getTaskInstance(m: MetadataDb, id: string): Promise<TaskInstanceRow> {
+  const row = await m.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound(`no task instance with id ${id}`);
+  return row;
+}
+
+export async function findTaskInstance(m: MetadataDb, dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
+  const row = await m.db
+    .selectFrom('task_instance')
+    .selectAll()
+    .where('dag_id', '=', dagId)
+    .where('run_id', '=', runId)
+    .where('task_id', '=', taskId)
+    .where('map_index', '=', mapIndex)
+    .executeTakeFirst();
+  if (!row) throw new NotFound(`DAG '${dagId}' run '${runId}' has no task '${taskId}'${mapIndex >= 0 ? ` [${mapIndex}]` : ''}`);
+  return row;
+}
+
+export async function listTaskInstances(m: MetadataDb, filter: { dagId?: string; runId?: string; state?: TaskInstanceState; dagRunId?: number }): Promise<TaskInstanceRow[]> {
+  let q = m.db.selectFrom('task_instance').selectAll().orderBy('dag_run_id').orderBy('task_id').orderBy('map_index');
+  if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
+  if (filter.runId) q = q.where('run_id', '=', filter.runId);
+  if (filter.dagRunId !== undefined) q = q.where('dag_run_id', '=', filter.dagRunId);
+  if (filter.state) q = q.where('state', '=', filter.state);
+  return q.execute();
+}
+
+export async function listTries(m: MetadataDb, tiId: string): Promise<TaskInstanceTryRow[]> {
+  return m.db.selectFrom('task_instance_try').selectAll().where('ti_id', '=', tiId).orderBy('try_number').execute();
+}
+
+/** Counts of task instances by state (for metrics and limits). */
+export async function countTisByState(m: MetadataDb): Promise<Map<TaskInstanceState, number>> {
+  const rows = await m.db.selectFrom('task_instance').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
+}
+
+/**
+ * Queue one scheduled task instance: `scheduled → queued`, the try number goes up by one and a try row
+ * is written. Returns the new try number, or null when another scheduler got there first.
+ */
+export async function queueTaskInstance(tx: Transaction<Database>, id: string, executor: string, now: number, jobId: string | null): Promise<number | null> {
+  const row = await tx
+    .updateTable('task_instance')
+    .set({
+      state: 'queued',
+      try_number: sql<number>`try_number + 1`,
+      queued_at: now,
+      executor,
+      queued_by_job_id: jobId,
+      start_date: null,
+      end_date: null,
+      duration_ms: null,
+      hostname: null,
+      pid: null,
+      exit_code: null,
+      failure_reason: null,
+      next_retry_at: null,
+      last_heartbeat_at: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('state', '=', 'scheduled')
+    .returning(['try_number', 'dag_id', 'run_id', 'task_id', 'map_index'])
+    .executeTakeFirst();
+  if (!row) return null;
+  await tx
+    .insertInto('task_instance_try')
+    .values({
+      ti_id: id,
+      try_number: row.try_number,
+      dag_id: row.dag_id,
+      run_id: row.run_id,
+      task_id: row.task_id,
+      map_index: row.map_index,
+      state: 'queued',
+      executor,
+      queued_at: now,
+    })
+    .onConflict((oc) => oc.columns(['ti_id', 'try_number']).doUpdateSet({ state: 'queued', executor, queued_at: now }))
+    .execute();
+  return row.try_number;
+}
+
+/** Copy the task instance's current fields onto its try row (after a try's state changes). */
+export async function syncTryRow(db: MetadataDb['db'] | Transaction<Database>, id: string): Promise<void> {
+  const ti = await db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!ti || ti.try_number === 0) return;
+  await db
+    .updateTable('task_instance_try')
+    .set({
+      state: ti.state,
+      hostname: ti.hostname,
+      pid: ti.pid,
+      external_executor_id: ti.external_executor_id,
+      start_date: ti.start_date,
+      end_date: ti.end_date,
+      duration_ms: ti.duration_ms,
+      exit_code: ti.exit_code,
+      failure_reason: ti.failure_reason,
+    })
+    .where('ti_id', '=', id)
+    .where('try_number', '=', ti.try_number)
+    .execute();
+}

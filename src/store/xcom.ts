@@ -1,0 +1,64 @@
+/**
+ * XCom: small JSON values a task pushes for others in the same run. Values are stored as JSON text and
+ * limited in size (`core.xcomMaxBytes`) so the metadata DB stays a database, not a blob store.
+ */
+import { CapstanError } from '../core/errors.ts';
+import type { JsonValue } from '../core/serialized.ts';
+import type { MetadataDb } from './db.ts';
+
+export const RETURN_VALUE_KEY = 'return_value';
+
+export interface XComIdentity {
+  dagRunId: number;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+}
+
+/** Serialize and size-check a value; throws `xcom_too_large` naming the task and key. */
+export function encodeXCom(id: Pick<XComIdentity, 'taskId'>, key: string, value: JsonValue, maxBytes: number): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new CapstanError('invalid_argument', `XCom '${key}' of task '${id.taskId}' is not JSON-serializable`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) {
+    throw new CapstanError('xcom_too_large', `XCom '${key}' of task '${id.taskId}' is ${bytes} bytes; the limit is ${maxBytes} bytes (core.xcomMaxBytes)`, {
+      hint: 'store large data in object storage and pass its location, or raise core.xcomMaxBytes',
+    });
+  }
+  return text;
+}
+
+export async function pushXCom(m: MetadataDb, id: XComIdentity, key: string, encoded: string, now: number): Promise<void> {
+  await m.db
+    .insertInto('xcom')
+    .values({ dag_run_id: id.dagRunId, task_id: id.taskId, map_index: id.mapIndex, key, dag_id: id.dagId, run_id: id.runId, value: encoded, created_at: now })
+    .onConflict((oc) => oc.columns(['dag_run_id', 'task_id', 'map_index', 'key']).doUpdateSet({ value: encoded, created_at: now }))
+    .execute();
+}
+
+/** The value, or undefined when nothing was pushed. */
+export async function pullXCom(m: MetadataDb, dagRunId: number, taskId: string, key: string, mapIndex = -1): Promise<JsonValue | undefined> {
+  const row = await m.db
+    .selectFrom('xcom')
+    .select('value')
+    .where('dag_run_id', '=', dagRunId)
+    .where('task_id', '=', taskId)
+    .where('map_index', '=', mapIndex)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.value) as JsonValue) : undefined;
+}
+
+/** A new try starts clean: drop what earlier tries of this task instance pushed. */
+export async function clearXComs(m: MetadataDb, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {
+  await m.db.deleteFrom('xcom').where('dag_run_id', '=', dagRunId).where('task_id', '=', taskId).where('map_index', '=', mapIndex).execute();
+}
+
+export async function listXComs(m: MetadataDb, filter: { dagId: string; runId?: string; taskId?: string }): Promise<Array<{ runId: string; taskId: string; mapIndex: number; key: string; value: JsonValue }>> {
+  let q = m.db.selectFrom('xcom').selectAll().where('dag_id', '=', filter.dagId).orderBy('dag_run_id').orderBy('task_id').orderBy('key');
+  if (filter.runId) q = q.where('run_id', '=', filter.runId);
+  if (filter.taskId) q = q.where('task_id', '=', filter.taskId);
+  const rows = await q.execute();
+  return rows.map((r) => ({ runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index, key: r.key, value: JSON.parse(r.value) as JsonValue }));
+}

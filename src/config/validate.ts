@@ -48,6 +48,12 @@ function isDatabaseUrl(url: string): boolean {
   return /^postgres(ql)?:\/\/[^/]/.test(url) && URL.canParse(url);
 }
 
+/** One Fernet key, or a comma-separated `new,old` list during key rotation. */
+function isFernetKeyList(value: string): boolean {
+  const keys = value.split(',').map((k) => k.trim());
+  return keys.length > 0 && keys.every(isFernetKey);
+}
+
 function isHttpUrl(url: string): boolean {
   if (!URL.canParse(url)) return false;
   const { protocol } = new URL(url);
@@ -76,7 +82,7 @@ function schemaFor(kind: OptionKind): z.ZodType {
     case 'httpUrl':
       return z.string().trim().refine(isHttpUrl);
     case 'fernetKey':
-      return z.string().trim().refine(isFernetKey);
+      return z.string().trim().refine(isFernetKeyList);
     case 'secretKey':
       return z.string().trim().min(MIN_SECRET_KEY_LENGTH);
   }
@@ -102,7 +108,7 @@ export function describeKind(kind: OptionKind): string {
     case 'httpUrl':
       return 'an http:// or https:// URL';
     case 'fernetKey':
-      return '32 bytes encoded as base64url (44 characters with padding), e.g. from `capstan config generate-key`';
+      return "32 bytes encoded as base64url (44 characters with padding), e.g. from `capstan config generate-key`; 'new,old' for rotation";
     case 'secretKey':
       return `a string of at least ${MIN_SECRET_KEY_LENGTH} characters`;
   }

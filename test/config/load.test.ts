@@ -199,6 +199,12 @@ void describe('generated secrets', () => {
     assert.throws(() => statSync(join(home, 'fernet.key')), /ENOENT/);
   });
 
+  void it('accepts a comma-separated key list for rotation, and rejects one bad member', () => {
+    const keys = `${generateFernetKey()},${generateFernetKey()}`;
+    assert.equal(load({ CAPSTAN__CORE__FERNET_KEY: keys }).config.core.fernetKey, keys);
+    configError(() => load({ CAPSTAN__CORE__FERNET_KEY: `${generateFernetKey()},oops` }));
+  });
+
   void it('refuses a malformed stored key', () => {
     const home = tempDir();
     mkdirSync(home, { recursive: true });

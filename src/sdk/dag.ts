@@ -3,7 +3,7 @@
  * validated when the builder returns (cycles, schedule, params), so a bad DAG fails at parse time with
  * its id and reason.
  */
-import { DagDefinitionError, InvalidArgument } from '../core/errors.ts';
+import { DagDefinitionError, type InvalidArgument } from '../core/errors.ts';
 import { parseDuration, type DurationInput } from '../core/duration.ts';
 import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
 import { SERIALIZED_DAG_VERSION, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';

@@ -276,7 +276,8 @@ export class Scheduler {
     }
     if (now - this.#lastHousekeeping < options.zombieCheckIntervalMs) return;
     this.#lastHousekeeping = now;
-    await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger);
+    // Only a registered scheduler can tell its own tries from orphans.
+    if (this.#jobId) await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger);
     for (const z of await findZombies(db, now, options.taskHeartbeatTimeoutMs)) {
       logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
       await executor.terminate(z.id, z.try_number, 'heartbeat lost');

@@ -2,6 +2,7 @@
 export { dag, Dag, type DagOptions, type ParamSpec } from './dag.ts';
 export { BaseOperator, chain, type TaskOptions, type TaskCallback, type DependencyTarget } from './baseOperator.ts';
 export { BashOperator, type BashOperatorOptions } from './bash.ts';
+export { EmptyOperator } from './empty.ts';
 export { task, TaskFlowOperator, type TaskFunction, type TaskFlowOptions } from './taskflow.ts';
 export { XComArg, type Resolvable } from './xcomArg.ts';
 export { getCurrentContext } from './currentContext.ts';

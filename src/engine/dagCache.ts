@@ -12,27 +12,42 @@ export interface IndexedDag {
   tasks: Map<string, SerializedTask>;
 }
 
+interface Entry {
+  indexed: IndexedDag;
+  checkedAt: number;
+}
+
 export class SerializedDagCache {
   readonly #db: MetadataDb;
-  readonly #cache = new Map<string, IndexedDag>();
+  readonly #cache = new Map<string, Entry>();
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
 
-  constructor(db: MetadataDb) {
+  /** A cached DAG is trusted for `maxAgeMs` (default 1 s) before its stored hash is checked again. */
+  constructor(db: MetadataDb, options: { maxAgeMs?: number; now?: () => number } = {}) {
     this.#db = db;
+    this.#maxAgeMs = options.maxAgeMs ?? 1000;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The DAG, re-read when its stored hash changed. */
   async get(dagId: string): Promise<IndexedDag> {
-    const row = await this.#db.db.selectFrom('serialized_dag').select('hash').where('dag_id', '=', dagId).executeTakeFirst();
+    const now = this.#now();
     const cached = this.#cache.get(dagId);
-    if (cached && row && cached.hash === row.hash) return cached;
+    if (cached && now - cached.checkedAt < this.#maxAgeMs) return cached.indexed;
+    const row = await this.#db.db.selectFrom('serialized_dag').select('hash').where('dag_id', '=', dagId).executeTakeFirst();
+    if (cached && row && cached.indexed.hash === row.hash) {
+      cached.checkedAt = now;
+      return cached.indexed;
+    }
     const dag = await getSerializedDag(this.#db, dagId);
     const indexed: IndexedDag = { dag, hash: row?.hash ?? '', tasks: new Map(dag.tasks.map((t) => [t.taskId, t])) };
-    this.#cache.set(dagId, indexed);
+    this.#cache.set(dagId, { indexed, checkedAt: now });
     return indexed;
   }
 
   /** The cached DAG without a hash check (for loops that re-validate once per iteration). */
   peek(dagId: string): IndexedDag | undefined {
-    return this.#cache.get(dagId);
+    return this.#cache.get(dagId)?.indexed;
   }
 }

@@ -8,7 +8,7 @@ import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
-import { syncTryRow } from '../store/taskInstances.ts';
+import { updateTryRow } from '../store/taskInstances.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
@@ -60,7 +60,13 @@ export class TaskLifecycle {
       .returningAll()
       .executeTakeFirst();
     if (row) {
-      await syncTryRow(this.#d.db.db, key.tiId);
+      await updateTryRow(this.#d.db.db, key.tiId, key.tryNumber, {
+        state: 'running',
+        start_date: now,
+        hostname: info.hostname,
+        pid: info.pid,
+        external_executor_id: row.external_executor_id,
+      });
       this.#d.events.tiChanged({ dagRunId: row.dag_run_id, tiId: row.id, state: 'running' });
       return { ok: true, ti: row };
     }
@@ -121,23 +127,16 @@ export class TaskLifecycle {
       }
     }
     const exitCode = extra.exitCode ?? (outcome.kind === 'failed' ? (outcome.exitCode ?? null) : null);
+    const ended = { end_date: now, duration_ms: cur.start_date === null ? null : now - cur.start_date, failure_reason: reason, exit_code: exitCode };
     const r = await this.#d.db.db
       .updateTable('task_instance')
-      .set({
-        state,
-        end_date: now,
-        duration_ms: cur.start_date === null ? null : now - cur.start_date,
-        next_retry_at: nextRetryAt,
-        failure_reason: reason,
-        exit_code: exitCode,
-        updated_at: now,
-      })
+      .set({ ...ended, state, next_retry_at: nextRetryAt, updated_at: now })
       .where('id', '=', key.tiId)
       .where('try_number', '=', key.tryNumber)
       .where('state', '=', cur.state)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return null;
-    await syncTryRow(this.#d.db.db, key.tiId);
+    await updateTryRow(this.#d.db.db, key.tiId, key.tryNumber, { ...ended, state });
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
     this.#d.onFinished?.({ ...cur, state });
     return state;

@@ -19,8 +19,6 @@ export interface RunDecision {
   reason?: string;
 }
 
-const ACTIVE: ReadonlySet<TaskInstanceState> = new Set(['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred']);
-
 /** Evaluate `candidates` (task ids) plus released retries, apply the decisions, and judge the run. */
 export async function scheduleRun(
   m: MetadataDb,
@@ -70,10 +68,11 @@ export async function scheduleRun(
   }
   // Retries whose delay has passed go back to scheduled.
   const retries: string[] = [];
-  for (const row of snap.byTask.values()) {
-    if (row.state === 'up_for_retry' && (row.next_retry_at ?? 0) <= now) {
+  for (const taskId of [...snap.waitingRetry]) {
+    const row = snap.byTask.get(taskId);
+    if (row && (row.next_retry_at ?? 0) <= now) {
       retries.push(row.id);
-      snap.setState(row.task_id, 'scheduled', now);
+      snap.setState(taskId, 'scheduled', now);
     }
   }
   const scheduled = await transitionTis(m, toSchedule, 'scheduled', now, { onlyFrom: ['none'] });
@@ -91,14 +90,8 @@ export async function scheduleRun(
  * `dependsOnPast` can cause that) and fails. Callers evaluate every `none` task before trusting that.
  */
 export function judgeRun(dag: IndexedDag, snap: RunSnapshot, waitingOnPastRun: boolean): Pick<RunDecision, 'finalState' | 'reason'> {
-  let unfinished = 0;
-  let active = 0;
-  for (const row of snap.byTask.values()) {
-    if (!isTerminal(row.state)) unfinished++;
-    if (ACTIVE.has(row.state)) active++;
-  }
-  if (unfinished > 0) {
-    return active === 0 && !waitingOnPastRun
+  if (snap.unfinished > 0) {
+    return snap.active === 0 && !waitingOnPastRun
       ? { finalState: 'failed', reason: 'deadlock: unfinished tasks can never run (dependsOnPast on a failed previous run)' }
       : { finalState: null };
   }

@@ -1,9 +1,10 @@
 /**
  * The scheduler's view of one running DAG run: the state of each task instance, kept current by reading
  * only the rows changed since the last look (indexed by run and updated_at), with a full reload now and
- * then. This keeps the cost of a loop proportional to what changed, not to the size of the run.
+ * then. Counts per state and the set of tasks waiting to retry are maintained as rows change, so a loop
+ * costs what changed, not the size of the run (a 10,000-task chain advances one task per loop).
  */
-import type { TaskInstanceState } from '../core/states.ts';
+import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { tiChangesSince, tiStatesOfRun, type TiStateRow } from '../store/taskInstances.ts';
 
@@ -11,15 +12,32 @@ import { tiChangesSince, tiStatesOfRun, type TiStateRow } from '../store/taskIns
 const SYNC_OVERLAP_MS = 2_000;
 const FULL_RELOAD_EVERY_MS = 60_000;
 
+/** States in which a task instance is being worked on (or will be without a new decision). */
+export const ACTIVE_STATES: ReadonlySet<TaskInstanceState> = new Set(['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred']);
+
 export class RunSnapshot {
   readonly dagRunId: number;
   /** Keyed by task id (unmapped task instances). */
   readonly byTask = new Map<string, TiStateRow>();
+  /** Tasks in `up_for_retry`, whose delay the scheduler watches. */
+  readonly waitingRetry = new Set<string>();
+  #terminal = 0;
+  #active = 0;
   #syncedAt = 0;
   #fullAt = 0;
 
   constructor(dagRunId: number) {
     this.dagRunId = dagRunId;
+  }
+
+  /** Task instances not yet in a terminal state. */
+  get unfinished(): number {
+    return this.byTask.size - this.#terminal;
+  }
+
+  /** Task instances scheduled, queued, running, deferred or waiting to retry/reschedule. */
+  get active(): number {
+    return this.#active;
   }
 
   /**
@@ -29,11 +47,12 @@ export class RunSnapshot {
   async sync(m: MetadataDb, now: number): Promise<{ changed: TiStateRow[]; full: boolean }> {
     const full = this.#fullAt === 0 || now - this.#fullAt > FULL_RELOAD_EVERY_MS;
     const rows = full ? await tiStatesOfRun(m, this.dagRunId) : await tiChangesSince(m, this.dagRunId, this.#syncedAt - SYNC_OVERLAP_MS);
+    if (full) this.#clear();
     const changed: TiStateRow[] = [];
     for (const r of rows) {
       const prev = this.byTask.get(r.task_id);
       if (full || !prev || prev.state !== r.state || prev.try_number !== r.try_number) changed.push(r);
-      this.byTask.set(r.task_id, r);
+      this.#put(r);
     }
     if (full) this.#fullAt = now;
     this.#syncedAt = now;
@@ -43,10 +62,31 @@ export class RunSnapshot {
   /** Record a transition this scheduler made itself. */
   setState(taskId: string, state: TaskInstanceState, now: number): void {
     const row = this.byTask.get(taskId);
-    if (row) this.byTask.set(taskId, { ...row, state, updated_at: now });
+    if (row) this.#put({ ...row, state, updated_at: now });
   }
 
   stateOf(taskId: string): TaskInstanceState | undefined {
     return this.byTask.get(taskId)?.state;
+  }
+
+  #put(row: TiStateRow): void {
+    const prev = this.byTask.get(row.task_id);
+    if (prev) this.#count(prev.state, -1);
+    this.#count(row.state, +1);
+    this.byTask.set(row.task_id, row);
+    if (row.state === 'up_for_retry') this.waitingRetry.add(row.task_id);
+    else this.waitingRetry.delete(row.task_id);
+  }
+
+  #count(state: TaskInstanceState, delta: number): void {
+    if (isTerminal(state)) this.#terminal += delta;
+    if (ACTIVE_STATES.has(state)) this.#active += delta;
+  }
+
+  #clear(): void {
+    this.byTask.clear();
+    this.waitingRetry.clear();
+    this.#terminal = 0;
+    this.#active = 0;
   }
 }

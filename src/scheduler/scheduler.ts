@@ -164,16 +164,18 @@ export class Scheduler {
     if (!snap) this.#snapshots.set(run.id, (snap = new RunSnapshot(run.id)));
     const { changed, full } = await snap.sync(db, now);
     const candidates = new Set<string>();
-    let active = 0;
-    for (const row of snap.byTask.values()) if (row.state !== 'none' && !isTerminal(row.state)) active++;
-    if (full || active === 0) {
-      for (const row of snap.byTask.values()) if (row.state === 'none') candidates.add(row.task_id);
-    }
+    if (full) for (const row of snap.byTask.values()) if (row.state === 'none') candidates.add(row.task_id);
     for (const row of changed) {
       if (isTerminal(row.state)) for (const d of dag.tasks.get(row.task_id)?.downstream ?? []) candidates.add(d);
       if (row.state === 'none') candidates.add(row.task_id);
     }
-    const decision = await scheduleRun(db, run, dag, snap, candidates, now, (taskId) => this.#previousRunState(run, taskId));
+    const previous = (taskId: string) => this.#previousRunState(run, taskId);
+    let decision = await scheduleRun(db, run, dag, snap, candidates, now, previous);
+    if (decision.finalState === 'failed' && snap.unfinished > 0 && !full) {
+      // Looks deadlocked from the changed tasks alone: confirm over every waiting task before failing.
+      const all = new Set([...snap.byTask.values()].filter((r) => r.state === 'none').map((r) => r.task_id));
+      decision = await scheduleRun(db, run, dag, snap, all, now, previous);
+    }
     if (dag.dag.dagrunTimeoutMs !== null && run.start_date !== null && now - run.start_date > dag.dag.dagrunTimeoutMs && decision.finalState === null) {
       await this.#timeOutRun(run, snap, now);
       return;

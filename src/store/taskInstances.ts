@@ -148,6 +148,14 @@ export async function queueTaskInstance(tx: Transaction<Database>, id: string, e
   return row.try_number;
 }
 
+/** Fields of a try row that change as the try progresses. */
+export type TryRowUpdate = Partial<Pick<TaskInstanceTryRow, 'state' | 'hostname' | 'pid' | 'external_executor_id' | 'start_date' | 'end_date' | 'duration_ms' | 'exit_code' | 'failure_reason'>>;
+
+/** Update one try row with values the caller already knows (no read). */
+export async function updateTryRow(db: MetadataDb['db'] | Transaction<Database>, tiId: string, tryNumber: number, set: TryRowUpdate): Promise<void> {
+  await db.updateTable('task_instance_try').set(set).where('ti_id', '=', tiId).where('try_number', '=', tryNumber).execute();
+}
+
 /** Copy the task instance's current fields onto its try row (after a try's state changes). */
 export async function syncTryRow(db: MetadataDb['db'] | Transaction<Database>, id: string): Promise<void> {
   const ti = await db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();

@@ -6,7 +6,10 @@ module capstan.dev/testcluster/kube
 
 go 1.26.0
 
-require k8s.io/kubernetes v1.37.2
+require (
+	go.etcd.io/etcd/server/v3 v3.7.0
+	k8s.io/kubernetes v1.37.2
+)
 
 replace (
 	k8s.io/api => k8s.io/api v0.37.2

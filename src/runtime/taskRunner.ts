@@ -4,9 +4,8 @@
  * task's callbacks. Everything it knows comes from the API; it holds no database credentials.
  */
 import { hostname } from 'node:os';
-import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
+import { CapstanError, errorMessage } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { SecretMasker } from '../secrets/index.ts';
@@ -14,6 +13,7 @@ import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient } from './executionClient.ts';
+import { executeOperator, runTaskCallbacks, type TryResult } from './executeTry.ts';
 
 export interface RunTaskOptions {
   apiUrl: string;
@@ -41,8 +41,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   );
   const abort = new AbortController();
   const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? 5_000, abort, log);
-  let outcome: TryOutcome;
-  let returnValue: JsonValue | undefined;
+  let result: TryResult;
   let op: BaseOperator | undefined;
   let ctx: TaskContext | undefined;
   try {
@@ -52,22 +51,15 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     if (!dag) throw new CapstanError('dag_not_found', `DAG '${rc.dagId}' is no longer defined in ${rc.fileloc}`);
     op = dag.getTask(rc.taskId);
     ctx = makeContext(rc, api, log, masker, abort.signal);
-    await op.callbacks.onExecute?.(ctx);
-    const result = await withTimeout(Promise.resolve(op.execute(ctx)), rc.executionTimeoutMs, abort);
-    returnValue = toJson(result);
-    outcome = { kind: 'success' };
-    log.info('task succeeded');
+    result = await executeOperator(op, ctx, rc.executionTimeoutMs, abort, log);
   } catch (err) {
-    if (err instanceof TaskSkipped) {
-      outcome = { kind: 'skipped', reason: err.message };
-      log.info(`task skipped: ${err.message}`);
-    } else {
-      outcome = { kind: 'failed', reason: errorMessage(err), retryable: !(err instanceof TaskFailFast) };
-      log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
-    }
+    // The DAG file could not be imported or no longer defines the task.
+    log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
+    result = { outcome: { kind: 'failed', reason: errorMessage(err), retryable: true }, returnValue: undefined };
   } finally {
     stopHeartbeat();
   }
+  const { outcome, returnValue } = result;
   let finalState = 'unknown';
   try {
     finalState = (await api.finish(outcome, returnValue)).state;
@@ -77,7 +69,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     return 1;
   }
   log.info(`try ended: ${finalState}`);
-  if (op && ctx) await runCallbacks(op, ctx, finalState, outcome, log);
+  if (op && ctx) await runTaskCallbacks(op, ctx, finalState, outcome, log);
   await log.close();
   return 0;
 }
@@ -131,36 +123,4 @@ function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortContr
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController): Promise<T> {
-  const stopped = new Promise<never>((_, reject) => {
-    abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
-  });
-  stopped.catch(() => undefined);
-  if (timeoutMs === null) return Promise.race([work, stopped]);
-  const timer = setTimeout(() => abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`)), timeoutMs);
-  try {
-    return await Promise.race([work, stopped]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function toJson(value: unknown): JsonValue | undefined {
-  if (value === undefined) return undefined;
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new CapstanError('invalid_argument', 'the task returned a value that is not JSON-serializable');
-  return JSON.parse(text) as JsonValue;
-}
-
-async function runCallbacks(op: BaseOperator, ctx: TaskContext, state: string, outcome: TryOutcome, log: TaskLogWriter): Promise<void> {
-  const error = outcome.kind === 'failed' ? new Error(outcome.reason) : undefined;
-  const cb = state === 'success' ? op.callbacks.onSuccess : state === 'failed' ? op.callbacks.onFailure : state === 'up_for_retry' ? op.callbacks.onRetry : undefined;
-  if (!cb) return;
-  try {
-    await cb(ctx, error ? { error } : {});
-  } catch (err) {
-    log.error(`callback for state ${state} failed (ignored): ${errorMessage(err)}`);
-  }
 }

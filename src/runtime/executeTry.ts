@@ -1,0 +1,74 @@
+/**
+ * Executing one try of an operator, independent of where its context comes from: the task process
+ * (context over the Execution API) and the in-process runner of `dags test` / `tasks test` (context over
+ * the store) share it, so a try ends the same way in both — success with a JSON return value, skipped on
+ * `TaskSkipped`, failed (retryable unless `TaskFailFast`) on anything else, and failed on timeout.
+ */
+import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
+import type { JsonValue } from '../core/serialized.ts';
+import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { BaseOperator } from '../sdk/baseOperator.ts';
+import type { TaskContext, TaskLogger } from '../sdk/taskContext.ts';
+
+/** What a try produced: its outcome and, on success, the value to push as `return_value`. */
+export interface TryResult {
+  outcome: TryOutcome;
+  returnValue: JsonValue | undefined;
+}
+
+/**
+ * Run `onExecute` and `execute` under the execution timeout. `abort` is the try's controller (its signal
+ * is `ctx.signal`): aborting it from outside (a heartbeat that learns the try was cleared) stops the try.
+ */
+export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeoutMs: number | null, abort: AbortController, log: TaskLogger): Promise<TryResult> {
+  try {
+    await op.callbacks.onExecute?.(ctx);
+    const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort);
+    const returnValue = toJson(result);
+    log.info('task succeeded');
+    return { outcome: { kind: 'success' }, returnValue };
+  } catch (err) {
+    if (err instanceof TaskSkipped) {
+      log.info(`task skipped: ${err.message}`);
+      return { outcome: { kind: 'skipped', reason: err.message }, returnValue: undefined };
+    }
+    log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
+    return { outcome: { kind: 'failed', reason: errorMessage(err), retryable: !(err instanceof TaskFailFast) }, returnValue: undefined };
+  }
+}
+
+/** Resolve with `work`, or reject when the try is aborted or runs past `timeoutMs`. */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController): Promise<T> {
+  const stopped = new Promise<never>((_, reject) => {
+    if (abort.signal.aborted) reject(abort.signal.reason);
+    abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+  });
+  stopped.catch(() => undefined);
+  if (timeoutMs === null) return Promise.race([work, stopped]);
+  const timer = setTimeout(() => abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`)), timeoutMs);
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The task's return value as JSON (undefined stays undefined); a non-JSON value is an error. */
+export function toJson(value: unknown): JsonValue | undefined {
+  if (value === undefined) return undefined;
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new CapstanError('invalid_argument', 'the task returned a value that is not JSON-serializable');
+  return JSON.parse(text) as JsonValue;
+}
+
+/** Run the callback for the state the try ended in; its errors are logged, never fatal. */
+export async function runTaskCallbacks(op: BaseOperator, ctx: TaskContext, state: string, outcome: TryOutcome, log: TaskLogger): Promise<void> {
+  const error = outcome.kind === 'failed' ? new Error(outcome.reason) : undefined;
+  const cb = state === 'success' ? op.callbacks.onSuccess : state === 'failed' ? op.callbacks.onFailure : state === 'up_for_retry' ? op.callbacks.onRetry : undefined;
+  if (!cb) return;
+  try {
+    await cb(ctx, error ? { error } : {});
+  } catch (err) {
+    log.error(`callback for state ${state} failed (ignored): ${errorMessage(err)}`);
+  }
+}

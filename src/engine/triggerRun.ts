@@ -1,7 +1,7 @@
 /** Manual runs: used by `capstan dags trigger`, the REST API and `dags test`. */
 import { InvalidArgument } from '../core/errors.ts';
 import { manualRunInterval } from '../core/schedule.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getSerializedDag } from '../store/dags.ts';
 import { createDagRun, makeRunId } from '../store/dagRuns.ts';
@@ -15,9 +15,12 @@ export interface TriggerRequest {
   note?: string;
 }
 
-/** Create a queued manual run after checking the conf against the DAG's params. */
-export async function triggerDagRun(m: MetadataDb, req: TriggerRequest, now: number): Promise<DagRunRow> {
-  const dag = await getSerializedDag(m, req.dagId);
+/**
+ * Create a queued manual run after checking the conf against the DAG's params. The DAG's structure is
+ * read from the store unless `dag` is given (`dags test` runs the structure it just imported).
+ */
+export async function triggerDagRun(m: MetadataDb, req: TriggerRequest, now: number, dag?: SerializedDag): Promise<DagRunRow> {
+  dag ??= await getSerializedDag(m, req.dagId);
   const conf = req.conf ?? {};
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw new InvalidArgument('conf must be a JSON object', `e.g. --conf '{"key": "value"}'`);

@@ -5,23 +5,34 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
+import type { HealthReport } from './health.ts';
 import { publicApi, type PublicApiDeps } from './publicApi.ts';
 
 export interface ApiAppDeps {
+  /** Observes request latency by route pattern. */
+  requestDuration?: Histogram<'method' | 'route' | 'status'>;
   execution: ExecutionApiDeps;
   public: PublicApiDeps;
   registry?: Registry;
-  /** Extra health facts (e.g. the scheduler's last heartbeat). */
-  health?: () => Promise<Record<string, unknown>>;
+  /** The health report; 503 when it says unhealthy. */
+  health: () => Promise<HealthReport>;
 }
 
 export function createApiApp(d: ApiAppDeps): Hono {
   const app = new Hono();
+  if (d.requestDuration) {
+    const histogram = d.requestDuration;
+    app.use('*', async (c, next) => {
+      const started = performance.now();
+      await next();
+      histogram.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, (performance.now() - started) / 1000);
+    });
+  }
   app.get('/health', async (c) => {
-    const extra = d.health ? await d.health() : {};
-    return c.json({ status: 'healthy', ...extra });
+    const report = await d.health();
+    return c.json(report, report.status === 'healthy' ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     if (!d.registry) return c.text('metrics are disabled\n', 404);
@@ -54,4 +65,15 @@ export function listen(app: Hono, host: string, port: number): Promise<RunningSe
     });
     server.once('error', reject);
   });
+}
+
+/** The scheduler's own small server: `/health` (its loop is alive) and `/metrics`. */
+export function createSchedulerHealthApp(registry: Registry, health: () => Promise<HealthReport>): Hono {
+  const app = new Hono();
+  app.get('/health', async (c) => {
+    const report = await health();
+    return c.json(report, report.status === 'healthy' ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+  return app;
 }

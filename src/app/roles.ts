@@ -7,7 +7,8 @@ import { createLogger } from '../logging/logger.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
 import type { Executor } from '../executors/types.ts';
-import { createApiApp, listen, type RunningServer } from '../api/server.ts';
+import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
+import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
@@ -83,6 +84,8 @@ export async function startApiServer(engine: Engine, onTriggered?: () => void): 
     execution: { db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now },
     public: { db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}) },
     registry: engine.metrics.registry,
+    requestDuration: engine.metrics.apiRequestDuration,
+    health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
   });
   return listen(app, c.api.host, c.api.port);
 }
@@ -108,4 +111,12 @@ export async function startStandalone(engine: Engine, signal: AbortSignal): Prom
     await api.close();
   });
   return { api, scheduler, processor, done };
+}
+
+/** The scheduler's /health and /metrics server (config scheduler.healthPort; -1 disables it). */
+export async function startSchedulerHealthServer(engine: Engine): Promise<RunningServer | undefined> {
+  const c = engine.config;
+  if (c.scheduler.healthPort < 0) return undefined;
+  const app = createSchedulerHealthApp(engine.metrics.registry, () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()));
+  return listen(app, c.api.host, c.scheduler.healthPort);
 }

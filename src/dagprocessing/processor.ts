@@ -89,6 +89,7 @@ export class DagProcessor {
       summary.dagsChanged += gone.length;
       this.#deps.logger.info({ fileloc, deactivated: gone }, 'DAG file deleted; its DAGs are deactivated');
     }
+    this.#deps.metrics?.dagImportErrors.set((await this.#importErrors.list()).length);
     if (summary.dagsChanged > 0) this.#deps.onChange?.();
     return summary;
   }

@@ -1,6 +1,6 @@
 /** `capstan standalone|scheduler|api-server|dag-processor`: the long-running roles. */
 import { createEngine } from '../../app/components.ts';
-import { createDagProcessor, createExecutor, createScheduler, startApiServer, startStandalone } from '../../app/roles.ts';
+import { createDagProcessor, createExecutor, createScheduler, startApiServer, startSchedulerHealthServer, startStandalone } from '../../app/roles.ts';
 import { assertSchemaCurrent } from '../../store/migrate.ts';
 import type { RegisterCommands } from '../context.ts';
 
@@ -43,7 +43,10 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .action(async () => {
       const config = ctx.config();
       const engine = createEngine(config, { db: await ctx.db() });
+      const health = await startSchedulerHealthServer(engine);
+      if (health) process.stdout.write(`scheduler health and metrics on ${health.url}/health\n`);
       await createScheduler(engine, createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
+      await health?.close();
     });
 
   program

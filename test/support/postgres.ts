@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 
 /** A running server (ours or the one named by `CAPSTAN_TEST_PG_URL`). */
@@ -61,8 +62,31 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     name,
-    drop: () => adminQuery(server.adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    drop: async () => {
+      await waitUntilUnused(server.adminUrl, name);
+      await adminQuery(server.adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
   };
+}
+
+/**
+ * Wait (up to 10 s) until no session uses database `name`. A closed `pg.Pool` resolves `end()` before its
+ * sockets are gone; dropping WITH (FORCE) in that window makes the server kill a session whose client has
+ * already lost its error listener, which surfaces as an uncaught "terminating connection" error.
+ */
+async function waitUntilUnused(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const result = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if ((result.rows[0]?.n ?? 0) === 0 || Date.now() > deadline) return;
+      await delay(20);
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /** Stop a server this process started and delete its data dir. A shared external server is left alone. */

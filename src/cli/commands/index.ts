@@ -1,6 +1,9 @@
 /** Every command group, in the order `capstan --help` lists them. */
 import type { RegisterCommands } from '../context.ts';
 import { registerConfigCommands } from './config.ts';
+import { registerConnectionCommands } from './connections.ts';
 import { registerDbCommands } from './db.ts';
+import { registerPoolCommands } from './pools.ts';
+import { registerVariableCommands } from './variables.ts';
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerDbCommands, registerConfigCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerDbCommands, registerConfigCommands, registerVariableCommands, registerConnectionCommands, registerPoolCommands];

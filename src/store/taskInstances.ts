@@ -177,3 +177,52 @@ export async function syncTryRow(db: MetadataDb['db'] | Transaction<Database>, i
     .where('try_number', '=', ti.try_number)
     .execute();
 }
+
+/**
+ * Put a queued try that no task process ever claimed back to `scheduled` (its scheduler died before
+ * the process started). The try number is not reused — a late process holding the old try's token must
+ * find it stale — but `max_tries` grows by one, so the abandoned try does not cost a retry. The old try
+ * row is closed as `removed` with `reason`. Returns false when the try moved on meanwhile.
+ */
+export async function requeueUnclaimedTry(m: MetadataDb, tiId: string, tryNumber: number, now: number, reason: string): Promise<boolean> {
+  return m.db.transaction().execute(async (tx) => {
+    const r = await tx
+      .updateTable('task_instance')
+      .set({ state: 'scheduled', max_tries: sql<number>`max_tries + 1`, queued_by_job_id: null, updated_at: now })
+      .where('id', '=', tiId)
+      .where('try_number', '=', tryNumber)
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await updateTryRow(tx, tiId, tryNumber, { state: 'removed', end_date: now, failure_reason: reason });
+    return true;
+  });
+}
+
+/**
+ * A user's clear: move the task instances in `ids` back to `none` (from any state that may lead there)
+ * with a fresh `updated_at`, so schedulers syncing by `updated_at` see them. A running try learns of it
+ * from its next heartbeat and stops. Each cleared instance gets `retries` more tries than it has used
+ * (`max_tries = try_number + retries`), as in Airflow. Returns the ids that moved.
+ */
+export async function clearTaskInstanceRows(
+  m: MetadataDb | Transaction<Database>,
+  ids: string[],
+  retries: number,
+  now: number,
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const db = 'db' in m ? m.db : m;
+  const moved: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .updateTable('task_instance')
+      .set({ state: 'none', max_tries: sql<number>`try_number + ${retries}`, next_retry_at: null, updated_at: now })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('state', 'in', statesLeadingTo('none'))
+      .returning('id')
+      .execute();
+    for (const r of rows) moved.push(r.id);
+  }
+  return moved;
+}

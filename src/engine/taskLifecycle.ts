@@ -8,6 +8,7 @@ import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
+import { notifyTiChanged } from '../store/notifications.ts';
 import { updateTryRow } from '../store/taskInstances.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
@@ -40,7 +41,11 @@ export class TaskLifecycle {
     this.#d = deps;
   }
 
-  /** `queued → running` for exactly this try; a second claim of the same try is refused. */
+  /**
+   * `queued → running` for exactly this try; a claim by another process is refused. The same process
+   * (same host and pid) claiming again is answered as a success: it retries when the first answer was
+   * lost (the API server died after the update committed), and refusing it would orphan a running try.
+   */
   async start(key: TryKey, info: { hostname: string; pid: number | null; externalExecutorId?: string | null }): Promise<StartResult> {
     const now = this.#d.now();
     const row = await this.#d.db.db
@@ -72,6 +77,9 @@ export class TaskLifecycle {
     }
     const cur = await this.#current(key.tiId);
     if (!cur) return { ok: false, state: 'missing', reason: `task instance ${key.tiId} does not exist` };
+    if (cur.state === 'running' && cur.try_number === key.tryNumber && cur.hostname === info.hostname && cur.pid === info.pid && info.pid !== null) {
+      return { ok: true, ti: cur };
+    }
     return {
       ok: false,
       state: cur.state,
@@ -138,6 +146,7 @@ export class TaskLifecycle {
     if (Number(r.numUpdatedRows) === 0) return null;
     await updateTryRow(this.#d.db.db, key.tiId, key.tryNumber, { ...ended, state });
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
+    await notifyTiChanged(this.#d.db, cur.dag_run_id);
     this.#d.onFinished?.({ ...cur, state });
     return state;
   }

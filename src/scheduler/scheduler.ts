@@ -16,6 +16,7 @@ import type { MetadataDb } from '../store/db.ts';
 import { countRunsByDag, transitionDagRun } from '../store/dagRuns.ts';
 import { countTisByState, transitionTis } from '../store/taskInstances.ts';
 import { JobRegistry } from '../store/jobs.ts';
+import { listenTiChanged } from '../store/notifications.ts';
 import type { DagRunRow } from '../store/schema.ts';
 import { adoptOrResetOrphans } from './adoption.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
@@ -90,6 +91,10 @@ export class Scheduler {
     await executor.start();
     await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger);
     logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
+    const unlisten = await listenTiChanged(db, (dagRunId) => {
+      this.#hinted.add(dagRunId);
+      this.#wakeup.notify();
+    }, logger);
     try {
       while (!signal.aborted) {
         try {
@@ -100,6 +105,7 @@ export class Scheduler {
         await this.#wakeup.wait(this.#d.options.loopIntervalMs, signal);
       }
     } finally {
+      await unlisten();
       await executor.end();
       await this.#jobs.end(this.#jobId, 'success');
       logger.info('scheduler stopped');

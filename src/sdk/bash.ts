@@ -68,16 +68,21 @@ export class BashOperator extends BaseOperator {
     });
     ctx.log.info(`running command: ${this.bashCommand}`);
     const child = spawn('bash', ['-c', this.bashCommand], { env, cwd: this.cwd ?? process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const killGroup = () => {
+    const signalGroup = (signal: NodeJS.Signals) => {
       if (child.pid !== undefined) {
         try {
-          process.kill(-child.pid, 'SIGTERM');
+          process.kill(-child.pid, signal);
         } catch {
           // already gone
         }
       }
     };
+    const killGroup = () => signalGroup('SIGTERM');
+    // The command has its own process group, so nothing reaches it when this process ends: if the task
+    // process exits while the command still runs (a timeout that SIGTERM did not stop), kill it for good.
+    const killOnExit = () => signalGroup('SIGKILL');
     ctx.signal.addEventListener('abort', killGroup, { once: true });
+    process.once('exit', killOnExit);
     let lastLine: string | undefined;
     const out = createInterface({ input: child.stdout });
     out.on('line', (line) => {
@@ -86,11 +91,17 @@ export class BashOperator extends BaseOperator {
     });
     const err = createInterface({ input: child.stderr });
     err.on('line', (line) => ctx.log.warn(line));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c, s) => resolve([c, s]));
-    });
-    ctx.signal.removeEventListener('abort', killGroup);
+    let code: number | null;
+    let signal: NodeJS.Signals | null;
+    try {
+      [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (c, s) => resolve([c, s]));
+      });
+    } finally {
+      ctx.signal.removeEventListener('abort', killGroup);
+      process.removeListener('exit', killOnExit);
+    }
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CapstanError('task_failed', 'command stopped');
     if (code !== null && this.skipOnExitCodes.includes(code)) throw new TaskSkipped(`command exited with ${code}, a skip code`);
     if (code !== 0) {

@@ -5,7 +5,7 @@
  * try kills the whole group (a Bash command's children too), and a scheduler crash leaves them running
  * to report through the Execution API.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../api/taskToken.ts';
@@ -73,8 +73,13 @@ export class LocalExecutor implements Executor {
     const r = this.#running.get(key(tiId, tryNumber));
     if (!r) return;
     this.#o.logger.info({ tiId, tryNumber, reason }, 'stopping task process');
-    killGroup(r.pid, 'SIGTERM');
-    setTimeout(() => killGroup(r.pid, 'SIGKILL'), this.#o.killGraceMs).unref();
+    // Commands a task starts may run in process groups of their own (BashOperator's do), which a signal
+    // to the task process's group does not reach; a stopped or killed task process cannot pass it on.
+    const groups = new Set([r.pid, ...descendantGroups(r.pid)]);
+    for (const g of groups) killGroup(g, 'SIGTERM');
+    setTimeout(() => {
+      for (const g of [...descendantGroups(r.pid), ...groups]) killGroup(g, 'SIGKILL');
+    }, this.#o.killGraceMs).unref();
   }
 
   async tryAdopt(tis: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
@@ -174,6 +179,39 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Process groups of the descendants of `pid` (read from `ps`, which Linux and macOS both have); empty
+ * when `ps` is unavailable.
+ */
+function descendantGroups(pid: number): number[] {
+  let table: string;
+  try {
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, Array<{ pid: number; pgid: number }>>();
+  let ownGroup = process.pid;
+  for (const line of table.split('\n')) {
+    const [p, pp, g] = line.trim().split(/\s+/).map(Number);
+    if (p === undefined || pp === undefined || g === undefined || Number.isNaN(g)) continue;
+    if (p === process.pid) ownGroup = g;
+    const list = children.get(pp) ?? [];
+    list.push({ pid: p, pgid: g });
+    children.set(pp, list);
+  }
+  const groups = new Set<number>();
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.pop() as number) ?? []) {
+      // Never this process's own group (a task process that did not start its own group shares it).
+      if (c.pgid > 1 && c.pgid !== ownGroup && c.pgid !== pid) groups.add(c.pgid);
+      queue.push(c.pid);
+    }
+  }
+  return [...groups];
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -8,6 +8,10 @@ import { registerCapstanResolver } from '../dagprocessing/loader.ts';
 
 registerCapstanResolver();
 
+// The executor stops a try (timeout, zombie, run timeout) with SIGTERM to this process group. Exit
+// through process.exit so 'exit' hooks run: operators use them to stop commands in their own groups.
+process.once('SIGTERM', () => process.exit(143));
+
 process.once('message', (msg: RunTaskOptions) => {
   process.channel?.unref();
   runTaskTry(msg)

@@ -67,7 +67,7 @@ export function createFernet(keys: string | readonly string[]): Fernet {
   const list = (typeof keys === 'string' ? keys.split(',') : [...keys]).map((k) => k.trim()).filter((k) => k !== '');
   if (list.length === 0) {
     throw new CapstanError('crypto_error', 'no Fernet key configured', {
-      hint: 'set core.fernetKey to 32 random bytes in url-safe base64 (44 characters), as generateFernetKey() makes',
+      hint: 'set core.fernetKey (CAPSTAN__CORE__FERNET_KEY) to a key printed by `capstan config generate-key`',
     });
   }
   const pairs = list.map((k, i) => parseKey(k, i));
@@ -89,7 +89,7 @@ function parseKey(key: string, index: number): KeyPair {
   const raw = /^[A-Za-z0-9_-]+={0,2}$/.test(key) ? Buffer.from(key, 'base64url') : Buffer.alloc(0);
   if (raw.length !== 32) {
     throw new CapstanError('crypto_error', `Fernet key #${index + 1} is not 32 bytes of url-safe base64`, {
-      hint: 'a Fernet key is 32 random bytes in url-safe base64 (44 characters), as generateFernetKey() makes',
+      hint: 'a Fernet key is 32 random bytes in url-safe base64 (44 characters); `capstan config generate-key` prints one',
     });
   }
   return { signing: raw.subarray(0, 16), encryption: raw.subarray(16) };

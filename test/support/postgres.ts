@@ -183,7 +183,7 @@ function startServer(
 }
 
 /** Kill a server still running when the process exits (a crashed or interrupted test file). */
-process.once('exit', () => {
+function killOwnedNow(): void {
   if (!owned) return;
   try {
     owned.child.kill('SIGKILL');
@@ -191,7 +191,16 @@ process.once('exit', () => {
     // already gone
   }
   rmSync(owned.dir, { recursive: true, force: true });
-});
+  owned = undefined;
+}
+process.once('exit', killOwnedNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killOwnedNow();
+    // Our listener replaced the default action; raise the signal again now that it is gone.
+    process.kill(process.pid, signal);
+  });
+}
 
 function findBinDir(env: NodeJS.ProcessEnv): string {
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {

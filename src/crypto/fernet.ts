@@ -42,6 +42,7 @@ export interface Fernet {
   readonly keyCount: number;
 }
 
+/** Optional freshness check for {@link Fernet.decrypt}. */
 export interface DecryptOptions {
   /** Reject tokens older than this many milliseconds. Default: no limit. */
   ttlMs?: number;

@@ -32,6 +32,7 @@ export function connectionEnvName(connId: string): string {
   return CONN_ENV_PREFIX + connId.toUpperCase();
 }
 
+/** Where a {@link SecretsLookup} looks, in order: `env`, then the stores. */
 export interface SecretsLookupOptions {
   /** Environment to read `CAPSTAN_VAR_*` / `CAPSTAN_CONN_*` from. */
   env: Readonly<Record<string, string | undefined>>;
@@ -46,6 +47,7 @@ export interface SecretsLookupOptions {
 /** Where a value was found. */
 export type SecretSource = 'env' | 'db';
 
+/** Resolves variables and connections, environment first; see the module comment. */
 export class SecretsLookup {
   readonly #options: SecretsLookupOptions;
 

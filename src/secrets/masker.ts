@@ -21,11 +21,13 @@ import { isSecretName } from '../store/variables.ts';
 /** What masked text shows in place of a secret. */
 export const MASK = '***';
 
+/** Tuning of a {@link SecretMasker}. */
 export interface SecretMaskerOptions {
   /** Shortest value (after trimming) that is masked. Default 4. */
   minLength?: number;
 }
 
+/** Collects secret values and masks them in text; see the module comment for what is collected. */
 export class SecretMasker {
   readonly #minLength: number;
   readonly #patterns = new Set<string>();

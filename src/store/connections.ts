@@ -137,6 +137,7 @@ export function normalizeConnType(type: string): string {
   return t === 'postgresql' ? 'postgres' : t;
 }
 
+/** Dependencies of a {@link ConnectionStore}. */
 export interface ConnectionStoreOptions {
   /** Encrypts passwords and extras. */
   fernet: Fernet;

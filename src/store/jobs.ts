@@ -23,6 +23,7 @@ export interface Job {
   latestHeartbeat: number;
 }
 
+/** Dependencies of a {@link JobRegistry}; all default to the real process. */
 export interface JobRegistryOptions {
   /** Clock for start, heartbeat and end times. Default `Date.now`. */
   now?: () => number;

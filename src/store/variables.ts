@@ -42,6 +42,7 @@ export interface Variable {
 /** Longest key the schema holds. */
 export const MAX_VARIABLE_KEY_LENGTH = 250;
 
+/** Dependencies of a {@link VariableStore}. */
 export interface VariableStoreOptions {
   /** Encrypts secret-named values. */
   fernet: Fernet;

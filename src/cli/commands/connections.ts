@@ -28,6 +28,7 @@ const FIELD_FLAGS: Array<[keyof AddOptions, string]> = [
   ['connExtra', '--conn-extra'],
 ];
 
+/** Registers `capstan connections …` on the program. */
 export const registerConnectionCommands: RegisterCommands = (program, ctx) => {
   const connections = program.command('connections').description('manage connections to external systems');
 

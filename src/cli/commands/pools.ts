@@ -7,6 +7,7 @@ import { auditCli } from './audit.ts';
 
 const COLUMNS = ['name', 'slots', 'occupied', 'running', 'queued', 'deferred', 'open', 'include_deferred', 'description'];
 
+/** Registers `capstan pools …` on the program. */
 export const registerPoolCommands: RegisterCommands = (program, ctx) => {
   const pools = program.command('pools').description('manage pools (slot limits shared by tasks)');
 

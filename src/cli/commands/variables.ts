@@ -9,6 +9,7 @@ import { auditCli, cliFernet } from './audit.ts';
 type OnExisting = 'overwrite' | 'skip' | 'fail';
 const ON_EXISTING: readonly OnExisting[] = ['overwrite', 'skip', 'fail'];
 
+/** Registers `capstan variables …` on the program. */
 export const registerVariableCommands: RegisterCommands = (program, ctx) => {
   const variables = program.command('variables').description('manage variables (values DAGs read at run time)');
 

@@ -2,11 +2,12 @@
  * The critical section: pick `scheduled` task instances by priority and queue as many as every limit
  * allows — executor slots (parallelism), pool slots, and each DAG's maxActiveTasks. On PostgreSQL the
  * pool rows are locked for the transaction, so two schedulers never over-fill a pool between them; the
- * guarded `scheduled → queued` update makes each try queued exactly once.
+ * guarded `scheduled → queued` update makes each try queued exactly once. A task whose pool does not
+ * exist fails with the command that creates the pool.
  */
 import { sql } from 'kysely';
 import type { MetadataDb } from '../store/db.ts';
-import { queueTaskInstance } from '../store/taskInstances.ts';
+import { queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 
 export interface QueuedTry {
@@ -51,11 +52,16 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
     if (m.dialect === 'postgres') q = q.forUpdate().skipLocked();
     const candidates = await q.execute();
     const out: QueuedTry[] = [];
+    const unknownPools = new Map<string, string[]>();
     let slots = limits.openExecutorSlots;
     for (const c of candidates) {
-      if (slots <= 0) break;
       const open = poolOpen.get(c.pool);
-      if (open === undefined || open < c.pool_slots) continue; // unknown pool or full: stays scheduled
+      if (open === undefined) {
+        unknownPools.set(c.pool, [...(unknownPools.get(c.pool) ?? []), c.id]);
+        continue;
+      }
+      if (slots <= 0) break;
+      if (open < c.pool_slots) continue; // pool full: stays scheduled
       const active = dagActive.get(c.dag_id) ?? 0;
       if (active >= limits.maxActiveTasks(c.dag_id)) continue;
       const tryNumber = await queueTaskInstance(tx, c.id, limits.executorName, now, limits.jobId);
@@ -64,6 +70,13 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       dagActive.set(c.dag_id, active + 1);
       slots--;
       out.push({ ti: c, tryNumber });
+    }
+    // Unlike Airflow, which leaves such tasks scheduled forever, a missing pool fails the task with the fix.
+    for (const [pool, ids] of unknownPools) {
+      await transitionTis(tx, ids, 'failed', now, {
+        onlyFrom: ['scheduled'],
+        set: { end_date: now, failure_reason: `pool '${pool}' does not exist; create it with \`capstan pools set ${pool} <slots>\` and clear the task` },
+      });
     }
     return out;
   });

@@ -75,3 +75,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 }
 
 after(() => stopPostgres());
+
+describe('unknown pool', () => {
+  test('a task in a pool that does not exist fails with the command that creates it', async () => {
+    const t = await startTestEngine({
+      dags: {
+        'p.ts': `import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'nopool', schedule: null }, () => { new BashOperator({ taskId: 'a', bashCommand: 'true', pool: 'gpu_pool' }); });`,
+      },
+    });
+    try {
+      await t.trigger('nopool', { runId: 'r' });
+      const run = await t.waitForRun('nopool', 'r');
+      assert.equal(run.state, 'failed');
+      const [ti] = await t.taskInstances('nopool', 'r');
+      assert.equal(ti?.state, 'failed');
+      assert.match(ti?.failure_reason ?? '', /pool 'gpu_pool' does not exist; create it with `capstan pools set gpu_pool <slots>`/);
+    } finally {
+      await t.stop();
+    }
+  });
+});

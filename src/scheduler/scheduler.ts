@@ -120,8 +120,8 @@ export class Scheduler {
     if (now - this.#lastRunCreation >= (options.runCreationIntervalMs ?? 1000)) {
       this.#lastRunCreation = now;
       await createDueRuns(db, now, this.#d.logger);
-      await this.#startQueuedRuns(now);
     }
+    await this.#startQueuedRuns(now);
     await this.#processExecutorEvents();
     now = this.#d.now();
     await this.#scheduleRunningRuns(now);

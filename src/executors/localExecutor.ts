@@ -6,7 +6,8 @@
  * to report through the Execution API.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../api/taskToken.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
@@ -133,7 +134,10 @@ export class LocalExecutor implements Executor {
   }
 
   #spawn(): ChildProcess {
-    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...this.#o.env } });
+    // Node's compile cache spares every task process re-compiling the same modules (a few times faster
+    // start on a busy machine); an explicit NODE_COMPILE_CACHE in the environment wins.
+    const env = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...process.env, ...this.#o.env };
+    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
     child.on('error', (err) => this.#o.logger.error({ err }, 'task process error'));
     return child;
   }

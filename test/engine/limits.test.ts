@@ -1,0 +1,137 @@
+/**
+ * Limits are never exceeded, asserted by recording what actually ran at once: every task command appends
+ * its start and end to a file and the overlaps are counted afterwards. Covers pool slots, multi-slot tasks,
+ * a DAG's maxActiveTasks, core.parallelism, maxActiveRuns across triggered runs, and priority order when
+ * slots are scarce.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stopPostgres } from '../support/postgres.ts';
+import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { maxConcurrency, readIntervals, recordingCommand } from '../support/concurrency.ts';
+import { PoolStore } from '../../src/store/pools.ts';
+
+/** A DAG of `n` independent recording tasks; `extra(i)` adds task options. */
+function wideDag(dagId: string, file: string, n: number, options: { dag?: string; extra?: (i: number) => string; seconds?: number } = {}): string {
+  const tasks = Array.from({ length: n }, (_, i) => {
+    const id = `t${i}`;
+    return `  new BashOperator({ taskId: '${id}', bashCommand: ${JSON.stringify(recordingCommand(file, `${id}@$CAPSTAN_CTX_RUN_ID`, options.seconds))}${options.extra ? `, ${options.extra(i)}` : ''} });`;
+  }).join('\n');
+  return `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: '${dagId}', schedule: null${options.dag ? `, ${options.dag}` : ''} }, () => {
+${tasks}
+});
+`;
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`limits [${dialect}]`, () => {
+    let t: TestEngine;
+    let rec: (name: string) => string;
+    before(async () => {
+      t = await startTestEngine({ dialect });
+      rec = (name) => join(t.home, `${name}.rec`);
+      const pools = new PoolStore(t.engine.db);
+      await pools.set('two', { slots: 2 });
+      await pools.set('three', { slots: 3 });
+      await pools.set('single', { slots: 1 });
+      t.writeDag('pool2.ts', wideDag('pool2', rec('pool2'), 6, { extra: () => `pool: 'two'` }));
+      // Three 2-slot tasks and two 1-slot tasks share a 3-slot pool: at most one 2-slot task at a time.
+      t.writeDag('pool3.ts', wideDag('pool3', rec('pool3'), 5, { extra: (i) => `pool: 'three', poolSlots: ${i < 3 ? 2 : 1}` }));
+      t.writeDag('mat.ts', wideDag('mat', rec('mat'), 8, { dag: 'maxActiveTasks: 3' }));
+      t.writeDag('mar.ts', wideDag('mar', rec('mar'), 2, { dag: 'maxActiveRuns: 1', seconds: 0.2 }));
+      t.writeDag('prio.ts', wideDag('prio', rec('prio'), 5, { extra: (i) => `pool: 'single', priorityWeight: ${[3, 1, 5, 2, 4][i]}`, seconds: 0.05 }));
+      await t.processor.processOnce();
+    });
+    after(async () => {
+      await t.stop();
+    });
+
+    async function runAndRecord(dagId: string): Promise<ReturnType<typeof readIntervals>> {
+      await t.trigger(dagId, { runId: 'r1' });
+      const run = await t.waitForRun(dagId, 'r1');
+      assert.equal(run.state, 'success', `${dagId}: ${JSON.stringify(await t.taskStates(dagId, 'r1'))}`);
+      return readIntervals(rec(dagId));
+    }
+
+    test('a pool with 2 slots never runs more than 2 tasks at once', async () => {
+      const runs = await runAndRecord('pool2');
+      assert.equal(runs.length, 6);
+      assert.ok(maxConcurrency(runs) <= 2, `max ${maxConcurrency(runs)} at once`);
+    });
+
+    test('poolSlots count against the pool: slots in use never exceed 3', async () => {
+      const runs = await runAndRecord('pool3');
+      assert.equal(runs.length, 5);
+      const slots = (label: string) => (['t0', 't1', 't2'].includes(label.split('@')[0] as string) ? 2 : 1);
+      assert.ok(maxConcurrency(runs, slots) <= 3, `max ${maxConcurrency(runs, slots)} slots at once`);
+      const twoSlot = runs.filter((r) => slots(r.label) === 2);
+      assert.ok(maxConcurrency(twoSlot) <= 1, 'two 2-slot tasks overlapped in a 3-slot pool');
+    });
+
+    test("a DAG's maxActiveTasks=3 is never exceeded", async () => {
+      const runs = await runAndRecord('mat');
+      assert.equal(runs.length, 8);
+      assert.ok(maxConcurrency(runs) <= 3, `max ${maxConcurrency(runs)} at once`);
+    });
+
+    test('maxActiveRuns=1: three triggered runs never overlap', async () => {
+      for (const r of ['a', 'b', 'c']) await t.trigger('mar', { runId: r });
+      const runs = [];
+      for (const r of ['a', 'b', 'c']) runs.push(await t.waitForRun('mar', r));
+      for (const r of runs) assert.equal(r.state, 'success');
+      const byStart = [...runs].sort((x, y) => (x.start_date ?? 0) - (y.start_date ?? 0));
+      for (let i = 1; i < byStart.length; i++) {
+        const prev = byStart[i - 1];
+        const cur = byStart[i];
+        assert.ok(prev?.end_date !== null && cur?.start_date !== null && (cur?.start_date ?? 0) >= (prev?.end_date ?? Infinity), `run ${cur?.run_id} started before ${prev?.run_id} ended`);
+      }
+      // What the commands saw agrees: no task of one run overlaps a task of another.
+      const tasks = readIntervals(rec('mar'));
+      assert.equal(tasks.length, 6);
+      for (const x of tasks) {
+        for (const y of tasks) {
+          if (x.label.split('@')[1] === y.label.split('@')[1]) continue;
+          assert.ok(x.end <= y.start || y.end <= x.start, `${x.label} overlaps ${y.label}`);
+        }
+      }
+    });
+
+    test('with one slot, tasks start in priorityWeight order', async () => {
+      const runs = await runAndRecord('prio');
+      assert.equal(maxConcurrency(runs), 1);
+      // Weights by task: t0=3, t1=1, t2=5, t3=2, t4=4.
+      assert.deepEqual(
+        runs.map((r) => r.label.split('@')[0]),
+        ['t2', 't4', 't0', 't3', 't1'],
+      );
+    });
+  });
+
+  describe(`core.parallelism [${dialect}]`, () => {
+    let t: TestEngine;
+    let file: string;
+    before(async () => {
+      t = await startTestEngine({ dialect, env: { CAPSTAN__CORE__PARALLELISM: '2' } });
+      file = join(t.home, 'par.rec');
+      t.writeDag('par.ts', wideDag('par', file, 6));
+      await t.processor.processOnce();
+    });
+    after(async () => {
+      await t.stop();
+    });
+
+    test('core.parallelism=2 never runs more than 2 tasks at once', async () => {
+      await t.trigger('par', { runId: 'r1' });
+      const run = await t.waitForRun('par', 'r1');
+      assert.equal(run.state, 'success');
+      const runs = readIntervals(file);
+      assert.equal(runs.length, 6);
+      assert.ok(maxConcurrency(runs) <= 2, `max ${maxConcurrency(runs)} at once`);
+    });
+  });
+}
+
+after(() => stopPostgres());

@@ -7,7 +7,8 @@ import { CapstanError, NotFound } from '../core/errors.ts';
 import type { JsonObject, SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, DagRunType } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
-import type { DagRunRow } from './schema.ts';
+import { sql, type Transaction } from 'kysely';
+import type { Database, DagRunRow } from './schema.ts';
 
 export interface NewRun {
   dagId: string;
@@ -137,4 +138,34 @@ export async function transitionDagRun(
 export async function setRunNote(m: MetadataDb, dagId: string, runId: string, note: string | null): Promise<void> {
   const r = await m.db.updateTable('dag_run').set({ note }).where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
   if (Number(r.numUpdatedRows) === 0) throw new NotFound(`DAG '${dagId}' has no run '${runId}'`);
+}
+
+/**
+ * Record that some of a run's task instances were cleared: `clear_number` goes up by one, and a finished
+ * run goes back to `queued` (start and end dates reset) so a scheduler starts it again. A queued or
+ * running run keeps its state. Returns the run as it is now.
+ */
+export async function markDagRunCleared(m: MetadataDb | Transaction<Database>, id: number, now: number): Promise<DagRunRow> {
+  const db = 'db' in m ? m.db : m;
+  const finished = await db
+    .updateTable('dag_run')
+    .set({ state: 'queued', queued_at: now, start_date: null, end_date: null, clear_number: sql<number>`clear_number + 1`, updated_at: now })
+    .where('id', '=', id)
+    .where('state', 'in', ['success', 'failed'])
+    .returningAll()
+    .executeTakeFirst();
+  if (finished) return finished;
+  const row = await db
+    .updateTable('dag_run')
+    .set({ clear_number: sql<number>`clear_number + 1`, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new NotFound(`no DAG run with id ${id}`);
+  return row;
+}
+
+/** The DAG's latest run with this logical date, if any. */
+export async function findDagRunByLogicalDate(m: MetadataDb, dagId: string, logicalDate: number): Promise<DagRunRow | undefined> {
+  return m.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('logical_date', '=', logicalDate).orderBy('id', 'desc').limit(1).executeTakeFirst();
 }

@@ -1,23 +1,16 @@
 /** `capstan dags …`: list, inspect, trigger, pause and test DAGs. */
 import { InvalidArgument } from '../../core/errors.ts';
-import type { JsonValue } from '../../core/serialized.ts';
-import { dagJson, runJson } from '../../api/views.ts';
+import { dagJson, runJson, tiJson } from '../../api/views.ts';
+import { createEngine } from '../../app/components.ts';
 import { triggerDagRun } from '../../engine/triggerRun.ts';
 import { AuditLog } from '../../store/auditLog.ts';
 import { getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
 import { listDagRuns } from '../../store/dagRuns.ts';
 import { ImportErrorStore } from '../../store/importErrors.ts';
+import { runDagInProcess } from '../../testing/index.ts';
 import type { RegisterCommands } from '../context.ts';
+import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
 import { printObject, printRows } from '../output.ts';
-
-function parseConf(text: string | undefined): JsonValue | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch (err) {
-    throw new InvalidArgument(`--conf is not valid JSON: ${(err as Error).message}`, `e.g. --conf '{"key": "value"}'`);
-  }
-}
 
 export const registerDagCommands: RegisterCommands = (program, ctx) => {
   const dags = program.command('dags').description('list, inspect, trigger and pause DAGs');
@@ -64,10 +57,9 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .option('--run-id <id>', 'run id (default manual__<time>)')
     .option('--logical-date <iso>', 'logical date (default now)')
     .action(async (dagId: string, opts: { conf?: string; runId?: string; logicalDate?: string }) => {
-      const m = await ctx.db();
-      const logicalDate = opts.logicalDate === undefined ? undefined : Date.parse(opts.logicalDate);
-      if (logicalDate !== undefined && Number.isNaN(logicalDate)) throw new InvalidArgument(`--logical-date '${opts.logicalDate}' is not a date`, 'use ISO-8601, e.g. 2026-01-01T00:00:00Z');
+      const logicalDate = parseLogicalDate(opts.logicalDate);
       const conf = parseConf(opts.conf);
+      const m = await ctx.db();
       const run = await triggerDagRun(
         m,
         { dagId, ...(conf === undefined ? {} : { conf }), ...(opts.runId ? { runId: opts.runId } : {}), ...(logicalDate === undefined ? {} : { logicalDate }) },
@@ -99,5 +91,53 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (state && !['queued', 'running', 'success', 'failed'].includes(state)) throw new InvalidArgument(`--state '${state}' is not a run state`, 'use queued, running, success or failed');
       const rows = (await listDagRuns(await ctx.db(), { dagId, ...(state ? { state } : {}), limit: Number(opts.limit) })).map(runJson);
       printRows(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate'], ctx.output);
+    });
+
+  dags
+    .command('test <dagId>')
+    .description('run one whole DAG run in this process, without a scheduler: tasks execute in dependency order, states and XComs are recorded, logs are printed; exits 1 when the run fails')
+    .option('--logical-date <iso>', 'logical date of the run (default now)')
+    .option('--conf <json>', 'run configuration (JSON object)')
+    .option('--run-id <id>', 'run id (default manual__<logical date>)')
+    .option('--file <path>', 'import the DAG from this file (default: the file the metadata DB knows it from)')
+    .option('--skip-retry-delay', 'retry failed tries at once instead of waiting their retryDelay')
+    .action(async (dagId: string, opts: { logicalDate?: string; conf?: string; runId?: string; file?: string; skipRetryDelay?: boolean }) => {
+      const logicalDate = parseLogicalDate(opts.logicalDate);
+      const conf = parseConf(opts.conf);
+      const m = await ctx.db();
+      const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);
+      const config = ctx.config();
+      const progress = new ProgressPrinter(ctx);
+      const stop = new AbortController();
+      const onSigint = () => stop.abort(new Error('interrupted'));
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await runDagInProcess({
+          db: m,
+          dag,
+          fileloc,
+          secrets: createEngine(config, { db: m }).secrets,
+          xcomMaxBytes: config.core.xcomMaxBytes,
+          baseLogFolder: config.logging.baseLogFolder,
+          retryDelay: opts.skipRetryDelay ? 'skip' : 'wait',
+          signal: stop.signal,
+          ...(logicalDate === undefined ? {} : { logicalDate }),
+          ...(conf === undefined ? {} : { conf }),
+          ...(opts.runId ? { runId: opts.runId } : {}),
+          onRunCreated: (run) => progress.line(`testing DAG '${dagId}' (${fileloc}): run ${run.run_id}, ${dag.tasks.size} task(s)`),
+          onTaskStart: (e) => progress.line(`running         ${e.taskId}  try ${e.tryNumber}/${e.maxTries}`),
+          onTaskOutcome: (e) => progress.outcome(e),
+          onLog: (l) => progress.log(l),
+        });
+        await new AuditLog(m).append({ actor: 'cli', event: 'dag.test', dagId, runId: result.run.run_id, details: { state: result.state } });
+        if (ctx.output === 'json') {
+          printObject({ ...runJson(result.run), reason: result.reason, taskInstances: result.taskInstances.map(tiJson) }, 'json');
+        } else {
+          progress.line(`run ${result.run.run_id} ${result.state}${result.reason ? `: ${result.reason}` : ''}`);
+        }
+        if (result.state !== 'success') process.exitCode = 1;
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
     });
 };

@@ -1,10 +1,15 @@
 /** `capstan tasks …`: inspect task instances, read their logs, and run one try (the task process entry). */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument, NotFound } from '../../core/errors.ts';
 import { tiJson } from '../../api/views.ts';
+import { createEngine } from '../../app/components.ts';
+import { clearTaskInstances } from '../../engine/clear.ts';
 import { taskLogPath } from '../../logging/taskLog.ts';
 import { followTaskLog, readTaskLog } from '../../logging/taskLogReader.ts';
 import { runTaskTry } from '../../runtime/taskRunner.ts';
+import { getDagRun } from '../../store/dagRuns.ts';
 import { findTaskInstance, listTaskInstances, listTries } from '../../store/taskInstances.ts';
+import { testTaskInProcess } from '../../testing/index.ts';
+import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
 import type { RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 
@@ -15,7 +20,9 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .command('list <dagId> <runId>')
     .description('task instances of a run')
     .action(async (dagId: string, runId: string) => {
-      const rows = (await listTaskInstances(await ctx.db(), { dagId, runId })).map(tiJson);
+      const m = await ctx.db();
+      const run = await getDagRun(m, dagId, runId);
+      const rows = (await listTaskInstances(m, { dagRunId: run.id })).map(tiJson);
       printRows(rows, ['taskId', 'state', 'tryNumber', 'operator', 'startDate', 'durationMs', 'failureReason'], ctx.output);
     });
 
@@ -25,7 +32,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .option('--map-index <n>', 'map index', '-1')
     .action(async (dagId: string, runId: string, taskId: string, opts: { mapIndex: string }) => {
       const m = await ctx.db();
-      const ti = await findTaskInstance(m, dagId, runId, taskId, Number(opts.mapIndex));
+      const ti = await findTaskInstance(m, dagId, runId, taskId, parseMapIndex(opts.mapIndex));
       if (ctx.output === 'json') {
         printObject({ ...tiJson(ti), tries: await listTries(m, ti.id) }, 'json');
         return;
@@ -41,7 +48,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .option('-f, --follow', 'keep printing as the log grows, until the try ends')
     .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string; mapIndex: string; follow?: boolean }) => {
       const m = await ctx.db();
-      const ti = await findTaskInstance(m, dagId, runId, taskId, Number(opts.mapIndex));
+      const ti = await findTaskInstance(m, dagId, runId, taskId, parseMapIndex(opts.mapIndex));
       const tryNumber = opts.try === undefined ? ti.try_number : Number(opts.try);
       if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`--try must be a try number ≥ 1 (the task instance is at try ${ti.try_number})`);
       const path = taskLogPath(ctx.config().logging.baseLogFolder, { dagId, runId, taskId, mapIndex: ti.map_index, tryNumber });
@@ -66,4 +73,103 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const config = ctx.config();
       process.exitCode = await runTaskTry({ apiUrl: opts.apiUrl ?? config.api.executionApiUrl, token, tiId: opts.tiId, baseLogFolder: config.logging.baseLogFolder });
     });
+
+  tasks
+    .command('test <dagId> <taskId>')
+    .description('run one task in this process, ignoring its dependencies and recording nothing; prints its log and return value; exits 1 when it fails')
+    .option('--logical-date <iso>', 'logical date the task sees (default now); upstream XComs are read from the run with this logical date, if one exists')
+    .option('--conf <json>', 'run configuration (JSON object)')
+    .option('--file <path>', 'import the DAG from this file (default: the file the metadata DB knows it from)')
+    .action(async (dagId: string, taskId: string, opts: { logicalDate?: string; conf?: string; file?: string }) => {
+      const logicalDate = parseLogicalDate(opts.logicalDate);
+      const conf = parseConf(opts.conf);
+      const m = await ctx.db();
+      const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);
+      if (!dag.tasks.has(taskId)) throw new NotFound(`DAG '${dagId}' has no task '${taskId}'`, `its tasks: ${[...dag.tasks.keys()].join(', ')}`);
+      const progress = new ProgressPrinter(ctx);
+      const stop = new AbortController();
+      const onSigint = () => stop.abort(new Error('interrupted'));
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await testTaskInProcess({
+          db: m,
+          dag,
+          taskId,
+          fileloc,
+          secrets: createEngine(ctx.config(), { db: m }).secrets,
+          signal: stop.signal,
+          onLog: (l) => progress.log(l),
+          ...(logicalDate === undefined ? {} : { logicalDate }),
+          ...(conf === undefined ? {} : { conf }),
+        });
+        const state = result.outcome.kind;
+        const reason = result.outcome.kind === 'success' ? null : result.outcome.reason;
+        if (ctx.output === 'json') {
+          printObject({ dagId, taskId, state, reason, returnValue: result.returnValue ?? null, readXComsFromRun: result.readFromRunId, pushedXComs: result.pushed }, 'json');
+        } else {
+          progress.line(`${state.padEnd(15)} ${taskId}${reason ? `  ${reason}` : ''}`);
+          if (result.returnValue !== undefined) progress.line(`return value: ${JSON.stringify(result.returnValue)}`);
+        }
+        if (state === 'failed') process.exitCode = 1;
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+    });
+
+  tasks
+    .command('clear <dagId>')
+    .description('set task instances back to none so the scheduler runs them again (finished runs go back to queued); refuses without --yes and then only lists what it would clear')
+    .option('--run-id <id>', 'only this run (default: every run of the DAG)')
+    .option('-t, --task-regex <regex>', 'only tasks whose id matches this regular expression')
+    .option('-u, --upstream', 'also clear the upstream tasks of the matched ones')
+    .option('-d, --downstream', 'also clear the downstream tasks of the matched ones')
+    .option('-f, --only-failed', 'only task instances that failed or are upstream_failed')
+    .option('-s, --start-date <iso>', 'only runs with a logical date at or after this')
+    .option('-e, --end-date <iso>', 'only runs with a logical date at or before this')
+    .option('-y, --yes', 'do it without asking')
+    .action(async (dagId: string, opts: { runId?: string; taskRegex?: string; upstream?: boolean; downstream?: boolean; onlyFailed?: boolean; startDate?: string; endDate?: string; yes?: boolean }) => {
+      const startDate = parseDateOption('--start-date', opts.startDate);
+      const endDate = parseDateOption('--end-date', opts.endDate);
+      const m = await ctx.db();
+      const request = {
+        dagId,
+        ...(opts.runId === undefined ? {} : { runId: opts.runId }),
+        ...(opts.taskRegex === undefined ? {} : { taskRegex: opts.taskRegex }),
+        upstream: opts.upstream ?? false,
+        downstream: opts.downstream ?? false,
+        onlyFailed: opts.onlyFailed ?? false,
+        ...(startDate === undefined ? {} : { startDate }),
+        ...(endDate === undefined ? {} : { endDate }),
+        dryRun: !opts.yes,
+      };
+      const result = await clearTaskInstances(m, request, Date.now(), 'cli');
+      if (result.dryRun && result.taskInstances.length > 0) {
+        printRows(result.taskInstances, ['runId', 'taskId', 'previousState'], ctx.output);
+        throw new InvalidArgument(`refusing to clear ${result.taskInstances.length} task instance(s) without --yes`, 'check the list above and run the command again with --yes');
+      }
+      if (ctx.output === 'json') {
+        printObject(result as unknown as Record<string, unknown>, 'json');
+        return;
+      }
+      if (result.taskInstances.length === 0) {
+        process.stdout.write('nothing to clear\n');
+        return;
+      }
+      printRows(result.taskInstances, ['runId', 'taskId', 'previousState'], 'table');
+      process.stdout.write(`\ncleared ${result.taskInstances.length} task instance(s) in ${result.runs.length} run(s)\n`);
+      printRows(result.runs, ['runId', 'previousState', 'state', 'clearNumber'], 'table');
+    });
 };
+
+function parseMapIndex(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < -1) throw new InvalidArgument(`--map-index '${text}' is not a map index`, 'use -1 (not mapped) or 0, 1, 2, …');
+  return n;
+}
+
+function parseDateOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new InvalidArgument(`${flag} '${text}' is not a date`, 'use ISO-8601, e.g. 2026-01-01T00:00:00Z');
+  return at;
+}

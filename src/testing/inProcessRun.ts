@@ -1,0 +1,293 @@
+/**
+ * A whole DAG run inside this process, without a scheduler, executor or API server (`capstan dags test`,
+ * and the seed of the DAG authors' test kit). The run and its task instances are real rows in the
+ * metadata DB, moved by the same guarded transitions the scheduler uses: trigger rules are evaluated by
+ * the scheduler's own `scheduleRun`, tries are queued with `queueTaskInstance` and started and ended by
+ * `TaskLifecycle`, XComs go to the XCom table. Only execution differs: each ready task runs here, one at a
+ * time, in dependency order (ties broken by priority weight, then task id).
+ *
+ * Deliberate differences from a scheduled run:
+ * - `dependsOnPast`, pools, `maxActiveTasks` and `dagrunTimeout` are not applied (one task runs at a time).
+ * - Retries wait their real delay, as in Airflow's `dags test`, unless `retryDelay: 'skip'` is passed.
+ * - Tries are recorded with executor `InProcess`; a scheduler sharing the database never adopts them. A
+ *   scheduler that knows the DAG may still schedule the run's tasks itself; run `dags test` where none is
+ *   serving that DAG.
+ */
+import { hostname } from 'node:os';
+import { abortableDelay } from '../core/async.ts';
+import { CapstanError, errorMessage } from '../core/errors.ts';
+import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
+import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { SerializedDagCache, type IndexedDag } from '../engine/dagCache.ts';
+import { EngineEvents } from '../engine/events.ts';
+import { TaskLifecycle } from '../engine/taskLifecycle.ts';
+import { triggerDagRun } from '../engine/triggerRun.ts';
+import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
+import { executeOperator, runTaskCallbacks } from '../runtime/executeTry.ts';
+import { resolveParams } from '../scheduler/params.ts';
+import { scheduleRun } from '../scheduler/runScheduling.ts';
+import { RunSnapshot } from '../scheduler/runSnapshot.ts';
+import type { Dag } from '../sdk/dag.ts';
+import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
+import type { MetadataDb } from '../store/db.ts';
+import { getDagRunById, transitionDagRun } from '../store/dagRuns.ts';
+import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
+import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
+import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
+import { createInProcessContext, type TaskLogLine, type XComBackend } from './context.ts';
+
+/** The executor name recorded on tries run in process. */
+export const IN_PROCESS_EXECUTOR = 'InProcess';
+
+/** A task instance that reached a state, as reported while the run progresses. */
+export interface TaskOutcomeEvent {
+  taskId: string;
+  state: TaskInstanceState;
+  /** 0 when the task ended without running (skipped or upstream_failed by its trigger rule). */
+  tryNumber: number;
+  maxTries: number;
+  durationMs: number | null;
+  reason: string | null;
+  /** When the next try may start (state `up_for_retry`). */
+  nextRetryAt: number | null;
+}
+
+export interface InProcessRunOptions {
+  db: MetadataDb;
+  /** The imported DAG; its tasks are executed. */
+  dag: Dag;
+  /** The DAG's file, recorded in the serialized structure. */
+  fileloc: string;
+  secrets: SecretsLookup;
+  /** XCom size limit (`core.xcomMaxBytes`). */
+  xcomMaxBytes: number;
+  /** Default: now. */
+  logicalDate?: number;
+  conf?: JsonValue;
+  runId?: string;
+  /** Write each try's log file under this folder as the task process would. Default: no files. */
+  baseLogFolder?: string;
+  /** `wait` (default) sleeps until a retry is due; `skip` retries at once. */
+  retryDelay?: 'wait' | 'skip';
+  /** Heartbeat of a running try, so a scheduler sharing the DB never takes it for a zombie. Default 5 s. */
+  heartbeatIntervalMs?: number;
+  now?: () => number;
+  /** Aborting stops the running try (it fails) and the run. */
+  signal?: AbortSignal;
+  onRunCreated?: (run: DagRunRow) => void;
+  onTaskStart?: (e: { taskId: string; tryNumber: number; maxTries: number }) => void;
+  onTaskOutcome?: (e: TaskOutcomeEvent) => void;
+  onLog?: (line: TaskLogLine) => void;
+}
+
+export interface InProcessRunResult {
+  run: DagRunRow;
+  state: 'success' | 'failed';
+  /** Why the run failed (the first failed leaf, or the abort reason). */
+  reason: string | null;
+  taskInstances: TaskInstanceRow[];
+}
+
+/** The DAG cache the lifecycle reads retry policies from, serving the imported structure. */
+class ImportedDagCache extends SerializedDagCache {
+  readonly #indexed: IndexedDag;
+
+  constructor(db: MetadataDb, dag: SerializedDag) {
+    super(db);
+    this.#indexed = { dag, hash: 'in-process', tasks: new Map(dag.tasks.map((t) => [t.taskId, t])) };
+  }
+
+  override async get(dagId: string): Promise<IndexedDag> {
+    return dagId === this.#indexed.dag.dagId ? this.#indexed : super.get(dagId);
+  }
+
+  override peek(dagId: string): IndexedDag | undefined {
+    return dagId === this.#indexed.dag.dagId ? this.#indexed : super.peek(dagId);
+  }
+
+  get indexed(): IndexedDag {
+    return this.#indexed;
+  }
+}
+
+/** Create a manual run of `o.dag` and run it to the end in this process. */
+export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcessRunResult> {
+  const now = o.now ?? Date.now;
+  const serialized = o.dag.serialize(o.fileloc);
+  const cache = new ImportedDagCache(o.db, serialized);
+  const lifecycle = new TaskLifecycle({ db: o.db, dags: cache, events: new EngineEvents(), now });
+  const created = await triggerDagRun(
+    o.db,
+    { dagId: serialized.dagId, ...(o.conf === undefined ? {} : { conf: o.conf }), ...(o.runId ? { runId: o.runId } : {}), ...(o.logicalDate === undefined ? {} : { logicalDate: o.logicalDate }) },
+    now(),
+    serialized,
+  );
+  o.onRunCreated?.(created);
+  const startedAt = now();
+  if (!(await transitionDagRun(o.db, created.id, ['queued'], 'running', startedAt, { start_date: startedAt }))) {
+    throw new CapstanError('conflict', `run '${created.run_id}' was started by another process (is a scheduler serving DAG '${serialized.dagId}'?)`);
+  }
+  const run = await getDagRunById(o.db, created.id);
+  const runner = new RunDriver(o, run, cache.indexed, lifecycle, now);
+  const { state, reason } = await runner.drive();
+  await transitionDagRun(o.db, run.id, ['running'], state, now(), { end_date: now() });
+  return { run: await getDagRunById(o.db, run.id), state, reason, taskInstances: await listTaskInstances(o.db, { dagRunId: run.id }) };
+}
+
+/** The loop of one run: decide, execute what is ready, wait for retries, until the run is judged. */
+class RunDriver {
+  readonly #o: InProcessRunOptions;
+  readonly #run: DagRunRow;
+  readonly #dag: IndexedDag;
+  readonly #lifecycle: TaskLifecycle;
+  readonly #now: () => number;
+  readonly #params: Record<string, JsonValue>;
+  readonly #conf: JsonObject;
+
+  constructor(o: InProcessRunOptions, run: DagRunRow, dag: IndexedDag, lifecycle: TaskLifecycle, now: () => number) {
+    this.#o = o;
+    this.#run = run;
+    this.#dag = dag;
+    this.#lifecycle = lifecycle;
+    this.#now = now;
+    this.#conf = JSON.parse(run.conf) as JsonObject;
+    this.#params = resolveParams(dag.dag, this.#conf);
+  }
+
+  async drive(): Promise<{ state: 'success' | 'failed'; reason: string | null }> {
+    for (;;) {
+      if (this.#o.signal?.aborted) return { state: 'failed', reason: `stopped: ${errorMessage(this.#o.signal.reason)}` };
+      const snap = new RunSnapshot(this.#run.id);
+      await snap.sync(this.#o.db, this.#now());
+      const before = new Map([...snap.byTask].map(([id, r]) => [id, r.state]));
+      const noneTasks = new Set([...snap.byTask.values()].filter((r) => r.state === 'none').map((r) => r.task_id));
+      const decision = await scheduleRun(this.#o.db, this.#run, this.#dag, snap, noneTasks, this.#now(), async () => null);
+      for (const [taskId, row] of snap.byTask) {
+        if (before.get(taskId) === 'none' && (row.state === 'skipped' || row.state === 'upstream_failed')) {
+          const max = (this.#dag.tasks.get(taskId)?.retry.retries ?? 0) + 1;
+          this.#o.onTaskOutcome?.({ taskId, state: row.state, tryNumber: 0, maxTries: max, durationMs: null, reason: 'trigger rule', nextRetryAt: null });
+        }
+      }
+      if (decision.finalState) return { state: decision.finalState, reason: decision.reason ?? null };
+      const ready = [...snap.byTask.values()]
+        .filter((r) => r.state === 'scheduled')
+        .sort((a, b) => (this.#dag.tasks.get(b.task_id)?.priorityWeight ?? 1) - (this.#dag.tasks.get(a.task_id)?.priorityWeight ?? 1) || a.task_id.localeCompare(b.task_id));
+      const next = ready[0];
+      if (next) {
+        await this.#runTry(next.id, next.task_id);
+        continue;
+      }
+      const retries = [...snap.byTask.values()].filter((r) => r.state === 'up_for_retry');
+      if (retries.length === 0) {
+        const stuck = [...snap.byTask.values()].filter((r) => !isTerminal(r.state)).map((r) => `${r.task_id}=${r.state}`);
+        throw new CapstanError('conflict', `run '${this.#run.run_id}' cannot progress: ${stuck.join(', ')} (changed by another process?)`);
+      }
+      const due = Math.min(...retries.map((r) => r.next_retry_at ?? 0));
+      if (this.#o.retryDelay === 'skip') {
+        const first = retries.find((r) => (r.next_retry_at ?? 0) === due) ?? retries[0];
+        if (first) await transitionTis(this.#o.db, [first.id], 'scheduled', this.#now(), { onlyFrom: ['up_for_retry'] });
+      } else {
+        await abortableDelay(Math.max(0, due - this.#now()), this.#o.signal ?? new AbortController().signal);
+      }
+    }
+  }
+
+  /** Queue, start, execute and end one try of a `scheduled` task instance. */
+  async #runTry(tiId: string, taskId: string): Promise<void> {
+    const { db } = this.#o;
+    const tryNumber = await db.db.transaction().execute((tx) => queueTaskInstance(tx, tiId, IN_PROCESS_EXECUTOR, this.#now(), null));
+    if (tryNumber === null) throw new CapstanError('conflict', `task '${taskId}' was queued by another process (is a scheduler serving this DAG?)`);
+    const key = { tiId, tryNumber };
+    const started = await this.#lifecycle.start(key, { hostname: hostname(), pid: process.pid });
+    if (!started.ok) throw new CapstanError('conflict', `task '${taskId}' could not start: ${started.reason}`);
+    const ti = started.ti;
+    const maxTries = ti.max_tries + 1;
+    this.#o.onTaskStart?.({ taskId, tryNumber, maxTries });
+    await clearXComs(db, ti.dag_run_id, ti.task_id, ti.map_index);
+    const masker = new SecretMasker();
+    const file = this.#o.baseLogFolder
+      ? await TaskLogWriter.open(taskLogPath(this.#o.baseLogFolder, { dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index, tryNumber }), { mask: (t) => masker.mask(t) })
+      : undefined;
+    const onLog = (line: TaskLogLine) => {
+      file?.write(line.level, line.message);
+      this.#o.onLog?.(line);
+    };
+    const abort = new AbortController();
+    const stopOnParent = () => abort.abort(this.#o.signal?.reason ?? new CapstanError('task_failed', 'stopped'));
+    this.#o.signal?.addEventListener('abort', stopOnParent, { once: true });
+    const stopHeartbeat = this.#heartbeat(key, abort);
+    const ctx = createInProcessContext(
+      {
+        dagId: ti.dag_id,
+        taskId,
+        runId: ti.run_id,
+        runType: this.#run.run_type,
+        mapIndex: ti.map_index,
+        tryNumber,
+        maxTries,
+        logicalDate: this.#run.logical_date,
+        dataIntervalStart: this.#run.data_interval_start,
+        dataIntervalEnd: this.#run.data_interval_end,
+        params: this.#params,
+        conf: this.#conf,
+      },
+      { xcom: this.#xcoms(ti), secrets: this.#o.secrets, masker, onLog, signal: abort.signal },
+    );
+    ctx.log.info(`starting try ${tryNumber} of ${maxTries} for ${ti.dag_id}.${taskId} run ${ti.run_id} in process ${process.pid}`);
+    const op = this.#o.dag.getTask(taskId);
+    const result = await executeOperator(op, ctx, this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null, abort, ctx.log);
+    stopHeartbeat();
+    this.#o.signal?.removeEventListener('abort', stopOnParent);
+    let outcome = result.outcome;
+    if (outcome.kind === 'success' && result.returnValue !== undefined) {
+      try {
+        const encoded = encodeXCom({ taskId }, RETURN_VALUE_KEY, result.returnValue, this.#o.xcomMaxBytes);
+        await pushXCom(db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index }, RETURN_VALUE_KEY, encoded, this.#now());
+      } catch (err) {
+        if (!(err instanceof CapstanError)) throw err;
+        ctx.log.error(err.message);
+        outcome = { kind: 'failed', reason: err.message, retryable: true };
+      }
+    }
+    const state = await this.#lifecycle.finish(key, outcome);
+    ctx.log.info(`try ended: ${state ?? 'already ended elsewhere'}`);
+    if (state) await runTaskCallbacks(op, ctx, state, outcome, ctx.log);
+    await file?.close();
+    const row = await getTaskInstance(db, tiId);
+    this.#o.onTaskOutcome?.({
+      taskId,
+      state: row.state,
+      tryNumber,
+      maxTries,
+      durationMs: row.duration_ms,
+      reason: row.failure_reason,
+      nextRetryAt: row.state === 'up_for_retry' ? row.next_retry_at : null,
+    });
+  }
+
+  #xcoms(ti: TaskInstanceRow): XComBackend {
+    const { db, xcomMaxBytes } = this.#o;
+    return {
+      push: async (taskId, mapIndex, key, value) => {
+        const encoded = encodeXCom({ taskId }, key, value, xcomMaxBytes);
+        await pushXCom(db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex }, key, encoded, this.#now());
+      },
+      pull: (taskId, key, mapIndex) => pullXCom(db, ti.dag_run_id, taskId, key, mapIndex),
+    };
+  }
+
+  /** Heartbeat the try; when it was ended or cleared elsewhere, abort it as the task process would. */
+  #heartbeat(key: { tiId: string; tryNumber: number }, abort: AbortController): () => void {
+    const timer = setInterval(() => {
+      this.#lifecycle
+        .heartbeat(key)
+        .then((hb) => {
+          if (!hb.current) abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${hb.state} externally`));
+        })
+        // A failed heartbeat is retried on the next tick; only a confirmed state change stops the try.
+        .catch(() => undefined);
+    }, this.#o.heartbeatIntervalMs ?? 5_000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

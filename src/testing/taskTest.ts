@@ -1,0 +1,82 @@
+/**
+ * One task, executed in this process without recording anything (`capstan tasks test`, Airflow's
+ * `tasks test`): no run, no task-instance state, no XCom rows. Dependencies are ignored. XCom pulls read
+ * what this task pushed in memory, then the stored XComs of the DAG's run with the same logical date when
+ * one exists (so a task can be tried against a real upstream result); otherwise they return null.
+ */
+import { InvalidArgument } from '../core/errors.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import { findDagRunByLogicalDate, makeRunId } from '../store/dagRuns.ts';
+import { executeOperator } from '../runtime/executeTry.ts';
+import { manualRunInterval } from '../core/schedule.ts';
+import { resolveParams } from '../scheduler/params.ts';
+import type { Dag } from '../sdk/dag.ts';
+import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
+import type { MetadataDb } from '../store/db.ts';
+import { pullXCom } from '../store/xcom.ts';
+import { createInProcessContext, MemoryXComs, type TaskLogLine } from './context.ts';
+
+export interface TaskTestOptions {
+  dag: Dag;
+  taskId: string;
+  fileloc: string;
+  secrets: SecretsLookup;
+  /** Read upstream XComs of an existing run with the same logical date. Optional. */
+  db?: MetadataDb;
+  /** Default: now. */
+  logicalDate?: number;
+  conf?: JsonValue;
+  onLog?: (line: TaskLogLine) => void;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface TaskTestResult {
+  outcome: TryOutcome;
+  returnValue: JsonValue | undefined;
+  /** The run whose XComs were readable, if any. */
+  readFromRunId: string | null;
+  /** XComs the task pushed (not stored). */
+  pushed: Array<{ taskId: string; mapIndex: number; key: string; value: JsonValue }>;
+}
+
+/** Execute `taskId` of `dag` once and report how it ended. */
+export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestResult> {
+  const op = o.dag.getTask(o.taskId);
+  const serialized = o.dag.serialize(o.fileloc);
+  const conf = o.conf ?? {};
+  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new InvalidArgument('conf must be a JSON object', `e.g. --conf '{"key": "value"}'`);
+  const at = o.logicalDate ?? (o.now ?? Date.now)();
+  const interval = manualRunInterval(serialized.timetable, at);
+  const db = o.db;
+  const stored = db ? await findDagRunByLogicalDate(db, o.dag.dagId, at) : undefined;
+  const xcoms = new MemoryXComs(stored && db ? (taskId, key, mapIndex) => pullXCom(db, stored.id, taskId, key, mapIndex) : undefined);
+  const masker = new SecretMasker();
+  const abort = new AbortController();
+  const stop = () => abort.abort(o.signal?.reason);
+  o.signal?.addEventListener('abort', stop, { once: true });
+  const ctx = createInProcessContext(
+    {
+      dagId: o.dag.dagId,
+      taskId: o.taskId,
+      runId: stored?.run_id ?? makeRunId('manual', at),
+      runType: 'manual',
+      mapIndex: -1,
+      tryNumber: 1,
+      maxTries: op.retry.retries + 1,
+      logicalDate: at,
+      dataIntervalStart: interval.start,
+      dataIntervalEnd: interval.end,
+      params: resolveParams(serialized, conf as JsonObject),
+      conf: conf as JsonObject,
+    },
+    { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal },
+  );
+  try {
+    const result = await executeOperator(op, ctx, op.executionTimeoutMs, abort, ctx.log);
+    return { ...result, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+}

@@ -107,7 +107,8 @@ async function launch(env: NodeJS.ProcessEnv): Promise<PostgresServer> {
 
   const bin = findBinDir(env);
   const user = runAsUser();
-  const dir = mkdtempSync(join(tmpdir(), 'capstan-pg-'));
+  // As root, $TMPDIR may sit under /root, which the postgres user cannot enter; /tmp is world-traversable.
+  const dir = mkdtempSync(join(user && existsSync('/tmp') ? '/tmp' : tmpdir(), 'capstan-pg-'));
   const data = join(dir, 'data');
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir);

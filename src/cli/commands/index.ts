@@ -2,8 +2,20 @@
 import type { RegisterCommands } from '../context.ts';
 import { registerConfigCommands } from './config.ts';
 import { registerConnectionCommands } from './connections.ts';
+import { registerDagCommands } from './dags.ts';
 import { registerDbCommands } from './db.ts';
 import { registerPoolCommands } from './pools.ts';
+import { registerRoleCommands } from './roles.ts';
+import { registerTaskCommands } from './tasks.ts';
 import { registerVariableCommands } from './variables.ts';
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerDbCommands, registerConfigCommands, registerVariableCommands, registerConnectionCommands, registerPoolCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [
+  registerRoleCommands,
+  registerDagCommands,
+  registerTaskCommands,
+  registerDbCommands,
+  registerConfigCommands,
+  registerVariableCommands,
+  registerConnectionCommands,
+  registerPoolCommands,
+];

@@ -162,7 +162,8 @@ function readEnv(env: Record<string, string | undefined>, issues: ConfigIssue[])
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
     if (!name.startsWith(ENV_PREFIX)) {
-      if (/^CAPSTAN_[A-Z][A-Z0-9_]*__[A-Z]/.test(name)) {
+      // Variables and connections (CAPSTAN_VAR_*, CAPSTAN_CONN_*) and task context may contain `__` freely.
+      if (/^CAPSTAN_[A-Z][A-Z0-9_]*__[A-Z]/.test(name) && !/^CAPSTAN_(VAR|CONN|CTX|TASK)_/.test(name)) {
         issues.push({ source: `environment variable ${name}`, key: name, value, problem: 'looks like a Capstan setting but starts with one underscore after CAPSTAN', fix: `rename it to ${name.replace(/^CAPSTAN_/, ENV_PREFIX)}` });
       }
       continue;

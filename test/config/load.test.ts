@@ -170,6 +170,10 @@ void describe('loadConfig errors', () => {
     assert.match(err.hint ?? '', /CAPSTAN__CORE__PARALLELISM/);
   });
 
+  void it('leaves variable and connection env vars alone even when their names contain __', () => {
+    assert.doesNotThrow(() => load({ CAPSTAN_VAR_MY__KEY: 'x', CAPSTAN_CONN_DB__MAIN: 'postgresql://h/db' }));
+  });
+
   void it('rejects a relative sqlite URL', () => {
     const err = configError(() => load({ CAPSTAN__DATABASE__URL: 'sqlite://rel/path.db' }));
     assert.equal(err.issues[0]?.key, 'database.url');

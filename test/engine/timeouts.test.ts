@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { stopPostgres } from '../support/postgres.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { listTries } from '../../src/store/taskInstances.ts';
-import { isAlive, waitFor } from '../support/processes.ts';
+import { isRunning, waitFor } from '../support/processes.ts';
 
 /** Bash that records its own pid and its background child's, then waits far longer than any timeout. */
 const longCommand = (dir: string, name: string, prefix = '') =>
@@ -71,7 +71,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const n of [1, 2]) {
         const pids = pidsOf(join(dir, `slow.${n}`));
         assert.equal(pids.length, 2);
-        for (const pid of pids) await waitFor(() => !isAlive(pid), `process ${pid} of try ${n} is still alive`);
+        for (const pid of pids) await waitFor(async () => !(await isRunning(pid)), `process ${pid} of try ${n} is still alive`);
       }
     });
 
@@ -81,7 +81,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(run.state, 'failed');
       const [ti] = await t.taskInstances('exec_timeout_stubborn', 'r1');
       assert.match(ti?.failure_reason ?? '', /execution ?timeout/i);
-      for (const pid of pidsOf(join(dir, 'stubborn.1'))) await waitFor(() => !isAlive(pid), `process ${pid} survived the timeout`);
+      for (const pid of pidsOf(join(dir, 'stubborn.1'))) await waitFor(async () => !(await isRunning(pid)), `process ${pid} survived the timeout`);
     });
 
     test('dagrunTimeout fails the run, skips its unfinished tasks and stops their processes', async () => {
@@ -93,7 +93,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const hang = (await t.taskInstances('run_timeout', 'r1')).find((x) => x.task_id === 'hang');
       assert.match(hang?.failure_reason ?? '', /dagrunTimeout/);
       assert.ok(existsSync(join(dir, 'hang.1')));
-      for (const pid of pidsOf(join(dir, 'hang.1'))) await waitFor(() => !isAlive(pid), `process ${pid} of the timed-out run is still alive`);
+      for (const pid of pidsOf(join(dir, 'hang.1'))) await waitFor(async () => !(await isRunning(pid)), `process ${pid} of the timed-out run is still alive`);
     });
   });
 }

@@ -14,6 +14,7 @@ import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient } from './executionClient.ts';
 import { executeOperator, runTaskCallbacks, type TryResult } from './executeTry.ts';
+import type { TryOutcome } from '../engine/taskLifecycle.ts';
 
 export interface RunTaskOptions {
   apiUrl: string;
@@ -41,6 +42,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   );
   const abort = new AbortController();
   const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? 5_000, abort, log);
+  const stopCapture = captureConsole(log);
   let result: TryResult;
   let op: BaseOperator | undefined;
   let ctx: TaskContext | undefined;
@@ -58,8 +60,11 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     result = { outcome: { kind: 'failed', reason: errorMessage(err), retryable: true }, returnValue: undefined };
   } finally {
     stopHeartbeat();
+    stopCapture();
   }
-  const { outcome, returnValue } = result;
+  const { returnValue } = result;
+  // The failure reason is stored and shown outside the task log, so it is masked like the log.
+  const outcome: TryOutcome = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
   let finalState = 'unknown';
   try {
     finalState = (await api.finish(outcome, returnValue)).state;
@@ -106,10 +111,31 @@ function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWrite
     },
     getConnection: async (connId) => {
       const c = await api.getConnection(connId);
-      if (c.password) masker.add(c.password);
+      masker.addConnection(c);
       return c;
     },
   };
+}
+
+/**
+ * While the task runs, what its code prints (console.log, process.stdout.write; stderr as WARN) goes to
+ * the task log, masked, as Airflow does with print(), and never unmasked to the worker's own output.
+ */
+function captureConsole(log: TaskLogWriter): () => void {
+  const targets = [
+    [process.stdout, log.stream('INFO')],
+    [process.stderr, log.stream('WARN')],
+  ] as const;
+  const originals = targets.map(([stream]) => stream.write);
+  for (const [stream, sink] of targets) {
+    stream.write = ((chunk: string | Uint8Array, encodingOrDone?: BufferEncoding | ((err?: Error | null) => void), done?: (err?: Error | null) => void) => {
+      sink.write(chunk);
+      (typeof encodingOrDone === 'function' ? encodingOrDone : done)?.();
+      return true;
+    }) as typeof stream.write;
+  }
+  // The sinks stay open: closing the log writes any partial last line.
+  return () => targets.forEach(([stream], i) => (stream.write = originals[i] as typeof stream.write));
 }
 
 function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortController, log: TaskLogWriter): () => void {

@@ -67,7 +67,10 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   const outcome: TryOutcome = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
   let finalState = 'unknown';
   try {
-    finalState = (await api.finish(outcome, returnValue)).state;
+    const finished = await api.finish(outcome, returnValue);
+    finalState = finished.state;
+    // The API can still fail a try that succeeded here (a return value over core.xcomMaxBytes): say why.
+    if (outcome.kind === 'success' && finished.failureReason) log.error(`the try failed when its result was stored: ${finished.failureReason}`);
   } catch (err) {
     log.error(`could not report the outcome: ${errorMessage(err)}`);
     await log.close();

@@ -4,13 +4,14 @@ import { dagJson, runJson, tiJson } from '../../api/views.ts';
 import { createEngine } from '../../app/components.ts';
 import { triggerDagRun } from '../../engine/triggerRun.ts';
 import { AuditLog } from '../../store/auditLog.ts';
-import { getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
+import { getDag, getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
 import { listDagRuns } from '../../store/dagRuns.ts';
 import { ImportErrorStore } from '../../store/importErrors.ts';
 import { runDagInProcess } from '../../testing/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
 import { printObject, printRows } from '../output.ts';
+import { renderTaskTree } from '../taskTree.ts';
 
 export const registerDagCommands: RegisterCommands = (program, ctx) => {
   const dags = program.command('dags').description('list, inspect, trigger and pause DAGs');
@@ -48,6 +49,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         ['task', 'operator', 'triggerRule', 'retries', 'pool', 'upstream'],
         'table',
       );
+      process.stdout.write(`\n${renderTaskTree(s).join('\n')}\n`);
     });
 
   dags
@@ -89,7 +91,11 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, opts: { state?: string; limit: string }) => {
       const state = opts.state as 'queued' | 'running' | 'success' | 'failed' | undefined;
       if (state && !['queued', 'running', 'success', 'failed'].includes(state)) throw new InvalidArgument(`--state '${state}' is not a run state`, 'use queued, running, success or failed');
-      const rows = (await listDagRuns(await ctx.db(), { dagId, ...(state ? { state } : {}), limit: Number(opts.limit) })).map(runJson);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgument(`--limit '${opts.limit}' is not a whole number ≥ 1`);
+      const m = await ctx.db();
+      await getDag(m, dagId);
+      const rows = (await listDagRuns(m, { dagId, ...(state ? { state } : {}), limit })).map(runJson);
       printRows(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate'], ctx.output);
     });
 

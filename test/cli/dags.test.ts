@@ -41,7 +41,7 @@ forEachCliDialect('capstan dags', (t) => {
     const s = JSON.parse(show.stdout) as { dagId: string; tasks: Array<{ taskId: string; upstream: string[] }> };
     assert.deepEqual(s.tasks.map((x) => [x.taskId, x.upstream]), [['extract', []], ['total', ['extract']], ['report', ['total']], ['notify', ['report']]]);
     assert.equal(showTable.code, 0);
-    assert.match(showTable.stdout, /extract \[TaskFlow\]\n└── total \[TaskFlow\]\n    └── report \[TaskFlow\]\n        └── notify \[BashOperator\]/);
+    assert.match(showTable.stdout, /extract \[TaskFlow\]\n└── total \[TaskFlow\]\n {4}└── report \[TaskFlow\]\n {8}└── notify \[BashOperator\]/);
     assert.equal(help.code, 0);
     for (const cmd of ['list', 'list-import-errors', 'show', 'trigger', 'pause', 'unpause', 'list-runs', 'test']) assert.match(help.stdout, new RegExp(`^  ${cmd}\\b.*\\S`, 'm'), cmd);
   });
@@ -101,9 +101,9 @@ forEachCliDialect('capstan dags', (t) => {
       skip: ['skipped', 1],
     });
     // Progress went to stderr, so stdout stayed one JSON document.
-    assert.match(out.stderr, /^up_for_retry\s+flaky  try 1\/2/m);
+    assert.match(out.stderr, /^up_for_retry\s+flaky {2}try 1\/2/m);
     assert.match(out.stderr, /bad \| WARN\s+broken/);
-    assert.match(out.stderr, /^upstream_failed\s+after_bad  not run/m);
+    assert.match(out.stderr, /^upstream_failed\s+after_bad {2}not run/m);
   });
 
   void test('bad input exits 2, unknown DAGs and runs exit 3', async () => {

@@ -61,6 +61,8 @@ export class Scheduler {
   #lastHousekeeping = 0;
   #lastRunCreation = 0;
   #loops = 0;
+  /** Id of the last running run examined in its turn (not for a hint). */
+  #roundRobinAfter = 0;
 
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
@@ -154,9 +156,16 @@ export class Scheduler {
     const runs = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
     const live = new Set(runs.map((r) => r.id));
     for (const id of this.#snapshots.keys()) if (!live.has(id)) this.#snapshots.delete(id);
-    // Hinted runs first, then the rest round-robin within the per-loop budget.
-    const ordered = [...runs.filter((r) => this.#hinted.has(r.id)), ...runs.filter((r) => !this.#hinted.has(r.id))];
-    for (const run of ordered.slice(0, Math.max(options.maxDagRunsPerLoop, this.#hinted.size))) {
+    // Hinted runs first, then the rest round-robin within the per-loop budget: they continue after the
+    // run where the previous loop stopped, so every run is looked at (released retries, dagrunTimeout)
+    // even when no event points at it.
+    const hinted = runs.filter((r) => this.#hinted.has(r.id));
+    const rest = runs.filter((r) => !this.#hinted.has(r.id));
+    const from = rest.findIndex((r) => r.id > this.#roundRobinAfter);
+    const turn = (from <= 0 ? rest : [...rest.slice(from), ...rest.slice(0, from)]).slice(0, Math.max(0, options.maxDagRunsPerLoop - hinted.length));
+    const last = turn.at(-1);
+    if (last) this.#roundRobinAfter = last.id;
+    for (const run of [...hinted, ...turn]) {
       this.#hinted.delete(run.id);
       await this.#scheduleOne(run, now);
     }

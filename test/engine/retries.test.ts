@@ -131,6 +131,40 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(delays.get('fail_fast'), undefined);
     });
   });
+  describe(`retries while other runs keep the scheduler busy [${dialect}]`, () => {
+    let t: TestEngine;
+    before(async () => {
+      // One run examined per loop beyond the ones with news: runs must take turns.
+      t = await startTestEngine({
+        dialect,
+        env: { CAPSTAN__SCHEDULER__MAX_DAG_RUNS_PER_LOOP: '1' },
+        dags: {
+          'busy.ts': `
+import { dag, BashOperator } from 'capstan';
+dag({ dagId: 'long', schedule: null }, () => { new BashOperator({ taskId: 'wait', bashCommand: 'sleep 120' }); });
+dag({ dagId: 'retry_later', schedule: null }, () => {
+  new BashOperator({ taskId: 'flaky', bashCommand: 'test "$CAPSTAN_CTX_TRY_NUMBER" -ge 2', retries: 1, retryDelay: 300 });
+});
+`,
+        },
+      });
+    });
+    after(async () => {
+      for (const ti of await t.taskInstances('long', 'r1')) if (ti.state === 'running') await t.executor.terminate(ti.id, ti.try_number, 'test over');
+      await t.stop();
+    });
+
+    test('a retry whose delay has passed is released even though nothing else happens in its run', async () => {
+      await t.trigger('long', { runId: 'r1' });
+      await t.waitForRun('long', 'r1', { states: ['running'] });
+      await t.trigger('retry_later', { runId: 'r1' });
+      // With the bug this waits for 'long' to end (2 minutes): the retry's run was never looked at again.
+      const run = await t.waitForRun('retry_later', 'r1', { timeoutMs: 30_000 });
+      assert.equal(run.state, 'success');
+      const [ti] = await t.taskInstances('retry_later', 'r1');
+      assert.equal(ti?.try_number, 2);
+    });
+  });
 }
 
 after(() => stopPostgres());

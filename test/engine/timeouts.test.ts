@@ -18,7 +18,7 @@ const longCommand = (dir: string, name: string, prefix = '') =>
 
 function dags(dir: string): string {
   return `
-import { dag, BashOperator, chain } from 'capstan';
+import { dag, task, BashOperator, chain } from 'capstan';
 dag({ dagId: 'exec_timeout', schedule: null }, () => {
   new BashOperator({ taskId: 'slow', bashCommand: ${JSON.stringify(longCommand(dir, 'slow'))}, executionTimeout: '1s', retries: 1, retryDelay: 100 });
 });
@@ -26,6 +26,11 @@ dag({ dagId: 'exec_timeout_stubborn', schedule: null }, () => {
   // Ignores SIGTERM: stopping it must not depend on the command's cooperation.
   new BashOperator({ taskId: 'stubborn', bashCommand: ${JSON.stringify(longCommand(dir, 'stubborn', "trap '' TERM; "))}, executionTimeout: '1s' });
 });
+// Blocks its own event loop, so the task process cannot enforce the timeout: the scheduler must.
+const spin = task({ taskId: 'spin', executionTimeout: '1s' }, () => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks the thread without using CPU
+});
+dag({ dagId: 'exec_timeout_blocked', schedule: null }, () => { spin(); });
 dag({ dagId: 'run_timeout', schedule: null, dagrunTimeout: '2s' }, () => {
   const first = new BashOperator({ taskId: 'first', bashCommand: 'true' });
   const hang = new BashOperator({ taskId: 'hang', bashCommand: ${JSON.stringify(longCommand(dir, 'hang'))} });
@@ -82,6 +87,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const [ti] = await t.taskInstances('exec_timeout_stubborn', 'r1');
       assert.match(ti?.failure_reason ?? '', /execution ?timeout/i);
       for (const pid of pidsOf(join(dir, 'stubborn.1'))) await waitFor(async () => !(await isRunning(pid)), `process ${pid} survived the timeout`);
+    });
+
+    test('a task that blocks its own event loop is stopped by the scheduler after executionTimeout (plus a grace)', async () => {
+      await t.trigger('exec_timeout_blocked', { runId: 'r1' });
+      const run = await t.waitForRun('exec_timeout_blocked', 'r1', { timeoutMs: 30_000 });
+      assert.equal(run.state, 'failed');
+      const [ti] = await t.taskInstances('exec_timeout_blocked', 'r1');
+      assert.equal(ti?.state, 'failed');
+      assert.match(ti?.failure_reason ?? '', /execution ?timeout/i);
+      assert.ok(ti?.pid);
+      await waitFor(async () => !(await isRunning(ti.pid as number)), `the blocked task process ${ti.pid} is still running`);
     });
 
     test('dagrunTimeout fails the run, skips its unfinished tasks and stops their processes', async () => {

@@ -6,6 +6,7 @@
  * to report through the Execution API.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -186,36 +187,57 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Process groups of the descendants of `pid` (read from `ps`, which Linux and macOS both have); empty
- * when `ps` is unavailable.
+ * Process groups of the descendants of `pid`, from /proc on Linux, else from `ps` (macOS); empty when
+ * neither is available. Never this process's own group.
  */
 function descendantGroups(pid: number): number[] {
-  let table: string;
-  try {
-    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return [];
-  }
+  const table = processTable();
   const children = new Map<number, Array<{ pid: number; pgid: number }>>();
   let ownGroup = process.pid;
-  for (const line of table.split('\n')) {
-    const [p, pp, g] = line.trim().split(/\s+/).map(Number);
-    if (p === undefined || pp === undefined || g === undefined || Number.isNaN(g)) continue;
-    if (p === process.pid) ownGroup = g;
-    const list = children.get(pp) ?? [];
-    list.push({ pid: p, pgid: g });
-    children.set(pp, list);
+  for (const p of table) {
+    if (p.pid === process.pid) ownGroup = p.pgid;
+    const list = children.get(p.ppid) ?? [];
+    list.push(p);
+    children.set(p.ppid, list);
   }
   const groups = new Set<number>();
   const queue = [pid];
   while (queue.length > 0) {
     for (const c of children.get(queue.pop() as number) ?? []) {
-      // Never this process's own group (a task process that did not start its own group shares it).
       if (c.pgid > 1 && c.pgid !== ownGroup && c.pgid !== pid) groups.add(c.pgid);
       queue.push(c.pid);
     }
   }
   return [...groups];
+}
+
+function processTable(): Array<{ pid: number; ppid: number; pgid: number }> {
+  const out: Array<{ pid: number; ppid: number; pgid: number }> = [];
+  if (existsSync('/proc/self/stat')) {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses, so split after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.push({ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid) });
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return out;
+  }
+  let text: string;
+  try {
+    text = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const [p, pp, g] = line.trim().split(/\s+/).map(Number);
+    if (p !== undefined && pp !== undefined && g !== undefined && !Number.isNaN(g)) out.push({ pid: p, ppid: pp, pgid: g });
+  }
+  return out;
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
+import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
 import { healthReport } from '../api/health.ts';
@@ -32,6 +33,7 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         baseLogFolder: config.logging.baseLogFolder,
         tokens: engine.tokens,
         killGraceMs: config.core.killedTaskCleanupTimeMs,
+        heartbeatIntervalMs: taskHeartbeatIntervalMs(config.scheduler.taskHeartbeatTimeoutMs),
         now: engine.now,
         logger: createLogger(config.logging, 'executor'),
       });

@@ -16,6 +16,18 @@ import { ConflictError, ExecutionClient } from './executionClient.ts';
 import { executeOperator, runTaskCallbacks, type TryResult } from './executeTry.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 
+/** How often a task process heart-beats unless the zombie threshold asks for more. */
+export const DEFAULT_TASK_HEARTBEAT_INTERVAL_MS = 5_000;
+
+/**
+ * The heartbeat interval for task processes judged against `zombieTimeoutMs`
+ * (scheduler.taskHeartbeatTimeoutMs): at least three beats fit in the threshold, so a healthy task is
+ * never taken for a zombie, however low the threshold is set.
+ */
+export function taskHeartbeatIntervalMs(zombieTimeoutMs: number): number {
+  return Math.max(50, Math.min(DEFAULT_TASK_HEARTBEAT_INTERVAL_MS, Math.floor(zombieTimeoutMs / 3)));
+}
+
 export interface RunTaskOptions {
   apiUrl: string;
   token: string;
@@ -41,7 +53,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     { mask: (t) => masker.mask(t) },
   );
   const abort = new AbortController();
-  const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? 5_000, abort, log);
+  const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? DEFAULT_TASK_HEARTBEAT_INTERVAL_MS, abort, log);
   const stopCapture = captureConsole(log);
   let result: TryResult;
   let op: BaseOperator | undefined;

@@ -21,6 +21,11 @@ function pod(name: string, behaviour: PodBehaviour, extra: { initContainers?: V1
   };
 }
 
+async function eventReasons(core: CoreV1Api, namespace: string, pod: string): Promise<string[]> {
+  const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${pod}` });
+  return events.items.map((e) => e.reason ?? '');
+}
+
 void describe('simulated pod lifecycles', { skip: !available && 'binaries not built' }, () => {
   let cluster: TestCluster;
   let core: CoreV1Api;
@@ -49,6 +54,8 @@ void describe('simulated pod lifecycles', { skip: !available && 'binaries not bu
     const p = await waitForPod(cluster.kubeConfig, namespace, 'evicted', inPhase('Failed'));
     assert.equal(p.status?.reason, 'Evicted');
     assert.ok(p.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True'));
+    await waitFor('Evicted event', async () =>
+      ((await eventReasons(core, namespace, 'evicted')).includes('Evicted') ? true : undefined));
   });
 
   void test('image-pull-error: ErrImagePull, then ImagePullBackOff, never running', async () => {
@@ -58,6 +65,10 @@ void describe('simulated pod lifecycles', { skip: !available && 'binaries not bu
     const p = await waitForPod(cluster.kubeConfig, namespace, 'pull', (p) => waitingReason(p) === 'ImagePullBackOff');
     assert.equal(p.status?.phase, 'Pending');
     assert.match(p.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '', /capstan\/task:test/);
+    await waitFor('Failed and BackOff events', async () => {
+      const reasons = await eventReasons(core, namespace, 'pull');
+      return reasons.includes('Failed') && reasons.includes('BackOff') ? true : undefined;
+    });
   });
 
   void test('pending: scheduled but stuck ContainerCreating; unschedulable: real scheduler condition', async () => {
@@ -102,6 +113,35 @@ void describe('simulated pod lifecycles', { skip: !available && 'binaries not bu
       const list = await core.listNamespacedPod({ namespace, fieldSelector: 'metadata.name=victim' });
       return list.items.length === 0 ? true : undefined;
     });
+  });
+
+  void test('logs per container, set by annotation or by setPodLogs, with tailLines', async () => {
+    const body = pod('two', { logs: { base: 'b1\nb2\nb3\n' } });
+    body.spec!.containers.push({ name: 'helper', image: 'capstan/helper:test' });
+    await core.createNamespacedPod({ namespace, body });
+    await waitForPod(cluster.kubeConfig, namespace, 'two', inPhase('Succeeded'));
+    assert.equal(await core.readNamespacedPodLog({ namespace, name: 'two', container: 'base', tailLines: 2 }), 'b2\nb3\n');
+    await cluster.setPodLogs(namespace, 'two', { base: 'b1\nb2\nb3\n', helper: 'h\n' });
+    const helperLog = await waitFor('helper log', async () => {
+      const text = await core.readNamespacedPodLog({ namespace, name: 'two', container: 'helper' });
+      return text === 'h\n' ? text : undefined;
+    }, 10_000);
+    assert.equal(helperLog, 'h\n');
+  });
+
+  void test('LimitRange defaults are applied by real admission', async () => {
+    const limited = await cluster.createNamespace('limits');
+    try {
+      await core.createNamespacedLimitRange({
+        namespace: limited,
+        body: { metadata: { name: 'defaults' }, spec: { limits: [{ type: 'Container', _default: { cpu: '500m' }, defaultRequest: { cpu: '250m' } }] } },
+      });
+      const created = await core.createNamespacedPod({ namespace: limited, body: pod('limited', {}) });
+      assert.equal(created.spec?.containers[0]?.resources?.limits?.['cpu'], '500m');
+      assert.equal(created.spec?.containers[0]?.resources?.requests?.['cpu'], '250m');
+    } finally {
+      await core.deleteNamespace({ name: limited }).catch(() => {});
+    }
   });
 
   void test('a Job is run by the real Job controller to Complete, and a failing one to Failed', async () => {

@@ -3,7 +3,7 @@
  * The `capstan` command line. Each command group lives in `commands/<group>.ts`; this file only wires
  * them and turns thrown errors into diagnostics and exit codes.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { CliContext } from './context.ts';
 import { exitCodeFor, printError } from './output.ts';
 import { COMMAND_GROUPS } from './commands/index.ts';
@@ -12,7 +12,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('capstan')
     .description('Capstan: a Kubernetes-native workflow orchestrator for TypeScript DAGs')
     .option('-c, --config <path>', 'config file (default: $CAPSTAN_HOME/capstan.yaml)')
-    .option('-o, --output <format>', 'output format: table or json', 'table')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .exitOverride()
     .showHelpAfterError();
   const ctx = new CliContext(program);

@@ -14,7 +14,7 @@ import { printObject, printRows } from '../output.ts';
 import { renderTaskTree } from '../taskTree.ts';
 
 export const registerDagCommands: RegisterCommands = (program, ctx) => {
-  const dags = program.command('dags').description('list, inspect, trigger and pause DAGs');
+  const dags = program.command('dags').description('list, inspect, trigger, pause and test DAGs');
 
   dags
     .command('list')

@@ -14,7 +14,7 @@ import type { RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 
 export const registerTaskCommands: RegisterCommands = (program, ctx) => {
-  const tasks = program.command('tasks').description('inspect and run task instances');
+  const tasks = program.command('tasks').description('inspect, test, clear and run task instances');
 
   tasks
     .command('list <dagId> <runId>')
@@ -59,7 +59,8 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         return;
       }
       const { text } = await readTaskLog(path);
-      process.stdout.write(text);
+      if (ctx.output === 'json') printObject({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber, text }, 'json');
+      else process.stdout.write(text);
     });
 
   tasks

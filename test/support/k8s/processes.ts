@@ -1,8 +1,11 @@
 // Child processes of the test cluster: each runs in its own process group so
 // that stopping it also stops anything it forked, and every group still alive
-// is killed when the test runner exits, however it exits.
+// is killed when the test runner exits, however it exits: an exit hook covers
+// normal exits and signals, a watchdog process covers SIGKILL and crashes.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A control-plane process started by {@link startProcess}. */
 export interface ManagedProcess {
@@ -20,13 +23,27 @@ export interface ManagedProcess {
 
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
+/** Process groups started by this process, one per line, for the watchdog. */
+const groupsFile = join(tmpdir(), `capstan-k8s-groups-${process.pid}`);
+
+// Outlives this process by at most a second: once it is gone (even by
+// SIGKILL, which runs no hook) the watchdog kills every group it started.
+const watchdogScript =
+  'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
+  '[ -f "$2" ] && while read -r g; do kill -KILL -- "-$g" 2>/dev/null; done < "$2"; rm -f "$2"';
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  const watchdog = spawn('bash', ['-c', watchdogScript, 'capstan-k8s-watchdog', String(process.pid), groupsFile], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
   // 'exit' handlers must be synchronous: a SIGKILL to each group is.
   process.on('exit', () => {
     for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+    rmSync(groupsFile, { force: true });
   });
   // A signal nobody handles kills Node without running 'exit' handlers, so
   // handle it here, unless someone else does (and then exits normally).
@@ -72,6 +89,7 @@ export function startProcess(
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name}: could not start ${command}`);
   liveGroups.add(pid);
+  appendFileSync(groupsFile, `${pid}\n`);
   // The cluster is meant to live exactly as long as the runner, never longer,
   // so its children must not keep the event loop alive either.
   child.unref();

@@ -3,7 +3,8 @@
 // order, deletion mid-run, a Job run by the real Job controller, and a CRD.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { PassThrough } from 'node:stream';
+import { ApiException, ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, Log } from '@kubernetes/client-node';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { binariesAvailable, connectTestCluster, inPhase, podAnnotations, waitFor, waitForPod } from '../support/k8s/index.ts';
 import type { PodBehaviour, TestCluster } from '../support/k8s/index.ts';
@@ -127,6 +128,31 @@ void describe('simulated pod lifecycles', { skip: !available && 'binaries not bu
       return text === 'h\n' ? text : undefined;
     }, 10_000);
     assert.equal(helperLog, 'h\n');
+  });
+
+  void test('a followed log stream ends when the container terminates; a waiting container has no log yet', async () => {
+    await core.createNamespacedPod({ namespace, body: pod('follow', { runMs: 1500, logs: 'line 1\nline 2\n' }) });
+    const early = await core.readNamespacedPodLog({ namespace, name: 'follow' }).then(() => undefined, (e: unknown) => e);
+    if (early !== undefined) {
+      assert.ok(early instanceof ApiException && early.code === 400, `expected 400 while waiting, got ${String(early)}`);
+    }
+    await waitForPod(cluster.kubeConfig, namespace, 'follow', inPhase('Running'));
+    const sink = new PassThrough();
+    let text = '';
+    sink.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const ended = new Promise<void>((resolve) => sink.on('finish', resolve));
+    await new Log(cluster.kubeConfig).log(namespace, 'follow', 'base', sink, { follow: true });
+    await ended;
+    assert.equal(text, 'line 1\nline 2\n');
+    const after = await core.readNamespacedPod({ namespace, name: 'follow' });
+    assert.equal(after.status?.containerStatuses?.[0]?.state?.terminated?.reason, 'Completed',
+      'the stream ended because the container terminated');
+
+    await core.createNamespacedPod({ namespace, body: pod('waiting', { outcome: 'pending' }) });
+    await waitForPod(cluster.kubeConfig, namespace, 'waiting', (p) => p.status?.podIP !== undefined);
+    const err = await core.readNamespacedPodLog({ namespace, name: 'waiting' }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ApiException && err.code === 400, `expected 400, got ${String(err)}`);
+    assert.match(String(err.body), /is waiting to start: ContainerCreating/);
   });
 
   void test('LimitRange defaults are applied by real admission', async () => {

@@ -12,15 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  loadYaml,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
-import type { V1CustomResourceDefinition, V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { makeClusterCerts } from './certs.ts';
 import type { ClusterCerts } from './certs.ts';
 import {
@@ -34,7 +27,7 @@ import {
 } from './controlPlane.ts';
 import type { ControlPlanePorts } from './controlPlane.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { startLogFeeder, writePodLogs } from './podLogs.ts';
+import { startLogServer, writePodLogs } from './podLogs.ts';
 import type { PodLogs } from './podLogs.ts';
 import type { ManagedProcess } from './processes.ts';
 import { waitFor } from './wait.ts';
@@ -134,14 +127,16 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
   const bins = { binDir };
   const dir = await mkdtemp(join(tmpdir(), 'capstan-k8s-'));
   const processes: ManagedProcess[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
     for (const p of processes.reverse()) await p.stop();
   };
   try {
     const certs = await makeClusterCerts(await mkdirp(join(dir, 'pki')));
-    const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
+    const [etcdClient, etcdPeer, apiserver, kwok, kubelet] = await freePorts(5);
     const ports: ControlPlanePorts = {
-      etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok!,
+      etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok!, kubelet: kubelet!,
     };
     processes.push(await startEtcd(bins, dir, ports));
     processes.push(await startApiserver(bins, dir, ports, certs));
@@ -162,7 +157,11 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
 
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
-    await installLogsCrd(kc);
+    const logServer = await startLogServer({
+      kc, logsDir: join(dir, 'logs'), port: ports.kubelet,
+      cert: certs.loopbackServingCert, key: certs.loopbackServingKey,
+    });
+    stoppers.push(() => logServer.stop());
     processes.push(startKwok(bins, dir, ports, certs, kubeconfigPath, [
       join(stagesDir, 'node-stages.yaml'),
       join(stagesDir, 'pod-stages.yaml'),
@@ -182,9 +181,7 @@ export async function startTestCluster(options: StartOptions = {}): Promise<Test
       nodeNames,
     };
     await writeFile(join(dir, 'cluster.json'), JSON.stringify(descriptor, null, 2));
-    const feeder = startLogFeeder(kc, join(dir, 'logs'));
     return makeCluster(descriptor, async () => {
-      feeder.stop();
       await stopAll();
       await rm(dir, { recursive: true, force: true });
     });
@@ -211,7 +208,6 @@ function makeCluster(descriptor: ClusterDescriptor, stop: () => Promise<void>): 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(descriptor.kubeconfigPath);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   return {
     descriptor,
     kubeconfigPath: descriptor.kubeconfigPath,
@@ -230,7 +226,7 @@ function makeCluster(descriptor: ClusterDescriptor, stop: () => Promise<void>): 
       return name;
     },
     async setPodLogs(namespace, pod, logs) {
-      await writePodLogs(custom, join(descriptor.dir, 'logs'), namespace, pod, logs);
+      await writePodLogs(join(descriptor.dir, 'logs'), namespace, pod, logs);
     },
     async serviceAccountKubeConfig(namespace, serviceAccount) {
       const token = await core.createNamespacedServiceAccountToken({
@@ -265,18 +261,6 @@ function makeCluster(descriptor: ClusterDescriptor, stop: () => Promise<void>): 
 async function mkdirp(path: string): Promise<string> {
   await mkdir(path, { recursive: true });
   return path;
-}
-
-async function installLogsCrd(kc: KubeConfig): Promise<void> {
-  // loadYaml maps the wire names (x-kubernetes-...) to the client's typed
-  // fields; a plain YAML parse would have them dropped on serialization.
-  const crd = loadYaml<V1CustomResourceDefinition>(await readFile(join(stagesDir, 'logs-crd.yaml'), 'utf8'));
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  await api.createCustomResourceDefinition({ body: crd });
-  await waitFor('Logs CRD established', async () => {
-    const got = await api.readCustomResourceDefinition({ name: 'logs.kwok.x-k8s.io' });
-    return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-  }, 30_000, 50);
 }
 
 async function createNodes(kc: KubeConfig, count: number): Promise<string[]> {

@@ -21,7 +21,10 @@ export interface ControlPlanePorts {
   etcdClient: number;
   etcdPeer: number;
   apiserver: number;
+  /** kwok's own server (health only; nothing calls it). */
   kwok: number;
+  /** The simulated nodes' kubelet endpoint: Capstan's log server (podLogs.ts). */
+  kubelet: number;
 }
 
 /** Resources whose watch cache is off, so that a watch from a compacted revision gets a real 410. */
@@ -155,7 +158,9 @@ export function startScheduler(bins: ControlPlaneBinaries, dir: string, kubeconf
 
 /**
  * Starts kwok with Capstan's own stages (k8s/testcluster/kwok/*-stages.yaml)
- * instead of kwok's defaults, serving the kubelet API (pod logs) on `ports.kwok`.
+ * instead of kwok's defaults. Nodes advertise `ports.kubelet` as their
+ * kubelet endpoint, where podLogs.ts serves container logs; kwok's own
+ * server listens on `ports.kwok`.
  */
 export function startKwok(
   bins: ControlPlaneBinaries,
@@ -168,11 +173,9 @@ export function startKwok(
   return startProcess('kwok', join(bins.binDir, 'kwok'), [
     `--kubeconfig=${kubeconfig}`,
     ...stageFiles.map((f) => `--config=${f}`),
-    // Pod logs come from Logs objects that tests (or the log feeder) create.
-    '--enable-crds=Logs',
     `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
     '--node-ip=127.0.0.1',
-    `--node-port=${ports.kwok}`,
+    `--node-port=${ports.kubelet}`,
     `--server-address=127.0.0.1:${ports.kwok}`,
     `--tls-cert-file=${certs.loopbackServingCert}`,
     `--tls-private-key-file=${certs.loopbackServingKey}`,

@@ -1,12 +1,18 @@
-// Container logs for simulated pods. kwok serves the kubelet's containerLogs
-// endpoint from files named by Logs objects (kwok.x-k8s.io/v1alpha1), so the
-// API server's real pods/log endpoint returns them. This module writes those
-// files in the CRI log format a kubelet reads and creates the Logs objects,
-// either on request (setPodLogs) or from a pod's own annotations (the feeder).
-import { mkdir, writeFile } from 'node:fs/promises';
+// Container logs for simulated pods, served where a kubelet would serve them.
+// The simulated node advertises this server as its kubelet endpoint, so the
+// API server's real pods/log endpoint proxies to it. It answers
+// GET /containerLogs/{namespace}/{pod}/{container} like a kubelet: the
+// container's log text (from setPodLogs files or the pod's annotations),
+// honouring tailLines, limitBytes and timestamps; with follow=true the
+// stream stays open until the container has terminated, as it does with a
+// kubelet (kwok's own log server never ends a followed stream).
+import { createServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, makeInformer } from '@kubernetes/client-node';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer } from '@kubernetes/client-node';
+import type { KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 
 /** Log text for every container, or per container name. */
 export type PodLogs = string | Readonly<Record<string, string>>;
@@ -16,124 +22,177 @@ export const LOGS_ANNOTATION = 'capstan.test/logs';
 /** Prefix of the per-container log annotation: `capstan.test/logs.<container>`. */
 export const CONTAINER_LOGS_ANNOTATION_PREFIX = 'capstan.test/logs.';
 
-/** Renders `text` as CRI log lines ("<RFC3339Nano> stdout F <line>"), one per line. */
-export function toCriLog(text: string, at: Date = new Date()): string {
-  if (text === '') return '';
-  const stamp = at.toISOString().replace('Z', '000000Z');
-  const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
-  return lines.map((line) => `${stamp} stdout F ${line}\n`).join('');
-}
+const ALL_CONTAINERS_FILE = '_all.log';
 
 /**
- * Writes the log files for `pod` under `logsDir` and creates or replaces its Logs object.
+ * Writes `logs` for `pod` under `logsDir`, where the log server finds them
+ * before any annotation. Works from any process attached to the cluster.
  */
-export async function writePodLogs(
-  custom: CustomObjectsApi,
-  logsDir: string,
-  namespace: string,
-  pod: string,
-  logs: PodLogs,
-): Promise<void> {
+export async function writePodLogs(logsDir: string, namespace: string, pod: string, logs: PodLogs): Promise<void> {
   const podDir = join(logsDir, namespace, pod);
   await mkdir(podDir, { recursive: true });
-  const entries: { containers?: string[]; logsFile: string }[] = [];
   if (typeof logs === 'string') {
-    const file = join(podDir, '_all.log');
-    await writeFile(file, toCriLog(logs));
-    entries.push({ logsFile: file });
-  } else {
-    for (const [container, text] of Object.entries(logs)) {
-      const file = join(podDir, `${container}.log`);
-      await writeFile(file, toCriLog(text));
-      entries.push(container === '*' ? { logsFile: file } : { containers: [container], logsFile: file });
-    }
+    await writeFile(join(podDir, ALL_CONTAINERS_FILE), logs);
+    return;
   }
-  const body = {
-    apiVersion: 'kwok.x-k8s.io/v1alpha1',
-    kind: 'Logs',
-    metadata: { name: pod, namespace },
-    spec: { logs: entries },
-  };
-  const target = { group: 'kwok.x-k8s.io', version: 'v1alpha1', namespace, plural: 'logs' };
+  for (const [container, text] of Object.entries(logs)) {
+    await writeFile(join(podDir, `${container}.log`), text);
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    await custom.createNamespacedCustomObject({ ...target, body });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    await custom.replaceNamespacedCustomObject({ ...target, name: pod, body: await withVersion(custom, target, pod, body) });
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
-async function withVersion(
-  custom: CustomObjectsApi,
-  target: { group: string; version: string; namespace: string; plural: string },
-  name: string,
-  body: { metadata: Record<string, unknown> },
-): Promise<object> {
-  const current = (await custom.getNamespacedCustomObject({ ...target, name })) as {
-    metadata?: { resourceVersion?: string };
-  };
-  return { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } };
-}
-
-function isConflict(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 409;
-}
-
-/** Logs requested by a pod's annotations, or undefined when it asks for none. */
-export function logsFromAnnotations(pod: V1Pod): PodLogs | undefined {
+/** The log text of `container`: setPodLogs files first, then annotations, else empty. */
+async function logText(logsDir: string, pod: V1Pod, container: string): Promise<string> {
+  const namespace = pod.metadata?.namespace ?? '';
+  const name = pod.metadata?.name ?? '';
+  const podDir = join(logsDir, namespace, name);
   const annotations = pod.metadata?.annotations ?? {};
-  const perContainer: Record<string, string> = {};
-  for (const [key, value] of Object.entries(annotations)) {
-    if (key.startsWith(CONTAINER_LOGS_ANNOTATION_PREFIX)) {
-      perContainer[key.slice(CONTAINER_LOGS_ANNOTATION_PREFIX.length)] = value;
-    }
-  }
-  const all = annotations[LOGS_ANNOTATION];
-  if (all !== undefined) perContainer['*'] = all;
-  return Object.keys(perContainer).length === 0 ? undefined : perContainer;
+  return (
+    (await readIfExists(join(podDir, `${container}.log`))) ??
+    (await readIfExists(join(podDir, ALL_CONTAINERS_FILE))) ??
+    annotations[`${CONTAINER_LOGS_ANNOTATION_PREFIX}${container}`] ??
+    annotations[LOGS_ANNOTATION] ??
+    ''
+  );
 }
 
-/** Handle of the feeder started by {@link startLogFeeder}. */
-export interface LogFeeder {
-  stop(): void;
+/** Applies the kubelet's log options to `text`. */
+export function renderLog(
+  text: string,
+  options: { tailLines?: number; limitBytes?: number; timestamps?: boolean; at?: Date },
+): string {
+  let lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  if (options.tailLines !== undefined) lines = options.tailLines === 0 ? [] : lines.slice(-options.tailLines);
+  const stamp = options.timestamps ? `${(options.at ?? new Date()).toISOString().replace('Z', '000000Z')} ` : '';
+  let out = lines.map((line) => `${stamp}${line}\n`).join('');
+  if (options.limitBytes !== undefined) out = Buffer.from(out).subarray(0, options.limitBytes).toString('utf8');
+  return out;
+}
+
+function containerStatus(pod: V1Pod, container: string): V1ContainerStatus | undefined {
+  const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return all.find((s) => s.name === container);
+}
+
+function hasContainer(pod: V1Pod, container: string): boolean {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) => c.name === container);
+}
+
+const isTerminated = (pod: V1Pod | undefined, container: string): boolean =>
+  pod === undefined || containerStatus(pod, container)?.state?.terminated !== undefined;
+
+function optionalInt(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Handle of {@link startLogServer}. */
+export interface LogServer {
+  stop(): Promise<void>;
 }
 
 /**
- * Watches all pods and, for each one carrying `capstan.test/logs` or
- * `capstan.test/logs.<container>` annotations, provides those logs. This is
- * what lets code under test create its own pods and still read logs back.
+ * Serves container logs on 127.0.0.1:`port` over TLS, reading pods through
+ * an informer so a followed stream ends as soon as its container terminates.
  */
-export function startLogFeeder(kc: KubeConfig, logsDir: string): LogFeeder {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const fed = new Set<string>();
-  const informer = makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
+export async function startLogServer(options: {
+  kc: KubeConfig;
+  logsDir: string;
+  port: number;
+  cert: string;
+  key: string;
+}): Promise<LogServer> {
+  const core = options.kc.makeApiClient(CoreV1Api);
+  const informer = makeInformer(options.kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
+  const followers = new Set<() => void>();
   let stopped = false;
-  const feed = (pod: V1Pod): void => {
-    const namespace = pod.metadata?.namespace;
-    const name = pod.metadata?.name;
-    const uid = pod.metadata?.uid;
-    if (namespace === undefined || name === undefined || uid === undefined || fed.has(uid)) return;
-    const logs = logsFromAnnotations(pod);
-    if (logs === undefined) return;
-    fed.add(uid);
-    writePodLogs(custom, logsDir, namespace, name, logs).catch((err: unknown) => {
-      // A namespace deleted meanwhile is not an error worth failing a run for.
-      fed.delete(uid);
-      if (!stopped) process.emitWarning(`capstan test log feeder: ${String(err)}`);
-    });
+  const notify = (): void => {
+    for (const follower of [...followers]) follower();
   };
-  informer.on('add', feed);
-  informer.on('update', feed);
+  informer.on('update', notify);
+  informer.on('delete', notify);
   informer.on('error', () => {
-    // The informer stops on error; restart it unless the cluster is stopping.
     if (!stopped) setTimeout(() => void informer.start().catch(() => {}), 500);
   });
-  void informer.start().catch(() => {});
+  await informer.start();
+
+  const findPod = (namespace: string, name: string): V1Pod | undefined =>
+    informer.get(name, namespace) ?? undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (match === null) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const [, namespace = '', name = '', container = ''] = match.map(decodeURIComponent);
+    let pod = findPod(namespace, name);
+    if (pod === undefined) {
+      // The informer may lag a pod created a moment ago.
+      pod = await core.readNamespacedPod({ namespace, name }).catch(() => undefined);
+    }
+    if (pod === undefined || !hasContainer(pod, container)) {
+      res.writeHead(404).end(`container "${container}" in pod "${name}" is not available`);
+      return;
+    }
+    const waiting = containerStatus(pod, container)?.state?.waiting;
+    if (waiting !== undefined || containerStatus(pod, container) === undefined) {
+      res.writeHead(400).end(
+        `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`);
+      return;
+    }
+    if (url.searchParams.get('previous') === 'true') {
+      res.writeHead(400).end(`previous terminated container "${container}" in pod "${name}" not found`);
+      return;
+    }
+    const text = renderLog(await logText(options.logsDir, pod, container), {
+      tailLines: optionalInt(url.searchParams.get('tailLines')),
+      limitBytes: optionalInt(url.searchParams.get('limitBytes')),
+      timestamps: url.searchParams.get('timestamps') === 'true',
+    });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(text);
+    if (url.searchParams.get('follow') !== 'true' || isTerminated(pod, container)) {
+      res.end();
+      return;
+    }
+    const follower = (): void => {
+      if (!isTerminated(findPod(namespace, name), container)) return;
+      followers.delete(follower);
+      res.end();
+    };
+    followers.add(follower);
+    res.on('close', () => followers.delete(follower));
+  };
+
+  const server = createServer(
+    { cert: readFileSync(options.cert), key: readFileSync(options.key) },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(err));
+      });
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', resolve);
+  });
   return {
-    stop() {
+    async stop() {
       stopped = true;
-      void informer.stop();
+      await informer.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

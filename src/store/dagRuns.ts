@@ -169,3 +169,18 @@ export async function markDagRunCleared(m: MetadataDb | Transaction<Database>, i
 export async function findDagRunByLogicalDate(m: MetadataDb, dagId: string, logicalDate: number): Promise<DagRunRow | undefined> {
   return m.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('logical_date', '=', logicalDate).orderBy('id', 'desc').limit(1).executeTakeFirst();
 }
+
+/** The run, or undefined when the DAG has no run with this id. */
+export async function findDagRun(m: MetadataDb, dagId: string, runId: string): Promise<DagRunRow | undefined> {
+  return m.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+}
+
+/** Delete a run with its task instances, tries and XComs (all in one transaction). */
+export async function deleteDagRun(m: MetadataDb, id: number): Promise<void> {
+  await m.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('xcom').where('dag_run_id', '=', id).execute();
+    await tx.deleteFrom('task_instance_try').where('ti_id', 'in', (eb) => eb.selectFrom('task_instance').select('id').where('dag_run_id', '=', id)).execute();
+    await tx.deleteFrom('task_instance').where('dag_run_id', '=', id).execute();
+    await tx.deleteFrom('dag_run').where('id', '=', id).execute();
+  });
+}

@@ -9,6 +9,8 @@
  * Deliberate differences from a scheduled run:
  * - `dependsOnPast`, pools, `maxActiveTasks` and `dagrunTimeout` are not applied (one task runs at a time).
  * - Retries wait their real delay, as in Airflow's `dags test`, unless `retryDelay: 'skip'` is passed.
+ * - A finished run with the same run id (by default: the same logical date) is deleted and replaced, as
+ *   Airflow's `dags test` does; a queued or running one is refused.
  * - Tries are recorded with executor `InProcess`; a scheduler sharing the database never adopts them. A
  *   scheduler that knows the DAG may still schedule the run's tasks itself; run `dags test` where none is
  *   serving that DAG.
@@ -17,7 +19,7 @@ import { hostname } from 'node:os';
 import { abortableDelay } from '../core/async.ts';
 import { CapstanError, errorMessage } from '../core/errors.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
-import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { isDagRunTerminal, isTerminal, type TaskInstanceState } from '../core/states.ts';
 import { SerializedDagCache, type IndexedDag } from '../engine/dagCache.ts';
 import { EngineEvents } from '../engine/events.ts';
 import { TaskLifecycle } from '../engine/taskLifecycle.ts';
@@ -30,7 +32,7 @@ import { RunSnapshot } from '../scheduler/runSnapshot.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { getDagRunById, transitionDagRun } from '../store/dagRuns.ts';
+import { deleteDagRun, findDagRun, getDagRunById, makeRunId, transitionDagRun } from '../store/dagRuns.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
@@ -72,9 +74,15 @@ export interface InProcessRunOptions {
   /** Heartbeat of a running try, so a scheduler sharing the DB never takes it for a zombie. Default 5 s. */
   heartbeatIntervalMs?: number;
   now?: () => number;
+  /**
+   * A finished run with the same run id is deleted and replaced (Airflow's `dags test` replaces the run
+   * of its logical date). Default true; when false, or when that run is still queued or running, the
+   * test is refused with a conflict.
+   */
+  replaceFinishedRun?: boolean;
   /** Aborting stops the running try (it fails) and the run. */
   signal?: AbortSignal;
-  onRunCreated?: (run: DagRunRow) => void;
+  onRunCreated?: (run: DagRunRow, replaced: DagRunRow | undefined) => void;
   onTaskStart?: (e: { taskId: string; tryNumber: number; maxTries: number }) => void;
   onTaskOutcome?: (e: TaskOutcomeEvent) => void;
   onLog?: (line: TaskLogLine) => void;
@@ -116,13 +124,17 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
   const serialized = o.dag.serialize(o.fileloc);
   const cache = new ImportedDagCache(o.db, serialized);
   const lifecycle = new TaskLifecycle({ db: o.db, dags: cache, events: new EngineEvents(), now });
-  const created = await triggerDagRun(
-    o.db,
-    { dagId: serialized.dagId, ...(o.conf === undefined ? {} : { conf: o.conf }), ...(o.runId ? { runId: o.runId } : {}), ...(o.logicalDate === undefined ? {} : { logicalDate: o.logicalDate }) },
-    now(),
-    serialized,
-  );
-  o.onRunCreated?.(created);
+  const logicalDate = o.logicalDate ?? now();
+  const runId = o.runId ?? makeRunId('manual', logicalDate);
+  const existing = await findDagRun(o.db, serialized.dagId, runId);
+  if (existing) {
+    if ((o.replaceFinishedRun ?? true) === false || !isDagRunTerminal(existing.state)) {
+      throw new CapstanError('conflict', `DAG '${serialized.dagId}' already has a ${existing.state} run '${runId}'`, { hint: 'pass another --logical-date or --run-id' });
+    }
+    await deleteDagRun(o.db, existing.id);
+  }
+  const created = await triggerDagRun(o.db, { dagId: serialized.dagId, runId, logicalDate, ...(o.conf === undefined ? {} : { conf: o.conf }) }, now(), serialized);
+  o.onRunCreated?.(created, existing);
   const startedAt = now();
   if (!(await transitionDagRun(o.db, created.id, ['queued'], 'running', startedAt, { start_date: startedAt }))) {
     throw new CapstanError('conflict', `run '${created.run_id}' was started by another process (is a scheduler serving DAG '${serialized.dagId}'?)`);

@@ -80,4 +80,26 @@ forEachDialect('in-process DAG run', (t) => {
     assert.deepEqual(tries.map((x) => x.state), ['running', 'success'], 'the first try was cut off by the clear (its row keeps its last recorded state)');
     assert.equal(await pullXCom(t.db, result.run.id, 'long', 'return_value'), 'second try');
   });
+
+  test('a second test of the same logical date replaces the finished run; an active run is not touched', async () => {
+    const d = dag({ dagId: 'again' }, () => {
+      task({ taskId: 'one' }, () => getCurrentContext().runId)();
+    });
+    const at = Date.parse('2026-05-01T00:00:00Z');
+    const first = await runDagInProcess({ db: t.db, dag: d, fileloc: '/dags/again.ts', secrets, xcomMaxBytes: 1_000, logicalDate: at });
+    let replaced: string | undefined;
+    const second = await runDagInProcess({ db: t.db, dag: d, fileloc: '/dags/again.ts', secrets, xcomMaxBytes: 1_000, logicalDate: at, onRunCreated: (_, r) => (replaced = r?.state) });
+    assert.equal(replaced, 'success');
+    assert.equal(second.run.run_id, first.run.run_id);
+    assert.notEqual(second.run.id, first.run.id);
+    const runs = await t.db.db.selectFrom('dag_run').select('id').where('dag_id', '=', 'again').execute();
+    assert.deepEqual(runs.map((r) => r.id), [second.run.id]);
+    assert.deepEqual(second.taskInstances.map((ti) => [ti.state, ti.try_number]), [['success', 1]]);
+    assert.equal(await pullXCom(t.db, second.run.id, 'one', 'return_value'), 'manual__2026-05-01T00:00:00+00:00');
+
+    await t.db.db.updateTable('dag_run').set({ state: 'running' }).where('id', '=', second.run.id).execute();
+    await assert.rejects(runDagInProcess({ db: t.db, dag: d, fileloc: '/dags/again.ts', secrets, xcomMaxBytes: 1_000, logicalDate: at }), /already has a running run 'manual__2026-05-01T00:00:00\+00:00'/);
+    await runDagInProcess({ db: t.db, dag: d, fileloc: '/dags/again.ts', secrets, xcomMaxBytes: 1_000, runId: 'x' });
+    await assert.rejects(runDagInProcess({ db: t.db, dag: d, fileloc: '/dags/again.ts', secrets, xcomMaxBytes: 1_000, runId: 'x', replaceFinishedRun: false }), /already has a success run 'x'/);
+  });
 });

@@ -130,7 +130,8 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
           ...(logicalDate === undefined ? {} : { logicalDate }),
           ...(conf === undefined ? {} : { conf }),
           ...(opts.runId ? { runId: opts.runId } : {}),
-          onRunCreated: (run) => progress.line(`testing DAG '${dagId}' (${fileloc}): run ${run.run_id}, ${dag.tasks.size} task(s)`),
+          onRunCreated: (run, replaced) =>
+            progress.line(`testing DAG '${dagId}' (${fileloc}): run ${run.run_id}, ${dag.tasks.size} task(s)${replaced ? ` (replacing the earlier ${replaced.state} run)` : ''}`),
           onTaskStart: (e) => progress.line(`running         ${e.taskId}  try ${e.tryNumber}/${e.maxTries}`),
           onTaskOutcome: (e) => progress.outcome(e),
           onLog: (l) => progress.log(l),

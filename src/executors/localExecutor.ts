@@ -36,6 +36,8 @@ interface Running {
   child: ChildProcess | null;
   /** For adopted tries: the pid of a process this executor did not start. */
   pid: number;
+  /** Process groups the task process announced (its commands' groups), stopped when it ends. */
+  groups: number[];
 }
 
 export class LocalExecutor implements Executor {
@@ -77,7 +79,7 @@ export class LocalExecutor implements Executor {
     this.#o.logger.info({ tiId, tryNumber, reason }, 'stopping task process');
     // Commands a task starts may run in process groups of their own (BashOperator's do), which a signal
     // to the task process's group does not reach; a stopped or killed task process cannot pass it on.
-    const groups = new Set([r.pid, ...descendantGroups(r.pid)]);
+    const groups = new Set([r.pid, ...r.groups, ...descendantGroups(r.pid)]);
     for (const g of groups) killGroup(g, 'SIGTERM');
     setTimeout(() => {
       for (const g of [...descendantGroups(r.pid), ...groups]) killGroup(g, 'SIGKILL');
@@ -90,7 +92,7 @@ export class LocalExecutor implements Executor {
     for (const ti of tis) {
       if (ti.state === 'running' && ti.hostname === host && ti.pid !== null && isAlive(ti.pid)) {
         const w = { tiId: ti.id, tryNumber: ti.try_number, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, queue: ti.queue, priorityWeight: ti.priority_weight, fileloc: '', executionTimeoutMs: null };
-        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid });
+        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid, groups: [] });
       } else {
         notAdopted.push(ti);
       }
@@ -112,9 +114,20 @@ export class LocalExecutor implements Executor {
   #launch(w: TaskWorkload, warm: ChildProcess | undefined): void {
     const child = warm ?? this.#spawn();
     const k = key(w.tiId, w.tryNumber);
-    this.#running.set(k, { workload: w, child, pid: child.pid ?? -1 });
+    const running: Running = { workload: w, child, pid: child.pid ?? -1, groups: [] };
+    this.#running.set(k, running);
+    let exited = false;
+    child.on('message', (m: unknown) => {
+      if (!isProcessGroupMessage(m)) return;
+      running.groups.push(m.pgid);
+      if (exited) signalGroupOnly(m.pgid, 'SIGKILL');
+    });
     child.removeAllListeners('exit');
     child.once('exit', (code, signal) => {
+      exited = true;
+      // Whatever the task process started and left behind (a killed task process cannot clean up; its
+      // commands run in groups of their own) is stopped with it.
+      for (const g of [running.pid, ...running.groups]) signalGroupOnly(g, 'SIGKILL');
       this.#running.delete(k);
       this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal });
     });
@@ -238,6 +251,20 @@ function processTable(): Array<{ pid: number; ppid: number; pgid: number }> {
     if (p !== undefined && pp !== undefined && g !== undefined && !Number.isNaN(g)) out.push({ pid: p, ppid: pp, pgid: g });
   }
   return out;
+}
+
+function isProcessGroupMessage(m: unknown): m is { kind: 'processGroup'; pgid: number } {
+  return typeof m === 'object' && m !== null && (m as { kind?: unknown }).kind === 'processGroup' && Number.isInteger((m as { pgid?: unknown }).pgid) && (m as { pgid: number }).pgid > 1;
+}
+
+/** Signal process group `pgid` only: after its leader exited, its pid may belong to someone else. */
+function signalGroupOnly(pgid: number, signal: NodeJS.Signals): void {
+  if (pgid <= 1) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is empty
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

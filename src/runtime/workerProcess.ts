@@ -5,8 +5,15 @@
  */
 import { runTaskTry, type RunTaskOptions } from './taskRunner.ts';
 import { registerCapstanResolver } from '../dagprocessing/loader.ts';
+import { onProcessGroup } from '../sdk/processGroups.ts';
 
 registerCapstanResolver();
+
+// Tell the executor about every process group an operator starts, so it can stop them if this process
+// is killed before it can (see sdk/processGroups.ts). A parent that is gone needs no telling.
+onProcessGroup((pgid) => {
+  if (process.connected) process.send?.({ kind: 'processGroup', pgid }, undefined, {}, () => undefined);
+});
 
 // The executor stops a try (timeout, zombie, run timeout) with SIGTERM to this process group. Exit
 // through process.exit so 'exit' hooks run: operators use them to stop commands in their own groups.

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { CapstanError, TaskSkipped } from '../core/errors.ts';
 import type { JsonObject } from '../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from './baseOperator.ts';
+import { announceProcessGroup } from './processGroups.ts';
 import type { TaskContext } from './taskContext.ts';
 
 export interface BashOperatorOptions extends TaskOptions {
@@ -68,6 +69,7 @@ export class BashOperator extends BaseOperator {
     });
     ctx.log.info(`running command: ${this.bashCommand}`);
     const child = spawn('bash', ['-c', this.bashCommand], { env, cwd: this.cwd ?? process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) announceProcessGroup(child.pid);
     const signalGroup = (signal: NodeJS.Signals) => {
       if (child.pid !== undefined) {
         try {

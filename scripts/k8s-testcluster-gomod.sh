@@ -33,10 +33,13 @@ modfile="$(go mod download -json "k8s.io/kubernetes@v$version" | sed -n 's/^\t"G
 } > go.mod
 rm -f go.sum
 
-# `go get` of the packages we build adds their requirements and checksums.
+# etcd at the version this release itself requires (its integration tests embed it).
+etcd="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2 }' "$modfile")"
+# `go get` of the packages we build, at exact versions, adds their requirements
+# and checksums without upgrading anything past what the release requires.
 go get \
-  k8s.io/kubernetes/cmd/kube-apiserver \
-  k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler \
-  go.etcd.io/etcd/server/v3
+  "k8s.io/kubernetes/cmd/kube-apiserver@v$version" \
+  "k8s.io/kubernetes/cmd/kube-controller-manager@v$version" \
+  "k8s.io/kubernetes/cmd/kube-scheduler@v$version" \
+  "go.etcd.io/etcd/server/v3@$etcd"
 echo "pinned k8s.io/kubernetes v$version (staging v$staging); etcd: $(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"

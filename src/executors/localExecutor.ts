@@ -109,6 +109,12 @@ export class LocalExecutor implements Executor {
     this.#ended = true;
     if (this.#adoptedPoll) clearInterval(this.#adoptedPoll);
     for (const c of this.#warm.splice(0)) c.kill('SIGKILL');
+    // Running task processes carry on and report through the Execution API; their IPC channels must not
+    // keep this process alive until they finish.
+    for (const r of this.#running.values()) {
+      r.child?.channel?.unref();
+      r.child?.unref();
+    }
   }
 
   #launch(w: TaskWorkload, warm: ChildProcess | undefined): void {

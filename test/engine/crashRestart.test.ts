@@ -42,6 +42,16 @@ export default dag({ dagId: '${DAG_ID}', schedule: null, maxActiveTasks: 32 }, (
 
 const TASK_COUNT = 30;
 
+/** One task that runs until the test creates `<home>/go`. */
+function gatedDag(home: string, logFile: string): string {
+  return `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'gated', schedule: null }, () => {
+  new BashOperator({ taskId: 'wait_for_go', bashCommand: 'echo "$CAPSTAN_CTX_TASK_ID $CAPSTAN_CTX_TRY_NUMBER" >> ${logFile}; while [ ! -f ${home}/go ]; do sleep 0.05; done' });
+});
+`;
+}
+
 interface Setup {
   home: string;
   logFile: string;
@@ -54,6 +64,7 @@ async function setUp(): Promise<Setup> {
   const logFile = join(home, 'executions.log');
   mkdirSync(join(home, 'dags'), { recursive: true });
   writeFileSync(join(home, 'dags', 'crash.ts'), crashDag(logFile));
+  writeFileSync(join(home, 'dags', 'gated.ts'), gatedDag(home, logFile));
   const port = await freePort();
   const url = `sqlite://${join(home, 'capstan.db')}`;
   const env = {
@@ -68,6 +79,7 @@ async function setUp(): Promise<Setup> {
     CAPSTAN__SCHEDULER__ZOMBIE_CHECK_INTERVAL_MS: '300',
     // Longer than any outage here: a live task whose heartbeats could not get through is no zombie.
     CAPSTAN__SCHEDULER__TASK_HEARTBEAT_TIMEOUT_MS: '60000',
+    CAPSTAN__SCHEDULER__HEALTH_PORT: '-1',
     CAPSTAN__DAG_PROCESSOR__REFRESH_INTERVAL_MS: '1000',
     CAPSTAN__LOGGING__LEVEL: 'info',
   };
@@ -208,6 +220,50 @@ describe('scheduler SIGKILLed mid-run and restarted: every task ends exactly onc
     for (const r of [third, api, processor]) r.kill('SIGTERM');
     await Promise.all([third.exited, api.exited, processor.exited]);
     await assertNoProcessLeft(s.home, roles);
+  });
+});
+
+describe('a scheduler stopped with SIGTERM while its task runs [sqlite]', () => {
+  let s: Setup | undefined;
+  after(async () => {
+    await killAllRoles();
+    if (s) {
+      killProcessesOfHome(s.home);
+      await s.db.close();
+      rmSync(s.home, { recursive: true, force: true });
+    }
+  });
+
+  test('exits without waiting for the task, which still reports its success through the API server', async () => {
+    s = await setUp();
+    const setup = s;
+    const roles: RoleProcess[] = [];
+    const role = (name: string) => {
+      const r = startRole(`${name}#${roles.length + 1}`, [name], setup.env);
+      roles.push(r);
+      return r;
+    };
+    role('api-server');
+    role('dag-processor');
+    const scheduler = role('scheduler');
+    await pollUntil('the DAG to be parsed', () => getSerializedDag(setup.db, 'gated').then(() => true), { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
+    await triggerDagRun(setup.db, { dagId: 'gated', runId: 'r1' }, Date.now());
+    const running = await pollUntil('the task to run', async () => (await listTaskInstances(setup.db, { dagId: 'gated', runId: 'r1', state: 'running' }))[0], {
+      timeoutMs: 20_000,
+      diagnose: () => describeState(setup, roles),
+    });
+    scheduler.kill('SIGTERM');
+    await pollUntil('the scheduler to exit while its task still runs', () => !scheduler.alive(), { timeoutMs: 10_000, diagnose: () => describeState(setup, roles) });
+    assert.ok(running.pid !== null && processesOfHome(setup.home).includes(running.pid), 'the task process outlives the scheduler');
+    writeFileSync(join(setup.home, 'go'), '');
+    const ended = await pollUntil('the task to report success', async () => (await listTaskInstances(setup.db, { dagId: 'gated', runId: 'r1', state: 'success' }))[0], {
+      timeoutMs: 20_000,
+      diagnose: () => describeState(setup, roles),
+    });
+    assert.equal(ended.try_number, 1);
+    role('scheduler');
+    await pollUntil('the run to succeed', async () => (await getDagRun(setup.db, 'gated', 'r1')).state === 'success', { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
+    assert.deepEqual(executions(setup.logFile), [{ taskId: 'wait_for_go', tryNumber: 1 }]);
   });
 });
 

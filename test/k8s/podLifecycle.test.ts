@@ -104,6 +104,17 @@ void describe('simulated pod lifecycles', { skip: !available && 'binaries not bu
     assert.equal(done.status?.initContainerStatuses?.[1]?.state?.terminated?.reason, 'Completed');
   });
 
+  void test('activeDeadlineSeconds ends a running pod with DeadlineExceeded', async () => {
+    const body = pod('deadline', { outcome: 'run-forever' });
+    body.spec!.activeDeadlineSeconds = 2;
+    await core.createNamespacedPod({ namespace, body });
+    const p = await waitForPod(cluster.kubeConfig, namespace, 'deadline', inPhase('Failed'), 15_000);
+    assert.equal(p.status?.reason, 'DeadlineExceeded');
+    const ran = Date.parse(String(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt)) -
+      Date.parse(String(p.status?.startTime));
+    assert.ok(ran >= 1000, `killed after ${ran} ms, before the deadline`);
+  });
+
   void test('a pod deleted mid-run is terminated (143) and then removed', async () => {
     await core.createNamespacedPod({ namespace, body: pod('victim', { outcome: 'run-forever' }) });
     await waitForPod(cluster.kubeConfig, namespace, 'victim', inPhase('Running'));

@@ -10,7 +10,8 @@
  * - `evict`: Running, then Failed with pod reason Evicted and a DisruptionTarget condition
  * - `image-pull-error`: stays Pending, containers waiting ErrImagePull then ImagePullBackOff
  * - `pending`: scheduled but stays Pending (ContainerCreating) forever
- * - `run-forever`: Running until deleted (default when restartPolicy is Always)
+ * - `run-forever`: Running until deleted (default when restartPolicy is Always), or until
+ *   `spec.activeDeadlineSeconds` has passed: then Failed with reason DeadlineExceeded
  *
  * A pod that is never scheduled (e.g. a nodeSelector no node has, or more CPU
  * than a node offers) stays Pending with the scheduler's real Unschedulable

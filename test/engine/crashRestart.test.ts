@@ -267,7 +267,7 @@ describe('a scheduler stopped with SIGTERM while its task runs [sqlite]', () => 
   });
 });
 
-describe('a task process whose claim was answered by an API server that then died [sqlite]', () => {
+describe('tries orphaned by a crash between queueing and claiming [sqlite]', () => {
   /** An executor that only records what it is given: the test plays the task process over HTTP. */
   class RecordingExecutor implements Executor {
     readonly name = 'LocalExecutor';
@@ -315,5 +315,31 @@ describe('a task process whose claim was answered by an API server that then die
     assert.equal(again.status, 200, `the same process claiming again (its first answer was lost): ${await again.clone().text()}`);
     assert.equal(((await again.json()) as { tryNumber: number }).tryNumber, w.tryNumber);
     assert.equal((await claim(4343)).status, 409, 'another process cannot claim a running try');
+  });
+
+  test('a try queued by a scheduler that died before any process claimed it is re-queued as a new try, without costing a retry', async () => {
+    await t.trigger('one', { runId: 'r2' });
+    const first = await pollUntil('the try to be queued', () => executor.workloads.find((x) => x.runId === 'r2'), { timeoutMs: 10_000 });
+    // As if a scheduler that is now dead had queued it: registered, but no heartbeat for long.
+    await t.engine.db.db.insertInto('job').values({ id: 'dead-scheduler', job_type: 'scheduler', hostname: 'gone', pid: 1, state: 'running', start_date: 0, end_date: null, latest_heartbeat: 0 }).execute();
+    await t.engine.db.db.updateTable('task_instance').set({ queued_by_job_id: 'dead-scheduler' }).where('id', '=', first.tiId).where('state', '=', 'queued').execute();
+    const second = await pollUntil('the live scheduler to queue the task again', () => executor.workloads.find((x) => x.runId === 'r2' && x.tryNumber > first.tryNumber), {
+      timeoutMs: 10_000,
+      diagnose: async () => JSON.stringify(await t.taskInstances('one', 'r2')),
+    });
+    assert.equal(second.tryNumber, first.tryNumber + 1, 'the old try number is not reused');
+    const ti = (await t.taskInstances('one', 'r2'))[0];
+    assert.equal(ti?.max_tries, 1, 'the abandoned try does not count against retries (retries: 0)');
+    const abandoned = (await listTries(t.engine.db, first.tiId)).find((x) => x.try_number === first.tryNumber);
+    assert.equal(abandoned?.state, 'removed');
+    assert.match(abandoned.failure_reason ?? '', /scheduler dead-scheduler died before a task process claimed the try/);
+    const claim = (w: TaskWorkload) =>
+      fetch(`${t.api.url}/execution/v1/task-instances/${w.tiId}/start`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.engine.tokens.issue(w.tiId, w.tryNumber, Date.now())}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ hostname: 'worker-b', pid: 5151 }),
+      });
+    assert.equal((await claim(first)).status, 409, 'a late process holding the abandoned try finds it stale');
+    assert.equal((await claim(second)).status, 200);
   });
 });

@@ -2,7 +2,7 @@
  * Opens the metadata database from a URL: `sqlite:///abs/path/capstan.db`, `sqlite::memory:`, or
  * `postgresql://user:password@host:5432/dbname`. Both go through Kysely so every query is written once.
  */
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -32,7 +32,7 @@ export function openMetadataDb(url: string, options: OpenOptions = {}): Metadata
   if (url.startsWith('sqlite:')) {
     const path = sqlitePath(url);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openNodeSqlite(path) }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: openNodeSqlite(path) }) });
     return { db, dialect: 'sqlite', url, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -44,6 +44,31 @@ export function openMetadataDb(url: string, options: OpenOptions = {}): Metadata
     `database.url: '${redactUrl(url)}' is neither a sqlite: nor a postgresql:// URL`,
     "use sqlite:///absolute/path/capstan.db or postgresql://user:password@host:5432/dbname",
   );
+}
+
+/**
+ * SQLite transactions take the write lock when they begin (`BEGIN IMMEDIATE`). A deferred transaction
+ * that reads and then writes fails at once with "database is locked" when another process committed in
+ * between (the busy timeout cannot help: its snapshot is stale); taking the lock first makes concurrent
+ * writers — a scheduler and CLI commands, or two CLI commands — wait their turn instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 function sqlitePath(url: string): string {

@@ -1,0 +1,19 @@
+/**
+ * The Kubernetes API handles every Kubernetes component receives. Built by `createKubeClients`
+ * (client.ts) from a KubeConfig, with the rate limiting, timeouts and retries configured there; consumers
+ * only see the official `@kubernetes/client-node` APIs.
+ */
+import type { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Log, Watch } from '@kubernetes/client-node';
+
+export interface KubeClients {
+  readonly kubeConfig: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly batch: BatchV1Api;
+  readonly custom: CustomObjectsApi;
+  /** Streams watch events (list-then-watch is the caller's job). */
+  readonly watch: Watch;
+  /** Streams container logs (`pods/log`). */
+  readonly log: Log;
+  /** Namespace used when an operator names none (connection → in-cluster file → `default`). */
+  readonly defaultNamespace: string;
+}

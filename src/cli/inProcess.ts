@@ -4,7 +4,7 @@
  * goes to stderr so stdout carries only the final JSON document.
  */
 import { authoringDefaultsFrom } from '../app/components.ts';
-import { InvalidArgument } from '../core/errors.ts';
+import { InvalidArgument, NotFound } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import { getDag } from '../store/dags.ts';
 import { loadDagFromFile, type TaskLogLine, type TaskOutcomeEvent } from '../testing/index.ts';
@@ -13,7 +13,15 @@ import type { CliContext } from './context.ts';
 
 /** Import the DAG from `file`, or from the file the metadata DB knows it from. */
 export async function importDagForCli(ctx: CliContext, dagId: string, file: string | undefined): Promise<{ dag: Dag; fileloc: string }> {
-  const path = file ?? (await getDag(await ctx.db(), dagId)).fileloc;
+  let path = file;
+  if (path === undefined) {
+    const m = await ctx.db();
+    const known = await getDag(m, dagId).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new NotFound(err.message, 'check the id with `capstan dags list`, or name the DAG file with --file <path>');
+      throw err;
+    });
+    path = known.fileloc;
+  }
   return loadDagFromFile(path, dagId, authoringDefaultsFrom(ctx.config()));
 }
 

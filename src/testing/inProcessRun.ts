@@ -141,7 +141,15 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
   }
   const run = await getDagRunById(o.db, created.id);
   const runner = new RunDriver(o, run, cache.indexed, lifecycle, now);
-  const { state, reason } = await runner.drive();
+  let outcome: { state: 'success' | 'failed'; reason: string | null };
+  try {
+    outcome = await runner.drive();
+  } catch (err) {
+    // Leave no run behind as running when the runner itself fails (a conflict, a lost database).
+    await transitionDagRun(o.db, run.id, ['running'], 'failed', now(), { end_date: now() }).catch(() => false);
+    throw err;
+  }
+  const { state, reason } = outcome;
   await transitionDagRun(o.db, run.id, ['running'], state, now(), { end_date: now() });
   return { run: await getDagRunById(o.db, run.id), state, reason, taskInstances: await listTaskInstances(o.db, { dagRunId: run.id }) };
 }

@@ -1,17 +1,18 @@
 /**
  * A scheduler takes over what dead schedulers left behind: tries queued or running under its executor
  * kind whose queuing scheduler is no longer alive (judged by its heartbeat). Work of live schedulers is
- * never touched, so two schedulers do not fight. The executor adopts the tries it can still see (a live
- * local process, a pod); the rest are reset — queued ones back to scheduled without costing a retry (no
- * process claimed them, so they never ran; see `requeueUnclaimedTry`); running ones are left to the
- * zombie check, which fails or retries them once their heartbeat is stale.
- * Runs at start and on every housekeeping round.
+ * never touched, and each orphan is taken over (its owner set to the adopter) by one scheduler only, so
+ * two schedulers do not fight. The executor adopts the tries it can still see (a live local process, a
+ * pod); the rest are reset — queued ones back to scheduled without costing a retry (no process claimed
+ * them, so they never ran; see `requeueUnclaimedTry`); running ones are left to the zombie check, which
+ * fails or retries them once their heartbeat is stale. Runs at start and on every housekeeping round.
  */
 import type { Logger } from 'pino';
 import type { Executor } from '../executors/types.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { JobRegistry } from '../store/jobs.ts';
-import { requeueUnclaimedTry } from '../store/taskInstances.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
+import { requeueUnclaimedTry, takeOverTry } from '../store/taskInstances.ts';
 
 export async function adoptOrResetOrphans(
   m: MetadataDb,
@@ -20,6 +21,8 @@ export async function adoptOrResetOrphans(
   healthThresholdMs: number,
   now: number,
   logger: Logger,
+  /** The adopting scheduler's job: it becomes the owner of what it takes over, so no other scheduler does. */
+  adopterJobId?: string,
 ): Promise<void> {
   const alive = new Set((await jobs.listAlive('scheduler', healthThresholdMs, now)).map((j) => j.id));
   const candidates = await m.db
@@ -28,7 +31,9 @@ export async function adoptOrResetOrphans(
     .where('state', 'in', ['queued', 'running'])
     .where('executor', '=', executor.name)
     .execute();
-  const orphans = candidates.filter((t) => t.queued_by_job_id === null || !alive.has(t.queued_by_job_id));
+  const found = candidates.filter((t) => t.queued_by_job_id === null || !alive.has(t.queued_by_job_id));
+  const orphans: TaskInstanceRow[] = [];
+  for (const t of found) if (adopterJobId === undefined || (await takeOverTry(m, t, adopterJobId))) orphans.push(t);
   if (orphans.length === 0) return;
   const notAdopted = await executor.tryAdopt(orphans);
   let requeued = 0;

@@ -91,7 +91,7 @@ export class Scheduler {
     const { db, executor, logger } = this.#d;
     this.#jobId = await this.#jobs.register('scheduler');
     await executor.start();
-    await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger);
+    await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger, this.#jobId);
     logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
     const unlisten = await listenTiChanged(db, (dagRunId) => {
       this.#hinted.add(dagRunId);
@@ -294,7 +294,7 @@ export class Scheduler {
     if (now - this.#lastHousekeeping < options.zombieCheckIntervalMs) return;
     this.#lastHousekeeping = now;
     // Only a registered scheduler can tell its own tries from orphans.
-    if (this.#jobId) await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger);
+    if (this.#jobId) await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger, this.#jobId);
     for (const z of await findZombies(db, now, options.taskHeartbeatTimeoutMs)) {
       logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
       await executor.terminate(z.id, z.try_number, 'heartbeat lost');

@@ -226,3 +226,20 @@ export async function clearTaskInstanceRows(
   }
   return moved;
 }
+
+/**
+ * Make scheduler job `jobId` the owner of a try another scheduler queued (it died): a guarded update on
+ * the previous owner, so when several schedulers find the same orphan only one takes it over. Returns
+ * false when someone else took it or the try moved on.
+ */
+export async function takeOverTry(m: MetadataDb, ti: Pick<TaskInstanceRow, 'id' | 'try_number' | 'state' | 'queued_by_job_id'>, jobId: string): Promise<boolean> {
+  let q = m.db
+    .updateTable('task_instance')
+    .set({ queued_by_job_id: jobId })
+    .where('id', '=', ti.id)
+    .where('try_number', '=', ti.try_number)
+    .where('state', '=', ti.state);
+  q = ti.queued_by_job_id === null ? q.where('queued_by_job_id', 'is', null) : q.where('queued_by_job_id', '=', ti.queued_by_job_id);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

@@ -90,9 +90,11 @@ export class LocalExecutor implements Executor {
     const host = hostname();
     const notAdopted: TaskInstanceRow[] = [];
     for (const ti of tis) {
+      if (this.#running.has(key(ti.id, ti.try_number))) continue;
       if (ti.state === 'running' && ti.hostname === host && ti.pid !== null && isAlive(ti.pid)) {
         const w = { tiId: ti.id, tryNumber: ti.try_number, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, queue: ti.queue, priorityWeight: ti.priority_weight, fileloc: '', executionTimeoutMs: null };
-        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid, groups: [] });
+        // Not our child, so it cannot announce its commands' process groups: note them while it lives.
+        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid, groups: descendantGroups(ti.pid) });
       } else {
         notAdopted.push(ti);
       }
@@ -184,7 +186,12 @@ export class LocalExecutor implements Executor {
 
   #pollAdopted(): void {
     for (const [k, r] of this.#running) {
-      if (r.child === null && !isAlive(r.pid)) {
+      if (r.child !== null) continue;
+      if (isAlive(r.pid)) {
+        for (const g of descendantGroups(r.pid)) if (!r.groups.includes(g)) r.groups.push(g);
+      } else {
+        // Gone without us seeing how: stop what it left behind, as for a child of ours.
+        for (const g of r.groups) signalGroupOnly(g, 'SIGKILL');
         this.#running.delete(k);
         this.#events.push({ kind: 'exited', tiId: r.workload.tiId, tryNumber: r.workload.tryNumber, exitCode: null, signal: null, detail: 'adopted process is gone' });
       }
@@ -199,9 +206,15 @@ function key(tiId: string, tryNumber: number): string {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  // An exited process nobody reaped yet (a zombie: its parent died and pid 1 does not reap) is gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust the signal check
   }
 }
 

@@ -22,7 +22,7 @@ import { triggerDagRun } from '../../src/engine/triggerRun.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from '../../src/executors/types.ts';
 import type { TaskInstanceRow } from '../../src/store/schema.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
-import { commandLine, freePort, killAllRoles, killProcessesOfHome, pollUntil, processesOfHome, runCapstanCommand, startRole, type RoleProcess } from '../support/roles.ts';
+import { commandLine, freePort, isProcessAlive, killAllRoles, killProcessesOfHome, pollUntil, processesOfHome, runCapstanCommand, startRole, type RoleProcess } from '../support/roles.ts';
 
 const DAG_ID = 'crash_dag';
 
@@ -42,12 +42,16 @@ export default dag({ dagId: '${DAG_ID}', schedule: null, maxActiveTasks: 32 }, (
 
 const TASK_COUNT = 30;
 
-/** One task that runs until the test creates `<home>/go`. */
+/** One task that runs until the test creates `<home>/go`, with a child process (`sleep`) and both pids in files. */
 function gatedDag(home: string, logFile: string): string {
   return `
 import { dag, BashOperator } from 'capstan';
 export default dag({ dagId: 'gated', schedule: null }, () => {
-  new BashOperator({ taskId: 'wait_for_go', bashCommand: 'echo "$CAPSTAN_CTX_TASK_ID $CAPSTAN_CTX_TRY_NUMBER" >> ${logFile}; while [ ! -f ${home}/go ]; do sleep 0.05; done' });
+  new BashOperator({
+    taskId: 'wait_for_go',
+    bashCommand: 'echo "$CAPSTAN_CTX_TASK_ID $CAPSTAN_CTX_TRY_NUMBER" >> ${logFile}; echo $$ > ${home}/gated.bash; sleep 600 & echo $! > ${home}/gated.sleep; ' +
+      'while [ ! -f ${home}/go ]; do sleep 0.05; done; kill $(cat ${home}/gated.sleep)',
+  });
 });
 `;
 }
@@ -264,6 +268,56 @@ describe('a scheduler stopped with SIGTERM while its task runs [sqlite]', () => 
     role('scheduler');
     await pollUntil('the run to succeed', async () => (await getDagRun(setup.db, 'gated', 'r1')).state === 'success', { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
     assert.deepEqual(executions(setup.logFile), [{ taskId: 'wait_for_go', tryNumber: 1 }]);
+  });
+});
+
+describe('a task process adopted by a restarted scheduler, then SIGKILLed [sqlite]', () => {
+  let s: Setup | undefined;
+  after(async () => {
+    await killAllRoles();
+    if (s) {
+      killProcessesOfHome(s.home);
+      await s.db.close();
+      rmSync(s.home, { recursive: true, force: true });
+    }
+  });
+
+  test('the new scheduler notices, fails the try naming the lost process, and stops its command', async () => {
+    s = await setUp();
+    const setup = s;
+    const roles: RoleProcess[] = [];
+    const role = (name: string) => {
+      const r = startRole(`${name}#${roles.length + 1}`, [name], setup.env);
+      roles.push(r);
+      return r;
+    };
+    role('api-server');
+    role('dag-processor');
+    const first = role('scheduler');
+    await pollUntil('the DAG to be parsed', () => getSerializedDag(setup.db, 'gated').then(() => true), { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
+    await triggerDagRun(setup.db, { dagId: 'gated', runId: 'r1' }, Date.now());
+    const pidFile = (what: string) => join(setup.home, `gated.${what}`);
+    await pollUntil('the command to start its child', () => existsSync(pidFile('sleep')) && readFileSync(pidFile('sleep'), 'utf8').trim() !== '', { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
+    const bashPid = Number(readFileSync(pidFile('bash'), 'utf8'));
+    const sleepPid = Number(readFileSync(pidFile('sleep'), 'utf8'));
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = role('scheduler');
+    // Once the first scheduler's heartbeat ages out, the second takes over the still running task process.
+    await pollUntil('the new scheduler to adopt the task process', () => /"adopted":1\b/.test(second.output()), { timeoutMs: 20_000, diagnose: () => describeState(setup, roles) });
+    const ti = (await listTaskInstances(setup.db, { dagId: 'gated', runId: 'r1' }))[0];
+    assert.equal(ti?.state, 'running');
+    assert.ok(ti.pid !== null && isProcessAlive(ti.pid));
+    const secondJob = await setup.db.db.selectFrom('job').select('id').where('pid', '=', second.pid).executeTakeFirstOrThrow();
+    assert.equal(ti.queued_by_job_id, secondJob.id, 'the adopter owns the try now');
+    process.kill(ti.pid, 'SIGKILL');
+    await pollUntil(`the command (bash ${bashPid}, sleep ${sleepPid}) to be stopped`, () => !isProcessAlive(bashPid) && !isProcessAlive(sleepPid), { timeoutMs: 10_000, diagnose: () => describeState(setup, roles) });
+    const failed = await pollUntil('the try to fail', async () => (await listTaskInstances(setup.db, { dagId: 'gated', runId: 'r1', state: 'failed' }))[0], {
+      timeoutMs: 10_000,
+      diagnose: () => describeState(setup, roles),
+    });
+    assert.match(failed.failure_reason ?? '', /task process .*without reporting a result: adopted process is gone/);
+    assert.equal((await pollUntil('the run to fail', async () => { const r = await getDagRun(setup.db, 'gated', 'r1'); return r.state === 'failed' ? r : undefined; }, { timeoutMs: 10_000 })).state, 'failed');
   });
 });
 

@@ -154,3 +154,17 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** True while `pid` runs (an exited, unreaped zombie counts as gone). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return false;
+  }
+}

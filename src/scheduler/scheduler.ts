@@ -138,6 +138,17 @@ export class Scheduler {
     const { db } = this.#d;
     const queued = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'queued').orderBy('logical_date').orderBy('id').limit(100).execute();
     if (queued.length === 0) return;
+    if (db.dialect !== 'postgres') return this.#startRuns(db, queued, now);
+    // Two schedulers counting running runs at once would each start one past maxActiveRuns: hold the
+    // DAGs' rows while counting and starting (the guarded update alone only stops starting a run twice).
+    await db.db.transaction().execute(async (tx) => {
+      const dagIds = [...new Set(queued.map((r) => r.dag_id))].sort();
+      await tx.selectFrom('dag').select('dag_id').where('dag_id', 'in', dagIds).orderBy('dag_id').forUpdate().execute();
+      await this.#startRuns({ ...db, db: tx }, queued, now);
+    });
+  }
+
+  async #startRuns(db: MetadataDb, queued: DagRunRow[], now: number): Promise<void> {
     const running = await countRunsByDag(db, ['running']);
     for (const run of queued) {
       const dag = await this.#d.dags.get(run.dag_id).catch(() => undefined);

@@ -38,6 +38,17 @@ export default dag({ dagId: '${DAG_ID}', schedule: null, maxActiveTasks: 64 }, (
 `;
 }
 
+/** maxActiveRuns: 1, one task logging its start and end. */
+function serialDag(logFile: string): string {
+  return `
+import { dag, BashOperator } from 'capstan';
+const line = (what: string) => 'echo "$CAPSTAN_CTX_RUN_ID $CAPSTAN_CTX_TASK_ID $CAPSTAN_CTX_TRY_NUMBER ' + what + ' $(date +%s%N)" >> ${logFile}';
+export default dag({ dagId: 'serial', schedule: null, maxActiveRuns: 1 }, () => {
+  new BashOperator({ taskId: 'only', bashCommand: line('start') + '; sleep 0.2; ' + line('end') });
+});
+`;
+}
+
 interface Line {
   runId: string;
   taskId: string;
@@ -75,6 +86,7 @@ function maxPoolConcurrency(lines: Line[]): number {
 describe('two schedulers on one PostgreSQL never run a task try twice', () => {
   let home = '';
   let logFile = '';
+  let serialLog = '';
   let database: TestDatabase | undefined;
   let db: MetadataDb | undefined;
   let env: Record<string, string> = {};
@@ -140,8 +152,10 @@ describe('two schedulers on one PostgreSQL never run a task try twice', () => {
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'capstan-two-'));
     logFile = join(home, 'executions.log');
+    serialLog = join(home, 'serial.log');
     mkdirSync(join(home, 'dags'), { recursive: true });
     writeFileSync(join(home, 'dags', 'shared.ts'), sharedDag(logFile));
+    writeFileSync(join(home, 'dags', 'serial.ts'), serialDag(serialLog));
     database = await createTestDatabase();
     const port = await freePort();
     env = {
@@ -194,6 +208,27 @@ describe('two schedulers on one PostgreSQL never run a task try twice', () => {
     const schedulerJobs = await m().db.selectFrom('job').select('id').where('job_type', '=', 'scheduler').where('state', '=', 'running').execute();
     assert.equal(schedulerJobs.length, 2);
     assert.deepEqual([...queuedBy].sort(), schedulerJobs.map((j) => j.id).sort(), 'both schedulers queued task instances');
+  });
+
+  test("maxActiveRuns: 1 holds across both schedulers: no two runs' tasks overlap", async () => {
+    await pollUntil('the serial DAG to be parsed', () => getSerializedDag(m(), 'serial').then(() => true), { timeoutMs: 20_000 });
+    const runIds = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    for (const runId of runIds) await triggerDagRun(m(), { dagId: 'serial', runId }, Date.now());
+    await pollUntil(
+      'the serial runs to end',
+      async () => {
+        for (const id of runIds) if ((await getDagRun(m(), 'serial', id)).state !== 'success') return false;
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, diagnose: async () => (await m().db.selectFrom('dag_run').select(['run_id', 'state']).where('dag_id', '=', 'serial').execute()).map((r) => `${r.run_id}=${r.state}`).join(' ') },
+    );
+    const lines = readLines(serialLog);
+    assert.equal(lines.filter((l) => l.what === 'start').length, runIds.length, 'each run ran its task once');
+    const events = lines.map((l) => ({ at: l.at, delta: l.what === 'start' ? 1 : -1 })).sort((a, b) => (a.at === b.at ? a.delta - b.delta : a.at < b.at ? -1 : 1));
+    let cur = 0;
+    let max = 0;
+    for (const e of events) max = Math.max(max, (cur += e.delta));
+    assert.equal(max, 1, `two runs of a maxActiveRuns: 1 DAG ran at once: ${JSON.stringify(await m().db.selectFrom('dag_run').select(['run_id', 'start_date', 'end_date']).where('dag_id', '=', 'serial').orderBy('start_date').execute())}`);
   });
 
   test('one scheduler SIGKILLed mid-run: the survivor finishes every run, still each task once', async () => {

@@ -57,6 +57,8 @@ export class Scheduler {
   readonly #hinted = new Set<number>();
   readonly #jobs: JobRegistry;
   #jobId: string | undefined;
+  /** When run() started; undefined when only runOnce() is driven (tests, benchmarks). */
+  #startedAt: number | undefined;
   #lastHeartbeat = 0;
   #lastHousekeeping = 0;
   #lastRunCreation = 0;
@@ -90,6 +92,7 @@ export class Scheduler {
   async run(signal: AbortSignal): Promise<void> {
     const { db, executor, logger } = this.#d;
     this.#jobId = await this.#jobs.register('scheduler');
+    this.#startedAt = this.#d.now();
     await executor.start();
     await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger, this.#jobId);
     logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
@@ -306,7 +309,10 @@ export class Scheduler {
     this.#lastHousekeeping = now;
     // Only a registered scheduler can tell its own tries from orphans.
     if (this.#jobId) await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger, this.#jobId);
-    for (const z of await findZombies(db, now, options.taskHeartbeatTimeoutMs)) {
+    // Heartbeats sent while no API server was up (a crashed standalone, an outage) were lost, not missed:
+    // a task gets a full heartbeat window from this scheduler's start before it can be judged a zombie.
+    const judgeZombies = this.#startedAt === undefined || now - this.#startedAt >= options.taskHeartbeatTimeoutMs;
+    for (const z of judgeZombies ? await findZombies(db, now, options.taskHeartbeatTimeoutMs) : []) {
       logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
       await executor.terminate(z.id, z.try_number, 'heartbeat lost');
       await lifecycle.finish({ tiId: z.id, tryNumber: z.try_number }, { kind: 'failed', reason: `heartbeat lost: no heartbeat for ${options.taskHeartbeatTimeoutMs} ms (zombie)`, retryable: true });

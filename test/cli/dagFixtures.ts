@@ -4,7 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliSuite } from './capstan.ts';
+import { runLimited } from '../../src/core/async.ts';
+import type { CliResult, CliSuite } from './capstan.ts';
 
 /** TaskFlow values through XCom, a pushed extra key, params, and a Bash task. */
 export const ETL_DAG = `
@@ -59,4 +60,20 @@ export async function setUpDags(t: CliSuite, files: Record<string, string>): Pro
   const broken = Object.values(files).filter((s) => s === BROKEN_DAG).length;
   if (summary.errors !== broken) throw new Error(`dag-processor --once: ${parsed.stdout} ${parsed.stderr}`);
   return dags;
+}
+
+/**
+ * Run many commands, at most `limit` at a time (each is a Node process; a 2-core machine running other
+ * test files at the same time should not be flooded), and return their results in order.
+ */
+export async function runMany(t: CliSuite, commands: string[][], limit = 3): Promise<CliResult[]> {
+  const results: CliResult[] = new Array<CliResult>(commands.length);
+  await runLimited(
+    commands.map((args, i) => ({ args, i })),
+    limit,
+    async ({ args, i }) => {
+      results[i] = await t.run(args);
+    },
+  );
+  return results;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { pullXCom } from '../../src/store/xcom.ts';
 import { forEachCliDialect } from './capstan.ts';
-import { BROKEN_DAG, ETL_DAG, RULES_DAG, setUpDags } from './dagFixtures.ts';
+import { BROKEN_DAG, ETL_DAG, RULES_DAG, runMany, setUpDags } from './dagFixtures.ts';
 
 interface RunJson {
   runId: string;
@@ -124,7 +124,7 @@ forEachCliDialect('capstan dags', (t) => {
       [['dags', 'test', 'nope'], 3, /DAG 'nope' is not known/],
       [['dags', 'test', 'nope', '--file', join(t.home, 'dags', 'etl.ts')], 3, /does not define DAG 'nope' \(it defines: etl\)/],
     ];
-    const results = await Promise.all(cases.map(([args]) => t.run(args)));
+    const results = await runMany(t, cases.map(([args]) => args));
     cases.forEach(([args, code, message], i) => {
       const r = results[i];
       assert.equal(r?.code, code, `${args.join(' ')}: ${r?.stderr}`);

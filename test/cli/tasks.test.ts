@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { forEachCliDialect } from './capstan.ts';
-import { ETL_DAG, RULES_DAG, setUpDags } from './dagFixtures.ts';
+import { ETL_DAG, RULES_DAG, runMany, setUpDags } from './dagFixtures.ts';
 
 const ETL_DATE = '2026-04-01T00:00:00Z';
 const ETL_RUN = 'manual__2026-04-01T00:00:00+00:00';
@@ -111,7 +111,7 @@ forEachCliDialect('capstan tasks', (t) => {
       [['tasks', 'list', 'etl', 'nope'], 3, /DAG 'etl' has no run 'nope'/],
       [['tasks', 'state', 'etl', ETL_RUN, 'nope'], 3, /has no task 'nope'/],
     ];
-    const results = await Promise.all(cases.map(([args]) => t.run(args)));
+    const results = await runMany(t, cases.map(([args]) => args));
     cases.forEach(([args, code, message], i) => {
       assert.equal(results[i]?.code, code, `${args.join(' ')}: ${results[i]?.stderr}`);
       assert.match(results[i]?.stderr ?? '', message, args.join(' '));

@@ -63,17 +63,39 @@ async function logText(logsDir: string, pod: V1Pod, container: string): Promise<
   );
 }
 
-/** Applies the kubelet's log options to `text`. */
+/**
+ * Applies the kubelet's log options to `text`. Line i was "written" at `at` + i ms (a stable timestamp,
+ * as a runtime records it), so `timestamps` and `sinceTime` (inclusive, as the kubelet applies it)
+ * behave the same on every request.
+ */
 export function renderLog(
   text: string,
-  options: { tailLines?: number; limitBytes?: number; timestamps?: boolean; at?: Date },
+  options: { tailLines?: number; limitBytes?: number; timestamps?: boolean; at?: Date; sinceTime?: Date },
 ): string {
-  let lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const base = (options.at ?? new Date()).getTime();
+  let lines = (text === '' ? [] : text.replace(/\n$/, '').split('\n')).map((line, i) => ({ line, ms: base + i }));
+  if (options.sinceTime !== undefined) {
+    const since = options.sinceTime.getTime();
+    lines = lines.filter((l) => l.ms >= since);
+  }
   if (options.tailLines !== undefined) lines = options.tailLines === 0 ? [] : lines.slice(-options.tailLines);
-  const stamp = options.timestamps ? `${(options.at ?? new Date()).toISOString().replace('Z', '000000Z')} ` : '';
-  let out = lines.map((line) => `${stamp}${line}\n`).join('');
+  const stamp = (ms: number): string => (options.timestamps ? `${new Date(ms).toISOString().replace('Z', '000000Z')} ` : '');
+  let out = lines.map((l) => `${stamp(l.ms)}${l.line}\n`).join('');
   if (options.limitBytes !== undefined) out = Buffer.from(out).subarray(0, options.limitBytes).toString('utf8');
   return out;
+}
+
+/** When `container` started (its log's first timestamp), if it did. */
+function startedAt(pod: V1Pod, container: string): Date | undefined {
+  const state = containerStatus(pod, container)?.state;
+  const t = state?.running?.startedAt ?? state?.terminated?.startedAt;
+  return t === undefined ? undefined : new Date(t);
+}
+
+function optionalDate(value: string | null): Date | undefined {
+  if (value === null || value === '') return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 function containerStatus(pod: V1Pod, container: string): V1ContainerStatus | undefined {
@@ -158,6 +180,8 @@ export async function startLogServer(options: {
       tailLines: optionalInt(url.searchParams.get('tailLines')),
       limitBytes: optionalInt(url.searchParams.get('limitBytes')),
       timestamps: url.searchParams.get('timestamps') === 'true',
+      sinceTime: optionalDate(url.searchParams.get('sinceTime')),
+      at: startedAt(pod, container),
     });
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write(text);

@@ -1,0 +1,159 @@
+/**
+ * Follows one container's log into a callback as it is written, surviving cut streams: every stream is
+ * opened with `timestamps=true`, and a reopened stream starts at the last timestamp seen (see
+ * logCursor.ts), so no line is lost or repeated. It never hangs: a stream silent for `idleTimeoutMs` is
+ * reopened, a stream still open `terminatedGraceMs` after the container terminated is closed, and the
+ * tail is then fetched once without `follow`.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { abortableDelay } from '../../core/async.ts';
+import { backoffMs } from './listWatch.ts';
+import { LineSplitter, LogCursor, parseTimedLine } from './logCursor.ts';
+import { requestLog } from './logRequest.ts';
+import type { LogRequestEnd } from './logRequest.ts';
+import type { PodSnapshot, PodWatcher } from './podWatcher.ts';
+import { hasStarted, hasTerminated, isPodTerminal } from './podState.ts';
+
+/** One delivered log line. */
+export interface LogLine {
+  container: string;
+  /** The line without its timestamp or newline. */
+  text: string;
+  /** RFC3339Nano timestamp given by the runtime, when there was one. */
+  timestamp: string | undefined;
+}
+
+/** Options of {@link followContainerLogs}. */
+export interface FollowLogsOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  pod: string;
+  container: string;
+  watcher: PodWatcher;
+  onLine: (line: LogLine) => void;
+  /** Told about each reconnect, for the task log. */
+  onReconnect?: (reason: string) => void;
+  signal: AbortSignal;
+  /** Reopen a stream silent this long while the container runs (default 60 000). */
+  idleTimeoutMs?: number;
+  /** Close a stream still open this long after the container terminated (default 2000). */
+  terminatedGraceMs?: number;
+}
+
+type Phase = 'started' | 'finished' | 'gone';
+
+function phaseOf(s: PodSnapshot, container: string): Phase | undefined {
+  if (s.deleted || s.pod === undefined) return s.pod !== undefined && hasStarted(s.pod, container) ? 'finished' : 'gone';
+  if (hasTerminated(s.pod, container)) return 'finished';
+  if (hasStarted(s.pod, container)) return 'started';
+  return isPodTerminal(s.pod) ? 'gone' : undefined;
+}
+
+/** Resolves once the container's whole log was delivered, the pod is gone, or `signal` aborts. */
+export async function followContainerLogs(options: FollowLogsOptions): Promise<void> {
+  const { signal, container, watcher } = options;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const cursor = new LogCursor();
+  const deliver = (raw: string): void => {
+    const line = parseTimedLine(raw);
+    if (cursor.accept(line)) options.onLine({ container, text: line.text, timestamp: line.timestamp });
+  };
+  let attempt = 0;
+  while (!signal.aborted) {
+    const phase = await watcher.until((s) => phaseOf(s, container), { signal });
+    if (phase === undefined || phase === 'gone') return;
+    if (phase === 'finished') {
+      await readTail(options, cursor, deliver);
+      return;
+    }
+    const end = await followOnce(options, cursor, deliver, idleTimeoutMs);
+    if (signal.aborted) return;
+    const now = phaseOf(watcher.snapshot, container);
+    if (now === 'finished' || now === 'gone') {
+      await readTail(options, cursor, deliver);
+      return;
+    }
+    if (end.kind === 'status' && end.code === 404) return;
+    attempt = end.kind === 'idle' ? 0 : attempt + 1;
+    options.onReconnect?.(describeEnd(end));
+    if (attempt > 0) await abortableDelay(backoffMs(attempt, 100, 5000), signal);
+  }
+}
+
+function describeEnd(end: LogRequestEnd): string {
+  switch (end.kind) {
+    case 'status': return `log request failed (${end.code}): ${end.message}`;
+    case 'cut': return `log stream cut: ${end.error}`;
+    case 'idle': return 'log stream idle, reopening';
+    case 'end': return 'log stream ended while the container runs';
+    case 'aborted': return 'log stream aborted';
+  }
+}
+
+/** One followed stream; ends on a cut, on idleness, or shortly after the container terminated. */
+async function followOnce(options: FollowLogsOptions, cursor: LogCursor, deliver: (raw: string) => void, idleTimeoutMs: number): Promise<LogRequestEnd> {
+  const attempt = new AbortController();
+  const onAbort = (): void => attempt.abort();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  let grace: NodeJS.Timeout | undefined;
+  const armGrace = (s: PodSnapshot): void => {
+    if (grace !== undefined) return;
+    const phase = phaseOf(s, options.container);
+    if (phase === 'finished' || phase === 'gone') {
+      grace = setTimeout(() => attempt.abort(), options.terminatedGraceMs ?? 2000);
+    }
+  };
+  const unsubscribe = options.watcher.subscribe(armGrace);
+  armGrace(options.watcher.snapshot);
+  const splitter = new LineSplitter();
+  cursor.beginStream();
+  try {
+    return await requestLog({
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+      pod: options.pod,
+      query: { container: options.container, follow: true, timestamps: true, ...sinceTime(cursor) },
+      onChunk: (chunk) => {
+        for (const raw of splitter.push(chunk)) deliver(raw);
+      },
+      idleTimeoutMs,
+      signal: attempt.signal,
+    });
+  } finally {
+    unsubscribe();
+    if (grace !== undefined) clearTimeout(grace);
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function sinceTime(cursor: LogCursor): { sinceTime?: string } {
+  const since = cursor.sinceTime();
+  return since === undefined ? {} : { sinceTime: since };
+}
+
+/** Reads the rest of a terminated container's log without following (a few tries on transient cuts). */
+async function readTail(options: FollowLogsOptions, cursor: LogCursor, deliver: (raw: string) => void): Promise<void> {
+  for (let attempt = 1; attempt <= 3 && !options.signal.aborted; attempt++) {
+    const splitter = new LineSplitter();
+    const lines: string[] = [];
+    const end = await requestLog({
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+      pod: options.pod,
+      query: { container: options.container, follow: false, timestamps: true, ...sinceTime(cursor) },
+      onChunk: (chunk) => lines.push(...splitter.push(chunk)),
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      signal: options.signal,
+    });
+    if (end.kind === 'end') {
+      cursor.beginStream();
+      for (const raw of lines) deliver(raw);
+      const rest = splitter.rest();
+      if (rest !== undefined) deliver(rest);
+      return;
+    }
+    if (end.kind === 'aborted' || (end.kind === 'status' && end.code >= 400 && end.code < 500)) return;
+    options.onReconnect?.(describeEnd(end));
+    await abortableDelay(backoffMs(attempt, 100, 2000), options.signal);
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The whole life of a task's pod, in one call: create (or reattach) → watch → stream events and logs →
+ * await the base container → read the XCom → classify → finish action. Returns the outcome as data; only
+ * API failures before the pod exists reject. Aborting the signal (task killed: timeout, mark-failed,
+ * clear) deletes the pod with its grace period.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { errorMessage } from '../../core/errors.ts';
+import type { KubeClients } from '../clients.ts';
+import { invokeCallback } from './callbacks.ts';
+import type { ExecutionMode, PodLifecycleCallbacks } from './callbacks.ts';
+import { deletePod, finishPlan, markPodChecked } from './cleanup.ts';
+import type { OnFinishAction } from './cleanup.ts';
+import { classifyPod, toTaskOutcome } from './podEnd.ts';
+import type { PodEnd, PodTaskOutcome } from './podEnd.ts';
+import { formatPodEvent, streamPodEvents } from './podEvents.ts';
+import { followContainerLogs } from './podLogs.ts';
+import { awaitPodStart, fatalEnd } from './podStartup.ts';
+import { PodWatcher } from './podWatcher.ts';
+import { BASE_CONTAINER, fatalWaiting, hasTerminated } from './podState.ts';
+import { createOrReattach } from './reattach.ts';
+import { readXcom, withXcomSidecar } from './xcom.ts';
+import type { XcomSidecarOptions } from './xcom.ts';
+
+/** Where the task log goes. */
+export interface PodRunSink {
+  log(message: string): void;
+}
+
+/** Options of {@link runPod}; every field is optional. */
+export interface RunPodOptions {
+  /** Default `delete_pod`. */
+  onFinishAction?: OnFinishAction;
+  /** Default 120. */
+  scheduleTimeoutSeconds?: number;
+  /** Default 120. */
+  startupTimeoutSeconds?: number;
+  /** Exit codes of the base container that skip the task. */
+  skipOnExitCode?: readonly number[];
+  /** Read `/airflow/xcom/return.json` through the native sidecar (added when missing). */
+  doXcomPush?: boolean;
+  xcom?: XcomSidecarOptions & { timeoutSeconds?: number };
+  /** Containers whose logs reach the task log (default `['base']`; init containers may be named). `false`: none. */
+  logContainers?: readonly string[] | false;
+  /** Label selector of the task's earlier pods (see `taskPodSelector`); reattach when one is found. */
+  reattachSelector?: string;
+  /** Grace period when the task is killed (default: the pod's own). */
+  deleteGracePeriodSeconds?: number;
+  /** Log lines of the base container kept for failure messages (default 20). */
+  logTailLines?: number;
+  callbacks?: PodLifecycleCallbacks;
+  mode?: ExecutionMode;
+  /** Aborting kills the task: the pod is deleted. */
+  signal?: AbortSignal;
+  /** Tuning of log streams (defaults 60 000 and 2000 ms). */
+  logIdleTimeoutMs?: number;
+  logTerminatedGraceMs?: number;
+}
+
+/** What happened. `xcom` is set only on success with `doXcomPush`. */
+export interface PodRunResult {
+  name: string;
+  namespace: string;
+  reattached: boolean;
+  end: PodEnd;
+  outcome: PodTaskOutcome;
+  xcom?: unknown;
+  /** The pod as last seen. */
+  pod: V1Pod | undefined;
+}
+
+/** Runs `pod` to completion; see the module comment. */
+export async function runPod(clients: KubeClients, manifest: V1Pod, options: RunPodOptions, sink: PodRunSink): Promise<PodRunResult> {
+  const { core } = clients;
+  const mode = options.mode ?? 'sync';
+  const signal = options.signal ?? new AbortController().signal;
+  const log = (m: string): void => sink.log(m);
+  const hookCtx = (pod: V1Pod) => ({ pod, client: core, mode });
+  const callbacks = options.callbacks;
+
+  const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;
+  const namespace = pod0.metadata?.namespace ?? clients.defaultNamespace;
+  await invokeCallback(callbacks, 'onPodManifestCreated', hookCtx(pod0), log);
+  const { pod: created, reattached } = await createOrReattach(core, namespace, { ...pod0, metadata: { ...pod0.metadata, namespace } }, options.reattachSelector);
+  const name = created.metadata?.name ?? '';
+  log(reattached ? `reattached to existing pod ${namespace}/${name}` : `created pod ${namespace}/${name}`);
+  await invokeCallback(callbacks, 'onPodCreation', hookCtx(created), log);
+
+  const background = new AbortController();
+  const watcher = PodWatcher.start({ core, watch: clients.watch, namespace, name, initial: created,
+    onRetry: (e, n) => log(`pod watch reconnecting (attempt ${n}): ${errorMessage(e)}`) });
+  const eventLines: string[] = [];
+  const warned = new Set<() => void>();
+  const events = streamPodEvents({ core, watch: clients.watch, namespace, pod: name, uid: created.metadata?.uid,
+    onEvent: (e) => {
+      const line = formatPodEvent(e);
+      eventLines.push(line);
+      log(`[event] ${line}`);
+      if (e.type === 'Warning') for (const w of [...warned]) w();
+    },
+    signal: background.signal });
+  // A failure's Warning event may trail the status that revealed it: wait for one, briefly.
+  const recentEvents = async (): Promise<string[]> => {
+    if (!eventLines.some((l) => l.startsWith('Warning'))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => { warned.delete(done); clearTimeout(timer); resolve(); };
+        const timer = setTimeout(done, 3000);
+        warned.add(done);
+      });
+    }
+    return [...eventLines];
+  };
+
+  const tail: string[] = [];
+  const tailMax = options.logTailLines ?? 20;
+  const logsStop = new AbortController();
+  const logContainers = options.logContainers === false ? [] : options.logContainers ?? [BASE_CONTAINER];
+  const followers = logContainers.map((container) => followContainerLogs({
+    kubeConfig: clients.kubeConfig, namespace, pod: name, container, watcher, signal: logsStop.signal,
+    idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs,
+    onReconnect: (why) => log(`[${container}] ${why}; resuming`),
+    onLine: (line) => {
+      log(`[${line.container}] ${line.text}`);
+      if (line.container === BASE_CONTAINER) {
+        tail.push(line.text);
+        if (tail.length > tailMax) tail.shift();
+      }
+      void invokeCallback(callbacks, 'progress', { line: line.text, container: line.container, timestamp: line.timestamp, client: core, mode }, log);
+    },
+  }));
+
+  let end: PodEnd;
+  let xcom: { value: unknown } | undefined;
+  let xcomError: string | undefined;
+  try {
+    end = await awaitEnd();
+    const last = watcher.snapshot.pod ?? created;
+    const baseDone = hasTerminated(last, BASE_CONTAINER);
+    await settleLogs(baseDone);
+    await invokeCallback(callbacks, 'onPodCompletion', hookCtx(last), log);
+    if (options.doXcomPush && end.kind === 'succeeded') {
+      const result = await readXcom({ kubeConfig: clients.kubeConfig, namespace, pod: name, watcher, signal,
+        maxBytes: options.xcom?.maxBytes, timeoutSeconds: options.xcom?.timeoutSeconds });
+      if (result.kind === 'value') xcom = { value: result.value };
+      else xcomError = result.message;
+    }
+    await invokeCallback(callbacks, 'onPodTeardown', hookCtx(watcher.snapshot.pod ?? last), log);
+    await finish(end);
+    await invokeCallback(callbacks, 'onPodCleanup', hookCtx(watcher.snapshot.pod ?? last), log);
+  } finally {
+    logsStop.abort();
+    background.abort();
+    await Promise.allSettled([watcher.stop(), events, ...followers]);
+  }
+
+  const outcome: PodTaskOutcome = xcomError !== undefined
+    ? { kind: 'failure', reason: 'xcomFailed', platform: false, message: `pod ${name}: ${xcomError}` }
+    : toTaskOutcome(end, { podName: name, skipOnExitCode: options.skipOnExitCode, logTail: tail });
+  const result: PodRunResult = { name, namespace, reattached, end, outcome, pod: watcher.snapshot.pod };
+  if (xcom !== undefined && outcome.kind === 'success') result.xcom = xcom.value;
+  return result;
+
+  async function awaitEnd(): Promise<PodEnd> {
+    const killed = (): PodEnd => ({ kind: 'killed', reason: signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted') });
+    const started = await awaitPodStart({ watcher, scheduleTimeoutSeconds: options.scheduleTimeoutSeconds,
+      startupTimeoutSeconds: options.startupTimeoutSeconds, events: recentEvents, signal });
+    if (started.kind === 'aborted') return killed();
+    if (started.kind === 'ended') return started.end;
+    await invokeCallback(callbacks, 'onPodStarting', hookCtx(started.pod), log);
+    type Done = { kind: 'end'; end: PodEnd } | { kind: 'fatal'; pod: V1Pod };
+    const done = await watcher.until<Done>((s) => {
+      const e = classifyPod(s.pod, { deleted: s.deleted });
+      if (e !== undefined) return { kind: 'end', end: e };
+      return s.pod !== undefined && fatalWaiting(s.pod) !== undefined ? { kind: 'fatal', pod: s.pod } : undefined;
+    }, { signal });
+    if (done === undefined) return killed();
+    if (done.kind === 'end') return done.end;
+    return (await fatalEnd(done.pod, recentEvents)) ?? killed();
+  }
+
+  async function settleLogs(baseDone: boolean): Promise<void> {
+    if (!baseDone) {
+      logsStop.abort();
+      return;
+    }
+    const bound = setTimeout(() => logsStop.abort(), (options.logTerminatedGraceMs ?? 2000) + 30_000);
+    await Promise.allSettled(followers);
+    clearTimeout(bound);
+  }
+
+  async function finish(e: PodEnd): Promise<void> {
+    if (e.kind === 'killed') {
+      log(`task killed: deleting pod ${name}`);
+      await deletePod(core, namespace, name, options.deleteGracePeriodSeconds);
+      return;
+    }
+    const plan = finishPlan(options.onFinishAction ?? 'delete_pod', watcher.snapshot.pod, e);
+    try {
+      if (plan.markChecked) await markPodChecked(core, namespace, name);
+      if (plan.delete) await deletePod(core, namespace, name, options.deleteGracePeriodSeconds);
+      log(plan.delete ? `deleted pod ${name}` : `kept pod ${name}`);
+    } catch (error) {
+      log(`finish action on pod ${name} failed: ${errorMessage(error)}`);
+      if (plan.delete) await markPodChecked(core, namespace, name).catch(() => undefined);
+    }
+  }
+}

@@ -49,6 +49,13 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       .orderBy('dag_run_id')
       .orderBy('map_index')
       .limit(limits.maxTisPerQuery);
+    // A full pool or a DAG at its maxActiveTasks can queue nothing now: leave their tasks out of the
+    // query, or enough of them at the top of the priority order would hide every other ready task
+    // beyond maxTisPerQuery, which would then wait for them (Airflow's starved pools and DAGs).
+    const starvedPools = [...poolOpen].filter(([, open]) => open <= 0).map(([name]) => name);
+    const starvedDags = [...dagActive].filter(([dagId, n]) => n >= limits.maxActiveTasks(dagId)).map(([dagId]) => dagId);
+    if (starvedPools.length > 0) q = q.where('pool', 'not in', starvedPools);
+    if (starvedDags.length > 0) q = q.where('dag_id', 'not in', starvedDags);
     if (m.dialect === 'postgres') q = q.forUpdate().skipLocked();
     const candidates = await q.execute();
     const out: QueuedTry[] = [];

@@ -132,6 +132,63 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(maxConcurrency(runs) <= 2, `max ${maxConcurrency(runs)} at once`);
     });
   });
+  describe(`a full pool does not starve other tasks [${dialect}]`, () => {
+    let t: TestEngine;
+    before(async () => {
+      // Only two scheduled task instances are examined per loop.
+      t = await startTestEngine({
+        dialect,
+        env: { CAPSTAN__SCHEDULER__MAX_TIS_PER_QUERY: '2' },
+        dags: {
+          'starve.ts': `
+import { dag, BashOperator } from 'capstan';
+dag({ dagId: 'hog', schedule: null }, () => {
+  for (let i = 0; i < 4; i++) new BashOperator({ taskId: 'h' + i, bashCommand: 'sleep 60', pool: 'single', priorityWeight: 10 });
+});
+dag({ dagId: 'small', schedule: null }, () => {
+  new BashOperator({ taskId: 'quick', bashCommand: 'true', priorityWeight: 1 });
+});
+dag({ dagId: 'capped', schedule: null, maxActiveTasks: 1 }, () => {
+  for (let i = 0; i < 4; i++) new BashOperator({ taskId: 'c' + i, bashCommand: 'sleep 60', priorityWeight: 10 });
+});
+`,
+        },
+      });
+      await new PoolStore(t.engine.db).set('single', { slots: 1 });
+    });
+    after(async () => {
+      for (const dagId of ['hog', 'capped']) {
+        for (const ti of await t.taskInstances(dagId, 'r1')) if (ti.state === 'running') await t.executor.terminate(ti.id, ti.try_number, 'test over');
+      }
+      await t.stop();
+    });
+
+    test('higher-priority tasks waiting on a full pool do not hold back a ready task elsewhere', async () => {
+      await t.trigger('hog', { runId: 'r1' });
+      await waitForState(t, 'hog', 'running');
+      await t.trigger('small', { runId: 'r1' });
+      // With the bug, 'quick' waits until at most one 'hog' task is left scheduled (minutes).
+      const run = await t.waitForRun('small', 'r1', { timeoutMs: 30_000 });
+      assert.equal(run.state, 'success');
+    });
+
+    test("higher-priority tasks of a DAG at its maxActiveTasks do not hold back another DAG's task", async () => {
+      await t.trigger('capped', { runId: 'r1' });
+      await waitForState(t, 'capped', 'running');
+      await t.trigger('small', { runId: 'r2' });
+      const run = await t.waitForRun('small', 'r2', { timeoutMs: 30_000 });
+      assert.equal(run.state, 'success');
+    });
+  });
+}
+
+/** Wait until some task of run r1 of `dagId` is in `state`. */
+async function waitForState(t: TestEngine, dagId: string, state: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!Object.values(await t.taskStates(dagId, 'r1')).includes(state)) {
+    if (Date.now() > deadline) throw new Error(`no task of ${dagId} reached ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 after(() => stopPostgres());

@@ -124,8 +124,10 @@ forEachCliDialect('capstan dags', (t) => {
       [['dags', 'test', 'nope'], 3, /DAG 'nope' is not known/],
       [['dags', 'test', 'nope', '--file', join(t.home, 'dags', 'etl.ts')], 3, /does not define DAG 'nope' \(it defines: etl\)/],
     ];
-    const results = await runMany(t, cases.map(([args]) => args));
-    cases.forEach(([args, code, message], i) => {
+    // Input errors are the same on either database; lookups that miss are checked on both.
+    const checked = t.dialect === 'sqlite' ? cases : cases.filter(([, code]) => code === 3);
+    const results = await runMany(t, checked.map(([args]) => args), 4);
+    checked.forEach(([args, code, message], i) => {
       const r = results[i];
       assert.equal(r?.code, code, `${args.join(' ')}: ${r?.stderr}`);
       assert.match(r?.stderr ?? '', message, args.join(' '));

@@ -111,8 +111,10 @@ forEachCliDialect('capstan tasks', (t) => {
       [['tasks', 'list', 'etl', 'nope'], 3, /DAG 'etl' has no run 'nope'/],
       [['tasks', 'state', 'etl', ETL_RUN, 'nope'], 3, /has no task 'nope'/],
     ];
-    const results = await runMany(t, cases.map(([args]) => args));
-    cases.forEach(([args, code, message], i) => {
+    // Input errors are the same on either database; lookups that miss are checked on both.
+    const checked = t.dialect === 'sqlite' ? cases : cases.filter(([, code]) => code === 3);
+    const results = await runMany(t, checked.map(([args]) => args), 4);
+    checked.forEach(([args, code, message], i) => {
       assert.equal(results[i]?.code, code, `${args.join(' ')}: ${results[i]?.stderr}`);
       assert.match(results[i]?.stderr ?? '', message, args.join(' '));
     });

@@ -118,7 +118,7 @@ export class MemoryXComs implements XComBackend {
     return this.#fallback?.(taskId, key, mapIndex);
   }
 
-  /** Everything pushed, as `{ taskId: { key: value } }` (unmapped tasks). */
+  /** Everything pushed, in push order. */
   entries(): Array<{ taskId: string; mapIndex: number; key: string; value: JsonValue }> {
     return [...this.#values].map(([k, value]) => {
       const [taskId = '', mapIndex = '-1', key = ''] = k.split('\u0000');

@@ -59,7 +59,7 @@ export default dag({ dagId: 'dup', schedule: null }, () => {
 `,
     /DAG 'dup': duplicate taskId 'same'/,
   ],
-  'hangs.ts': [`setInterval(() => {}, 1000);\nawait new Promise(() => {});\n`, /timed out after 3000 ms/],
+  'hangs.ts': [`setInterval(() => {}, 1000);\nawait new Promise(() => {});\n`, /timed out after 6000 ms/],
 };
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
@@ -70,7 +70,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     before(async () => {
       const dags: Record<string, string> = { 'good.ts': GOOD };
       for (const [name, [source]] of Object.entries(BROKEN)) dags[name] = source;
-      t = await startTestEngine({ dialect, dags, env: { CAPSTAN__DAG_PROCESSOR__PARSE_TIMEOUT_MS: '3000' } });
+      t = await startTestEngine({ dialect, dags, env: { CAPSTAN__DAG_PROCESSOR__PARSE_TIMEOUT_MS: '6000' } });
       errors = new ImportErrorStore(t.engine.db);
     });
     after(async () => {

@@ -20,18 +20,19 @@ function dags(dir: string): string {
   return `
 import { dag, task, BashOperator, chain } from 'capstan';
 dag({ dagId: 'exec_timeout', schedule: null }, () => {
-  new BashOperator({ taskId: 'slow', bashCommand: ${JSON.stringify(longCommand(dir, 'slow'))}, executionTimeout: '1s', retries: 1, retryDelay: 100 });
+  new BashOperator({ taskId: 'slow', bashCommand: ${JSON.stringify(longCommand(dir, 'slow'))}, executionTimeout: '2s', retries: 1, retryDelay: 100 });
 });
 dag({ dagId: 'exec_timeout_stubborn', schedule: null }, () => {
   // Ignores SIGTERM: stopping it must not depend on the command's cooperation.
-  new BashOperator({ taskId: 'stubborn', bashCommand: ${JSON.stringify(longCommand(dir, 'stubborn', "trap '' TERM; "))}, executionTimeout: '1s' });
+  new BashOperator({ taskId: 'stubborn', bashCommand: ${JSON.stringify(longCommand(dir, 'stubborn', "trap '' TERM; "))}, executionTimeout: '2s' });
 });
 // Blocks its own event loop, so the task process cannot enforce the timeout: the scheduler must.
 const spin = task({ taskId: 'spin', executionTimeout: '1s' }, () => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks the thread without using CPU
 });
 dag({ dagId: 'exec_timeout_blocked', schedule: null }, () => { spin(); });
-dag({ dagId: 'run_timeout', schedule: null, dagrunTimeout: '2s' }, () => {
+// Long enough for 'first' and the start of 'hang' on a busy machine.
+dag({ dagId: 'run_timeout', schedule: null, dagrunTimeout: '5s' }, () => {
   const first = new BashOperator({ taskId: 'first', bashCommand: 'true' });
   const hang = new BashOperator({ taskId: 'hang', bashCommand: ${JSON.stringify(longCommand(dir, 'hang'))} });
   const next = new BashOperator({ taskId: 'next', bashCommand: 'true' });

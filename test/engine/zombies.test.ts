@@ -130,8 +130,8 @@ describe('a healthy task is no zombie', () => {
   before(async () => {
     // The default executor, so the task heartbeat interval is whatever the installation derives.
     t = await startTestEngine({
-      env: { CAPSTAN__SCHEDULER__TASK_HEARTBEAT_TIMEOUT_MS: '1500' },
-      dags: { 'slow.ts': `import { dag, BashOperator } from 'capstan';\ndag({ dagId: 'slow', schedule: null }, () => { new BashOperator({ taskId: 'work', bashCommand: 'sleep 4' }); });\n` },
+      env: { CAPSTAN__SCHEDULER__TASK_HEARTBEAT_TIMEOUT_MS: '3000' },
+      dags: { 'slow.ts': `import { dag, BashOperator } from 'capstan';\ndag({ dagId: 'slow', schedule: null }, () => { new BashOperator({ taskId: 'work', bashCommand: 'sleep 4.5' }); });\n` },
     });
   });
   after(async () => {

@@ -42,12 +42,15 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
       progress: ({ line }) => { calls.push(`progress:${line}`); },
     };
     const xcomLog = `${XCOM_MARKER} begin 18\n{"rows": 42, "ok": true}\n${XCOM_MARKER} end\n`;
-    const pod = taskPod('ok', { runMs: 300, logs: { base: 'hello\nworld\n', [XCOM_SIDECAR_NAME]: xcomLog } });
-    const result = await runPod(clients, pod, { doXcomPush: true, callbacks }, sink);
+    const pod = taskPod('ok', { runMs: 300, initStepMs: 50, logs: { fetch: 'fetched 3 files\n', base: 'hello\nworld\n', [XCOM_SIDECAR_NAME]: xcomLog } },
+      { initContainers: [{ name: 'fetch', image: 'capstan/init:test' }] });
+    const result = await runPod(clients, pod, { doXcomPush: true, callbacks, logContainers: ['fetch', 'base'] }, sink);
     assert.deepEqual(result.outcome, { kind: 'success' });
     assert.deepEqual(result.xcom, { rows: 42, ok: true });
     assert.ok(sink.lines.includes('[base] hello') && sink.lines.includes('[base] world'), sink.lines.join('\n'));
     assert.equal(sink.lines.filter((l) => l === '[base] hello').length, 1);
+    assert.ok(sink.lines.indexOf('[fetch] fetched 3 files') >= 0, 'init container log, prefixed');
+    assert.ok(sink.lines.indexOf('[fetch] fetched 3 files') < sink.lines.indexOf('[base] hello'), 'init container first');
     assert.ok(sink.lines.some((l) => l.startsWith('[event] Normal Scheduled')), 'scheduler event in the task log');
     assert.deepEqual(calls.filter((c) => !c.startsWith('progress')), ['manifest', 'creation', 'starting', 'completion', 'teardown', 'cleanup']);
     assert.ok(calls.includes('progress:hello'));

@@ -78,7 +78,8 @@ void describe('pod lifecycle under faults', { skip: !available && 'binaries not 
       },
     };
     const clients = kubeClients(cluster.kubeConfig, namespace);
-    const running = runPod(clients, body, { logContainers: false, deleteGracePeriodSeconds: 0 }, memorySink());
+    // Following the sidecar's log must not hold the task either: it is cut after the grace period.
+    const running = runPod(clients, body, { logContainers: ['base', 'proxy'], logTerminatedGraceMs: 500, deleteGracePeriodSeconds: 0 }, memorySink());
     await waitFor('pod created', async () => (await core.listNamespacedPod({ namespace, fieldSelector: 'metadata.name=sidecar' })).items[0]);
     const now = new Date();
     const status = {

@@ -1,21 +1,13 @@
 // Shared pieces of the pod-lifecycle integration tests: KubeClients over a KubeConfig, a task pod, a sink.
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, Log, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
-import type { KubeClients } from '../../src/kubernetes/clients.ts';
+import { createKubeClients } from '../../src/kubernetes/index.ts';
+import type { KubeClients } from '../../src/kubernetes/index.ts';
 import { podAnnotations } from '../support/k8s/index.ts';
 import type { PodBehaviour } from '../support/k8s/index.ts';
 
-/** Plain client-node handles, as `createKubeClients` exposes them (without its retry layer). */
+/** The production client set (rate limit, retries) over `kubeConfig`. */
 export function kubeClients(kubeConfig: KubeConfig, defaultNamespace: string): KubeClients {
-  return {
-    kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    batch: kubeConfig.makeApiClient(BatchV1Api),
-    custom: kubeConfig.makeApiClient(CustomObjectsApi),
-    watch: new Watch(kubeConfig),
-    log: new Log(kubeConfig),
-    defaultNamespace,
-  };
+  return createKubeClients(kubeConfig, { defaultNamespace });
 }
 
 /** Labels of a task instance's pod, as the pod builder writes them. */

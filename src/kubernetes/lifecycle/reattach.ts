@@ -50,6 +50,10 @@ export class PodConflictError extends Error {
   }
 }
 
+function sameLabels(a: V1Pod, b: V1Pod): boolean {
+  return TASK_IDENTITY_LABELS.every((k) => a.metadata?.labels?.[k] === b.metadata?.labels?.[k]);
+}
+
 function code(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
@@ -69,13 +73,20 @@ export async function createOrReattach(core: CoreV1Api, namespace: string, pod: 
         `delete the stale ones or label them ${ALREADY_CHECKED_LABEL}=true`);
     }
   }
+  const name = pod.metadata?.name ?? '';
   try {
     return { pod: await core.createNamespacedPod({ namespace, body: pod }), reattached: false };
   } catch (error) {
-    if (code(error) !== 409) throw error;
-    const name = pod.metadata?.name ?? '';
+    if (code(error) !== 409) {
+      // A create whose connection broke after sending may have happened: look before failing.
+      const made = name === '' ? undefined : await core.readNamespacedPod({ namespace, name }).catch(() => undefined);
+      if (made !== undefined && sameLabels(made, pod) && made.metadata?.labels?.[ALREADY_CHECKED_LABEL] !== 'true') {
+        return { pod: made, reattached: false };
+      }
+      throw error;
+    }
     const existing = await core.readNamespacedPod({ namespace, name });
-    const sameTask = TASK_IDENTITY_LABELS.every((k) => existing.metadata?.labels?.[k] === pod.metadata?.labels?.[k]);
+    const sameTask = sameLabels(existing, pod);
     if (sameTask && choosePod([existing]).kind === 'reattach') return { pod: existing, reattached: true };
     throw new PodConflictError(`a pod named ${name} already exists in ${namespace}` +
       (sameTask ? ' and its result was already consumed' : ' and belongs to another task') +

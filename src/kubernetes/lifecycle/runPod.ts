@@ -115,10 +115,13 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   const tailMax = options.logTailLines ?? 20;
   const logsStop = new AbortController();
   const logContainers = options.logContainers === false ? [] : options.logContainers ?? [BASE_CONTAINER];
-  const followers = logContainers.map((container) => followContainerLogs({
-    kubeConfig: clients.kubeConfig, namespace, pod: name, container, watcher, signal: logsStop.signal,
+  const followed = logContainers.map((container) => ({ container, stop: new AbortController() }));
+  const stopFollower = (f: { stop: AbortController }) => () => f.stop.abort();
+  const followers = followed.map((f) => followContainerLogs({
+    container: f.container, signal: AbortSignal.any([logsStop.signal, f.stop.signal]),
+    kubeConfig: clients.kubeConfig, namespace, pod: name, watcher,
     idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs,
-    onReconnect: (why) => log(`[${container}] ${why}; resuming`),
+    onReconnect: (why) => log(`[${f.container}] ${why}; resuming`),
     onLine: (line) => {
       log(`[${line.container}] ${line.text}`);
       if (line.container === BASE_CONTAINER) {
@@ -137,6 +140,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
     const last = watcher.snapshot.pod ?? created;
     const baseDone = hasTerminated(last, BASE_CONTAINER);
     await settleLogs(baseDone);
+    if (signal.aborted && end.kind !== 'killed') end = { kind: 'killed', reason: abortReason() };
     await invokeCallback(callbacks, 'onPodCompletion', hookCtx(last), log);
     if (options.doXcomPush && end.kind === 'succeeded') {
       const result = await readXcom({ kubeConfig: clients.kubeConfig, namespace, pod: name, watcher, signal,
@@ -161,7 +165,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   return result;
 
   async function awaitEnd(): Promise<PodEnd> {
-    const killed = (): PodEnd => ({ kind: 'killed', reason: signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted') });
+    const killed = (): PodEnd => ({ kind: 'killed', reason: abortReason() });
     const started = await awaitPodStart({ watcher, scheduleTimeoutSeconds: options.scheduleTimeoutSeconds,
       startupTimeoutSeconds: options.startupTimeoutSeconds, events: recentEvents, signal });
     if (started.kind === 'aborted') return killed();
@@ -178,14 +182,23 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
     return (await fatalEnd(done.pod, recentEvents)) ?? killed();
   }
 
+  function abortReason(): string {
+    return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  }
+
   async function settleLogs(baseDone: boolean): Promise<void> {
     if (!baseDone) {
       logsStop.abort();
       return;
     }
-    const bound = setTimeout(() => logsStop.abort(), (options.logTerminatedGraceMs ?? 2000) + 30_000);
+    // The base log ends by itself (bounded); a container still running next to it (a sidecar) is cut
+    // after the grace period, so its log cannot hold the task.
+    const grace = options.logTerminatedGraceMs ?? 2000;
+    const last = watcher.snapshot.pod;
+    const timers = followed.map((f) => setTimeout(stopFollower(f),
+      last !== undefined && hasTerminated(last, f.container) ? grace + 30_000 : grace));
     await Promise.allSettled(followers);
-    clearTimeout(bound);
+    for (const t of timers) clearTimeout(t);
   }
 
   async function finish(e: PodEnd): Promise<void> {

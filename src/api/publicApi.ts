@@ -3,7 +3,10 @@
  * services; they hold no SQL.
  */
 import { Hono } from 'hono';
+import { z } from 'zod';
+import { InvalidArgument } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
+import { clearTaskInstances, type ClearRequest } from '../engine/clear.ts';
 import { triggerDagRun } from '../engine/triggerRun.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getDag, listDags, setPaused } from '../store/dags.ts';
@@ -53,9 +56,54 @@ export function publicApi(d: PublicApiDeps): Hono {
     d.onTriggered?.();
     return c.json(runJson(run), 201);
   });
+  app.post('/dags/:dagId/clearTaskInstances', async (c) => {
+    const body = parseClearBody(await c.req.json<unknown>());
+    const result = await clearTaskInstances(d.db, { dagId: c.req.param('dagId'), ...body }, d.now(), 'api');
+    if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
+    return c.json(result);
+  });
   app.get('/dags/:dagId/dagRuns/:runId', async (c) => c.json(runJson(await getDagRun(d.db, c.req.param('dagId'), c.req.param('runId')))));
   app.get('/dags/:dagId/dagRuns/:runId/taskInstances', async (c) =>
     c.json({ taskInstances: (await listTaskInstances(d.db, { dagId: c.req.param('dagId'), runId: c.req.param('runId') })).map(tiJson) }),
   );
   return app;
+}
+
+/**
+ * Body of `POST /dags/:dagId/clearTaskInstances` (Airflow's clearTaskInstances in camelCase): `dryRun`
+ * (default true, as in Airflow), `dagRunId`, `taskIds`, `taskRegex`, `includeUpstream`,
+ * `includeDownstream`, `onlyFailed`, `startDate`, `endDate` (ISO-8601).
+ */
+const ClearBody = z
+  .object({
+    dryRun: z.boolean().default(true),
+    dagRunId: z.string().min(1).optional(),
+    taskIds: z.array(z.string().min(1)).optional(),
+    taskRegex: z.string().optional(),
+    includeUpstream: z.boolean().default(false),
+    includeDownstream: z.boolean().default(false),
+    onlyFailed: z.boolean().default(false),
+    startDate: z.iso.datetime({ offset: true }).optional(),
+    endDate: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+function parseClearBody(raw: unknown): Omit<ClearRequest, 'dagId'> {
+  const parsed = ClearBody.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidArgument(`clearTaskInstances: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const b = parsed.data;
+  return {
+    dryRun: b.dryRun,
+    upstream: b.includeUpstream,
+    downstream: b.includeDownstream,
+    onlyFailed: b.onlyFailed,
+    ...(b.dagRunId === undefined ? {} : { runId: b.dagRunId }),
+    ...(b.taskIds === undefined ? {} : { taskIds: b.taskIds }),
+    ...(b.taskRegex === undefined ? {} : { taskRegex: b.taskRegex }),
+    ...(b.startDate === undefined ? {} : { startDate: Date.parse(b.startDate) }),
+    ...(b.endDate === undefined ? {} : { endDate: Date.parse(b.endDate) }),
+  };
 }

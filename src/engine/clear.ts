@@ -24,6 +24,8 @@ export interface ClearRequest {
   runId?: string;
   /** Tasks whose id matches this regular expression (searched, not anchored). Default: all. */
   taskRegex?: string;
+  /** Only these tasks (combined with `taskRegex` when both are given). */
+  taskIds?: string[];
   /** Also clear every upstream task of the matched ones. */
   upstream?: boolean;
   /** Also clear every downstream task of the matched ones. */
@@ -65,7 +67,7 @@ const FAILED_STATES: ReadonlySet<TaskInstanceState> = new Set(['failed', 'upstre
  * The task ids a clear covers: the tasks matching `regex` plus, on request, all their ancestors and
  * descendants. Throws `invalid_argument` for a bad regular expression.
  */
-export function selectClearedTasks(dag: SerializedDag, options: Pick<ClearRequest, 'taskRegex' | 'upstream' | 'downstream'>): Set<string> {
+export function selectClearedTasks(dag: SerializedDag, options: Pick<ClearRequest, 'taskRegex' | 'taskIds' | 'upstream' | 'downstream'>): Set<string> {
   let pattern: RegExp | undefined;
   if (options.taskRegex !== undefined) {
     try {
@@ -75,7 +77,10 @@ export function selectClearedTasks(dag: SerializedDag, options: Pick<ClearReques
     }
   }
   const byId = new Map(dag.tasks.map((t) => [t.taskId, t]));
-  const matched = dag.tasks.filter((t) => !pattern || pattern.test(t.taskId)).map((t) => t.taskId);
+  const ids = options.taskIds === undefined ? undefined : new Set(options.taskIds);
+  const unknown = options.taskIds?.filter((id) => !byId.has(id)) ?? [];
+  if (unknown.length > 0) throw new InvalidArgument(`DAG '${dag.dagId}' has no task ${unknown.map((id) => `'${id}'`).join(', ')}`);
+  const matched = dag.tasks.filter((t) => (!pattern || pattern.test(t.taskId)) && (!ids || ids.has(t.taskId))).map((t) => t.taskId);
   const selected = new Set(matched);
   const walk = (start: string[], next: (id: string) => string[]) => {
     const stack = [...start];
@@ -153,6 +158,7 @@ export async function clearTaskInstances(m: MetadataDb, req: ClearRequest, now: 
     runId: req.runId ?? null,
     details: {
       taskRegex: req.taskRegex ?? null,
+      taskIds: req.taskIds ?? null,
       upstream: req.upstream ?? false,
       downstream: req.downstream ?? false,
       onlyFailed: req.onlyFailed ?? false,

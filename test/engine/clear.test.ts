@@ -34,6 +34,10 @@ test('task selection: regex, upstream, downstream', () => {
   assert.deepEqual(sel({ taskRegex: '^b$', upstream: true, downstream: true }), ['a', 'b', 'c', 'd']);
   assert.deepEqual(sel({ taskRegex: '^a$', downstream: true }), ['a', 'b', 'c', 'd', 'x']);
   assert.deepEqual(sel({ taskRegex: 'nothing' }), []);
+  assert.deepEqual(sel({ taskIds: ['b', 'x'] }), ['b', 'x']);
+  assert.deepEqual(sel({ taskIds: ['b', 'x'], taskRegex: '^x' }), ['x']);
+  assert.deepEqual(sel({ taskIds: ['c'], upstream: true }), ['a', 'b', 'c']);
+  assert.throws(() => selectClearedTasks(DAG, { taskIds: ['b', 'zz'] }), /DAG 'clearable' has no task 'zz'/);
   assert.throws(() => selectClearedTasks(DAG, { taskRegex: '[' }), /--task-regex '\[' is not a regular expression/);
 });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectionFromUri } from '../../src/store/connections.ts';
 import type { Connection } from '../../src/store/connections.ts';
 import { parseKubernetesConnection, resolveKubeConfig, resolveNamespace } from '../../src/kubernetes/index.ts';
 
@@ -65,6 +66,13 @@ void describe('parseKubernetesConnection', () => {
       return true;
     }));
   }
+
+  void test('a URI-form connection parses the same way', () => {
+    const parsed = parseKubernetesConnection(connectionFromUri('k8s_prod', 'kubernetes://?kubeconfigPath=/etc/kube/prod&namespace=etl&qps=10&inCluster=false'));
+    assert.deepEqual(parsed.source, { kind: 'file', path: '/etc/kube/prod' });
+    assert.equal(parsed.qps, 10);
+    assert.equal(parsed.namespace, 'etl');
+  });
 
   void test('refuses a connection of another type', () => {
     assert.throws(() => parseKubernetesConnection(conn({}, 'postgres')), /has type 'postgres', not 'kubernetes'/);

@@ -36,7 +36,7 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     const calls: string[] = [];
     const hook = (name: string) => () => { calls.push(name); };
     const callbacks: PodLifecycleCallbacks = {
-      onPodManifestCreated: hook('manifest'), onPodCreation: hook('creation'), onPodStarting: hook('starting'),
+      onSyncClientCreation: hook('client'), onPodManifestCreated: hook('manifest'), onPodCreation: hook('creation'), onPodStarting: hook('starting'),
       onPodCompletion: hook('completion'), onPodTeardown: hook('teardown'),
       onPodCleanup: () => { calls.push('cleanup'); throw new Error('a broken hook'); },
       progress: ({ line }) => { calls.push(`progress:${line}`); },
@@ -52,9 +52,10 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     assert.ok(sink.lines.indexOf('[fetch] fetched 3 files') >= 0, 'init container log, prefixed');
     assert.ok(sink.lines.indexOf('[fetch] fetched 3 files') < sink.lines.indexOf('[base] hello'), 'init container first');
     assert.ok(sink.lines.some((l) => l.startsWith('[event] Normal Scheduled')), 'scheduler event in the task log');
-    assert.deepEqual(calls.filter((c) => !c.startsWith('progress')), ['manifest', 'creation', 'starting', 'completion', 'teardown', 'cleanup']);
+    assert.deepEqual(calls.filter((c) => !c.startsWith('progress')), ['client', 'manifest', 'creation', 'starting', 'completion', 'teardown', 'cleanup']);
     assert.ok(calls.includes('progress:hello'));
     assert.ok(sink.lines.some((l) => /callback onPodCleanup failed \(ignored\): a broken hook/.test(l)));
+    assert.ok(!sink.lines.some((l) => /resuming/.test(l)), 'no reconnect on a clean run');
     const left = await exists('ok');
     assert.ok(left === undefined || left.metadata?.deletionTimestamp !== undefined, 'pod deleted');
   });
@@ -99,11 +100,16 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     assert.ok(stuck.outcome.kind === 'failure' && /did not start within 2s/.test(stuck.outcome.message) && /base: waiting ContainerCreating/.test(stuck.outcome.message));
   });
 
-  void test('OOMKilled and eviction are reported as such', async () => {
-    const [oom, evicted] = await Promise.all([
+  void test('OOMKilled, eviction and activeDeadlineSeconds are reported as such', async () => {
+    const deadline = taskPod('deadline', { outcome: 'run-forever' });
+    deadline.spec!.activeDeadlineSeconds = 1;
+    const [oom, evicted, late] = await Promise.all([
       runPod(clients, taskPod('oom', { outcome: 'oom', runMs: 100 }), {}, memorySink()),
       runPod(clients, taskPod('evict', { outcome: 'evict', runMs: 100 }), {}, memorySink()),
+      runPod(clients, deadline, {}, memorySink()),
     ]);
+    assert.equal(late.end.kind, 'deadlineExceeded');
+    assert.ok(late.outcome.kind === 'failure' && /activeDeadlineSeconds/.test(late.outcome.message));
     assert.equal(oom.end.kind, 'oomKilled');
     assert.ok(oom.outcome.kind === 'failure' && /OOMKilled/.test(oom.outcome.message));
     assert.equal(evicted.end.kind, 'evicted');

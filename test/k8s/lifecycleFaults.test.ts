@@ -12,6 +12,19 @@ import { kubeClients, memorySink, taskPod } from './lifecycleSupport.ts';
 
 const available = await binariesAvailable();
 
+/** A pod bound to a node no kubelet serves: its status is whatever the test writes. */
+function unmanagedPod(name: string): V1Pod {
+  return {
+    metadata: { name },
+    spec: {
+      nodeName: 'capstan-unmanaged-node',
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'proxy', image: 'capstan/sidecar:test', restartPolicy: 'Always' }],
+      containers: [{ name: 'base', image: 'capstan/task:test' }],
+    },
+  };
+}
+
 void describe('pod lifecycle under faults', { skip: !available && 'binaries not built' }, () => {
   let cluster: TestCluster;
   let proxy: FaultProxy;
@@ -68,15 +81,7 @@ void describe('pod lifecycle under faults', { skip: !available && 'binaries not 
   void test('a sidecar that never exits does not hang the task once the base container terminated', async () => {
     // No kubelet runs pods bound to a node that does not exist, so the test reports the status itself:
     // the base container has exited 0, the sidecar is still running and the pod stays Running.
-    const body: V1Pod = {
-      metadata: { name: 'sidecar' },
-      spec: {
-        nodeName: 'capstan-unmanaged-node',
-        restartPolicy: 'Never',
-        initContainers: [{ name: 'proxy', image: 'capstan/sidecar:test', restartPolicy: 'Always' }],
-        containers: [{ name: 'base', image: 'capstan/task:test' }],
-      },
-    };
+    const body = unmanagedPod('sidecar');
     const clients = kubeClients(cluster.kubeConfig, namespace);
     // Following the sidecar's log must not hold the task either: it is cut after the grace period.
     const running = runPod(clients, body, { logContainers: ['base', 'proxy'], logTerminatedGraceMs: 500, deleteGracePeriodSeconds: 0 }, memorySink());
@@ -93,5 +98,25 @@ void describe('pod lifecycle under faults', { skip: !available && 'binaries not 
     const result = await running;
     assert.deepEqual(result.outcome, { kind: 'success' });
     assert.equal(result.pod?.status?.phase, 'Running', 'the pod itself was still running');
+  });
+
+  void test('a pod failed by the loss of its node is reported as node loss', async () => {
+    const clients = kubeClients(cluster.kubeConfig, namespace);
+    const running = runPod(clients, unmanagedPod('lost'), { logContainers: false, deleteGracePeriodSeconds: 0 }, memorySink());
+    await waitFor('pod created', async () => (await core.listNamespacedPod({ namespace, fieldSelector: 'metadata.name=lost' })).items[0]);
+    const now = new Date();
+    const status = {
+      phase: 'Failed',
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'DisruptionTarget', status: 'True', reason: 'DeletionByPodGC', message: 'PodGC: node no longer exists', lastTransitionTime: now },
+      ],
+      containerStatuses: [{ name: 'base', image: 'capstan/task:test', imageID: '', ready: false, restartCount: 0,
+        state: { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', startedAt: now, finishedAt: now } } }],
+    };
+    await core.patchNamespacedPodStatus({ namespace, name: 'lost', body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const result = await running;
+    assert.equal(result.end.kind, 'nodeLost');
+    assert.ok(result.outcome.kind === 'failure' && result.outcome.platform && /lost with its node: PodGC: node no longer exists/.test(result.outcome.message));
   });
 });

@@ -68,6 +68,13 @@ export async function followContainerLogs(options: FollowLogsOptions): Promise<v
     }
     const end = await followOnce(options, cursor, deliver, idleTimeoutMs);
     if (signal.aborted) return;
+    const over = (s: PodSnapshot): true | undefined => {
+      const p = phaseOf(s, container);
+      return p === 'finished' || p === 'gone' ? true : undefined;
+    };
+    // A stream the server ended is usually the container terminating, seen here a moment before the
+    // watch reports it: give the watch that moment before treating the end as a cut.
+    if (end.kind === 'end') await watcher.until(over, { timeoutMs: 1000, signal });
     const now = phaseOf(watcher.snapshot, container);
     if (now === 'finished' || now === 'gone') {
       await readTail(options, cursor, deliver);

@@ -21,6 +21,9 @@ export const FATAL_WAITING_REASONS: ReadonlySet<string> = new Set([
 
 const IMAGE_REASONS: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']);
 
+/** A pull refused by a registry's or the kubelet's rate limit clears by itself: the kubelet retries it. */
+const TRANSIENT_PULL = /QPS exceeded|toomanyrequests|too many requests|rate limit/i;
+
 /** Status of `container` (init, sidecar or regular), if the kubelet reported one. */
 export function containerStatus(pod: V1Pod, container: string): V1ContainerStatus | undefined {
   const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
@@ -69,12 +72,16 @@ export interface FatalWaiting {
   image: boolean;
 }
 
-/** The first container (init containers first) waiting with a fatal reason, if any. */
+/**
+ * The first container (init containers first) waiting with a fatal reason, if any. A pull failing
+ * because of rate limiting (`pull QPS exceeded`, `toomanyrequests`) is not fatal: it is left to the
+ * startup timeout while the kubelet retries.
+ */
 export function fatalWaiting(pod: V1Pod): FatalWaiting | undefined {
   const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const s of all) {
     const reason = s.state?.waiting?.reason;
-    if (reason !== undefined && FATAL_WAITING_REASONS.has(reason)) {
+    if (reason !== undefined && FATAL_WAITING_REASONS.has(reason) && !TRANSIENT_PULL.test(s.state?.waiting?.message ?? '')) {
       return { container: s.name, reason, message: s.state?.waiting?.message ?? '', image: IMAGE_REASONS.has(reason) };
     }
   }

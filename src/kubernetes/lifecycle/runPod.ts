@@ -78,6 +78,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   const hookCtx = (pod: V1Pod) => ({ pod, client: core, mode });
   const callbacks = options.callbacks;
 
+  if (mode === 'sync') await invokeCallback(callbacks, 'onSyncClientCreation', { client: core }, log);
   const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;
   const namespace = pod0.metadata?.namespace ?? clients.defaultNamespace;
   await invokeCallback(callbacks, 'onPodManifestCreated', hookCtx(pod0), log);

@@ -50,6 +50,8 @@ void describe('classifyPod', () => {
     assert.deepEqual(fatalWaiting(pulling), { container: 'base', reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"', image: true });
     assert.equal(fatalWaiting(pod('Pending', { waiting: { reason: 'CreateContainerConfigError' } }))?.image, false);
     assert.equal(fatalWaiting(pod('Pending', { waiting: { reason: 'ContainerCreating' } })), undefined);
+    assert.equal(fatalWaiting(pod('Pending', { waiting: { reason: 'ErrImagePull', message: 'pull QPS exceeded' } })), undefined, 'rate-limited pulls are retried');
+    assert.equal(fatalWaiting(pod('Pending', { waiting: { reason: 'ImagePullBackOff', message: '429 toomanyrequests: rate limit' } })), undefined);
     const unsched = pod('Pending', { waiting: {} }, { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] });
     assert.equal(isScheduled(unsched), false);
     assert.equal(schedulingMessage(unsched), 'Unschedulable: 0/1 nodes are available');

@@ -18,6 +18,7 @@ export interface QueuedTry {
 export interface QueueLimits {
   openExecutorSlots: number;
   maxTisPerQuery: number;
+  /** Fallback for a DAG missing from the `dag` table, whose stored maxActiveTasks is used first. */
   maxActiveTasks: (dagId: string) => number;
   executorName: string;
   /** The queuing scheduler's job id, recorded for adoption. */
@@ -34,6 +35,10 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       .where('state', 'in', ['queued', 'running', 'deferred'])
       .groupBy(['pool', 'dag_id', 'state'])
       .execute();
+    // Each DAG's maxActiveTasks as last parsed: a scheduler may not have this DAG in its cache yet (just
+    // restarted, or the run belongs to another scheduler's turn), and a guess would break the limit.
+    const parsedLimits = new Map((await tx.selectFrom('dag').select(['dag_id', 'max_active_tasks']).execute()).map((d) => [d.dag_id, Number(d.max_active_tasks)]));
+    const maxActiveTasks = (dagId: string) => parsedLimits.get(dagId) ?? limits.maxActiveTasks(dagId);
     const poolOpen = new Map<string, number>(pools.map((p) => [p.name, Number(p.slots)]));
     const includeDeferred = new Set(pools.filter((p) => Number(p.include_deferred) === 1).map((p) => p.name));
     const dagActive = new Map<string, number>();
@@ -53,7 +58,7 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
     // query, or enough of them at the top of the priority order would hide every other ready task
     // beyond maxTisPerQuery, which would then wait for them (Airflow's starved pools and DAGs).
     const starvedPools = [...poolOpen].filter(([, open]) => open <= 0).map(([name]) => name);
-    const starvedDags = [...dagActive].filter(([dagId, n]) => n >= limits.maxActiveTasks(dagId)).map(([dagId]) => dagId);
+    const starvedDags = [...dagActive].filter(([dagId, n]) => n >= maxActiveTasks(dagId)).map(([dagId]) => dagId);
     if (starvedPools.length > 0) q = q.where('pool', 'not in', starvedPools);
     if (starvedDags.length > 0) q = q.where('dag_id', 'not in', starvedDags);
     if (m.dialect === 'postgres') q = q.forUpdate().skipLocked();
@@ -70,7 +75,7 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       if (slots <= 0) break;
       if (open < c.pool_slots) continue; // pool full: stays scheduled
       const active = dagActive.get(c.dag_id) ?? 0;
-      if (active >= limits.maxActiveTasks(c.dag_id)) continue;
+      if (active >= maxActiveTasks(c.dag_id)) continue;
       const tryNumber = await queueTaskInstance(tx, c.id, limits.executorName, now, limits.jobId);
       if (tryNumber === null) continue;
       poolOpen.set(c.pool, open - c.pool_slots);

@@ -11,6 +11,19 @@ import { stopPostgres } from '../support/postgres.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { maxConcurrency, readIntervals, recordingCommand } from '../support/concurrency.ts';
 import { PoolStore } from '../../src/store/pools.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { openFreshDb } from '../support/dialects.ts';
+import { dag, type Dag } from '../../src/sdk/dag.ts';
+import { BashOperator } from '../../src/sdk/bash.ts';
+import { takeDefinedDags } from '../../src/sdk/authoring.ts';
+import { upsertSerializedDag } from '../../src/store/dags.ts';
+import { createDagRun, transitionDagRun } from '../../src/store/dagRuns.ts';
+import { transitionTis } from '../../src/store/taskInstances.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createEngine } from '../../src/app/components.ts';
+import { createScheduler } from '../../src/app/roles.ts';
+import type { Executor, TaskWorkload } from '../../src/executors/types.ts';
 
 /** A DAG of `n` independent recording tasks; `extra(i)` adds task options. */
 function wideDag(dagId: string, file: string, n: number, options: { dag?: string; extra?: (i: number) => string; seconds?: number } = {}): string {
@@ -178,6 +191,63 @@ dag({ dagId: 'capped', schedule: null, maxActiveTasks: 1 }, () => {
       await t.trigger('small', { runId: 'r2' });
       const run = await t.waitForRun('small', 'r2', { timeoutMs: 30_000 });
       assert.equal(run.state, 'success');
+    });
+  });
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`maxActiveTasks of a DAG this scheduler has not looked at yet [${dialect}]`, () => {
+    let fresh: Awaited<ReturnType<typeof openFreshDb>>;
+    let home: string;
+    before(async () => {
+      fresh = await openFreshDb(dialect);
+      home = mkdtempSync(join(tmpdir(), 'capstan-limits-'));
+    });
+    after(async () => {
+      await fresh.dispose();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    test('a restarted scheduler with a cold DAG cache still honours maxActiveTasks', async () => {
+      const m = fresh.db;
+      const now = Date.now();
+      const store = async (build: () => Dag) => {
+        const d = build();
+        takeDefinedDags();
+        const s = d.serialize(`/dags/${d.dagId}.ts`);
+        await upsertSerializedDag(m, s, now);
+        return s;
+      };
+      const other = await store(() => dag({ dagId: 'other', schedule: null }, () => void new BashOperator({ taskId: 'a', bashCommand: 'true' })));
+      const capped = await store(() =>
+        dag({ dagId: 'capped2', schedule: null, maxActiveTasks: 2 }, () => {
+          for (let i = 0; i < 6; i++) new BashOperator({ taskId: `c${i}`, bashCommand: 'true' });
+        }),
+      );
+      // What a previous scheduler left: two running runs, the capped one's tasks all scheduled.
+      const r1 = await createDagRun(m, { dagId: 'other', runId: 'r1', runType: 'manual', logicalDate: now, dataIntervalStart: now, dataIntervalEnd: now, conf: {} }, other, now);
+      const r2 = await createDagRun(m, { dagId: 'capped2', runId: 'r1', runType: 'manual', logicalDate: now, dataIntervalStart: now, dataIntervalEnd: now, conf: {} }, capped, now);
+      for (const r of [r1, r2]) await transitionDagRun(m, r.id, ['queued'], 'running', now, { start_date: now });
+      const cappedTis = await m.db.selectFrom('task_instance').select('id').where('dag_run_id', '=', r2.id).execute();
+      await transitionTis(m, cappedTis.map((x) => x.id), 'scheduled', now);
+      // A new scheduler (empty DAG cache) that examines one run per loop: this loop it is 'other'.
+      const config = loadConfig({ env: { CAPSTAN_HOME: home, CAPSTAN__SCHEDULER__MAX_DAG_RUNS_PER_LOOP: '1', CAPSTAN__LOGGING__LEVEL: 'error' } });
+      const queued: TaskWorkload[] = [];
+      const executor: Executor = {
+        name: 'RecordingExecutor',
+        start: async () => undefined,
+        openSlots: () => 100,
+        queueWorkloads: (w) => void queued.push(...w),
+        sync: async () => [],
+        terminate: async () => undefined,
+        tryAdopt: async (tis) => tis,
+        end: async () => undefined,
+      };
+      const scheduler = createScheduler(createEngine(config, { db: m }), executor);
+      await scheduler.runOnce();
+      const cappedQueued = queued.filter((w) => w.dagId === 'capped2');
+      assert.ok(cappedQueued.length > 0, 'the capped DAG got no task at all');
+      assert.ok(cappedQueued.length <= 2, `${cappedQueued.length} tasks of a DAG with maxActiveTasks=2 queued at once`);
     });
   });
 }

@@ -37,7 +37,7 @@ import type { KubeConfig, LogOptions, PromiseHttpLibrary, RequestContext } from 
 import type { Writable } from 'node:stream';
 import type { KubeClients } from './clients.ts';
 import { ReloadableKubeConfig } from './connection.ts';
-import { apiErrorFromResponse, describeRequest, networkError, networkErrorCode, retryAfterSeconds } from './errors.ts';
+import { KubernetesApiError, apiErrorFromResponse, describeRequest, networkError, networkErrorCode, requestSummary, retryAfterSeconds } from './errors.ts';
 import { TokenBucket } from './rateLimiter.ts';
 
 /** Default client tuning. */
@@ -190,7 +190,17 @@ class CapstanHttpLibrary implements PromiseHttpLibrary {
       if (status >= 200 && status < 300) return buffered(status, headers, body);
       if (status === 401 && !reloaded) {
         reloaded = true;
-        await this.#transport.reload();
+        try {
+          await this.#transport.reload();
+        } catch (err) {
+          const request401 = describeRequest(method, url);
+          throw new KubernetesApiError({
+            kind: 'unauthorized', code: status, body, headers, request: request401,
+            message: `the API server did not accept the credentials (401) to ${requestSummary(request401)}, and reloading them failed: ${(err as Error).message}`,
+            hint: 'fix the connection\'s kubeconfig or service-account token file',
+            cause: err,
+          });
+        }
         delete request.getHeaders()['Authorization'];
         await this.#kubeConfig.applySecurityAuthentication(request);
         attempt -= 1; // a credential reload is not a retry

@@ -161,7 +161,8 @@ export function parseStatus(body: string | undefined): ApiStatusBody | undefined
   return undefined;
 }
 
-function where(request: RequestDescription | undefined): string {
+/** `verb resource "name" in namespace "ns"`, or '' without a request. */
+export function requestSummary(request: RequestDescription | undefined): string {
   if (request === undefined) return '';
   const target = request.name === undefined ? request.resource : `${request.resource} "${request.name}"`;
   return `${request.verb} ${target}${request.namespace === undefined ? '' : ` in namespace "${request.namespace}"`}`;
@@ -177,7 +178,7 @@ function forbidden(status: ApiStatusBody, message: string, request: RequestDescr
     const [, name = '', requested = '', used = '', limited = ''] = quota;
     return {
       kind: 'quota_exceeded',
-      message: `ResourceQuota "${name}" refused to ${where(request) || 'create the object'}: requested ${requested}, already used ${used}, limit ${limited}`,
+      message: `ResourceQuota "${name}" refused to ${requestSummary(request) || 'create the object'}: requested ${requested}, already used ${used}, limit ${limited}`,
       hint: `wait for running pods in the namespace to finish, request less, or raise the quota (kubectl describe resourcequota ${name}${request?.namespace === undefined ? '' : ` -n ${request.namespace}`})`,
     };
   }
@@ -186,7 +187,7 @@ function forbidden(status: ApiStatusBody, message: string, request: RequestDescr
     const [, name = '', why = ''] = failedQuota;
     return {
       kind: 'quota_exceeded',
-      message: `ResourceQuota "${name}" refused to ${where(request) || 'create the object'}: ${why}`,
+      message: `ResourceQuota "${name}" refused to ${requestSummary(request) || 'create the object'}: ${why}`,
       hint: 'the quota covers these resources, so every container must set them (containerResources.requests / limits)',
     };
   }
@@ -208,7 +209,7 @@ function forbidden(status: ApiStatusBody, message: string, request: RequestDescr
         : `grant it a Role allowing '${verb}' on '${resource}' in "${ns}" and a RoleBinding (kubectl -n ${ns} create role capstan-${plural.replace('/', '-')} --verb=${verb} --resource=${plural}${group === '' ? '' : `.${group}`}; kubectl -n ${ns} create rolebinding capstan-${plural.replace('/', '-')} --role=capstan-${plural.replace('/', '-')} ${bind})`,
     };
   }
-  return { kind: 'forbidden', message: `${where(request) || 'request'} was forbidden by admission: ${message}`, hint: 'change the spec to satisfy the admission policy named in the message' };
+  return { kind: 'forbidden', message: `${requestSummary(request) || 'request'} was forbidden by admission: ${message}`, hint: 'change the spec to satisfy the admission policy named in the message' };
 }
 
 /**
@@ -226,7 +227,7 @@ export function apiErrorFromResponse(
   const status = parseStatus(body);
   const serverMessage = status?.message ?? (body === undefined || body === '' ? `HTTP ${code}` : body.slice(0, 500));
   const retryAfter = retryAfterSeconds(headers, status);
-  const what = where(request);
+  const what = requestSummary(request);
   const base = { code, headers, ...(body === undefined ? {} : { body }), ...(status === undefined ? {} : { status }), ...(request === undefined ? {} : { request }), ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }) };
   const make = (kind: KubernetesErrorKind, message: string, hint?: string): KubernetesApiError =>
     new KubernetesApiError({ ...base, kind, message, ...(hint === undefined ? {} : { hint }) });
@@ -306,7 +307,7 @@ export function networkError(
   info: { attempts: number; mayHaveReachedServer: boolean; timeoutMs?: number },
 ): KubernetesApiError {
   const code = networkErrorCode(err) ?? 'unknown';
-  const what = where(request) || 'request';
+  const what = requestSummary(request) || 'request';
   const why = code === 'ETIMEDOUT' && info.timeoutMs !== undefined ? `no answer within ${info.timeoutMs} ms` : `${code}: ${err instanceof Error ? err.message : String(err)}`;
   const unsure = info.mayHaveReachedServer && request?.verb === 'create'
     ? ' The create may or may not have reached the server and was not retried blindly: look the object up (or create again and treat AlreadyExists as success).'

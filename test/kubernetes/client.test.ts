@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
   KubernetesApiError,
@@ -176,5 +177,40 @@ void describe('client against a closed port', () => {
       return true;
     });
     assert.equal(delays.length, 2);
+  });
+});
+
+void describe('client against a server that always answers 401', () => {
+  void test('credentials are reloaded exactly once; a failing reload is reported as such', async () => {
+    let requests = 0;
+    const server = createHttpServer((_req, res) => {
+      requests += 1;
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 401, reason: 'Unauthorized', message: 'Unauthorized' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, skipTLSVerify: true }],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      let reloads = 0;
+      const clients = createKubeClients(kc, { reloadCredentials: () => { reloads += 1; } });
+      await assert.rejects(clients.core.listNamespacedPod({ namespace: 'n' }), (err: unknown) => {
+        assert.ok(err instanceof KubernetesApiError);
+        assert.equal(err.kind, 'unauthorized');
+        assert.match(err.message, /\(401\) to list pods in namespace "n", even after reloading them/);
+        return true;
+      });
+      assert.equal(reloads, 1);
+      assert.equal(requests, 2);
+
+      const broken = createKubeClients(kc, { reloadCredentials: () => { throw new Error('token file vanished'); } });
+      await assert.rejects(broken.core.readNamespacedPod({ namespace: 'n', name: 'p' }), /\(401\) to get pods "p" in namespace "n", and reloading them failed: token file vanished/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

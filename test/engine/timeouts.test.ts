@@ -90,7 +90,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const pid of pidsOf(join(dir, 'stubborn.1'))) await waitFor(async () => !(await isRunning(pid)), `process ${pid} survived the timeout`);
     });
 
-    test('a task that blocks its own event loop is stopped by the scheduler after executionTimeout (plus a grace)', async () => {
+    // The backstop's query is the same on both databases and the wait is long (the grace): SQLite only.
+    if (dialect === 'sqlite') test('a task that blocks its own event loop is stopped by the scheduler after executionTimeout (plus a grace)', async () => {
       await t.trigger('exec_timeout_blocked', { runId: 'r1' });
       const run = await t.waitForRun('exec_timeout_blocked', 'r1', { timeoutMs: 30_000 });
       assert.equal(run.state, 'failed');

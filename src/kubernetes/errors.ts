@@ -222,9 +222,13 @@ export function apiErrorFromResponse(
   code: number,
   body: string | undefined,
   headers: Record<string, string>,
-  request?: RequestDescription,
+  requestArg?: RequestDescription,
 ): KubernetesApiError {
   const status = parseStatus(body);
+  // A create's URL has no name; the Status names the object.
+  const request = requestArg !== undefined && requestArg.name === undefined && status?.details?.name !== undefined && requestArg.verb === 'create'
+    ? { ...requestArg, name: status.details.name }
+    : requestArg;
   const serverMessage = status?.message ?? (body === undefined || body === '' ? `HTTP ${code}` : body.slice(0, 500));
   const retryAfter = retryAfterSeconds(headers, status);
   const what = requestSummary(request);

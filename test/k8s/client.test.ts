@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { SchedulingV1Api } from '@kubernetes/client-node';
+import { PatchStrategy, SchedulingV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   KubernetesApiError,
@@ -20,7 +20,7 @@ import type { KubeClients, KubeClientOptions } from '../../src/kubernetes/index.
 import type { Connection } from '../../src/store/connections.ts';
 import { binariesAvailable, connectTestCluster, inPhase, podAnnotations, waitFor, waitForPod } from '../support/k8s/index.ts';
 import type { FaultProxy, TestCluster } from '../support/k8s/index.ts';
-import { GOLDEN_PRIORITY_CLASS, GOLDEN_SERVICE_ACCOUNT, goldenCases, identity } from '../kubernetes/goldenCases.ts';
+import { GOLDEN_PRIORITY_CLASS, GOLDEN_SERVICE_ACCOUNT, exampleTemplate, goldenCases, identity } from '../kubernetes/goldenCases.ts';
 
 const available = await binariesAvailable();
 if (!available && process.env['CAPSTAN_K8S_REQUIRED'] === '1') {
@@ -103,6 +103,24 @@ void describe('kubernetes client against a real API server', { skip: !available 
       assert.equal(stored.items.length, 0, 'a dry run stores nothing');
     } finally {
       await priority.deletePriorityClass({ name: GOLDEN_PRIORITY_CLASS }).catch(() => {});
+    }
+  });
+
+  void test('the restricted-security example passes the restricted Pod Security Standard; a plain pod does not', async () => {
+    const restrictedNs = await cluster.createNamespace('client-restricted');
+    try {
+      await admin.core.patchNamespace({
+        name: restrictedNs,
+        body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+      }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      const secure = buildPod({ podTemplateFile: exampleTemplate('restricted-security'), namespace: restrictedNs }, { identity });
+      await admin.core.createNamespacedPod({ namespace: restrictedNs, body: secure, dryRun: 'All' });
+      const plain = simplePod(restrictedNs, 'plain');
+      const err = await rejection(admin.core.createNamespacedPod({ namespace: restrictedNs, body: plain, dryRun: 'All' }));
+      assert.equal(err.kind, 'forbidden');
+      assert.match(err.message, /create pods "plain" in namespace ".*" was forbidden by admission: .*violates PodSecurity "restricted:latest"/);
+    } finally {
+      await admin.core.deleteNamespace({ name: restrictedNs }).catch(() => {});
     }
   });
 
@@ -299,7 +317,7 @@ void describe('kubernetes client against a real API server', { skip: !available 
       await admin.core.createNamespacedPod({ namespace: quotaNs, body: simplePod(quotaNs, 'first', { outcome: 'run-forever' }) });
       const err = await rejection(admin.core.createNamespacedPod({ namespace: quotaNs, body: simplePod(quotaNs, 'second') }));
       assert.equal(err.kind, 'quota_exceeded');
-      assert.match(err.message, new RegExp(`ResourceQuota "one-pod" refused to create pods in namespace "${quotaNs}": requested pods=1, already used pods=1, limit pods=1`));
+      assert.match(err.message, new RegExp(`ResourceQuota "one-pod" refused to create pods "second" in namespace "${quotaNs}": requested pods=1, already used pods=1, limit pods=1`));
       assert.match(err.hint ?? '', /kubectl describe resourcequota one-pod/);
     } finally {
       await admin.core.deleteNamespace({ name: quotaNs }).catch(() => {});

@@ -115,7 +115,7 @@ void describe('KubernetesApiError from API Status objects', () => {
   void test('quota exceeded names the quota, what was requested, used and allowed', () => {
     const err = apiErrorFromResponse(403, status(403, 'Forbidden', 'pods "second" is forbidden: exceeded quota: one-pod, requested: pods=1, used: pods=1, limited: pods=1', { name: 'second', kind: 'pods' }), {}, describeRequest('POST', 'https://k/api/v1/namespaces/q/pods'));
     assert.equal(err.kind, 'quota_exceeded');
-    assert.match(err.message, /ResourceQuota "one-pod" refused to create pods in namespace "q": requested pods=1, already used pods=1, limit pods=1/);
+    assert.match(err.message, /ResourceQuota "one-pod" refused to create pods "second" in namespace "q": requested pods=1, already used pods=1, limit pods=1/);
     assert.match(err.message, /Hint: .*kubectl describe resourcequota one-pod -n q/);
     assert.ok(err instanceof KubernetesApiError);
     assert.equal(err.code, 403);

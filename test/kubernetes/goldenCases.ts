@@ -6,6 +6,8 @@ import type { BuildPodContext, PodOptions } from '../../src/kubernetes/index.ts'
 import { Secret } from '../../src/kubernetes/index.ts';
 
 export const TEMPLATE_FILE = join(import.meta.dirname, 'fixtures', 'pod-template.yaml');
+/** The pod templates shipped in examples/kubernetes (documented in docs/kubernetes-pod-operator.md). */
+export const exampleTemplate = (name: string): string => join(import.meta.dirname, '..', '..', 'examples', 'kubernetes', `${name}.yaml`);
 /** Objects the golden pods refer to that admission checks: created by the dry-run test. */
 export const GOLDEN_SERVICE_ACCOUNT = 'capstan-task';
 export const GOLDEN_PRIORITY_CLASS = 'capstan-test-batch';
@@ -251,4 +253,8 @@ export const goldenCases: GoldenCase[] = [
       },
     },
   },
+  { name: 'example-team-defaults', options: { podTemplateFile: exampleTemplate('team-defaults'), cmds: ['run-etl'], containerResources: { limits: { memory: '1Gi' } } } },
+  { name: 'example-gpu-training', options: { podTemplateFile: exampleTemplate('gpu-training'), arguments: ['train.py', '--epochs', '3'] } },
+  { name: 'example-spot-tolerant', options: { podTemplateFile: exampleTemplate('spot-tolerant'), cmds: ['python', '-m', 'etl.resume_from_checkpoint'] } },
+  { name: 'example-restricted-security', options: { podTemplateFile: exampleTemplate('restricted-security'), cmds: ['run-etl'] } },
 ];

@@ -154,13 +154,23 @@ function captureConsole(log: TaskLogWriter): () => void {
 }
 
 function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortController, log: TaskLogWriter): () => void {
+  // One heartbeat in flight at a time: while the API is down a call keeps retrying, and piling up a
+  // new one every interval would only multiply the load once it is back.
+  let inFlight = false;
   const timer = setInterval(() => {
-    api.heartbeat().catch((err: unknown) => {
-      if (err instanceof ConflictError) {
-        log.warn(`the try is now '${err.state}' (changed outside this process); stopping`);
-        abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
-      }
-    });
+    if (inFlight) return;
+    inFlight = true;
+    api
+      .heartbeat()
+      .catch((err: unknown) => {
+        if (err instanceof ConflictError) {
+          log.warn(`the try is now '${err.state}' (changed outside this process); stopping`);
+          abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
+        }
+      })
+      .finally(() => {
+        inFlight = false;
+      });
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

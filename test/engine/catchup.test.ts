@@ -5,7 +5,7 @@
  * nothing before startDate or after endDate; `@once` once; a paused DAG nothing.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { forEachDialect } from '../support/dialects.ts';
 import { createDueRuns } from '../../src/scheduler/runCreation.ts';
@@ -15,6 +15,7 @@ import { takeDefinedDags } from '../../src/sdk/authoring.ts';
 import { setPaused, upsertSerializedDag } from '../../src/store/dags.ts';
 import { transitionDagRun } from '../../src/store/dagRuns.ts';
 import type { MetadataDb } from '../../src/store/db.ts';
+import { startTestEngine, type TestEngine } from '../support/engine.ts';
 
 const logger = pino({ level: 'silent' });
 const H = 3_600_000;
@@ -138,5 +139,44 @@ forEachDialect('catchup', (t) => {
     await setPaused(t.db, 'paused', true);
     await createDueRuns(t.db, NOW + 24 * H, logger);
     assert.equal((await runsOf(t.db, 'paused')).length, 12);
+  });
+});
+
+describe('catchup through the running scheduler [sqlite]', () => {
+  let t: TestEngine;
+  const SIX_H = 6 * H;
+  /** The 6-hour boundary three days before the test started. */
+  const start = Math.floor(Date.now() / SIX_H) * SIX_H - 12 * SIX_H;
+  before(async () => {
+    t = await startTestEngine({
+      dags: {
+        'cu.ts': `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'live_cu', schedule: '0 */6 * * *', startDate: new Date(${start}), catchup: true, maxActiveRuns: 16 }, () => {
+  new BashOperator({ taskId: 'work', bashCommand: 'echo "$CAPSTAN_CTX_LOGICAL_DATE"' });
+});
+`,
+      },
+    });
+  });
+  after(async () => {
+    await t.stop();
+  });
+
+  test('the scheduler creates the 12 missed runs on its own and runs each to success', async () => {
+    const deadline = Date.now() + 60_000;
+    let runs = await runsOf(t.engine.db, 'live_cu');
+    while (runs.length < 12 || runs.some((r) => r.state !== 'success')) {
+      if (Date.now() > deadline) throw new Error(`runs: ${runs.map((r) => `${r.run_id}=${r.state}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+      runs = await runsOf(t.engine.db, 'live_cu');
+    }
+    // One more only if a 6-hour boundary passed while the test ran.
+    const expected = 12 + Math.floor(Date.now() / SIX_H) - Math.floor((start + 12 * SIX_H) / SIX_H);
+    assert.equal(runs.length, expected);
+    assert.deepEqual(
+      runs.slice(0, 12).map((r) => r.logical_date),
+      Array.from({ length: 12 }, (_, i) => start + i * SIX_H),
+    );
   });
 });

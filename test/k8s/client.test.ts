@@ -281,6 +281,31 @@ void describe('kubernetes client against a real API server', { skip: !available 
     assert.match(stuck.message, /did not accept the credentials \(401\) to list serviceaccounts in namespace ".*", even after reloading them/);
   });
 
+  void test('watch and log streams reload credentials after a 401 too', async () => {
+    let reloads = 0;
+    const { clients } = viaProxy({ reloadCredentials: () => { reloads += 1; } });
+    const watchPath = `/api/v1/namespaces/${namespace}/configmaps`;
+    proxy.inject({ match: { watch: true, path: watchPath }, action: { kind: 'status', code: 401 }, times: 1 });
+    const ended = await new Promise<unknown>((resolve) => {
+      void clients.watch.watch(watchPath, {}, () => {}, resolve);
+    });
+    assert.equal((ended as { statusCode?: number }).statusCode, 401, 'the watch reports the 401 to its caller, who reconnects');
+    assert.equal(reloads, 1, 'credentials were reloaded before the caller was told');
+
+    const name = 'log-after-401';
+    await admin.core.createNamespacedPod({ namespace, body: simplePod(namespace, name, { logs: 'hello\n' }) });
+    await waitForPod(cluster.kubeConfig, namespace, name, inPhase('Succeeded'));
+    proxy.inject({ match: { path: `/api/v1/namespaces/${namespace}/pods/${name}/log` }, action: { kind: 'status', code: 401 }, times: 1 });
+    let text = '';
+    await new Promise<void>((resolve, reject) => {
+      const sink = new Writable({ write(chunk: Buffer, _enc, cb) { text += chunk.toString(); cb(); } });
+      sink.on('finish', resolve);
+      clients.log.log(namespace, name, 'base', sink, { follow: false }).catch(reject);
+    });
+    assert.equal(text, 'hello\n');
+    assert.equal(reloads, 2);
+  });
+
   void test('in-cluster credentials: token, CA and namespace from the service-account directory', async () => {
     const sa = join(dir, 'serviceaccount');
     mkdirSync(sa, { recursive: true });

@@ -4,7 +4,7 @@
  *
  *   POST /execution/v1/task-instances/:id/start      claim the try (409 if it is not queued)
  *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state)
- *   POST /execution/v1/task-instances/:id/finish     outcome + return value
+ *   POST /execution/v1/task-instances/:id/finish     outcome (+ skipTaskIds on success) + return value
  *   PUT  /execution/v1/task-instances/:id/xcom/:key  push
  *   GET  /execution/v1/task-instances/:id/xcom/:taskId/:key?mapIndex=  pull within the same run
  *   GET  /execution/v1/variables/:key, /execution/v1/connections/:connId
@@ -94,6 +94,9 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const body = await c.req.json<{ outcome: TryOutcome; returnValue?: JsonValue }>();
     const key = { tiId: claims.tiId, tryNumber: claims.tryNumber };
     let outcome = body.outcome;
+    if (outcome.kind === 'success' && outcome.skipTaskIds !== undefined && !(Array.isArray(outcome.skipTaskIds) && outcome.skipTaskIds.every((t) => typeof t === 'string'))) {
+      throw new CapstanError('invalid_argument', 'outcome.skipTaskIds must be a list of task ids');
+    }
     if (outcome.kind === 'success' && body.returnValue !== undefined) {
       const ti = await getTaskInstance(d.db, claims.tiId);
       try {

@@ -7,9 +7,10 @@
 import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
+import type { Transaction } from 'kysely';
+import type { Database, TaskInstanceRow } from '../store/schema.ts';
 import { notifyTiChanged } from '../store/notifications.ts';
-import { updateTryRow } from '../store/taskInstances.ts';
+import { skipTaskInstancesOfRun, updateTryRow } from '../store/taskInstances.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
@@ -22,7 +23,8 @@ export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state
 
 /** How a try ended, as reported by the task process or inferred by the platform. */
 export type TryOutcome =
-  | { kind: 'success' }
+  /** `skipTaskIds`: downstream tasks to skip as the try succeeds (branch, short-circuit, latest-only). */
+  | { kind: 'success'; skipTaskIds?: string[] }
   | { kind: 'skipped'; reason: string }
   | { kind: 'failed'; reason: string; retryable: boolean; exitCode?: number | null };
 
@@ -107,10 +109,16 @@ export class TaskLifecycle {
    * End the try. Only a try that is queued or running (and still the current try) can end; returns the
    * state it ended in, or null when it had already ended.
    */
-  async finish(key: TryKey, outcome: TryOutcome, extra: { exitCode?: number | null } = {}): Promise<TaskInstanceState | null> {
+  async finish(key: TryKey, reported: TryOutcome, extra: { exitCode?: number | null } = {}): Promise<TaskInstanceState | null> {
     const now = this.#d.now();
+    let outcome = reported;
     const cur = await this.#current(key.tiId);
     if (!cur || cur.try_number !== key.tryNumber || (cur.state !== 'running' && cur.state !== 'queued' && cur.state !== 'deferred')) return null;
+    const skipIds = outcome.kind === 'success' ? [...new Set(outcome.skipTaskIds ?? [])] : [];
+    if (skipIds.length > 0) {
+      const invalid = await this.#notDescendants(cur, skipIds);
+      if (invalid) outcome = { kind: 'failed', reason: invalid, retryable: false };
+    }
     let state: TaskInstanceState;
     let nextRetryAt: number | null = null;
     let reason: string | null = null;
@@ -136,19 +144,47 @@ export class TaskLifecycle {
     }
     const exitCode = extra.exitCode ?? (outcome.kind === 'failed' ? (outcome.exitCode ?? null) : null);
     const ended = { end_date: now, duration_ms: cur.start_date === null ? null : now - cur.start_date, failure_reason: reason, exit_code: exitCode };
-    const r = await this.#d.db.db
-      .updateTable('task_instance')
-      .set({ ...ended, state, next_retry_at: nextRetryAt, updated_at: now })
-      .where('id', '=', key.tiId)
-      .where('try_number', '=', key.tryNumber)
-      .where('state', '=', cur.state)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return null;
-    await updateTryRow(this.#d.db.db, key.tiId, key.tryNumber, { ...ended, state });
+    const end = async (db: MetadataDb['db'] | Transaction<Database>): Promise<boolean> => {
+      const r = await db
+        .updateTable('task_instance')
+        .set({ ...ended, state, next_retry_at: nextRetryAt, updated_at: now })
+        .where('id', '=', key.tiId)
+        .where('try_number', '=', key.tryNumber)
+        .where('state', '=', cur.state)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await updateTryRow(db, key.tiId, key.tryNumber, { ...ended, state });
+      return true;
+    };
+    // The skips of a branching task commit with its success: the scheduler sees both or neither.
+    const done =
+      state === 'success' && skipIds.length > 0
+        ? await this.#d.db.db.transaction().execute(async (tx) => {
+            if (!(await end(tx))) return false;
+            await skipTaskInstancesOfRun(tx, cur.dag_run_id, skipIds, now, `skipped by '${cur.task_id}'`);
+            return true;
+          })
+        : await end(this.#d.db.db);
+    if (!done) return null;
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
     await notifyTiChanged(this.#d.db, cur.dag_run_id);
     this.#d.onFinished?.({ ...cur, state });
     return state;
+  }
+
+  /** Why `ids` may not be skipped by `ti` (they must be tasks below it), or null when they may. */
+  async #notDescendants(ti: TaskInstanceRow, ids: string[]): Promise<string | null> {
+    const dag = await this.#d.dags.get(ti.dag_id);
+    const below = new Set<string>();
+    const stack = [...(dag.tasks.get(ti.task_id)?.downstream ?? [])];
+    while (stack.length > 0) {
+      const id = stack.pop() as string;
+      if (below.has(id)) continue;
+      below.add(id);
+      stack.push(...(dag.tasks.get(id)?.downstream ?? []));
+    }
+    const bad = ids.filter((id) => !below.has(id));
+    return bad.length === 0 ? null : `task '${ti.task_id}' may only skip tasks downstream of it, not ${bad.map((b) => `'${b}'`).join(', ')}`;
   }
 
   async #current(tiId: string): Promise<TaskInstanceRow | undefined> {

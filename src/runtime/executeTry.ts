@@ -8,6 +8,7 @@ import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/e
 import type { JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
+import { SkipDownstream } from '../sdk/skipping.ts';
 import type { TaskContext, TaskLogger } from '../sdk/taskContext.ts';
 
 /** What a try produced: its outcome and, on success, the value to push as `return_value`. */
@@ -24,9 +25,11 @@ export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeou
   try {
     await op.callbacks.onExecute?.(ctx);
     const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort);
-    const returnValue = toJson(result);
+    // A branching operator names the downstream tasks to skip; the engine skips them as the try succeeds.
+    const skips = result instanceof SkipDownstream ? result.skipTaskIds : [];
+    const returnValue = toJson(result instanceof SkipDownstream ? result.value : result);
     log.info('task succeeded');
-    return { outcome: { kind: 'success' }, returnValue };
+    return { outcome: skips.length > 0 ? { kind: 'success', skipTaskIds: [...skips] } : { kind: 'success' }, returnValue };
   } catch (err) {
     if (err instanceof TaskSkipped) {
       log.info(`task skipped: ${err.message}`);

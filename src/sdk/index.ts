@@ -7,3 +7,16 @@ export { task, TaskFlowOperator, type TaskFunction, type TaskFlowOptions } from 
 export { XComArg, type Resolvable } from './xcomArg.ts';
 export { getCurrentContext } from './currentContext.ts';
 export type { TaskContext, TaskConnection, TaskLogger } from './taskContext.ts';
+export {
+  BranchOperator,
+  branchTask,
+  LatestOnlyOperator,
+  ShortCircuitOperator,
+  shortCircuitTask,
+  SkipDownstream,
+  type BranchChoice,
+  type BranchOperatorOptions,
+  type LatestOnlyOperatorOptions,
+  type ShortCircuitOperatorOptions,
+  type ShortCircuitOptions,
+} from './skipping.ts';

@@ -22,7 +22,7 @@ export type TaskFunction<A extends unknown[], R> = (...args: { [K in keyof A]: R
 
 /** The operator behind one call of a TaskFlow task. */
 export class TaskFlowOperator extends BaseOperator {
-  readonly operatorName = 'TaskFlow';
+  readonly operatorName: string = 'TaskFlow';
   readonly #fn: (...args: unknown[]) => unknown;
   readonly #args: unknown[];
 
@@ -62,13 +62,27 @@ export function task<A extends unknown[], R>(
 ): TaskFunction<A, Awaited<R>> {
   const options: TaskFlowOptions = typeof a === 'function' ? {} : a;
   const fn = (typeof a === 'function' ? a : b) as (...args: unknown[]) => unknown;
-  if (typeof fn !== 'function') throw new DagDefinitionError('task(): the last argument must be a function');
+  return taskFunction<A, R>('task', options, fn, (o, f, args) => new TaskFlowOperator(o, f, args));
+}
+
+/**
+ * The TaskFlow wrapper behind `task()` and its variants (`branchTask`, `shortCircuitTask`): `build`
+ * makes the operator for one call.
+ * @internal
+ */
+export function taskFunction<A extends unknown[], R>(
+  name: string,
+  options: TaskFlowOptions,
+  fn: (...args: unknown[]) => unknown,
+  build: (options: TaskOptions, fn: (...args: unknown[]) => unknown, args: unknown[]) => TaskFlowOperator,
+): TaskFunction<A, Awaited<R>> {
+  if (typeof fn !== 'function') throw new DagDefinitionError(`${name}(): the last argument must be a function`);
   const baseId = options.taskId ?? fn.name;
-  if (!baseId) throw new DagDefinitionError('task(): an anonymous function needs options.taskId');
+  if (!baseId) throw new DagDefinitionError(`${name}(): an anonymous function needs options.taskId`);
   const call = (...args: unknown[]): XComArg<Awaited<R>> => {
     const dagOfCall = options.dag;
     const taskId = uniqueTaskId(baseId, dagOfCall);
-    const op = new TaskFlowOperator({ ...options, taskId }, fn, args);
+    const op = build({ ...options, taskId }, fn, args);
     return new XComArg<Awaited<R>>(op);
   };
   return call as TaskFunction<A, Awaited<R>>;

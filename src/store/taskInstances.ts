@@ -63,6 +63,30 @@ export async function transitionTis(
   return moved;
 }
 
+/**
+ * Skip the task instances of `taskIds` (every map index) in one run that have not started: only from
+ * `none` or `scheduled`, with a fresh `updated_at` so schedulers' incremental syncs see them. Returns
+ * the ids that moved.
+ */
+export async function skipTaskInstancesOfRun(
+  db: MetadataDb['db'] | Transaction<Database>,
+  dagRunId: number,
+  taskIds: string[],
+  now: number,
+  reason: string,
+): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await db
+    .updateTable('task_instance')
+    .set({ state: 'skipped', end_date: now, updated_at: now, failure_reason: reason })
+    .where('dag_run_id', '=', dagRunId)
+    .where('task_id', 'in', taskIds)
+    .where('state', 'in', ['none', 'scheduled'])
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 export async function getTaskInstance(m: MetadataDb, id: string): Promise<TaskInstanceRow> {
   const row = await m.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound(`no task instance with id ${id}`);

@@ -84,9 +84,15 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     // The API can still fail a try that succeeded here (a return value over core.xcomMaxBytes): say why.
     if (outcome.kind === 'success' && finished.failureReason) log.error(`the try failed when its result was stored: ${finished.failureReason}`);
   } catch (err) {
-    log.error(`could not report the outcome: ${errorMessage(err)}`);
-    await log.close();
-    return 1;
+    if (!(err instanceof ConflictError)) {
+      log.error(`could not report the outcome: ${errorMessage(err)}`);
+      await log.close();
+      return 1;
+    }
+    // The try had already ended: an earlier attempt of this same call was applied but its answer was
+    // lost, or the try was ended from outside (marked, cleared, timed out). Either way it is settled.
+    finalState = err.state;
+    log.warn(`the try had already ended as ${err.state} when its outcome (${outcome.kind}) was reported`);
   }
   log.info(`try ended: ${finalState}`);
   if (op && ctx) await runTaskCallbacks(op, ctx, finalState, outcome, log);

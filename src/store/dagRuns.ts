@@ -184,3 +184,19 @@ export async function deleteDagRun(m: MetadataDb, id: number): Promise<void> {
     await tx.deleteFrom('dag_run').where('id', '=', id).execute();
   });
 }
+
+/**
+ * The DAG's latest successful run with a logical date before `logicalDate` (Airflow's previous
+ * successful DAG run, behind `prev_data_interval_start_success`), if any.
+ */
+export async function previousSuccessfulRun(m: MetadataDb, dagId: string, logicalDate: number): Promise<DagRunRow | undefined> {
+  return m.db
+    .selectFrom('dag_run')
+    .selectAll()
+    .where('dag_id', '=', dagId)
+    .where('state', '=', 'success')
+    .where('logical_date', '<', logicalDate)
+    .orderBy('logical_date', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -113,6 +113,8 @@ export interface TaskInstanceTryTable {
   duration_ms: number | null;
   exit_code: number | null;
   failure_reason: string | null;
+  /** The try's rendered template fields (JSON), stored before it executed. */
+  rendered_fields: string | null;
 }
 
 export interface XcomTable {

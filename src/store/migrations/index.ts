@@ -6,6 +6,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { DialectName } from '../dialect.ts';
 import * as m001 from './001_initial.ts';
 import * as m002 from './002_ti_owner.ts';
+import * as m003 from './003_try_rendered_fields.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -15,6 +16,7 @@ interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001_initial': m001,
   '002_ti_owner': m002,
+  '003_try_rendered_fields': m003,
 };
 
 /** The newest schema version this code knows. */

@@ -120,5 +120,14 @@ export async function startSchedulerHealthServer(engine: Engine): Promise<Runnin
   const c = engine.config;
   if (c.scheduler.healthPort < 0) return undefined;
   const app = createSchedulerHealthApp(engine.metrics.registry, () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()));
-  return listen(app, c.api.host, c.scheduler.healthPort);
+  try {
+    return await listen(app, c.api.host, c.scheduler.healthPort);
+  } catch (err) {
+    // A second scheduler on the same host: scheduling matters more than its health endpoint.
+    createLogger(c.logging, 'scheduler').error(
+      { err, port: c.scheduler.healthPort },
+      'scheduler health server could not listen; continuing without it (set scheduler.healthPort to a free port, 0 for any, or -1 to disable)',
+    );
+    return undefined;
+  }
 }

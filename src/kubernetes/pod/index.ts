@@ -18,6 +18,7 @@ export {
   randomSuffix,
   taskInstanceSelector,
 } from './names.ts';
+export { POD_TEMPLATE_FIELDS } from './options.ts';
 export type { DownwardApiSource, ImagePullPolicy, PodIdentity, PodOptions, ResourceRequirements, Settable } from './options.ts';
 export { isQuantity, quantity, validateResourceRequirements } from './quantity.ts';
 export { Secret, secretAttachments, secretVolumeName } from './secret.ts';

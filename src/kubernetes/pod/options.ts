@@ -131,3 +131,29 @@ export interface PodIdentity {
   /** Index of a mapped task instance; -1 or absent when not mapped. */
   mapIndex?: number | undefined;
 }
+
+/**
+ * The {@link PodOptions} an operator should declare as `templateFields` (rendered with the task context before
+ * `buildPod`; nested objects and lists are rendered string by string). Airflow's KPO renders the same
+ * set. `podTemplateFile` is a path here: render its content into `podTemplateDict` if the template file
+ * itself should be templated.
+ */
+export const POD_TEMPLATE_FIELDS = [
+  'image',
+  'name',
+  'namespace',
+  'hostname',
+  'cmds',
+  'arguments',
+  'env',
+  'envFrom',
+  'labels',
+  'annotations',
+  'volumes',
+  'volumeMounts',
+  'containerResources',
+  'nodeSelector',
+  'configmaps',
+  'podTemplateFile',
+  'podTemplateDict',
+] as const satisfies readonly (keyof PodOptions)[];

@@ -47,6 +47,16 @@ export interface DagOptions {
   dagrunTimeout?: DurationInput;
   /** New DAGs start paused. Default false. */
   isPausedUponCreation?: boolean;
+  /**
+   * Values and functions available at the top level of every template of this DAG (Airflow's
+   * `user_defined_macros`). They live in the DAG file, which the task process imports, so they are
+   * not serialized.
+   */
+  userDefinedMacros?: Record<string, unknown>;
+  /** Nunjucks filters for this DAG's templates: `{{ ds | my_filter }}` (Airflow's `user_defined_filters`). */
+  userDefinedFilters?: Record<string, (...args: never[]) => unknown>;
+  /** Folders searched for template files after the DAG file's own folder (Airflow's `template_searchpath`). */
+  templateSearchPath?: string | string[];
 }
 
 const DAG_ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
@@ -68,6 +78,9 @@ export class Dag {
   readonly maxActiveTasks: number;
   readonly dagrunTimeoutMs: number | null;
   readonly isPausedUponCreation: boolean;
+  readonly userDefinedMacros: Readonly<Record<string, unknown>>;
+  readonly userDefinedFilters: Readonly<Record<string, (...args: never[]) => unknown>>;
+  readonly templateSearchPath: readonly string[];
   /** Installation defaults in force when the DAG was defined. */
   readonly defaults: AuthoringDefaults;
   readonly #tasks = new Map<string, BaseOperator>();
@@ -104,6 +117,10 @@ export class Dag {
     this.maxActiveTasks = positive(options.maxActiveTasks ?? this.defaults.maxActiveTasks, `${where}: maxActiveTasks`);
     this.dagrunTimeoutMs = options.dagrunTimeout === undefined ? null : parseDuration(options.dagrunTimeout, `${where}: dagrunTimeout`);
     this.isPausedUponCreation = options.isPausedUponCreation ?? false;
+    this.userDefinedMacros = Object.freeze({ ...(options.userDefinedMacros ?? {}) });
+    this.userDefinedFilters = Object.freeze({ ...(options.userDefinedFilters ?? {}) });
+    const searchPath = options.templateSearchPath ?? [];
+    this.templateSearchPath = Object.freeze(typeof searchPath === 'string' ? [searchPath] : [...searchPath]);
   }
 
   get tasks(): ReadonlyMap<string, BaseOperator> {
@@ -125,24 +142,37 @@ export class Dag {
     this.#tasks.set(task.taskId, task);
   }
 
-  /** Throw if the dependencies form a cycle, naming the tasks on it. */
+  /**
+   * Throw if the dependencies form a cycle, naming the tasks on it. Iterative (Kahn's algorithm), so a
+   * chain of tens of thousands of tasks does not exhaust the call stack.
+   */
   validate(): void {
-    const state = new Map<string, 'visiting' | 'done'>();
-    const path: string[] = [];
-    const visit = (id: string): void => {
-      const s = state.get(id);
-      if (s === 'done') return;
-      if (s === 'visiting') {
-        const cycle = [...path.slice(path.indexOf(id)), id].join(' → ');
-        throw new DagDefinitionError(`DAG '${this.dagId}' has a cycle: ${cycle}`);
+    const indegree = new Map<string, number>();
+    for (const [id, t] of this.#tasks) indegree.set(id, t.upstreamTaskIds.size);
+    const ready = [...indegree].filter(([, n]) => n === 0).map(([id]) => id);
+    let sorted = 0;
+    while (ready.length > 0) {
+      const id = ready.pop() as string;
+      sorted++;
+      for (const d of this.getTask(id).downstreamTaskIds) {
+        const n = (indegree.get(d) ?? 0) - 1;
+        indegree.set(d, n);
+        if (n === 0) ready.push(d);
       }
-      state.set(id, 'visiting');
-      path.push(id);
-      for (const d of this.getTask(id).downstreamTaskIds) visit(d);
-      path.pop();
-      state.set(id, 'done');
-    };
-    for (const id of this.#tasks.keys()) visit(id);
+    }
+    if (sorted === this.#tasks.size) return;
+    // Every task left has an upstream that is also left: walk upstream until a task repeats.
+    const left = new Set([...indegree].filter(([, n]) => n > 0).map(([id]) => id));
+    const path: string[] = [];
+    const onPath = new Map<string, number>();
+    let current = left.values().next().value as string;
+    while (!onPath.has(current)) {
+      onPath.set(current, path.length);
+      path.push(current);
+      current = [...this.getTask(current).upstreamTaskIds].find((u) => left.has(u)) as string;
+    }
+    const cycle = [...path.slice(onPath.get(current)), current].reverse().join(' → ');
+    throw new DagDefinitionError(`DAG '${this.dagId}' has a cycle: ${cycle}`);
   }
 
   /** The JSON form stored by the DAG processor and read by the scheduler. */

@@ -99,3 +99,34 @@ describe('DAG validation', () => {
     );
   });
 });
+
+describe('large DAGs', () => {
+  test('a 30,000-task chain validates and serializes without exhausting the stack', () => {
+    const d = dag({ dagId: 'long_chain', schedule: null }, () => {
+      let prev = new EmptyOperator({ taskId: 't0' });
+      for (let i = 1; i < 30_000; i++) {
+        const t = new EmptyOperator({ taskId: `t${i}` });
+        prev.before(t);
+        prev = t;
+      }
+    });
+    assert.equal(d.serialize('/x.ts').tasks.length, 30_000);
+  });
+
+  test('a cycle closing a long chain is still named', () => {
+    assert.throws(
+      () =>
+        dag({ dagId: 'long_cycle', schedule: null }, () => {
+          const first = new EmptyOperator({ taskId: 't0' });
+          let prev = first;
+          for (let i = 1; i < 5_000; i++) {
+            const t = new EmptyOperator({ taskId: `t${i}` });
+            prev.before(t);
+            prev = t;
+          }
+          prev.before(first);
+        }),
+      (err: unknown) => err instanceof DagDefinitionError && /has a cycle: t0 → t1 → .* → t4999 → t0$/.test(err.message),
+    );
+  });
+});

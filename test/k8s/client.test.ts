@@ -306,6 +306,29 @@ void describe('kubernetes client against a real API server', { skip: !available 
     assert.equal(reloads, 2);
   });
 
+  void test('two connections are two clusters: each client talks to its own server', async () => {
+    const direct = join(dir, 'direct.kubeconfig');
+    const proxied = join(dir, 'proxied.kubeconfig');
+    const write = (path: string, server: string) => writeFileSync(path, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server, 'certificate-authority': cluster.descriptor.caCert } }],
+      users: [{ name: 'u', user: { token: cluster.descriptor.adminToken } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }));
+    write(direct, cluster.descriptor.server);
+    write(proxied, proxy.url);
+    const a = createKubeClients(resolveKubeConfig({ ...kubernetesConnection({ kubeconfigPath: direct }), connId: 'cluster_a' }));
+    const b = createKubeClients(resolveKubeConfig({ ...kubernetesConnection({ kubeconfigPath: proxied }), connId: 'cluster_b' }));
+    const path = `/api/v1/namespaces/${namespace}/limitranges`;
+    const before = seen('GET', path).length;
+    await a.core.listNamespacedLimitRange({ namespace });
+    await a.core.listNamespacedLimitRange({ namespace });
+    assert.equal(seen('GET', path).length, before, 'cluster_a does not go through the proxy');
+    await b.core.listNamespacedLimitRange({ namespace });
+    assert.equal(seen('GET', path).length, before + 1, 'cluster_b does');
+  });
+
   void test('in-cluster credentials: token, CA and namespace from the service-account directory', async () => {
     const sa = join(dir, 'serviceaccount');
     mkdirSync(sa, { recursive: true });

@@ -8,8 +8,13 @@ import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { tiChangesSince, tiStatesOfRun, type TiStateRow } from '../store/taskInstances.ts';
 
-/** Rows changed within this window before the last sync are read again, to tolerate clock skew. */
-const SYNC_OVERLAP_MS = 2_000;
+/**
+ * Rows changed within this window before the last sync are read again, to tolerate clock skew between
+ * the processes that write task instances (schedulers, API servers) and commits that land late. Every
+ * re-read row costs the loop, so the window is short; a change it misses (skew beyond it) is still found
+ * by the periodic full reload.
+ */
+const SYNC_OVERLAP_MS = 500;
 const FULL_RELOAD_EVERY_MS = 60_000;
 
 /** States in which a task instance is being worked on (or will be without a new decision). */

@@ -63,17 +63,22 @@ export async function runListWatch<T extends Watched>(options: ListWatchOptions<
         options.onList(listed.items);
       }
       let sawEvent = false;
+      const startedAt = Date.now();
       const end = await watchOnce(options, resourceVersion, (rv) => {
         resourceVersion = rv;
         sawEvent = true;
       });
-      if (sawEvent) attempt = 0;
+      // A watch that delivered something or lived a while was healthy; only watches that keep closing
+      // at once (a misbehaving proxy) count towards the backoff, so a quiet pod's reconnects never delay
+      // the event that ends it.
+      const healthy = sawEvent || Date.now() - startedAt >= 1000;
+      if (healthy) attempt = 0;
       if (end.kind === 'expired') {
         resourceVersion = undefined;
         continue;
       }
       if (end.kind === 'failed') throw end.error;
-      if (!sawEvent) attempt += 1;
+      if (!healthy) attempt += 1;
       if (attempt > 3) await abortableDelay(backoffMs(attempt - 3, initialMs, maxMs), signal);
     } catch (error) {
       if (signal.aborted) return;
@@ -93,11 +98,16 @@ function watchOnce<T extends Watched>(
   return new Promise<WatchEnd>((resolve) => {
     let end: WatchEnd | undefined;
     let controller: AbortController | undefined;
-    const onAbort = (): void => controller?.abort();
+    // Stopping does not wait for the watch's done callback.
+    const onAbort = (): void => {
+      controller?.abort();
+      finish({ kind: 'closed' });
+    };
     const finish = (result: WatchEnd): void => {
       options.signal.removeEventListener('abort', onAbort);
       resolve(end ?? result);
     };
+    options.signal.addEventListener('abort', onAbort, { once: true });
     const query: Record<string, string | number | boolean> = {
       resourceVersion,
       allowWatchBookmarks: true,
@@ -121,7 +131,6 @@ function watchOnce<T extends Watched>(
       .then((c) => {
         controller = c;
         if (options.signal.aborted) c.abort();
-        else options.signal.addEventListener('abort', onAbort, { once: true });
       }, (error: unknown) => finish({ kind: 'failed', error }));
   });
 }

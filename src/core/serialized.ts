@@ -50,6 +50,8 @@ export interface SerializedParam {
   description: string | null;
   required: boolean;
   enum: JsonValue[] | null;
+  /** Further JSON-schema keywords (minimum, pattern, items…); absent when the param has none. */
+  schema?: JsonObject;
 }
 
 export interface SerializedDag {

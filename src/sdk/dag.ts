@@ -3,19 +3,49 @@
  * validated when the builder returns (cycles, schedule, params), so a bad DAG fails at parse time with
  * its id and reason.
  */
-import { DagDefinitionError, type InvalidArgument } from '../core/errors.ts';
+import { DagDefinitionError, errorMessage, type InvalidArgument } from '../core/errors.ts';
+import { compileParamSchema, PARAM_SCHEMA_KEYWORDS, paramSchema, validateParamValue } from '../core/params.ts';
 import { parseDuration, type DurationInput } from '../core/duration.ts';
 import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
-import { SERIALIZED_DAG_VERSION, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
+import { SERIALIZED_DAG_VERSION, type JsonObject, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
 import { authoringDefaults, registerDefinedDag, withCurrentDag, type AuthoringDefaults } from './authoring.ts';
 import type { BaseOperator, TaskOptions } from './baseOperator.ts';
 
-/** A DAG param: a default plus its type and documentation. A bare value is shorthand for `{ default }`. */
+/**
+ * A DAG param: a default plus its type and documentation, and optionally more JSON-schema keywords that
+ * a run's conf must satisfy. A bare value is shorthand for `{ default }`; a param without a default is
+ * required in the conf of every manual run.
+ *
+ * @example
+ * params: { batchSize: { default: 100, type: 'integer', minimum: 1, maximum: 10_000 }, env: { default: 'dev', enum: ['dev', 'prod'] } }
+ */
 export interface ParamSpec {
   default?: JsonValue;
+  /** Default: inferred from the default (`any` without one). */
   type?: SerializedParam['type'];
   description?: string;
   enum?: JsonValue[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  /** A regular expression (JSON-schema dialect) a string must match. */
+  pattern?: string;
+  /** A JSON-schema format such as `date-time`, `email`, `uri` is not checked; use `pattern`. */
+  format?: string;
+  /** Schema of each element of an array param, e.g. `{ type: 'integer', minimum: 1 }`. */
+  items?: JsonObject;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  /** Schemas of an object param's properties. */
+  properties?: JsonObject;
+  required?: string[];
+  additionalProperties?: boolean | JsonObject;
+  const?: JsonValue;
 }
 
 export interface DagOptions {
@@ -254,13 +284,25 @@ function normalizeParams(raw: Record<string, ParamSpec | JsonValue>, where: stri
     if (spec.enum && spec.default !== undefined && !spec.enum.some((e) => JSON.stringify(e) === JSON.stringify(spec.default))) {
       throw new DagDefinitionError(`${where}: param '${name}' default is not one of its enum values`);
     }
-    out[name] = {
+    const keywords = Object.fromEntries(PARAM_SCHEMA_KEYWORDS.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k] as JsonValue])) as JsonObject;
+    const param: SerializedParam = {
       default: spec.default ?? null,
       type,
       description: spec.description ?? null,
       required: spec.default === undefined,
       enum: spec.enum ?? null,
+      ...(Object.keys(keywords).length > 0 ? { schema: keywords } : {}),
     };
+    try {
+      compileParamSchema(paramSchema(param));
+    } catch (err) {
+      throw new DagDefinitionError(`${where}: param '${name}' has an invalid schema: ${errorMessage(err)}`);
+    }
+    if (spec.default !== undefined) {
+      const problems = validateParamValue(`params.${name}`, spec.default, param);
+      if (problems.length > 0) throw new DagDefinitionError(`${where}: the default of param '${name}' violates its own schema: ${problems.join('; ')}`);
+    }
+    out[name] = param;
   }
   return out;
 }

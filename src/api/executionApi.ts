@@ -6,6 +6,7 @@
  *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state)
  *   POST /execution/v1/task-instances/:id/finish     outcome (+ skipTaskIds on success) + return value
  *   PUT  /execution/v1/task-instances/:id/xcom/:key  push
+ *   PUT  /execution/v1/task-instances/:id/rendered-fields  the try's rendered template fields
  *   GET  /execution/v1/task-instances/:id/xcom/:taskId/:key?mapIndex=  pull within the same run
  *   GET  /execution/v1/variables/:key, /execution/v1/connections/:connId
  */
@@ -17,7 +18,8 @@ import type { TaskLifecycle, TryOutcome } from '../engine/taskLifecycle.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { getDagRunById } from '../store/dagRuns.ts';
+import { getDagRunById, previousSuccessfulRun } from '../store/dagRuns.ts';
+import { saveRenderedFields } from '../store/renderedFields.ts';
 import { getTaskInstance } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import type { TaskRunContext } from './executionTypes.ts';
@@ -62,6 +64,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const run = await getDagRunById(d.db, ti.dag_run_id);
     const dag = await d.dags.get(ti.dag_id);
     const conf = JSON.parse(run.conf) as JsonObject;
+    const prev = run.logical_date === null ? undefined : await previousSuccessfulRun(d.db, ti.dag_id, run.logical_date);
     const context: TaskRunContext = {
       tiId: ti.id,
       tryNumber: ti.try_number,
@@ -75,6 +78,8 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       logicalDate: run.logical_date,
       dataIntervalStart: run.data_interval_start,
       dataIntervalEnd: run.data_interval_end,
+      prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
+      prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
       conf,
       params: resolveParams(dag.dag, conf),
       fileloc: dag.dag.fileloc,
@@ -122,6 +127,15 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const value = (await c.req.json<{ value: JsonValue }>()).value;
     const encoded = encodeXCom({ taskId: ti.task_id }, key, value, d.xcomMaxBytes);
     await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, key, encoded, d.now());
+    return c.body(null, 204);
+  });
+
+  app.put('/task-instances/:id/rendered-fields', async (c) => {
+    const claims = claimsFor(c);
+    const body = await c.req.json<{ renderedFields: unknown }>();
+    const rendered = body.renderedFields;
+    if (typeof rendered !== 'object' || rendered === null || Array.isArray(rendered)) throw new CapstanError('invalid_argument', 'renderedFields must be a JSON object');
+    await saveRenderedFields(d.db, claims.tiId, claims.tryNumber, rendered as JsonObject);
     return c.body(null, 204);
   });
 

@@ -16,6 +16,9 @@ export interface TaskRunContext {
   logicalDate: number | null;
   dataIntervalStart: number | null;
   dataIntervalEnd: number | null;
+  /** The data interval of the DAG's latest successful run before this one (null when there is none). */
+  prevDataIntervalStartSuccess: number | null;
+  prevDataIntervalEndSuccess: number | null;
   conf: JsonObject;
   params: Record<string, JsonValue>;
   fileloc: string;

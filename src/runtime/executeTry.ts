@@ -10,6 +10,7 @@ import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { SkipDownstream } from '../sdk/skipping.ts';
 import type { TaskContext, TaskLogger } from '../sdk/taskContext.ts';
+import { renderForTry, type TryTemplating } from '../templating/forTry.ts';
 
 /** What a try produced: its outcome and, on success, the value to push as `return_value`. */
 export interface TryResult {
@@ -18,11 +19,14 @@ export interface TryResult {
 }
 
 /**
- * Run `onExecute` and `execute` under the execution timeout. `abort` is the try's controller (its signal
- * is `ctx.signal`): aborting it from outside (a heartbeat that learns the try was cleared) stops the try.
+ * Render the templated fields, then run `onExecute` and `execute` under the execution timeout. `abort`
+ * is the try's controller (its signal is `ctx.signal`): aborting it from outside (a heartbeat that learns
+ * the try was cleared) stops the try. A template that cannot be rendered fails the try.
  */
-export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeoutMs: number | null, abort: AbortController, log: TaskLogger): Promise<TryResult> {
+export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeoutMs: number | null, abort: AbortController, log: TaskLogger, templating: TryTemplating = {}): Promise<TryResult> {
+  let restoreTemplates = () => undefined as void;
   try {
+    restoreTemplates = await renderForTry(op, ctx, templating);
     await op.callbacks.onExecute?.(ctx);
     const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort);
     // A branching operator names the downstream tasks to skip; the engine skips them as the try succeeds.
@@ -37,6 +41,8 @@ export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeou
     }
     log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
     return { outcome: { kind: 'failed', reason: errorMessage(err), retryable: !(err instanceof TaskFailFast) }, returnValue: undefined };
+  } finally {
+    restoreTemplates();
   }
 }
 

@@ -4,7 +4,7 @@
  * not fail the tasks it left running.
  */
 import { CapstanError } from '../core/errors.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
@@ -49,6 +49,11 @@ export class ExecutionClient {
 
   async pushXCom(key: string, value: JsonValue): Promise<void> {
     await this.#call('PUT', `/task-instances/${this.#tiId}/xcom/${encodeURIComponent(key)}`, { value });
+  }
+
+  /** Store the try's rendered template fields. */
+  async putRenderedFields(renderedFields: JsonObject): Promise<void> {
+    await this.#call('PUT', `/task-instances/${this.#tiId}/rendered-fields`, { renderedFields });
   }
 
   async pullXCom(taskId: string, key: string, mapIndex: number): Promise<JsonValue | null> {

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { CapstanError, errorMessage } from '../core/errors.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { SecretMasker } from '../secrets/index.ts';
@@ -65,7 +65,11 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     if (!dag) throw new CapstanError('dag_not_found', `DAG '${rc.dagId}' is no longer defined in ${rc.fileloc}`);
     op = dag.getTask(rc.taskId);
     ctx = makeContext(rc, api, log, masker, abort.signal);
-    result = await executeOperator(op, ctx, rc.executionTimeoutMs, abort, log);
+    result = await executeOperator(op, ctx, rc.executionTimeoutMs, abort, log, {
+      fileloc: rc.fileloc,
+      // Stored and shown outside the task log, so masked like it.
+      onRendered: (rendered) => api.putRenderedFields(JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
+    });
   } catch (err) {
     // The DAG file could not be imported or no longer defines the task.
     log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
@@ -113,6 +117,8 @@ function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWrite
     logicalDate: date(rc.logicalDate),
     dataIntervalStart: date(rc.dataIntervalStart),
     dataIntervalEnd: date(rc.dataIntervalEnd),
+    prevDataIntervalStartSuccess: date(rc.prevDataIntervalStartSuccess),
+    prevDataIntervalEndSuccess: date(rc.prevDataIntervalEndSuccess),
     params: rc.params,
     conf: rc.conf,
     log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },

@@ -67,6 +67,13 @@ export function toOperators(target: DependencyTarget): BaseOperator[] {
 }
 
 export abstract class BaseOperator implements DependencyNode {
+  /**
+   * Fields rendered as templates before `execute` (Airflow's `template_fields`): strings, and strings
+   * inside arrays and plain objects. Subclasses list their own.
+   */
+  static readonly templateFields: readonly string[] = [];
+  /** A templated string ending with one of these names a template file next to the DAG file (Airflow's `template_ext`). */
+  static readonly templateExt: readonly string[] = [];
   /** Operator kind shown in the UI and stored with the task, e.g. `BashOperator`. */
   abstract readonly operatorName: string;
   readonly taskId: string;

@@ -26,6 +26,8 @@ export interface BashOperatorOptions extends TaskOptions {
 }
 
 export class BashOperator extends BaseOperator {
+  static override readonly templateFields: readonly string[] = ['bashCommand', 'env', 'cwd'];
+  static override readonly templateExt: readonly string[] = ['.sh', '.bash'];
   readonly operatorName = 'BashOperator';
   readonly bashCommand: string;
   readonly env: Record<string, string> | null;

@@ -38,6 +38,9 @@ export interface TaskContext {
   readonly logicalDate: Date | null;
   readonly dataIntervalStart: Date | null;
   readonly dataIntervalEnd: Date | null;
+  /** The data interval of the DAG's latest successful run before this one (null when there is none). */
+  readonly prevDataIntervalStartSuccess?: Date | null;
+  readonly prevDataIntervalEndSuccess?: Date | null;
   /** DAG params merged with the run's conf. */
   readonly params: Readonly<Record<string, JsonValue>>;
   /** The run's conf as triggered. */

@@ -22,14 +22,19 @@ export type TaskFunction<A extends unknown[], R> = (...args: { [K in keyof A]: R
 
 /** The operator behind one call of a TaskFlow task. */
 export class TaskFlowOperator extends BaseOperator {
+  static override readonly templateFields: readonly string[] = ['args'];
   readonly operatorName: string = 'TaskFlow';
   readonly #fn: (...args: unknown[]) => unknown;
-  readonly #args: unknown[];
+  /**
+   * The call's arguments: JSON literals and upstream outputs (`XComArg`). Strings among the literals are
+   * templates, as Airflow renders a Python task's op_args; upstream outputs are passed as produced.
+   */
+  readonly args: unknown[];
 
   constructor(options: TaskOptions, fn: (...args: unknown[]) => unknown, args: unknown[]) {
     super(options);
     this.#fn = fn;
-    this.#args = args;
+    this.args = args;
     args.forEach((a, i) => {
       if (a instanceof XComArg) {
         a.operator.before(this);
@@ -42,12 +47,12 @@ export class TaskFlowOperator extends BaseOperator {
   }
 
   protected override serializeFields(): JsonObject {
-    return { args: this.#args.map((a) => (a instanceof XComArg ? (a.toReference() as unknown as JsonValue) : (a as JsonValue))) };
+    return { args: this.args.map((a) => (a instanceof XComArg ? (a.toReference() as unknown as JsonValue) : (a as JsonValue))) };
   }
 
   override async execute(ctx: TaskContext): Promise<unknown> {
     const args = await Promise.all(
-      this.#args.map(async (a) => (a instanceof XComArg ? ctx.xcomPull(a.operator.taskId, a.key) : a)),
+      this.args.map(async (a) => (a instanceof XComArg ? ctx.xcomPull(a.operator.taskId, a.key) : a)),
     );
     return runWithTaskContext(ctx, () => this.#fn(...args));
   }

@@ -39,6 +39,9 @@ export interface TaskIdentity {
   logicalDate: number | null;
   dataIntervalStart: number | null;
   dataIntervalEnd: number | null;
+  /** The data interval of the DAG's latest successful run before this one. Default null. */
+  prevDataIntervalStartSuccess?: number | null;
+  prevDataIntervalEndSuccess?: number | null;
   params: Record<string, JsonValue>;
   conf: JsonObject;
 }
@@ -73,6 +76,8 @@ export function createInProcessContext(id: TaskIdentity, deps: InProcessContextD
     logicalDate: date(id.logicalDate),
     dataIntervalStart: date(id.dataIntervalStart),
     dataIntervalEnd: date(id.dataIntervalEnd),
+    prevDataIntervalStartSuccess: date(id.prevDataIntervalStartSuccess ?? null),
+    prevDataIntervalEndSuccess: date(id.prevDataIntervalEndSuccess ?? null),
     params: id.params,
     conf: id.conf,
     log: inProcessLogger(id, masker, deps.onLog),

@@ -32,7 +32,8 @@ import { RunSnapshot } from '../scheduler/runSnapshot.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { deleteDagRun, findDagRun, getDagRunById, makeRunId, transitionDagRun } from '../store/dagRuns.ts';
+import { deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun, transitionDagRun } from '../store/dagRuns.ts';
+import { saveRenderedFields } from '../store/renderedFields.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
@@ -236,6 +237,7 @@ class RunDriver {
     const stopOnParent = () => abort.abort(this.#o.signal?.reason ?? new CapstanError('task_failed', 'stopped'));
     this.#o.signal?.addEventListener('abort', stopOnParent, { once: true });
     const stopHeartbeat = this.#heartbeat(key, abort);
+    const prev = this.#run.logical_date === null ? undefined : await previousSuccessfulRun(db, ti.dag_id, this.#run.logical_date);
     const ctx = createInProcessContext(
       {
         dagId: ti.dag_id,
@@ -248,6 +250,8 @@ class RunDriver {
         logicalDate: this.#run.logical_date,
         dataIntervalStart: this.#run.data_interval_start,
         dataIntervalEnd: this.#run.data_interval_end,
+        prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
+        prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
         params: this.#params,
         conf: this.#conf,
       },
@@ -255,7 +259,11 @@ class RunDriver {
     );
     ctx.log.info(`starting try ${tryNumber} of ${maxTries} for ${ti.dag_id}.${taskId} run ${ti.run_id} in process ${process.pid}`);
     const op = this.#o.dag.getTask(taskId);
-    const result = await executeOperator(op, ctx, this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null, abort, ctx.log);
+    const result = await executeOperator(op, ctx, this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null, abort, ctx.log, {
+      fileloc: this.#o.fileloc,
+      ...(this.#o.now ? { now: this.#o.now } : {}),
+      onRendered: (rendered) => saveRenderedFields(db, tiId, tryNumber, JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
+    });
     stopHeartbeat();
     this.#o.signal?.removeEventListener('abort', stopOnParent);
     let outcome = result.outcome;

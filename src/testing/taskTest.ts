@@ -7,7 +7,7 @@
 import { InvalidArgument } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
-import { findDagRunByLogicalDate, makeRunId } from '../store/dagRuns.ts';
+import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
 import { executeOperator } from '../runtime/executeTry.ts';
 import { manualRunInterval } from '../core/schedule.ts';
 import { resolveParams } from '../scheduler/params.ts';
@@ -37,6 +37,8 @@ export interface TaskTestResult {
   returnValue: JsonValue | undefined;
   /** The run whose XComs were readable, if any. */
   readFromRunId: string | null;
+  /** The try's rendered template fields (masked; not stored), null when it has none or rendering failed. */
+  renderedFields: JsonObject | null;
   /** XComs the task pushed (not stored). */
   pushed: Array<{ taskId: string; mapIndex: number; key: string; value: JsonValue }>;
 }
@@ -51,6 +53,7 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
   const interval = manualRunInterval(serialized.timetable, at);
   const db = o.db;
   const stored = db ? await findDagRunByLogicalDate(db, o.dag.dagId, at) : undefined;
+  const prev = db ? await previousSuccessfulRun(db, o.dag.dagId, at) : undefined;
   const xcoms = new MemoryXComs(stored && db ? (taskId, key, mapIndex) => pullXCom(db, stored.id, taskId, key, mapIndex) : undefined);
   const masker = new SecretMasker();
   const abort = new AbortController();
@@ -68,14 +71,23 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
       logicalDate: at,
       dataIntervalStart: interval.start,
       dataIntervalEnd: interval.end,
+      prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
+      prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
       params: resolveParams(serialized, conf as JsonObject),
       conf: conf as JsonObject,
     },
     { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal },
   );
   try {
-    const result = await executeOperator(op, ctx, op.executionTimeoutMs, abort, ctx.log);
-    return { ...result, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
+    let renderedFields: JsonObject | null = null;
+    const result = await executeOperator(op, ctx, op.executionTimeoutMs, abort, ctx.log, {
+      fileloc: o.fileloc,
+      ...(o.now ? { now: o.now } : {}),
+      onRendered: async (rendered) => {
+        renderedFields = JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject;
+      },
+    });
+    return { ...result, renderedFields, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }

@@ -69,7 +69,18 @@ export interface PodRunResult {
   pod: V1Pod | undefined;
 }
 
-/** Runs `pod` to completion; see the module comment. */
+/**
+ * Runs `pod` to completion; see the module comment. `manifest.metadata.namespace` defaults to
+ * `clients.defaultNamespace`.
+ *
+ * @example
+ * const result = await runPod(clients, manifest, {
+ *   doXcomPush: true, onFinishAction: 'delete_succeeded_pod', startupTimeoutSeconds: 300,
+ *   reattachSelector: taskPodSelector(manifest.metadata.labels), signal: taskAbortSignal,
+ * }, { log: (line) => taskLog.info(line) });
+ * if (result.outcome.kind === 'failure') throw new Error(result.outcome.message);
+ * return result.xcom;
+ */
 export async function runPod(clients: KubeClients, manifest: V1Pod, options: RunPodOptions, sink: PodRunSink): Promise<PodRunResult> {
   const { core } = clients;
   const mode = options.mode ?? 'sync';

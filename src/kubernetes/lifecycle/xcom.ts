@@ -7,7 +7,7 @@
  * operator reads that through `pods/log` of the sidecar: the only RBAC needed is `pods/log` get, nothing
  * is left running, and every wait is bounded by a timeout.
  */
-import type { V1Container, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { requestLog } from './logRequest.ts';
 import type { PodWatcher } from './podWatcher.ts';
@@ -55,9 +55,31 @@ export interface XcomSidecarOptions {
   maxBytes?: number;
   /** Container receiving the mount (default `base`). */
   container?: string;
+  /**
+   * Default: what the `restricted` Pod Security Standard asks for (non-root uid 65534, no privilege
+   * escalation, all capabilities dropped, RuntimeDefault seccomp). The file stays readable: an emptyDir is
+   * world-writable and files are created 0644 under the usual umask.
+   */
+  securityContext?: V1SecurityContext;
 }
 
-/** Returns a copy of `pod` with the XCom volume, the base container's mount and the native sidecar. */
+/** The sidecar's default security context (see {@link XcomSidecarOptions.securityContext}). */
+export const XCOM_SIDECAR_SECURITY_CONTEXT: V1SecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 65534,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/**
+ * Returns a copy of `pod` with the XCom volume, the base container's mount and the native sidecar
+ * (appended after the pod's own init containers, so they have finished when it starts).
+ *
+ * @example
+ * const manifest = withXcomSidecar(pod, { image: 'alpine:3.22', maxBytes: 64 * 1024 });
+ * // base: echo '{"rows": 42}' > /airflow/xcom/return.json
+ */
 export function withXcomSidecar(pod: V1Pod, options: XcomSidecarOptions = {}): V1Pod {
   const spec = pod.spec;
   if (spec === undefined) throw new Error('withXcomSidecar: the pod has no spec');
@@ -72,6 +94,7 @@ export function withXcomSidecar(pod: V1Pod, options: XcomSidecarOptions = {}): V
     image: options.image ?? 'alpine:3.22',
     command: ['sh', '-c', XCOM_SIDECAR_SCRIPT, XCOM_SIDECAR_NAME, String(options.maxBytes ?? DEFAULT_XCOM_MAX_BYTES)],
     restartPolicy: 'Always',
+    securityContext: options.securityContext ?? XCOM_SIDECAR_SECURITY_CONTEXT,
     resources: options.resources ?? { requests: { cpu: '1m', memory: '10Mi' }, limits: { memory: '50Mi' } },
     volumeMounts: [mount],
   };

@@ -27,6 +27,8 @@ void describe('withXcomSidecar', () => {
     assert.equal(sidecar?.restartPolicy, 'Always');
     assert.equal(sidecar?.image, 'alpine:3.22');
     assert.deepEqual(sidecar?.resources, { requests: { cpu: '5m' } });
+    assert.equal(sidecar?.securityContext?.runAsNonRoot, true, 'restricted-compliant by default');
+    assert.equal(sidecar?.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(sidecar?.command?.slice(0, 2), ['sh', '-c']);
     assert.equal(sidecar?.command?.at(-1), '100');
     assert.deepEqual(withXcomSidecar(out), out, 'idempotent');

@@ -6,3 +6,4 @@ export { runDagInProcess, IN_PROCESS_EXECUTOR, type InProcessRunOptions, type In
 export { testTaskInProcess, type TaskTestOptions, type TaskTestResult } from './taskTest.ts';
 export { loadDagFromFile } from './loadDag.ts';
 export { createInProcessContext, MemoryXComs, type TaskLogLine, type XComBackend, type TaskIdentity, type LogLevel } from './context.ts';
+export { renderTaskInProcess, renderedText, type RenderTaskOptions, type RenderTaskResult } from './renderTask.ts';

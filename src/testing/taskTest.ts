@@ -5,6 +5,7 @@
  * one exists (so a task can be tried against a real upstream result); otherwise they return null.
  */
 import { InvalidArgument } from '../core/errors.ts';
+import { validateConf } from '../engine/triggerRun.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
@@ -49,6 +50,7 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
   const serialized = o.dag.serialize(o.fileloc);
   const conf = o.conf ?? {};
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new InvalidArgument('conf must be a JSON object', `e.g. --conf '{"key": "value"}'`);
+  validateConf(serialized, conf as JsonObject);
   const at = o.logicalDate ?? (o.now ?? Date.now)();
   const interval = manualRunInterval(serialized.timetable, at);
   const db = o.db;

@@ -5,6 +5,7 @@ import { registerConnectionCommands } from './connections.ts';
 import { registerDagCommands } from './dags.ts';
 import { registerDbCommands } from './db.ts';
 import { registerPoolCommands } from './pools.ts';
+import { registerRenderCommand } from './render.ts';
 import { registerRoleCommands } from './roles.ts';
 import { registerTaskCommands } from './tasks.ts';
 import { registerVariableCommands } from './variables.ts';
@@ -13,6 +14,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerRoleCommands,
   registerDagCommands,
   registerTaskCommands,
+  registerRenderCommand,
   registerDbCommands,
   registerConfigCommands,
   registerVariableCommands,

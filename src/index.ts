@@ -5,3 +5,4 @@ export * from './sdk/index.ts';
 export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './core/errors.ts';
 export type { JsonValue, JsonObject } from './core/serialized.ts';
 export type { TriggerRule } from './core/triggerRules.ts';
+export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';

@@ -9,13 +9,18 @@ import { ALREADY_CHECKED_LABEL } from './cleanup.ts';
 /** Labels the pod builder puts on a task's pod; the try number is left out of the search on purpose. */
 export const TASK_IDENTITY_LABELS = ['capstan.dev/dag-id', 'capstan.dev/task-id', 'capstan.dev/run-id', 'capstan.dev/map-index'] as const;
 
+/** The pod builder leaves the map-index label off unmapped tasks; the selector then requires it absent. */
+const MAP_INDEX_LABEL = 'capstan.dev/map-index';
+
 /**
  * Label selector finding earlier pods of the same task instance (any try), excluding checked ones.
- * Throws when `labels` lacks one of {@link TASK_IDENTITY_LABELS}.
+ * Throws when `labels` lacks one of {@link TASK_IDENTITY_LABELS} (other than the map index, whose
+ * absence marks an unmapped task).
  */
 export function taskPodSelector(labels: Readonly<Record<string, string>>): string {
   const parts = TASK_IDENTITY_LABELS.map((key) => {
     const value = labels[key];
+    if (value === undefined && key === MAP_INDEX_LABEL) return `!${key}`;
     if (value === undefined) throw new Error(`cannot search for the task's pod: label ${key} is missing`);
     return `${key}=${value}`;
   });

@@ -1,0 +1,158 @@
+/**
+ * KubernetesPodOperator: runs a task as a pod. The pieces are the pure pod builder (`../pod`), the client
+ * layer (`../client.ts`, `../connection.ts`) and the pod lifecycle (`../lifecycle`); this class only
+ * connects them to the task: it resolves the cluster from a connection, builds the manifest with the
+ * task's identity labels, runs the pod with the task's abort signal (a killed task deletes its pod) and
+ * maps the pod's end to the task's outcome. On a retry it reattaches to the task's still-running pod
+ * instead of creating a second one.
+ *
+ * @example
+ * new KubernetesPodOperator({
+ *   taskId: 'transform',
+ *   image: 'python:3.12-slim',
+ *   cmds: ['python', '-c'],
+ *   arguments: ['print("hello from a pod")'],
+ *   kubernetesConnId: 'k8s_prod',
+ *   doXcomPush: false,
+ * });
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { CapstanError, TaskSkipped } from '../../core/errors.ts';
+import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
+import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
+import type { Connection } from '../../store/connections.ts';
+import { createKubeClients } from '../client.ts';
+import { parseKubernetesConnection, resolveKubeConfig, resolveNamespace, type KubernetesConnection } from '../connection.ts';
+import { runPod, taskPodSelector, type OnFinishAction, type PodLifecycleCallbacks, type XcomSidecarOptions } from '../lifecycle/index.ts';
+import { buildPod, identityLabels, renderPodYaml, type PodIdentity, type PodOptions } from '../pod/index.ts';
+
+/** Everything the operator takes: the task options, every pod parameter, and how the pod is run. */
+export interface KubernetesPodOperatorOptions extends TaskOptions, PodOptions {
+  /** Connection (type `kubernetes`) naming the cluster; absent: the default kubeconfig / in-cluster account. */
+  kubernetesConnId?: string;
+  /** Default `delete_pod`. */
+  onFinishAction?: OnFinishAction;
+  /** Seconds the pod may wait to be scheduled. Default 120. */
+  scheduleTimeoutSeconds?: number;
+  /** Seconds the base container may take to start once scheduled. Default 120. */
+  startupTimeoutSeconds?: number;
+  /** Exit codes of the base container that skip the task instead of failing it. */
+  skipOnExitCode?: number | number[];
+  /** Read `/airflow/xcom/return.json` from the base container as the task's return value. Default false. */
+  doXcomPush?: boolean;
+  /** Image and resources of the XCom sidecar (default: the connection's, else a small busybox-like image). */
+  xcomSidecar?: XcomSidecarOptions;
+  /** Containers whose logs go to the task log (default the base container); false: none. */
+  containerLogs?: string[] | false;
+  /** Grace period when the task is killed. Default: the pod's own. */
+  terminationGracePeriodOnKill?: number;
+  /** Lifecycle callbacks (onPodCreation, onPodCompletion, progress, …). */
+  podCallbacks?: PodLifecycleCallbacks;
+}
+
+const RUN_OPTION_KEYS = [
+  'kubernetesConnId',
+  'onFinishAction',
+  'scheduleTimeoutSeconds',
+  'startupTimeoutSeconds',
+  'skipOnExitCode',
+  'doXcomPush',
+  'xcomSidecar',
+  'containerLogs',
+  'terminationGracePeriodOnKill',
+  'podCallbacks',
+] as const;
+
+const TASK_OPTION_KEYS = new Set<string>([
+  'taskId', 'dag', 'retries', 'retryDelay', 'retryExponentialBackoff', 'maxRetryDelay', 'executionTimeout', 'triggerRule', 'pool', 'poolSlots',
+  'priorityWeight', 'dependsOnPast', 'queue', 'owner', 'doc', 'onSuccess', 'onFailure', 'onRetry', 'onExecute',
+]);
+
+export class KubernetesPodOperator extends BaseOperator {
+  readonly operatorName: string = 'KubernetesPodOperator';
+  readonly podOptions: PodOptions;
+  readonly runOptions: Pick<KubernetesPodOperatorOptions, (typeof RUN_OPTION_KEYS)[number]>;
+
+  constructor(options: KubernetesPodOperatorOptions) {
+    super(options);
+    const pod: Record<string, unknown> = {};
+    const run: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(options)) {
+      if ((RUN_OPTION_KEYS as readonly string[]).includes(k)) run[k] = v;
+      else if (!TASK_OPTION_KEYS.has(k)) pod[k] = v;
+    }
+    this.podOptions = pod as PodOptions;
+    this.runOptions = run as Pick<KubernetesPodOperatorOptions, (typeof RUN_OPTION_KEYS)[number]>;
+  }
+
+  protected override serializeFields(): JsonObject {
+    const { podCallbacks: _callbacks, ...run } = this.runOptions;
+    return JSON.parse(JSON.stringify({ pod: this.podOptions, run })) as JsonObject;
+  }
+
+  /** The exact manifest this task would create for `identity` (dry run; no cluster is contacted). */
+  renderPod(identity: PodIdentity, connection?: TaskConnection): V1Pod {
+    const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
+    return buildPod(this.podOptions, {
+      identity,
+      defaultNamespace: resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn }),
+      randomSuffix: () => 'dryrun00',
+    });
+  }
+
+  /** The manifest as YAML, as `capstan tasks render-pod` prints it. */
+  dryRun(identity: PodIdentity, connection?: TaskConnection): string {
+    return renderPodYaml(this.renderPod(identity, connection));
+  }
+
+  override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
+    const r = this.runOptions;
+    const kubeConn: KubernetesConnection | undefined = r.kubernetesConnId
+      ? parseKubernetesConnection(toConnection(await ctx.getConnection(r.kubernetesConnId)))
+      : undefined;
+    const kubeConfig = resolveKubeConfig(kubeConn);
+    const clients = createKubeClients(kubeConfig, {
+      ...(kubeConn?.qps === undefined ? {} : { qps: kubeConn.qps }),
+      ...(kubeConn?.burst === undefined ? {} : { burst: kubeConn.burst }),
+      ...(kubeConn?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: kubeConn.requestTimeoutMs }),
+      defaultNamespace: resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn }),
+    });
+    const identity: PodIdentity = { dagId: ctx.dagId, taskId: ctx.taskId, runId: ctx.runId, tryNumber: ctx.tryNumber, mapIndex: ctx.mapIndex };
+    const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace });
+    const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
+    const sidecar = r.xcomSidecar ?? (kubeConn?.xcomSidecarImage ? { image: kubeConn.xcomSidecarImage } : undefined);
+    const result = await runPod(
+      clients,
+      manifest,
+      {
+        reattachSelector: taskPodSelector(identityLabels(identity)),
+        signal: ctx.signal,
+        ...(r.onFinishAction ? { onFinishAction: r.onFinishAction } : {}),
+        ...(r.scheduleTimeoutSeconds === undefined ? {} : { scheduleTimeoutSeconds: r.scheduleTimeoutSeconds }),
+        ...(r.startupTimeoutSeconds === undefined ? {} : { startupTimeoutSeconds: r.startupTimeoutSeconds }),
+        ...(skip ? { skipOnExitCode: skip } : {}),
+        ...(r.doXcomPush ? { doXcomPush: true } : {}),
+        ...(sidecar ? { xcom: sidecar } : {}),
+        ...(r.containerLogs === undefined ? {} : { logContainers: r.containerLogs }),
+        ...(r.terminationGracePeriodOnKill === undefined ? {} : { deleteGracePeriodSeconds: r.terminationGracePeriodOnKill }),
+        ...(r.podCallbacks ? { callbacks: r.podCallbacks } : {}),
+      },
+      { log: (m) => ctx.log.info(m) },
+    );
+    const outcome = result.outcome;
+    switch (outcome.kind) {
+      case 'success':
+        return r.doXcomPush ? ((result.xcom ?? null) as JsonValue) : undefined;
+      case 'skip':
+        throw new TaskSkipped(outcome.message);
+      case 'failure':
+        throw new CapstanError('task_failed', `pod ${result.namespace}/${result.name}: ${outcome.message}`);
+    }
+  }
+}
+
+/** The task-facing connection shape as the store's `Connection`. */
+function toConnection(c: TaskConnection): Connection {
+  return { ...c, description: null, extra: c.extra as Connection['extra'] };
+}

@@ -44,7 +44,7 @@ export interface RunPodOptions {
   logContainers?: readonly string[] | false;
   /** Label selector of the task's earlier pods (see `taskPodSelector`); reattach when one is found. */
   reattachSelector?: string;
-  /** Grace period when the task is killed (default: the pod's own). */
+  /** Grace period of every deletion, on kill and by the finish action (default: the pod's own). */
   deleteGracePeriodSeconds?: number;
   /** Log lines of the base container kept for failure messages (default 20). */
   logTailLines?: number;
@@ -89,6 +89,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   const hookCtx = (pod: V1Pod) => ({ pod, client: core, mode });
   const callbacks = options.callbacks;
 
+  if (signal.aborted) throw new Error(`task killed before its pod was created: ${String(signal.reason)}`);
   if (mode === 'sync') await invokeCallback(callbacks, 'onSyncClientCreation', { client: core }, log);
   const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;
   const namespace = pod0.metadata?.namespace ?? clients.defaultNamespace;
@@ -216,7 +217,12 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   async function finish(e: PodEnd): Promise<void> {
     if (e.kind === 'killed') {
       log(`task killed: deleting pod ${name}`);
-      await deletePod(core, namespace, name, options.deleteGracePeriodSeconds);
+      try {
+        await deletePod(core, namespace, name, options.deleteGracePeriodSeconds);
+      } catch (error) {
+        log(`could not delete pod ${namespace}/${name} (delete it by hand): ${errorMessage(error)}`);
+        await markPodChecked(core, namespace, name).catch(() => undefined);
+      }
       return;
     }
     const plan = finishPlan(options.onFinishAction ?? 'delete_pod', watcher.snapshot.pod, e);

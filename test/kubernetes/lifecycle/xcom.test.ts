@@ -36,7 +36,7 @@ void describe('withXcomSidecar', () => {
   });
 
   test('the sidecar program waits for TERM or the .done marker and prints one delimited result', () => {
-    // Containers do not run in the test cluster: this pins the program's text; its protocol is parsed below.
+    // Containers do not run in the test cluster: this pins the program's text (xcomScript.test.ts runs it under sh).
     assert.match(XCOM_SIDECAR_SCRIPT, /trap emit TERM INT/);
     assert.match(XCOM_SIDECAR_SCRIPT, /while \[ ! -e \/airflow\/xcom\/\.done \]; do sleep 1 & wait \$!; done/);
     assert.match(XCOM_SIDECAR_SCRIPT, /f=\/airflow\/xcom\/return\.json/);

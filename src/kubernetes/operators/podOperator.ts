@@ -22,10 +22,15 @@ import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../store/connections.ts';
-import { createKubeClients } from '../client.ts';
-import { parseKubernetesConnection, resolveKubeConfig, resolveNamespace, type KubernetesConnection } from '../connection.ts';
-import { runPod, taskPodSelector, type OnFinishAction, type PodLifecycleCallbacks, type XcomSidecarOptions } from '../lifecycle/index.ts';
-import { buildPod, identityLabels, renderPodYaml, type PodIdentity, type PodOptions } from '../pod/index.ts';
+import type { KubernetesConnection } from '../connection.ts';
+import type { OnFinishAction, PodLifecycleCallbacks, XcomSidecarOptions } from '../lifecycle/index.ts';
+import type { PodIdentity, PodOptions } from '../pod/index.ts';
+
+/**
+ * The Kubernetes client library takes ~300 ms to load; every DAG file imports `capstan`, so the operator
+ * loads it only when a pod is actually built or run.
+ */
+const kube = () => import('./podRuntime.ts');
 
 /** Everything the operator takes: the task options, every pod parameter, and how the pod is run. */
 export interface KubernetesPodOperatorOptions extends TaskOptions, PodOptions {
@@ -92,7 +97,8 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   /** The exact manifest this task would create for `identity` (dry run; no cluster is contacted). */
-  renderPod(identity: PodIdentity, connection?: TaskConnection): V1Pod {
+  async renderPod(identity: PodIdentity, connection?: TaskConnection): Promise<V1Pod> {
+    const { buildPod, parseKubernetesConnection, resolveNamespace } = await kube();
     const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
     return buildPod(this.podOptions, {
       identity,
@@ -102,11 +108,12 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   /** The manifest as YAML, as `capstan tasks render-pod` prints it. */
-  dryRun(identity: PodIdentity, connection?: TaskConnection): string {
-    return renderPodYaml(this.renderPod(identity, connection));
+  async dryRun(identity: PodIdentity, connection?: TaskConnection): Promise<string> {
+    return (await kube()).renderPodYaml(await this.renderPod(identity, connection));
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
+    const { buildPod, createKubeClients, identityLabels, parseKubernetesConnection, resolveKubeConfig, resolveNamespace, runPod, taskPodSelector } = await kube();
     const r = this.runOptions;
     const kubeConn: KubernetesConnection | undefined = r.kubernetesConnId
       ? parseKubernetesConnection(toConnection(await ctx.getConnection(r.kubernetesConnId)))

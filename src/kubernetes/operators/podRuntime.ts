@@ -1,0 +1,5 @@
+/** The run-time half of the pod operator, loaded on first use (see podOperator.ts). */
+export { createKubeClients } from '../client.ts';
+export { parseKubernetesConnection, resolveKubeConfig, resolveNamespace } from '../connection.ts';
+export { runPod, taskPodSelector } from '../lifecycle/index.ts';
+export { buildPod, identityLabels, renderPodYaml } from '../pod/index.ts';

@@ -4,6 +4,7 @@ import { registerConfigCommands } from './config.ts';
 import { registerConnectionCommands } from './connections.ts';
 import { registerDagCommands } from './dags.ts';
 import { registerDbCommands } from './db.ts';
+import { registerKubernetesCommands } from './kubernetes.ts';
 import { registerPoolCommands } from './pools.ts';
 import { registerRenderCommand } from './render.ts';
 import { registerRoleCommands } from './roles.ts';
@@ -14,6 +15,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerRoleCommands,
   registerDagCommands,
   registerTaskCommands,
+  registerKubernetesCommands,
   registerRenderCommand,
   registerDbCommands,
   registerConfigCommands,

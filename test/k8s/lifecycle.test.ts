@@ -92,12 +92,12 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     nowhere.spec!.nodeSelector = { 'capstan.test/no-such-node': 'true' };
     const [unsched, stuck] = await Promise.all([
       runPod(clients, nowhere, { scheduleTimeoutSeconds: 2 }, memorySink()),
-      runPod(clients, taskPod('stuck', { outcome: 'pending' }), { startupTimeoutSeconds: 2 }, memorySink()),
+      runPod(clients, taskPod('stuck', { outcome: 'pending' }), { startupTimeoutSeconds: 3 }, memorySink()),
     ]);
     assert.equal(unsched.end.kind, 'unschedulable');
     assert.ok(unsched.outcome.kind === 'failure' && /not scheduled within 2s: .*(Unschedulable|node affinity|selector)/.test(unsched.outcome.message), JSON.stringify(unsched.outcome));
     assert.equal(stuck.end.kind, 'startupTimeout');
-    assert.ok(stuck.outcome.kind === 'failure' && /did not start within 2s/.test(stuck.outcome.message) && /base: waiting ContainerCreating/.test(stuck.outcome.message));
+    assert.ok(stuck.outcome.kind === 'failure' && /did not start within 3s/.test(stuck.outcome.message) && /base: waiting ContainerCreating/.test(stuck.outcome.message));
   });
 
   void test('OOMKilled, eviction and activeDeadlineSeconds are reported as such', async () => {

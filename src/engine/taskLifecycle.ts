@@ -9,7 +9,7 @@ import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { Transaction } from 'kysely';
 import type { Database, TaskInstanceRow } from '../store/schema.ts';
-import { notifyTiChanged } from '../store/notifications.ts';
+import { TiChangeNotifier } from '../store/notifications.ts';
 import { skipTaskInstancesOfRun, updateTryRow } from '../store/taskInstances.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
@@ -39,8 +39,11 @@ export interface TaskLifecycleDeps {
 export class TaskLifecycle {
   readonly #d: TaskLifecycleDeps;
 
+  readonly #notifier: TiChangeNotifier;
+
   constructor(deps: TaskLifecycleDeps) {
     this.#d = deps;
+    this.#notifier = new TiChangeNotifier(deps.db);
   }
 
   /**
@@ -167,7 +170,7 @@ export class TaskLifecycle {
         : await end(this.#d.db.db);
     if (!done) return null;
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
-    await notifyTiChanged(this.#d.db, cur.dag_run_id);
+    this.#notifier.changed(cur.dag_run_id);
     this.#d.onFinished?.({ ...cur, state });
     return state;
   }

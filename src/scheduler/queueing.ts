@@ -7,7 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { MetadataDb } from '../store/db.ts';
-import { queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
+import { queueTaskInstances, transitionTis } from '../store/taskInstances.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 
 export interface QueuedTry {
@@ -63,7 +63,7 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
     if (starvedDags.length > 0) q = q.where('dag_id', 'not in', starvedDags);
     if (m.dialect === 'postgres') q = q.forUpdate().skipLocked();
     const candidates = await q.execute();
-    const out: QueuedTry[] = [];
+    const chosen: typeof candidates = [];
     const unknownPools = new Map<string, string[]>();
     let slots = limits.openExecutorSlots;
     for (const c of candidates) {
@@ -76,12 +76,17 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       if (open < c.pool_slots) continue; // pool full: stays scheduled
       const active = dagActive.get(c.dag_id) ?? 0;
       if (active >= maxActiveTasks(c.dag_id)) continue;
-      const tryNumber = await queueTaskInstance(tx, c.id, limits.executorName, now, limits.jobId);
-      if (tryNumber === null) continue;
       poolOpen.set(c.pool, open - c.pool_slots);
       dagActive.set(c.dag_id, active + 1);
       slots--;
-      out.push({ ti: c, tryNumber });
+      chosen.push(c);
+    }
+    // One batched, guarded update: a task another scheduler queued meanwhile is simply not returned.
+    const tries = await queueTaskInstances(tx, chosen.map((c) => c.id), limits.executorName, now, limits.jobId);
+    const out: QueuedTry[] = [];
+    for (const c of chosen) {
+      const tryNumber = tries.get(c.id);
+      if (tryNumber !== undefined) out.push({ ti: c, tryNumber });
     }
     // Unlike Airflow, which leaves such tasks scheduled forever, a missing pool fails the task with the fix.
     for (const [pool, ids] of unknownPools) {

@@ -130,46 +130,60 @@ export async function countTisByState(m: MetadataDb): Promise<Map<TaskInstanceSt
  * is written. Returns the new try number, or null when another scheduler got there first.
  */
 export async function queueTaskInstance(tx: Transaction<Database>, id: string, executor: string, now: number, jobId: string | null): Promise<number | null> {
-  const row = await tx
-    .updateTable('task_instance')
-    .set({
-      state: 'queued',
-      try_number: sql<number>`try_number + 1`,
-      queued_at: now,
-      executor,
-      queued_by_job_id: jobId,
-      start_date: null,
-      end_date: null,
-      duration_ms: null,
-      hostname: null,
-      pid: null,
-      exit_code: null,
-      failure_reason: null,
-      next_retry_at: null,
-      last_heartbeat_at: null,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('state', '=', 'scheduled')
-    .returning(['try_number', 'dag_id', 'run_id', 'task_id', 'map_index'])
-    .executeTakeFirst();
-  if (!row) return null;
-  await tx
-    .insertInto('task_instance_try')
-    .values({
-      ti_id: id,
-      try_number: row.try_number,
-      dag_id: row.dag_id,
-      run_id: row.run_id,
-      task_id: row.task_id,
-      map_index: row.map_index,
-      state: 'queued',
-      executor,
-      queued_at: now,
-    })
-    .onConflict((oc) => oc.columns(['ti_id', 'try_number']).doUpdateSet({ state: 'queued', executor, queued_at: now }))
-    .execute();
-  return row.try_number;
+  return (await queueTaskInstances(tx, [id], executor, now, jobId)).get(id) ?? null;
+}
+
+/**
+ * Queue many scheduled task instances at once (one UPDATE and one INSERT per 500): the batch form of
+ * {@link queueTaskInstance}. Returns the new try number of each one that was still scheduled.
+ */
+export async function queueTaskInstances(tx: Transaction<Database>, ids: readonly string[], executor: string, now: number, jobId: string | null): Promise<Map<string, number>> {
+  const queued = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .updateTable('task_instance')
+      .set({
+        state: 'queued',
+        try_number: sql<number>`try_number + 1`,
+        queued_at: now,
+        executor,
+        queued_by_job_id: jobId,
+        start_date: null,
+        end_date: null,
+        duration_ms: null,
+        hostname: null,
+        pid: null,
+        exit_code: null,
+        failure_reason: null,
+        next_retry_at: null,
+        last_heartbeat_at: null,
+        updated_at: now,
+      })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('state', '=', 'scheduled')
+      .returning(['id', 'try_number', 'dag_id', 'run_id', 'task_id', 'map_index'])
+      .execute();
+    if (rows.length === 0) continue;
+    await tx
+      .insertInto('task_instance_try')
+      .values(
+        rows.map((row) => ({
+          ti_id: row.id,
+          try_number: row.try_number,
+          dag_id: row.dag_id,
+          run_id: row.run_id,
+          task_id: row.task_id,
+          map_index: row.map_index,
+          state: 'queued' as const,
+          executor,
+          queued_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['ti_id', 'try_number']).doUpdateSet({ state: 'queued', executor, queued_at: now }))
+      .execute();
+    for (const row of rows) queued.set(row.id, row.try_number);
+  }
+  return queued;
 }
 
 /** Fields of a try row that change as the try progresses. */

@@ -28,7 +28,8 @@ export const PARAM_SCHEMA_KEYWORDS = [
   'const',
 ] as const;
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// Formats (date-time, email…) need ajv-formats; they are documented as not checked, so Ajv must not reject them.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
 const compiled = new Map<string, ValidateFunction>();
 
 /** The JSON Schema of one param. */

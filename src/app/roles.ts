@@ -53,15 +53,7 @@ export function createScheduler(engine: Engine, executor: Executor): Scheduler {
     logger: createLogger(engine.config.logging, 'scheduler'),
     metrics: engine.metrics,
     now: engine.now,
-    options: {
-      loopIntervalMs: s.loopIntervalMs,
-      heartbeatIntervalMs: s.heartbeatIntervalMs,
-      healthCheckThresholdMs: s.healthCheckThresholdMs,
-      taskHeartbeatTimeoutMs: s.taskHeartbeatTimeoutMs,
-      zombieCheckIntervalMs: s.zombieCheckIntervalMs,
-      maxTisPerQuery: s.maxTisPerQuery,
-      maxDagRunsPerLoop: s.maxDagRunsPerLoop,
-    },
+    options: s,
   });
 }
 

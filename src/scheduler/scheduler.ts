@@ -10,6 +10,7 @@ import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { TaskLifecycle } from '../engine/taskLifecycle.ts';
+import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import type { MetadataDb } from '../store/db.ts';
@@ -25,17 +26,14 @@ import { createDueRuns } from './runCreation.ts';
 import { scheduleRun } from './runScheduling.ts';
 import { RunSnapshot } from './runSnapshot.ts';
 
-export interface SchedulerOptions {
-  loopIntervalMs: number;
-  heartbeatIntervalMs: number;
-  healthCheckThresholdMs: number;
-  taskHeartbeatTimeoutMs: number;
-  zombieCheckIntervalMs: number;
-  maxTisPerQuery: number;
-  maxDagRunsPerLoop: number;
+/** The `scheduler` config section's loop settings (documented there), plus test-only knobs. */
+export type SchedulerOptions = Pick<
+  CapstanConfig['scheduler'],
+  'loopIntervalMs' | 'heartbeatIntervalMs' | 'healthCheckThresholdMs' | 'taskHeartbeatTimeoutMs' | 'zombieCheckIntervalMs' | 'maxTisPerQuery' | 'maxDagRunsPerLoop'
+> & {
   /** How often to look for due scheduled runs. Default 1 s. */
   runCreationIntervalMs?: number;
-}
+};
 
 export interface SchedulerDeps {
   db: MetadataDb;

@@ -10,7 +10,7 @@ import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { SkipDownstream } from '../sdk/skipping.ts';
 import type { TaskContext, TaskLogger } from '../sdk/taskContext.ts';
-import { renderForTry, type TryTemplating } from '../templating/forTry.ts';
+import { renderForTry, type TryTemplating } from '../templating/index.ts';
 
 /** What a try produced: its outcome and, on success, the value to push as `return_value`. */
 export interface TryResult {

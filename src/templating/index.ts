@@ -3,3 +3,4 @@ export { applyRenderedFields, renderTemplateFields, templateFieldsOf, TemplateRe
 export { buildTemplateContext } from './context.ts';
 export { dsAdd, dsFormat } from './macros.ts';
 export { strftime, strptime, TemplateDate } from './dates.ts';
+export { renderForTry, renderedJson, type TryTemplating } from './forTry.ts';

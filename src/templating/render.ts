@@ -36,6 +36,9 @@ export class TemplateRenderError extends CapstanError {
   }
 }
 
+/** Bound on re-rendering for lookups (see lookups.ts). */
+const MAX_RENDER_PASSES = 200;
+
 export interface RenderOptions {
   /** The DAG file: its folder holds the template files. */
   fileloc?: string;
@@ -75,7 +78,12 @@ export async function renderTemplateFields(op: BaseOperator, ctx: TaskContext, o
     xcomPull: (t, k, i) => ctx.xcomPull(t, k, i),
   });
   const context = buildTemplateContext(op, ctx, lookups, o.now ?? Date.now);
-  for (;;) {
+  for (let pass = 1; ; pass++) {
+    // Each pass fetches at least one new value; only a template that asks for a new one every time
+    // (a variable named by macros.uuid…) could go on, and is stopped.
+    if (pass > MAX_RENDER_PASSES) {
+      throw new TemplateRenderError(op, fields.join(', '), '', `still asking for new variables, connections or XComs after ${MAX_RENDER_PASSES} passes`);
+    }
     const out: Record<string, unknown> = {};
     let pending = false;
     for (const field of fields) {

@@ -15,8 +15,7 @@ import { findDagRunByLogicalDate, getDagRun, makeRunId, previousSuccessfulRun } 
 import type { DagRunRow } from '../store/schema.ts';
 import { findTaskInstance } from '../store/taskInstances.ts';
 import { pullXCom } from '../store/xcom.ts';
-import { renderTemplateFields } from '../templating/render.ts';
-import { renderedJson } from '../templating/forTry.ts';
+import { renderedJson, renderTemplateFields } from '../templating/index.ts';
 import { createInProcessContext, MemoryXComs } from './context.ts';
 
 export interface RenderTaskOptions {

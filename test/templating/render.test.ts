@@ -146,6 +146,10 @@ describe('lookups', () => {
     });
   });
 
+  test('a template that asks for a new variable on every pass is stopped', async () => {
+    await assert.rejects(renderOne("{{ var.value.get(macros.uuid.uuid4(), 'x') }}"), /still asking for new variables, connections or XComs after 200 passes/);
+  });
+
   test('an unknown connection fails with the lookup error', async () => {
     await assert.rejects(renderOne('{{ conn.nowhere.host }}'), /cannot render field bashCommand: .*connection 'nowhere' is not defined/);
   });

@@ -6,3 +6,4 @@ export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './c
 export type { JsonValue, JsonObject } from './core/serialized.ts';
 export type { TriggerRule } from './core/triggerRules.ts';
 export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';
+export { Secret } from './kubernetes/pod/secret.ts';

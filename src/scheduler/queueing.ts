@@ -25,10 +25,36 @@ export interface QueueLimits {
   jobId: string | null;
 }
 
-export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, now: number): Promise<QueuedTry[]> {
+type PoolRow = { name: string; slots: number; include_deferred: number };
+
+/**
+ * Pool sizes and DAG limits change rarely; a scheduler re-reads them at most once per `maxAgeMs` instead
+ * of every loop. (On PostgreSQL the pool rows are still selected every time: that `FOR UPDATE` is the
+ * lock that serializes schedulers.)
+ */
+export class QueueingCache {
+  readonly maxAgeMs: number;
+  pools: { rows: PoolRow[]; at: number } | undefined;
+  dagLimits: { byDag: Map<string, number>; at: number } | undefined;
+
+  constructor(maxAgeMs = 1000) {
+    this.maxAgeMs = maxAgeMs;
+  }
+}
+
+export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, now: number, cache: QueueingCache = new QueueingCache(0)): Promise<QueuedTry[]> {
   if (limits.openExecutorSlots <= 0) return [];
   return m.db.transaction().execute(async (tx) => {
-    const pools = m.dialect === 'postgres' ? await sql<{ name: string; slots: number; include_deferred: number }>`select name, slots, include_deferred from pool for update`.execute(tx).then((r) => r.rows) : await tx.selectFrom('pool').select(['name', 'slots', 'include_deferred']).execute();
+    const fresh = (entry: { at: number } | undefined) => entry !== undefined && now - entry.at < cache.maxAgeMs;
+    let pools: PoolRow[];
+    if (m.dialect === 'postgres') {
+      pools = (await sql<PoolRow>`select name, slots, include_deferred from pool for update`.execute(tx)).rows;
+    } else if (fresh(cache.pools) && cache.pools) {
+      pools = cache.pools.rows;
+    } else {
+      pools = await tx.selectFrom('pool').select(['name', 'slots', 'include_deferred']).execute();
+      cache.pools = { rows: pools, at: now };
+    }
     const used = await tx
       .selectFrom('task_instance')
       .select(['pool', 'dag_id', 'state', (eb) => eb.fn.sum<number>('pool_slots').as('slots'), (eb) => eb.fn.countAll<number>().as('n')])
@@ -37,7 +63,11 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       .execute();
     // Each DAG's maxActiveTasks as last parsed: a scheduler may not have this DAG in its cache yet (just
     // restarted, or the run belongs to another scheduler's turn), and a guess would break the limit.
-    const parsedLimits = new Map((await tx.selectFrom('dag').select(['dag_id', 'max_active_tasks']).execute()).map((d) => [d.dag_id, Number(d.max_active_tasks)]));
+    if (!fresh(cache.dagLimits)) {
+      const rows = await tx.selectFrom('dag').select(['dag_id', 'max_active_tasks']).execute();
+      cache.dagLimits = { byDag: new Map(rows.map((d) => [d.dag_id, Number(d.max_active_tasks)])), at: now };
+    }
+    const parsedLimits = cache.dagLimits?.byDag ?? new Map<string, number>();
     const maxActiveTasks = (dagId: string) => parsedLimits.get(dagId) ?? limits.maxActiveTasks(dagId);
     const poolOpen = new Map<string, number>(pools.map((p) => [p.name, Number(p.slots)]));
     const includeDeferred = new Set(pools.filter((p) => Number(p.include_deferred) === 1).map((p) => p.name));

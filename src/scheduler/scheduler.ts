@@ -21,7 +21,7 @@ import { listenTiChanged } from '../store/notifications.ts';
 import type { DagRunRow } from '../store/schema.ts';
 import { adoptOrResetOrphans } from './adoption.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
-import { queueScheduledTasks } from './queueing.ts';
+import { QueueingCache, queueScheduledTasks } from './queueing.ts';
 import { createDueRuns } from './runCreation.ts';
 import { scheduleRun } from './runScheduling.ts';
 import { RunSnapshot } from './runSnapshot.ts';
@@ -54,12 +54,17 @@ export class Scheduler {
   /** Runs with a task change reported in-process since their last evaluation. */
   readonly #hinted = new Set<number>();
   readonly #jobs: JobRegistry;
+  readonly #queueingCache = new QueueingCache();
   #jobId: string | undefined;
   /** When run() started; undefined when only runOnce() is driven (tests, benchmarks). */
   #startedAt: number | undefined;
   #lastHeartbeat = 0;
   #lastHousekeeping = 0;
   #lastRunCreation = 0;
+  /** Queued runs are looked for on the run-creation tick, or at once when something woke the loop. */
+  #checkQueuedRuns = true;
+  /** Running runs, re-read on the tick or when this scheduler changed one (others' changes wait a tick). */
+  #runningRuns: DagRunRow[] | undefined;
   #loops = 0;
   /** Id of the last running run examined in its turn (not for a hint). */
   #roundRobinAfter = 0;
@@ -83,6 +88,7 @@ export class Scheduler {
 
   /** Wake the loop now (e.g. a DAG was triggered in this process). */
   wake(): void {
+    this.#checkQueuedRuns = true;
     this.#wakeup.notify();
   }
 
@@ -123,8 +129,13 @@ export class Scheduler {
     if (now - this.#lastRunCreation >= (options.runCreationIntervalMs ?? 1000)) {
       this.#lastRunCreation = now;
       await createDueRuns(db, now, this.#d.logger);
+      this.#checkQueuedRuns = true;
+      this.#runningRuns = undefined;
     }
-    await this.#startQueuedRuns(now);
+    if (this.#checkQueuedRuns) {
+      this.#checkQueuedRuns = false;
+      await this.#startQueuedRuns(now);
+    }
     await this.#processExecutorEvents();
     now = this.#d.now();
     await this.#scheduleRunningRuns(now);
@@ -157,6 +168,7 @@ export class Scheduler {
       const active = running.get(run.dag_id) ?? 0;
       if (active >= dag.dag.maxActiveRuns) continue;
       if (await transitionDagRun(db, run.id, ['queued'], 'running', now, { start_date: now })) {
+        this.#runningRuns = undefined;
         running.set(run.dag_id, active + 1);
         this.#hinted.add(run.id);
       }
@@ -165,7 +177,8 @@ export class Scheduler {
 
   async #scheduleRunningRuns(now: number): Promise<void> {
     const { db, options } = this.#d;
-    const runs = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
+    this.#runningRuns ??= await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
+    const runs = this.#runningRuns;
     const live = new Set(runs.map((r) => r.id));
     for (const id of this.#snapshots.keys()) if (!live.has(id)) this.#snapshots.delete(id);
     // Hinted runs first, then the rest round-robin within the per-loop budget: they continue after the
@@ -209,6 +222,8 @@ export class Scheduler {
     }
     if (decision.finalState) {
       if (await transitionDagRun(db, run.id, ['running'], decision.finalState, now, { end_date: now })) {
+        this.#runningRuns = undefined;
+        this.#checkQueuedRuns = true; // a run waiting on maxActiveRuns may start now
         this.#snapshots.delete(run.id);
         logger.info({ dagId: run.dag_id, runId: run.run_id, state: decision.finalState, reason: decision.reason }, 'DAG run finished');
       }
@@ -223,6 +238,8 @@ export class Scheduler {
     }
     await transitionTis(db, unfinished.map((r) => r.id), 'skipped', now, { set: { end_date: now, failure_reason: 'DAG run timed out (dagrunTimeout)' } });
     await transitionDagRun(db, run.id, ['running'], 'failed', now, { end_date: now });
+    this.#runningRuns = undefined;
+    this.#checkQueuedRuns = true;
     this.#snapshots.delete(run.id);
     logger.warn({ dagId: run.dag_id, runId: run.run_id }, 'DAG run timed out; unfinished tasks skipped');
   }
@@ -253,6 +270,7 @@ export class Scheduler {
         jobId: this.#jobId ?? null,
       },
       now,
+      this.#queueingCache,
     );
     if (queued.length === 0) return;
     const workloads: TaskWorkload[] = [];

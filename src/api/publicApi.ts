@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidArgument } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import { clearTaskInstances, type ClearRequest } from '../engine/clear.ts';
+import { markDagRun, markTaskInstances, setDagRunNote } from '../engine/mark.ts';
 import { triggerDagRun } from '../engine/triggerRun.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getDag, listDags, setPaused } from '../store/dags.ts';
@@ -63,6 +64,37 @@ export function publicApi(d: PublicApiDeps): Hono {
     return c.json(result);
   });
   app.get('/dags/:dagId/dagRuns/:runId', async (c) => c.json(runJson(await getDagRun(d.db, c.req.param('dagId'), c.req.param('runId')))));
+  app.patch('/dags/:dagId/dagRuns/:runId', async (c) => {
+    const body = parseBody(PatchRunBody, 'dagRun', await c.req.json<unknown>());
+    const ids = { dagId: c.req.param('dagId'), runId: c.req.param('runId') };
+    if (body.note !== undefined) await setDagRunNote(d.db, { ...ids, note: body.note }, d.now(), 'api');
+    if (body.state !== undefined) {
+      await markDagRun(d.db, { ...ids, state: body.state }, d.now(), 'api');
+      d.onTriggered?.();
+    }
+    return c.json(runJson(await getDagRun(d.db, ids.dagId, ids.runId)));
+  });
+  app.patch('/dags/:dagId/dagRuns/:runId/taskInstances/:taskId', async (c) => {
+    const body = parseBody(PatchTiBody, 'taskInstance', await c.req.json<unknown>());
+    const result = await markTaskInstances(
+      d.db,
+      {
+        dagId: c.req.param('dagId'),
+        runId: c.req.param('runId'),
+        taskIds: [c.req.param('taskId')],
+        state: body.newState,
+        upstream: body.includeUpstream,
+        downstream: body.includeDownstream,
+        past: body.includePast,
+        future: body.includeFuture,
+        dryRun: body.dryRun,
+      },
+      d.now(),
+      'api',
+    );
+    if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
+    return c.json(result);
+  });
   app.get('/dags/:dagId/dagRuns/:runId/taskInstances', async (c) =>
     c.json({ taskInstances: (await listTaskInstances(d.db, { dagId: c.req.param('dagId'), runId: c.req.param('runId') })).map(tiJson) }),
   );
@@ -106,4 +138,37 @@ function parseClearBody(raw: unknown): Omit<ClearRequest, 'dagId'> {
     ...(b.startDate === undefined ? {} : { startDate: Date.parse(b.startDate) }),
     ...(b.endDate === undefined ? {} : { endDate: Date.parse(b.endDate) }),
   };
+}
+
+/** Body of `PATCH /dags/:dagId/dagRuns/:runId`: a new `state` (success / failed) and/or a `note` (null removes it). */
+const PatchRunBody = z
+  .object({
+    state: z.enum(['success', 'failed']).optional(),
+    note: z.string().nullable().optional(),
+  })
+  .strict();
+
+/**
+ * Body of `PATCH /dags/:dagId/dagRuns/:runId/taskInstances/:taskId` (Airflow's in camelCase): `newState`
+ * (success / failed), `includeUpstream`, `includeDownstream`, `includePast`, `includeFuture`, `dryRun`
+ * (default false).
+ */
+const PatchTiBody = z
+  .object({
+    newState: z.enum(['success', 'failed']),
+    includeUpstream: z.boolean().default(false),
+    includeDownstream: z.boolean().default(false),
+    includePast: z.boolean().default(false),
+    includeFuture: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+
+function parseBody<T>(schema: z.ZodType<T>, what: string, raw: unknown): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidArgument(`${what}: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
 }

@@ -2,6 +2,7 @@
 import { InvalidArgument } from '../../core/errors.ts';
 import { dagJson, runJson, tiJson } from '../../api/views.ts';
 import { createEngine } from '../../app/components.ts';
+import { markDagRun, setDagRunNote } from '../../engine/mark.ts';
 import { triggerDagRun } from '../../engine/triggerRun.ts';
 import { AuditLog } from '../../store/auditLog.ts';
 import { getDag, getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
@@ -146,5 +147,30 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       } finally {
         process.removeListener('SIGINT', onSigint);
       }
+    });
+
+  dags
+    .command('mark-run <dagId> <runId>')
+    .description('set a whole run to success (every task instance success) or failed (running tasks failed, unfinished ones skipped)')
+    .requiredOption('--state <state>', 'success or failed')
+    .action(async (dagId: string, runId: string, opts: { state: string }) => {
+      if (opts.state !== 'success' && opts.state !== 'failed') throw new InvalidArgument(`--state must be success or failed, not '${opts.state}'`);
+      const result = await markDagRun(await ctx.db(), { dagId, runId, state: opts.state }, Date.now(), 'cli');
+      if (ctx.output === 'json') {
+        printObject(result as unknown as Record<string, unknown>, 'json');
+        return;
+      }
+      process.stdout.write(`run ${result.runId}: ${result.previousState} -> ${result.state}\n`);
+      if (result.taskInstances.length > 0) printRows(result.taskInstances, ['taskId', 'previousState', 'state'], 'table');
+    });
+
+  dags
+    .command('note <dagId> <runId> [note]')
+    .description('set the note of a run (omit the text, or pass --clear, to remove it)')
+    .option('--clear', 'remove the note')
+    .action(async (dagId: string, runId: string, note: string | undefined, opts: { clear?: boolean }) => {
+      if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
+      await setDagRunNote(await ctx.db(), { dagId, runId, note: opts.clear ? null : (note ?? null) }, Date.now(), 'cli');
+      process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });
 };

@@ -3,6 +3,7 @@ import { InvalidArgument, NotFound } from '../../core/errors.ts';
 import { tiJson } from '../../api/views.ts';
 import { createEngine } from '../../app/components.ts';
 import { clearTaskInstances } from '../../engine/clear.ts';
+import { markTaskInstances, type MarkState } from '../../engine/mark.ts';
 import { taskLogPath } from '../../logging/taskLog.ts';
 import { followTaskLog, readTaskLog } from '../../logging/taskLogReader.ts';
 import { runTaskTry } from '../../runtime/taskRunner.ts';
@@ -160,6 +161,36 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       process.stdout.write(`\ncleared ${result.taskInstances.length} task instance(s) in ${result.runs.length} run(s)\n`);
       printRows(result.runs, ['runId', 'previousState', 'state', 'clearNumber'], 'table');
     });
+
+  for (const state of ['success', 'failed'] as const satisfies MarkState[]) {
+    tasks
+      .command(`mark-${state} <dagId> <runId> <taskIds...>`)
+      .description(`set task instances of a run to ${state}${state === 'failed' ? ' (a running try stops at its next heartbeat and is not retried)' : ''}; a finished run is judged again`)
+      .option('-u, --upstream', 'also mark every upstream task')
+      .option('-d, --downstream', 'also mark every downstream task')
+      .option('--past', 'also in every earlier run (by logical date)')
+      .option('--future', 'also in every later run (by logical date)')
+      .option('--dry-run', 'only list what would be marked')
+      .action(async (dagId: string, runId: string, taskIds: string[], opts: { upstream?: boolean; downstream?: boolean; past?: boolean; future?: boolean; dryRun?: boolean }) => {
+        const m = await ctx.db();
+        const result = await markTaskInstances(
+          m,
+          { dagId, runId, taskIds, state, upstream: opts.upstream ?? false, downstream: opts.downstream ?? false, past: opts.past ?? false, future: opts.future ?? false, dryRun: opts.dryRun ?? false },
+          Date.now(),
+          'cli',
+        );
+        if (ctx.output === 'json') {
+          printObject(result as unknown as Record<string, unknown>, 'json');
+          return;
+        }
+        if (result.taskInstances.length === 0) {
+          process.stdout.write(`nothing to mark ${state}\n`);
+          return;
+        }
+        printRows(result.taskInstances, ['runId', 'taskId', 'previousState'], 'table');
+        process.stdout.write(`\n${result.dryRun ? 'would mark' : 'marked'} ${result.taskInstances.length} task instance(s) ${state}\n`);
+      });
+  }
 };
 
 function parseMapIndex(text: string): number {

@@ -25,6 +25,7 @@ import type { Connection } from '../../store/connections.ts';
 import type { KubernetesConnection } from '../connection.ts';
 import type { OnFinishAction, PodLifecycleCallbacks, XcomSidecarOptions } from '../lifecycle/index.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
+import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
 
 /**
  * The Kubernetes client library takes ~300 ms to load; every DAG file imports `capstan`, so the operator
@@ -75,6 +76,7 @@ const TASK_OPTION_KEYS = new Set<string>([
 ]);
 
 export class KubernetesPodOperator extends BaseOperator {
+  static override readonly templateFields: readonly string[] = POD_TEMPLATE_FIELDS;
   readonly operatorName: string = 'KubernetesPodOperator';
   readonly podOptions: PodOptions;
   readonly runOptions: Pick<KubernetesPodOperatorOptions, (typeof RUN_OPTION_KEYS)[number]>;
@@ -88,6 +90,18 @@ export class KubernetesPodOperator extends BaseOperator {
       else if (!TASK_OPTION_KEYS.has(k)) pod[k] = v;
     }
     this.podOptions = pod as PodOptions;
+    // Templating reads and writes an operator's templated fields as its own properties; these live in
+    // podOptions, so each is exposed as a property backed by it.
+    for (const field of POD_TEMPLATE_FIELDS) {
+      Object.defineProperty(this, field, {
+        get: () => pod[field],
+        set: (value: unknown) => {
+          pod[field] = value;
+        },
+        enumerable: false,
+        configurable: true,
+      });
+    }
     this.runOptions = run as Pick<KubernetesPodOperatorOptions, (typeof RUN_OPTION_KEYS)[number]>;
   }
 

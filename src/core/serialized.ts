@@ -74,4 +74,6 @@ export interface SerializedDag {
   dagrunTimeoutMs: number | null;
   isPausedUponCreation: boolean;
   tasks: SerializedTask[];
+  /** DAG-level callbacks the file defines (run by the scheduler in a callback process); absent when none. */
+  callbacks?: Array<'onSuccess' | 'onFailure'>;
 }

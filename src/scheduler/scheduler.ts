@@ -20,6 +20,7 @@ import { JobRegistry } from '../store/jobs.ts';
 import { listenTiChanged } from '../store/notifications.ts';
 import type { DagRunRow } from '../store/schema.ts';
 import { adoptOrResetOrphans } from './adoption.ts';
+import { DagCallbackRunner, hasDagCallback } from './dagCallbacks.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
 import { QueueingCache, queueScheduledTasks } from './queueing.ts';
 import { createDueRuns } from './runCreation.ts';
@@ -33,6 +34,8 @@ export type SchedulerOptions = Pick<
 > & {
   /** How often to look for due scheduled runs. Default 1 s. */
   runCreationIntervalMs?: number;
+  /** A DAG-level callback running longer is killed. Default 60 s. */
+  dagCallbackTimeoutMs?: number;
 };
 
 export interface SchedulerDeps {
@@ -54,6 +57,9 @@ export class Scheduler {
   /** Runs with a task change reported in-process since their last evaluation. */
   readonly #hinted = new Set<number>();
   readonly #jobs: JobRegistry;
+  readonly #callbacks: DagCallbackRunner;
+  /** A run ended here (or this scheduler just started): look for due DAG callbacks. */
+  #callbacksDue = true;
   readonly #queueingCache = new QueueingCache();
   #jobId: string | undefined;
   /** When run() started; undefined when only runOnce() is driven (tests, benchmarks). */
@@ -72,6 +78,12 @@ export class Scheduler {
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
     this.#jobs = new JobRegistry(deps.db, { now: deps.now });
+    this.#callbacks = new DagCallbackRunner({
+      db: deps.db,
+      dags: deps.dags,
+      logger: deps.logger,
+      ...(deps.options.dagCallbackTimeoutMs === undefined ? {} : { timeoutMs: deps.options.dagCallbackTimeoutMs }),
+    });
     deps.events.onTiChanged((e) => {
       this.#hinted.add(e.dagRunId);
       this.#wakeup.notify();
@@ -115,6 +127,8 @@ export class Scheduler {
       }
     } finally {
       await unlisten();
+      // Callbacks already started finish (each within its timeout) rather than be lost.
+      await this.#callbacks.idle();
       await executor.end();
       await this.#jobs.end(this.#jobId, 'success');
       logger.info('scheduler stopped');
@@ -141,6 +155,10 @@ export class Scheduler {
     await this.#scheduleRunningRuns(now);
     await this.#queue(this.#d.now());
     await this.#housekeeping(this.#d.now());
+    if (this.#callbacksDue) {
+      this.#callbacksDue = false;
+      await this.#callbacks.runDue();
+    }
     this.#loops++;
     this.#d.metrics?.schedulerLoops.inc();
     this.#d.metrics?.schedulerLoopDuration.observe((performance.now() - started) / 1000);
@@ -221,7 +239,9 @@ export class Scheduler {
       return;
     }
     if (decision.finalState) {
-      if (await transitionDagRun(db, run.id, ['running'], decision.finalState, now, { end_date: now })) {
+      const callbackDue = hasDagCallback(dag.dag.callbacks, decision.finalState);
+      if (await transitionDagRun(db, run.id, ['running'], decision.finalState, now, { end_date: now, callbackDue })) {
+        this.#callbacksDue ||= callbackDue;
         this.#runningRuns = undefined;
         this.#checkQueuedRuns = true; // a run waiting on maxActiveRuns may start now
         this.#snapshots.delete(run.id);
@@ -237,7 +257,9 @@ export class Scheduler {
       await executor.terminate(r.id, r.try_number, 'DAG run timed out');
     }
     await transitionTis(db, unfinished.map((r) => r.id), 'skipped', now, { set: { end_date: now, failure_reason: 'DAG run timed out (dagrunTimeout)' } });
-    await transitionDagRun(db, run.id, ['running'], 'failed', now, { end_date: now });
+    const callbackDue = hasDagCallback(this.#d.dags.peek(run.dag_id)?.dag.callbacks, 'failed');
+    await transitionDagRun(db, run.id, ['running'], 'failed', now, { end_date: now, callbackDue });
+    this.#callbacksDue ||= callbackDue;
     this.#runningRuns = undefined;
     this.#checkQueuedRuns = true;
     this.#snapshots.delete(run.id);
@@ -322,6 +344,8 @@ export class Scheduler {
       }
     }
     if (now - this.#lastHousekeeping < options.zombieCheckIntervalMs) return;
+    // Callbacks another scheduler made due but did not run (it stopped) are picked up here.
+    this.#callbacksDue = true;
     this.#lastHousekeeping = now;
     // Only a registered scheduler can tell its own tries from orphans.
     if (this.#jobId) await adoptOrResetOrphans(db, executor, this.#jobs, options.healthCheckThresholdMs, now, logger, this.#jobId);

@@ -9,6 +9,7 @@ import { parseDuration, type DurationInput } from '../core/duration.ts';
 import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
 import { SERIALIZED_DAG_VERSION, type JsonObject, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
 import { authoringDefaults, registerDefinedDag, withCurrentDag, type AuthoringDefaults } from './authoring.ts';
+import type { DagRunType, TaskInstanceState } from '../core/states.ts';
 import type { BaseOperator, TaskOptions } from './baseOperator.ts';
 
 /**
@@ -87,7 +88,29 @@ export interface DagOptions {
   userDefinedFilters?: Record<string, (...args: never[]) => unknown>;
   /** Folders searched for template files after the DAG file's own folder (Airflow's `template_searchpath`). */
   templateSearchPath?: string | string[];
+  /**
+   * Runs once when a run of this DAG ends successfully, in a short-lived process the scheduler starts
+   * (it imports this file). Errors are logged, never fatal.
+   */
+  onSuccess?: DagRunCallback;
+  /** Runs once when a run of this DAG fails (including a dagrunTimeout); as `onSuccess`. */
+  onFailure?: DagRunCallback;
 }
+
+/** What a DAG-level callback receives about the run that ended. */
+export interface DagRunCallbackContext {
+  dagId: string;
+  runId: string;
+  runType: DagRunType;
+  logicalDate: Date | null;
+  state: 'success' | 'failed';
+  /** Why the run ended as it did, e.g. the failed tasks. */
+  reason: string;
+  /** The final state of every task instance, by task id (`task[mapIndex]` for mapped ones). */
+  taskStates: Record<string, TaskInstanceState>;
+}
+
+export type DagRunCallback = (ctx: DagRunCallbackContext) => void | Promise<void>;
 
 const DAG_ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
 
@@ -111,6 +134,7 @@ export class Dag {
   readonly userDefinedMacros: Readonly<Record<string, unknown>>;
   readonly userDefinedFilters: Readonly<Record<string, (...args: never[]) => unknown>>;
   readonly templateSearchPath: readonly string[];
+  readonly callbacks: Readonly<{ onSuccess?: DagRunCallback; onFailure?: DagRunCallback }>;
   /** Installation defaults in force when the DAG was defined. */
   readonly defaults: AuthoringDefaults;
   readonly #tasks = new Map<string, BaseOperator>();
@@ -151,6 +175,10 @@ export class Dag {
     this.userDefinedFilters = Object.freeze({ ...(options.userDefinedFilters ?? {}) });
     const searchPath = options.templateSearchPath ?? [];
     this.templateSearchPath = Object.freeze(typeof searchPath === 'string' ? [searchPath] : [...searchPath]);
+    this.callbacks = Object.freeze({
+      ...(options.onSuccess ? { onSuccess: options.onSuccess } : {}),
+      ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    });
   }
 
   get tasks(): ReadonlyMap<string, BaseOperator> {
@@ -226,6 +254,7 @@ export class Dag {
       dagrunTimeoutMs: this.dagrunTimeoutMs,
       isPausedUponCreation: this.isPausedUponCreation,
       tasks: [...this.#tasks.values()].map((t) => t.serialize()),
+      ...(Object.keys(this.callbacks).length > 0 ? { callbacks: (['onSuccess', 'onFailure'] as const).filter((k) => this.callbacks[k] !== undefined) } : {}),
     };
   }
 }

@@ -1,5 +1,5 @@
 /** The DAG authoring API. */
-export { dag, Dag, type DagOptions, type ParamSpec } from './dag.ts';
+export { dag, Dag, type DagOptions, type ParamSpec, type DagRunCallback, type DagRunCallbackContext } from './dag.ts';
 export { BaseOperator, chain, type TaskOptions, type TaskCallback, type DependencyTarget } from './baseOperator.ts';
 export { BashOperator, type BashOperatorOptions } from './bash.ts';
 export { EmptyOperator } from './empty.ts';

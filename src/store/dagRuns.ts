@@ -8,7 +8,7 @@ import type { JsonObject, SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, DagRunType } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
 import { sql, type Transaction } from 'kysely';
-import type { Database, DagRunRow } from './schema.ts';
+import type { Database, DagRunCallbackState, DagRunRow } from './schema.ts';
 
 export interface NewRun {
   dagId: string;
@@ -124,11 +124,13 @@ export async function transitionDagRun(
   from: DagRunState[],
   to: DagRunState,
   now: number,
-  extra: { start_date?: number; end_date?: number | null } = {},
+  extra: { start_date?: number; end_date?: number | null; callbackDue?: boolean } = {},
 ): Promise<boolean> {
+  const { callbackDue, ...dates } = extra;
   const r = await m.db
     .updateTable('dag_run')
-    .set({ state: to, updated_at: now, ...extra })
+    // A callback is made due once per run: a run that ends again (after a clear or mark) keeps its state.
+    .set({ state: to, updated_at: now, ...dates, ...(callbackDue ? { callback_state: sql<DagRunCallbackState>`coalesce(callback_state, 'pending')` } : {}) })
     .where('id', '=', id)
     .where('state', 'in', from)
     .executeTakeFirst();

@@ -55,7 +55,11 @@ export interface DagRunTable {
   clear_number: number;
   created_at: number;
   updated_at: number;
+  /** The DAG-level callback of the ended run: pending, running, done, failed; null when none. */
+  callback_state: Generated<DagRunCallbackState | null>;
 }
+
+export type DagRunCallbackState = 'pending' | 'running' | 'done' | 'failed';
 
 export interface TaskInstanceTable {
   id: string;

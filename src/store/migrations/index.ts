@@ -7,6 +7,7 @@ import type { DialectName } from '../dialect.ts';
 import * as m001 from './001_initial.ts';
 import * as m002 from './002_ti_owner.ts';
 import * as m003 from './003_try_rendered_fields.ts';
+import * as m004 from './004_dag_run_callback.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001_initial': m001,
   '002_ti_owner': m002,
   '003_try_rendered_fields': m003,
+  '004_dag_run_callback': m004,
 };
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,125 @@
+/**
+ * DAG-level callbacks (`dag({ onSuccess, onFailure })`). They are functions in the DAG file, so they run
+ * where the file can be imported without trusting it: a short-lived child process per callback
+ * (runtime/dagCallbackProcess.ts), forked by the scheduler that ended the run, with a timeout. Not in
+ * the DAG processor, which may run elsewhere and only parses; not in the scheduler, whose loop a slow
+ * or crashing callback must not stall.
+ *
+ * Once per run: the scheduler marks the callback `pending` in the same update that ends the run
+ * (`dag_run.callback_state`, never reset). Any scheduler then claims it with a guarded
+ * `pending → running` update, runs it, and records `done` or `failed`. A scheduler restart re-finds
+ * pending callbacks; a callback whose scheduler died while it ran stays `running` and is not run again
+ * (at most once, as a callback may have side effects). Errors and timeouts are logged, never fatal.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { SerializedDagCache } from '../engine/dagCache.ts';
+import type { DagCallbackReply, DagCallbackRequest } from '../runtime/dagCallbackProcess.ts';
+import type { MetadataDb } from '../store/db.ts';
+import type { DagRunRow } from '../store/schema.ts';
+import { listTaskInstances } from '../store/taskInstances.ts';
+
+const ENTRY = new URL('../runtime/dagCallbackProcess.ts', import.meta.url);
+
+export interface DagCallbackRunnerDeps {
+  db: MetadataDb;
+  dags: SerializedDagCache;
+  logger: Logger;
+  /** A callback running longer is killed and recorded as failed. Default 60 s. */
+  timeoutMs?: number;
+}
+
+export class DagCallbackRunner {
+  readonly #d: DagCallbackRunnerDeps;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(deps: DagCallbackRunnerDeps) {
+    this.#d = deps;
+  }
+
+  /** Claim due callbacks and start them; returns once they are started. */
+  async runDue(): Promise<void> {
+    const { db } = this.#d;
+    const due = await db.db.selectFrom('dag_run').selectAll().where('callback_state', '=', 'pending').orderBy('id').limit(20).execute();
+    for (const run of due) {
+      const claimed = await db.db.updateTable('dag_run').set({ callback_state: 'running' }).where('id', '=', run.id).where('callback_state', '=', 'pending').executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) continue;
+      const p = this.#runOne(run).finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    }
+  }
+
+  /** Resolve when the callbacks started so far have ended. */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
+  async #runOne(run: DagRunRow): Promise<void> {
+    const { db, logger } = this.#d;
+    const kind = run.state === 'success' ? 'onSuccess' : 'onFailure';
+    const log = logger.child({ dagId: run.dag_id, runId: run.run_id, callback: kind });
+    let outcome: 'done' | 'failed' = 'failed';
+    try {
+      const dag = await this.#d.dags.get(run.dag_id);
+      const tis = await listTaskInstances(db, { dagRunId: run.id });
+      const failed = tis.filter((t) => t.state === 'failed' || t.state === 'upstream_failed').map((t) => t.task_id);
+      const timedOut = tis.some((t) => (t.failure_reason ?? '').includes('dagrunTimeout'));
+      const reason =
+        run.state === 'success' ? 'all leaf tasks succeeded or were skipped' : timedOut ? 'the run timed out (dagrunTimeout)' : failed.length > 0 ? `task(s) failed: ${failed.join(', ')}` : 'the run failed';
+      const request: DagCallbackRequest = {
+        fileloc: dag.dag.fileloc,
+        dagId: run.dag_id,
+        kind,
+        context: {
+          dagId: run.dag_id,
+          runId: run.run_id,
+          runType: run.run_type,
+          logicalDate: run.logical_date,
+          state: run.state === 'success' ? 'success' : 'failed',
+          reason,
+          taskStates: Object.fromEntries(tis.map((t) => [t.map_index < 0 ? t.task_id : `${t.task_id}[${t.map_index}]`, t.state])),
+        },
+      };
+      const reply = await this.#fork(request);
+      if (reply.ok) {
+        outcome = 'done';
+        log.info({ ran: reply.ran }, 'DAG callback finished');
+      } else {
+        log.error({ error: reply.error }, 'DAG callback failed (ignored)');
+      }
+    } catch (err) {
+      log.error({ err }, 'DAG callback could not run (ignored)');
+    }
+    await db.db.updateTable('dag_run').set({ callback_state: outcome }).where('id', '=', run.id).where('callback_state', '=', 'running').execute().catch((err: unknown) => log.error({ err }, 'could not record the DAG callback outcome'));
+  }
+
+  #fork(request: DagCallbackRequest): Promise<DagCallbackReply> {
+    const timeoutMs = this.#d.timeoutMs ?? 60_000;
+    const child: ChildProcess = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      if (stderr.length < 4000) stderr += b.toString();
+    });
+    return new Promise<DagCallbackReply>((resolve) => {
+      let settled = false;
+      const finish = (r: DagCallbackReply) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        finish({ ok: false, error: `timed out after ${timeoutMs} ms; the callback process was killed` });
+      }, timeoutMs);
+      child.on('message', (m) => finish(m as DagCallbackReply));
+      child.on('exit', (code, signal) => finish({ ok: false, error: `callback process exited (${signal ?? `code ${code}`}) without a result${stderr ? `: ${stderr.trim().slice(-2000)}` : ''}` }));
+      child.send(request);
+    });
+  }
+}
+
+/** Whether a run of this DAG ending in `state` has a callback to run. */
+export function hasDagCallback(callbacks: readonly string[] | undefined, state: 'success' | 'failed'): boolean {
+  return (callbacks ?? []).includes(state === 'success' ? 'onSuccess' : 'onFailure');
+}

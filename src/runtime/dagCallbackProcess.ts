@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../core/errors.ts';
 import { importDagFile, registerCapstanResolver } from '../dagprocessing/loader.ts';
-import type { DagRunCallbackContext } from '../sdk/dag.ts';
+import type { DagCallbackContextData } from '../engine/dagCallbackContext.ts';
 
 registerCapstanResolver();
 
@@ -14,7 +14,7 @@ export interface DagCallbackRequest {
   fileloc: string;
   dagId: string;
   kind: 'onSuccess' | 'onFailure';
-  context: Omit<DagRunCallbackContext, 'logicalDate'> & { logicalDate: number | null };
+  context: DagCallbackContextData;
 }
 
 export type DagCallbackReply = { ok: true; ran: boolean } | { ok: false; error: string };

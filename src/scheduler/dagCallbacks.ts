@@ -13,6 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import { dagCallbackContext, dagCallbackKind } from '../engine/dagCallbackContext.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { DagCallbackReply, DagCallbackRequest } from '../runtime/dagCallbackProcess.ts';
 import type { MetadataDb } from '../store/db.ts';
@@ -56,30 +57,13 @@ export class DagCallbackRunner {
 
   async #runOne(run: DagRunRow): Promise<void> {
     const { db, logger } = this.#d;
-    const kind = run.state === 'success' ? 'onSuccess' : 'onFailure';
+    const kind = dagCallbackKind(run.state);
     const log = logger.child({ dagId: run.dag_id, runId: run.run_id, callback: kind });
     let outcome: 'done' | 'failed' = 'failed';
     try {
       const dag = await this.#d.dags.get(run.dag_id);
       const tis = await listTaskInstances(db, { dagRunId: run.id });
-      const failed = tis.filter((t) => t.state === 'failed' || t.state === 'upstream_failed').map((t) => t.task_id);
-      const timedOut = tis.some((t) => (t.failure_reason ?? '').includes('dagrunTimeout'));
-      const reason =
-        run.state === 'success' ? 'all leaf tasks succeeded or were skipped' : timedOut ? 'the run timed out (dagrunTimeout)' : failed.length > 0 ? `task(s) failed: ${failed.join(', ')}` : 'the run failed';
-      const request: DagCallbackRequest = {
-        fileloc: dag.dag.fileloc,
-        dagId: run.dag_id,
-        kind,
-        context: {
-          dagId: run.dag_id,
-          runId: run.run_id,
-          runType: run.run_type,
-          logicalDate: run.logical_date,
-          state: run.state === 'success' ? 'success' : 'failed',
-          reason,
-          taskStates: Object.fromEntries(tis.map((t) => [t.map_index < 0 ? t.task_id : `${t.task_id}[${t.map_index}]`, t.state])),
-        },
-      };
+      const request: DagCallbackRequest = { fileloc: dag.dag.fileloc, dagId: run.dag_id, kind, context: dagCallbackContext(run, tis) };
       const reply = await this.#fork(request);
       if (reply.ok) {
         outcome = 'done';

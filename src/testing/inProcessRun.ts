@@ -21,6 +21,7 @@ import { CapstanError, errorMessage } from '../core/errors.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
 import { isDagRunTerminal, isTerminal, type TaskInstanceState } from '../core/states.ts';
 import { SerializedDagCache, type IndexedDag } from '../engine/dagCache.ts';
+import { dagCallbackContext, dagCallbackKind } from '../engine/dagCallbackContext.ts';
 import { EngineEvents } from '../engine/events.ts';
 import { TaskLifecycle } from '../engine/taskLifecycle.ts';
 import { triggerDagRun } from '../engine/triggerRun.ts';
@@ -87,6 +88,8 @@ export interface InProcessRunOptions {
   onTaskStart?: (e: { taskId: string; tryNumber: number; maxTries: number }) => void;
   onTaskOutcome?: (e: TaskOutcomeEvent) => void;
   onLog?: (line: TaskLogLine) => void;
+  /** The DAG's onSuccess / onFailure callback ran (error: null) or threw (its message). */
+  onDagCallback?: (e: { kind: 'onSuccess' | 'onFailure'; error: string | null }) => void;
 }
 
 export interface InProcessRunResult {
@@ -152,7 +155,27 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
   }
   const { state, reason } = outcome;
   await transitionDagRun(o.db, run.id, ['running'], state, now(), { end_date: now() });
+  await runDagCallback(o, await getDagRunById(o.db, run.id));
   return { run: await getDagRunById(o.db, run.id), state, reason, taskInstances: await listTaskInstances(o.db, { dagRunId: run.id }) };
+}
+
+/**
+ * Run the DAG-level callback of the ended run here (the DAG is already imported), recording it on the
+ * run as the scheduler does; its error is reported, never thrown.
+ */
+async function runDagCallback(o: InProcessRunOptions, run: DagRunRow): Promise<void> {
+  const kind = dagCallbackKind(run.state);
+  const cb = o.dag.callbacks[kind];
+  if (!cb) return;
+  const data = dagCallbackContext(run, await listTaskInstances(o.db, { dagRunId: run.id }));
+  let error: string | null = null;
+  try {
+    await cb({ ...data, logicalDate: data.logicalDate === null ? null : new Date(data.logicalDate) });
+  } catch (err) {
+    error = errorMessage(err);
+  }
+  await o.db.db.updateTable('dag_run').set({ callback_state: error === null ? 'done' : 'failed' }).where('id', '=', run.id).execute();
+  o.onDagCallback?.({ kind, error });
 }
 
 /** The loop of one run: decide, execute what is ready, wait for retries, until the run is judged. */

@@ -148,6 +148,28 @@ forEachDialect('task callbacks (in process)', (t) => {
   });
 });
 
+forEachDialect('DAG callbacks in dags test (in process)', (t) => {
+  test('the callback of the ended run runs here once; a throwing one is reported, not thrown', async () => {
+    const seen: string[] = [];
+    const ok = dag({ dagId: 'inproc_cb', onSuccess: (ctx) => void seen.push(`${ctx.state}:${ctx.reason}:${JSON.stringify(ctx.taskStates)}`) }, () => {
+      task({ taskId: 'x' }, () => 1)();
+    });
+    const reports: Array<{ kind: string; error: string | null }> = [];
+    const r = await runDagInProcess({ db: t.db, dag: ok, fileloc: '/dags/cb.ts', secrets: new SecretsLookup({ env: {} }), xcomMaxBytes: 10_000, onDagCallback: (e) => reports.push(e) });
+    assert.deepEqual(seen, ['success:all leaf tasks succeeded or were skipped:{"x":"success"}']);
+    assert.deepEqual(reports, [{ kind: 'onSuccess', error: null }]);
+    assert.equal(r.run.callback_state, 'done');
+    const bad = dag({ dagId: 'inproc_cb_bad', onFailure: () => { throw new Error('nope'); } }, () => {
+      task({ taskId: 'y' }, () => { throw new Error('task fails'); })();
+    });
+    const reports2: Array<{ kind: string; error: string | null }> = [];
+    const r2 = await runDagInProcess({ db: t.db, dag: bad, fileloc: '/dags/cb.ts', secrets: new SecretsLookup({ env: {} }), xcomMaxBytes: 10_000, onDagCallback: (e) => reports2.push(e) });
+    assert.equal(r2.state, 'failed');
+    assert.deepEqual(reports2, [{ kind: 'onFailure', error: 'nope' }]);
+    assert.equal(r2.run.callback_state, 'failed');
+  });
+});
+
 after(async () => {
   rmSync(out, { recursive: true, force: true });
   await stopPostgres();

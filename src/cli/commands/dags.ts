@@ -136,6 +136,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
           onTaskStart: (e) => progress.line(`running         ${e.taskId}  try ${e.tryNumber}/${e.maxTries}`),
           onTaskOutcome: (e) => progress.outcome(e),
           onLog: (l) => progress.log(l),
+          onDagCallback: (e) => process.stderr.write(e.error === null ? `DAG callback ${e.kind} ran\n` : `DAG callback ${e.kind} failed (ignored): ${e.error}\n`),
         });
         await new AuditLog(m).append({ actor: 'cli', event: 'dag.test', dagId, runId: result.run.run_id, details: { state: result.state } });
         if (ctx.output === 'json') {

@@ -1,4 +1,5 @@
 /** JSON views of rows, shared by the REST API and `--output json` in the CLI. */
+import type { JsonObject } from '../core/serialized.ts';
 import type { DagRow, DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 
 const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
@@ -51,5 +52,7 @@ export function tiJson(t: TaskInstanceRow) {
     pid: t.pid,
     exitCode: t.exit_code,
     failureReason: t.failure_reason,
+    /** The latest try's rendered template fields (secrets masked), null before it rendered. */
+    renderedFields: t.rendered_fields === null ? null : (JSON.parse(t.rendered_fields) as JsonObject),
   };
 }

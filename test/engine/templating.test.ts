@@ -126,6 +126,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(JSON.parse(tries[0]?.rendered_fields ?? 'null'), stored);
       const file = (await t.taskInstances('tmpl_sched', first.run_id)).find((ti) => ti.task_id === 'file');
       assert.match((JSON.parse(file?.rendered_fields ?? '{}') as { bashCommand: string }).bashCommand, /^echo "report 2026-01-01 for core after \d+ chars"\n$/);
+      const viaRest = (await (await fetch(`${t.api.url}/api/v1/dags/tmpl_sched/dagRuns/${encodeURIComponent(first.run_id)}/taskInstances`)).json()) as {
+        taskInstances: Array<{ taskId: string; renderedFields: unknown }>;
+      };
+      assert.deepEqual(viaRest.taskInstances.find((x) => x.taskId === 'show')?.renderedFields, stored, 'the REST API shows the rendered fields');
       const extract = (await t.taskInstances('tmpl_sched', first.run_id)).find((ti) => ti.task_id === 'extract');
       assert.deepEqual(JSON.parse(extract?.rendered_fields ?? '{}'), { args: ['20260101'] });
     });

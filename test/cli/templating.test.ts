@@ -87,6 +87,9 @@ forEachCliDialect('capstan tasks render and params', (t) => {
     assert.match(dagsTest?.stderr ?? '', /conf\.team: must be string/);
     assert.match(dagsTest?.stderr ?? '', /conf\.batchSize: must be >= 1/);
     assert.equal(taskTest?.code, 2);
+    const tried = await t.run(['-o', 'json', 'tasks', 'test', 'tmpl', 'file', '--conf', '{"team": "qa"}']);
+    assert.equal(tried.code, 0, tried.stderr);
+    assert.deepEqual((JSON.parse(tried.stdout) as { renderedFields: unknown }).renderedFields, { bashCommand: 'echo "hello qa"\n', env: null, cwd: null });
     assert.match(taskTest?.stderr ?? '', /conf\.batchSize: must be integer/);
     const runs = (await listDagRuns(t.db, { dagId: 'tmpl' })).map((x) => x.run_id);
     assert.ok(!runs.includes('bad1') && !runs.includes('bad2'), runs.join(','));

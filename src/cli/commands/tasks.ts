@@ -107,7 +107,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         const state = result.outcome.kind;
         const reason = result.outcome.kind === 'success' ? null : result.outcome.reason;
         if (ctx.output === 'json') {
-          printObject({ dagId, taskId, state, reason, returnValue: result.returnValue ?? null, readXComsFromRun: result.readFromRunId, pushedXComs: result.pushed }, 'json');
+          printObject({ dagId, taskId, state, reason, returnValue: result.returnValue ?? null, renderedFields: result.renderedFields, readXComsFromRun: result.readFromRunId, pushedXComs: result.pushed }, 'json');
         } else {
           progress.line(`${state.padEnd(15)} ${taskId}${reason ? `  ${reason}` : ''}`);
           if (result.returnValue !== undefined) progress.line(`return value: ${JSON.stringify(result.returnValue)}`);

@@ -184,6 +184,7 @@ function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortContr
         inFlight = false;
       });
   }, everyMs);
-  timer.unref();
+  // Kept referenced on purpose: while the try runs, the heartbeat keeps the process alive, so task code
+  // awaiting something that holds no handle of its own does not let the process exit unreported.
   return () => clearInterval(timer);
 }

@@ -96,3 +96,25 @@ export default dag({ dagId: 'nopool', schedule: null }, () => { new BashOperator
     }
   });
 });
+
+describe('task code that holds no handle of its own', () => {
+  test('a TaskFlow task awaiting an unreferenced timer still finishes and reports (the heartbeat keeps its process alive)', async () => {
+    const t = await startTestEngine({
+      dags: {
+        'idle.ts': `import { dag, task } from 'capstan';
+const wait = task({ taskId: 'wait' }, async () => {
+  await new Promise<void>((resolve) => { setTimeout(resolve, 300).unref(); });
+  return 'woke';
+});
+export default dag({ dagId: 'idle', schedule: null }, () => { wait(); });`,
+      },
+    });
+    try {
+      const run = await t.trigger('idle', { runId: 'r' });
+      assert.equal((await t.waitForRun('idle', 'r')).state, 'success');
+      assert.equal(await pullXCom(t.engine.db, run.id, 'wait', 'return_value'), 'woke');
+    } finally {
+      await t.stop();
+    }
+  });
+});

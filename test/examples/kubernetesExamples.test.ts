@@ -4,33 +4,14 @@
  * No cluster: test/k8s/kubernetesExamples.test.ts sends the same manifests to an API server.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { importDagFile } from '../../src/dagprocessing/loader.ts';
 import { KubernetesPodOperator } from '../../src/kubernetes/operators/podOperator.ts';
 import { checkPodManifest } from '../../src/kubernetes/pod/index.ts';
 import type { Dag } from '../../src/sdk/dag.ts';
+import { loadKubernetesExamples, podTasks } from './kubernetesExamplesSupport.ts';
 import type { TaskContext } from '../../src/sdk/taskContext.ts';
 import { applyRenderedFields, renderTemplateFields } from '../../src/templating/index.ts';
-
-export const K8S_EXAMPLES_FOLDER = fileURLToPath(new URL('../../examples/kubernetes/dags/', import.meta.url));
-
-/** Every example DAG, by id. */
-export async function loadKubernetesExamples(): Promise<Map<string, Dag>> {
-  const dags = new Map<string, Dag>();
-  for (const file of readdirSync(K8S_EXAMPLES_FOLDER).filter((f) => f.endsWith('.ts')).sort()) {
-    for (const d of await importDagFile(join(K8S_EXAMPLES_FOLDER, file))) dags.set(d.dagId, d);
-  }
-  return dags;
-}
-
-/** Every pod task of the examples. */
-export function podTasks(dags: Map<string, Dag>): KubernetesPodOperator[] {
-  return [...dags.values()].flatMap((d) => [...d.tasks.values()].filter((t): t is KubernetesPodOperator => t instanceof KubernetesPodOperator));
-}
 
 const identity = (op: KubernetesPodOperator) => ({ dagId: op.dag.dagId, taskId: op.taskId, runId: 'manual__2026-11-23T00:00:00+00:00', tryNumber: 1 });
 

@@ -9,8 +9,8 @@
  * 76.9.3 Right-sizing: measure (`kubectl top pod --containers`, metrics-server; or a VerticalPodAutoscaler
  * in `Off` mode, whose recommendations you copy into containerResources), then set requests to the typical
  * use and the memory limit to the peak plus headroom.
- * 76.9.4 Parallel pods: Capstan's `parallelism`, pools (`capstan pools set k8s_batch 10 "pods on the batch
- * pool"`, then `pool: 'k8s_batch'` on the tasks) and the DAG's maxActiveTasks bound concurrency on the
+ * 76.9.4 Parallel pods: Capstan's `parallelism`, pools (`capstan pools set k8s_batch 10 --description "batch
+ * pods"`, then `pool: 'k8s_batch'` on the tasks) and the DAG's maxActiveTasks bound concurrency on the
  * Capstan side; a ResourceQuota bounds it on the cluster side (pods over it wait, with the quota named in
  * the task log); the cluster autoscaler adds nodes to the node pool for pods that are Pending.
  *

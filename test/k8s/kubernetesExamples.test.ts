@@ -23,10 +23,11 @@ const SERVICE_ACCOUNTS = ['capstan-task', 'etl-runner', 'configmap-writer'];
 const PRIORITY_CLASSES = ['batch-high', 'batch-low'];
 
 /** A DAG file that imports an example and gives its pod tasks the test namespace and simulated behaviours. */
-function exampleRun(file: string, namespace: string, annotations: Record<string, Record<string, string>>, fallback: Record<string, string>): string {
+function exampleRun(file: string, namespace: string, annotations: Record<string, Record<string, string>>, fallback: Record<string, string>, exportName = 'default'): string {
   return `
-import example from ${JSON.stringify(join(K8S_EXAMPLES_FOLDER, file))};
+import * as module from ${JSON.stringify(join(K8S_EXAMPLES_FOLDER, file))};
 import { KubernetesPodOperator } from 'capstan';
+const example = module[${JSON.stringify(exportName)}];
 const perTask = ${JSON.stringify(annotations)};
 for (const t of example.tasks.values()) {
   if (!(t instanceof KubernetesPodOperator)) continue;
@@ -115,6 +116,7 @@ void describe('Kubernetes example DAGs on the control plane', { skip: !available
         dags: {
           'run_k8s_basics.ts': exampleRun('k8s_basics.ts', runNamespace, { hello: podAnnotations({ outcome: 'succeed', runMs: 100, logs: 'hello from pod hello-x\n' }) }, quick),
           'run_k8s_data_exchange.ts': exampleRun('k8s_data_exchange.ts', runNamespace, { count_rows: xcomLogs({ table: 'orders', rows: 1250 }) }, quick),
+          'run_k8s_image_pull_failure.ts': exampleRun('k8s_troubleshooting.ts', runNamespace, {}, podAnnotations({ outcome: 'image-pull-error' }), 'imagePullFailure'),
         },
         env: { CAPSTAN__CORE__PARALLELISM: '8' },
       });
@@ -142,6 +144,16 @@ void describe('Kubernetes example DAGs on the control plane', { skip: !available
       assert.ok(basics.id !== exchange.id);
       const left = await core.listNamespacedPod({ namespace: runNamespace, labelSelector: 'capstan.dev/run-id=example' });
       assert.deepEqual(left.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name), []);
+    });
+
+    void test('k8s_image_pull_failure fails on the image pull, not on the startup timeout', async () => {
+      await t.trigger('k8s_image_pull_failure', { runId: 'pull' });
+      // startupTimeoutSeconds is 120 by default: a run that ends well before it ended on the pull error.
+      const run = await t.waitForRun('k8s_image_pull_failure', 'pull', { timeoutMs: 60_000 });
+      assert.equal(run.state, 'failed');
+      const [ti] = await t.taskInstances('k8s_image_pull_failure', 'pull');
+      assert.equal(ti?.state, 'failed');
+      assert.match(ti?.failure_reason ?? '', /ErrImagePull|ImagePullBackOff/);
     });
   });
 });

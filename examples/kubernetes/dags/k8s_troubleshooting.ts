@@ -113,7 +113,7 @@ export default dag(
 // For a private registry, create a pull secret and name it in imagePullSecrets:
 //   kubectl create secret docker-registry regcred --docker-server=registry.example.com \
 //     --docker-username=… --docker-password=…
-dag(
+export const imagePullFailure = dag(
   {
     dagId: 'k8s_image_pull_failure',
     description: 'Fails on purpose: an image that cannot be pulled fails fast with the reason',

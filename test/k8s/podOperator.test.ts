@@ -22,7 +22,7 @@ function dagSource(annotations: Record<string, Record<string, string>>): string 
 import { dag, KubernetesPodOperator } from 'capstan';
 const a = ${JSON.stringify(annotations)};
 export default dag({ dagId: 'kpo', schedule: null }, () => {
-  new KubernetesPodOperator({ taskId: 'ok', image: 'busybox:1.36', cmds: ['sh', '-c'], arguments: ['echo hello'], kubernetesConnId: 'k8s_test', doXcomPush: true, annotations: a.ok });
+  new KubernetesPodOperator({ taskId: 'ok', image: 'busybox:1.36', cmds: ['sh', '-c'], arguments: ['echo hello {{ run_id }}'], env: { RUN_DATE: '{{ ds }}' }, kubernetesConnId: 'k8s_test', doXcomPush: true, annotations: a.ok });
   new KubernetesPodOperator({ taskId: 'fails', image: 'busybox:1.36', kubernetesConnId: 'k8s_test', annotations: a.fails });
   new KubernetesPodOperator({ taskId: 'skips', image: 'busybox:1.36', kubernetesConnId: 'k8s_test', skipOnExitCode: 42, annotations: a.skips });
 });
@@ -78,6 +78,12 @@ void describe('KubernetesPodOperator through the engine', { skip: !available && 
     const log = await readTaskLog(taskLogPath(t.engine.config.logging.baseLogFolder, { dagId: 'kpo', runId: 'r1', taskId: 'ok', mapIndex: -1, tryNumber: 1 }));
     assert.match(log.text, /hello/);
     assert.match(log.text, /from the pod/);
+    // Templated pod options were rendered with the run's context before the pod was built.
+    type PodFields = { arguments?: string[]; env?: Record<string, string> };
+    const stored = JSON.parse(tis.ok?.rendered_fields ?? '{}') as PodFields & { podOptions?: PodFields };
+    const rendered = stored.podOptions ?? stored;
+    assert.deepEqual(rendered.arguments, ['echo hello r1']);
+    assert.match(rendered.env?.RUN_DATE ?? '', /^\d{4}-\d{2}-\d{2}$/);
 
     assert.equal(tis.fails?.state, 'failed');
     assert.match(tis.fails?.failure_reason ?? '', /exited with code 3/);

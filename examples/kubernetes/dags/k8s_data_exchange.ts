@@ -74,10 +74,12 @@ export default dag(
     const createConfig = new KubernetesPodOperator({
       taskId: 'create_config',
       kubernetesConnId: CONN,
-      image: 'registry.k8s.io/kubectl:v1.34.0',
+      image: 'bitnami/kubectl:1.34',
       serviceAccountName: 'configmap-writer',
-      cmds: ['kubectl'],
-      arguments: ['create', 'configmap', 'run-{{ ds_nodash }}', '--from-literal=RUN_DATE={{ ds }}', '--from-literal=BATCH_SIZE=500', '--dry-run=client', '-o', 'yaml'],
+      automountServiceAccountToken: true, // kubectl needs the service account's token
+      cmds: ['sh', '-c'],
+      // create-or-update: render the ConfigMap client-side, apply it server-side (a retry does not conflict)
+      arguments: ['kubectl create configmap run-{{ ds_nodash }} --from-literal=RUN_DATE={{ ds }} --from-literal=BATCH_SIZE=500 --dry-run=client -o yaml | kubectl apply -f -'],
     });
     const useConfig = new KubernetesPodOperator({
       taskId: 'use_config',

@@ -44,6 +44,8 @@ forEachCliDialect('capstan tasks', (t) => {
       state: 'success',
       reason: null,
       returnValue: 'p:8',
+      // TaskFlow args are templated fields; an upstream output shows as its XCom reference.
+      renderedFields: { args: [{ __xcomArg: { key: 'return_value', taskId: 'total' } }] },
       readXComsFromRun: ETL_RUN,
       pushedXComs: [{ taskId: 'report', mapIndex: -1, key: 'label', value: 'total=8' }],
     });

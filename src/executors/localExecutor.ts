@@ -6,7 +6,7 @@
  * to report through the Execution API.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -111,6 +111,8 @@ export class LocalExecutor implements Executor {
     this.#ended = true;
     if (this.#adoptedPoll) clearInterval(this.#adoptedPoll);
     for (const c of this.#warm.splice(0)) c.kill('SIGKILL');
+    if (this.#stderr !== undefined) closeSync(this.#stderr); // the children keep their own copies
+    this.#stderr = undefined;
     // Running task processes carry on and report through the Execution API; their IPC channels must not
     // keep this process alive until they finish.
     for (const r of this.#running.values()) {
@@ -155,11 +157,24 @@ export class LocalExecutor implements Executor {
     this.#fillWarmPool();
   }
 
+  #stderr: number | undefined;
+
+  #stderrFd(): number {
+    if (this.#stderr === undefined) {
+      mkdirSync(this.#o.baseLogFolder, { recursive: true });
+      this.#stderr = openSync(join(this.#o.baseLogFolder, 'task-processes.log'), 'a');
+    }
+    return this.#stderr;
+  }
+
   #spawn(): ChildProcess {
     // Node's compile cache spares every task process re-compiling the same modules (a few times faster
     // start on a busy machine); an explicit NODE_COMPILE_CACHE in the environment wins.
     const env = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...process.env, ...this.#o.env };
-    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
+    // A task process outlives a stopped scheduler by design (it reports through the Execution API), so
+    // it must not hold the scheduler's own stderr open (a terminal, a supervisor's or a test runner's
+    // pipe): what it prints outside its task log goes to a file beside the task logs.
+    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', this.#stderrFd(), 'ipc'], env });
     child.on('error', (err) => this.#o.logger.error({ err }, 'task process error'));
     return child;
   }

@@ -117,6 +117,15 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     stop: async () => {
       ac.abort();
       await running;
+      // Task processes outlive a stopped scheduler by design; a test's must not outlive the test.
+      const left = await engine.db.db.selectFrom('task_instance').select('pid').where('state', 'in', ['queued', 'running']).where('pid', 'is not', null).execute();
+      for (const { pid } of left) {
+        try {
+          process.kill(-(pid as number), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       await api.close();
       await fresh.dispose();
       rmSync(home, { recursive: true, force: true });

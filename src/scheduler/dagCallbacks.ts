@@ -11,7 +11,7 @@
  * pending callbacks; a callback whose scheduler died while it ran stays `running` and is not run again
  * (at most once, as a callback may have side effects). Errors and timeouts are logged, never fatal.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { callIsolated } from '../runtime/isolatedCall.ts';
 import type { Logger } from 'pino';
 import { dagCallbackContext, dagCallbackKind } from '../engine/dagCallbackContext.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
@@ -77,29 +77,17 @@ export class DagCallbackRunner {
     await db.db.updateTable('dag_run').set({ callback_state: outcome }).where('id', '=', run.id).where('callback_state', '=', 'running').execute().catch((err: unknown) => log.error({ err }, 'could not record the DAG callback outcome'));
   }
 
-  #fork(request: DagCallbackRequest): Promise<DagCallbackReply> {
+  async #fork(request: DagCallbackRequest): Promise<DagCallbackReply> {
     const timeoutMs = this.#d.timeoutMs ?? 60_000;
-    const child: ChildProcess = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-    let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      if (stderr.length < 4000) stderr += b.toString();
-    });
-    return new Promise<DagCallbackReply>((resolve) => {
-      let settled = false;
-      const finish = (r: DagCallbackReply) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(r);
-      };
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        finish({ ok: false, error: `timed out after ${timeoutMs} ms; the callback process was killed` });
-      }, timeoutMs);
-      child.on('message', (m) => finish(m as DagCallbackReply));
-      child.on('exit', (code, signal) => finish({ ok: false, error: `callback process exited (${signal ?? `code ${code}`}) without a result${stderr ? `: ${stderr.trim().slice(-2000)}` : ''}` }));
-      child.send(request);
-    });
+    const r = await callIsolated<DagCallbackReply>(ENTRY, { request, timeoutMs, stdout: 'inherit' });
+    switch (r.kind) {
+      case 'reply':
+        return r.value;
+      case 'timeout':
+        return { ok: false, error: `timed out after ${timeoutMs} ms; the callback process was killed` };
+      case 'exited':
+        return { ok: false, error: `callback process exited (${r.detail}) without a result` };
+    }
   }
 }
 

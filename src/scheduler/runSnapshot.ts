@@ -9,13 +9,15 @@ import type { MetadataDb } from '../store/db.ts';
 import { tiChangesSince, tiStatesOfRun, type TiStateRow } from '../store/taskInstances.ts';
 
 /**
- * Rows changed within this window before the last sync are read again, to tolerate clock skew between
- * the processes that write task instances (schedulers, API servers) and commits that land late. Every
- * re-read row costs the loop, so the window is short; a change it misses (skew beyond it) is still found
- * by the periodic full reload.
+ * Rows changed within this window before the last sync are read again: a write whose timestamp was taken
+ * before our last read may commit after it (a writer waiting for SQLite's lock, a PostgreSQL commit that
+ * lands late, clock skew between hosts). Every re-read row costs the loop — at 1,000 task changes a
+ * second a 500 ms window re-reads ~500 rows per loop — so the window is short, shorter on SQLite (one
+ * machine, one clock, writers serialized); a change it still misses is found by the full reload, which
+ * is cheap enough to do every few seconds.
  */
-const SYNC_OVERLAP_MS = 500;
-const FULL_RELOAD_EVERY_MS = 60_000;
+const SYNC_OVERLAP_MS: Record<MetadataDb['dialect'], number> = { sqlite: 150, postgres: 500 };
+const FULL_RELOAD_EVERY_MS = 10_000;
 
 /** States in which a task instance is being worked on (or will be without a new decision). */
 export const ACTIVE_STATES: ReadonlySet<TaskInstanceState> = new Set(['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred']);
@@ -51,7 +53,7 @@ export class RunSnapshot {
    */
   async sync(m: MetadataDb, now: number): Promise<{ changed: TiStateRow[]; full: boolean }> {
     const full = this.#fullAt === 0 || now - this.#fullAt > FULL_RELOAD_EVERY_MS;
-    const rows = full ? await tiStatesOfRun(m, this.dagRunId) : await tiChangesSince(m, this.dagRunId, this.#syncedAt - SYNC_OVERLAP_MS);
+    const rows = full ? await tiStatesOfRun(m, this.dagRunId) : await tiChangesSince(m, this.dagRunId, this.#syncedAt - SYNC_OVERLAP_MS[m.dialect]);
     if (full) this.#clear();
     const changed: TiStateRow[] = [];
     for (const r of rows) {

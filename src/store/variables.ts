@@ -20,6 +20,9 @@ export const SECRET_NAME_PARTS: readonly string[] = [
   'apikey',
   'access_token',
   'private_key',
+  'passphrase',
+  'keyfile_dict',
+  'service_account',
 ];
 
 /** True when `name` contains one of {@link SECRET_NAME_PARTS}, e.g. `db_password` or `SLACK_API_KEY`. */

@@ -84,3 +84,10 @@ forEachDialect('variables', (t) => {
     assert.equal(await vars.get('k'.repeat(250)), 'fits');
   });
 });
+
+void test('secret names also cover passphrases, key files and service accounts', () => {
+  for (const name of ['db_password', 'SLACK_API_KEY', 'ssh_passphrase', 'gcp_keyfile_dict', 'service_account_json', 'Authorization']) {
+    assert.equal(isSecretName(name), true, name);
+  }
+  for (const name of ['bucket', 'region', 'batch_size']) assert.equal(isSecretName(name), false, name);
+});

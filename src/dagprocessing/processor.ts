@@ -58,7 +58,7 @@ export class DagProcessor {
     const files = await this.#listFiles();
     const known = await listDagFiles(db);
     const summary: ProcessSummary = { parsed: 0, unchanged: 0, errors: 0, removed: 0, dagsChanged: 0 };
-    const todo: Array<FileInfo & { hash: string }> = [];
+    const toParse: Array<FileInfo & { hash: string }> = [];
     for (const f of files) {
       const prev = known.get(f.fileloc);
       if (prev && prev.mtimeMs === f.mtimeMs) {
@@ -71,9 +71,9 @@ export class DagProcessor {
         summary.unchanged++;
         continue;
       }
-      todo.push({ ...f, hash });
+      toParse.push({ ...f, hash });
     }
-    await runLimited(todo, this.#deps.parallelism, async (f) => {
+    await runLimited(toParse, this.#deps.parallelism, async (f) => {
       const changed = await this.#parseAndStore(f);
       summary.parsed++;
       if (changed < 0) summary.errors++;

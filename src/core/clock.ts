@@ -1,0 +1,30 @@
+/**
+ * Time as an injected dependency. Code that waits (sensor poke intervals, retry delays, timeouts,
+ * trigger deadlines) asks a `Clock` instead of calling `Date.now()` / `setTimeout` directly, so the
+ * DAG authors' test kit can drive it with a manual clock and a test never sleeps for real.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /**
+   * Resolve after `ms` of this clock's time, or at once when `signal` aborts (never rejects; callers
+   * check `signal.aborted` themselves).
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The wall clock: `Date.now()` and real timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};

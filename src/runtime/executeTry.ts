@@ -4,6 +4,7 @@
  * the store) share it, so a try ends the same way in both — success with a JSON return value, skipped on
  * `TaskSkipped`, failed (retryable unless `TaskFailFast`) on anything else, and failed on timeout.
  */
+import { systemClock, type Clock } from '../core/clock.ts';
 import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
@@ -21,14 +22,23 @@ export interface TryResult {
 /**
  * Render the templated fields, then run `onExecute` and `execute` under the execution timeout. `abort`
  * is the try's controller (its signal is `ctx.signal`): aborting it from outside (a heartbeat that learns
- * the try was cleared) stops the try. A template that cannot be rendered fails the try.
+ * the try was cleared) stops the try. A template that cannot be rendered fails the try. The execution
+ * timeout is measured on `clock` (the test kit passes a manual clock; default: the wall clock).
  */
-export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeoutMs: number | null, abort: AbortController, log: TaskLogger, templating: TryTemplating = {}): Promise<TryResult> {
+export async function executeOperator(
+  op: BaseOperator,
+  ctx: TaskContext,
+  timeoutMs: number | null,
+  abort: AbortController,
+  log: TaskLogger,
+  templating: TryTemplating = {},
+  clock: Clock = systemClock,
+): Promise<TryResult> {
   let restoreTemplates = () => undefined as void;
   try {
     restoreTemplates = await renderForTry(op, ctx, templating);
     await op.callbacks.onExecute?.(ctx);
-    const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort);
+    const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort, clock);
     // A branching operator names the downstream tasks to skip; the engine skips them as the try succeeds.
     const skips = result instanceof SkipDownstream ? result.skipTaskIds : [];
     const returnValue = toJson(result instanceof SkipDownstream ? result.value : result);
@@ -46,19 +56,23 @@ export async function executeOperator(op: BaseOperator, ctx: TaskContext, timeou
   }
 }
 
-/** Resolve with `work`, or reject when the try is aborted or runs past `timeoutMs`. */
-export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController): Promise<T> {
+/** Resolve with `work`, or reject when the try is aborted or runs past `timeoutMs` of `clock` time. */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController, clock: Clock = systemClock): Promise<T> {
   const stopped = new Promise<never>((_, reject) => {
     if (abort.signal.aborted) reject(abort.signal.reason);
     abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
   });
   stopped.catch(() => undefined);
   if (timeoutMs === null) return Promise.race([work, stopped]);
-  const timer = setTimeout(() => abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`)), timeoutMs);
+  // The timer is a clock sleep cancelled when the work settles, so a manual clock can fire it.
+  const settled = new AbortController();
+  void clock.sleep(timeoutMs, settled.signal).then(() => {
+    if (!settled.signal.aborted) abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`));
+  });
   try {
     return await Promise.race([work, stopped]);
   } finally {
-    clearTimeout(timer);
+    settled.abort();
   }
 }
 

@@ -17,7 +17,7 @@
  * 5. turns every failure into a {@link KubernetesApiError} (an `ApiException` with a `kind` and a clear message).
  *
  * Watches and log streams do not go through the `HttpLibrary` (the library streams them itself); they take a
- * rate-limiter token when they start and reload credentials on 401, and are never cut by the request timeout.
+ * rate-limiter token when they start (our own `pods/log` requests through `KubeClients.streamPermit`) and reload credentials on 401, and are never cut by the request timeout.
  * Reconnecting them (resourceVersion for watches, sinceTime for logs) is the caller's job, since only the caller
  * knows where to resume.
  */
@@ -325,6 +325,7 @@ export function createKubeClients(kubeConfig: KubeConfig, options: KubeClientOpt
     custom: new CustomObjectsApi(configuration),
     watch: new CapstanWatch(kubeConfig, transport),
     log: new CapstanLog(kubeConfig, transport),
+    streamPermit: () => transport.limiter.take(),
     defaultNamespace: options.defaultNamespace ?? 'default',
   };
 }

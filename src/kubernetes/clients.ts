@@ -14,6 +14,12 @@ export interface KubeClients {
   readonly watch: Watch;
   /** Streams container logs (`pods/log`). */
   readonly log: Log;
+  /**
+   * Takes a token from the client's rate limiter. Streams opened outside the generated APIs (our own
+   * `pods/log` requests) await it before each (re)connection, so reconnect loops count against the
+   * same QPS as every other request. Absent on hand-made client sets: then streams are not limited.
+   */
+  readonly streamPermit?: () => Promise<void>;
   /** Namespace used when an operator names none (connection → in-cluster file → `default`). */
   readonly defaultNamespace: string;
 }

@@ -37,6 +37,8 @@ export interface LogRequestOptions {
   /** Ends the request with `idle` after this long without a byte (reset by every chunk). */
   idleTimeoutMs: number;
   signal: AbortSignal;
+  /** Awaited before the request is sent: the client's rate limiter (`KubeClients.streamPermit`). */
+  permit?: (() => Promise<void>) | undefined;
 }
 
 function statusMessage(body: string, code: number): string {
@@ -68,6 +70,10 @@ export async function requestLog(options: LogRequestOptions): Promise<LogRequest
     return { kind: 'status', code: 0, message: `cannot authenticate: ${String(error)}` };
   }
   if (options.signal.aborted) return { kind: 'aborted' };
+  if (options.permit !== undefined) {
+    await options.permit();
+    if (options.signal.aborted) return { kind: 'aborted' };
+  }
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise<LogRequestEnd>((resolve) => {
     let settled = false;

@@ -38,6 +38,8 @@ export interface FollowLogsOptions {
   idleTimeoutMs?: number;
   /** Close a stream still open this long after the container terminated (default 2000). */
   terminatedGraceMs?: number;
+  /** Rate-limiter token per request, including every reconnection (`KubeClients.streamPermit`). */
+  permit?: (() => Promise<void>) | undefined;
 }
 
 type Phase = 'started' | 'finished' | 'gone';
@@ -125,6 +127,7 @@ async function followOnce(options: FollowLogsOptions, cursor: LogCursor, deliver
       },
       idleTimeoutMs,
       signal: attempt.signal,
+      permit: options.permit,
     });
   } finally {
     unsubscribe();
@@ -151,6 +154,7 @@ async function readTail(options: FollowLogsOptions, cursor: LogCursor, deliver: 
       onChunk: (chunk) => lines.push(...splitter.push(chunk)),
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       signal: options.signal,
+      permit: options.permit,
     });
     if (end.kind === 'end') {
       cursor.beginStream();

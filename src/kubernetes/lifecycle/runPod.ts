@@ -133,7 +133,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   const followers = followed.map((f) => followContainerLogs({
     container: f.container, signal: AbortSignal.any([logsStop.signal, f.stop.signal]),
     kubeConfig: clients.kubeConfig, namespace, pod: name, watcher,
-    idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs,
+    idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs, permit: clients.streamPermit,
     onReconnect: (why) => log(`[${f.container}] ${why}; resuming`),
     onLine: (line) => {
       log(`[${line.container}] ${line.text}`);
@@ -157,7 +157,7 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
     await invokeCallback(callbacks, 'onPodCompletion', hookCtx(last), log);
     if (options.doXcomPush && end.kind === 'succeeded') {
       const result = await readXcom({ kubeConfig: clients.kubeConfig, namespace, pod: name, watcher, signal,
-        maxBytes: options.xcom?.maxBytes, timeoutSeconds: options.xcom?.timeoutSeconds });
+        maxBytes: options.xcom?.maxBytes, timeoutSeconds: options.xcom?.timeoutSeconds, permit: clients.streamPermit });
       if (result.kind === 'value') xcom = { value: result.value };
       else xcomError = result.message;
     }

@@ -164,6 +164,8 @@ export interface ReadXcomOptions {
   /** How long to wait for the sidecar to print and exit after the base container ended (default 60). */
   timeoutSeconds?: number;
   signal: AbortSignal;
+  /** Rate-limiter token for the log request (`KubeClients.streamPermit`). */
+  permit?: (() => Promise<void>) | undefined;
 }
 
 /** Waits (bounded) for the sidecar to terminate, then reads and parses its output. */
@@ -186,6 +188,7 @@ export async function readXcom(options: ReadXcomOptions): Promise<XcomResult> {
     onChunk: (chunk) => { text += decoder.decode(chunk, { stream: true }); },
     idleTimeoutMs: timeoutSeconds * 1000,
     signal: options.signal,
+    permit: options.permit,
   });
   if (end.kind !== 'end') {
     const why = end.kind === 'status' ? `${end.code}: ${end.message}` : end.kind === 'cut' ? end.error : end.kind;

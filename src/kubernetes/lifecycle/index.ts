@@ -21,7 +21,7 @@ export type { XcomResult, XcomSidecarOptions } from './xcom.ts';
 export { ALREADY_CHECKED_LABEL, deletePod, finishPlan, markPodChecked, ON_FINISH_ACTIONS } from './cleanup.ts';
 export type { FinishPlan, OnFinishAction } from './cleanup.ts';
 export { choosePod, createOrReattach, PodConflictError, TASK_IDENTITY_LABELS, taskPodSelector } from './reattach.ts';
-export type { CreatedPod, ReattachChoice } from './reattach.ts';
+export type { CreatedPod, ReattachCandidate, ReattachChoice } from './reattach.ts';
 export { invokeCallback } from './callbacks.ts';
 export type { CallbackName, ExecutionMode, PodHookContext, PodLifecycleCallbacks, ProgressContext } from './callbacks.ts';
 export { BASE_CONTAINER, FATAL_WAITING_REASONS } from './podState.ts';

@@ -18,6 +18,8 @@ export interface ListWatchOptions<T extends Watched> {
   /** Collection path, e.g. `/api/v1/namespaces/ns/pods`. */
   path: string;
   fieldSelector?: string;
+  /** Label selector of the watch (the list must use the same). */
+  labelSelector?: string;
   /** Lists the collection with the same selector. */
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   /** Called with the full list after every (re-)list. */
@@ -114,6 +116,7 @@ function watchOnce<T extends Watched>(
       timeoutSeconds: options.watchTimeoutSeconds ?? 25,
     };
     if (options.fieldSelector !== undefined) query.fieldSelector = options.fieldSelector;
+    if (options.labelSelector !== undefined) query.labelSelector = options.labelSelector;
     options.watch
       .watch(options.path, query, (type: string, object: T & { code?: number }) => {
         if (end !== undefined) return;

@@ -28,16 +28,24 @@ export function taskPodSelector(labels: Readonly<Record<string, string>>): strin
 }
 
 /** What to do given the pods found by {@link taskPodSelector}. Pure. */
-export type ReattachChoice =
+export type ReattachChoice<T = V1Pod> =
   | { kind: 'create' }
-  | { kind: 'reattach'; pod: V1Pod }
+  | { kind: 'reattach'; pod: T }
   | { kind: 'ambiguous'; names: string[] };
 
-/** Reattach to the single live (not being deleted) candidate; none → create; several → ambiguous. */
-export function choosePod(found: readonly V1Pod[]): ReattachChoice {
+/** An object `choosePod` can choose among (pods, Jobs, custom resources: only the metadata is read). */
+export interface ReattachCandidate {
+  metadata?: { name?: string; deletionTimestamp?: Date | string; labels?: Record<string, string> };
+}
+
+/**
+ * Reattach to the single live (not being deleted, not checked) candidate; none → create; several →
+ * ambiguous. Works for any object carrying the task's labels (the Job operator chooses Jobs with it).
+ */
+export function choosePod<T extends ReattachCandidate = V1Pod>(found: readonly T[]): ReattachChoice<T> {
   const live = found.filter((p) => p.metadata?.deletionTimestamp === undefined && p.metadata?.labels?.[ALREADY_CHECKED_LABEL] !== 'true');
   if (live.length === 0) return { kind: 'create' };
-  if (live.length === 1) return { kind: 'reattach', pod: live[0] as V1Pod };
+  if (live.length === 1) return { kind: 'reattach', pod: live[0] as T };
   return { kind: 'ambiguous', names: live.map((p) => p.metadata?.name ?? '?') };
 }
 

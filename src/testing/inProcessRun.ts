@@ -16,7 +16,7 @@
  *   serving that DAG.
  */
 import { hostname } from 'node:os';
-import { abortableDelay } from '../core/async.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import { CapstanError, errorMessage } from '../core/errors.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
 import { isDagRunTerminal, isTerminal, type TaskInstanceState } from '../core/states.ts';
@@ -24,7 +24,7 @@ import { SerializedDagCache, type IndexedDag } from '../engine/dagCache.ts';
 import { dagCallbackContext, dagCallbackKind } from '../engine/dagCallbackContext.ts';
 import { EngineEvents } from '../engine/events.ts';
 import { TaskLifecycle } from '../engine/taskLifecycle.ts';
-import { triggerDagRun } from '../engine/triggerRun.ts';
+import { triggerDagRun, validateConf } from '../engine/triggerRun.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { executeOperator, runTaskCallbacks } from '../runtime/executeTry.ts';
 import { resolveParams } from '../scheduler/params.ts';
@@ -33,7 +33,7 @@ import { RunSnapshot } from '../scheduler/runSnapshot.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun, transitionDagRun } from '../store/dagRuns.ts';
+import { createDagRun, deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun, transitionDagRun } from '../store/dagRuns.ts';
 import { saveRenderedFields } from '../store/renderedFields.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
@@ -75,7 +75,18 @@ export interface InProcessRunOptions {
   retryDelay?: 'wait' | 'skip';
   /** Heartbeat of a running try, so a scheduler sharing the DB never takes it for a zombie. Default 5 s. */
   heartbeatIntervalMs?: number;
+  /** Time source when no `clock` is given. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The clock retry delays and execution timeouts are measured on (and `now` when given). The test kit
+   * passes a `ManualClock`, so a one-hour retry delay passes without real waiting. Default: the wall clock.
+   */
+  clock?: Clock;
+  /**
+   * Run as a `scheduled` run over this data interval (logical date = its start, run id
+   * `scheduled__…`) instead of a manual run. The test kit uses it to run a DAG's next scheduled interval.
+   */
+  scheduledInterval?: { start: number; end: number };
   /**
    * A finished run with the same run id is deleted and replaced (Airflow's `dags test` replaces the run
    * of its logical date). Default true; when false, or when that run is still queued or running, the
@@ -124,12 +135,13 @@ class ImportedDagCache extends SerializedDagCache {
 
 /** Create a manual run of `o.dag` and run it to the end in this process. */
 export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcessRunResult> {
-  const now = o.now ?? Date.now;
+  const clock = o.clock ?? (o.now ? { now: o.now, sleep: systemClock.sleep } : systemClock);
+  const now = () => clock.now();
   const serialized = o.dag.serialize(o.fileloc);
   const cache = new ImportedDagCache(o.db, serialized);
   const lifecycle = new TaskLifecycle({ db: o.db, dags: cache, events: new EngineEvents(), now });
-  const logicalDate = o.logicalDate ?? now();
-  const runId = o.runId ?? makeRunId('manual', logicalDate);
+  const logicalDate = o.scheduledInterval?.start ?? o.logicalDate ?? now();
+  const runId = o.runId ?? makeRunId(o.scheduledInterval ? 'scheduled' : 'manual', logicalDate);
   const existing = await findDagRun(o.db, serialized.dagId, runId);
   if (existing) {
     if ((o.replaceFinishedRun ?? true) === false || !isDagRunTerminal(existing.state)) {
@@ -137,14 +149,16 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
     }
     await deleteDagRun(o.db, existing.id);
   }
-  const created = await triggerDagRun(o.db, { dagId: serialized.dagId, runId, logicalDate, ...(o.conf === undefined ? {} : { conf: o.conf }) }, now(), serialized);
+  const created = o.scheduledInterval
+    ? await createScheduledRun(o, serialized, runId, o.scheduledInterval, now())
+    : await triggerDagRun(o.db, { dagId: serialized.dagId, runId, logicalDate, ...(o.conf === undefined ? {} : { conf: o.conf }) }, now(), serialized);
   o.onRunCreated?.(created, existing);
   const startedAt = now();
   if (!(await transitionDagRun(o.db, created.id, ['queued'], 'running', startedAt, { start_date: startedAt }))) {
     throw new CapstanError('conflict', `run '${created.run_id}' was started by another process (is a scheduler serving DAG '${serialized.dagId}'?)`);
   }
   const run = await getDagRunById(o.db, created.id);
-  const runner = new RunDriver(o, run, cache.indexed, lifecycle, now);
+  const runner = new RunDriver(o, run, cache.indexed, lifecycle, clock);
   let outcome: { state: 'success' | 'failed'; reason: string | null };
   try {
     outcome = await runner.drive();
@@ -157,6 +171,19 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
   await transitionDagRun(o.db, run.id, ['running'], state, now(), { end_date: now() });
   await runDagCallback(o, await getDagRunById(o.db, run.id));
   return { run: await getDagRunById(o.db, run.id), state, reason, taskInstances: await listTaskInstances(o.db, { dagRunId: run.id }) };
+}
+
+/** A `scheduled` run over `interval`, its conf checked against the params as a manual run's is. */
+async function createScheduledRun(o: InProcessRunOptions, dag: SerializedDag, runId: string, interval: { start: number; end: number }, now: number): Promise<DagRunRow> {
+  const conf = o.conf ?? {};
+  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new CapstanError('invalid_argument', 'conf must be a JSON object');
+  validateConf(dag, conf as JsonObject);
+  return createDagRun(
+    o.db,
+    { dagId: dag.dagId, runId, runType: 'scheduled', logicalDate: interval.start, dataIntervalStart: interval.start, dataIntervalEnd: interval.end, conf: conf as JsonObject },
+    dag,
+    now,
+  );
 }
 
 /**
@@ -184,16 +211,18 @@ class RunDriver {
   readonly #run: DagRunRow;
   readonly #dag: IndexedDag;
   readonly #lifecycle: TaskLifecycle;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #params: Record<string, JsonValue>;
   readonly #conf: JsonObject;
 
-  constructor(o: InProcessRunOptions, run: DagRunRow, dag: IndexedDag, lifecycle: TaskLifecycle, now: () => number) {
+  constructor(o: InProcessRunOptions, run: DagRunRow, dag: IndexedDag, lifecycle: TaskLifecycle, clock: Clock) {
     this.#o = o;
     this.#run = run;
     this.#dag = dag;
     this.#lifecycle = lifecycle;
-    this.#now = now;
+    this.#clock = clock;
+    this.#now = () => clock.now();
     this.#conf = JSON.parse(run.conf) as JsonObject;
     this.#params = resolveParams(dag.dag, this.#conf);
   }
@@ -231,7 +260,7 @@ class RunDriver {
         const first = retries.find((r) => (r.next_retry_at ?? 0) === due) ?? retries[0];
         if (first) await transitionTis(this.#o.db, [first.id], 'scheduled', this.#now(), { onlyFrom: ['up_for_retry'] });
       } else {
-        await abortableDelay(Math.max(0, due - this.#now()), this.#o.signal ?? new AbortController().signal);
+        await this.#clock.sleep(Math.max(0, due - this.#now()), this.#o.signal);
       }
     }
   }
@@ -282,11 +311,19 @@ class RunDriver {
     );
     ctx.log.info(`starting try ${tryNumber} of ${maxTries} for ${ti.dag_id}.${taskId} run ${ti.run_id} in process ${process.pid}`);
     const op = this.#o.dag.getTask(taskId);
-    const result = await executeOperator(op, ctx, this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null, abort, ctx.log, {
-      fileloc: this.#o.fileloc,
-      ...(this.#o.now ? { now: this.#o.now } : {}),
-      onRendered: (rendered) => saveRenderedFields(db, tiId, tryNumber, JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
-    });
+    const result = await executeOperator(
+      op,
+      ctx,
+      this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null,
+      abort,
+      ctx.log,
+      {
+        fileloc: this.#o.fileloc,
+        ...(this.#o.now || this.#o.clock ? { now: this.#now } : {}),
+        onRendered: (rendered) => saveRenderedFields(db, tiId, tryNumber, JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
+      },
+      this.#clock,
+    );
     stopHeartbeat();
     this.#o.signal?.removeEventListener('abort', stopOnParent);
     let outcome = result.outcome;

@@ -4,6 +4,7 @@
  * what this task pushed in memory, then the stored XComs of the DAG's run with the same logical date when
  * one exists (so a task can be tried against a real upstream result); otherwise they return null.
  */
+import { systemClock, type Clock } from '../core/clock.ts';
 import { InvalidArgument } from '../core/errors.ts';
 import { validateConf } from '../engine/triggerRun.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
@@ -31,6 +32,10 @@ export interface TaskTestOptions {
   onLog?: (line: TaskLogLine) => void;
   signal?: AbortSignal;
   now?: () => number;
+  /** XComs the task can pull as if upstream tasks had pushed them (read before stored ones). */
+  xcoms?: ReadonlyArray<{ taskId: string; key?: string; mapIndex?: number; value: JsonValue }>;
+  /** The clock the execution timeout is measured on (and `now` when given). Default: the wall clock. */
+  clock?: Clock;
 }
 
 export interface TaskTestResult {
@@ -51,12 +56,15 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
   const conf = o.conf ?? {};
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) throw new InvalidArgument('conf must be a JSON object', `e.g. --conf '{"key": "value"}'`);
   validateConf(serialized, conf as JsonObject);
-  const at = o.logicalDate ?? (o.now ?? Date.now)();
+  const now = o.clock ? () => (o.clock as Clock).now() : o.now;
+  const at = o.logicalDate ?? (now ?? Date.now)();
   const interval = manualRunInterval(serialized.timetable, at);
   const db = o.db;
   const stored = db ? await findDagRunByLogicalDate(db, o.dag.dagId, at) : undefined;
   const prev = db ? await previousSuccessfulRun(db, o.dag.dagId, at) : undefined;
-  const xcoms = new MemoryXComs(stored && db ? (taskId, key, mapIndex) => pullXCom(db, stored.id, taskId, key, mapIndex) : undefined);
+  const seeds = new MemoryXComs(stored && db ? (taskId, key, mapIndex) => pullXCom(db, stored.id, taskId, key, mapIndex) : undefined);
+  for (const x of o.xcoms ?? []) await seeds.push(x.taskId, x.mapIndex ?? -1, x.key ?? 'return_value', x.value);
+  const xcoms = new MemoryXComs((taskId, key, mapIndex) => seeds.pull(taskId, key, mapIndex));
   const masker = new SecretMasker();
   const abort = new AbortController();
   const stop = () => abort.abort(o.signal?.reason);
@@ -82,13 +90,21 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
   );
   try {
     let renderedFields: JsonObject | null = null;
-    const result = await executeOperator(op, ctx, op.executionTimeoutMs, abort, ctx.log, {
-      fileloc: o.fileloc,
-      ...(o.now ? { now: o.now } : {}),
-      onRendered: async (rendered) => {
-        renderedFields = JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject;
+    const result = await executeOperator(
+      op,
+      ctx,
+      op.executionTimeoutMs,
+      abort,
+      ctx.log,
+      {
+        fileloc: o.fileloc,
+        ...(now ? { now } : {}),
+        onRendered: async (rendered) => {
+          renderedFields = JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject;
+        },
       },
-    });
+      o.clock ?? systemClock,
+    );
     return { ...result, renderedFields, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
   } finally {
     o.signal?.removeEventListener('abort', stop);

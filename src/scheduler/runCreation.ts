@@ -32,7 +32,8 @@ export async function nextDueInterval(m: MetadataDb, dag: SerializedDag, now: nu
 export async function createDueRuns(m: MetadataDb, now: number, logger: Logger): Promise<number> {
   const dags = await schedulableDags(m);
   if (dags.length === 0) return 0;
-  const active = await countRunsByDag(m, ['queued', 'running']);
+  // Backfill runs count against their backfill's own limit, not the DAG's.
+  const active = await countRunsByDag(m, ['queued', 'running'], { excludeRunType: 'backfill' });
   let created = 0;
   for (const { serialized: dag } of dags) {
     let activeRuns = active.get(dag.dagId) ?? 0;

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { Wakeup } from '../core/async.ts';
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { RunStartGate } from '../engine/backfill.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { TaskLifecycle } from '../engine/taskLifecycle.ts';
@@ -14,7 +15,7 @@ import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { countRunsByDag, transitionDagRun } from '../store/dagRuns.ts';
+import { transitionDagRun } from '../store/dagRuns.ts';
 import { countTisByState, transitionTis } from '../store/taskInstances.ts';
 import { JobRegistry } from '../store/jobs.ts';
 import { listenTiChanged } from '../store/notifications.ts';
@@ -179,15 +180,15 @@ export class Scheduler {
   }
 
   async #startRuns(db: MetadataDb, queued: DagRunRow[], now: number): Promise<void> {
-    const running = await countRunsByDag(db, ['running']);
+    // maxActiveRuns: the DAG's for its scheduled and manual runs, a backfill's own for its runs.
+    const gate = await RunStartGate.load(db, queued);
     for (const run of queued) {
       const dag = await this.#d.dags.get(run.dag_id).catch(() => undefined);
       if (!dag) continue;
-      const active = running.get(run.dag_id) ?? 0;
-      if (active >= dag.dag.maxActiveRuns) continue;
+      if (!gate.mayStart(run, dag.dag.maxActiveRuns)) continue;
       if (await transitionDagRun(db, run.id, ['queued'], 'running', now, { start_date: now })) {
         this.#runningRuns = undefined;
-        running.set(run.dag_id, active + 1);
+        gate.started(run);
         this.#hinted.add(run.id);
       }
     }

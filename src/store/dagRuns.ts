@@ -94,14 +94,17 @@ export async function listDagRuns(m: MetadataDb, filter: { dagId?: string; state
   return q.execute();
 }
 
-/** Runs per DAG in `states`, for maxActiveRuns. */
-export async function countRunsByDag(m: MetadataDb, states: DagRunState[]): Promise<Map<string, number>> {
-  const rows = await m.db
+/**
+ * Runs per DAG in `states`, for maxActiveRuns. `excludeRunType: 'backfill'` leaves out backfill runs,
+ * which count against their backfill's own limit instead.
+ */
+export async function countRunsByDag(m: MetadataDb, states: DagRunState[], options: { excludeRunType?: DagRunType } = {}): Promise<Map<string, number>> {
+  let q = m.db
     .selectFrom('dag_run')
     .select(['dag_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('state', 'in', states)
-    .groupBy('dag_id')
-    .execute();
+    .where('state', 'in', states);
+  if (options.excludeRunType) q = q.where('run_type', '!=', options.excludeRunType);
+  const rows = await q.groupBy('dag_id').execute();
   return new Map(rows.map((r) => [r.dag_id, Number(r.n)]));
 }
 

@@ -190,6 +190,35 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** A backfill request (Airflow 3's `backfill`). */
+export interface BackfillTable {
+  id: Generated<number>;
+  dag_id: string;
+  /** First logical date of the range (inclusive), epoch ms. */
+  from_date: number;
+  /** Last logical date of the range (inclusive), epoch ms. */
+  to_date: number;
+  /** `none`: skip dates that have a run; `failed`: re-run failed ones; `completed`: re-run finished ones. */
+  reprocess_behavior: 'none' | 'failed' | 'completed';
+  /** How many of this backfill's runs may run at once, independently of the DAG's maxActiveRuns. */
+  max_active_runs: number;
+  dag_run_conf: string;
+  created_at: number;
+  /** Set once every run of the backfill has finished. */
+  completed_at: number | null;
+  updated_at: number;
+}
+
+/** One logical date of a backfill: the run serving it, or why none was created. */
+export interface BackfillDagRunTable {
+  backfill_id: number;
+  logical_date: number;
+  dag_run_id: number | null;
+  /** `already_exists` / `in_flight` when the date was skipped; null when a run was created or reset. */
+  exception_reason: string | null;
+  sort_ordinal: number;
+}
+
 export interface Database {
   dag: DagTable;
   serialized_dag: SerializedDagTable;
@@ -204,6 +233,8 @@ export interface Database {
   import_error: ImportErrorTable;
   job: JobTable;
   audit_log: AuditLogTable;
+  backfill: BackfillTable;
+  backfill_dag_run: BackfillDagRunTable;
 }
 
 export type DagRow = Selectable<DagTable>;

@@ -1,4 +1,4 @@
-/** `capstan dags …`: list, inspect, trigger, pause and test DAGs. */
+/** `capstan dags …`: list, inspect, trigger, pause, test and backfill DAGs. */
 import { InvalidArgument } from '../../core/errors.ts';
 import { dagJson, runJson, tiJson } from '../../api/views.ts';
 import { createEngine } from '../../app/components.ts';
@@ -13,6 +13,7 @@ import type { RegisterCommands } from '../context.ts';
 import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
 import { printObject, printRows } from '../output.ts';
 import { renderTaskTree } from '../taskTree.ts';
+import { registerBackfillCommands } from './dagsBackfill.ts';
 
 export const registerDagCommands: RegisterCommands = (program, ctx) => {
   const dags = program.command('dags').description('list, inspect, trigger, pause and test DAGs');
@@ -149,6 +150,8 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         process.removeListener('SIGINT', onSigint);
       }
     });
+
+  registerBackfillCommands(dags, ctx);
 
   dags
     .command('mark-run <dagId> <runId>')

@@ -6,4 +6,12 @@ export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './c
 export type { JsonValue, JsonObject } from './core/serialized.ts';
 export type { TriggerRule } from './core/triggerRules.ts';
 export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';
+export {
+  KubernetesDeleteJobOperator,
+  KubernetesJobOperator,
+  KubernetesPatchJobOperator,
+  type KubernetesDeleteJobOperatorOptions,
+  type KubernetesJobOperatorOptions,
+  type KubernetesPatchJobOperatorOptions,
+} from './kubernetes/operators/jobOperator.ts';
 export { Secret } from './kubernetes/pod/secret.ts';

@@ -19,3 +19,4 @@ export type { ApiStatusBody, KubernetesErrorKind, RequestDescription, StatusCaus
 export { TokenBucket } from './rateLimiter.ts';
 export type { LimiterClock } from './rateLimiter.ts';
 export * from './pod/index.ts';
+export * from './job/index.ts';

@@ -22,6 +22,7 @@ import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../store/connections.ts';
+import type { KubeClients } from '../clients.ts';
 import type { KubernetesConnection } from '../connection.ts';
 import type { OnFinishAction, PodLifecycleCallbacks, XcomSidecarOptions } from '../lifecycle/index.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
@@ -70,7 +71,8 @@ const RUN_OPTION_KEYS = [
   'podCallbacks',
 ] as const;
 
-const TASK_OPTION_KEYS = new Set<string>([
+/** The options every operator takes (`TaskOptions`); the Kubernetes operators pass the rest to their builders. */
+export const TASK_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
   'taskId', 'dag', 'retries', 'retryDelay', 'retryExponentialBackoff', 'maxRetryDelay', 'executionTimeout', 'triggerRule', 'pool', 'poolSlots',
   'priorityWeight', 'dependsOnPast', 'queue', 'owner', 'doc', 'onSuccess', 'onFailure', 'onRetry', 'onExecute',
 ]);
@@ -127,19 +129,10 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildPod, createKubeClients, identityLabels, parseKubernetesConnection, resolveKubeConfig, resolveNamespace, runPod, taskPodSelector } = await kube();
+    const { buildPod, identityLabels, runPod, taskPodSelector } = await kube();
     const r = this.runOptions;
-    const kubeConn: KubernetesConnection | undefined = r.kubernetesConnId
-      ? parseKubernetesConnection(toConnection(await ctx.getConnection(r.kubernetesConnId)))
-      : undefined;
-    const kubeConfig = resolveKubeConfig(kubeConn);
-    const clients = createKubeClients(kubeConfig, {
-      ...(kubeConn?.qps === undefined ? {} : { qps: kubeConn.qps }),
-      ...(kubeConn?.burst === undefined ? {} : { burst: kubeConn.burst }),
-      ...(kubeConn?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: kubeConn.requestTimeoutMs }),
-      defaultNamespace: resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn }),
-    });
-    const identity: PodIdentity = { dagId: ctx.dagId, taskId: ctx.taskId, runId: ctx.runId, tryNumber: ctx.tryNumber, mapIndex: ctx.mapIndex };
+    const { clients, connection: kubeConn } = await connectCluster(ctx, r.kubernetesConnId, this.podOptions.namespace);
+    const identity = taskIdentity(ctx);
     const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace });
     const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
     const sidecar = r.xcomSidecar ?? (kubeConn?.xcomSidecarImage ? { image: kubeConn.xcomSidecarImage } : undefined);
@@ -174,6 +167,35 @@ export class KubernetesPodOperator extends BaseOperator {
 }
 
 /** The task-facing connection shape as the store's `Connection`. */
-function toConnection(c: TaskConnection): Connection {
+export function toConnection(c: TaskConnection): Connection {
   return { ...c, description: null, extra: c.extra as Connection['extra'] };
+}
+
+/** The identity a task's Kubernetes objects are labelled with. */
+export function taskIdentity(ctx: TaskContext): PodIdentity {
+  return { dagId: ctx.dagId, taskId: ctx.taskId, runId: ctx.runId, tryNumber: ctx.tryNumber, mapIndex: ctx.mapIndex };
+}
+
+/**
+ * The cluster of a Kubernetes operator's task: the connection `connId` (type `kubernetes`; absent: the default
+ * kubeconfig / in-cluster account), its client tuning, and the namespace (operator → connection → in-cluster
+ * file → `default`). Shared by every Kubernetes operator, so they all reach clusters the same way.
+ */
+export async function connectCluster(ctx: TaskContext, connId: string | undefined, operatorNamespace: string | undefined): Promise<{ clients: KubeClients; connection: KubernetesConnection | undefined }> {
+  const { createKubeClients, parseKubernetesConnection, resolveKubeConfig, resolveNamespace } = await kube();
+  const connection = connId === undefined ? undefined : parseKubernetesConnection(toConnection(await ctx.getConnection(connId)));
+  const clients = createKubeClients(resolveKubeConfig(connection), {
+    ...(connection?.qps === undefined ? {} : { qps: connection.qps }),
+    ...(connection?.burst === undefined ? {} : { burst: connection.burst }),
+    ...(connection?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: connection.requestTimeoutMs }),
+    defaultNamespace: resolveNamespace({ operatorNamespace, connection }),
+  });
+  return { clients, connection };
+}
+
+/** The namespace a dry run names: operator → connection → in-cluster file → `default` (no cluster contacted). */
+export async function dryRunNamespace(operatorNamespace: string | undefined, connection: TaskConnection | undefined): Promise<string> {
+  const { parseKubernetesConnection, resolveNamespace } = await kube();
+  const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
+  return resolveNamespace({ operatorNamespace, connection: kubeConn });
 }

@@ -4,8 +4,9 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { InvalidArgument } from '../core/errors.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import { InvalidArgument, NotFound } from '../core/errors.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import { backfillProgress, createBackfill, getBackfill, listBackfills, parseBackfillDate, REPROCESS_BEHAVIORS, type BackfillInfo, type BackfillPlanEntry, type ReprocessBehavior } from '../engine/backfill.ts';
 import { clearTaskInstances, type ClearRequest } from '../engine/clear.ts';
 import { markDagRun, markTaskInstances, setDagRunNote } from '../engine/mark.ts';
 import { triggerDagRun } from '../engine/triggerRun.ts';
@@ -62,6 +63,35 @@ export function publicApi(d: PublicApiDeps): Hono {
     const result = await clearTaskInstances(d.db, { dagId: c.req.param('dagId'), ...body }, d.now(), 'api');
     if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
     return c.json(result);
+  });
+  app.post('/dags/:dagId/backfills', async (c) => {
+    const b = parseBody(BackfillBody, 'backfill', await c.req.json<unknown>());
+    const result = await createBackfill(
+      d.db,
+      {
+        dagId: c.req.param('dagId'),
+        from: parseBackfillDate(b.fromDate, 'fromDate'),
+        to: parseBackfillDate(b.toDate, 'toDate'),
+        reprocess: b.reprocessBehavior as ReprocessBehavior,
+        ...(b.maxActiveRuns === undefined ? {} : { maxActiveRuns: b.maxActiveRuns }),
+        ...(b.dagRunConf === undefined ? {} : { conf: b.dagRunConf as JsonObject }),
+        dryRun: b.dryRun,
+      },
+      d.now(),
+      'api',
+    );
+    if (result.backfill) d.onTriggered?.();
+    const plan = result.plan.map(backfillPlanJson);
+    const notEnded = result.notEnded.map((t) => new Date(t).toISOString());
+    return result.backfill ? c.json({ backfill: backfillJson(result.backfill), plan, notEnded }, 201) : c.json({ dryRun: true, plan, notEnded });
+  });
+  app.get('/dags/:dagId/backfills', async (c) => c.json({ backfills: (await listBackfills(d.db, c.req.param('dagId'))).map(backfillJson) }));
+  app.get('/dags/:dagId/backfills/:id', async (c) => {
+    const id = Number(c.req.param('id'));
+    const found = Number.isInteger(id) ? await getBackfill(d.db, id) : undefined;
+    if (!found || found.dagId !== c.req.param('dagId')) throw new NotFound(`DAG '${c.req.param('dagId')}' has no backfill '${c.req.param('id')}'`);
+    const p = await backfillProgress(d.db, id, d.now());
+    return c.json({ ...backfillJson(p.backfill), runs: p.runs, tasks: p.tasks, skipped: p.skipped, complete: p.complete });
   });
   app.get('/dags/:dagId/dagRuns/:runId', async (c) => c.json(runJson(await getDagRun(d.db, c.req.param('dagId'), c.req.param('runId')))));
   app.patch('/dags/:dagId/dagRuns/:runId', async (c) => {
@@ -138,6 +168,32 @@ function parseClearBody(raw: unknown): Omit<ClearRequest, 'dagId'> {
     ...(b.startDate === undefined ? {} : { startDate: Date.parse(b.startDate) }),
     ...(b.endDate === undefined ? {} : { endDate: Date.parse(b.endDate) }),
   };
+}
+
+/**
+ * Body of `POST /dags/:dagId/backfills` (Airflow 3's backfill in camelCase): `fromDate`, `toDate`
+ * (ISO 8601 dates or date-times, both inclusive), `reprocessBehavior` (none / failed / completed, default
+ * none), `maxActiveRuns` (default: the DAG's), `dagRunConf`, `dryRun` (default false).
+ */
+const BackfillBody = z
+  .object({
+    fromDate: z.string().min(1),
+    toDate: z.string().min(1),
+    reprocessBehavior: z.enum(REPROCESS_BEHAVIORS as [ReprocessBehavior, ...ReprocessBehavior[]]).default('none'),
+    maxActiveRuns: z.number().int().min(1).optional(),
+    dagRunConf: z.record(z.string(), z.json()).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+
+function backfillJson(b: BackfillInfo): Record<string, unknown> {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return { id: b.id, dagId: b.dagId, fromDate: iso(b.from), toDate: iso(b.to), reprocessBehavior: b.reprocess, maxActiveRuns: b.maxActiveRuns, dagRunConf: b.conf, createdAt: iso(b.createdAt), completedAt: iso(b.completedAt) };
+}
+
+function backfillPlanJson(p: BackfillPlanEntry): Record<string, unknown> {
+  const { kind, ...detail } = p.action;
+  return { logicalDate: new Date(p.logicalDate).toISOString(), dataIntervalEnd: new Date(p.dataIntervalEnd).toISOString(), runId: p.runId, action: kind, ...detail };
 }
 
 /** Body of `PATCH /dags/:dagId/dagRuns/:runId`: a new `state` (success / failed) and/or a `note` (null removes it). */

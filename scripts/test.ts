@@ -1,5 +1,5 @@
 /**
- * `npm test`: typecheck, lint, then every test file under test/ with Node's test runner. The
+ * `npm test`: typecheck, lint, then every test file under test/ and examples/tests with Node's test runner. The
  * Kubernetes integration tests (test/k8s) run too when a test control plane is available
  * (CAPSTAN_K8S_TESTS=1, set by scripts/ci-k8s.sh after it builds the cluster binaries); pass
  * `--no-k8s` or set CAPSTAN_K8S_TESTS=0 to skip them. Extra arguments are test files to run alone.
@@ -25,8 +25,9 @@ if (only.length > 0) {
   run(process.execPath, ['--test', concurrency, '--test-timeout=600000', ...only]);
   process.exit(0);
 }
-// Unit and engine tests (everything but the Kubernetes suite, which shares one cluster via a global setup).
-const files = globSync('test/**/*.test.ts').filter((f) => !f.startsWith('test/k8s/')).sort();
+// Unit and engine tests (everything but the Kubernetes suite, which shares one cluster via a global setup),
+// and the example tests DAG authors copy (examples/tests, written against `capstan/testing`).
+const files = [...globSync('test/**/*.test.ts').filter((f) => !f.startsWith('test/k8s/')), ...globSync('examples/tests/**/*.test.ts')].sort();
 run(process.execPath, ['--test', concurrency, '--test-timeout=600000', ...files]);
 if (noK8s) {
   process.stdout.write('(Kubernetes integration tests skipped: CAPSTAN_K8S_TESTS is not 1; see docs/testing.md)\n');

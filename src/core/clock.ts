@@ -3,6 +3,16 @@
  * trigger deadlines) asks a `Clock` instead of calling `Date.now()` / `setTimeout` directly, so the
  * DAG authors' test kit can drive it with a manual clock and a test never sleeps for real.
  */
+/** How a sleep is meant; see {@link Clock.sleep}. */
+export interface SleepOptions {
+  /**
+   * True for a deadline that guards other work (an execution timeout) rather than a wait: the caller is
+   * busy with something else meanwhile. A manual clock's auto-advance never jumps time just to reach a
+   * deadline — only when something actually waits on the clock. Default false.
+   */
+  deadline?: boolean;
+}
+
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
@@ -10,7 +20,7 @@ export interface Clock {
    * Resolve after `ms` of this clock's time, or at once when `signal` aborts (never rejects; callers
    * check `signal.aborted` themselves).
    */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep(ms: number, signal?: AbortSignal, options?: SleepOptions): Promise<void>;
 }
 
 /** The wall clock: `Date.now()` and real timers. */

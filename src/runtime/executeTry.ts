@@ -66,7 +66,7 @@ export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null,
   if (timeoutMs === null) return Promise.race([work, stopped]);
   // The timer is a clock sleep cancelled when the work settles, so a manual clock can fire it.
   const settled = new AbortController();
-  void clock.sleep(timeoutMs, settled.signal).then(() => {
+  void clock.sleep(timeoutMs, settled.signal, { deadline: true }).then(() => {
     if (!settled.signal.aborted) abort.abort(new CapstanError('task_timeout', `execution timeout of ${timeoutMs} ms exceeded`));
   });
   try {

@@ -8,11 +8,14 @@
  * - `advance(ms)` / `advanceTo(t)` / `runAll()`: the test decides. Sleepers whose deadline is reached are
  *   released one deadline at a time, in deadline order, and the event loop gets a few turns between two
  *   deadlines so the code they woke can react (and sleep again) before time moves further.
- * - `autoAdvance: true`: whenever something sleeps on the clock and the process is otherwise idle — a
+ * - `autoAdvance: true`: whenever something waits on the clock and the process is otherwise idle — a
  *   few event-loop turns pass with no clock activity and no file, DNS or socket request in flight — time
  *   jumps to the earliest deadline. This is "every pending activity is waiting on the clock": nothing
- *   else could still happen first. Code that waits on real timers (`setTimeout`) is invisible to the
- *   clock; task code that should be time-virtualized waits through `ctx.clock`.
+ *   else could still happen first. A sleep marked `{ deadline: true }` (an execution timeout guarding a
+ *   running task) does not count as waiting: while a task runs a child process or awaits an HTTP reply,
+ *   only its timeout is pending and time stands still; once the task itself waits on the clock, time
+ *   jumps to the earliest deadline, the timeout included. Code that waits on real timers (`setTimeout`)
+ *   is invisible to the clock; task code that should be time-virtualized waits through the clock.
  *
  * @example
  * ```ts
@@ -21,7 +24,7 @@
  * await clock.advance(3_600_000); // `woke` resolves; clock.now() is one hour later
  * ```
  */
-import type { Clock } from '../core/clock.ts';
+import type { Clock, SleepOptions } from '../core/clock.ts';
 import { InvalidArgument } from '../core/errors.ts';
 
 /** Options of a {@link ManualClock}. */
@@ -39,6 +42,8 @@ export interface ManualClockOptions {
 
 interface Sleeper {
   deadline: number;
+  /** A deadline guarding other work, not a wait (see SleepOptions). */
+  guard: boolean;
   seq: number;
   resolve: () => void;
   signal: AbortSignal | undefined;
@@ -81,9 +86,14 @@ export class ManualClock implements Clock {
     return this.#advanced;
   }
 
-  /** Sleepers not yet released. */
+  /** Sleepers not yet released (deadlines included). */
   get pending(): number {
     return this.#sleepers.length;
+  }
+
+  /** Sleepers that wait on the clock (not counting deadlines that guard other work). */
+  get waiting(): number {
+    return this.#sleepers.filter((s) => !s.guard).length;
   }
 
   /** The earliest deadline anyone is sleeping until, or null. */
@@ -91,11 +101,12 @@ export class ManualClock implements Clock {
     return this.#sleepers[0]?.deadline ?? null;
   }
 
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal, options: SleepOptions = {}): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const s: Sleeper = {
         deadline: this.#now + Math.max(0, Number.isFinite(ms) ? ms : 0),
+        guard: options.deadline ?? false,
         seq: this.#seq++,
         resolve,
         signal,
@@ -199,7 +210,7 @@ export class ManualClock implements Clock {
     this.#autoLoop = this.#autoAdvanceLoop().finally(() => {
       this.#autoLoop = undefined;
       // A sleeper registered while the loop was ending.
-      if (this.#auto && this.#sleepers.length > 0) this.#startAutoLoop();
+      if (this.#auto && this.waiting > 0) this.#startAutoLoop();
     });
   }
 
@@ -207,9 +218,12 @@ export class ManualClock implements Clock {
   async #autoAdvanceLoop(): Promise<void> {
     let quiet = 0;
     let seen = this.#activity;
-    while (this.#auto && this.#sleepers.length > 0) {
+    // Runs only while something waits (a sleep() restarts it); deadlines alone never move time.
+    while (this.#auto && this.waiting > 0) {
       await turn();
       const busy = process.getActiveResourcesInfo().some((r) => IN_FLIGHT.test(r));
+      // Real I/O in flight: check again a little later rather than spin on setImmediate.
+      if (busy) await new Promise<void>((resolve) => setTimeout(resolve, 1));
       if (busy || this.#activity !== seen) {
         quiet = 0;
         seen = this.#activity;

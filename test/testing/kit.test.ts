@@ -67,23 +67,39 @@ test('without auto-advance, the retry waits until the test advances the clock', 
   }
 });
 
-test('an execution timeout of 10 minutes fires on the manual clock', async () => {
+test('an execution timeout of 10 minutes fires on the manual clock: at once when the task waits on the clock, on advance when it hangs', async () => {
+  const clock = new ManualClock({ start: START, autoAdvance: true });
   const d = dag({ dagId: 'kit_timeout' }, () => {
+    task({ taskId: 'waits_an_hour', executionTimeout: '10m' }, async () => {
+      await clock.sleep(HOUR, getCurrentContext().signal);
+      return 'too late';
+    })();
     task({ taskId: 'hangs', executionTimeout: '10m' }, () => {
       const ctx = getCurrentContext();
-      // Never settles on its own: only the timeout's abort ends it.
+      // Never settles on its own (think: a reply that never comes): only the timeout's abort ends it.
       return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
     })();
   });
-  const clock = new ManualClock({ start: START, autoAdvance: true });
   const t = await testDag(d, { clock });
   try {
-    const run = await t.run();
+    const running = t.run();
+    // `hangs` runs first (task ids in order): nothing waits on the clock, so time stands still until the
+    // test moves it to the deadline.
+    while (clock.pending === 0) await new Promise((r) => setImmediate(r));
+    assert.equal(clock.waiting, 0, 'only the execution timeout is pending');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(clock.elapsed, 0, 'auto-advance does not jump to a deadline nobody waits for');
+    await clock.advance(10 * 60_000);
+    const run = await running;
     assert.equal(run.state, 'failed');
-    const hangs = run.task('hangs');
-    assert.equal(hangs.state, 'failed');
-    assert.match(hangs.failureReason ?? '', /execution timeout of 600000 ms exceeded/);
-    assert.equal(clock.elapsed, 10 * 60_000, 'time moved exactly to the timeout');
+    for (const id of ['hangs', 'waits_an_hour']) {
+      const ti = run.task(id);
+      assert.equal(ti.state, 'failed', id);
+      assert.match(ti.failureReason ?? '', /execution timeout of 600000 ms exceeded/, id);
+    }
+    // 10 min advanced by the test for `hangs`, then auto-advance jumped 10 min to the timeout of
+    // `waits_an_hour` (before its one-hour sleep would end).
+    assert.equal(clock.elapsed, 20 * 60_000);
   } finally {
     await t.close();
   }

@@ -74,3 +74,14 @@ test('auto-advance jumps only when nothing but the clock is pending, and not whi
   await clock.advance(10);
   assert.equal(woke, true);
 });
+
+test('auto-advance never jumps only to reach a deadline; once something waits, the earliest deadline comes first', async () => {
+  const clock = new ManualClock({ start: 0, autoAdvance: true });
+  let fired = false;
+  void clock.sleep(600_000, undefined, { deadline: true }).then(() => (fired = true));
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual([fired, clock.now(), clock.waiting, clock.pending], [false, 0, 0, 1]);
+  await clock.sleep(3_600_000);
+  assert.equal(fired, true, 'the deadline (10 min) was released on the way to the one-hour wait');
+  assert.equal(clock.now(), 3_600_000);
+});

@@ -4,6 +4,7 @@
 export * from './sdk/index.ts';
 export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './core/errors.ts';
 export type { JsonValue, JsonObject } from './core/serialized.ts';
+export { systemClock, type Clock, type SleepOptions } from './core/clock.ts';
 export type { TriggerRule } from './core/triggerRules.ts';
 export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';
 export {
@@ -14,4 +15,5 @@ export {
   type KubernetesJobOperatorOptions,
   type KubernetesPatchJobOperatorOptions,
 } from './kubernetes/operators/jobOperator.ts';
+export { SparkKubernetesOperator, type SparkKubernetesOperatorOptions } from './kubernetes/operators/sparkOperator.ts';
 export { Secret } from './kubernetes/pod/secret.ts';

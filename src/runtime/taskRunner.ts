@@ -4,6 +4,7 @@
  * task's callbacks. Everything it knows comes from the API; it holds no database credentials.
  */
 import { hostname } from 'node:os';
+import { systemClock } from '../core/clock.ts';
 import { CapstanError, errorMessage } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
@@ -123,6 +124,7 @@ function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWrite
     conf: rc.conf,
     log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
     signal,
+    clock: systemClock,
     xcomPush: (key, value) => api.pushXCom(key, value),
     xcomPull: (taskId, key = 'return_value', mapIndex = -1) => api.pullXCom(taskId, key, mapIndex),
     getVariable: async (key) => {

@@ -3,6 +3,7 @@
  * log, XCom, variables and connections. The task runtime implements it over the Execution API; the
  * in-process test runner implements it over the store. Operators depend only on this interface.
  */
+import type { Clock } from '../core/clock.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { DagRunType } from '../core/states.ts';
 
@@ -48,6 +49,12 @@ export interface TaskContext {
   readonly log: TaskLogger;
   /** Aborted when the try must stop (timeout, kill, mark-failed). */
   readonly signal: AbortSignal;
+  /**
+   * The clock to read time and wait on (sensor poke intervals, polling loops): the wall clock in a task
+   * process, the test's `ManualClock` under `capstan/testing`, so waits pass without real sleeping.
+   * Optional for contexts built before it existed; absent means the wall clock (`ctx.clock ?? systemClock`).
+   */
+  readonly clock?: Clock;
   xcomPush(key: string, value: JsonValue): Promise<void>;
   /** The value another task pushed in this run; `null` when absent. Default key `return_value`. */
   xcomPull(taskId: string, key?: string, mapIndex?: number): Promise<JsonValue | null>;

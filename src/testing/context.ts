@@ -4,6 +4,7 @@
  * variables and connections through `SecretsLookup`, and log lines through a sink, masked like a real
  * task log.
  */
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { DagRunType } from '../core/states.ts';
 import type { SecretMasker, SecretsLookup } from '../secrets/index.ts';
@@ -48,6 +49,8 @@ export interface TaskIdentity {
 
 export interface InProcessContextDeps {
   xcom: XComBackend;
+  /** The clock task code waits on (`ctx.clock`). Default: the wall clock. */
+  clock?: Clock;
   secrets: SecretsLookup;
   masker: SecretMasker;
   /** Receives every log line, masked. */
@@ -82,6 +85,7 @@ export function createInProcessContext(id: TaskIdentity, deps: InProcessContextD
     conf: id.conf,
     log: inProcessLogger(id, masker, deps.onLog),
     signal: deps.signal,
+    clock: deps.clock ?? systemClock,
     xcomPush: (key, value) => xcom.push(id.taskId, id.mapIndex, key, value),
     xcomPull: async (taskId, key = 'return_value', mapIndex = -1) => (await xcom.pull(taskId, key, mapIndex)) ?? null,
     getVariable: async (key) => {

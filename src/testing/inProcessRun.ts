@@ -307,7 +307,7 @@ class RunDriver {
         params: this.#params,
         conf: this.#conf,
       },
-      { xcom: this.#xcoms(ti), secrets: this.#o.secrets, masker, onLog, signal: abort.signal },
+      { xcom: this.#xcoms(ti), secrets: this.#o.secrets, masker, onLog, signal: abort.signal, clock: this.#clock },
     );
     ctx.log.info(`starting try ${tryNumber} of ${maxTries} for ${ti.dag_id}.${taskId} run ${ti.run_id} in process ${process.pid}`);
     const op = this.#o.dag.getTask(taskId);

@@ -86,7 +86,7 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
       params: resolveParams(serialized, conf as JsonObject),
       conf: conf as JsonObject,
     },
-    { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal },
+    { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal, ...(o.clock ? { clock: o.clock } : {}) },
   );
   try {
     let renderedFields: JsonObject | null = null;

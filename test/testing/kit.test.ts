@@ -71,7 +71,10 @@ test('an execution timeout of 10 minutes fires on the manual clock: at once when
   const clock = new ManualClock({ start: START, autoAdvance: true });
   const d = dag({ dagId: 'kit_timeout' }, () => {
     task({ taskId: 'waits_an_hour', executionTimeout: '10m' }, async () => {
-      await clock.sleep(HOUR, getCurrentContext().signal);
+      // Task code (a sensor, a polling loop) waits on ctx.clock: the test's manual clock here.
+      const ctx = getCurrentContext();
+      if (ctx.clock !== clock) throw new Error('ctx.clock is not the test clock');
+      await ctx.clock.sleep(HOUR, ctx.signal);
       return 'too late';
     })();
     task({ taskId: 'hangs', executionTimeout: '10m' }, () => {

@@ -20,3 +20,4 @@ export { TokenBucket } from './rateLimiter.ts';
 export type { LimiterClock } from './rateLimiter.ts';
 export * from './pod/index.ts';
 export * from './job/index.ts';
+export * from './spark/index.ts';

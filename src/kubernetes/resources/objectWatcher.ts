@@ -11,7 +11,7 @@ import { runListWatch } from '../lifecycle/listWatch.ts';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string };
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string; creationTimestamp?: Date | string };
 }
 
 /** The object as last seen; `deleted` once it is gone (then `object` is its last snapshot). */

@@ -232,13 +232,16 @@ export async function runSparkApplication(clients: KubeClients, manifest: Manife
       }
     });
     const stopLogs = new AbortController();
-    const logs = options.getLogs === false ? Promise.resolve() : followContainerLogs({
+    const follow = (): Promise<void> => followContainerLogs({
       kubeConfig: clients.kubeConfig, namespace, pod: podName, container: SPARK_DRIVER_CONTAINER, watcher: podWatcher,
       signal: AbortSignal.any([stopLogs.signal, stopped.signal]), permit: clients.streamPermit,
       idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs,
       onReconnect: (why) => log(`[driver] ${why}; resuming`),
       onLine: (line) => log(`[driver] ${line.text}`),
     });
+    // The Spark operator creates the driver pod after SUBMITTED: wait for it to exist before following.
+    const exists = (): Promise<unknown> => podWatcher.until((s) => (s.pod !== undefined ? true : undefined), { signal: AbortSignal.any([stopLogs.signal, stopped.signal]) });
+    const logs = options.getLogs === false ? Promise.resolve() : exists().then(async (seen) => { if (seen === true) await follow(); });
     driver = { watcher: podWatcher, logs, stopLogs };
   }
 

@@ -16,4 +16,10 @@ export {
   type KubernetesPatchJobOperatorOptions,
 } from './kubernetes/operators/jobOperator.ts';
 export { SparkKubernetesOperator, type SparkKubernetesOperatorOptions } from './kubernetes/operators/sparkOperator.ts';
+export {
+  KubernetesCreateResourceOperator,
+  KubernetesDeleteResourceOperator,
+  type KubernetesCreateResourceOperatorOptions,
+  type KubernetesDeleteResourceOperatorOptions,
+} from './kubernetes/operators/resourceOperator.ts';
 export { Secret } from './kubernetes/pod/secret.ts';

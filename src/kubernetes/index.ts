@@ -21,3 +21,4 @@ export type { LimiterClock } from './rateLimiter.ts';
 export * from './pod/index.ts';
 export * from './job/index.ts';
 export * from './spark/index.ts';
+export * from './resources/index.ts';

@@ -26,8 +26,28 @@ export function makeRunId(runType: DagRunType, at: number): string {
   return `${runType}__${new Date(at).toISOString().replace(/\.\d{3}Z$/, '+00:00')}`;
 }
 
+/**
+ * The driver error of a unique-key violation: PostgreSQL's SQLSTATE 23505, SQLite's extended result code
+ * SQLITE_CONSTRAINT_UNIQUE (2067) as node:sqlite reports it.
+ */
+function isUniqueViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; errcode?: unknown };
+  return e.code === '23505' || (e.code === 'ERR_SQLITE_ERROR' && e.errcode === 2067);
+}
+
 /** Insert a queued run and one `none` task instance per task. Throws `conflict` if the run id exists. */
 export async function createDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now: number): Promise<DagRunRow> {
+  try {
+    return await insertDagRun(m, run, dag, now);
+  } catch (err) {
+    // Two creators of one run id can both pass the existence check; the unique key decides, reported the same way.
+    if (isUniqueViolation(err)) throw new CapstanError('conflict', `DAG '${run.dagId}' already has a run '${run.runId}'`, { hint: 'pick another run id', cause: err });
+    throw err;
+  }
+}
+
+async function insertDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now: number): Promise<DagRunRow> {
   return m.db.transaction().execute(async (tx) => {
     const exists = await tx.selectFrom('dag_run').select('id').where('dag_id', '=', run.dagId).where('run_id', '=', run.runId).executeTakeFirst();
     if (exists) throw new CapstanError('conflict', `DAG '${run.dagId}' already has a run '${run.runId}'`, { hint: 'pick another run id' });

@@ -192,12 +192,23 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
     } else if (a.kind === 'create') {
       // The link is written with the run's own transaction done, so the scheduler may see the queued run a
       // moment before its link: such a run waits (see RunStartGate) rather than start unlimited.
-      const run = await createDagRun(
-        m,
-        { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf },
-        dag,
-        now,
-      );
+      let run: DagRunRow;
+      try {
+        run = await createDagRun(
+          m,
+          { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf },
+          dag,
+          now,
+        );
+      } catch (err) {
+        // Another backfill (or a trigger) created this date's run since the plan was made: it serves the date.
+        if (!(err instanceof CapstanError) || err.code !== 'conflict') throw err;
+        const other = await findDagRunByLogicalDate(m, dag.dagId, entry.logicalDate);
+        if (!other) throw err;
+        entry.action = { kind: 'skip', reason: 'in_flight', existingState: other.state };
+        await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: other.id, exception_reason: 'in_flight' }).execute();
+        continue;
+      }
       await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: run.id, exception_reason: null }).execute();
     } else {
       const existing = existingRuns.get(entry.logicalDate) as DagRunRow;

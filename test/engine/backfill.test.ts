@@ -104,6 +104,18 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual([ti?.state, ti?.try_number], ['success', 2], 'the reset run ran its task again');
     });
 
+    test('two backfills of one range at once: every date gets exactly one run; the other backfill skips it', async () => {
+      const req = { dagId: 'daily_etl', from: day('2025-04-01'), to: day('2025-04-04') };
+      const [one, two] = await Promise.all([createBackfill(t.engine.db, req, Date.now(), 'a'), createBackfill(t.engine.db, req, Date.now(), 'b')]);
+      const created = [...(one.plan ?? []), ...(two.plan ?? [])].filter((p) => p.action.kind === 'create').map((p) => p.logicalDate);
+      assert.deepEqual(created.sort(), [day('2025-04-01'), day('2025-04-02'), day('2025-04-03'), day('2025-04-04')]);
+      const skipped = [...one.plan, ...two.plan].filter((p) => p.action.kind === 'skip');
+      assert.equal(skipped.length, 4);
+      const [p1, p2] = [await finish(one.backfill?.id ?? -1), await finish(two.backfill?.id ?? -1)];
+      assert.equal(p1.runs.success + p2.runs.success, 4);
+      assert.equal(p1.skipped + p2.skipped, 4);
+    });
+
     test('REST: POST /dags/:dagId/backfills (dry run, then for real), GET its progress and the list; bad bodies are 400', async () => {
       const post = (body: unknown) => fetch(`${t.api.url}/api/v1/dags/daily_etl/backfills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const dry = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', dryRun: true });

@@ -34,7 +34,7 @@ import { connectionEnvName, SecretsLookup, variableEnvName } from '../secrets/in
 import { openMetadataDb, type MetadataDb } from '../store/db.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import type { DagRunRow } from '../store/schema.ts';
-import { listTries } from '../store/taskInstances.ts';
+import { listTaskInstances, listTries } from '../store/taskInstances.ts';
 import { listXComs } from '../store/xcom.ts';
 import type { LogLevel, TaskLogLine } from './context.ts';
 import { runDagInProcess } from './inProcessRun.ts';
@@ -288,7 +288,7 @@ export class DagTest {
   async #collect(run: DagRunRow, state: 'success' | 'failed', reason: string | null, logs: TaskLogLine[]): Promise<DagRunResult> {
     const xcoms = await listXComs(this.db, { dagId: run.dag_id, runId: run.run_id });
     const tasks: Record<string, TaskRunRecord> = {};
-    const tis = await this.db.db.selectFrom('task_instance').selectAll().where('dag_run_id', '=', run.id).orderBy('task_id').orderBy('map_index').execute();
+    const tis = await listTaskInstances(this.db, { dagRunId: run.id });
     for (const ti of tis) {
       const tries: TryRecord[] = (await listTries(this.db, ti.id)).map((t) => ({
         tryNumber: t.try_number,

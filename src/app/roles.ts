@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
+import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
@@ -37,8 +38,20 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         now: engine.now,
         logger: createLogger(config.logging, 'executor'),
       });
+    case 'KubernetesExecutor':
+      return createKubernetesExecutor({
+        config,
+        db: engine.db,
+        dags: engine.dags,
+        tokens: engine.tokens,
+        secrets: engine.secrets,
+        registry: engine.metrics.registry,
+        now: engine.now,
+        logger: createLogger(config.logging, 'executor'),
+        executionApiUrl,
+      });
     default:
-      throw new InvalidArgument(`core.executor: '${config.core.executor}' is not available in this build`, 'use LocalExecutor');
+      throw new InvalidArgument(`core.executor: '${config.core.executor}' is not available in this build`, 'use LocalExecutor or KubernetesExecutor');
   }
 }
 
@@ -53,7 +66,7 @@ export function createScheduler(engine: Engine, executor: Executor): Scheduler {
     logger: createLogger(engine.config.logging, 'scheduler'),
     metrics: engine.metrics,
     now: engine.now,
-    options: s,
+    options: { ...s, maxMapLength: engine.config.core.maxMapLength },
   });
 }
 

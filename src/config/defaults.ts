@@ -139,6 +139,26 @@ export const OPTIONS: OptionTable = {
   localExecutor: {
     warmProcesses: { kind: { type: 'integer', min: 0 }, default: 2, doc: 'Idle pre-started task processes kept ready to cut start latency' },
   },
+  kubernetes: {
+    podMutationHook: { kind: { type: 'string' }, default: '', doc: 'Pod mutation hook `<module path>#<export name>`, applied last to every pod Capstan builds; empty: none' },
+  },
+  kubernetesExecutor: {
+    kubernetesConnId: { kind: { type: 'string' }, default: '', doc: 'Connection (type kubernetes) of the cluster; empty: KUBECONFIG, ~/.kube/config, then in-cluster' },
+    namespace: { kind: { type: 'string', nonEmpty: true }, default: 'default', doc: 'Namespace worker pods are created in' },
+    multiNamespaceMode: { kind: { type: 'boolean' }, default: false, doc: 'Watch worker pods in several namespaces (the list below, or all)' },
+    multiNamespaceModeNamespaceList: { kind: { type: 'string' }, default: '', doc: 'Comma-separated namespaces of multi-namespace mode; empty: all namespaces' },
+    podTemplateFile: { kind: { type: 'string' }, default: '', doc: 'Base worker pod YAML; empty: a minimal built-in template' },
+    workerContainerImage: { kind: { type: 'string' }, default: '', doc: 'Image of the worker pod base container (over the template); empty: the template image' },
+    deleteWorkerPods: { kind: { type: 'boolean' }, default: true, doc: 'Delete worker pods when their try ends (kept pods are labelled capstan.dev/done=true)' },
+    deleteWorkerPodsOnFailure: { kind: { type: 'boolean' }, default: false, doc: 'Also delete the pods of failed tries' },
+    podCreationConcurrency: { kind: { type: 'integer', min: 1 }, default: 16, doc: 'Worker pod creations in flight at once' },
+    podCreationMaxRetries: { kind: { type: 'integer', min: 0 }, default: 30, doc: 'Retries (with backoff) of a pod create refused for quota, conflict, 429 or 5xx before the try fails' },
+    workerPodsPendingTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 5 * MINUTE, doc: 'A worker pod still Pending after this fails its try' },
+    podCheckIntervalMs: { kind: { type: 'duration', min: 1 }, default: 10 * SECOND, doc: 'How often Pending worker pods are checked against the pending timeout' },
+    maxPodRelaunches: { kind: { type: 'integer', min: 0 }, default: 3, doc: 'Relaunches of a pod that failed before its task started (not counted as task retries)' },
+    kubeClientQps: { kind: { type: 'integer', min: 1 }, default: 50, doc: 'Requests per second of the executor Kubernetes client' },
+    kubeClientBurst: { kind: { type: 'integer', min: 1 }, default: 100, doc: 'Burst of the executor Kubernetes client rate limiter' },
+  },
 };
 
 /** Section names in the order `config list` shows them. */

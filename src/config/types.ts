@@ -10,7 +10,7 @@ export interface CapstanConfig {
     dagsFolder: string;
     /** Load the bundled example DAGs too. Default true. */
     loadExamples: boolean;
-    /** Executor name: `LocalExecutor` (default), later `KubernetesExecutor`, `LocalKubernetesExecutor`. */
+    /** Executor name: `LocalExecutor` (default), `KubernetesExecutor`, `LocalKubernetesExecutor`. */
     executor: string;
     /** Most task instances queued or running at once across the installation. Default 32. */
     parallelism: number;
@@ -86,5 +86,46 @@ export interface CapstanConfig {
   localExecutor: {
     /** Idle pre-started task processes kept ready to cut start latency. Default 2. */
     warmProcesses: number;
+  };
+  /** Settings shared by everything that builds pods (KubernetesPodOperator, Job operators, KubernetesExecutor). */
+  kubernetes: {
+    /**
+     * Pod mutation hook: `<module path>#<export name>` of a function `(pod: V1Pod) => V1Pod` applied last to
+     * every pod Capstan builds. Loaded once at start-up. Default empty (none).
+     */
+    podMutationHook: string;
+  };
+  /** The KubernetesExecutor (docs/kubernetes/executor.md). */
+  kubernetesExecutor: {
+    /** Connection (type `kubernetes`) of the cluster; empty: KUBECONFIG → ~/.kube/config → in-cluster. Default empty. */
+    kubernetesConnId: string;
+    /** Namespace worker pods are created in (unless a template or podOverride names another watched one). Default `default`. */
+    namespace: string;
+    /** Watch (and allow) pods in several namespaces: those of `multiNamespaceModeNamespaceList`, or all. Default false. */
+    multiNamespaceMode: boolean;
+    /** Comma-separated namespaces for multi-namespace mode; empty: every namespace (needs a ClusterRole). Default empty. */
+    multiNamespaceModeNamespaceList: string;
+    /** Base worker pod YAML; empty: a built-in minimal template. Default empty. */
+    podTemplateFile: string;
+    /** Image of the worker pod's `base` container (over the template's). Default empty: the template's. */
+    workerContainerImage: string;
+    /** Delete worker pods when their try ends. Default true. */
+    deleteWorkerPods: boolean;
+    /** Also delete pods whose try failed (otherwise kept, labelled done, for debugging). Default false. */
+    deleteWorkerPodsOnFailure: boolean;
+    /** Pod creations in flight at once. Default 16. */
+    podCreationConcurrency: number;
+    /** Retryable create failures (quota exceeded, 409, 429, 5xx) retried with backoff before the try fails. Default 30. */
+    podCreationMaxRetries: number;
+    /** A pod still Pending after this fails its try. Default 5 minutes. */
+    workerPodsPendingTimeoutMs: number;
+    /** How often Pending pods are checked against the timeout. Default 10 s. */
+    podCheckIntervalMs: number;
+    /** Relaunches of a pod that failed before its task started (eviction, node drain), not counted as task retries. Default 3. */
+    maxPodRelaunches: number;
+    /** Client-side request rate limit (requests per second) of the executor's Kubernetes client. Default 50. */
+    kubeClientQps: number;
+    /** Burst of that rate limiter. Default 100. */
+    kubeClientBurst: number;
   };
 }

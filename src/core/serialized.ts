@@ -42,6 +42,8 @@ export interface SerializedTask {
   fields: JsonObject;
   /** Which callbacks the task defines (they run in the task's own process). */
   callbacks: Array<'onSuccess' | 'onFailure' | 'onRetry' | 'onExecute'>;
+  /** Per-task executor settings (`podOverride`, `podTemplateFile` for the KubernetesExecutor); absent when unset. */
+  executorConfig?: JsonObject;
 }
 
 export interface SerializedParam {

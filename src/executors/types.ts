@@ -27,10 +27,16 @@ export type ExecutorEvent =
   /** The try could not be started at all (spawn failed, pod rejected). */
   | { kind: 'launchFailed'; tiId: string; tryNumber: number; reason: string; retryable: boolean };
 
+/** What the scheduler tells an executor as it starts it. */
+export interface ExecutorStartContext {
+  /** The scheduler's job id: executors that label what they launch (pods) use it as their owner identity. */
+  jobId?: string | undefined;
+}
+
 export interface Executor {
   /** Stored on each task instance it runs, e.g. `LocalExecutor`. */
   readonly name: string;
-  start(): Promise<void>;
+  start(context?: ExecutorStartContext): Promise<void>;
   /** Tries it can accept now. */
   openSlots(): number;
   /** Start these tries (asynchronously; failures come back as events). */

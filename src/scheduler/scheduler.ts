@@ -110,7 +110,7 @@ export class Scheduler {
     const { db, executor, logger } = this.#d;
     this.#jobId = await this.#jobs.register('scheduler');
     this.#startedAt = this.#d.now();
-    await executor.start();
+    await executor.start({ jobId: this.#jobId });
     await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger, this.#jobId);
     logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
     const unlisten = await listenTiChanged(db, (dagRunId) => {

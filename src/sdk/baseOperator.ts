@@ -3,6 +3,7 @@
  * dependency wiring. An operator is defined once at parse time and frozen into the serialized DAG; at run
  * time the task runtime imports the same file and calls `execute`.
  */
+import type { V1Pod } from '@kubernetes/client-node';
 import { DagDefinitionError } from '../core/errors.ts';
 import { parseDuration, type DurationInput } from '../core/duration.ts';
 import type { JsonObject, RetryPolicy, SerializedTask } from '../core/serialized.ts';
@@ -50,6 +51,54 @@ export interface TaskOptions {
   onRetry?: TaskCallback;
   /** Runs just before `execute`. */
   onExecute?: (ctx: TaskContext) => void | Promise<void>;
+  /** Per-task executor settings (the worker pod of the KubernetesExecutor); ignored by the LocalExecutor. */
+  executorConfig?: ExecutorConfig;
+}
+
+/**
+ * Airflow's `executor_config`: how the KubernetesExecutor builds this task's worker pod.
+ * Precedence (docs/kubernetes/executor.md): `podOverride` > the executor's worker pod > the template
+ * (`podTemplateFile` here, else the executor's `kubernetesExecutor.podTemplateFile`).
+ *
+ * @example
+ * new BashOperator({ taskId: 'big', bashCommand: 'make', executorConfig: {
+ *   podOverride: { spec: { containers: [{ name: 'base', resources: { limits: { memory: '8Gi' } } }] } },
+ * } });
+ */
+export interface ExecutorConfig {
+  /** A partial Pod merged over the worker pod (containers by name; the task's container is `base`). */
+  podOverride?: V1Pod;
+  /** A pod template YAML replacing the executor's base template for this task (path as the scheduler sees it). */
+  podTemplateFile?: string;
+}
+
+const EXECUTOR_CONFIG_KEYS = new Set(['podOverride', 'podTemplateFile']);
+
+/** Checks `executorConfig` and returns its JSON form (undefined when unset). */
+function checkExecutorConfig(value: unknown, where: string): JsonObject | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new DagDefinitionError(`${where}: executorConfig must be an object like { podOverride: {...} }`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!EXECUTOR_CONFIG_KEYS.has(key)) {
+      throw new DagDefinitionError(`${where}: executorConfig.${key} is not a known setting`, { hint: 'use podOverride (a partial V1Pod) or podTemplateFile (a path)' });
+    }
+  }
+  const c = value as Record<string, unknown>;
+  const override = c['podOverride'];
+  if (override !== undefined && (typeof override !== 'object' || override === null || Array.isArray(override))) {
+    throw new DagDefinitionError(`${where}: executorConfig.podOverride must be a Pod object ({ metadata?, spec? })`);
+  }
+  const file = c['podTemplateFile'];
+  if (file !== undefined && (typeof file !== 'string' || file.trim() === '')) {
+    throw new DagDefinitionError(`${where}: executorConfig.podTemplateFile must be a non-empty path`);
+  }
+  try {
+    return JSON.parse(JSON.stringify(value)) as JsonObject;
+  } catch (err) {
+    throw new DagDefinitionError(`${where}: executorConfig must be plain JSON data: ${(err as Error).message}`);
+  }
 }
 
 /** Something that can be wired as a dependency: an operator, or the output of a TaskFlow task. */
@@ -89,6 +138,8 @@ export abstract class BaseOperator implements DependencyNode {
   readonly owner: string;
   readonly doc: string | null;
   readonly callbacks: Pick<TaskOptions, 'onSuccess' | 'onFailure' | 'onRetry' | 'onExecute'>;
+  /** The checked `executorConfig` as JSON; undefined when the task has none. */
+  readonly executorConfig: JsonObject | undefined;
   readonly #upstream = new Set<string>();
   readonly #downstream = new Set<string>();
 
@@ -128,6 +179,7 @@ export abstract class BaseOperator implements DependencyNode {
     this.owner = o.owner ?? dag.owner;
     this.doc = o.doc ?? null;
     this.callbacks = { onSuccess: o.onSuccess, onFailure: o.onFailure, onRetry: o.onRetry, onExecute: o.onExecute };
+    this.executorConfig = checkExecutorConfig(o.executorConfig, where);
     dag.addTask(this);
   }
 
@@ -184,6 +236,7 @@ export abstract class BaseOperator implements DependencyNode {
       doc: this.doc,
       fields: this.serializeFields(),
       callbacks,
+      ...(this.executorConfig === undefined ? {} : { executorConfig: this.executorConfig }),
     };
   }
 

@@ -1,6 +1,6 @@
 /** The DAG authoring API. */
 export { dag, Dag, type DagOptions, type ParamSpec, type DagRunCallback, type DagRunCallbackContext } from './dag.ts';
-export { BaseOperator, chain, type TaskOptions, type TaskCallback, type DependencyTarget } from './baseOperator.ts';
+export { BaseOperator, chain, type TaskOptions, type TaskCallback, type DependencyTarget, type ExecutorConfig } from './baseOperator.ts';
 export { BashOperator, type BashOperatorOptions } from './bash.ts';
 export { EmptyOperator } from './empty.ts';
 export { task, TaskFlowOperator, type TaskFunction, type TaskFlowOptions } from './taskflow.ts';

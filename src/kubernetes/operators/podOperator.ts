@@ -74,7 +74,7 @@ const RUN_OPTION_KEYS = [
 /** The options every operator takes (`TaskOptions`); the Kubernetes operators pass the rest to their builders. */
 export const TASK_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
   'taskId', 'dag', 'retries', 'retryDelay', 'retryExponentialBackoff', 'maxRetryDelay', 'executionTimeout', 'triggerRule', 'pool', 'poolSlots',
-  'priorityWeight', 'dependsOnPast', 'queue', 'owner', 'doc', 'onSuccess', 'onFailure', 'onRetry', 'onExecute',
+  'priorityWeight', 'dependsOnPast', 'queue', 'owner', 'doc', 'onSuccess', 'onFailure', 'onRetry', 'onExecute', 'executorConfig',
 ]);
 
 export class KubernetesPodOperator extends BaseOperator {

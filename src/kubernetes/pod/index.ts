@@ -18,6 +18,8 @@ export {
   randomSuffix,
   taskInstanceSelector,
 } from './names.ts';
+export { loadPodMutationHook, parsePodMutationHookSpec, POD_MUTATION_HOOK_KEY } from './mutationHook.ts';
+export type { PodMutationHook } from './mutationHook.ts';
 export { POD_TEMPLATE_FIELDS } from './options.ts';
 export type { DownwardApiSource, ImagePullPolicy, PodIdentity, PodOptions, ResourceRequirements, Settable } from './options.ts';
 export { isQuantity, quantity, validateResourceRequirements } from './quantity.ts';

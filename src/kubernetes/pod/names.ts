@@ -120,7 +120,7 @@ export function identityLabels(identity: PodIdentity): Record<string, string> {
     [POD_LABELS.taskId]: labelValue(identity.taskId),
     [POD_LABELS.runId]: labelValue(identity.runId),
     [POD_LABELS.tryNumber]: String(identity.tryNumber),
-    [POD_LABELS.kind]: 'pod-operator',
+    [POD_LABELS.kind]: identity.kind ?? 'pod-operator',
     [POD_LABELS.managedBy]: 'capstan',
   };
   if (identity.mapIndex !== undefined && identity.mapIndex >= 0) labels[POD_LABELS.mapIndex] = String(identity.mapIndex);

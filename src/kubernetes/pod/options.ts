@@ -130,6 +130,8 @@ export interface PodIdentity {
   tryNumber: number;
   /** Index of a mapped task instance; -1 or absent when not mapped. */
   mapIndex?: number | undefined;
+  /** Value of the `capstan.dev/kind` label: who made the pod. Default `pod-operator` (executor pods: `worker`). */
+  kind?: string | undefined;
 }
 
 /**

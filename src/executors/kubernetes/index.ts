@@ -1,0 +1,73 @@
+/**
+ * The KubernetesExecutor: every task try in its own worker pod. See ARCHITECTURE.md in this folder and
+ * docs/kubernetes/executor.md.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { TaskTokenIssuer } from '../../api/taskToken.ts';
+import type { CapstanConfig } from '../../config/index.ts';
+import { InvalidArgument } from '../../core/errors.ts';
+import type { SerializedDagCache } from '../../engine/dagCache.ts';
+import type { SecretsLookup } from '../../secrets/index.ts';
+import type { MetadataDb } from '../../store/db.ts';
+import { KubernetesExecutor, type KubernetesExecutorConnection } from './executor.ts';
+
+export { KUBERNETES_EXECUTOR_NAME, KubernetesExecutor } from './executor.ts';
+export type { KubernetesExecutorConnection, KubernetesExecutorOptions } from './executor.ts';
+export { kubernetesExecutorMetrics } from './metrics.ts';
+export type { KubernetesExecutorMetrics } from './metrics.ts';
+export { describeEnd, isRelaunchable, judgePod } from './podVerdict.ts';
+export type { PodVerdict } from './podVerdict.ts';
+export { watchedNamespaces } from './settings.ts';
+export type { KubernetesExecutorSettings } from './settings.ts';
+export { buildWorkerPod, isWatched, TASK_TOKEN_ENV, TI_ID_ANNOTATION, WORKER_LABELS, WORKER_POD_ENV, workerCommand } from './workerPod.ts';
+export type { WatchedNamespaces, WorkerPodInput } from './workerPod.ts';
+
+/** What {@link createKubernetesExecutor} takes from the composition root. */
+export interface KubernetesExecutorDeps {
+  config: CapstanConfig;
+  db: MetadataDb;
+  dags: SerializedDagCache;
+  tokens: TaskTokenIssuer;
+  secrets: SecretsLookup;
+  registry: Registry;
+  now: () => number;
+  logger: Logger;
+  executionApiUrl: string;
+}
+
+/**
+ * The executor as `core.executor = KubernetesExecutor` configures it. Connecting (the `kubernetesConnId`
+ * connection or the default kubeconfig lookup, the pod template, the mutation hook) happens in `start()`, so a
+ * bad setting stops the scheduler at start with the key to fix.
+ */
+export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesExecutor {
+  const s = d.config.kubernetesExecutor;
+  return new KubernetesExecutor({
+    settings: s,
+    executionApiUrl: d.executionApiUrl,
+    tokens: d.tokens,
+    db: d.db,
+    dags: d.dags,
+    parallelism: d.config.core.parallelism,
+    now: d.now,
+    logger: d.logger,
+    registry: d.registry,
+    connect: async (): Promise<KubernetesExecutorConnection> => {
+      // The client library is large: load it only when this executor is used.
+      const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }, { loadPodTemplate }, { loadPodMutationHook }] = await Promise.all([
+        import('../../kubernetes/client.ts'),
+        import('../../kubernetes/connection.ts'),
+        import('../../kubernetes/pod/build.ts'),
+        import('../../kubernetes/pod/mutationHook.ts'),
+      ]);
+      const connection = s.kubernetesConnId === '' ? undefined : parseKubernetesConnection(await d.secrets.requireConnection(s.kubernetesConnId));
+      const clients = createKubeClients(resolveKubeConfig(connection), { qps: s.kubeClientQps, burst: s.kubeClientBurst, defaultNamespace: s.namespace });
+      const baseTemplate = s.podTemplateFile === '' ? undefined : loadPodTemplate(s.podTemplateFile);
+      if (baseTemplate === undefined && s.workerContainerImage === '') {
+        throw new InvalidArgument('kubernetesExecutor: worker pods have no image', 'set kubernetesExecutor.workerContainerImage, or a podTemplateFile whose base container has an image');
+      }
+      return { clients, baseTemplate, podMutationHook: await loadPodMutationHook(d.config.kubernetes.podMutationHook) };
+    },
+  });
+}

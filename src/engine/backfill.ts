@@ -185,38 +185,7 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
     .returningAll()
     .executeTakeFirstOrThrow();
   for (const [ordinal, entry] of plan.entries()) {
-    const link = { backfill_id: row.id, logical_date: entry.logicalDate, sort_ordinal: ordinal };
-    const a = entry.action;
-    if (a.kind === 'skip') {
-      await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: existingRuns.get(entry.logicalDate)?.id ?? null, exception_reason: a.reason }).execute();
-    } else if (a.kind === 'create') {
-      // The link is written with the run's own transaction done, so the scheduler may see the queued run a
-      // moment before its link: such a run waits (see RunStartGate) rather than start unlimited.
-      let run: DagRunRow;
-      try {
-        run = await createDagRun(
-          m,
-          { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf },
-          dag,
-          now,
-        );
-      } catch (err) {
-        // Another backfill (or a trigger) created this date's run since the plan was made: it serves the date.
-        if (!(err instanceof CapstanError) || err.code !== 'conflict') throw err;
-        const other = await findDagRunByLogicalDate(m, dag.dagId, entry.logicalDate);
-        if (!other) throw err;
-        entry.action = { kind: 'skip', reason: 'in_flight', existingState: other.state };
-        await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: other.id, exception_reason: 'in_flight' }).execute();
-        continue;
-      }
-      await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: run.id, exception_reason: null }).execute();
-    } else {
-      const existing = existingRuns.get(entry.logicalDate) as DagRunRow;
-      // Link and retype first, so the run is under this backfill's limit from the moment it is queued again.
-      await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: existing.id, exception_reason: null }).execute();
-      await m.db.updateTable('dag_run').set({ run_type: 'backfill', conf: JSON.stringify(conf), updated_at: now }).where('id', '=', existing.id).execute();
-      await clearTaskInstances(m, { dagId: dag.dagId, runId: existing.run_id }, now, actor);
-    }
+    await applyEntry(m, { backfillId: row.id, ordinal, entry, existing: existingRuns.get(entry.logicalDate), dag, conf, now, actor });
   }
   await new AuditLog(m, { now: () => now }).append({
     event: 'dag.backfill',
@@ -235,6 +204,47 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
     },
   });
   return { backfill: toInfo(row), plan, notEnded };
+}
+
+/** Carry out one date of a backfill's plan: record a skip, create the run, or re-run the existing one. */
+async function applyEntry(
+  m: MetadataDb,
+  e: { backfillId: number; ordinal: number; entry: BackfillPlanEntry; existing: DagRunRow | undefined; dag: SerializedDag; conf: JsonObject; now: number; actor: string },
+): Promise<void> {
+  const { entry, dag, conf, now } = e;
+  const link = { backfill_id: e.backfillId, logical_date: entry.logicalDate, sort_ordinal: e.ordinal };
+  const a = entry.action;
+  if (a.kind === 'skip') {
+    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: e.existing?.id ?? null, exception_reason: a.reason }).execute();
+    return;
+  }
+  if (a.kind === 'rerun' && e.existing) {
+    // Link and retype first, so the run is under this backfill's limit from the moment it is queued again.
+    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: e.existing.id, exception_reason: null }).execute();
+    await m.db.updateTable('dag_run').set({ run_type: 'backfill', conf: JSON.stringify(conf), updated_at: now }).where('id', '=', e.existing.id).execute();
+    await clearTaskInstances(m, { dagId: dag.dagId, runId: e.existing.run_id }, now, e.actor);
+    return;
+  }
+  // The link is written after the run's own transaction, so the scheduler may see the queued run a moment
+  // before its link: such a run waits (see RunStartGate) rather than start unlimited.
+  let run: DagRunRow;
+  try {
+    run = await createDagRun(
+      m,
+      { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf },
+      dag,
+      now,
+    );
+  } catch (err) {
+    // Another backfill (or a trigger) created this date's run since the plan was made: it serves the date.
+    if (!(err instanceof CapstanError) || err.code !== 'conflict') throw err;
+    const other = await findDagRunByLogicalDate(m, dag.dagId, entry.logicalDate);
+    if (!other) throw err;
+    entry.action = { kind: 'skip', reason: 'in_flight', existingState: other.state };
+    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: other.id, exception_reason: 'in_flight' }).execute();
+    return;
+  }
+  await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: run.id, exception_reason: null }).execute();
 }
 
 function toInfo(row: { id: number; dag_id: string; from_date: number; to_date: number; reprocess_behavior: ReprocessBehavior; max_active_runs: number; dag_run_conf: string; created_at: number; completed_at: number | null }): BackfillInfo {

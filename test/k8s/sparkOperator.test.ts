@@ -6,7 +6,7 @@
 // FAILED → task failure carrying the errorMessage; a driver whose image cannot be pulled fails fast.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { SPARK_APPLICATION, SPARK_DRIVER_CONTAINER } from '../../src/kubernetes/spark/index.ts';
 import type { SparkApplicationObject } from '../../src/kubernetes/spark/index.ts';
 import { ConnectionStore } from '../../src/store/connections.ts';
@@ -16,37 +16,10 @@ import { taskLogPath } from '../../src/logging/taskLog.ts';
 import { binariesAvailable, connectTestCluster, podAnnotations, waitFor } from '../support/k8s/index.ts';
 import type { PodBehaviour, TestCluster } from '../support/k8s/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { installSparkCrd } from './sparkCrd.ts';
 
 const available = await binariesAvailable();
 const { group, version, plural } = SPARK_APPLICATION;
-
-/** Installs the SparkApplication CRD (with the status subresource) once per cluster; other files may share it. */
-export async function installSparkCrd(cluster: TestCluster): Promise<void> {
-  const apiext = cluster.kubeConfig.makeApiClient(ApiextensionsV1Api);
-  try {
-    await apiext.createCustomResourceDefinition({ body: {
-      // *.k8s.io groups are protected; the Spark operator's own CRD carries this annotation too.
-      metadata: { name: `${plural}.${group}`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubeflow/spark-operator/pull/1298' } },
-      spec: {
-        group, scope: 'Namespaced',
-        names: { kind: 'SparkApplication', plural, singular: 'sparkapplication', shortNames: ['sparkapp'] },
-        versions: [{ name: version, served: true, storage: true, subresources: { status: {} },
-          schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
-      },
-    } });
-  } catch (error) {
-    if ((error as { code?: number }).code !== 409) throw error;
-  }
-  const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
-  await waitFor('SparkApplication served', async () => {
-    try {
-      await custom.listClusterCustomObject({ group, version, plural });
-      return true;
-    } catch {
-      return undefined;
-    }
-  }, 15_000, 100);
-}
 
 /** The driver's behaviour per task id, and the error the fake Spark operator reports on failure. */
 interface Script { driver: PodBehaviour; failWith?: string }

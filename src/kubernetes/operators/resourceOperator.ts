@@ -126,7 +126,7 @@ export class KubernetesCreateResourceOperator extends ResourceOperatorBase {
     const wait = this.options.waitFor;
     if (wait !== undefined) {
       const signal = this.timeoutSignal(ctx);
-      for (const { ref } of items) {
+      for (const { ref } of items.filter((i) => wait.kinds === undefined || wait.kinds.includes(i.ref.kind))) {
         const watcher = await watchResource(clients, ref, (e, n) => ctx.log.info(`watch of ${refText(ref)} reconnecting (attempt ${n}): ${String(e)}`));
         try {
           const result = await watcher.until((s) => checkWait(s, wait), { signal });

@@ -137,6 +137,8 @@ export interface WaitCondition {
   jsonPath?: { path: string; value: string | number | boolean } | undefined;
   /** Conditions of these types with status True fail the wait at once (e.g. `Failed`). */
   failureConditions?: readonly string[] | undefined;
+  /** Only objects of these kinds are awaited (default: every object), e.g. `['PersistentVolumeClaim']`. */
+  kinds?: readonly string[] | undefined;
 }
 
 function at(object: unknown, path: string): unknown {

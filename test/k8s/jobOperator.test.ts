@@ -37,7 +37,7 @@ export const shards = dag({ dagId: 'kjo_shards', schedule: null }, () => {
   new KubernetesJobOperator({ ...common, taskId: 'wide', completions: 1, parallelism: 3, annotations: a.wide });
 });
 export const crash = dag({ dagId: 'kjo_crash', schedule: null }, () => {
-  new KubernetesJobOperator({ ...common, taskId: 'long', retries: 1, retryDelay: 0, annotations: a.long });
+  new KubernetesJobOperator({ ...common, taskId: 'long', retries: 1, retryDelay: 0, onFinishAction: 'keep_job', annotations: a.long });
 });
 export const ops = dag({ dagId: 'kjo_ops', schedule: null }, () => {
   new KubernetesPatchJobOperator({ taskId: 'resume', name: 'suspended-job', kubernetesConnId: 'k8s_test', body: { spec: { suspend: false } } });
@@ -151,9 +151,12 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
     const log2 = (await taskLog('kjo_crash', 'c1', 'long', 2)).text;
     assert.match(log2, /reattached to existing job/);
     assert.match(log2, /long job working/);
-    const jobs = await core.listNamespacedPod({ namespace, labelSelector: selector });
-    assert.equal(new Set(jobs.items.map((p) => p.metadata?.labels?.['batch.kubernetes.io/controller-uid']).filter((u) => u !== undefined && u !== firstJob)).size, 0,
-      'no pod of a second Job');
+    // keep_job: the Job stays (labelled checked), so every Job the task ever created is still listed.
+    const jobs = (await batch.listNamespacedJob({ namespace, labelSelector: selector })).items;
+    assert.deepEqual(jobs.map((j) => j.metadata?.uid), [firstJob], 'exactly one Job, the first try\'s');
+    assert.equal(jobs[0]?.metadata?.labels?.['capstan.dev/already-checked'], 'true');
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
+    assert.equal(pods.items.length, 1, 'one pod: the workload ran once');
     assert.match(log2, new RegExp(`job .*long-[a-z0-9]+ completed`));
   });
 

@@ -3,6 +3,7 @@
  * imports user code; it works from this structure alone. The format is versioned; readers refuse
  * versions they do not know.
  */
+import type { SerializedMapping } from './mapping.ts';
 import type { Timetable } from './schedule.ts';
 import type { TriggerRule } from './triggerRules.ts';
 
@@ -42,6 +43,12 @@ export interface SerializedTask {
   fields: JsonObject;
   /** Which callbacks the task defines (they run in the task's own process). */
   callbacks: Array<'onSuccess' | 'onFailure' | 'onRetry' | 'onExecute'>;
+  /**
+   * Present on a mapped task (`.partial(...).expand(...)`): how it expands into map indexes 0..n-1;
+   * `fields` then holds the partial (fixed) arguments. Absent on unmapped tasks, so DAGs stored before
+   * mapping existed read unchanged.
+   */
+  mapping?: SerializedMapping;
   /** Per-task executor settings (`podOverride`, `podTemplateFile` for the KubernetesExecutor); absent when unset. */
   executorConfig?: JsonObject;
 }

@@ -9,6 +9,7 @@ import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/e
 import type { JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
+import { MappedOperator } from '../sdk/mapping.ts';
 import { SkipDownstream } from '../sdk/skipping.ts';
 import type { TaskContext, TaskLogger } from '../sdk/taskContext.ts';
 import { renderForTry, type TryTemplating } from '../templating/index.ts';
@@ -36,6 +37,8 @@ export async function executeOperator(
 ): Promise<TryResult> {
   let restoreTemplates = () => undefined as void;
   try {
+    // A mapped task becomes the operator of this map index first; that operator is what is templated.
+    if (op instanceof MappedOperator) op = await op.unmap(ctx);
     restoreTemplates = await renderForTry(op, ctx, templating);
     await op.callbacks.onExecute?.(ctx);
     const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort, clock);

@@ -180,7 +180,21 @@ export abstract class BaseOperator implements DependencyNode {
     this.doc = o.doc ?? null;
     this.callbacks = { onSuccess: o.onSuccess, onFailure: o.onFailure, onRetry: o.onRetry, onExecute: o.onExecute };
     this.executorConfig = checkExecutorConfig(o.executorConfig, where);
-    dag.addTask(this);
+    // A mapped task's per-index operator is built at run time under the mapped task's id: it joins no DAG.
+    if (detachedConstructions === 0) dag.addTask(this);
+  }
+
+  /**
+   * Start a mapped task (Airflow's `Operator.partial(...)`): fix the arguments every map index shares,
+   * then `.expand({ field: [...] })` or `.expandKwargs([...])` for the ones that vary. One task instance
+   * runs per element, with `map_index` 0..n-1 (see docs/dynamic-task-mapping.md).
+   *
+   * @example
+   * BashOperator.partial({ taskId: 'greet', env: { LANG: 'C' } }).expand({ bashCommand: ['echo a', 'echo b'] });
+   */
+  static partial<O extends TaskOptions, T extends BaseOperator>(this: new (options: O) => T, options: PartialOptions<O>): OperatorPartial<O> {
+    if (!partialFactory) throw new DagDefinitionError('dynamic task mapping is not loaded', { hint: "import operators from 'capstan'" });
+    return partialFactory(this as unknown as new (options: TaskOptions) => BaseOperator, options as unknown as PartialOptions<TaskOptions>) as unknown as OperatorPartial<O>;
   }
 
   /** Itself, so operators and TaskFlow outputs are interchangeable in dependency calls. */
@@ -249,6 +263,61 @@ export abstract class BaseOperator implements DependencyNode {
   addDownstreamId(id: string): void {
     this.#downstream.add(id);
   }
+}
+
+let detachedConstructions = 0;
+
+/**
+ * Build an operator that joins no DAG: a mapped task's operator for one map index, made in the task
+ * process under the mapped task's own id.
+ * @internal
+ */
+export function constructDetached<T>(build: () => T): T {
+  detachedConstructions++;
+  try {
+    return build();
+  } finally {
+    detachedConstructions--;
+  }
+}
+
+/** The options fixed by `Operator.partial(...)`: any of the operator's options (an upstream output too), with the task id. */
+export type PartialOptions<O> = { taskId: string } & { [K in Exclude<keyof O, 'taskId'>]?: O[K] | MappedValueRef<O[K]> };
+
+/** A reference to an upstream task's output (an `XComArg`), seen structurally to avoid an import cycle. */
+export interface MappedValueRef<T> {
+  readonly operator: BaseOperator;
+  readonly key: string;
+  readonly __valueType?: T;
+}
+
+/** What `Operator.partial(...)` returns; see `sdk/mapping.ts`. */
+export interface OperatorPartial<O> {
+  /** Map over each listed option (cross product when several). Each value is a list, an object (its [key, value] pairs) or an upstream output. */
+  expand(inputs: ExpandInputs<O>): BaseOperator;
+  /** Map over a list of option objects (or an upstream output that is one): one task instance per object. */
+  expandKwargs(kwargs: ReadonlyArray<Partial<O>> | MappedValueRef<ReadonlyArray<Partial<O>>> | MappedValueRef<Array<Partial<O>>>): BaseOperator;
+}
+
+/** The values `expand` maps an option over. */
+export type ExpandInputs<O> = { [K in Exclude<keyof O, 'taskId' | 'dag'>]?: MapInput<O[K]> };
+
+/** A list of values, an object mapped as its `[key, value]` pairs, or an upstream output that is one. */
+export type MapInput<V> =
+  | ReadonlyArray<V>
+  | MappedValueRef<ReadonlyArray<V>>
+  | MappedValueRef<V[]>
+  | (V extends readonly [string, infer X] ? Record<string, X> | MappedValueRef<Record<string, X>> : never);
+
+type PartialFactory = (cls: new (options: TaskOptions) => BaseOperator, options: PartialOptions<TaskOptions>) => OperatorPartial<TaskOptions>;
+let partialFactory: PartialFactory | undefined;
+
+/**
+ * Installed by `sdk/mapping.ts` (which extends BaseOperator, so this module cannot import it).
+ * @internal
+ */
+export function registerPartialFactory(f: PartialFactory): void {
+  partialFactory = f;
 }
 
 function link(up: BaseOperator, down: BaseOperator): void {

@@ -3,7 +3,10 @@ export { dag, Dag, type DagOptions, type ParamSpec, type DagRunCallback, type Da
 export { BaseOperator, chain, type TaskOptions, type TaskCallback, type DependencyTarget, type ExecutorConfig } from './baseOperator.ts';
 export { BashOperator, type BashOperatorOptions } from './bash.ts';
 export { EmptyOperator } from './empty.ts';
-export { task, TaskFlowOperator, type TaskFunction, type TaskFlowOptions } from './taskflow.ts';
+export { task, TaskFlowOperator, type TaskFunction, type MappableTaskFunction, type TaskFlowOptions } from './taskflow.ts';
+export { MappedOperator } from './mapping.ts';
+export type { TaskMapping, TaskExpandInputs, TaskPartialInputs, TaskKwargsInput } from './taskflowMapping.ts';
+export type { OperatorPartial, PartialOptions, ExpandInputs, MapInput } from './baseOperator.ts';
 export { XComArg, type Resolvable } from './xcomArg.ts';
 export { getCurrentContext } from './currentContext.ts';
 export type { TaskContext, TaskConnection, TaskLogger } from './taskContext.ts';

@@ -56,7 +56,10 @@ export interface TaskContext {
    */
   readonly clock?: Clock;
   xcomPush(key: string, value: JsonValue): Promise<void>;
-  /** The value another task pushed in this run; `null` when absent. Default key `return_value`. */
+  /**
+   * The value another task pushed in this run; `null` when absent. Default key `return_value`. Without
+   * `mapIndex`, a mapped task's XCom is the list of its map indexes' values in map-index order.
+   */
   xcomPull(taskId: string, key?: string, mapIndex?: number): Promise<JsonValue | null>;
   getVariable(key: string): Promise<string | null>;
   getJsonVariable(key: string): Promise<JsonValue | null>;

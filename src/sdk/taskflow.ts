@@ -14,6 +14,10 @@ import { currentDag } from './authoring.ts';
 import { runWithTaskContext } from './currentContext.ts';
 import type { TaskContext } from './taskContext.ts';
 import { XComArg, type Resolvable } from './xcomArg.ts';
+import { taskMapping, type TaskMapping } from './taskflowMapping.ts';
+
+/** A TaskFlow task that can also be mapped (what `task()` returns). */
+export type MappableTaskFunction<A extends unknown[], R> = TaskFunction<A, R> & TaskMapping<A, R>;
 
 export type TaskFlowOptions = Omit<TaskOptions, 'taskId'> & { taskId?: string };
 
@@ -58,16 +62,21 @@ export class TaskFlowOperator extends BaseOperator {
   }
 }
 
-/** Turn a function into a TaskFlow task. Without a `taskId`, the function's name is used. */
-export function task<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): TaskFunction<A, Awaited<R>>;
-export function task<A extends unknown[], R>(options: TaskFlowOptions, fn: (...args: A) => R | Promise<R>): TaskFunction<A, Awaited<R>>;
+/**
+ * Turn a function into a TaskFlow task. Without a `taskId`, the function's name is used. The task can
+ * also be mapped: `t.expand(list)`, `t.expand({ param: list })`, `t.partial({...}).expand({...})`,
+ * `t.expandKwargs(list)` (see {@link TaskMapping}).
+ */
+export function task<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): MappableTaskFunction<A, Awaited<R>>;
+export function task<A extends unknown[], R>(options: TaskFlowOptions, fn: (...args: A) => R | Promise<R>): MappableTaskFunction<A, Awaited<R>>;
 export function task<A extends unknown[], R>(
   a: TaskFlowOptions | ((...args: A) => R | Promise<R>),
   b?: (...args: A) => R | Promise<R>,
-): TaskFunction<A, Awaited<R>> {
+): MappableTaskFunction<A, Awaited<R>> {
   const options: TaskFlowOptions = typeof a === 'function' ? {} : a;
   const fn = (typeof a === 'function' ? a : b) as (...args: unknown[]) => unknown;
-  return taskFunction<A, R>('task', options, fn, (o, f, args) => new TaskFlowOperator(o, f, args));
+  const call = taskFunction<A, R>('task', options, fn, (o, f, args) => new TaskFlowOperator(o, f, args));
+  return Object.assign(call, taskMapping<A, Awaited<R>>(options, fn));
 }
 
 /**
@@ -93,8 +102,11 @@ export function taskFunction<A extends unknown[], R>(
   return call as TaskFunction<A, Awaited<R>>;
 }
 
-/** A second call of the same TaskFlow task in one DAG gets `id__1`, `id__2`, … as in Airflow. */
-function uniqueTaskId(base: string, explicitDag: TaskOptions['dag']): string {
+/**
+ * A second call of the same TaskFlow task in one DAG gets `id__1`, `id__2`, … as in Airflow.
+ * @internal
+ */
+export function uniqueTaskId(base: string, explicitDag: TaskOptions['dag']): string {
   const d = explicitDag ?? currentDag();
   if (!d || !d.tasks.has(base)) return base;
   for (let i = 1; ; i++) if (!d.tasks.has(`${base}__${i}`)) return `${base}__${i}`;

@@ -35,6 +35,10 @@ export const shards = dag({ dagId: 'kjo_shards', schedule: null }, () => {
   new KubernetesJobOperator({ ...common, taskId: 'shards', completions: 3, parallelism: 2, completionMode: 'Indexed', doXcomPush: true, annotations: a.shards });
   new KubernetesJobOperator({ ...common, taskId: 'fails', backoffLimit: 1, annotations: a.fails });
   new KubernetesJobOperator({ ...common, taskId: 'wide', completions: 1, parallelism: 3, annotations: a.wide });
+  new KubernetesJobOperator({ ...common, taskId: 'bad_image', backoffLimit: 3, activeDeadlineSeconds: 600, annotations: a.badImage });
+});
+export const timeout = dag({ dagId: 'kjo_timeout', schedule: null }, () => {
+  new KubernetesJobOperator({ ...common, taskId: 'forever', executionTimeout: '4s', onKillPropagationPolicy: 'Foreground', annotations: a.forever });
 });
 export const crash = dag({ dagId: 'kjo_crash', schedule: null }, () => {
   new KubernetesJobOperator({ ...common, taskId: 'long', retries: 1, retryDelay: 0, onFinishAction: 'keep_job', annotations: a.long });
@@ -67,6 +71,8 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
           fails: podAnnotations({ outcome: 'fail', exitCode: 3, terminationMessage: 'shard input missing', runMs: 100 }),
           wide: podAnnotations({ outcome: 'succeed', runMs: 100 }),
           long: podAnnotations({ outcome: 'succeed', runMs: 6000, logs: { base: 'long job working\n' } }),
+          badImage: podAnnotations({ outcome: 'image-pull-error' }),
+          forever: podAnnotations({ outcome: 'run-forever', logs: { base: 'still going\n' } }),
         }),
       },
     });
@@ -128,6 +134,10 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
 
     assert.equal(tis.wide?.state, 'success', tis.wide?.failure_reason ?? '');
 
+    // A pod that can never start fails the task at once (the Job controller alone would wait for the deadline).
+    assert.equal(tis.bad_image?.state, 'failed');
+    assert.match(tis.bad_image?.failure_reason ?? '', /pod \S+ cannot start, container base (ErrImagePull|ImagePullBackOff)/);
+
     // The default finish action deleted every Job of the run, and no bare pod was ever created.
     await waitFor('jobs deleted', async () => ((await batch.listNamespacedJob({ namespace, labelSelector: 'capstan.dev/dag-id=kjo_shards' })).items.length === 0 ? true : undefined), 30_000, 200);
   });
@@ -158,6 +168,21 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
     const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
     assert.equal(pods.items.length, 1, 'one pod: the workload ran once');
     assert.match(log2, new RegExp(`job .*long-[a-z0-9]+ completed`));
+  });
+
+  void test('a task killed by its execution timeout deletes its Job with the kill propagation policy', async () => {
+    await t.trigger('kjo_timeout', { runId: 'x1' });
+    await t.waitForRun('kjo_timeout', 'x1', { timeoutMs: 60_000 });
+    const ti = (await t.taskInstances('kjo_timeout', 'x1')).find((x) => x.task_id === 'forever');
+    assert.equal(ti?.state, 'failed');
+    const log = (await taskLog('kjo_timeout', 'x1', 'forever')).text;
+    assert.match(log, /still going/);
+    assert.match(log, /task killed: deleting job \S+ \(propagation Foreground\)/);
+    await waitFor('job and pods gone', async () => {
+      const jobs = await batch.listNamespacedJob({ namespace, labelSelector: 'capstan.dev/dag-id=kjo_timeout' });
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'capstan.dev/dag-id=kjo_timeout' });
+      return jobs.items.length === 0 && pods.items.length === 0 ? true : undefined;
+    }, 30_000, 200);
   });
 
   void test('patch resumes a suspended Job; delete waits for Complete and for the Job to be gone', async () => {

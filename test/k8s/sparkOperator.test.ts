@@ -49,10 +49,13 @@ function dagSource(): string {
   return `
 import { dag, SparkKubernetesOperator } from 'capstan';
 const common = { image: 'spark:3.5.3', codePath: 'local:///opt/spark/examples/src/main/python/pi.py', kubernetesConnId: 'k8s_test', applicationFile: ${JSON.stringify(TEMPLATE)} };
-export default dag({ dagId: 'spark', schedule: null }, () => {
+export const first = dag({ dagId: 'spark', schedule: null }, () => {
   new SparkKubernetesOperator({ ...common, taskId: 'pi' });
   new SparkKubernetesOperator({ ...common, taskId: 'broken' });
   new SparkKubernetesOperator({ ...common, taskId: 'no_image' });
+});
+export const again = dag({ dagId: 'spark_again', schedule: null }, () => {
+  new SparkKubernetesOperator({ ...common, taskId: 'pi' });
 });
 `;
 }
@@ -161,5 +164,39 @@ void describe('SparkKubernetesOperator through the engine', { skip: !available &
     assert.deepEqual(left.filter((a) => a.metadata?.deletionTimestamp === undefined).map((a) => a.metadata?.name), []);
     stop.abort();
     await operator;
+  });
+
+  void test('a retry reattaches to the application an earlier try created instead of submitting it again', async () => {
+    // What a first try left behind: the task's application, labelled with its identity, already RUNNING.
+    const labels = { 'capstan.dev/dag-id': 'spark_again', 'capstan.dev/task-id': 'pi', 'capstan.dev/run-id': 'a1', 'capstan.dev/try-number': '1', 'capstan.dev/kind': 'spark-operator' };
+    await custom.createNamespacedCustomObject({ group, version, namespace, plural, body: {
+      apiVersion: `${group}/${version}`, kind: 'SparkApplication', metadata: { name: 'pi-earlier', labels },
+      spec: { type: 'Python', mode: 'cluster', image: 'spark:3.5.3', mainApplicationFile: 'local:///pi.py', driver: { labels }, executor: { labels } },
+    } });
+    const driverStop = new AbortController();
+    const operator = (async () => {
+      await setStatus('pi-earlier', { applicationState: { state: 'SUBMITTED' } });
+      await core.createNamespacedPod({ namespace, body: {
+        metadata: { name: 'pi-earlier-driver', annotations: podAnnotations({ outcome: 'succeed', runMs: 1500, logs: { [SPARK_DRIVER_CONTAINER]: 'resumed driver\n' } }) },
+        spec: { restartPolicy: 'Never', containers: [{ name: SPARK_DRIVER_CONTAINER, image: 'spark:3.5.3' }] },
+      } });
+      await setStatus('pi-earlier', { applicationState: { state: 'RUNNING' } });
+      await waitFor('driver ended', async () => {
+        const p = driverStop.signal.aborted ? 'x' : (await core.readNamespacedPod({ namespace, name: 'pi-earlier-driver' })).status?.phase;
+        return p === 'Succeeded' || p === 'x' ? p : undefined;
+      }, 30_000, 100);
+      await setStatus('pi-earlier', { applicationState: { state: 'COMPLETED' } });
+    })();
+    await t.trigger('spark_again', { runId: 'a1' });
+    const finished = await t.waitForRun('spark_again', 'a1', { timeoutMs: 60_000 });
+    driverStop.abort();
+    await operator;
+    const ti = (await t.taskInstances('spark_again', 'a1'))[0];
+    assert.equal(finished.state, 'success', ti?.failure_reason ?? '');
+    const log = (await readTaskLog(taskLogPath(t.engine.config.logging.baseLogFolder, { dagId: 'spark_again', runId: 'a1', taskId: 'pi', mapIndex: -1, tryNumber: 1 }))).text;
+    assert.match(log, /reattached to existing spark application .*\/pi-earlier/);
+    assert.match(log, /\[driver\] resumed driver/);
+    const apps = (await custom.listNamespacedCustomObject({ group, version, namespace, plural, labelSelector: 'capstan.dev/dag-id=spark_again' }) as { items: SparkApplicationObject[] }).items;
+    assert.deepEqual(apps.filter((a) => a.metadata?.deletionTimestamp === undefined).map((a) => a.metadata?.name), [], 'no second application; the adopted one deleted at the end');
   });
 });

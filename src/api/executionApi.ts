@@ -21,7 +21,7 @@ import type { MetadataDb } from '../store/db.ts';
 import { getDagRunById, previousSuccessfulRun } from '../store/dagRuns.ts';
 import { saveRenderedFields } from '../store/renderedFields.ts';
 import { getTaskInstance } from '../store/taskInstances.ts';
-import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
+import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import type { TaskRunContext } from './executionTypes.ts';
 import type { TaskTokenClaims, TaskTokenIssuer } from './taskToken.ts';
 import { errorResponse } from './errors.ts';
@@ -142,8 +142,13 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
   app.get('/task-instances/:id/xcom/:taskId/:key', async (c) => {
     const claims = claimsFor(c);
     const ti = await getTaskInstance(d.db, claims.tiId);
-    const mapIndex = Number(c.req.query('mapIndex') ?? '-1');
-    const value = await pullXCom(d.db, ti.dag_run_id, c.req.param('taskId'), c.req.param('key'), mapIndex);
+    const taskId = c.req.param('taskId');
+    const mapIndexParam = c.req.query('mapIndex');
+    // Without a map index, a mapped task's XCom is the ordered list of its map indexes' values (Airflow's lazy sequence).
+    const mappedUpstream = mapIndexParam === undefined && (await d.dags.get(ti.dag_id)).tasks.get(taskId)?.mapping !== undefined;
+    const value = mappedUpstream
+      ? await pullMappedXComs(d.db, ti.dag_run_id, taskId, c.req.param('key'))
+      : await pullXCom(d.db, ti.dag_run_id, taskId, c.req.param('key'), Number(mapIndexParam ?? '-1'));
     return c.json({ value: value ?? null, found: value !== undefined });
   });
 

@@ -56,8 +56,10 @@ export class ExecutionClient {
     await this.#call('PUT', `/task-instances/${this.#tiId}/rendered-fields`, { renderedFields });
   }
 
-  async pullXCom(taskId: string, key: string, mapIndex: number): Promise<JsonValue | null> {
-    const r = await this.#call<{ value: JsonValue | null }>('GET', `/task-instances/${this.#tiId}/xcom/${encodeURIComponent(taskId)}/${encodeURIComponent(key)}?mapIndex=${mapIndex}`);
+  /** Without `mapIndex`: the value of an unmapped task, or the ordered list of a mapped task's values. */
+  async pullXCom(taskId: string, key: string, mapIndex?: number): Promise<JsonValue | null> {
+    const query = mapIndex === undefined ? '' : `?mapIndex=${mapIndex}`;
+    const r = await this.#call<{ value: JsonValue | null }>('GET', `/task-instances/${this.#tiId}/xcom/${encodeURIComponent(taskId)}/${encodeURIComponent(key)}${query}`);
     return r.value;
   }
 

@@ -126,7 +126,7 @@ function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWrite
     signal,
     clock: systemClock,
     xcomPush: (key, value) => api.pushXCom(key, value),
-    xcomPull: (taskId, key = 'return_value', mapIndex = -1) => api.pullXCom(taskId, key, mapIndex),
+    xcomPull: (taskId, key = 'return_value', mapIndex) => api.pullXCom(taskId, key, mapIndex),
     getVariable: async (key) => {
       const v = await api.getVariable(key);
       if (v !== null) masker.addVariable(key, v);

@@ -50,6 +50,23 @@ export async function pullXCom(m: MetadataDb, dagRunId: number, taskId: string, 
   return row ? (JSON.parse(row.value) as JsonValue) : undefined;
 }
 
+/**
+ * The values a mapped task's map indexes pushed under `key`, in map-index order (indexes that pushed
+ * nothing are left out, as in Airflow's lazy sequence of a mapped task's results).
+ */
+export async function pullMappedXComs(m: MetadataDb, dagRunId: number, taskId: string, key: string): Promise<JsonValue[]> {
+  const rows = await m.db
+    .selectFrom('xcom')
+    .select('value')
+    .where('dag_run_id', '=', dagRunId)
+    .where('task_id', '=', taskId)
+    .where('map_index', '>=', 0)
+    .where('key', '=', key)
+    .orderBy('map_index')
+    .execute();
+  return rows.map((r) => JSON.parse(r.value) as JsonValue);
+}
+
 /** A new try starts clean: drop what earlier tries of this task instance pushed. */
 export async function clearXComs(m: MetadataDb, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {
   await m.db.deleteFrom('xcom').where('dag_run_id', '=', dagRunId).where('task_id', '=', taskId).where('map_index', '=', mapIndex).execute();

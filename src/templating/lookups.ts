@@ -16,7 +16,8 @@ import { splitKwargs } from './dates.ts';
 export interface LookupSources {
   getVariable(key: string): Promise<string | null>;
   getConnection(connId: string): Promise<TaskConnection>;
-  xcomPull(taskId: string, key: string, mapIndex: number): Promise<JsonValue | null>;
+  /** Without `mapIndex`: an unmapped task's value, or the ordered list of a mapped task's values. */
+  xcomPull(taskId: string, key: string, mapIndex: number | undefined): Promise<JsonValue | null>;
 }
 
 /** Thrown by an accessor whose value has not been fetched yet. */
@@ -76,8 +77,8 @@ export class TemplateLookups {
     return this.#get(`conn\u0000${connId}`, () => this.#sources.getConnection(connId));
   }
 
-  xcom(taskId: string, key: string, mapIndex: number): JsonValue | null {
-    return this.#get(`xcom\u0000${taskId}\u0000${key}\u0000${mapIndex}`, () => this.#sources.xcomPull(taskId, key, mapIndex));
+  xcom(taskId: string, key: string, mapIndex: number | undefined): JsonValue | null {
+    return this.#get(`xcom\u0000${taskId}\u0000${key}\u0000${mapIndex ?? 'all'}`, () => this.#sources.xcomPull(taskId, key, mapIndex));
   }
 
   /** `var`: `var.value.name`, `var.json.name`, and `.get(name, default)` on both. */
@@ -144,7 +145,7 @@ export class TemplateLookups {
     const { positional, kwargs } = splitKwargs(args);
     const taskIds = kwargs.task_ids ?? positional[0];
     const key = (kwargs.key ?? positional[1] ?? 'return_value') as string;
-    const mapIndex = (kwargs.map_indexes ?? -1) as number;
+    const mapIndex = kwargs.map_indexes as number | undefined;
     const fallback = kwargs.default ?? null;
     if (taskIds === undefined || taskIds === null) throw new Error('ti.xcom_pull needs task_ids');
     const one = (id: unknown) => {

@@ -66,7 +66,7 @@ export function createScheduler(engine: Engine, executor: Executor): Scheduler {
     logger: createLogger(engine.config.logging, 'scheduler'),
     metrics: engine.metrics,
     now: engine.now,
-    options: s,
+    options: { ...s, maxMapLength: engine.config.core.maxMapLength },
   });
 }
 

@@ -102,6 +102,7 @@ export const OPTIONS: OptionTable = {
     defaultRetryDelayMs: { kind: { type: 'duration' }, default: 5 * MINUTE, doc: 'Default wait before a failed task is retried' },
     defaultPoolSlots: { kind: { type: 'integer', min: 0 }, default: 128, doc: 'Slots of default_pool when it is first created' },
     xcomMaxBytes: { kind: { type: 'integer', min: 1 }, default: 1024 * 1024, doc: 'Largest serialized XCom value in bytes' },
+    maxMapLength: { kind: { type: 'integer', min: 1 }, default: 1024, doc: 'Most task instances one mapped task may expand to; a longer expansion fails the task' },
     fernetKey: { kind: { type: 'fernetKey' }, default: 'generated', doc: 'Fernet key that encrypts connection secrets and secret variables; `new,old` during key rotation', secret: true },
     killedTaskCleanupTimeMs: { kind: { type: 'duration' }, default: 60 * SECOND, doc: 'Grace period between SIGTERM and SIGKILL when a task is stopped' },
   },

@@ -28,6 +28,8 @@ export interface CapstanConfig {
     defaultPoolSlots: number;
     /** Largest serialized XCom value in bytes. Default 1 MiB. */
     xcomMaxBytes: number;
+    /** Most task instances one mapped task may expand to (Airflow's `max_map_length`). Default 1024. */
+    maxMapLength: number;
     /** Fernet key (base64url, 32 bytes) that encrypts connection secrets and secret variables. */
     fernetKey: string;
     /** Grace period between SIGTERM and SIGKILL when a task is stopped. Default 60 s. */

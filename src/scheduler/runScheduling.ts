@@ -9,7 +9,8 @@ import type { IndexedDag } from '../engine/dagCache.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { DagRunRow } from '../store/schema.ts';
 import { transitionTis } from '../store/taskInstances.ts';
-import type { RunSnapshot } from './runSnapshot.ts';
+import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';
+import { tiKey, type RunSnapshot } from './runSnapshot.ts';
 
 export interface RunDecision {
   scheduled: number;
@@ -28,6 +29,7 @@ export async function scheduleRun(
   candidates: Set<string>,
   now: number,
   previousRunState: (taskId: string) => Promise<TaskInstanceState | null>,
+  options: { maxMapLength?: number } = {},
 ): Promise<RunDecision> {
   const toSchedule: string[] = [];
   const toEnd = new Map<'skipped' | 'upstream_failed', string[]>([
@@ -41,10 +43,11 @@ export async function scheduleRun(
     const taskId = queue.pop() as string;
     if (seen.has(taskId)) continue;
     seen.add(taskId);
-    const row = snap.byTask.get(taskId);
     const task = dag.tasks.get(taskId);
-    if (!row || !task || row.state !== 'none') continue;
-    const counts = countUpstreams(task.upstream.map((u) => snap.stateOf(u) ?? 'none'));
+    // One row for an unmapped task; a mapped task's placeholder or its waiting map indexes.
+    const waiting = snap.rowsOf(taskId).filter((r) => r.state === 'none');
+    if (!task || waiting.length === 0) continue;
+    const counts = countUpstreams(upstreamStates(task.upstream, snap));
     const decision = evaluateTriggerRule(task.triggerRule, counts);
     if (decision.kind === 'wait') continue;
     if (decision.kind === 'run') {
@@ -55,12 +58,30 @@ export async function scheduleRun(
           continue;
         }
       }
-      toSchedule.push(row.id);
-      snap.setState(taskId, 'scheduled', now);
+      let ready = waiting;
+      if (task.mapping) {
+        // Its upstreams are done, so what it maps over is known: make its map indexes now.
+        const expansion = await expandMappedTask(m, run, dag, task, snap, now, options.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH);
+        if (expansion.kind === 'raced') continue;
+        if (expansion.kind === 'ended') {
+          for (const d of task.downstream) {
+            seen.delete(d);
+            queue.push(d);
+          }
+          continue;
+        }
+        ready = expansion.ready;
+      }
+      for (const r of ready) {
+        toSchedule.push(r.id);
+        snap.setState(tiKey(r.task_id, r.map_index), 'scheduled', now);
+      }
       continue;
     }
-    toEnd.get(decision.state)?.push(row.id);
-    snap.setState(taskId, decision.state, now);
+    for (const r of waiting) {
+      toEnd.get(decision.state)?.push(r.id);
+      snap.setState(tiKey(r.task_id, r.map_index), decision.state, now);
+    }
     for (const d of task.downstream) {
       seen.delete(d);
       queue.push(d);
@@ -97,8 +118,22 @@ export function judgeRun(dag: IndexedDag, snap: RunSnapshot, waitingOnPastRun: b
   }
   for (const task of dag.dag.tasks) {
     if (task.downstream.length > 0) continue;
-    const s = snap.stateOf(task.taskId);
-    if (s === 'failed' || s === 'upstream_failed') return { finalState: 'failed', reason: `leaf task '${task.taskId}' ended ${s}` };
+    const s = snap.statesOf(task.taskId).find((x) => x === 'failed' || x === 'upstream_failed');
+    if (s) return { finalState: 'failed', reason: `leaf task '${task.taskId}' ended ${s}` };
   }
   return { finalState: 'success' };
+}
+
+/**
+ * The states a trigger rule counts: every task instance of each upstream — each map index of a mapped
+ * upstream counts on its own, as in Airflow — and `none` for an upstream with no row yet.
+ */
+function upstreamStates(upstream: readonly string[], snap: RunSnapshot): TaskInstanceState[] {
+  const states: TaskInstanceState[] = [];
+  for (const u of upstream) {
+    const of = snap.statesOf(u);
+    if (of.length === 0) states.push('none');
+    else for (const s of of) states.push(s);
+  }
+  return states;
 }

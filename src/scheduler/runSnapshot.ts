@@ -22,12 +22,24 @@ const FULL_RELOAD_EVERY_MS = 10_000;
 /** States in which a task instance is being worked on (or will be without a new decision). */
 export const ACTIVE_STATES: ReadonlySet<TaskInstanceState> = new Set(['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred']);
 
+/**
+ * The snapshot's key of a task instance: the task id for an unmapped one (map index -1, which is also a
+ * mapped task's placeholder before it expands), `task[i]` for map index i.
+ */
+export function tiKey(taskId: string, mapIndex: number): string {
+  return mapIndex < 0 ? taskId : `${taskId}[${mapIndex}]`;
+}
+
 export class RunSnapshot {
   readonly dagRunId: number;
-  /** Keyed by task id (unmapped task instances). */
+  /** Keyed by {@link tiKey}: the task id for unmapped task instances, `task[i]` for mapped ones. */
   readonly byTask = new Map<string, TiStateRow>();
   /** Tasks in `up_for_retry`, whose delay the scheduler watches. */
   readonly waitingRetry = new Set<string>();
+  /** Key of each row id (a mapped task's placeholder row becomes map index 0 when it expands). */
+  readonly #keyOfId = new Map<string, string>();
+  /** Keys of each task's task instances. */
+  readonly #keysOfTask = new Map<string, Set<string>>();
   #terminal = 0;
   #active = 0;
   #syncedAt = 0;
@@ -57,8 +69,8 @@ export class RunSnapshot {
     if (full) this.#clear();
     const changed: TiStateRow[] = [];
     for (const r of rows) {
-      const prev = this.byTask.get(r.task_id);
-      if (full || !prev || prev.state !== r.state || prev.try_number !== r.try_number) changed.push(r);
+      const prev = this.byTask.get(this.#keyOfId.get(r.id) ?? tiKey(r.task_id, r.map_index));
+      if (full || !prev || prev.state !== r.state || prev.try_number !== r.try_number || prev.map_index !== r.map_index) changed.push(r);
       this.#put(r);
     }
     if (full) this.#fullAt = now;
@@ -66,23 +78,65 @@ export class RunSnapshot {
     return { changed, full };
   }
 
-  /** Record a transition this scheduler made itself. */
-  setState(taskId: string, state: TaskInstanceState, now: number): void {
-    const row = this.byTask.get(taskId);
+  /** Record a transition this scheduler made itself (`key` as in {@link tiKey}). */
+  setState(key: string, state: TaskInstanceState, now: number): void {
+    const row = this.byTask.get(key);
     if (row) this.#put({ ...row, state, updated_at: now });
   }
 
+  /** Record rows this scheduler wrote itself (a mapped task's expansion). */
+  put(rows: readonly TiStateRow[]): void {
+    for (const r of rows) this.#put(r);
+  }
+
+  /** State of an unmapped task's instance (or of a mapped task's placeholder before it expands). */
   stateOf(taskId: string): TaskInstanceState | undefined {
     return this.byTask.get(taskId)?.state;
   }
 
+  /** Every task instance of `taskId`, in map-index order (one row for an unmapped task). */
+  rowsOf(taskId: string): TiStateRow[] {
+    const rows: TiStateRow[] = [];
+    for (const k of this.#keysOfTask.get(taskId) ?? []) {
+      const r = this.byTask.get(k);
+      if (r) rows.push(r);
+    }
+    return rows.length > 1 ? rows.sort((a, b) => a.map_index - b.map_index) : rows;
+  }
+
+  /** States of every task instance of `taskId` (each map index of a mapped task counts, as in Airflow). */
+  statesOf(taskId: string): TaskInstanceState[] {
+    const states: TaskInstanceState[] = [];
+    for (const k of this.#keysOfTask.get(taskId) ?? []) {
+      const r = this.byTask.get(k);
+      if (r) states.push(r.state);
+    }
+    return states;
+  }
+
   #put(row: TiStateRow): void {
-    const prev = this.byTask.get(row.task_id);
+    const key = tiKey(row.task_id, row.map_index);
+    const oldKey = this.#keyOfId.get(row.id);
+    if (oldKey !== undefined && oldKey !== key) this.#remove(oldKey);
+    const prev = this.byTask.get(key);
     if (prev) this.#count(prev.state, -1);
     this.#count(row.state, +1);
-    this.byTask.set(row.task_id, row);
-    if (row.state === 'up_for_retry') this.waitingRetry.add(row.task_id);
-    else this.waitingRetry.delete(row.task_id);
+    this.byTask.set(key, row);
+    this.#keyOfId.set(row.id, key);
+    let keys = this.#keysOfTask.get(row.task_id);
+    if (!keys) this.#keysOfTask.set(row.task_id, (keys = new Set()));
+    keys.add(key);
+    if (row.state === 'up_for_retry') this.waitingRetry.add(key);
+    else this.waitingRetry.delete(key);
+  }
+
+  #remove(key: string): void {
+    const row = this.byTask.get(key);
+    if (!row) return;
+    this.#count(row.state, -1);
+    this.byTask.delete(key);
+    this.waitingRetry.delete(key);
+    this.#keysOfTask.get(row.task_id)?.delete(key);
   }
 
   #count(state: TaskInstanceState, delta: number): void {
@@ -92,6 +146,8 @@ export class RunSnapshot {
 
   #clear(): void {
     this.byTask.clear();
+    this.#keyOfId.clear();
+    this.#keysOfTask.clear();
     this.waitingRetry.clear();
     this.#terminal = 0;
     this.#active = 0;

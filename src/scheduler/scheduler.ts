@@ -24,6 +24,7 @@ import { adoptOrResetOrphans } from './adoption.ts';
 import { DagCallbackRunner, hasDagCallback } from './dagCallbacks.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
 import { QueueingCache, queueScheduledTasks } from './queueing.ts';
+import { DEFAULT_MAX_MAP_LENGTH } from './expansion.ts';
 import { createDueRuns } from './runCreation.ts';
 import { scheduleRun } from './runScheduling.ts';
 import { RunSnapshot } from './runSnapshot.ts';
@@ -37,6 +38,8 @@ export type SchedulerOptions = Pick<
   runCreationIntervalMs?: number;
   /** A DAG-level callback running longer is killed. Default 60 s. */
   dagCallbackTimeoutMs?: number;
+  /** `core.maxMapLength`: most task instances a mapped task may expand to. Default 1024. */
+  maxMapLength?: number;
 };
 
 export interface SchedulerDeps {
@@ -229,11 +232,12 @@ export class Scheduler {
       if (row.state === 'none') candidates.add(row.task_id);
     }
     const previous = (taskId: string) => this.#previousRunState(run, taskId);
-    let decision = await scheduleRun(db, run, dag, snap, candidates, now, previous);
+    const mapping = { maxMapLength: this.#d.options.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH };
+    let decision = await scheduleRun(db, run, dag, snap, candidates, now, previous, mapping);
     if (decision.finalState === 'failed' && snap.unfinished > 0 && !full) {
       // Looks deadlocked from the changed tasks alone: confirm over every waiting task before failing.
       const all = new Set([...snap.byTask.values()].filter((r) => r.state === 'none').map((r) => r.task_id));
-      decision = await scheduleRun(db, run, dag, snap, all, now, previous);
+      decision = await scheduleRun(db, run, dag, snap, all, now, previous, mapping);
     }
     if (dag.dag.dagrunTimeoutMs !== null && run.start_date !== null && now - run.start_date > dag.dag.dagrunTimeoutMs && decision.finalState === null) {
       await this.#timeOutRun(run, snap, now);

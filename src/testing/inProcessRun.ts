@@ -37,7 +37,7 @@ import { createDagRun, deleteDagRun, findDagRun, getDagRunById, makeRunId, previ
 import { saveRenderedFields } from '../store/renderedFields.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
-import { clearXComs, encodeXCom, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
+import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import { createInProcessContext, type TaskLogLine, type XComBackend } from './context.ts';
 
 /** The executor name recorded on tries run in process. */
@@ -360,7 +360,9 @@ class RunDriver {
         const encoded = encodeXCom({ taskId }, key, value, xcomMaxBytes);
         await pushXCom(db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex }, key, encoded, this.#now());
       },
-      pull: (taskId, key, mapIndex) => pullXCom(db, ti.dag_run_id, taskId, key, mapIndex),
+      // A pull without a map index of a mapped task gets its values in map-index order, as from the Execution API.
+      pull: (taskId, key, mapIndex) =>
+        mapIndex === -1 && this.#dag.tasks.get(taskId)?.mapping ? pullMappedXComs(db, ti.dag_run_id, taskId, key) : pullXCom(db, ti.dag_run_id, taskId, key, mapIndex),
     };
   }
 

@@ -130,6 +130,7 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
     assert.match(tis.fails?.failure_reason ?? '', /exited with code 3/);
     assert.match(tis.fails?.failure_reason ?? '', /shard input missing/);
     const failLog = (await taskLog('kjo_shards', 'r1', 'fails')).text;
+    assert.match(failLog, /\[event\] job Normal SuccessfulCreate/, 'the Job controller\'s events are in the task log');
     assert.equal(new Set([...failLog.matchAll(/job pod (\S+) seen/g)].map((m) => m[1])).size, 2, 'backoffLimit 1: the first pod and one retry, both followed');
 
     assert.equal(tis.wide?.state, 'success', tis.wide?.failure_reason ?? '');

@@ -2,6 +2,7 @@
 // name the document and field; wait conditions judged on a snapshot.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { checkWait, parseManifests } from '../../src/kubernetes/resources/index.ts';
 
 void describe('parseManifests', () => {
@@ -21,7 +22,7 @@ void describe('parseManifests', () => {
 });
 
 void describe('checkWait', () => {
-  const obj = (status: Record<string, unknown>) => ({ object: { status }, deleted: false });
+  const obj = (status: Record<string, unknown>) => ({ object: { status } as KubernetesObject, deleted: false });
   test('condition, jsonPath, failure conditions, deletion', () => {
     assert.deepEqual(checkWait(obj({ conditions: [{ type: 'Available', status: 'True' }] }), { condition: 'Available' }), { kind: 'met' });
     assert.equal(checkWait(obj({ conditions: [{ type: 'Available', status: 'False' }] }), { condition: 'Available' }), undefined);

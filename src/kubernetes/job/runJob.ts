@@ -10,6 +10,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
 import type { KubeClients } from '../clients.ts';
 import { ALREADY_CHECKED_LABEL } from '../lifecycle/cleanup.ts';
+import { formatPodEvent, streamPodEvents } from '../lifecycle/podEvents.ts';
 import { choosePod } from '../lifecycle/reattach.ts';
 import { withXcomSidecar } from '../lifecycle/xcom.ts';
 import type { XcomSidecarOptions } from '../lifecycle/xcom.ts';
@@ -160,6 +161,11 @@ export async function runJob(clients: KubeClients, manifest: V1Job, options: Run
   log(reattached ? `reattached to existing job ${namespace}/${name}` : `created job ${namespace}/${name}`);
 
   const watcher = watchJob(clients, namespace, name, created, log);
+  // The Job controller's own events (pods created, backoff limit reached, deadline…) go to the task log too;
+  // the event stream selects by involved object name and uid, whatever its kind.
+  const background = new AbortController();
+  const events = streamPodEvents({ core: clients.core, watch: clients.watch, namespace, pod: name, uid: created.metadata?.uid,
+    onEvent: (e) => log(`[event] job ${formatPodEvent(e)}`), signal: background.signal });
   const fatal = new AbortController();
   let fatalEnd: JobEnd | undefined;
   const pods = JobPodTracker.start({
@@ -183,6 +189,15 @@ export async function runJob(clients: KubeClients, manifest: V1Job, options: Run
     const waited = await watcher.until((s) => jobEnd(s.object, s.deleted), { signal: AbortSignal.any([signal, fatal.signal]) });
     end = waited ?? (signal.aborted ? { kind: 'killed', reason: abortReason(signal) } : fatalEnd ?? { kind: 'killed', reason: 'stopped' });
     log(describeJobEnd(name, end));
+    if ((end.kind === 'complete' && end.condition === 'SuccessCriteriaMet') || (end.kind === 'failed' && end.condition === 'FailureTarget')) {
+      // The outcome is decided; the controller now terminates the remaining pods and then sets Complete /
+      // Failed. Wait for that (bounded) so the `job` status and the pods' logs are final.
+      const terminal = await watcher.until((s) => {
+        const e = jobEnd(s.object, s.deleted);
+        return e?.kind === 'deleted' || (e?.kind === 'complete' && e.condition === 'Complete') || (e?.kind === 'failed' && e.condition === 'Failed') ? e : undefined;
+      }, { timeoutMs: 30_000, signal });
+      if (terminal !== undefined && terminal.kind !== 'deleted') end = terminal;
+    }
     if (end.kind === 'complete') {
       // The pods' final states may reach this watch a moment after the Job's condition.
       const expected = watcher.snapshot.object?.status?.succeeded ?? 0;
@@ -194,7 +209,8 @@ export async function runJob(clients: KubeClients, manifest: V1Job, options: Run
     xcomResult = await pods.stop(end.kind === 'complete' || end.kind === 'failed' ? (options.logTerminatedGraceMs ?? 2000) + 5000 : 0);
     if (end.kind !== 'killed') await finish(end);
   } finally {
-    await Promise.allSettled([pods.stop(0), watcher.stop()]);
+    background.abort();
+    await Promise.allSettled([pods.stop(0), watcher.stop(), events]);
   }
 
   const job = watcher.snapshot.object;

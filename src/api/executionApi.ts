@@ -8,6 +8,8 @@
  *   PUT  /execution/v1/task-instances/:id/xcom/:key  push
  *   PUT  /execution/v1/task-instances/:id/rendered-fields  the try's rendered template fields
  *   GET  /execution/v1/task-instances/:id/xcom/:taskId/:key?mapIndex=  pull within the same run
+ *   PUT  /execution/v1/task-instances/:id/logs?offset=N  ship a chunk of the try's log (raw bytes) to the log store
+ *   GET  /execution/v1/task-instances/:id/logs/size  bytes of the try's log the store holds
  *   GET  /execution/v1/variables/:key, /execution/v1/connections/:connId
  */
 import { Hono, type Context } from 'hono';
@@ -25,6 +27,11 @@ import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VAL
 import type { TaskRunContext } from './executionTypes.ts';
 import type { TaskTokenClaims, TaskTokenIssuer } from './taskToken.ts';
 import { errorResponse } from './errors.ts';
+import { TaskLogGapError, type TaskLogHandler } from '../logging/logHandler.ts';
+import type { TaskLogKey } from '../logging/taskLog.ts';
+
+/** Largest log chunk one request may ship; shippers send longer logs in several chunks. */
+export const MAX_LOG_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface ExecutionApiDeps {
   db: MetadataDb;
@@ -34,6 +41,8 @@ export interface ExecutionApiDeps {
   secrets: SecretsLookup;
   xcomMaxBytes: number;
   now: () => number;
+  /** Where shipped task logs are stored; without it the logs route answers 501. */
+  logs?: TaskLogHandler;
 }
 
 type Env = { Variables: { claims: TaskTokenClaims } };
@@ -150,6 +159,33 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       ? await pullMappedXComs(d.db, ti.dag_run_id, taskId, c.req.param('key'))
       : await pullXCom(d.db, ti.dag_run_id, taskId, c.req.param('key'), Number(mapIndexParam ?? '-1'));
     return c.json({ value: value ?? null, found: value !== undefined });
+  });
+
+  const logKey = async (claims: TaskTokenClaims): Promise<TaskLogKey> => {
+    const ti = await getTaskInstance(d.db, claims.tiId);
+    return { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber: claims.tryNumber };
+  };
+  const noLogStore = (c: Context<Env>) => c.json({ error: { code: 'invalid_argument', message: 'this API server keeps no shipped task logs' } }, 501);
+
+  app.get('/task-instances/:id/logs/size', async (c) => {
+    const claims = claimsFor(c);
+    if (d.logs === undefined) return noLogStore(c);
+    return c.json({ size: await d.logs.size(await logKey(claims)) });
+  });
+
+  app.put('/task-instances/:id/logs', async (c) => {
+    const claims = claimsFor(c);
+    if (d.logs === undefined) return noLogStore(c);
+    const offset = Number(c.req.query('offset'));
+    if (!Number.isInteger(offset) || offset < 0) throw new CapstanError('invalid_argument', `offset must be an integer ≥ 0, got '${c.req.query('offset') ?? ''}'`);
+    const chunk = new Uint8Array(await c.req.arrayBuffer());
+    if (chunk.length > MAX_LOG_CHUNK_BYTES) throw new CapstanError('invalid_argument', `a log chunk holds at most ${MAX_LOG_CHUNK_BYTES} bytes, got ${chunk.length}`);
+    try {
+      return c.json(await d.logs.write(await logKey(claims), offset, chunk));
+    } catch (err) {
+      if (err instanceof TaskLogGapError) return c.json({ error: { code: 'conflict', message: err.message }, size: err.size }, 409);
+      throw err;
+    }
   });
 
   app.get('/variables/:key', async (c) => {

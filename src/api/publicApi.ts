@@ -15,6 +15,8 @@ import { getDag, listDags, setPaused } from '../store/dags.ts';
 import { getDagRun, listDagRuns } from '../store/dagRuns.ts';
 import { listTaskInstances } from '../store/taskInstances.ts';
 import { AuditLog } from '../store/auditLog.ts';
+import type { TaskLogHandler } from '../logging/logHandler.ts';
+import { readTryLog, type LiveTaskLogSource } from '../logging/tryLog.ts';
 import { errorResponse } from './errors.ts';
 import { dagJson, runJson, tiJson } from './views.ts';
 
@@ -23,6 +25,8 @@ export interface PublicApiDeps {
   now: () => number;
   /** Called after a run is triggered, e.g. to wake a scheduler in the same process. */
   onTriggered?: () => void;
+  /** Where task logs are read: the log store, then live sources (a worker pod's log). Absent: no logs route. */
+  taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
 }
 
 export function publicApi(d: PublicApiDeps): Hono {
@@ -128,6 +132,18 @@ export function publicApi(d: PublicApiDeps): Hono {
   app.get('/dags/:dagId/dagRuns/:runId/taskInstances', async (c) =>
     c.json({ taskInstances: (await listTaskInstances(d.db, { dagId: c.req.param('dagId'), runId: c.req.param('runId') })).map(tiJson) }),
   );
+  // A try's log from byte `fromByte` (default 0): `{ text, nextByte, ended, source }`, source `store` or `live`.
+  app.get('/dags/:dagId/dagRuns/:runId/taskInstances/:taskId/logs/:tryNumber', async (c) => {
+    if (d.taskLogs === undefined) throw new NotFound('this API server reads no task logs');
+    const tryNumber = Number(c.req.param('tryNumber'));
+    const mapIndex = Number(c.req.query('mapIndex') ?? '-1');
+    const fromByte = Number(c.req.query('fromByte') ?? '0');
+    if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`tryNumber must be an integer ≥ 1, got '${c.req.param('tryNumber')}'`);
+    if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new InvalidArgument(`mapIndex must be an integer ≥ -1, got '${c.req.query('mapIndex') ?? ''}'`);
+    if (!Number.isInteger(fromByte) || fromByte < 0) throw new InvalidArgument(`fromByte must be an integer ≥ 0, got '${c.req.query('fromByte') ?? ''}'`);
+    const key = { dagId: c.req.param('dagId'), runId: c.req.param('runId'), taskId: c.req.param('taskId'), mapIndex, tryNumber };
+    return c.json(await readTryLog(key, { handler: d.taskLogs.handler, fromByte, ...(d.taskLogs.live ? { live: d.taskLogs.live } : {}) }));
+  });
   return app;
 }
 

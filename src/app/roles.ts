@@ -4,6 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
+import { LocalFileTaskLogHandler } from '../logging/logHandler.ts';
+import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
 import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
@@ -88,8 +90,15 @@ export function createDagProcessor(engine: Engine, onChange?: () => void): DagPr
 export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
   const c = engine.config;
   const app = createApiApp({
-    execution: { db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now },
-    public: { db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}) },
+    execution: {
+      db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now,
+      // Logs shipped by remote task processes (worker pods) land where local ones are written.
+      logs: new LocalFileTaskLogHandler(c.logging.baseLogFolder),
+    },
+    public: {
+      db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}),
+      taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
+    },
     registry: engine.metrics.registry,
     requestDuration: engine.metrics.apiRequestDuration,
     health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),

@@ -76,6 +76,17 @@ export interface CapstanConfig {
     baseLogFolder: string;
     /** `json` for machines, `pretty` for people. Default json. */
     format: 'json' | 'pretty';
+    /** `capstan tasks run` ships the task log to the API server's log store (periodically and at the end). Default true. */
+    shipTaskLogs: boolean;
+    /** Period of that shipping. Default 5 s. */
+    shipIntervalMs: number;
+    /** `capstan tasks run` also prints the masked task log lines on stdout (a worker pod's `pods/log`). Default true. */
+    taskLogToStdout: boolean;
+  };
+  /** Routing of the LocalKubernetesExecutor (docs/kubernetes/executor-operations.md). */
+  localKubernetesExecutor: {
+    /** Tasks on this queue run in worker pods, every other task in a local process. Default `kubernetes`. */
+    kubernetesQueue: string;
   };
   dagProcessor: {
     /** How often the DAGs folder is listed for new, changed and deleted files. Default 5 s. */

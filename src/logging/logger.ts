@@ -24,7 +24,7 @@ export interface CreateLoggerOptions {
  * A logger for one component, e.g. `createLogger(config.logging, 'scheduler')`. Add context with
  * `logger.child({ dagId })`; log errors as `logger.error({ err }, 'message')`.
  */
-export function createLogger(config: CapstanConfig['logging'], component: string, options: CreateLoggerOptions = {}): Logger {
+export function createLogger(config: Pick<CapstanConfig['logging'], 'level' | 'format'> & Partial<CapstanConfig['logging']>, component: string, options: CreateLoggerOptions = {}): Logger {
   const sink = options.destination ?? pino.destination({ dest: 2, sync: true });
   const destination = config.format === 'pretty' ? prettyDestination(sink) : sink;
   return pino(

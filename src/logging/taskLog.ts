@@ -65,6 +65,11 @@ export interface TaskLogWriterOptions {
   mask?: (text: string) => string;
   /** Clock for line timestamps. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Also receives every line as written to the file (masked, with its timestamp and newline), e.g. the
+   * process's own stdout in a worker pod, so `pods/log` shows the task log while the pod runs.
+   */
+  mirror?: (line: string) => void;
 }
 
 /**
@@ -83,6 +88,7 @@ export class TaskLogWriter {
   readonly #handle: FileHandle;
   readonly #mask: ((text: string) => string) | undefined;
   readonly #now: () => Date;
+  readonly #mirror: ((line: string) => void) | undefined;
   readonly #streams = new Set<LineStream>();
   #pending: string[] = [];
   #inFlight: Promise<void> | undefined;
@@ -95,6 +101,7 @@ export class TaskLogWriter {
     this.#handle = handle;
     this.#mask = options.mask;
     this.#now = options.now ?? (() => new Date());
+    this.#mirror = options.mirror;
   }
 
   /** Open (creating folders and file as needed) for appending; an existing file is kept and added to. */
@@ -112,7 +119,9 @@ export class TaskLogWriter {
     for (const raw of lines) {
       const masked = this.#mask ? this.#mask(raw.replace(/\r$/, '')) : raw.replace(/\r$/, '');
       const safe = masked === END_OF_LOG_MESSAGE ? `${masked} (written by the task)` : masked;
-      this.#pending.push(`${stamp} ${level} ${safe}\n`);
+      const line = `${stamp} ${level} ${safe}\n`;
+      this.#pending.push(line);
+      this.#mirror?.(line);
     }
     this.#kick();
   }
@@ -155,7 +164,9 @@ export class TaskLogWriter {
 
   async #close(): Promise<void> {
     for (const s of this.#streams) s.flushPartial();
-    this.#pending.push(`${this.#now().toISOString()} INFO ${END_OF_LOG_MESSAGE}\n`);
+    const end = `${this.#now().toISOString()} INFO ${END_OF_LOG_MESSAGE}\n`;
+    this.#pending.push(end);
+    this.#mirror?.(end);
     this.#closed = true;
     this.#kick();
     try {

@@ -72,6 +72,42 @@ export class ExecutionClient {
     return { ...c, extra: (c.extra ?? {}) as TaskConnection['extra'] };
   }
 
+  /** Bytes of this try's log the API server's log store holds. */
+  async logSize(): Promise<number> {
+    return (await this.#call<{ size: number }>('GET', `/task-instances/${this.#tiId}/logs/size`)).size;
+  }
+
+  /**
+   * Ship `chunk`, the bytes of this try's log from byte `offset`, to the API server's log store. Resolves
+   * with the size the store now holds; `gap` when the store held less than `offset` (resend from `size`).
+   */
+  async putLogChunk(offset: number, chunk: Uint8Array): Promise<{ size: number; gap: boolean }> {
+    const deadline = Date.now() + this.#retryForMs;
+    const url = `${this.#base}/task-instances/${this.#tiId}/logs?offset=${offset}`;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/octet-stream' },
+          body: chunk,
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (err) {
+        if (Date.now() > deadline) throw new CapstanError('task_failed', `Execution API unreachable at ${this.#base}: ${(err as Error).message}`);
+        await backoff(attempt);
+        continue;
+      }
+      if (res.status >= 500 && res.status !== 501 && Date.now() < deadline) {
+        await backoff(attempt);
+        continue;
+      }
+      const json = (await res.json()) as { size?: number; error?: { message: string } };
+      if ((res.ok || res.status === 409) && typeof json.size === 'number') return { size: json.size, gap: res.status === 409 };
+      throw new CapstanError('task_failed', `Execution API PUT logs: ${res.status} ${json.error?.message ?? ''}`);
+    }
+  }
+
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const deadline = Date.now() + this.#retryForMs;
     for (let attempt = 0; ; attempt++) {

@@ -3,6 +3,7 @@
  * file, execute the operator with heartbeats and the execution timeout, report the outcome and run the
  * task's callbacks. Everything it knows comes from the API; it holds no database credentials.
  */
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { systemClock } from '../core/clock.ts';
 import { CapstanError, errorMessage } from '../core/errors.ts';
@@ -15,6 +16,7 @@ import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient } from './executionClient.ts';
 import { executeOperator, runTaskCallbacks, type TryResult } from './executeTry.ts';
+import { LogShipper } from './logShipper.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
@@ -36,6 +38,13 @@ export interface RunTaskOptions {
   baseLogFolder: string;
   /** Default 5 s. */
   heartbeatIntervalMs?: number;
+  /**
+   * Ship the task log to the API server's log store every `intervalMs` and at the end (worker pods, whose
+   * filesystem goes with them). Default: not shipped (the log stays in `baseLogFolder`).
+   */
+  shipLogs?: { intervalMs: number };
+  /** Also print every (masked) task log line on this process's stdout: a worker pod's `pods/log`. Default false. */
+  logToStdout?: boolean;
 }
 
 /** The process exit code: 0 when the outcome was reported (whatever it was), 1 when it could not be. */
@@ -49,10 +58,26 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     throw err;
   }
   const masker = new SecretMasker();
+  // Bound now: while the task runs, process.stdout.write is redirected into the log (captureConsole).
+  const stdout = process.stdout.write.bind(process.stdout);
+  const logPath = taskLogPath(o.baseLogFolder, { dagId: rc.dagId, runId: rc.runId, taskId: rc.taskId, mapIndex: rc.mapIndex, tryNumber: rc.tryNumber });
+  const sizeAtOpen = await stat(logPath).then((s) => s.size, () => 0);
+  const baseOffset = o.shipLogs === undefined ? 0 : Math.max(0, (await api.logSize()) - sizeAtOpen);
   const log = await TaskLogWriter.open(
-    taskLogPath(o.baseLogFolder, { dagId: rc.dagId, runId: rc.runId, taskId: rc.taskId, mapIndex: rc.mapIndex, tryNumber: rc.tryNumber }),
-    { mask: (t) => masker.mask(t) },
+    logPath,
+    { mask: (t) => masker.mask(t), ...(o.logToStdout ? { mirror: (line: string) => void stdout(line) } : {}) },
   );
+  const shipper = o.shipLogs === undefined ? undefined : new LogShipper(log.path, api, {
+    intervalMs: o.shipLogs.intervalMs,
+    baseOffset,
+    onError: (err) => process.stderr.write(`${errorMessage(err)} (retrying)\n`),
+  });
+  shipper?.start();
+  const closeLog = async (): Promise<void> => {
+    await log.close();
+    // The last round ships everything up to the end marker, so readers of the store know the try is over.
+    await shipper?.finish().catch((err: unknown) => process.stderr.write(`${errorMessage(err)}\n`));
+  };
   const abort = new AbortController();
   const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? DEFAULT_TASK_HEARTBEAT_INTERVAL_MS, abort, log);
   const stopCapture = captureConsole(log);
@@ -91,7 +116,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   } catch (err) {
     if (!(err instanceof ConflictError)) {
       log.error(`could not report the outcome: ${errorMessage(err)}`);
-      await log.close();
+      await closeLog();
       return 1;
     }
     // The try had already ended: an earlier attempt of this same call was applied but its answer was
@@ -101,7 +126,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   }
   log.info(`try ended: ${finalState}`);
   if (op && ctx) await runTaskCallbacks(op, ctx, finalState, outcome, log);
-  await log.close();
+  await closeLog();
   return 0;
 }
 

@@ -5,7 +5,10 @@ import { createEngine } from '../../app/components.ts';
 import { clearTaskInstances } from '../../engine/clear.ts';
 import { markTaskInstances, type MarkState } from '../../engine/mark.ts';
 import { taskLogPath } from '../../logging/taskLog.ts';
-import { followTaskLog, readTaskLog } from '../../logging/taskLogReader.ts';
+import { followTaskLog } from '../../logging/taskLogReader.ts';
+import { LocalFileTaskLogHandler } from '../../logging/logHandler.ts';
+import { readTryLog } from '../../logging/tryLog.ts';
+import { usesWorkerPods, workerPodLogSources } from '../../executors/workerPodLogs.ts';
 import { runTaskTry } from '../../runtime/taskRunner.ts';
 import { getDagRun } from '../../store/dagRuns.ts';
 import { findTaskInstance, listTaskInstances, listTries } from '../../store/taskInstances.ts';
@@ -59,8 +62,11 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         await followTaskLog(path, (chunk) => process.stdout.write(chunk), ac.signal);
         return;
       }
-      const { text } = await readTaskLog(path);
-      if (ctx.output === 'json') printObject({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber, text }, 'json');
+      const config = ctx.config();
+      // The store (local file, or shipped by a worker pod), else the running worker pod's own log.
+      const live = usesWorkerPods(config) ? workerPodLogSources(config, createEngine(config, { db: m }).secrets) : [];
+      const { text, source } = await readTryLog({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber }, { handler: new LocalFileTaskLogHandler(config.logging.baseLogFolder), live });
+      if (ctx.output === 'json') printObject({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber, text, source }, 'json');
       else process.stdout.write(text);
     });
 
@@ -73,7 +79,14 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const token = process.env.CAPSTAN_TASK_TOKEN;
       if (!token) throw new InvalidArgument('CAPSTAN_TASK_TOKEN is not set', 'task processes are started by an executor, which provides the token');
       const config = ctx.config();
-      process.exitCode = await runTaskTry({ apiUrl: opts.apiUrl ?? config.api.executionApiUrl, token, tiId: opts.tiId, baseLogFolder: config.logging.baseLogFolder });
+      process.exitCode = await runTaskTry({
+        apiUrl: opts.apiUrl ?? config.api.executionApiUrl,
+        token,
+        tiId: opts.tiId,
+        baseLogFolder: config.logging.baseLogFolder,
+        ...(config.logging.shipTaskLogs ? { shipLogs: { intervalMs: config.logging.shipIntervalMs } } : {}),
+        logToStdout: config.logging.taskLogToStdout,
+      });
     });
 
   tasks

@@ -13,6 +13,7 @@ import type { TaskInstanceRow } from '../../src/store/schema.ts';
 import { listTries } from '../../src/store/taskInstances.ts';
 import { VariableStore } from '../../src/store/variables.ts';
 import { listXComs } from '../../src/store/xcom.ts';
+import { runCapstan } from '../cli/capstan.ts';
 import { stopPostgres } from '../support/postgres.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 
@@ -146,6 +147,27 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(echo1);
       const [try1] = await listTries(t.engine.db, echo1.id);
       assert.match(try1?.rendered_fields ?? '', /hi 1 b|GREETING 1 b/);
+    });
+
+    test('each map index shows with its index in the public API and the CLI, with its own log', async () => {
+      await t.waitForRun('literal', 'r1', { timeoutMs: 30_000 });
+      const body = (await (await fetch(`${t.api.url}/api/v1/dags/literal/dagRuns/r1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; mapIndex: number; state: string }> };
+      assert.deepEqual(body.taskInstances.filter((x) => x.taskId === 'echo').map((x) => [x.mapIndex, x.state]), [[0, 'success'], [1, 'success']]);
+      // The CLI reads the same rows on either database; once is enough for the file's time budget.
+      if (dialect !== 'sqlite') return;
+      const url = t.engine.db.url;
+      const [list, listJson, state, logs] = await Promise.all([
+        runCapstan(['tasks', 'list', 'literal', 'r1'], t.home, url),
+        runCapstan(['-o', 'json', 'tasks', 'list', 'literal', 'r1'], t.home, url),
+        runCapstan(['-o', 'json', 'tasks', 'state', 'literal', 'r1', 'echo', '--map-index', '1'], t.home, url),
+        runCapstan(['tasks', 'logs', 'literal', 'r1', 'echo', '--map-index', '1'], t.home, url),
+      ]);
+      assert.match(list.stdout, /^echo\[0\]\s+success/m, list.stdout + list.stderr);
+      assert.match(list.stdout, /^echo\[1\]\s+success/m);
+      assert.ok((JSON.parse(listJson.stdout) as Array<{ taskId: string; mapIndex: number }>).some((x) => x.taskId === 'add' && x.mapIndex === 2));
+      assert.equal((JSON.parse(state.stdout) as { mapIndex: number; state: string }).mapIndex, 1);
+      assert.match(logs.stdout, /hi 1 b/);
+      assert.doesNotMatch(logs.stdout, /hi 0 a/);
     });
 
     test('an expansion longer than core.maxMapLength, and an input that is not a list, fail the mapped task with the reason', async () => {

@@ -27,7 +27,9 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const m = await ctx.db();
       const run = await getDagRun(m, dagId, runId);
       const rows = (await listTaskInstances(m, { dagRunId: run.id })).map(tiJson);
-      printRows(rows, ['taskId', 'state', 'tryNumber', 'operator', 'startDate', 'durationMs', 'failureReason'], ctx.output);
+      // JSON keeps taskId and mapIndex apart; the table names a mapped task instance `task[i]`.
+      const shown = ctx.output === 'json' ? rows : rows.map((r) => (r.mapIndex >= 0 ? { ...r, taskId: `${r.taskId}[${r.mapIndex}]` } : r));
+      printRows(shown, ['taskId', 'state', 'tryNumber', 'operator', 'startDate', 'durationMs', 'failureReason'], ctx.output);
     });
 
   tasks

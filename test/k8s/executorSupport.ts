@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logging/logger.ts';
 import { KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
 import type { KubernetesExecutorSettings } from '../../src/executors/kubernetes/index.ts';
 import { createKubeClients } from '../../src/kubernetes/index.ts';
+import type { KubeClients } from '../../src/kubernetes/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { startLocalKubelet, type LocalKubelet } from '../support/k8s/localKubelet.ts';
@@ -63,6 +64,8 @@ export interface HarnessOptions {
   /** Start a local kubelet for pods labelled {@link RUN_LOCALLY_LABEL}. Default true. */
   kubelet?: boolean;
   env?: Record<string, string>;
+  /** Sees the executor's client set once built (e.g. to count create requests in flight). */
+  onClients?: (clients: KubeClients) => void;
 }
 
 /** A test engine with a KubernetesExecutor in `namespace` (and a local kubelet). */
@@ -92,10 +95,11 @@ export async function startExecutorHarness(o: HarnessOptions): Promise<ExecutorH
           deleteWorkerPodsOnFailure: false,
           ...o.settings,
         },
-        connect: async () => ({
-          clients: createKubeClients(kubeConfig, { defaultNamespace: o.namespace, qps: 100, burst: 200 }),
-          baseTemplate: parseYaml(WORKER_TEMPLATE) as Record<string, unknown>,
-        }),
+        connect: async () => {
+          const clients = createKubeClients(kubeConfig, { defaultNamespace: o.namespace, qps: 100, burst: 200 });
+          o.onClients?.(clients);
+          return { clients, baseTemplate: parseYaml(WORKER_TEMPLATE) as Record<string, unknown> };
+        },
         executionApiUrl: apiUrl,
         tokens: engine.tokens,
         db: engine.db,

@@ -428,6 +428,23 @@ export class KubernetesExecutor implements Executor {
     }
     if (!force) t.last = pod;
     if (t.stage === 'creating' || t.busy) return; // handled when the create returns / the decision ends
+    if (deleted) {
+      // A pod leaving our selector looks deleted to our watch and list, whether it was deleted or relabelled
+      // by another scheduler's adoption (the event then carries the old labels): ask the API server.
+      t.busy = true;
+      void this.#confirmGone(t, pod).then((gone) => {
+        t.busy = false;
+        if (gone) this.#judge(t, pod, true);
+      }, (err: unknown) => {
+        t.busy = false;
+        this.#o.logger.error({ err, pod: t.pod?.name }, 'handling a worker pod failed');
+      });
+      return;
+    }
+    this.#judge(t, pod, false);
+  }
+
+  #judge(t: Tracked, pod: V1Pod, deleted: boolean): void {
     const verdict = judgePod(pod, { deleted });
     if (verdict.kind === 'wait') {
       t.started ||= verdict.started;
@@ -440,6 +457,30 @@ export class KubernetesExecutor implements Executor {
     void done.catch((err: unknown) => this.#o.logger.error({ err, pod: t.pod?.name }, 'handling a worker pod failed')).finally(() => {
       t.busy = false;
     });
+  }
+
+  /**
+   * True when the pod is really gone (404, or another pod of that name). False when it exists but left our
+   * selector: relabelled to another executor (it is theirs now: stop tracking) or labelled done.
+   */
+  async #confirmGone(t: Tracked, pod: V1Pod): Promise<boolean> {
+    if (t.pod === undefined) return false;
+    let current: V1Pod;
+    try {
+      current = await this.clients.core.readNamespacedPod({ namespace: t.pod.namespace, name: t.pod.name });
+    } catch (err) {
+      if (err instanceof KubernetesApiError && err.kind === 'not_found') return true;
+      throw err;
+    }
+    const uid = pod.metadata?.uid;
+    if (uid !== undefined && current.metadata?.uid !== uid) return true;
+    if (current.metadata?.deletionTimestamp !== undefined) return false; // being deleted: its final state follows
+    if (current.metadata?.labels?.[WORKER_LABELS.executorId] !== this.#executorId) {
+      const k = key(t.workload.tiId, t.workload.tryNumber);
+      if (this.#tracked.get(k) === t) this.#tracked.delete(k);
+      this.#o.logger.info({ pod: t.pod.name, owner: current.metadata?.labels?.[WORKER_LABELS.executorId] }, 'worker pod adopted by another scheduler; letting go');
+    }
+    return false;
   }
 
   async #failFatal(t: Tracked, v: { container: string; reason: string; message: string }): Promise<void> {

@@ -1,0 +1,125 @@
+// The KubernetesExecutor's pod watch under faults, and adoption: watches cut mid-run, a forced 410 (from the
+// fault proxy, and for real after an etcd compaction) re-list and miss nothing — every pod's end is seen
+// (its pod cleaned up, its slot freed) and every try ends once; a second executor adopts a running pod by its
+// labels (the first lets go), reports its end, and returns the queued try that has no pod.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createLogger } from '../../src/logging/logger.ts';
+import { KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
+import type { ExecutorEvent } from '../../src/executors/types.ts';
+import { createKubeClients } from '../../src/kubernetes/index.ts';
+import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
+import type { FaultProxy, TestCluster } from '../support/k8s/index.ts';
+import { startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
+
+const available = await binariesAvailable();
+
+const STEADY = `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'steady', schedule: null }, () => {
+  for (let i = 0; i < 10; i++) new BashOperator({ taskId: 't' + i, bashCommand: 'sleep ' + (1 + (i % 3)) + '; echo done' });
+});
+`;
+
+const LONG = `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'long', schedule: null }, () => {
+  new BashOperator({ taskId: 'long', bashCommand: 'sleep 4; echo finished' });
+});
+`;
+
+void describe('KubernetesExecutor watch and adoption', { skip: !available && 'binaries not built' }, () => {
+  let cluster: TestCluster;
+  let admin: CoreV1Api;
+  const namespaces: string[] = [];
+
+  before(async () => {
+    cluster = await connectTestCluster();
+    admin = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  });
+  after(async () => {
+    for (const name of namespaces) await admin?.deleteNamespace({ name }).catch(() => {});
+    await cluster?.stop();
+  });
+
+  void test('watches cut and expired (410, also after an etcd compaction) mid-run: nothing missed, nothing twice', async () => {
+    const namespace = await cluster.createNamespace('kexec-watch');
+    namespaces.push(namespace);
+    const proxy: FaultProxy = await cluster.startFaultProxy();
+    let h: ExecutorHarness | undefined;
+    try {
+      h = await startExecutorHarness({ cluster, namespace, kubeConfig: proxy.kubeConfig, dags: { 'steady.ts': STEADY } });
+      const isPodWatch = (r: { path: string; watch: boolean }) => r.watch && r.path.endsWith(`/namespaces/${namespace}/pods`);
+      await h.t.trigger('steady', { runId: 'r1' });
+      await waitFor('pods running', async () => ((await h?.pods())?.filter((p) => p.status?.phase === 'Running').length ?? 0) >= 3 ? true : undefined, 20_000);
+      // 1. The next watch is answered with 410 Expired; the open one is cut.
+      proxy.inject({ match: { watch: true, where: (r) => r.path.endsWith(`/namespaces/${namespace}/pods`) }, action: { kind: 'expireWatch' }, times: 1 });
+      const listsBefore = proxy.requests.filter((r) => !r.watch && r.method === 'GET' && r.path.endsWith(`/namespaces/${namespace}/pods`)).length;
+      proxy.dropWatches();
+      await proxy.waitForRequest((r) => isPodWatch(r) && r.fault === 'expireWatch', 10_000);
+      // 2. etcd compacted past the watch's resourceVersion, then the watch reset: the server itself says 410.
+      await cluster.compactEtcd();
+      proxy.dropWatches({ reset: true });
+
+      const run = await h.t.waitForRun('steady', 'r1', { timeoutMs: 45_000 });
+      assert.equal(run.state, 'success', JSON.stringify(await h.t.taskStates('steady', 'r1')));
+      for (const ti of await h.t.taskInstances('steady', 'r1')) assert.equal(ti.try_number, 1);
+      const lists = proxy.requests.filter((r) => !r.watch && r.method === 'GET' && r.path.endsWith(`/namespaces/${namespace}/pods`)).length;
+      assert.ok(lists > listsBefore, 'the 410 made the executor re-list');
+      // Every pod's end was seen: all cleaned up (succeeded pods are deleted) and every slot freed.
+      const executor = h.executor;
+      await waitFor('pods cleaned up and slots freed', async () => ((await h?.pods())?.length === 0 && executor.openSlots() === h?.t.engine.config.core.parallelism ? true : undefined), 15_000);
+      const metrics = await h.t.engine.metrics.metricsText();
+      assert.match(metrics, /capstan_kubernetes_executor_pods_created_total 10\n/);
+    } finally {
+      await h?.stop();
+      await proxy.close();
+    }
+  });
+
+  void test('a second executor adopts a running pod by its labels, reports its end, and returns a try without pod', async () => {
+    const namespace = await cluster.createNamespace('kexec-adopt');
+    namespaces.push(namespace);
+    const h = await startExecutorHarness({ cluster, namespace, dags: { 'long.ts': LONG } });
+    const b = new KubernetesExecutor({
+      settings: { ...h.t.engine.config.kubernetesExecutor, namespace },
+      connect: async () => ({ clients: createKubeClients(cluster.kubeConfig, { defaultNamespace: namespace }) }),
+      executionApiUrl: h.t.api.url,
+      tokens: h.t.engine.tokens,
+      db: h.t.engine.db,
+      dags: h.t.engine.dags,
+      parallelism: 4,
+      now: Date.now,
+      logger: createLogger({ ...h.t.engine.config.logging, level: 'error' }, 'executor-b'),
+    });
+    try {
+      await h.t.trigger('long', { runId: 'r1' });
+      const pod = await waitFor('the pod running', async () => (await h.pods()).find((p) => p.status?.phase === 'Running'), 20_000);
+      const [ti] = await h.t.taskInstances('long', 'r1');
+      assert.ok(ti);
+      const slotsA = h.executor.openSlots();
+      await b.start({ jobId: 'scheduler-b' });
+      const orphanWithoutPod = { ...ti, id: 'no-such-ti', state: 'queued' as const };
+      const notAdopted = await b.tryAdopt([ti, orphanWithoutPod]);
+      assert.deepEqual(notAdopted.map((t) => t.id), ['no-such-ti']);
+      const relabelled = await admin.readNamespacedPod({ namespace, name: pod.metadata?.name ?? '' });
+      assert.equal(relabelled.metadata?.labels?.['capstan.dev/executor-id'], 'scheduler-b');
+      assert.equal(b.openSlots(), 3);
+      // The first executor sees the pod leave its selector and lets go.
+      await waitFor('executor A let go', async () => (h.executor.openSlots() === slotsA + 1 ? true : undefined), 10_000);
+      const events: ExecutorEvent[] = [];
+      await waitFor('executor B reports the end', async () => {
+        events.push(...(await b.sync()));
+        return events.length > 0 ? true : undefined;
+      }, 20_000);
+      assert.deepEqual(events.map((e) => [e.kind, e.tiId, e.tryNumber, e.kind === 'exited' ? e.exitCode : null]), [['exited', ti.id, 1, 0]]);
+      const run = await h.t.waitForRun('long', 'r1', { timeoutMs: 20_000 });
+      assert.equal(run.state, 'success', (await h.t.taskInstances('long', 'r1'))[0]?.failure_reason ?? '');
+      await waitFor('pod deleted by its adopter', async () => ((await h.pods()).length === 0 ? true : undefined), 10_000);
+    } finally {
+      await b.end();
+      await h.stop();
+    }
+  });
+});

@@ -7,8 +7,6 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { CapstanConfig } from '../config/index.ts';
 import type { SecretsLookup } from '../secrets/index.ts';
 import type { KubeClients } from '../kubernetes/clients.ts';
-import { createKubeClients } from '../kubernetes/client.ts';
-import { parseKubernetesConnection, resolveKubeConfig } from '../kubernetes/connection.ts';
 import { identityLabels, POD_LABELS } from '../kubernetes/pod/names.ts';
 import type { LiveTaskLogSource } from '../logging/tryLog.ts';
 import type { TaskLogKey } from '../logging/taskLog.ts';
@@ -23,6 +21,11 @@ export const WORKER_CONTAINER = 'base';
  * KUBECONFIG → ~/.kube/config → in-cluster; rate-limited like the executor's own client.
  */
 export async function executorClusterClients(config: CapstanConfig, secrets: SecretsLookup): Promise<KubeClients> {
+  // The client library is large: loaded only by readers that reach a cluster.
+  const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }] = await Promise.all([
+    import('../kubernetes/client.ts'),
+    import('../kubernetes/connection.ts'),
+  ]);
   const s = config.kubernetesExecutor;
   const connection = s.kubernetesConnId === '' ? undefined : parseKubernetesConnection(await secrets.requireConnection(s.kubernetesConnId));
   return createKubeClients(resolveKubeConfig(connection), { qps: s.kubeClientQps, burst: s.kubeClientBurst, defaultNamespace: s.namespace });

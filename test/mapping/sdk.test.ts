@@ -114,3 +114,24 @@ test('unmap builds the operator of one map index: partial options plus that inde
   assert.deepEqual((perIndex as unknown as { args: unknown[] }).args, [{ table: 'raw', file: 'b.csv' }]);
   await assert.rejects(bash.unmap(ctx(4)), /map index 4 is out of range/);
 });
+
+test('typed: a mapped TaskFlow task’s output is the array of its result type (checked by tsc over this file)', () => {
+  const d = dag({ dagId: 'typed_mapping' }, () => {
+    const nums = task({ taskId: 'nums' }, () => [1, 2]);
+    const toStr = task({ taskId: 'to_str' }, (n: number) => String(n));
+    const join = task({ taskId: 'join' }, (xs: string[]) => xs.join(','));
+    const count = task({ taskId: 'count' }, (xs: number[]) => xs.length);
+    const scale = task({ taskId: 'scale' }, (p: { x: number; factor: number }) => p.x * p.factor);
+    join(toStr.expand(nums()));
+    count(scale.partial({ factor: 2 }).expand({ x: nums() }));
+    // @ts-expect-error the mapped output is string[], not number[]
+    count(toStr.expand(nums()));
+    // @ts-expect-error a number parameter cannot be mapped over strings
+    toStr.expand(['a']);
+    // @ts-expect-error 'factor' is a number
+    scale.partial({ factor: 'two' }).expand({ x: [1] });
+    // @ts-expect-error BashOperator has no option 'bashComand'
+    BashOperator.partial({ taskId: 'b' }).expand({ bashComand: ['echo'] });
+  });
+  assert.deepEqual([...d.getTask('join').upstreamTaskIds], ['to_str']);
+});

@@ -9,6 +9,7 @@ import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
 import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
+import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
@@ -39,6 +40,8 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         heartbeatIntervalMs: taskHeartbeatIntervalMs(config.scheduler.taskHeartbeatTimeoutMs),
         now: engine.now,
         logger: createLogger(config.logging, 'executor'),
+        // Operators in task processes (KubernetesPodOperator) apply the configured pod mutation hook.
+        ...(config.kubernetes.podMutationHook === '' ? {} : { env: { [POD_MUTATION_HOOK_ENV]: config.kubernetes.podMutationHook } }),
       });
     case 'KubernetesExecutor':
       return createKubernetesExecutor({

@@ -58,6 +58,8 @@ export interface KubernetesExecutorOptions {
   logger: Logger;
   /** Registry for the executor's metrics (the scheduler's /metrics). */
   registry?: Registry | undefined;
+  /** Env added to every worker pod's base container (the factory passes the mutation hook setting). */
+  workerEnv?: Readonly<Record<string, string>> | undefined;
   /** Pins pod name suffixes (tests). */
   randomSuffix?: (() => string) | undefined;
   /** First create-retry backoff; doubles up to `createBackoffMaxMs`. Defaults 500 ms and 30 s. */
@@ -352,6 +354,7 @@ export class KubernetesExecutor implements Executor {
       baseTemplate: this.#connection?.baseTemplate,
       executorConfig,
       podMutationHook: this.#connection?.podMutationHook,
+      env: this.#o.workerEnv,
       randomSuffix: this.#o.randomSuffix,
     });
     if (name !== undefined && pod.metadata !== undefined) pod.metadata.name = name;

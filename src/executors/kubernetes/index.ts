@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../api/taskToken.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import { InvalidArgument } from '../../core/errors.ts';
+import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
 import type { SerializedDagCache } from '../../engine/dagCache.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { MetadataDb } from '../../store/db.ts';
@@ -53,6 +54,8 @@ export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesE
     now: d.now,
     logger: d.logger,
     registry: d.registry,
+    // Operators in the worker (a KubernetesPodOperator run by a worker pod) apply the same hook.
+    workerEnv: d.config.kubernetes.podMutationHook === '' ? undefined : { [POD_MUTATION_HOOK_ENV]: d.config.kubernetes.podMutationHook },
     connect: async (): Promise<KubernetesExecutorConnection> => {
       // The client library is large: load it only when this executor is used.
       const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }, { loadPodTemplate }, { loadPodMutationHook }] = await Promise.all([

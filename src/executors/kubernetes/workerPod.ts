@@ -9,7 +9,7 @@
  * 3. the task's `executorConfig.podOverride`;
  * 4. what the executor relies on, which nothing above can change: the `base` container's command
  *    (`capstan tasks run --ti-id <id> --api-url <url>`, args removed), the env `CAPSTAN_TASK_TOKEN` (the try's
- *    token) and `CAPSTAN_WORKER_POD`, the name (`<dag>-<task>-<random>`, DNS-1123), the identity labels and
+ *    token), `CAPSTAN_WORKER_POD` and the executor's extra env (`CAPSTAN__KUBERNETES__POD_MUTATION_HOOK`), the name (`<dag>-<task>-<random>`, DNS-1123), the identity labels and
  *    annotations (src/kubernetes/pod/names.ts, kind `worker`), the executor-id label, the `ti-id` annotation,
  *    `restartPolicy: Never`;
  * 5. the pod mutation hook from config (it has the last word), then the pod builder's manifest checks.
@@ -71,6 +71,8 @@ export interface WorkerPodInput {
   /** The task's serialized `executorConfig`. */
   executorConfig?: JsonObject | undefined;
   podMutationHook?: PodMutationHook | undefined;
+  /** Extra env of the base container, over the template's (e.g. the mutation hook's CAPSTAN__ variable). */
+  env?: Readonly<Record<string, string>> | undefined;
   /** Pins the name suffix (tests, dry runs). */
   randomSuffix?: (() => string) | undefined;
   readFile?: ((path: string) => string) | undefined;
@@ -136,9 +138,10 @@ export function buildWorkerPod(input: WorkerPodInput): V1Pod {
   if (base === undefined) throw new Error('internal: the merged worker pod lost its base container');
   base['command'] = workerCommand(w.tiId, input.executionApiUrl);
   delete base['args'];
-  const reserved = new Set([TASK_TOKEN_ENV, WORKER_POD_ENV]);
+  const extra = Object.entries(input.env ?? {}).map(([name, value]) => ({ name, value }));
+  const reserved = new Set([TASK_TOKEN_ENV, WORKER_POD_ENV, ...extra.map((e) => e.name)]);
   const env = (Array.isArray(base['env']) ? (base['env'] as Manifest[]) : []).filter((e) => !reserved.has(String(e['name'])));
-  base['env'] = [...env, { name: TASK_TOKEN_ENV, value: input.token }, { name: WORKER_POD_ENV, value: 'true' }];
+  base['env'] = [...env, ...extra, { name: TASK_TOKEN_ENV, value: input.token }, { name: WORKER_POD_ENV, value: 'true' }];
   if (isObject(merged['metadata'])) delete merged['metadata']['name'];
 
   return buildPod(

@@ -114,10 +114,11 @@ export class KubernetesPodOperator extends BaseOperator {
 
   /** The exact manifest this task would create for `identity` (dry run; no cluster is contacted). */
   async renderPod(identity: PodIdentity, connection?: TaskConnection): Promise<V1Pod> {
-    const { buildPod, parseKubernetesConnection, resolveNamespace } = await kube();
+    const { buildPod, parseKubernetesConnection, podMutationHookFromEnvironment, resolveNamespace } = await kube();
     const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
     return buildPod(this.podOptions, {
       identity,
+      podMutationHook: await podMutationHookFromEnvironment(),
       defaultNamespace: resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn }),
       randomSuffix: () => 'dryrun00',
     });
@@ -129,11 +130,12 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildPod, identityLabels, runPod, taskPodSelector } = await kube();
+    const { buildPod, identityLabels, podMutationHookFromEnvironment, runPod, taskPodSelector } = await kube();
     const r = this.runOptions;
     const { clients, connection: kubeConn } = await connectCluster(ctx, r.kubernetesConnId, this.podOptions.namespace);
     const identity = taskIdentity(ctx);
-    const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace });
+    // kubernetes.podMutationHook reaches task processes through its CAPSTAN__… variable (set by the executors).
+    const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace, podMutationHook: await podMutationHookFromEnvironment() });
     const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
     const sidecar = r.xcomSidecar ?? (kubeConn?.xcomSidecarImage ? { image: kubeConn.xcomSidecarImage } : undefined);
     const result = await runPod(

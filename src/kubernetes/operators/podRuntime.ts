@@ -2,4 +2,4 @@
 export { createKubeClients } from '../client.ts';
 export { parseKubernetesConnection, resolveKubeConfig, resolveNamespace } from '../connection.ts';
 export { runPod, taskPodSelector } from '../lifecycle/index.ts';
-export { buildPod, identityLabels, renderPodYaml } from '../pod/index.ts';
+export { buildPod, identityLabels, podMutationHookFromEnvironment, renderPodYaml } from '../pod/index.ts';

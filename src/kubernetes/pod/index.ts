@@ -18,7 +18,7 @@ export {
   randomSuffix,
   taskInstanceSelector,
 } from './names.ts';
-export { loadPodMutationHook, parsePodMutationHookSpec, POD_MUTATION_HOOK_KEY } from './mutationHook.ts';
+export { loadPodMutationHook, parsePodMutationHookSpec, POD_MUTATION_HOOK_ENV, POD_MUTATION_HOOK_KEY, podMutationHookFromEnvironment } from './mutationHook.ts';
 export type { PodMutationHook } from './mutationHook.ts';
 export { POD_TEMPLATE_FIELDS } from './options.ts';
 export type { DownwardApiSource, ImagePullPolicy, PodIdentity, PodOptions, ResourceRequirements, Settable } from './options.ts';

@@ -63,3 +63,26 @@ export async function loadPodMutationHook(spec: string, baseDir?: string): Promi
     return out as V1Pod;
   };
 }
+
+/**
+ * The environment variable that carries `kubernetes.podMutationHook` into task processes (both executors set
+ * it from the scheduler's config), where operators build their pods; it is the config key's own
+ * `CAPSTAN__SECTION__KEY` override, so a task process that loads its config sees the same value.
+ */
+export const POD_MUTATION_HOOK_ENV = 'CAPSTAN__KUBERNETES__POD_MUTATION_HOOK';
+
+const fromEnvironment = new Map<string, Promise<PodMutationHook | undefined>>();
+
+/**
+ * The hook named by {@link POD_MUTATION_HOOK_ENV} in `env`, loaded once per process (operators in a task
+ * process call this when they build a pod).
+ */
+export function podMutationHookFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): Promise<PodMutationHook | undefined> {
+  const spec = env[POD_MUTATION_HOOK_ENV] ?? '';
+  let loaded = fromEnvironment.get(spec);
+  if (loaded === undefined) {
+    loaded = loadPodMutationHook(spec);
+    fromEnvironment.set(spec, loaded);
+  }
+  return loaded;
+}

@@ -138,6 +138,11 @@ void describe('worker pod', () => {
     golden('mutation-hook', pod);
     assert.deepEqual(pod.spec?.tolerations, [{ key: 'capstan', operator: 'Exists', effect: 'NoSchedule' }]);
     assert.equal(pod.metadata?.labels?.['hooked'], 'true');
+    const withEnv = buildWorkerPod(input({ baseTemplate: configTemplate, env: { CAPSTAN__KUBERNETES__POD_MUTATION_HOOK: '/hooks.ts#m', CAPSTAN__CORE__DAGS_FOLDER: '/dags' } }));
+    const env = Object.fromEntries((baseOf(withEnv).env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env['CAPSTAN__KUBERNETES__POD_MUTATION_HOOK'], '/hooks.ts#m');
+    assert.equal(env['CAPSTAN__CORE__DAGS_FOLDER'], '/dags', 'the executor env wins over the template');
+    assert.equal(baseOf(withEnv).env?.filter((e) => e.name === 'CAPSTAN__CORE__DAGS_FOLDER').length, 1);
   });
 
   void test('bad input fails naming what to fix', async () => {

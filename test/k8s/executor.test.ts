@@ -1,7 +1,7 @@
 // The KubernetesExecutor against the real control plane, inside a whole Capstan (scheduler, Execution API,
 // metadata DB): worker pods run by the local kubelet really execute `capstan tasks run` and report through the
 // Execution API; pods left to kwok exercise what the cluster can do to a pod (image pull errors, eviction,
-// a pod that succeeds without its task ever reporting); the API server rejects an invalid override (422); a
+// a pod that succeeds without its task ever reporting, a pod never scheduled); the API server rejects an invalid override (422); a
 // pod deleted before its task started is relaunched without costing a retry.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,7 @@ export default dag({ dagId: 'ke', schedule: null }, () => {
   new BashOperator({ taskId: 'silent', bashCommand: 'true', executorConfig: { podOverride: ${kwokOverride({ 'capstan.test/outcome': 'succeed', 'capstan.test/run-duration': '200ms' })} } });
   new BashOperator({ taskId: 'oom', bashCommand: 'true', executorConfig: { podOverride: ${kwokOverride({ 'capstan.test/outcome': 'oom', 'capstan.test/run-duration': '200ms' })} } });
   new BashOperator({ taskId: 'evicted', bashCommand: 'true', executorConfig: { podOverride: ${kwokOverride({ 'capstan.test/outcome': 'evict', 'capstan.test/run-duration': '200ms' })} } });
+  new BashOperator({ taskId: 'stuck', bashCommand: 'true', executorConfig: { podOverride: { metadata: { labels: { 'capstan.test/kubelet': null } }, spec: { nodeSelector: { 'capstan.test/nowhere': 'true' } } } } });
   new BashOperator({ taskId: 'invalid', bashCommand: 'true', executorConfig: { podOverride: { spec: { containers: [{ name: 'base', ports: [{ containerPort: 70000 }] }] } } } });
 });
 `;
@@ -28,7 +29,7 @@ export default dag({ dagId: 'ke', schedule: null }, () => {
 const DRAINED = `
 import { dag, BashOperator } from 'capstan';
 export default dag({ dagId: 'drained', schedule: null }, () => {
-  new BashOperator({ taskId: 'survivor', bashCommand: 'echo made it', executorConfig: { podOverride: { metadata: { annotations: { 'capstan.test/start-duration': '3s' } } } } });
+  new BashOperator({ taskId: 'survivor', bashCommand: 'echo made it', executorConfig: { podOverride: { metadata: { annotations: { 'capstan.test/start-duration': '2s' } } } } });
 });
 `;
 
@@ -44,7 +45,7 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
   before(async () => {
     cluster = await connectTestCluster();
     namespace = await cluster.createNamespace('kexec');
-    h = await startExecutorHarness({ cluster, namespace, dags: { 'ke.ts': DAG, 'drained.ts': DRAINED }, settings: { maxPodRelaunches: 1 } });
+    h = await startExecutorHarness({ cluster, namespace, dags: { 'ke.ts': DAG, 'drained.ts': DRAINED }, settings: { maxPodRelaunches: 1, workerPodsPendingTimeoutMs: 5000, podCheckIntervalMs: 500 } });
   });
   after(async () => {
     await h?.stop();
@@ -71,6 +72,8 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
     assert.equal(tis['evicted']?.state, 'failed');
     assert.match(tis['evicted']?.failure_reason ?? '', /was evicted by the cluster.*\(before its task started, 1 relaunches used\)/s);
     assert.equal(tis['evicted']?.try_number, 1, 'relaunches cost no task retry');
+    assert.equal(tis['stuck']?.state, 'failed');
+    assert.match(tis['stuck']?.failure_reason ?? '', /could not start: pod ke-stuck-\w+ was still Pending after 5 s; not scheduled: Unschedulable: .*node/s);
     assert.equal(tis['invalid']?.state, 'failed');
     assert.match(tis['invalid']?.failure_reason ?? '', /worker pod create refused: .*containerPort/s);
 
@@ -80,7 +83,7 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
       return list.some((p) => taskOf(p) === 'hello') || list.some((p) => p.metadata?.labels?.['capstan.dev/done'] !== 'true') ? undefined : list;
     }, 15_000);
     const kept = new Set(pods.map(taskOf));
-    for (const task of ['bad', 'pull', 'silent', 'oom', 'evicted']) assert.ok(kept.has(task), `pod of ${task} kept`);
+    for (const task of ['bad', 'pull', 'silent', 'oom', 'evicted', 'stuck']) assert.ok(kept.has(task), `pod of ${task} kept`);
     const bad = pods.find((p) => taskOf(p) === 'bad') as V1Pod;
     assert.equal(bad.metadata?.labels?.['capstan.dev/executor-id'], h.executor.executorId);
     assert.equal(bad.metadata?.annotations?.['capstan.dev/ti-id'], tis['bad']?.id);

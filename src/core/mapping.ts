@@ -78,6 +78,9 @@ export function mappedArguments(m: SerializedMapping, values: ReadonlyArray<Json
   const sources = mappingSources(m);
   const lists = sources.map((s, i) => mappableElements(s.name, s.source, values[i]));
   const length = m.kind === 'expandKwargs' ? (lists[0]?.length ?? 0) : lists.reduce((n, l) => n * l.length, 1);
+  if (index === -1) {
+    throw new MappingError('this task is mapped: a map index (0, 1, …) names which of its task instances to run or render', 'give a map index, e.g. --map-index 0');
+  }
   if (!Number.isInteger(index) || index < 0 || index >= length) {
     throw new MappingError(
       `map index ${index} is out of range: the mapped input now expands to ${length} element(s)`,

@@ -14,7 +14,8 @@ import type { MetadataDb } from '../store/db.ts';
 import { findDagRunByLogicalDate, getDagRun, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
 import type { DagRunRow } from '../store/schema.ts';
 import { findTaskInstance } from '../store/taskInstances.ts';
-import { pullXCom } from '../store/xcom.ts';
+import { pullMappedXComs, pullXCom } from '../store/xcom.ts';
+import { MappedOperator } from '../sdk/mapping.ts';
 import { renderedJson, renderTemplateFields } from '../templating/index.ts';
 import { createInProcessContext, MemoryXComs } from './context.ts';
 
@@ -72,7 +73,11 @@ export async function renderTaskInProcess(o: RenderTaskOptions): Promise<RenderT
   }
   const prev = db && logicalDate !== null ? await previousSuccessfulRun(db, o.dag.dagId, logicalDate) : undefined;
   const stored = run;
-  const xcoms = new MemoryXComs(stored && db ? (taskId, key, i) => pullXCom(db, stored.id, taskId, key, i) : undefined);
+  // As the Execution API: a mapped task's XCom without a map index is the ordered list of its values.
+  const mapped = (taskId: string) => serialized.tasks.some((t) => t.taskId === taskId && t.mapping);
+  const xcoms = new MemoryXComs(
+    stored && db ? (taskId, key, i) => (i === -1 && mapped(taskId) ? pullMappedXComs(db, stored.id, taskId, key) : pullXCom(db, stored.id, taskId, key, i)) : undefined,
+  );
   const masker = new SecretMasker();
   const runId = run?.run_id ?? makeRunId('manual', logicalDate ?? now());
   const ctx = createInProcessContext(
@@ -94,7 +99,9 @@ export async function renderTaskInProcess(o: RenderTaskOptions): Promise<RenderT
     },
     { xcom: xcoms, secrets: o.secrets, masker, onLog: () => undefined, signal: new AbortController().signal },
   );
-  const rendered = await renderTemplateFields(op, ctx, { fileloc: o.fileloc, now });
+  // A mapped task renders as the operator of the requested map index.
+  const target = op instanceof MappedOperator ? await op.unmap(ctx) : op;
+  const rendered = await renderTemplateFields(target, ctx, { fileloc: o.fileloc, now });
   return { runId, tryNumber, renderedFields: JSON.parse(masker.mask(JSON.stringify(renderedJson(rendered)))) as JsonObject };
 }
 

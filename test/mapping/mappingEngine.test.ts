@@ -156,12 +156,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // The CLI reads the same rows on either database; once is enough for the file's time budget.
       if (dialect !== 'sqlite') return;
       const url = t.engine.db.url;
-      const [list, listJson, state, logs] = await Promise.all([
+      const [list, listJson, state, logs, render] = await Promise.all([
         runCapstan(['tasks', 'list', 'literal', 'r1'], t.home, url),
         runCapstan(['-o', 'json', 'tasks', 'list', 'literal', 'r1'], t.home, url),
         runCapstan(['-o', 'json', 'tasks', 'state', 'literal', 'r1', 'echo', '--map-index', '1'], t.home, url),
         runCapstan(['tasks', 'logs', 'literal', 'r1', 'echo', '--map-index', '1'], t.home, url),
+        runCapstan(['-o', 'json', 'tasks', 'render', 'literal', 'echo', '--run-id', 'r1', '--map-index', '1'], t.home, url),
       ]);
+      assert.match(render.stdout, /echo \\"\$GREETING 1 b\\"/, render.stdout + render.stderr);
       assert.match(list.stdout, /^echo\[0\]\s+success/m, list.stdout + list.stderr);
       assert.match(list.stdout, /^echo\[1\]\s+success/m);
       assert.ok((JSON.parse(listJson.stdout) as Array<{ taskId: string; mapIndex: number }>).some((x) => x.taskId === 'add' && x.mapIndex === 2));

@@ -1,5 +1,11 @@
 /**
- * Kubernetes commands: `capstan tasks render-pod <dag> <task>` prints the exact manifest a Kubernetes task
+ * Kubernetes commands.
+ *
+ * `capstan kubernetes cleanup-pods` deletes leftover worker pods of the KubernetesExecutor (succeeded, failed,
+ * evicted, Pending too long); `capstan kubernetes generate-dag-yaml <dag>` prints (or writes) the worker pod
+ * of every task of a DAG as the executor would create it, contacting no cluster.
+ *
+ * `capstan tasks render-pod <dag> <task>` prints the exact manifest a Kubernetes task
  * would create — the pod of a KubernetesPodOperator, the Job of a KubernetesJobOperator, the SparkApplication
  * of a SparkKubernetesOperator — with its templated fields rendered for a run (a dry run: no cluster is
  * contacted). `--raw` prints the manifest with the templates as written, and says so.
@@ -19,9 +25,58 @@ import type { RegisterCommands } from '../context.ts';
 import { importDagForCli, parseConf, parseLogicalDate } from '../inProcess.ts';
 import { cliFernet } from './audit.ts';
 
+import { printRows } from '../output.ts';
+
 interface RenderPodOptions { runId?: string; logicalDate?: string; conf?: string; try?: string; mapIndex: string; file?: string; raw?: boolean }
 
 export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
+  const kubernetes = program.command('kubernetes').description('KubernetesExecutor housekeeping: leftover worker pods, worker pod YAML');
+  kubernetes
+    .command('cleanup-pods')
+    .description("delete this system's worker pods that succeeded, failed or were evicted, and those Pending longer than --min-pending-minutes")
+    .option('--namespace <ns>', 'namespace (default: kubernetesExecutor.namespace)')
+    .option('--min-pending-minutes <n>', 'delete Pending pods older than this many minutes', '30')
+    .option('--dry-run', 'list the pods that would be deleted; delete nothing')
+    .action(async (opts: { namespace?: string; minPendingMinutes: string; dryRun?: boolean }) => {
+      const minutes = Number(opts.minPendingMinutes);
+      if (!Number.isFinite(minutes) || minutes < 0) throw new InvalidArgument(`--min-pending-minutes must be a number ≥ 0, got '${opts.minPendingMinutes}'`);
+      const config = ctx.config();
+      const namespace = opts.namespace ?? config.kubernetesExecutor.namespace;
+      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new InvalidArgument(`--namespace: '${namespace}' is not a namespace name`, 'namespaces are DNS-1123 labels');
+      // Loaded here: the Kubernetes client is large and most commands never need it.
+      const [{ executorClusterClients }, { cleanupWorkerPods }] = await Promise.all([import('../../executors/workerPodLogs.ts'), import('../../executors/workerPodCleanup.ts')]);
+      // The cluster connection (kubernetesExecutor.kubernetesConnId) may be stored in the metadata DB.
+      const clients = await executorClusterClients(config, createEngine(config, { db: await ctx.db() }).secrets);
+      const victims = await cleanupWorkerPods(clients, { namespace, minPendingMs: minutes * 60_000, now: Date.now(), dryRun: opts.dryRun === true });
+      printRows(victims.map((v) => ({ ...v, action: opts.dryRun ? 'would delete' : 'deleted' })), ['namespace', 'name', 'phase', 'reason', 'action'], ctx.output);
+    });
+  kubernetes
+    .command('generate-dag-yaml <dagId>')
+    .description('print the worker pod YAML of every task of a DAG as the KubernetesExecutor would create it (token left out); contacts no cluster')
+    .option('--output-path <dir>', 'write <dir>/<dagId>/<taskId>.yaml files instead of printing')
+    .option('--run-id <id>', 'run id used in labels (default: a manual run now)')
+    .action(async (dagId: string, opts: { outputPath?: string; runId?: string }) => {
+      const config = ctx.config();
+      const engine = createEngine(config, { db: await ctx.db() });
+      const { renderDagWorkerPods } = await import('../../executors/workerPodYaml.ts');
+      const files = await renderDagWorkerPods(engine, dagId, { runId: opts.runId ?? makeRunId('manual', Date.now()) });
+      if (opts.outputPath === undefined) {
+        process.stdout.write(files.map((f) => `# task ${f.taskId}\n${f.yaml}`).join('---\n'));
+        return;
+      }
+      const { mkdir, writeFile } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      const dir = join(opts.outputPath, dagId);
+      await mkdir(dir, { recursive: true });
+      const written = [];
+      for (const f of files) {
+        const path = join(dir, `${f.taskId}.yaml`);
+        await writeFile(path, f.yaml);
+        written.push({ taskId: f.taskId, path });
+      }
+      printRows(written, ['taskId', 'path'], ctx.output);
+    });
+
   const tasks = program.commands.find((c) => c.name() === 'tasks') ?? program.command('tasks');
   tasks
     .command('render-pod <dagId> <taskId>')
@@ -83,3 +138,4 @@ export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
       process.stdout.write(header + yaml);
     });
 };
+

@@ -1,0 +1,51 @@
+/**
+ * `capstan kubernetes generate-dag-yaml`: the worker pod of every task of a DAG, built by the executor's own
+ * builder (src/executors/kubernetes/workerPod.ts) from the serialized DAG the scheduler uses and the
+ * `kubernetesExecutor` config, so what is printed is what the executor would create — except the try's
+ * token, which is issued per try and replaced by a placeholder.
+ */
+import type { Engine } from '../app/components.ts';
+import { loadPodTemplate } from '../kubernetes/pod/build.ts';
+import { loadPodMutationHook } from '../kubernetes/pod/mutationHook.ts';
+import { renderPodYaml } from '../kubernetes/pod/yaml.ts';
+import { buildWorkerPod } from './kubernetes/workerPod.ts';
+import { watchedNamespaces } from './kubernetes/settings.ts';
+
+/** Stands in for the try's Execution API token, which only the scheduler issues, per try. */
+export const TOKEN_PLACEHOLDER = '<issued per try by the scheduler>';
+/** Stands in for the task instance id, which exists only once a run is created. */
+export const TI_ID_PLACEHOLDER = 'generate-dag-yaml';
+
+/** One task's worker pod as YAML. */
+export interface WorkerPodYaml {
+  taskId: string;
+  yaml: string;
+}
+
+/**
+ * @example
+ * for (const { taskId, yaml } of await renderDagWorkerPods(engine, 'etl', { runId: 'manual__2026-01-01T00:00:00+00:00' })) console.log(taskId, yaml);
+ */
+export async function renderDagWorkerPods(engine: Engine, dagId: string, options: { runId: string }): Promise<WorkerPodYaml[]> {
+  const s = engine.config.kubernetesExecutor;
+  const dag = await engine.dags.get(dagId);
+  const baseTemplate = s.podTemplateFile === '' ? undefined : loadPodTemplate(s.podTemplateFile);
+  const podMutationHook = await loadPodMutationHook(engine.config.kubernetes.podMutationHook);
+  const watched = watchedNamespaces(s);
+  return [...dag.tasks.values()].map((task) => {
+    const pod = buildWorkerPod({
+      workload: { tiId: TI_ID_PLACEHOLDER, tryNumber: 1, dagId, runId: options.runId, taskId: task.taskId, mapIndex: -1 },
+      executorId: 'generate-dag-yaml',
+      executionApiUrl: engine.config.api.executionApiUrl,
+      token: TOKEN_PLACEHOLDER,
+      namespace: s.namespace,
+      watched,
+      image: s.workerContainerImage,
+      baseTemplate,
+      executorConfig: task.executorConfig,
+      podMutationHook,
+      randomSuffix: () => 'xxxxxxxx',
+    });
+    return { taskId: task.taskId, yaml: renderPodYaml(pod) };
+  });
+}

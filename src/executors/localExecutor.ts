@@ -138,8 +138,9 @@ export class LocalExecutor implements Executor {
       // Whatever the task process started and left behind (a killed task process cannot clean up; its
       // commands run in groups of their own) is stopped with it.
       for (const g of [running.pid, ...running.groups]) signalGroupOnly(g, 'SIGKILL');
-      this.#running.delete(k);
-      this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal });
+      // A try continued after a deferral may already run in a newer process under the same key.
+      if (this.#running.get(k) === running) this.#running.delete(k);
+      this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal, pid: running.pid });
     });
     const msg: RunTaskOptions = {
       apiUrl: this.#o.executionApiUrl,
@@ -208,7 +209,7 @@ export class LocalExecutor implements Executor {
         // Gone without us seeing how: stop what it left behind, as for a child of ours.
         for (const g of r.groups) signalGroupOnly(g, 'SIGKILL');
         this.#running.delete(k);
-        this.#events.push({ kind: 'exited', tiId: r.workload.tiId, tryNumber: r.workload.tryNumber, exitCode: null, signal: null, detail: 'adopted process is gone' });
+        this.#events.push({ kind: 'exited', tiId: r.workload.tiId, tryNumber: r.workload.tryNumber, exitCode: null, signal: null, detail: 'adopted process is gone', pid: r.pid });
       }
     }
   }

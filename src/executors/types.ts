@@ -23,7 +23,19 @@ export interface TaskWorkload {
 /** What an executor learned about a try since the last sync. */
 export type ExecutorEvent =
   /** The process or pod ended; the scheduler fails the try if the task never reported an outcome. */
-  | { kind: 'exited'; tiId: string; tryNumber: number; exitCode: number | null; signal: string | null; detail?: string }
+  | {
+      kind: 'exited';
+      tiId: string;
+      tryNumber: number;
+      exitCode: number | null;
+      signal: string | null;
+      detail?: string;
+      /**
+       * The process's pid, when the executor knows it: a try continued after a deferral or reschedule
+       * runs in a new process, and the exit of the previous one must not end it.
+       */
+      pid?: number;
+    }
   /** The try could not be started at all (spawn failed, pod rejected). */
   | { kind: 'launchFailed'; tiId: string; tryNumber: number; reason: string; retryable: boolean };
 

@@ -4,7 +4,9 @@
  *
  *   POST /execution/v1/task-instances/:id/start      claim the try (409 if it is not queued)
  *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state)
- *   POST /execution/v1/task-instances/:id/finish     outcome (+ skipTaskIds on success) + return value
+ *   POST /execution/v1/task-instances/:id/finish     outcome (+ skipTaskIds on success) + return value, or a
+ *                                                    suspension: `deferred` (trigger, method, kwargs, timeoutMs)
+ *                                                    or `rescheduled` (rescheduleAt)
  *   PUT  /execution/v1/task-instances/:id/xcom/:key  push
  *   PUT  /execution/v1/task-instances/:id/rendered-fields  the try's rendered template fields
  *   GET  /execution/v1/task-instances/:id/xcom/:taskId/:key?mapIndex=  pull within the same run
@@ -16,7 +18,8 @@ import { Hono, type Context } from 'hono';
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
-import type { TaskLifecycle, TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TaskLifecycle, TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import { parseNextKwargs } from '../store/triggers.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
@@ -69,7 +72,10 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const result = await d.lifecycle.start({ tiId: claims.tiId, tryNumber: claims.tryNumber }, body);
     if (!result.ok) return c.json({ error: { code: 'conflict', message: result.reason }, state: result.state }, 409);
     const ti = result.ti;
-    await clearXComs(d.db, ti.dag_run_id, ti.task_id, ti.map_index);
+    // A try resuming after a deferral keeps what it pushed before deferring (Airflow's rule).
+    if (ti.next_method === null) await clearXComs(d.db, ti.dag_run_id, ti.task_id, ti.map_index);
+    const tryRow = await d.db.db.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', ti.id).where('try_number', '=', ti.try_number).executeTakeFirst();
+    const next = parseNextKwargs(ti.next_kwargs);
     const run = await getDagRunById(d.db, ti.dag_run_id);
     const dag = await d.dags.get(ti.dag_id);
     const conf = JSON.parse(run.conf) as JsonObject;
@@ -93,6 +99,9 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       params: resolveParams(dag.dag, conf),
       fileloc: dag.dag.fileloc,
       executionTimeoutMs: dag.tasks.get(ti.task_id)?.executionTimeoutMs ?? null,
+      tryStartedAt: tryRow?.start_date ?? ti.start_date ?? d.now(),
+      rescheduleCount: ti.reschedule_count,
+      resume: ti.next_method === null ? null : { method: ti.next_method, event: next.event ?? null, kwargs: next.kwargs },
     };
     return c.json(context);
   });
@@ -105,9 +114,18 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
 
   app.post('/task-instances/:id/finish', async (c) => {
     const claims = claimsFor(c);
-    const body = await c.req.json<{ outcome: TryOutcome; returnValue?: JsonValue }>();
+    const body = await c.req.json<{ outcome: TryOutcome | TrySuspension; returnValue?: JsonValue }>();
     const key = { tiId: claims.tiId, tryNumber: claims.tryNumber };
-    let outcome = body.outcome;
+    if (body.outcome.kind === 'deferred' || body.outcome.kind === 'rescheduled') {
+      const suspension = checkSuspension(body.outcome);
+      const state = await d.lifecycle.finish(key, suspension);
+      if (state === null) {
+        const ti = await getTaskInstance(d.db, claims.tiId);
+        return c.json({ error: { code: 'conflict', message: `the try is ${ti.state}, not running` }, state: ti.state }, 409);
+      }
+      return c.json({ state, failureReason: null });
+    }
+    let outcome: TryOutcome = body.outcome;
     if (outcome.kind === 'success' && outcome.skipTaskIds !== undefined && !(Array.isArray(outcome.skipTaskIds) && outcome.skipTaskIds.every((t) => typeof t === 'string'))) {
       throw new CapstanError('invalid_argument', 'outcome.skipTaskIds must be a list of task ids');
     }
@@ -199,4 +217,20 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
   });
 
   return app;
+}
+
+/** A suspension from the wire, checked field by field (it becomes a trigger row or a reschedule date). */
+function checkSuspension(o: TrySuspension): TrySuspension {
+  const bad = (field: string, expected: string) => new CapstanError('invalid_argument', `outcome.${field} must be ${expected}`);
+  if (o.kind === 'rescheduled') {
+    if (typeof o.rescheduleAt !== 'number' || !Number.isFinite(o.rescheduleAt)) throw bad('rescheduleAt', 'epoch milliseconds');
+    return { kind: 'rescheduled', rescheduleAt: o.rescheduleAt };
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(o.trigger) || typeof o.trigger.classpath !== 'string' || o.trigger.classpath === '') throw bad('trigger.classpath', 'a non-empty string');
+  if (!isObject(o.trigger.kwargs)) throw bad('trigger.kwargs', 'a JSON object');
+  if (typeof o.method !== 'string' || o.method === '') throw bad('method', 'the name of the method to resume in');
+  if (!isObject(o.kwargs)) throw bad('kwargs', 'a JSON object');
+  if (o.timeoutMs !== null && (typeof o.timeoutMs !== 'number' || o.timeoutMs < 0)) throw bad('timeoutMs', 'null or a duration in ms');
+  return { kind: 'deferred', trigger: { classpath: o.trigger.classpath, kwargs: o.trigger.kwargs }, method: o.method, kwargs: o.kwargs, timeoutMs: o.timeoutMs };
 }

@@ -23,4 +23,10 @@ export interface TaskRunContext {
   params: Record<string, JsonValue>;
   fileloc: string;
   executionTimeoutMs: number | null;
+  /** When the try first started (a continued try keeps the start of its first run). */
+  tryStartedAt: number;
+  /** Reschedules of this try so far (a reschedule-mode sensor's earlier pokes). */
+  rescheduleCount: number;
+  /** Set when the try resumes after a deferral: the method to call and the trigger's event. */
+  resume: { method: string; event: JsonValue; kwargs: JsonObject } | null;
 }

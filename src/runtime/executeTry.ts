@@ -7,7 +7,9 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import type { JsonObject } from '../core/serialized.ts';
+import { TaskDeferred, TaskRescheduled } from '../triggers/signals.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { MappedOperator } from '../sdk/mapping.ts';
 import { SkipDownstream } from '../sdk/skipping.ts';
@@ -18,6 +20,51 @@ import { renderForTry, type TryTemplating } from '../templating/index.ts';
 export interface TryResult {
   outcome: TryOutcome;
   returnValue: JsonValue | undefined;
+}
+
+/** A try that may also pause (defer or reschedule) instead of ending. */
+export interface SuspendableTryResult {
+  outcome: TryOutcome | TrySuspension;
+  returnValue: JsonValue | undefined;
+}
+
+/** Where a deferred try continues: `op.resumeExecution(ctx, method, event, kwargs)` instead of `execute`. */
+export interface ResumePoint {
+  method: string;
+  event: JsonValue;
+  kwargs: JsonObject;
+}
+
+/**
+ * As {@link executeOperator}, for runners that support pausing a try: `TaskDeferred` (from
+ * `BaseOperator.defer()`) becomes a `deferred` suspension and `TaskRescheduled` (a reschedule-mode sensor)
+ * a `rescheduled` one; with `resume`, the try continues in the deferral's method instead of `execute`.
+ */
+export async function executeSuspendable(
+  op: BaseOperator,
+  ctx: TaskContext,
+  timeoutMs: number | null,
+  abort: AbortController,
+  log: TaskLogger,
+  templating: TryTemplating,
+  clock: Clock,
+  resume: ResumePoint | null,
+): Promise<SuspendableTryResult> {
+  let suspension: TrySuspension | undefined;
+  const result = await runOperator(op, ctx, timeoutMs, abort, log, templating, clock, resume, (err) => {
+    if (err instanceof TaskDeferred) {
+      log.info(`deferring: ${err.message}${err.timeoutMs === null ? '' : ` (timeout ${err.timeoutMs} ms)`}; the worker slot is released`);
+      suspension = { kind: 'deferred', trigger: err.trigger, method: err.method, kwargs: err.kwargs, timeoutMs: err.timeoutMs };
+      return true;
+    }
+    if (err instanceof TaskRescheduled) {
+      log.info(`${err.message}; the worker slot is released until then`);
+      suspension = { kind: 'rescheduled', rescheduleAt: err.rescheduleAt };
+      return true;
+    }
+    return false;
+  });
+  return suspension ? { outcome: suspension, returnValue: undefined } : result;
 }
 
 /**
@@ -35,13 +82,49 @@ export async function executeOperator(
   templating: TryTemplating = {},
   clock: Clock = systemClock,
 ): Promise<TryResult> {
+  // This runner cannot pause a try: a deferral or reschedule ends it with a clear failure.
+  return runOperator(op, ctx, timeoutMs, abort, log, templating, clock, null, (err) => {
+    if (!(err instanceof TaskDeferred || err instanceof TaskRescheduled)) return false;
+    throw new TaskFailFast(`${err.message}: this runner cannot defer or reschedule a task (run it under a scheduler with a triggerer)`);
+  });
+}
+
+async function runOperator(
+  op: BaseOperator,
+  ctx: TaskContext,
+  timeoutMs: number | null,
+  abort: AbortController,
+  log: TaskLogger,
+  templating: TryTemplating,
+  clock: Clock,
+  resume: ResumePoint | null,
+  /** True when `err` pauses the try (then the returned result is ignored); may rethrow a replacement. */
+  suspends: (err: unknown) => boolean,
+): Promise<TryResult> {
   let restoreTemplates = () => undefined as void;
   try {
     // A mapped task becomes the operator of this map index first; that operator is what is templated.
     if (op instanceof MappedOperator) op = await op.unmap(ctx);
     restoreTemplates = await renderForTry(op, ctx, templating);
-    await op.callbacks.onExecute?.(ctx);
-    const result = await withTimeout(Promise.resolve(op.execute(ctx)), timeoutMs, abort, clock);
+    let work: Promise<unknown>;
+    try {
+      if (resume) {
+        log.info(`resuming after deferral in ${resume.method}()`);
+        work = Promise.resolve(op.resumeExecution(ctx, resume.method, resume.event, resume.kwargs));
+      } else {
+        await op.callbacks.onExecute?.(ctx);
+        work = Promise.resolve(op.execute(ctx));
+      }
+    } catch (err) {
+      work = Promise.reject(err as Error);
+    }
+    let result: unknown;
+    try {
+      result = await withTimeout(work, timeoutMs, abort, clock, abortCleanupMsOf(op));
+    } catch (err) {
+      if (suspends(err)) return { outcome: { kind: 'success' }, returnValue: undefined };
+      throw err;
+    }
     // A branching operator names the downstream tasks to skip; the engine skips them as the try succeeds.
     const skips = result instanceof SkipDownstream ? result.skipTaskIds : [];
     const returnValue = toJson(result instanceof SkipDownstream ? result.value : result);
@@ -59,11 +142,34 @@ export async function executeOperator(
   }
 }
 
-/** Resolve with `work`, or reject when the try is aborted or runs past `timeoutMs` of `clock` time. */
-export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController, clock: Clock = systemClock): Promise<T> {
+/**
+ * How long an aborted try's `execute` may go on cleaning up before the try is reported (and the task process
+ * exits): an operator class's static `abortCleanupMs` (default 0). The Kubernetes operators set it, because
+ * their reaction to the abort is an API call — deleting the task's pod or Job — that the process must live
+ * to send. The grace ends as soon as `execute` settles.
+ */
+export function abortCleanupMsOf(op: BaseOperator): number {
+  const ms = (op.constructor as { abortCleanupMs?: unknown }).abortCleanupMs;
+  return typeof ms === 'number' && ms > 0 ? ms : 0;
+}
+
+/**
+ * Resolve with `work`, or reject when the try is aborted or runs past `timeoutMs` of `clock` time. After an
+ * abort, `work` gets up to `cleanupMs` (real time) to settle first, so its cleanup completes.
+ */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number | null, abort: AbortController, clock: Clock = systemClock, cleanupMs = 0): Promise<T> {
   const stopped = new Promise<never>((_, reject) => {
-    if (abort.signal.aborted) reject(abort.signal.reason);
-    abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+    const stop = (): void => {
+      if (cleanupMs <= 0) return reject(abort.signal.reason);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, cleanupMs); });
+      void Promise.race([work.then(() => undefined, () => undefined), grace]).then(() => {
+        clearTimeout(timer);
+        reject(abort.signal.reason);
+      });
+    };
+    if (abort.signal.aborted) stop();
+    else abort.signal.addEventListener('abort', stop, { once: true });
   });
   stopped.catch(() => undefined);
   if (timeoutMs === null) return Promise.race([work, stopped]);

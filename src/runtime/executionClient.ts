@@ -5,7 +5,7 @@
  */
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 
@@ -43,7 +43,7 @@ export class ExecutionClient {
     return this.#call('POST', `/task-instances/${this.#tiId}/heartbeat`, {});
   }
 
-  finish(outcome: TryOutcome, returnValue?: JsonValue): Promise<{ state: string; failureReason: string | null }> {
+  finish(outcome: TryOutcome | TrySuspension, returnValue?: JsonValue): Promise<{ state: string; failureReason: string | null }> {
     return this.#call('POST', `/task-instances/${this.#tiId}/finish`, returnValue === undefined ? { outcome } : { outcome, returnValue });
   }
 

@@ -15,9 +15,9 @@ import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient } from './executionClient.ts';
-import { executeOperator, runTaskCallbacks, type TryResult } from './executeTry.ts';
+import { executeSuspendable, runTaskCallbacks, type SuspendableTryResult } from './executeTry.ts';
 import { LogShipper } from './logShipper.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
 export const DEFAULT_TASK_HEARTBEAT_INTERVAL_MS = 5_000;
@@ -81,7 +81,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   const abort = new AbortController();
   const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? DEFAULT_TASK_HEARTBEAT_INTERVAL_MS, abort, log);
   const stopCapture = captureConsole(log);
-  let result: TryResult;
+  let result: SuspendableTryResult;
   let op: BaseOperator | undefined;
   let ctx: TaskContext | undefined;
   try {
@@ -91,11 +91,12 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     if (!dag) throw new CapstanError('dag_not_found', `DAG '${rc.dagId}' is no longer defined in ${rc.fileloc}`);
     op = dag.getTask(rc.taskId);
     ctx = makeContext(rc, api, log, masker, abort.signal);
-    result = await executeOperator(op, ctx, rc.executionTimeoutMs, abort, log, {
+    const templating = {
       fileloc: rc.fileloc,
       // Stored and shown outside the task log, so masked like it.
-      onRendered: (rendered) => api.putRenderedFields(JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
-    });
+      onRendered: (rendered: JsonObject) => api.putRenderedFields(JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
+    };
+    result = await executeSuspendable(op, ctx, rc.executionTimeoutMs, abort, log, templating, systemClock, rc.resume);
   } catch (err) {
     // The DAG file could not be imported or no longer defines the task.
     log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
@@ -106,7 +107,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   }
   const { returnValue } = result;
   // The failure reason is stored and shown outside the task log, so it is masked like the log.
-  const outcome: TryOutcome = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
+  const outcome: TryOutcome | TrySuspension = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
   let finalState = 'unknown';
   try {
     const finished = await api.finish(outcome, returnValue);
@@ -123,6 +124,12 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     // lost, or the try was ended from outside (marked, cleared, timed out). Either way it is settled.
     finalState = err.state;
     log.warn(`the try had already ended as ${err.state} when its outcome (${outcome.kind}) was reported`);
+  }
+  if (outcome.kind === 'deferred' || outcome.kind === 'rescheduled') {
+    // Not an end: the same try continues in a new process (no callbacks now).
+    log.info(`try paused: ${finalState}`);
+    await log.close();
+    return 0;
   }
   log.info(`try ended: ${finalState}`);
   if (op && ctx) await runTaskCallbacks(op, ctx, finalState, outcome, log);
@@ -150,6 +157,8 @@ function makeContext(rc: TaskRunContext, api: ExecutionClient, log: TaskLogWrite
     log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
     signal,
     clock: systemClock,
+    tryStartedAt: new Date(rc.tryStartedAt),
+    rescheduleCount: rc.rescheduleCount,
     xcomPush: (key, value) => api.pushXCom(key, value),
     xcomPull: (taskId, key = 'return_value', mapIndex) => api.pullXCom(taskId, key, mapIndex),
     getVariable: async (key) => {

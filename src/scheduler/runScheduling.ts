@@ -87,17 +87,22 @@ export async function scheduleRun(
       queue.push(d);
     }
   }
-  // Retries whose delay has passed go back to scheduled.
+  // Retries whose delay has passed go back to scheduled; so do rescheduled sensors whose date has come
+  // (continuing their try, with the same try number).
   const retries: string[] = [];
+  const reschedules: string[] = [];
   for (const taskId of [...snap.waitingRetry]) {
     const row = snap.byTask.get(taskId);
     if (row && (row.next_retry_at ?? 0) <= now) {
-      retries.push(row.id);
+      (row.state === 'up_for_reschedule' ? reschedules : retries).push(row.id);
       snap.setState(taskId, 'scheduled', now);
     }
   }
   const scheduled = await transitionTis(m, toSchedule, 'scheduled', now, { onlyFrom: ['none'] });
-  const released = await transitionTis(m, retries, 'scheduled', now, { onlyFrom: ['up_for_retry'] });
+  const released = [
+    ...(await transitionTis(m, retries, 'scheduled', now, { onlyFrom: ['up_for_retry'] })),
+    ...(await transitionTis(m, reschedules, 'scheduled', now, { onlyFrom: ['up_for_reschedule'], set: { continue_try: 1 } })),
+  ];
   let ended = 0;
   for (const [state, ids] of toEnd) {
     ended += (await transitionTis(m, ids, state, now, { onlyFrom: ['none'], set: { end_date: now } })).length;

@@ -34,7 +34,7 @@ export class RunSnapshot {
   readonly dagRunId: number;
   /** Keyed by {@link tiKey}: the task id for unmapped task instances, `task[i]` for mapped ones. */
   readonly byTask = new Map<string, TiStateRow>();
-  /** Tasks in `up_for_retry`, whose delay the scheduler watches. */
+  /** Tasks in `up_for_retry` or `up_for_reschedule`, whose `next_retry_at` the scheduler watches. */
   readonly waitingRetry = new Set<string>();
   /** Key of each row id (a mapped task's placeholder row becomes map index 0 when it expands). */
   readonly #keyOfId = new Map<string, string>();
@@ -126,7 +126,7 @@ export class RunSnapshot {
     let keys = this.#keysOfTask.get(row.task_id);
     if (!keys) this.#keysOfTask.set(row.task_id, (keys = new Set()));
     keys.add(key);
-    if (row.state === 'up_for_retry') this.waitingRetry.add(key);
+    if (row.state === 'up_for_retry' || row.state === 'up_for_reschedule') this.waitingRetry.add(key);
     else this.waitingRetry.delete(key);
   }
 

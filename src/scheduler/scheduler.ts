@@ -23,6 +23,7 @@ import type { DagRunRow } from '../store/schema.ts';
 import { adoptOrResetOrphans } from './adoption.ts';
 import { DagCallbackRunner, hasDagCallback } from './dagCallbacks.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
+import { failDeferral, timedOutDeferrals } from '../store/triggers.ts';
 import { QueueingCache, queueScheduledTasks } from './queueing.ts';
 import { DEFAULT_MAX_MAP_LENGTH } from './expansion.ts';
 import { createDueRuns } from './runCreation.ts';
@@ -332,7 +333,7 @@ export class Scheduler {
       const ended = await lifecycle.finish(
         key,
         { kind: 'failed', reason: `task process ${detail} without reporting a result${e.detail ? `: ${e.detail}` : ''}`, retryable: true },
-        { exitCode: e.exitCode },
+        { exitCode: e.exitCode, ...(e.pid === undefined ? {} : { exitedProcess: { pid: e.pid } }) },
       );
       if (ended) logger.warn({ ...key, state: ended, detail }, 'task process ended without reporting');
     }
@@ -361,6 +362,14 @@ export class Scheduler {
       logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
       await executor.terminate(z.id, z.try_number, 'heartbeat lost');
       await lifecycle.finish({ tiId: z.id, tryNumber: z.try_number }, { kind: 'failed', reason: `heartbeat lost: no heartbeat for ${options.taskHeartbeatTimeoutMs} ms (zombie)`, retryable: true });
+    }
+    // Deferrals past their timeout resume into their failure path on a worker (Airflow's
+    // check_trigger_timeouts); the triggerer cancels their triggers when it sees them leave `deferred`.
+    for (const t of await timedOutDeferrals(db, now)) {
+      const error = `trigger timeout: the task was deferred past its deadline ${new Date(t.trigger_timeout_at ?? now).toISOString()} (defer timeout or executionTimeout)`;
+      if ((await failDeferral(db, { tiId: t.id }, { kind: 'timeout', error }, now)).length > 0) {
+        logger.warn({ tiId: t.id, taskId: t.task_id }, 'deferred task timed out; resuming it to fail');
+      }
     }
     for (const t of await findTimedOutTries(db, this.#d.dags, now)) {
       logger.warn({ tiId: t.id, taskId: t.task_id }, 'task exceeded executionTimeout; stopping it');

@@ -6,11 +6,31 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { DagDefinitionError } from '../core/errors.ts';
 import { parseDuration, type DurationInput } from '../core/duration.ts';
-import type { JsonObject, RetryPolicy, SerializedTask } from '../core/serialized.ts';
+import type { JsonObject, JsonValue, RetryPolicy, SerializedTask } from '../core/serialized.ts';
 import { isTriggerRule, TRIGGER_RULES, type TriggerRule } from '../core/triggerRules.ts';
 import { currentDag } from './authoring.ts';
 import type { Dag } from './dag.ts';
 import type { TaskContext } from './taskContext.ts';
+import { FAIL_METHOD, TaskDeferralError, TaskDeferralTimeout, TaskDeferred } from '../triggers/signals.ts';
+import type { Trigger } from '../triggers/types.ts';
+
+/** What `BaseOperator.defer()` takes. */
+export interface DeferOptions {
+  /** The wait to hand to the triggerer. */
+  trigger: Trigger;
+  /** Name of this operator's method called (on a worker) with `(ctx, event, kwargs)` when the trigger fires. */
+  method: string;
+  /** JSON arguments passed back to `method`. Default `{}`. */
+  kwargs?: JsonObject;
+  /** Fail the deferral after this long (`'30m'`, ms); bounded by the task's `executionTimeout`. Default: none. */
+  timeout?: DurationInput;
+}
+
+/** Why a deferral ended without its trigger's event (the event of a resume into `__fail__`). */
+export interface DeferralFailure {
+  kind: 'timeout' | 'error';
+  error: string;
+}
 
 /** Called with the task's context once the try ends; errors are logged, never fatal. */
 export type TaskCallback = (ctx: TaskContext, outcome: { error?: unknown }) => void | Promise<void>;
@@ -224,6 +244,40 @@ export abstract class BaseOperator implements DependencyNode {
 
   /** Do the work. The returned JSON value (if not undefined) becomes the XCom `return_value`. */
   abstract execute(ctx: TaskContext): Promise<unknown> | unknown;
+
+  /**
+   * Hand the rest of this try to a trigger and free the worker slot (Airflow's `self.defer`). Ends the
+   * current `execute` (it throws); the task instance becomes `deferred`, the triggerer runs `trigger`, and
+   * when it fires the same try resumes on a worker by calling `this[method](ctx, event, kwargs)`.
+   *
+   * @example
+   * execute(ctx) { this.defer({ trigger: new TimeDeltaTrigger({ delta: '1h' }), method: 'afterWait', timeout: '2h' }); }
+   * afterWait(ctx, event) { return event; }
+   */
+  defer(options: DeferOptions): never {
+    const where = `task '${this.taskId}': defer()`;
+    const method = (this as unknown as Record<string, unknown>)[options.method];
+    if (typeof method !== 'function') throw new DagDefinitionError(`${where}: method '${options.method}' is not a method of ${this.operatorName}`, { hint: 'name the method that continues the task when the trigger fires' });
+    const timeoutMs = options.timeout === undefined ? null : parseDuration(options.timeout, `${where}: timeout`);
+    throw new TaskDeferred({ trigger: options.trigger.serialize(), method: options.method, kwargs: options.kwargs ?? {}, timeoutMs });
+  }
+
+  /**
+   * Continue a deferred try: called on a worker instead of `execute` when the trigger fired (`method` as
+   * given to `defer()`), or with `__fail__` when the deferral timed out or its trigger failed — which
+   * throws `TaskDeferralTimeout` / `TaskDeferralError` unless a subclass handles it (sensors turn a
+   * timeout into their own timeout or soft-fail).
+   */
+  async resumeExecution(ctx: TaskContext, method: string, event: JsonValue, kwargs: JsonObject): Promise<unknown> {
+    if (method === FAIL_METHOD) {
+      const failure = event as unknown as DeferralFailure;
+      if (failure.kind === 'timeout') throw new TaskDeferralTimeout(failure.error);
+      throw new TaskDeferralError(failure.error);
+    }
+    const fn = (this as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') throw new TaskDeferralError(`cannot resume: ${this.operatorName} '${this.taskId}' has no method '${method}'`);
+    return (fn as (ctx: TaskContext, event: JsonValue, kwargs: JsonObject) => unknown).call(this, ctx, event, kwargs);
+  }
 
   /** Operator-specific fields for the serialized DAG (JSON only). */
   protected serializeFields(): JsonObject {

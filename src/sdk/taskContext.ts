@@ -50,6 +50,13 @@ export interface TaskContext {
   /** Aborted when the try must stop (timeout, kill, mark-failed). */
   readonly signal: AbortSignal;
   /**
+   * When the current try first started. A rescheduled sensor or a resumed deferral continues the same
+   * try, so this stays the start of its first run (a sensor's timeout counts from it). Absent: now.
+   */
+  readonly tryStartedAt?: Date;
+  /** How often the current try was rescheduled so far (a reschedule-mode sensor's earlier pokes). */
+  readonly rescheduleCount?: number;
+  /**
    * The clock to read time and wait on (sensor poke intervals, polling loops): the wall clock in a task
    * process, the test's `ManualClock` under `capstan/testing`, so waits pass without real sleeping.
    * Optional for contexts built before it existed; absent means the wall clock (`ctx.clock ?? systemClock`).

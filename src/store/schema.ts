@@ -96,6 +96,10 @@ export interface TaskInstanceTable {
   /** Scheduler job that queued the current try. */
   queued_by_job_id: string | null;
   updated_at: number;
+  /** 1: the next queueing continues the current try (resumed after deferral or reschedule). */
+  continue_try: Generated<number>;
+  /** Reschedules within the current try (a sensor's pokes so far). */
+  reschedule_count: Generated<number>;
 }
 
 /** One row per try of a task instance, kept forever (until the run is deleted). */
@@ -179,6 +183,17 @@ export interface JobTable {
   latest_heartbeat: number;
 }
 
+/** A deferred task's trigger, run by one triggerer (`triggerer_id`; null while unclaimed). */
+export interface TriggerTable {
+  id: Generated<number>;
+  /** `capstan.<Name>` for built-in triggers, `<module URL or path>#<export>` for user triggers. */
+  classpath: string;
+  /** JSON object: the trigger's constructor arguments. */
+  kwargs: string;
+  created_at: number;
+  triggerer_id: string | null;
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: number;
@@ -232,6 +247,7 @@ export interface Database {
   pool: PoolTable;
   import_error: ImportErrorTable;
   job: JobTable;
+  trigger: TriggerTable;
   audit_log: AuditLogTable;
   backfill: BackfillTable;
   backfill_dag_run: BackfillDagRunTable;
@@ -248,3 +264,4 @@ export type ConnectionRow = Selectable<ConnectionTable>;
 export type VariableRow = Selectable<VariableTable>;
 export type PoolRow = Selectable<PoolTable>;
 export type JobRow = Selectable<JobTable>;
+export type TriggerRow = Selectable<TriggerTable>;

@@ -144,7 +144,11 @@ export async function queueTaskInstances(tx: Transaction<Database>, ids: readonl
       .updateTable('task_instance')
       .set({
         state: 'queued',
-        try_number: sql<number>`try_number + 1`,
+        // A try continued after a deferral or a reschedule keeps its number (Airflow's rule) and, until
+        // its new process claims it, the previous process's pid: that process's exit must not end it.
+        try_number: sql<number>`try_number + 1 - continue_try`,
+        continue_try: 0,
+        reschedule_count: sql<number>`case when continue_try = 1 then reschedule_count else 0 end`,
         queued_at: now,
         executor,
         queued_by_job_id: jobId,
@@ -152,7 +156,7 @@ export async function queueTaskInstances(tx: Transaction<Database>, ids: readonl
         end_date: null,
         duration_ms: null,
         hostname: null,
-        pid: null,
+        pid: sql<number | null>`case when continue_try = 1 then pid else null end`,
         exit_code: null,
         failure_reason: null,
         next_retry_at: null,
@@ -255,7 +259,8 @@ export async function clearTaskInstanceRows(
   for (let i = 0; i < ids.length; i += 500) {
     const rows = await db
       .updateTable('task_instance')
-      .set({ state: 'none', max_tries: sql<number>`try_number + ${retries}`, next_retry_at: null, updated_at: now })
+      // A cleared task starts afresh: no deferral to resume, no try to continue.
+      .set({ state: 'none', max_tries: sql<number>`try_number + ${retries}`, next_retry_at: null, next_method: null, next_kwargs: null, trigger_id: null, trigger_timeout_at: null, continue_try: 0, updated_at: now })
       .where('id', 'in', ids.slice(i, i + 500))
       .where('state', 'in', statesLeadingTo('none'))
       .returning('id')

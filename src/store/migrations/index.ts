@@ -9,6 +9,7 @@ import * as m002 from './002_ti_owner.ts';
 import * as m003 from './003_try_rendered_fields.ts';
 import * as m004 from './004_dag_run_callback.ts';
 import * as m005 from './005_backfill.ts';
+import * as m006 from './006_triggers.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '003_try_rendered_fields': m003,
   '004_dag_run_callback': m004,
   '005_backfill': m005,
+  '006_triggers': m006,
 };
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,23 @@
+/** How a trigger names its class in the `trigger` table (see `SerializedTrigger.classpath`). */
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
+
+/** Prefix of built-in triggers: `capstan.DateTimeTrigger`. Stable across releases and moves of the code. */
+export const BUILTIN_PREFIX = 'capstan.';
+
+/** The classpath of a built-in trigger. */
+export function builtinClasspath(name: string): string {
+  return BUILTIN_PREFIX + name;
+}
+
+/**
+ * The classpath of a user trigger: the module that exports it and the export's name. Call it with
+ * `import.meta.url` from the trigger's own module so the triggerer imports the very same file:
+ *
+ * @example
+ * serialize() { return { classpath: triggerClasspath(import.meta.url, 'QueueTrigger'), kwargs: this.kwargs }; }
+ */
+export function triggerClasspath(moduleUrl: string, exportName: string): string {
+  const url = isAbsolute(moduleUrl) ? pathToFileURL(moduleUrl).href : moduleUrl;
+  return `${url}#${exportName}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * Rebuilding a trigger from its stored `{ classpath, kwargs }` in the triggerer process. Built-in
+ * triggers are found by their stable `capstan.<Name>`; a user trigger's classpath is `<module>#<export>`
+ * and its module is imported (with the `capstan` resolve hook, so it may import from 'capstan').
+ */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CapstanError } from '../core/errors.ts';
+import { registerCapstanResolver } from '../dagprocessing/loader.ts';
+import { BUILTIN_PREFIX } from './classpath.ts';
+import { DateTimeTrigger } from './dateTime.ts';
+import { FileTrigger } from './file.ts';
+import { HttpTrigger } from './http.ts';
+import type { SerializedTrigger, Trigger, TriggerClass } from './types.ts';
+
+const BUILTIN: ReadonlyMap<string, TriggerClass> = new Map<string, TriggerClass>([
+  ['DateTimeTrigger', DateTimeTrigger],
+  ['FileTrigger', FileTrigger],
+  ['HttpTrigger', HttpTrigger],
+]);
+
+/** Names of the built-in triggers (without the `capstan.` prefix). */
+export function builtinTriggerNames(): string[] {
+  return [...BUILTIN.keys()];
+}
+
+/** Rebuild a trigger; a classpath that names nothing usable is a `CapstanError` saying which part. */
+export async function loadTrigger(s: SerializedTrigger): Promise<Trigger> {
+  const cls = s.classpath.startsWith(BUILTIN_PREFIX) ? builtin(s.classpath) : await userClass(s.classpath);
+  const trigger = new cls(s.kwargs);
+  if (typeof trigger.run !== 'function' || typeof trigger.serialize !== 'function') {
+    throw new CapstanError('invalid_argument', `trigger '${s.classpath}' does not implement run() and serialize()`);
+  }
+  return trigger;
+}
+
+function builtin(classpath: string): TriggerClass {
+  const cls = BUILTIN.get(classpath.slice(BUILTIN_PREFIX.length));
+  if (!cls) throw new CapstanError('not_found', `unknown built-in trigger '${classpath}'`, { hint: `built-in triggers: ${builtinTriggerNames().map((n) => BUILTIN_PREFIX + n).join(', ')}` });
+  return cls;
+}
+
+async function userClass(classpath: string): Promise<TriggerClass> {
+  const hash = classpath.lastIndexOf('#');
+  if (hash <= 0 || hash === classpath.length - 1) {
+    throw new CapstanError('invalid_argument', `trigger classpath '${classpath}' must be '<module>#<export>' or 'capstan.<Name>'`, { hint: 'build it with triggerClasspath(import.meta.url, "MyTrigger")' });
+  }
+  const modulePath = classpath.slice(0, hash);
+  const exportName = classpath.slice(hash + 1);
+  registerCapstanResolver();
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(isAbsolute(modulePath) ? pathToFileURL(modulePath).href : modulePath)) as Record<string, unknown>;
+  } catch (err) {
+    throw new CapstanError('not_found', `trigger module '${modulePath}' could not be imported in the triggerer: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: 'the module must exist at the same path on the triggerer host',
+      cause: err,
+    });
+  }
+  const cls = mod[exportName];
+  if (typeof cls !== 'function') throw new CapstanError('not_found', `trigger module '${modulePath}' has no exported class '${exportName}'`);
+  return cls as TriggerClass;
+}

@@ -1,0 +1,86 @@
+/**
+ * The trigger contract shared by operators (which defer to a trigger), the triggerer (which runs it) and
+ * the engine (which stores it). A trigger is a small async object that waits for one thing — a moment,
+ * a file, an HTTP answer, a pod or Job finishing — and yields an event when it happens. It must be
+ * serializable: the task that defers hands the triggerer only `{ classpath, kwargs }`, and the triggerer
+ * rebuilds the trigger from that (possibly on another host, possibly after a restart). See
+ * src/triggerer/ARCHITECTURE.md.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { TaskConnection } from '../sdk/taskContext.ts';
+
+/** What a trigger is stored as: enough to rebuild it in a triggerer process. */
+export interface SerializedTrigger {
+  /**
+   * `capstan.<Name>` for a built-in trigger (e.g. `capstan.DateTimeTrigger`), or `<module>#<export>` for a
+   * user trigger: an absolute path or `file:` URL of an ES module (or a package specifier) and the name of
+   * the exported class, whose constructor takes `kwargs`.
+   */
+  classpath: string;
+  /** JSON arguments for the trigger's constructor. */
+  kwargs: JsonObject;
+}
+
+/** The one thing a trigger reports: its payload becomes `event` of the resumed task's method. */
+export interface TriggerEvent {
+  payload: JsonValue;
+}
+
+/** Where a trigger logs (the triggerer's process log, tagged with the trigger id). */
+export interface TriggerLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What the triggerer gives a running trigger besides its abort signal. */
+export interface TriggerEnv {
+  /** Wait and read time through this clock (a test can drive it), never `setTimeout` directly. */
+  clock: Clock;
+  log: TriggerLogger;
+  /** The trigger's row id (stable across triggerer restarts), for log lines and idempotency keys. */
+  triggerId: number;
+  /**
+   * A connection by id, resolved in the triggerer (secrets decrypted there). Store connection ids in
+   * kwargs, never credentials: kwargs are kept in the metadata database as plain JSON.
+   */
+  getConnection(connId: string): Promise<TaskConnection>;
+}
+
+/**
+ * A deferrable wait.
+ *
+ * - `serialize()` returns the classpath and kwargs that rebuild an equivalent trigger.
+ * - `run(signal, env)` is an async iterator: it waits (awaiting promises, never blocking the event loop:
+ *   one triggerer runs thousands of triggers on one thread) and yields a `TriggerEvent` when the awaited
+ *   thing happens. Only the first event is used: the task resumes with it and the trigger is cancelled.
+ *   Returning without an event, or throwing, fails the deferral (the task resumes into its failure
+ *   path). `signal` aborts when the trigger is no longer needed (the task was cleared, marked, timed out,
+ *   or another triggerer took the trigger over): stop promptly and release what you hold.
+ * - `run` may be called more than once for the same stored trigger (a triggerer died and another one
+ *   took over), so it must be safe to start again: watch, don't create.
+ *
+ * @example
+ * ```ts
+ * export class QueueTrigger implements Trigger {
+ *   constructor(readonly kwargs: { queue: string }) {}
+ *   serialize() { return { classpath: triggerClasspath(import.meta.url, 'QueueTrigger'), kwargs: this.kwargs }; }
+ *   async *run(signal: AbortSignal, env: TriggerEnv) {
+ *     while (!signal.aborted) {
+ *       const msg = await peek(this.kwargs.queue);
+ *       if (msg) { yield { payload: msg }; return; }
+ *       await env.clock.sleep(5_000, signal);
+ *     }
+ *   }
+ * }
+ * ```
+ */
+export interface Trigger {
+  serialize(): SerializedTrigger;
+  run(signal: AbortSignal, env: TriggerEnv): AsyncIterable<TriggerEvent>;
+}
+
+/** A class that rebuilds a trigger from its kwargs (what a classpath names). */
+export type TriggerClass = new (kwargs: JsonObject) => Trigger;

@@ -6,6 +6,12 @@ export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './c
 export type { JsonValue, JsonObject } from './core/serialized.ts';
 export { systemClock, type Clock, type SleepOptions } from './core/clock.ts';
 export type { TriggerRule } from './core/triggerRules.ts';
+export type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerLogger } from './triggers/types.ts';
+export { triggerClasspath } from './triggers/classpath.ts';
+export { DateTimeTrigger, TimeDeltaTrigger } from './triggers/dateTime.ts';
+export { FileTrigger } from './triggers/file.ts';
+export { HttpTrigger, type HttpResponseInfo } from './triggers/http.ts';
+export { TaskDeferralTimeout, TaskDeferralError } from './triggers/signals.ts';
 export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';
 export {
   KubernetesDeleteJobOperator,

@@ -68,7 +68,7 @@ export function listen(app: Hono, host: string, port: number): Promise<RunningSe
 }
 
 /** The scheduler's own small server: `/health` (its loop is alive) and `/metrics`. */
-export function createSchedulerHealthApp(registry: Registry, health: () => Promise<HealthReport>): Hono {
+export function createSchedulerHealthApp(registry: Registry, health: () => Promise<Pick<HealthReport, 'status'>>): Hono {
   const app = new Hono();
   app.get('/health', async (c) => {
     const report = await health();

@@ -1,6 +1,6 @@
 /**
- * The deployable roles — scheduler, DAG processor, API server — and `standalone`, which runs all three
- * in one process over the embedded defaults. Each runs until its AbortSignal fires.
+ * The deployable roles — scheduler, DAG processor, API server, triggerer — and `standalone`, which runs
+ * them all in one process over the embedded defaults. Each runs until its AbortSignal fires.
  */
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
@@ -16,6 +16,8 @@ import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } fr
 import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { Triggerer, triggererHealthReport } from '../triggerer/index.ts';
+import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
 import { InvalidArgument } from '../core/errors.ts';
 
@@ -109,10 +111,42 @@ export async function startApiServer(engine: Engine, onTriggered?: () => void): 
   return listen(app, c.api.host, c.api.port);
 }
 
+/** The triggerer of this process (config section `triggerer`). */
+export function createTriggerer(engine: Engine): Triggerer {
+  return new Triggerer({
+    db: engine.db,
+    logger: createLogger(engine.config.logging, 'triggerer'),
+    options: engine.config.triggerer,
+    getConnection: async (connId) => {
+      const c = await engine.secrets.requireConnection(connId);
+      return { connId: c.connId, connType: c.connType, host: c.host, schema: c.schema, login: c.login, password: c.password, port: c.port, extra: c.extra as TaskConnection['extra'] };
+    },
+    registry: engine.metrics.registry,
+    events: engine.events,
+  });
+}
+
+/** The triggerer's /health and /metrics server (config triggerer.healthPort; -1 disables it). */
+export async function startTriggererHealthServer(engine: Engine): Promise<RunningServer | undefined> {
+  const c = engine.config;
+  if (c.triggerer.healthPort < 0) return undefined;
+  const app = createSchedulerHealthApp(engine.metrics.registry, () => triggererHealthReport(engine.db, c.triggerer.healthCheckThresholdMs, engine.now()));
+  try {
+    return await listen(app, c.api.host, c.triggerer.healthPort);
+  } catch (err) {
+    createLogger(c.logging, 'triggerer').error(
+      { err, port: c.triggerer.healthPort },
+      'triggerer health server could not listen; continuing without it (set triggerer.healthPort to a free port, 0 for any, or -1 to disable)',
+    );
+    return undefined;
+  }
+}
+
 export interface StandaloneHandle {
   api: RunningServer;
   scheduler: Scheduler;
   processor: DagProcessor;
+  triggerer: Triggerer;
   /** Resolves when every role has stopped. */
   done: Promise<void>;
 }
@@ -125,11 +159,12 @@ export async function startStandalone(engine: Engine, signal: AbortSignal): Prom
   const executor = createExecutor(engine, executionApiUrl);
   const scheduler: Scheduler = createScheduler(engine, executor);
   const processor = createDagProcessor(engine, () => scheduler.wake());
+  const triggerer = createTriggerer(engine);
   await processor.processOnce();
-  const done = Promise.all([processor.run(signal, engine.config.dagProcessor.refreshIntervalMs), scheduler.run(signal)]).then(async () => {
+  const done = Promise.all([processor.run(signal, engine.config.dagProcessor.refreshIntervalMs), scheduler.run(signal), triggerer.run(signal)]).then(async () => {
     await api.close();
   });
-  return { api, scheduler, processor, done };
+  return { api, scheduler, processor, triggerer, done };
 }
 
 /** The scheduler's /health and /metrics server (config scheduler.healthPort; -1 disables it). */

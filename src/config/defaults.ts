@@ -143,6 +143,13 @@ export const OPTIONS: OptionTable = {
     parseTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A DAG file whose import takes longer is killed and recorded as an import error' },
     parallelism: { kind: { type: 'integer', min: 1 }, default: 2, doc: 'DAG files parsed at once' },
   },
+  triggerer: {
+    capacity: { kind: { type: 'integer', min: 1 }, default: 1000, doc: 'Most triggers one triggerer runs at once' },
+    loopIntervalMs: { kind: { type: 'duration', min: 1 }, default: SECOND, doc: 'How often a triggerer looks for new triggers and for triggers to cancel' },
+    heartbeatIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often a triggerer writes its heartbeat' },
+    healthCheckThresholdMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A triggerer whose heartbeat is older than this is dead; another takes over its triggers' },
+    healthPort: { kind: { type: 'integer', min: -1, max: 65535 }, default: 8976, doc: 'Port of the triggerer /health and /metrics server; 0 picks a free port, -1 disables it' },
+  },
   localExecutor: {
     warmProcesses: { kind: { type: 'integer', min: 0 }, default: 2, doc: 'Idle pre-started task processes kept ready to cut start latency' },
   },

@@ -96,6 +96,19 @@ export interface CapstanConfig {
     /** Files parsed at once. Default 2. */
     parallelism: number;
   };
+  /** The triggerer role, which runs deferred tasks' triggers (src/triggerer/ARCHITECTURE.md). */
+  triggerer: {
+    /** Most triggers one triggerer runs at once. Default 1000 (Airflow's default_capacity). */
+    capacity: number;
+    /** How often a triggerer looks for new triggers and for triggers to cancel. Default 1 s. */
+    loopIntervalMs: number;
+    /** How often a triggerer writes its heartbeat. Default 5 s. */
+    heartbeatIntervalMs: number;
+    /** A triggerer whose heartbeat is older than this is dead; its triggers are taken over. Default 30 s. */
+    healthCheckThresholdMs: number;
+    /** Port of the triggerer's /health and /metrics server; 0 picks a free port, -1 disables. Default 8976. */
+    healthPort: number;
+  };
   localExecutor: {
     /** Idle pre-started task processes kept ready to cut start latency. Default 2. */
     warmProcesses: number;

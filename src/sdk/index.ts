@@ -23,3 +23,5 @@ export {
   type ShortCircuitOperatorOptions,
   type ShortCircuitOptions,
 } from './skipping.ts';
+export type { DeferOptions, DeferralFailure } from './baseOperator.ts';
+export * from './sensors/index.ts';

@@ -7,7 +7,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../src/app/components.ts';
-import { createDagProcessor, createExecutor, createScheduler, startApiServer } from '../../src/app/roles.ts';
+import { createDagProcessor, createExecutor, createScheduler, createTriggerer, startApiServer } from '../../src/app/roles.ts';
+import type { Triggerer } from '../../src/triggerer/index.ts';
 import type { RunningServer } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { DagProcessor } from '../../src/dagprocessing/processor.ts';
@@ -30,6 +31,8 @@ export interface TestEngineOptions {
   env?: Record<string, string>;
   /** Use this executor instead of the LocalExecutor. */
   executor?: (engine: Engine, apiUrl: string) => Executor;
+  /** Run a triggerer in the same process, as `standalone` does. Default true. */
+  triggerer?: boolean;
 }
 
 export interface TestEngine {
@@ -40,6 +43,8 @@ export interface TestEngine {
   scheduler: Scheduler;
   processor: DagProcessor;
   executor: Executor;
+  /** The in-process triggerer (undefined with `triggerer: false`). */
+  triggerer: Triggerer | undefined;
   writeDag(fileName: string, source: string): string;
   trigger(dagId: string, options?: { runId?: string; conf?: JsonValue }): Promise<DagRunRow>;
   /** Resolve when the run reaches one of `states` (default success/failed); throws after `timeoutMs`. */
@@ -60,6 +65,7 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
       CAPSTAN__SCHEDULER__LOOP_INTERVAL_MS: '200',
       CAPSTAN__SCHEDULER__ZOMBIE_CHECK_INTERVAL_MS: '500',
       CAPSTAN__LOGGING__LEVEL: 'warn',
+      CAPSTAN__TRIGGERER__LOOP_INTERVAL_MS: '200',
       ...options.env,
     },
   });
@@ -80,7 +86,8 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
   const processor = createDagProcessor(engine, () => scheduler?.wake());
   await processor.processOnce();
   const ac = new AbortController();
-  const running = scheduler.run(ac.signal);
+  const triggerer = options.triggerer === false ? undefined : createTriggerer(engine);
+  const running = Promise.all([scheduler.run(ac.signal), triggerer?.run(ac.signal)]);
   const s = scheduler;
 
   const waitForRun: TestEngine['waitForRun'] = async (dagId, runId, o = {}) => {
@@ -105,6 +112,7 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     scheduler: s,
     processor,
     executor,
+    triggerer,
     writeDag,
     trigger: async (dagId, o = {}) => {
       const run = await triggerDagRun(engine.db, { dagId, ...(o.runId ? { runId: o.runId } : {}), ...(o.conf === undefined ? {} : { conf: o.conf }) }, engine.now());

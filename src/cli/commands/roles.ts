@@ -1,6 +1,15 @@
-/** `capstan standalone|scheduler|api-server|dag-processor`: the long-running roles. */
+/** `capstan standalone|scheduler|api-server|dag-processor|triggerer`: the long-running roles. */
 import { createEngine } from '../../app/components.ts';
-import { createDagProcessor, createExecutor, createScheduler, startApiServer, startSchedulerHealthServer, startStandalone } from '../../app/roles.ts';
+import {
+  createDagProcessor,
+  createExecutor,
+  createScheduler,
+  createTriggerer,
+  startApiServer,
+  startSchedulerHealthServer,
+  startStandalone,
+  startTriggererHealthServer,
+} from '../../app/roles.ts';
 import { assertSchemaCurrent } from '../../store/migrate.ts';
 import type { RegisterCommands } from '../context.ts';
 
@@ -16,7 +25,7 @@ function shutdownSignal(): AbortSignal {
 export const registerRoleCommands: RegisterCommands = (program, ctx) => {
   program
     .command('standalone')
-    .description('run everything in one process on the embedded defaults: migrate, DAG processor, scheduler, API server')
+    .description('run everything in one process on the embedded defaults: migrate, DAG processor, scheduler, triggerer, API server')
     .action(async () => {
       const config = ctx.config();
       const engine = createEngine(config, { db: ctx.rawDb() });
@@ -46,6 +55,19 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const health = await startSchedulerHealthServer(engine);
       if (health) process.stdout.write(`scheduler health and metrics on ${health.url}/health\n`);
       await createScheduler(engine, createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
+      await health?.close();
+    });
+
+  program
+    .command('triggerer')
+    .description("run deferred tasks' triggers (many at once; several triggerers share the work)")
+    .action(async () => {
+      const m = await ctx.db();
+      await assertSchemaCurrent(m);
+      const engine = createEngine(ctx.config(), { db: m });
+      const health = await startTriggererHealthServer(engine);
+      if (health) process.stdout.write(`triggerer health and metrics on ${health.url}/health\n`);
+      await createTriggerer(engine).run(shutdownSignal());
       await health?.close();
     });
 

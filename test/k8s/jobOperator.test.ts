@@ -44,8 +44,10 @@ export const crash = dag({ dagId: 'kjo_crash', schedule: null }, () => {
   new KubernetesJobOperator({ ...common, taskId: 'long', retries: 1, retryDelay: 0, onFinishAction: 'keep_job', annotations: a.long });
 });
 export const ops = dag({ dagId: 'kjo_ops', schedule: null }, () => {
-  new KubernetesPatchJobOperator({ taskId: 'resume', name: 'suspended-job', kubernetesConnId: 'k8s_test', body: { spec: { suspend: false } } });
-  new KubernetesDeleteJobOperator({ taskId: 'delete', name: 'suspended-job', kubernetesConnId: 'k8s_test', waitForCompletion: true, deleteOnStatus: 'Complete', propagationPolicy: 'Foreground' });
+  const create = new KubernetesJobOperator({ ...common, taskId: 'create', name: 'suspended-job', randomNameSuffix: false, suspend: true, waitUntilJobComplete: false, annotations: a.wide });
+  const resume = new KubernetesPatchJobOperator({ taskId: 'resume', name: 'suspended-job', kubernetesConnId: 'k8s_test', body: { spec: { suspend: false } } });
+  const remove = new KubernetesDeleteJobOperator({ taskId: 'delete', name: 'suspended-job', kubernetesConnId: 'k8s_test', waitForCompletion: true, deleteOnStatus: 'Complete', propagationPolicy: 'Foreground' });
+  create.before(resume).before(remove);
 });
 `;
 }
@@ -186,15 +188,14 @@ void describe('KubernetesJobOperator through the engine', { skip: !available && 
     }, 30_000, 200);
   });
 
-  void test('patch resumes a suspended Job; delete waits for Complete and for the Job to be gone', async () => {
-    await batch.createNamespacedJob({ namespace, body: {
-      metadata: { name: 'suspended-job' },
-      spec: { suspend: true, template: { metadata: { annotations: podAnnotations({ outcome: 'succeed', runMs: 100 }) },
-        spec: { restartPolicy: 'Never', containers: [{ name: 'base', image: 'busybox:1.37' }] } } },
-    } });
-    const finished = await (async () => { await t.trigger('kjo_ops', { runId: 'o1' }); return t.waitForRun('kjo_ops', 'o1', { timeoutMs: 90_000 }); })();
+  void test('a suspended Job created without waiting, resumed by a patch, deleted once Complete (waiting until gone)', async () => {
+    await t.trigger('kjo_ops', { runId: 'o1' });
+    const finished = await t.waitForRun('kjo_ops', 'o1', { timeoutMs: 90_000 });
     const tis = Object.fromEntries((await t.taskInstances('kjo_ops', 'o1')).map((ti) => [ti.task_id, ti]));
-    assert.equal(finished.state, 'success', `${tis.resume?.failure_reason ?? ''} ${tis.delete?.failure_reason ?? ''}`);
+    assert.equal(finished.state, 'success', `${tis.create?.failure_reason ?? ''} ${tis.resume?.failure_reason ?? ''} ${tis.delete?.failure_reason ?? ''}`);
+    assert.equal(await pullXCom(t.engine.db, finished.id, 'create', 'job_name'), 'suspended-job');
+    const resumed = await pullXCom(t.engine.db, finished.id, 'resume', 'return_value') as { spec?: { completions?: number } };
+    assert.equal(resumed.spec?.completions, 1, 'the patch returns the patched Job');
     assert.equal(await pullXCom(t.engine.db, finished.id, 'delete', 'return_value'), true);
     await assert.rejects(batch.readNamespacedJob({ namespace, name: 'suspended-job' }), (e: { code?: number }) => e.code === 404);
   });

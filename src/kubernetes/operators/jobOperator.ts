@@ -80,6 +80,8 @@ function exposeFields(target: object, store: Record<string, unknown>, fields: re
 
 /** Runs a task as a Kubernetes Job (see the module doc). */
 export class KubernetesJobOperator extends BaseOperator {
+  /** A killed task deletes its Kubernetes object: the task process lives up to this long (ms) to do it. */
+  static readonly abortCleanupMs: number = 30_000;
   static override readonly templateFields: readonly string[] = [...POD_TEMPLATE_FIELDS, ...JOB_TEMPLATE_FIELDS];
   readonly operatorName: string = 'KubernetesJobOperator';
   readonly jobOptions: JobOptions;
@@ -123,14 +125,16 @@ export class KubernetesJobOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildJob, identityLabels, jobStatusValue, runJob, taskPodSelector } = await kube();
+    const { buildJob, createOrReattachJob, identityLabels, jobStatusValue, runJob, taskPodSelector } = await kube();
     const r = this.runOptions;
     const { clients, connection } = await connectCluster(ctx, r.kubernetesConnId, this.jobOptions.namespace);
     const identity = taskIdentity(ctx);
     const manifest = buildJob(this.jobOptions, { identity, defaultNamespace: clients.defaultNamespace });
     if (r.waitUntilJobComplete === false) {
-      const created = await clients.batch.createNamespacedJob({ namespace: manifest.metadata?.namespace ?? clients.defaultNamespace, body: manifest });
-      ctx.log.info(`created job ${created.metadata?.namespace}/${created.metadata?.name} (not waiting for it)`);
+      // A retry finds the Job an earlier try created rather than starting the workload again.
+      const namespace = manifest.metadata?.namespace ?? clients.defaultNamespace;
+      const { job: created, reattached } = await createOrReattachJob(clients, namespace, manifest, taskPodSelector(identityLabels(identity)));
+      ctx.log.info(`${reattached ? 'found existing' : 'created'} job ${created.metadata?.namespace}/${created.metadata?.name} (not waiting for it)`);
       await ctx.xcomPush('job_name', created.metadata?.name ?? null);
       await ctx.xcomPush('job_namespace', created.metadata?.namespace ?? null);
       return undefined;

@@ -1,4 +1,4 @@
 /** The run-time half of the Job operators, loaded on first use (see podOperator.ts for why). */
-export { buildJob, deleteJob, jobEnd, jobStatusValue, runJob, watchJob } from '../job/index.ts';
+export { buildJob, createOrReattachJob, deleteJob, jobEnd, jobStatusValue, runJob, watchJob } from '../job/index.ts';
 export { identityLabels, renderPodYaml } from '../pod/index.ts';
 export { taskPodSelector } from '../lifecycle/index.ts';

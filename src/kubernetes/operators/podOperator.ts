@@ -78,6 +78,8 @@ export const TASK_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
 ]);
 
 export class KubernetesPodOperator extends BaseOperator {
+  /** A killed task deletes its Kubernetes object: the task process lives up to this long (ms) to do it. */
+  static readonly abortCleanupMs: number = 30_000;
   static override readonly templateFields: readonly string[] = POD_TEMPLATE_FIELDS;
   readonly operatorName: string = 'KubernetesPodOperator';
   readonly podOptions: PodOptions;

@@ -37,6 +37,8 @@ export interface SparkKubernetesOperatorOptions extends TaskOptions, SparkApplic
 
 /** Runs a SparkApplication (see the module doc). Returns the application's final status. */
 export class SparkKubernetesOperator extends BaseOperator {
+  /** A killed task deletes its Kubernetes object: the task process lives up to this long (ms) to do it. */
+  static readonly abortCleanupMs: number = 30_000;
   static override readonly templateFields: readonly string[] = ['applicationFile', 'templateSpec', 'namespace', 'name', 'image', 'codePath', 'kubernetesConnId'];
   readonly operatorName: string = 'SparkKubernetesOperator';
   applicationFile: string | undefined;

@@ -9,6 +9,7 @@ import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
 import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
+import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';
 import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
@@ -57,8 +58,17 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         logger: createLogger(config.logging, 'executor'),
         executionApiUrl,
       });
+    case 'LocalKubernetesExecutor': {
+      // Each side is the executor its own name configures, sharing this process's engine.
+      const as = (name: string): Engine => ({ ...engine, config: { ...config, core: { ...config.core, executor: name } } });
+      return new LocalKubernetesExecutor({
+        local: createExecutor(as('LocalExecutor'), executionApiUrl),
+        kubernetes: createExecutor(as('KubernetesExecutor'), executionApiUrl),
+        kubernetesQueue: config.localKubernetesExecutor.kubernetesQueue,
+      });
+    }
     default:
-      throw new InvalidArgument(`core.executor: '${config.core.executor}' is not available in this build`, 'use LocalExecutor or KubernetesExecutor');
+      throw new InvalidArgument(`core.executor: '${config.core.executor}' is not available in this build`, 'use LocalExecutor, KubernetesExecutor or LocalKubernetesExecutor');
   }
 }
 

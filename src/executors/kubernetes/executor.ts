@@ -12,7 +12,7 @@
  *   the try, for a cluster reason (eviction, node drain, deletion), is relaunched without costing a retry.
  * - **Adoption**: pods of dead schedulers are found by their labels and relabelled to this executor.
  */
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../api/taskToken.ts';
@@ -30,6 +30,7 @@ import type { MetadataDb } from '../../store/db.ts';
 import type { TaskInstanceRow } from '../../store/schema.ts';
 import type { Executor, ExecutorEvent, ExecutorStartContext, TaskWorkload } from '../types.ts';
 import { kubernetesExecutorMetrics, type KubernetesExecutorMetrics } from './metrics.ts';
+import { adoptWorkerPod, deleteWorkerPod, finishWorkerPod, listWorkerPods, warningEventLines } from './podActions.ts';
 import { describeEnd, describePending, isRelaunchable, judgePod } from './podVerdict.ts';
 import type { KubernetesExecutorSettings } from './settings.ts';
 import { watchedNamespaces } from './settings.ts';
@@ -199,7 +200,7 @@ export class KubernetesExecutor implements Executor {
 
   async tryAdopt(tis: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
     const byKey = new Map<string, V1Pod>();
-    for (const pod of await this.#listWorkerPods(`${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.done}!=true`)) {
+    for (const pod of await listWorkerPods(this.clients.core, this.#watched, `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.done}!=true`)) {
       const k = keyOfPod(pod);
       if (k !== undefined && pod.metadata?.deletionTimestamp === undefined) byKey.set(k, pod);
     }
@@ -214,7 +215,7 @@ export class KubernetesExecutor implements Executor {
         notAdopted.push(ti);
         continue;
       }
-      const relabelled = await this.#relabel(pod);
+      const relabelled = await adoptWorkerPod(this.clients.core, pod, this.#executorId, this.#o.logger);
       if (relabelled === undefined) {
         notAdopted.push(ti);
         continue;
@@ -557,67 +558,18 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  // ---- pod I/O ---------------------------------------------------------------------------------------
+  // ---- pod I/O (podActions.ts) -------------------------------------------------------------------
 
-  /** The pod's Warning events as lines (best effort: an error leaves them out). */
-  async #podEvents(t: Tracked): Promise<string[]> {
-    if (t.pod === undefined) return [];
-    try {
-      const list = await this.clients.core.listNamespacedEvent({ namespace: t.pod.namespace, fieldSelector: `involvedObject.name=${t.pod.name}` });
-      const lines = list.items.filter((e) => e.type === 'Warning').map((e) => `  ${e.type} ${e.reason ?? ''}: ${e.message ?? ''}`);
-      return lines.length > 0 ? ['events:', ...lines.slice(-10)] : [];
-    } catch {
-      return [];
-    }
+  #podEvents(t: Tracked): Promise<string[]> {
+    return t.pod === undefined ? Promise.resolve([]) : warningEventLines(this.clients.core, t.pod.namespace, t.pod.name);
   }
 
-  /** Delete or keep (labelled done) a finished pod, by deleteWorkerPods / deleteWorkerPodsOnFailure. */
-  async #cleanup(namespace: string, name: string, failed: boolean): Promise<void> {
-    if (namespace === '' || name === '') return;
-    const s = this.#o.settings;
-    if (s.deleteWorkerPods && (!failed || s.deleteWorkerPodsOnFailure)) {
-      await this.#deletePod(namespace, name);
-      return;
-    }
-    try {
-      await this.clients.core.patchNamespacedPod(
-        { namespace, name, body: { metadata: { labels: { [WORKER_LABELS.done]: 'true' } } } },
-        mergePatch(),
-      );
-    } catch (err) {
-      if (!(err instanceof KubernetesApiError && err.kind === 'not_found')) this.#o.logger.warn({ pod: name, err: errorMessage(err) }, 'could not label a kept worker pod done');
-    }
+  #cleanup(namespace: string, name: string, failed: boolean): Promise<void> {
+    return finishWorkerPod(this.clients.core, this.#o.settings, { namespace, name, failed }, this.#o.logger);
   }
 
-  async #deletePod(namespace: string, name: string): Promise<void> {
-    try {
-      await this.clients.core.deleteNamespacedPod({ namespace, name });
-    } catch (err) {
-      if (!(err instanceof KubernetesApiError && err.kind === 'not_found')) this.#o.logger.warn({ pod: name, err: errorMessage(err) }, 'could not delete a worker pod');
-    }
-  }
-
-  /** Takes the pod over: its owner label becomes this executor's id (guarded by resourceVersion). */
-  async #relabel(pod: V1Pod): Promise<V1Pod | undefined> {
-    const name = pod.metadata?.name ?? '';
-    const namespace = pod.metadata?.namespace ?? '';
-    try {
-      return await this.clients.core.patchNamespacedPod(
-        { namespace, name, body: { metadata: { resourceVersion: pod.metadata?.resourceVersion, labels: { [WORKER_LABELS.executorId]: this.#executorId } } } },
-        mergePatch(),
-      );
-    } catch (err) {
-      this.#o.logger.warn({ pod: name, err: errorMessage(err) }, 'could not adopt a worker pod');
-      return undefined;
-    }
-  }
-
-  async #listWorkerPods(labelSelector: string): Promise<V1Pod[]> {
-    const core = this.clients.core;
-    if (this.#watched.kind === 'all') return (await core.listPodForAllNamespaces({ labelSelector })).items;
-    const out: V1Pod[] = [];
-    for (const namespace of this.#watched.namespaces) out.push(...(await core.listNamespacedPod({ namespace, labelSelector })).items);
-    return out;
+  #deletePod(namespace: string, name: string): Promise<void> {
+    return deleteWorkerPod(this.clients.core, namespace, name, this.#o.logger);
   }
 
   #updateGauges(): void {
@@ -632,9 +584,4 @@ export class KubernetesExecutor implements Executor {
     this.#metrics.pods.set({ state: 'pending' }, pending);
     this.#metrics.pods.set({ state: 'running' }, running);
   }
-}
-
-/** Request options that send a JSON merge patch (client-node defaults to JSON Patch). */
-function mergePatch(): ReturnType<typeof setHeaderOptions> {
-  return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 }

@@ -1,17 +1,15 @@
 /** `capstan standalone|scheduler|api-server|dag-processor|triggerer`: the long-running roles. */
 import { createEngine } from '../../app/components.ts';
-import {
-  createDagProcessor,
-  createExecutor,
-  createScheduler,
-  createTriggerer,
-  startApiServer,
-  startSchedulerHealthServer,
-  startStandalone,
-  startTriggererHealthServer,
-} from '../../app/roles.ts';
+import type * as Roles from '../../app/roles.ts';
 import { assertSchemaCurrent } from '../../store/migrate.ts';
 import type { RegisterCommands } from '../context.ts';
+
+/**
+ * The roles, loaded only by the commands that start one: they pull in every executor (the Kubernetes client
+ * is ~0.4 s of CPU to load), which every other command, `capstan tasks run` in each worker pod included,
+ * must not pay for.
+ */
+const roles = (): Promise<typeof Roles> => import('../../app/roles.ts');
 
 /** An AbortSignal fired by SIGINT/SIGTERM so roles stop cleanly. */
 function shutdownSignal(): AbortSignal {
@@ -30,6 +28,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const config = ctx.config();
       const engine = createEngine(config, { db: ctx.rawDb() });
       const signal = shutdownSignal();
+      const { startStandalone } = await roles();
       const h = await startStandalone(engine, signal);
       process.stdout.write(
         [
@@ -52,6 +51,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .action(async () => {
       const config = ctx.config();
       const engine = createEngine(config, { db: await ctx.db() });
+      const { createExecutor, createScheduler, startSchedulerHealthServer } = await roles();
       const health = await startSchedulerHealthServer(engine);
       if (health) process.stdout.write(`scheduler health and metrics on ${health.url}/health\n`);
       await createScheduler(engine, createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
@@ -65,6 +65,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const m = await ctx.db();
       await assertSchemaCurrent(m);
       const engine = createEngine(ctx.config(), { db: m });
+      const { createTriggerer, startTriggererHealthServer } = await roles();
       const health = await startTriggererHealthServer(engine);
       if (health) process.stdout.write(`triggerer health and metrics on ${health.url}/health\n`);
       await createTriggerer(engine).run(shutdownSignal());
@@ -76,6 +77,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .description('serve the REST API, the Execution API, /health and /metrics')
     .action(async () => {
       const engine = createEngine(ctx.config(), { db: await ctx.db() });
+      const { startApiServer } = await roles();
       const server = await startApiServer(engine);
       process.stdout.write(`API server listening on ${server.url}\n`);
       const signal = shutdownSignal();
@@ -91,6 +93,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const m = await ctx.db();
       await assertSchemaCurrent(m);
       const engine = createEngine(ctx.config(), { db: m });
+      const { createDagProcessor } = await roles();
       const processor = createDagProcessor(engine);
       if (opts.once) {
         const summary = await processor.processOnce();

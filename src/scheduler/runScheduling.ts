@@ -39,6 +39,7 @@ export async function scheduleRun(
   const queue = [...candidates];
   const seen = new Set<string>();
   let waitingOnPastRun = false;
+  let expandedElsewhere = false;
   while (queue.length > 0) {
     const taskId = queue.pop() as string;
     if (seen.has(taskId)) continue;
@@ -62,7 +63,11 @@ export async function scheduleRun(
       if (task.mapping) {
         // Its upstreams are done, so what it maps over is known: make its map indexes now.
         const expansion = await expandMappedTask(m, run, dag, task, snap, now, options.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH);
-        if (expansion.kind === 'raced') continue;
+        // Another scheduler is expanding it: its rows arrive with the next sync; not a deadlock meanwhile.
+        if (expansion.kind === 'raced') {
+          expandedElsewhere = true;
+          continue;
+        }
         if (expansion.kind === 'ended') {
           for (const d of task.downstream) {
             seen.delete(d);
@@ -107,7 +112,7 @@ export async function scheduleRun(
   for (const [state, ids] of toEnd) {
     ended += (await transitionTis(m, ids, state, now, { onlyFrom: ['none'], set: { end_date: now } })).length;
   }
-  return { scheduled: scheduled.length + released.length, ended, ...judgeRun(dag, snap, waitingOnPastRun) };
+  return { scheduled: scheduled.length + released.length, ended, ...judgeRun(dag, snap, waitingOnPastRun || expandedElsewhere) };
 }
 
 /**

@@ -20,7 +20,7 @@ import { pollUntil } from '../support/roles.ts';
 function dagSource(dir: string, url: string): string {
   const f = (name: string) => JSON.stringify(join(dir, name));
   return `
-import { dag, FileSensor, HttpSensor, TimeDeltaSensor } from 'capstan';
+import { dag, FileSensor, FunctionSensor, HttpSensor, PokeReturnValue, TimeDeltaSensor } from 'capstan';
 dag({ dagId: 'poke_mode', schedule: null }, () => {
   new FileSensor({ taskId: 'wait', filepath: ${f('poke.flag')}, pokeInterval: 200, timeout: '60s' });
 });
@@ -32,6 +32,9 @@ dag({ dagId: 'sensor_timeout', schedule: null }, () => {
 });
 dag({ dagId: 'sensor_soft_fail', schedule: null }, () => {
   new FileSensor({ taskId: 'wait', filepath: ${f('never.flag')}, pokeInterval: 200, timeout: 600, softFail: true });
+});
+dag({ dagId: 'function_sensor', schedule: null }, () => {
+  new FunctionSensor({ taskId: 'third_time', mode: 'reschedule', pokeInterval: 100, poke: (ctx) => new PokeReturnValue((ctx.rescheduleCount ?? 0) >= 2, { earlierPokes: ctx.rescheduleCount ?? -1 }) });
 });
 dag({ dagId: 'deferrable_sensors', schedule: null }, () => {
   new TimeDeltaSensor({ taskId: 'settle', delta: '1s' });
@@ -107,6 +110,12 @@ for (const dialect of (process.env['SENSOR_DIALECTS'] ?? 'sqlite,postgres').spli
       const [ti] = await t.taskInstances('sensor_soft_fail', 'r1');
       assert.equal(ti?.state, 'skipped');
       assert.match(ti?.failure_reason ?? '', /softFail/);
+    });
+
+    test('FunctionSensor: its poke sees the earlier pokes of the try; the PokeReturnValue is pushed', async () => {
+      const dagRun = await t.trigger('function_sensor', { runId: 'r1' });
+      assert.equal((await t.waitForRun('function_sensor', 'r1')).state, 'success');
+      assert.deepEqual(await pullXCom(t.engine.db, dagRun.id, 'third_time', 'return_value', -1), { earlierPokes: 2 });
     });
 
     test('deferrable TimeDeltaSensor and HttpSensor (404 = not yet, responseCheck re-defers) succeed', async () => {

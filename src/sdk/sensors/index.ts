@@ -3,3 +3,4 @@ export { BaseSensorOperator, PokeReturnValue, type SensorMode, type SensorOption
 export { FileSensor, type FileSensorOptions } from './file.ts';
 export { HttpSensor, type HttpSensorOptions } from './http.ts';
 export { DateTimeSensor, TimeDeltaSensor, type DateTimeSensorOptions, type TimeDeltaSensorOptions } from './time.ts';
+export { FunctionSensor, type FunctionSensorOptions } from './function.ts';

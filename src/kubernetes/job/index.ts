@@ -9,5 +9,7 @@ export { collectXcom, COMPLETION_INDEX_ANNOTATION, completionIndex, describeJobE
 export type { JobEnd, PodXcom } from './jobState.ts';
 export { JobPodTracker } from './jobPods.ts';
 export type { FailedPod, JobPodTrackerOptions } from './jobPods.ts';
-export { createOrReattachJob, deleteJob, markJobChecked, runJob, watchJob } from './runJob.ts';
+export { createOrReattachJob, deleteJob, markJobChecked, runJob, watchJob, withJobXcomSidecar } from './runJob.ts';
+export { KubernetesJobTrigger } from './jobTrigger.ts';
+export type { KubernetesJobTriggerKwargs, KubernetesJobTriggerPayload } from './jobTrigger.ts';
 export type { CreatedJob, JobRunResult, JobTaskOutcome, RunJobOptions } from './runJob.ts';

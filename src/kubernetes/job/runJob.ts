@@ -39,6 +39,11 @@ export interface RunJobOptions {
   failOnPodStartError?: boolean | undefined;
   /** Aborting kills the task: the Job is deleted. */
   signal?: AbortSignal | undefined;
+  /**
+   * Follow this Job, already created (a deferred task resuming after its trigger fired): nothing is created,
+   * the pods' logs and XComs are read and the finish action applied.
+   */
+  existing?: V1Job | undefined;
   logIdleTimeoutMs?: number | undefined;
   logTerminatedGraceMs?: number | undefined;
 }
@@ -121,20 +126,21 @@ export async function markJobChecked(clients: KubeClients, namespace: string, na
   }
 }
 
-/** A watcher of one Job. */
-export function watchJob(clients: KubeClients, namespace: string, name: string, initial: V1Job | undefined, log: (m: string) => void): ObjectWatcher<V1Job> {
+/** A watcher of one Job (of this `uid` when given: then a Job that is gone, or recreated, reads as deleted). */
+export function watchJob(clients: KubeClients, namespace: string, name: string, initial: V1Job | undefined, log: (m: string) => void, uid?: string): ObjectWatcher<V1Job> {
   return ObjectWatcher.start<V1Job>({
     watch: clients.watch,
     path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
     name,
     initial,
+    uid,
     list: (fieldSelector) => clients.batch.listNamespacedJob({ namespace, fieldSelector }),
     onRetry: (e, n) => log(`job watch reconnecting (attempt ${n}): ${errorMessage(e)}`),
   });
 }
 
-/** Adds the XCom sidecar to the Job's pod template. */
-function withJobXcomSidecar(job: V1Job, options: XcomSidecarOptions | undefined): V1Job {
+/** Adds the XCom sidecar to the Job's pod template (pure). */
+export function withJobXcomSidecar(job: V1Job, options: XcomSidecarOptions | undefined): V1Job {
   const spec = job.spec;
   if (spec === undefined) throw new Error('the Job has no spec');
   const pod = withXcomSidecar({ metadata: spec.template.metadata ?? {}, spec: spec.template.spec }, options);
@@ -156,9 +162,12 @@ export async function runJob(clients: KubeClients, manifest: V1Job, options: Run
   if (signal.aborted) throw new Error(`task killed before its Job was created: ${String(signal.reason)}`);
   const body = options.doXcomPush === true ? withJobXcomSidecar(manifest, options.xcom) : manifest;
   const namespace = body.metadata?.namespace ?? clients.defaultNamespace;
-  const { job: created, reattached } = await createOrReattachJob(clients, namespace, { ...body, metadata: { ...body.metadata, namespace } }, options.reattachSelector);
+  const { job: created, reattached } = options.existing !== undefined
+    ? { job: options.existing, reattached: true }
+    : await createOrReattachJob(clients, namespace, { ...body, metadata: { ...body.metadata, namespace } }, options.reattachSelector);
   const name = created.metadata?.name ?? '';
-  log(reattached ? `reattached to existing job ${namespace}/${name}` : `created job ${namespace}/${name}`);
+  log(options.existing !== undefined ? `following job ${namespace}/${name} after the deferral`
+    : reattached ? `reattached to existing job ${namespace}/${name}` : `created job ${namespace}/${name}`);
 
   const watcher = watchJob(clients, namespace, name, created, log);
   // The Job controller's own events (pods created, backoff limit reached, deadline…) go to the task log too;

@@ -22,7 +22,9 @@ import { CapstanError, InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
+import type { JobRunResult, RunJobOptions } from '../job/runJob.ts';
 import type { JobFinishAction, JobOptions, PropagationPolicy } from '../job/options.ts';
+import { FAIL_METHOD } from '../../triggers/signals.ts';
 import { JOB_FINISH_ACTIONS, JOB_TEMPLATE_FIELDS } from '../job/options.ts';
 import type { XcomSidecarOptions } from '../lifecycle/index.ts';
 import type { PodIdentity } from '../pod/index.ts';
@@ -52,11 +54,16 @@ export interface KubernetesJobOperatorOptions extends TaskOptions, JobOptions {
   containerLogs?: string[] | false;
   /** Fail at once when a pod of the Job cannot start (image pull, container config). Default true. */
   failOnPodStartError?: boolean;
+  /**
+   * Wait for the Job in the triggerer instead of a worker (the worker slot is freed while the Job runs);
+   * the task resumes on a worker to read the pods' logs and XComs. Default false.
+   */
+  deferrable?: boolean;
 }
 
 const RUN_OPTION_KEYS = [
   'kubernetesConnId', 'waitUntilJobComplete', 'onFinishAction', 'deletePropagationPolicy', 'onKillPropagationPolicy',
-  'doXcomPush', 'xcomSidecar', 'containerLogs', 'failOnPodStartError',
+  'doXcomPush', 'xcomSidecar', 'containerLogs', 'failOnPodStartError', 'deferrable',
 ] as const;
 type RunOptions = Pick<KubernetesJobOperatorOptions, (typeof RUN_OPTION_KEYS)[number]>;
 
@@ -125,7 +132,7 @@ export class KubernetesJobOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildJob, createOrReattachJob, identityLabels, jobStatusValue, runJob, taskPodSelector } = await kube();
+    const { buildJob, createOrReattachJob, identityLabels, runJob, taskPodSelector } = await kube();
     const r = this.runOptions;
     const { clients, connection } = await connectCluster(ctx, r.kubernetesConnId, this.jobOptions.namespace);
     const identity = taskIdentity(ctx);
@@ -140,8 +147,30 @@ export class KubernetesJobOperator extends BaseOperator {
       return undefined;
     }
     const sidecar = r.xcomSidecar ?? (connection?.xcomSidecarImage ? { image: connection.xcomSidecarImage } : undefined);
-    const result = await runJob(clients, manifest, {
-      reattachSelector: taskPodSelector(identityLabels(identity)),
+    if (r.deferrable === true) {
+      const { createOrReattachJob, KubernetesJobTrigger, selectorString, withJobXcomSidecar } = await kube();
+      const body = r.doXcomPush === true ? withJobXcomSidecar(manifest, sidecar) : manifest;
+      const namespace = body.metadata?.namespace ?? clients.defaultNamespace;
+      const { job, reattached } = await createOrReattachJob(clients, namespace, { ...body, metadata: { ...body.metadata, namespace } }, taskPodSelector(identityLabels(identity)));
+      const name = job.metadata?.name ?? '';
+      ctx.log.info(`${reattached ? 'reattached to existing' : 'created'} job ${namespace}/${name}; deferring to the triggerer until it ends`);
+      this.defer({
+        trigger: new KubernetesJobTrigger({
+          kubernetesConnId: r.kubernetesConnId ?? null, namespace, name, uid: job.metadata?.uid ?? '',
+          podSelector: selectorString(job.spec?.selector), failOnPodStartError: r.failOnPodStartError !== false,
+        }),
+        method: 'executeComplete',
+        kwargs: { name, namespace },
+      });
+    }
+    const result = await runJob(clients, manifest, this.#runJobOptions(ctx, sidecar, taskPodSelector(identityLabels(identity))), { log: (m) => ctx.log.info(m) });
+    return this.#report(ctx, result);
+  }
+
+  #runJobOptions(ctx: TaskContext, sidecar: XcomSidecarOptions | undefined, reattachSelector: string | undefined): RunJobOptions {
+    const r = this.runOptions;
+    return {
+      reattachSelector,
       signal: ctx.signal,
       onFinishAction: r.onFinishAction,
       deletePropagationPolicy: r.deletePropagationPolicy,
@@ -150,7 +179,45 @@ export class KubernetesJobOperator extends BaseOperator {
       xcom: sidecar,
       logContainers: r.containerLogs,
       failOnPodStartError: r.failOnPodStartError,
-    }, { log: (m) => ctx.log.info(m) });
+    };
+  }
+
+  /**
+   * Resumes a deferred task once its trigger reported the Job's end: follows the ended Job like the sync path
+   * does after its end (every pod's log, the XComs, the `job` XCom, the finish action) and succeeds or fails.
+   */
+  async executeComplete(ctx: TaskContext, _event: JsonValue, kwargs: JsonObject): Promise<JsonValue | undefined> {
+    const { runJob } = await kube();
+    const name = String(kwargs['name']);
+    const namespace = String(kwargs['namespace']);
+    const { clients, connection } = await connectCluster(ctx, this.runOptions.kubernetesConnId, namespace);
+    let job: V1Job;
+    try {
+      job = await clients.batch.readNamespacedJob({ namespace, name });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 404) throw new CapstanError('task_failed', `job ${namespace}/${name} was deleted while the task was deferred`);
+      throw error;
+    }
+    const sidecar = this.runOptions.xcomSidecar ?? (connection?.xcomSidecarImage ? { image: connection.xcomSidecarImage } : undefined);
+    const result = await runJob(clients, job, { ...this.#runJobOptions(ctx, sidecar, undefined), existing: job }, { log: (m) => ctx.log.info(m) });
+    return this.#report(ctx, result);
+  }
+
+  /** A deferral that timed out or whose trigger failed deletes the Job (as a killed task does), then fails. */
+  override async resumeExecution(ctx: TaskContext, method: string, event: JsonValue, kwargs: JsonObject): Promise<unknown> {
+    if (method === FAIL_METHOD && typeof kwargs['name'] === 'string' && typeof kwargs['namespace'] === 'string') {
+      const { deleteJob } = await kube();
+      const { clients } = await connectCluster(ctx, this.runOptions.kubernetesConnId, kwargs['namespace']);
+      const policy = this.runOptions.onKillPropagationPolicy ?? 'Foreground';
+      ctx.log.info(`deferral ended without the Job's end: deleting job ${kwargs['namespace']}/${kwargs['name']} (propagation ${policy})`);
+      await deleteJob(clients, kwargs['namespace'], kwargs['name'], policy).catch((e: unknown) => ctx.log.warn(`could not delete the job: ${String(e)}`));
+    }
+    return super.resumeExecution(ctx, method, event, kwargs);
+  }
+
+  async #report(ctx: TaskContext, result: JobRunResult): Promise<JsonValue | undefined> {
+    const { jobStatusValue } = await kube();
+    const r = this.runOptions;
     await ctx.xcomPush('job_name', result.name);
     await ctx.xcomPush('job_namespace', result.namespace);
     await ctx.xcomPush('job', jobStatusValue(result.job) as JsonValue);

@@ -1,4 +1,5 @@
 /** The run-time half of the Job operators, loaded on first use (see podOperator.ts for why). */
-export { buildJob, createOrReattachJob, deleteJob, jobEnd, jobStatusValue, runJob, watchJob } from '../job/index.ts';
+export { buildJob, createOrReattachJob, deleteJob, jobEnd, jobStatusValue, runJob, selectorString, watchJob, withJobXcomSidecar } from '../job/index.ts';
+export { KubernetesJobTrigger } from '../job/jobTrigger.ts';
 export { identityLabels, renderPodYaml } from '../pod/index.ts';
 export { taskPodSelector } from '../lifecycle/index.ts';

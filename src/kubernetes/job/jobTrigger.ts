@@ -1,0 +1,95 @@
+/**
+ * KubernetesJobTrigger: the deferrable half of the KubernetesJobOperator. The task creates (or finds) its Job
+ * on a worker, then defers to this trigger, which waits in the triggerer — by a watch on the Job's conditions
+ * and one on its pods, never polling — until the Job ends or a pod of it can never start. Its event resumes
+ * the task on a worker (`KubernetesJobOperator.executeComplete`), which reads the pods' logs and XComs and
+ * applies the finish action. It never creates anything, so the triggerer may run it again after a takeover.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { errorMessage } from '../../core/errors.ts';
+import type { JsonObject } from '../../core/serialized.ts';
+import type { TaskConnection } from '../../sdk/taskContext.ts';
+import type { Connection } from '../../store/connections.ts';
+import { triggerClasspath } from '../../triggers/classpath.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
+import { createKubeClients } from '../client.ts';
+import { parseKubernetesConnection, resolveKubeConfig } from '../connection.ts';
+import { runListWatch } from '../lifecycle/listWatch.ts';
+import { fatalWaiting } from '../lifecycle/podState.ts';
+import { jobEnd } from './jobState.ts';
+import type { JobEnd } from './jobState.ts';
+import { watchJob } from './runJob.ts';
+
+/** Arguments of the trigger (stored as JSON in the trigger table: names only, never credentials). */
+export interface KubernetesJobTriggerKwargs extends JsonObject {
+  kubernetesConnId: string | null;
+  namespace: string;
+  name: string;
+  /** The Job's uid: a Job recreated under the same name is not ours. */
+  uid: string;
+  /** Label selector of the Job's pods. */
+  podSelector: string;
+  failOnPodStartError: boolean;
+}
+
+/** The event's payload: how the Job ended (the resumed task re-reads the Job itself). */
+export interface KubernetesJobTriggerPayload extends JsonObject {
+  end: JsonObject;
+}
+
+function toConnection(c: TaskConnection): Connection {
+  return { ...c, description: null, extra: c.extra as Connection['extra'] };
+}
+
+/** Waits in the triggerer for a Job to end (see the module doc). */
+export class KubernetesJobTrigger implements Trigger {
+  readonly kwargs: KubernetesJobTriggerKwargs;
+
+  constructor(kwargs: JsonObject) {
+    this.kwargs = kwargs as KubernetesJobTriggerKwargs;
+  }
+
+  serialize(): SerializedTrigger {
+    return { classpath: triggerClasspath(import.meta.url, 'KubernetesJobTrigger'), kwargs: this.kwargs };
+  }
+
+  async *run(signal: AbortSignal, env: TriggerEnv): AsyncGenerator<TriggerEvent> {
+    const k = this.kwargs;
+    const connection = k.kubernetesConnId === null ? undefined : parseKubernetesConnection(toConnection(await env.getConnection(k.kubernetesConnId)));
+    const clients = createKubeClients(resolveKubeConfig(connection), {
+      qps: connection?.qps, burst: connection?.burst, requestTimeoutMs: connection?.requestTimeoutMs, defaultNamespace: k.namespace,
+    });
+    const log = (m: string): void => env.log.info(`job ${k.namespace}/${k.name}: ${m}`);
+    const watcher = watchJob(clients, k.namespace, k.name, undefined, log, k.uid);
+    const stop = new AbortController();
+    const fatal = new AbortController();
+    let fatalEnd: JobEnd | undefined;
+    const pods = k.failOnPodStartError ? runListWatch<V1Pod>({
+      watch: clients.watch,
+      path: `/api/v1/namespaces/${encodeURIComponent(k.namespace)}/pods`,
+      labelSelector: k.podSelector,
+      list: () => clients.core.listNamespacedPod({ namespace: k.namespace, labelSelector: k.podSelector }),
+      onList: (items) => { for (const p of items) check(p); },
+      onEvent: (_type, p) => check(p),
+      onRetry: (e, n) => log(`pods watch reconnecting (attempt ${n}): ${errorMessage(e)}`),
+      signal: stop.signal,
+    }) : Promise.resolve();
+    function check(pod: V1Pod): void {
+      const f = fatalWaiting(pod);
+      if (f === undefined || fatalEnd !== undefined) return;
+      fatalEnd = { kind: 'podCannotStart', pod: pod.metadata?.name ?? '?', container: f.container, reason: f.reason, message: f.message };
+      fatal.abort();
+    }
+    try {
+      const end = await watcher.until((s) => jobEnd(s.object, s.deleted), { signal: AbortSignal.any([signal, fatal.signal]) });
+      const result = end ?? fatalEnd;
+      if (result === undefined) return; // cancelled: the task left `deferred`; nothing to report
+      log(`ended: ${JSON.stringify(result)}`);
+      const payload: KubernetesJobTriggerPayload = { end: result as unknown as JsonObject };
+      yield { payload };
+    } finally {
+      stop.abort();
+      await Promise.allSettled([watcher.stop(), pods]);
+    }
+  }
+}

@@ -2,9 +2,11 @@
 // metadata DB): worker pods run by the local kubelet really execute `capstan tasks run` and report through the
 // Execution API; pods left to kwok exercise what the cluster can do to a pod (image pull errors, eviction,
 // a pod that succeeds without its task ever reporting, a pod never scheduled); the API server rejects an invalid override (422); a
-// pod deleted before its task started is relaunched without costing a retry.
+// pod deleted before its task started is relaunched without costing a retry; pods a dead scheduler left behind
+// are cleaned up.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
@@ -110,5 +112,31 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
     const [ti] = await h.t.taskInstances('drained', 'r1');
     assert.equal(run.state, 'success', ti?.failure_reason ?? '');
     assert.equal(ti?.try_number, 1);
+  });
+
+  void test('pods a dead scheduler left for tries that are over are cleaned up: finished by the deletion policy, live ones deleted', async () => {
+    const tis = Object.fromEntries((await h.t.taskInstances('ke', 'r1')).map((ti) => [ti.task_id, ti]));
+    const ghostLabels = (task: string) => ({ 'capstan.dev/kind': 'worker', 'capstan.dev/executor-id': 'scheduler-long-gone', 'capstan.dev/dag-id': 'ke', 'capstan.dev/task-id': task });
+    const ghost = (name: string, task: string, labels: Record<string, string>, annotations: Record<string, string>): V1Pod => ({
+      metadata: { name, labels, annotations: { 'capstan.dev/ti-id': tis[task]?.id ?? '', 'capstan.dev/try-number': '1', ...annotations } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'base', image: 'capstan/worker:test' }] },
+    });
+    /** A pod that finished before it looked like a worker pod: the sweep sees it terminal. */
+    const finished = async (name: string, task: string, outcome: string): Promise<void> => {
+      await h.core.createNamespacedPod({ namespace, body: ghost(name, task, {}, { 'capstan.test/outcome': outcome, 'capstan.test/run-duration': '100ms' }) });
+      await waitFor(`${name} finished`, async () => {
+        const p = await h.core.readNamespacedPod({ namespace, name });
+        return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? true : undefined;
+      }, 15_000);
+      await h.core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: ghostLabels(task) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    };
+    await finished('ghost-succeeded', 'hello', 'succeed');
+    await finished('ghost-failed', 'bad', 'fail');
+    await h.core.createNamespacedPod({ namespace, body: ghost('ghost-stale', 'bad', ghostLabels('bad'), { 'capstan.test/outcome': 'run-forever' }) });
+    const left = await waitFor('ghost pods cleaned up', async () => {
+      const pods = (await h.pods()).filter((p) => p.metadata?.name?.startsWith('ghost-'));
+      return pods.length === 1 && pods[0]?.metadata?.labels?.['capstan.dev/done'] === 'true' ? pods : undefined;
+    }, 20_000);
+    assert.equal(left[0]?.metadata?.name, 'ghost-failed', 'the failed try\'s pod is kept (deleteWorkerPodsOnFailure false), labelled done');
   });
 });

@@ -59,6 +59,11 @@ export interface KubernetesExecutorOptions {
   logger: Logger;
   /** Registry for the executor's metrics (the scheduler's /metrics). */
   registry?: Registry | undefined;
+  /**
+   * A scheduler whose heartbeat is older than this is dead (`scheduler.healthCheckThresholdMs`): the pods it
+   * left whose tries are over are cleaned up by the orphan sweep. Default 30 s.
+   */
+  healthCheckThresholdMs?: number | undefined;
   /** Env added to every worker pod's base container (the factory passes the mutation hook setting). */
   workerEnv?: Readonly<Record<string, string>> | undefined;
   /** Pins pod name suffixes (tests). */
@@ -134,6 +139,7 @@ export class KubernetesExecutor implements Executor {
   #inFlight = 0;
   #pumpTimer: NodeJS.Timeout | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
+  #sweeping = false;
   #watches: Promise<void>[] = [];
   /** Per watched namespace ('' = all): performance.now() when its latest list started. */
   readonly #listStarted = new Map<string, number>();
@@ -160,7 +166,10 @@ export class KubernetesExecutor implements Executor {
     this.#connection = await this.#o.connect();
     const namespaces = this.#watched.kind === 'all' ? [''] : this.#watched.namespaces;
     for (const ns of namespaces) this.#watches.push(this.#watch(ns));
-    this.#checkTimer = setInterval(() => void this.#checkPending(), this.#o.settings.podCheckIntervalMs);
+    this.#checkTimer = setInterval(() => {
+      void this.#checkPending();
+      void this.#sweepOrphans();
+    }, this.#o.settings.podCheckIntervalMs);
     this.#checkTimer.unref();
     this.#o.logger.info({ executorId: this.#executorId, namespaces: namespaces.map((n) => n || '(all)') }, 'KubernetesExecutor started');
   }
@@ -530,7 +539,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** True when the try ended failed (it reported so), for deleteWorkerPodsOnFailure. */
-  async #tryFailed(w: TaskWorkload): Promise<boolean> {
+  async #tryFailed(w: Pick<TaskWorkload, 'tiId' | 'tryNumber'>): Promise<boolean> {
     const row = await this.#o.db.db.selectFrom('task_instance_try').select('state').where('ti_id', '=', w.tiId).where('try_number', '=', w.tryNumber).executeTakeFirst();
     return row === undefined || (row.state !== 'success' && row.state !== 'skipped');
   }
@@ -555,6 +564,44 @@ export class KubernetesExecutor implements Executor {
       } finally {
         t.busy = false;
       }
+    }
+  }
+
+  /**
+   * Pods of dead schedulers whose tries are over: adoption (src/scheduler/adoption.ts) only sees tries still
+   * queued or running, so a pod that finished while its scheduler was down — or that runs a try that is no
+   * longer current — would be left behind. Finished ones are cleaned up by the deletion policy, live stale
+   * ones deleted (they can never report). Pods of live schedulers, and pods whose try is still current, are
+   * left alone: those belong to their owner or to adoption.
+   */
+  async #sweepOrphans(): Promise<void> {
+    if (this.#sweeping || this.#stop.signal.aborted) return;
+    this.#sweeping = true;
+    try {
+      const selector = `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.executorId}!=${this.#executorId},${WORKER_LABELS.done}!=true`;
+      const pods = (await listWorkerPods(this.clients.core, this.#watched, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
+      if (pods.length === 0) return;
+      const owners = [...new Set(pods.map((p) => p.metadata?.labels?.[WORKER_LABELS.executorId] ?? ''))];
+      const jobs = await this.#o.db.db.selectFrom('job').select(['id', 'state', 'latest_heartbeat']).where('id', 'in', owners).execute();
+      const threshold = this.#o.healthCheckThresholdMs ?? 30_000;
+      const now = this.#o.now();
+      const alive = new Set(jobs.filter((j) => j.state === 'running' && j.latest_heartbeat >= now - threshold).map((j) => j.id));
+      for (const pod of pods) {
+        if (alive.has(pod.metadata?.labels?.[WORKER_LABELS.executorId] ?? '')) continue;
+        const tiId = pod.metadata?.annotations?.[TI_ID_ANNOTATION];
+        const tryNumber = Number(pod.metadata?.annotations?.[POD_LABELS.tryNumber]);
+        if (tiId === undefined) continue;
+        const ti = await this.#o.db.db.selectFrom('task_instance').select(['state', 'try_number']).where('id', '=', tiId).executeTakeFirst();
+        if (ti !== undefined && ti.try_number === tryNumber && (ti.state === 'queued' || ti.state === 'running')) continue; // adoption's
+        const [namespace, name] = [pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''];
+        if (!isPodTerminal(pod)) await this.#deletePod(namespace, name);
+        else await this.#cleanup(namespace, name, ti === undefined || (await this.#tryFailed({ tiId, tryNumber })));
+        this.#o.logger.info({ pod: name, owner: pod.metadata?.labels?.[WORKER_LABELS.executorId] }, 'cleaned up a worker pod left by a dead scheduler');
+      }
+    } catch (err) {
+      this.#o.logger.warn({ err: errorMessage(err) }, 'orphan worker pod sweep failed');
+    } finally {
+      this.#sweeping = false;
     }
   }
 

@@ -54,6 +54,7 @@ export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesE
     now: d.now,
     logger: d.logger,
     registry: d.registry,
+    healthCheckThresholdMs: d.config.scheduler.healthCheckThresholdMs,
     // Operators in the worker (a KubernetesPodOperator run by a worker pod) apply the same hook.
     workerEnv: d.config.kubernetes.podMutationHook === '' ? undefined : { [POD_MUTATION_HOOK_ENV]: d.config.kubernetes.podMutationHook },
     connect: async (): Promise<KubernetesExecutorConnection> => {

@@ -14,6 +14,7 @@ import { currentDag } from './authoring.ts';
 import { runWithTaskContext } from './currentContext.ts';
 import type { TaskContext } from './taskContext.ts';
 import { XComArg, type Resolvable } from './xcomArg.ts';
+import { isJson } from './mapping.ts';
 import { taskMapping, type TaskMapping } from './taskflowMapping.ts';
 
 /** A TaskFlow task that can also be mapped (what `task()` returns). */
@@ -110,12 +111,4 @@ export function uniqueTaskId(base: string, explicitDag: TaskOptions['dag']): str
   const d = explicitDag ?? currentDag();
   if (!d || !d.tasks.has(base)) return base;
   for (let i = 1; ; i++) if (!d.tasks.has(`${base}__${i}`)) return `${base}__${i}`;
-}
-
-function isJson(v: unknown): boolean {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v);
-  if (Array.isArray(v)) return v.every(isJson);
-  if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
-  return false;
 }

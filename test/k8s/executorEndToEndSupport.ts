@@ -35,6 +35,8 @@ export interface PodRecorder {
   readonly byTry: ReadonlyMap<string, ReadonlySet<string>>;
   /** Distinct `capstan.dev/executor-id` labels of the pods at creation. */
   readonly executorIds: ReadonlySet<string>;
+  /** Every `capstan.dev/executor-id` each pod carried (more than one: it changed owner, by adoption). */
+  readonly ownersByPod: ReadonlyMap<string, ReadonlySet<string>>;
   stop(): Promise<void>;
 }
 
@@ -46,8 +48,15 @@ export async function recordPods(cluster: TestCluster, namespace: string): Promi
     () => core.listNamespacedPod({ namespace, labelSelector: selector }), selector);
   const byTry = new Map<string, Set<string>>();
   const executorIds = new Set<string>();
+  const ownersByPod = new Map<string, Set<string>>();
   let stopped = false;
   const seen = (pod: V1Pod): void => {
+    const owner = pod.metadata?.labels?.['capstan.dev/executor-id'];
+    if (owner !== undefined) {
+      const owners = ownersByPod.get(pod.metadata?.name ?? '') ?? new Set<string>();
+      owners.add(owner);
+      ownersByPod.set(pod.metadata?.name ?? '', owners);
+    }
     const a = pod.metadata?.annotations ?? {};
     const key = `${a['capstan.dev/ti-id'] ?? '?'}#${a['capstan.dev/try-number'] ?? '?'}`;
     const names = byTry.get(key) ?? new Set<string>();
@@ -64,7 +73,7 @@ export async function recordPods(cluster: TestCluster, namespace: string): Promi
     if (!stopped) setTimeout(() => void informer.start().catch(() => {}), 200);
   });
   await informer.start();
-  return { byTry, executorIds, stop: async () => { stopped = true; await informer.stop(); } };
+  return { byTry, executorIds, ownersByPod, stop: async () => { stopped = true; await informer.stop(); } };
 }
 
 /** One scenario's world: a home, a DB, the roles' environment, a local kubelet and a pod recorder. */

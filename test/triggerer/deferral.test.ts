@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { pullXCom } from '../../src/store/xcom.ts';
 import { listTries } from '../../src/store/taskInstances.ts';
 import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { triggererHealthReport } from '../../src/triggerer/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { stopPostgres } from '../support/postgres.ts';
 import { pollUntil } from '../support/roles.ts';
@@ -101,7 +102,12 @@ for (const dialect of (process.env['DEFERRAL_DIALECTS'] ?? 'sqlite,postgres').sp
         { timeoutMs: 45_000, diagnose: async () => `deferred at most ${maxDeferred}: ${JSON.stringify(await t.taskStates('many_deferred', 'r1'))}` },
       );
       assert.ok(maxDeferred > PARALLELISM, `deferred at once (${maxDeferred}) > parallelism (${PARALLELISM})`);
-      assert.equal(t.executor.openSlots() > 0, true, 'the executor has free slots while tasks are deferred');
+      // Deferred tasks hold no process: the executor's slots all come free while they wait.
+      await pollUntil('every executor slot free while the tasks are deferred', () => t.executor.openSlots() === PARALLELISM, {
+        timeoutMs: 20_000,
+        diagnose: () => `open slots: ${t.executor.openSlots()}`,
+      });
+      assert.deepEqual(new Set(Object.values(await t.taskStates('many_deferred', 'r1'))), new Set(['deferred']));
       writeFileSync(gate, 'open');
       const done = await t.waitForRun('many_deferred', 'r1', { timeoutMs: 60_000 });
       assert.equal(done.state, 'success', JSON.stringify(await t.taskStates('many_deferred', 'r1')));
@@ -120,6 +126,11 @@ for (const dialect of (process.env['DEFERRAL_DIALECTS'] ?? 'sqlite,postgres').sp
       }
       const triggers = await t.engine.db.db.selectFrom('trigger').selectAll().execute();
       assert.deepEqual(triggers, [], 'fired triggers are deleted');
+      const fired = (await t.engine.metrics.registry.getSingleMetric('capstan_triggers_fired_total')?.get())?.values[0]?.value ?? 0;
+      assert.ok(fired >= WAITERS, `capstan_triggers_fired_total counts the fired triggers (${fired})`);
+      const health = await triggererHealthReport(t.engine.db, 30_000, Date.now());
+      assert.equal(health.status, 'healthy');
+      assert.equal(health.triggerer.alive, 1);
     });
 
     test('a deferral past its timeout fails the task with the reason', async () => {

@@ -118,6 +118,16 @@ export async function timedOutDeferrals(m: MetadataDb, now: number): Promise<Arr
     .execute();
 }
 
+/**
+ * Whether task instance `tiId` is still deferred on trigger `triggerId`. False once it was marked, cleared,
+ * timed out or resumed: a trigger cancelled then is cancelled because its task ended (Airflow's
+ * `safe_to_cancel`), and may cancel the external work it watched.
+ */
+export async function isDeferredOn(m: MetadataDb, tiId: string, triggerId: number): Promise<boolean> {
+  const row = await m.db.selectFrom('task_instance').select('id').where('id', '=', tiId).where('trigger_id', '=', triggerId).where('state', '=', 'deferred').executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Delete trigger rows no deferred task instance waits on (the task was cleared, marked, or timed out). */
 export async function deleteUnusedTriggers(m: MetadataDb): Promise<number> {
   const r = await m.db

@@ -16,7 +16,7 @@ import type { TaskConnection } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { JobRegistry } from '../store/jobs.ts';
 import { TiChangeNotifier } from '../store/notifications.ts';
-import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, releaseTriggers, type AssignedTrigger } from '../store/triggers.ts';
+import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, isDeferredOn, releaseTriggers, type AssignedTrigger } from '../store/triggers.ts';
 import { loadTrigger } from '../triggers/registry.ts';
 import type { TriggerEnv, TriggerLogger } from '../triggers/types.ts';
 import { triggererMetrics, type TriggererMetrics } from './metrics.ts';
@@ -147,7 +147,10 @@ export class Triggerer {
   #start(t: AssignedTrigger): void {
     const abort = new AbortController();
     const log = this.#triggerLogger(t);
-    const env: TriggerEnv = { clock: this.#clock, log, triggerId: t.id, getConnection: this.#d.getConnection };
+    const env: TriggerEnv = {
+      clock: this.#clock, log, triggerId: t.id, getConnection: this.#d.getConnection,
+      isTaskDeferred: () => isDeferredOn(this.#d.db, t.tiId, t.id),
+    };
     const done = (async () => {
       try {
         const trigger = await loadTrigger({ classpath: t.classpath, kwargs: t.kwargs });

@@ -47,6 +47,14 @@ export interface TriggerEnv {
    * kwargs, never credentials: kwargs are kept in the metadata database as plain JSON.
    */
   getConnection(connId: string): Promise<TaskConnection>;
+  /**
+   * Whether the trigger's task instance is still deferred on this trigger (read from the metadata database).
+   * A trigger whose `signal` aborted calls it to tell the two kinds of cancellation apart: `true` — the
+   * triggerer is stopping or handing the trigger over, so the awaited work must go on; `false` — the task
+   * was marked, cleared or timed out, so the work the trigger watched (a pod, a Job) should be stopped.
+   * Absent where no database is at hand (an in-process test run): treat the task as still deferred.
+   */
+  isTaskDeferred?(): Promise<boolean>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Dynamic task mapping through the whole engine (scheduler, real task processes, Execution API) on both
- * metadata databases: expansion over upstream lists of 0 and 1 elements and over literals with a reduce,
+ * Dynamic task mapping through the whole engine (scheduler, real task processes, Execution API), declared
+ * once and run per metadata database by mappingEngineSqlite.test.ts and mappingEnginePostgres.test.ts (one
+ * file each, so each stays well inside a test file's time budget): expansion over upstream lists of 0 and 1 elements and over literals with a reduce,
  * cross products, expandKwargs, per-index templating and XCom, a too-long and an unmappable input, a
  * failing index with retries and the trigger rules downstream of it, and re-expansion after a clear.
  * (The 1,000-element expansion is in mappingScale.test.ts.)
@@ -16,6 +17,7 @@ import { listXComs } from '../../src/store/xcom.ts';
 import { runCapstan } from '../cli/capstan.ts';
 import { stopPostgres } from '../support/postgres.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import type { DialectName } from '../../src/store/dialect.ts';
 
 const DAGS = `
 import { dag, task, BashOperator, EmptyOperator, getCurrentContext } from 'capstan';
@@ -89,7 +91,8 @@ function indexesOf(tis: Ti[], taskId: string): Array<[number, string]> {
   return tis.filter((x) => x.task_id === taskId).map((x): [number, string] => [x.map_index, x.state]).sort((a, b) => a[0] - b[0]);
 }
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
+/** Declare the suite for `dialect`. */
+export function describeMappingEngine(dialect: DialectName): void {
   describe(`dynamic task mapping [${dialect}]`, () => {
     let t: TestEngine;
     before(async () => {

@@ -108,6 +108,8 @@ interface Tracked {
   createdAtMs: number;
   started: boolean;
   last: V1Pod | undefined;
+  /** `last` came from a DELETED event (kept for a snapshot that arrived while the create was in flight). */
+  lastDeleted: boolean;
   /** A relaunch or report is being decided (async DB read): further snapshots wait for it. */
   busy: boolean;
 }
@@ -185,7 +187,7 @@ export class KubernetesExecutor implements Executor {
       if (this.#tracked.has(k)) continue;
       this.#tracked.set(k, {
         workload: w, stage: 'waiting', pod: undefined, createRetries: 0, relaunches: 0, notBefore: 0, handedAt: now,
-        createdAt: 0, createdAtMs: 0, started: false, last: undefined, busy: false,
+        createdAt: 0, createdAtMs: 0, started: false, last: undefined, lastDeleted: false, busy: false,
       });
     }
     this.#pump();
@@ -239,7 +241,7 @@ export class KubernetesExecutor implements Executor {
       const now = performance.now();
       this.#tracked.set(k, {
         workload: w, stage: 'created', pod: { name, namespace }, createRetries: 0, relaunches: 0, notBefore: 0, handedAt: now,
-        createdAt: now, createdAtMs: this.#o.now(), started: false, last: undefined, busy: false,
+        createdAt: now, createdAtMs: this.#o.now(), started: false, last: undefined, lastDeleted: false, busy: false,
       });
       this.#metrics?.adoptions.inc();
       this.#onSnapshot(relabelled, false);
@@ -331,7 +333,7 @@ export class KubernetesExecutor implements Executor {
     t.createdAt = performance.now();
     t.createdAtMs = this.#o.now();
     // The watch may have delivered the pod before the create returned.
-    if (t.last !== undefined) this.#onSnapshot(t.last, false);
+    if (t.last !== undefined) this.#onSnapshot(t.last, t.lastDeleted);
   }
 
   #createRefused(t: Tracked, err: unknown, kind: string): void {
@@ -439,7 +441,10 @@ export class KubernetesExecutor implements Executor {
       this.#tracked.delete(k as string);
       return;
     }
-    if (!force) t.last = pod;
+    if (!force) {
+      t.last = pod;
+      t.lastDeleted = deleted;
+    }
     if (t.stage === 'creating' || t.busy) return; // handled when the create returns / the decision ends
     if (deleted) {
       // A pod leaving our selector looks deleted to our watch and list, whether it was deleted or relabelled
@@ -517,6 +522,7 @@ export class KubernetesExecutor implements Executor {
         if (this.#tracked.get(k) !== t) return;
         t.pod = undefined;
         t.last = undefined;
+        t.lastDeleted = false;
         t.started = false;
         t.stage = 'waiting';
         t.notBefore = 0;

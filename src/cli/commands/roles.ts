@@ -37,6 +37,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
           `  DAGs folder    ${config.core.dagsFolder}${config.core.loadExamples ? ' (+ bundled examples)' : ''}`,
           `  Metadata DB    ${config.database.url}`,
           `  Task logs      ${config.logging.baseLogFolder}`,
+          `  Triggerer      in this process (capacity ${config.triggerer.capacity}) for deferred tasks`,
           '  Try:           capstan dags list   |   capstan dags trigger example_bash   |   capstan tasks list-runs',
           'Press Ctrl+C to stop.',
           '',

@@ -54,6 +54,9 @@ export const first = dag({ dagId: 'spark', schedule: null }, () => {
   new SparkKubernetesOperator({ ...common, taskId: 'broken' });
   new SparkKubernetesOperator({ ...common, taskId: 'no_image' });
 });
+export const deferred = dag({ dagId: 'spark_defer', schedule: null }, () => {
+  new SparkKubernetesOperator({ ...common, taskId: 'pi_deferred', deferrable: true });
+});
 export const again = dag({ dagId: 'spark_again', schedule: null }, () => {
   new SparkKubernetesOperator({ ...common, taskId: 'pi' });
 });
@@ -72,15 +75,16 @@ void describe('SparkKubernetesOperator through the engine', { skip: !available &
     pi: { driver: { outcome: 'succeed', runMs: 300, logs: { [SPARK_DRIVER_CONTAINER]: 'Pi is roughly 3.14159\n' } } },
     broken: { driver: { outcome: 'fail', exitCode: 1, terminationMessage: 'java.lang.ArithmeticException', runMs: 100 }, failWith: 'driver container failed with ExitCode: 1, Reason: Error' },
     no_image: { driver: { outcome: 'image-pull-error' } },
+    pi_deferred: { driver: { outcome: 'succeed', runMs: 3000, logs: { [SPARK_DRIVER_CONTAINER]: 'Pi computed while deferred\n' } } },
   };
 
   const setStatus = (name: string, status: Record<string, unknown>) => custom.patchNamespacedCustomObjectStatus(
     { group, version, namespace, plural, name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 
   /** The Spark operator's part, for every application of the namespace. */
-  async function fakeSparkOperator(): Promise<void> {
+  async function fakeSparkOperator(until: AbortSignal = stop.signal): Promise<void> {
     const handled = new Set<string>();
-    while (!stop.signal.aborted) {
+    while (!until.aborted) {
       const apps = (await custom.listNamespacedCustomObject({ group, version, namespace, plural }) as { items: SparkApplicationObject[] }).items;
       for (const app of apps) {
         const name = app.metadata?.name ?? '';
@@ -89,13 +93,13 @@ void describe('SparkKubernetesOperator through the engine', { skip: !available &
         if (script === undefined || handled.has(name)) continue;
         handled.add(name);
         seenEnv.set(task, (app.spec?.['driver'] as { env?: unknown } | undefined)?.env);
-        void drive(name, script).catch((e: unknown) => { if (!stop.signal.aborted) console.error('fake spark operator:', e); });
+        void drive(name, script, until).catch((e: unknown) => { if (!until.aborted) console.error('fake spark operator:', e); });
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  async function drive(name: string, script: Script): Promise<void> {
+  async function drive(name: string, script: Script, until: AbortSignal): Promise<void> {
     await setStatus(name, { applicationState: { state: 'SUBMITTED' }, driverInfo: { podName: `${name}-driver` } });
     await core.createNamespacedPod({ namespace, body: {
       metadata: { name: `${name}-driver`, labels: { 'spark-role': 'driver', 'sparkoperator.k8s.io/app-name': name }, annotations: podAnnotations(script.driver) },
@@ -103,12 +107,12 @@ void describe('SparkKubernetesOperator through the engine', { skip: !available &
     } });
     if (script.driver.outcome === 'image-pull-error') return; // stays SUBMITTED: the Capstan operator must fail fast on its own
     await waitFor(`${name} driver running`, async () => {
-      const p = stop.signal.aborted ? 'stopped' : (await core.readNamespacedPod({ namespace, name: `${name}-driver` })).status?.phase;
+      const p = until.aborted ? 'stopped' : (await core.readNamespacedPod({ namespace, name: `${name}-driver` })).status?.phase;
       return p === 'Running' || p === 'Succeeded' || p === 'Failed' || p === 'stopped' ? p : undefined;
     }, 30_000, 100);
     await setStatus(name, { applicationState: { state: 'RUNNING' } });
     const final = await waitFor(`${name} driver ended`, async () => {
-      const p = stop.signal.aborted ? 'stopped' : (await core.readNamespacedPod({ namespace, name: `${name}-driver` })).status?.phase;
+      const p = until.aborted ? 'stopped' : (await core.readNamespacedPod({ namespace, name: `${name}-driver` })).status?.phase;
       return p === 'Succeeded' || p === 'Failed' || p === 'stopped' ? p : undefined;
     }, 30_000, 100);
     if (final === 'stopped') return;
@@ -164,6 +168,24 @@ void describe('SparkKubernetesOperator through the engine', { skip: !available &
     assert.deepEqual(left.filter((a) => a.metadata?.deletionTimestamp === undefined).map((a) => a.metadata?.name), []);
     stop.abort();
     await operator;
+  });
+
+  void test('deferrable: the task waits in the triggerer while Spark runs, then resumes with the driver log', async () => {
+    const done = new AbortController();
+    const operator = fakeSparkOperator(done.signal);
+    await t.trigger('spark_defer', { runId: 'd1' });
+    await waitFor('task deferred', async () => ((await t.taskInstances('spark_defer', 'd1'))[0]?.state === 'deferred' ? true : undefined), 30_000, 100);
+    const finished = await t.waitForRun('spark_defer', 'd1', { timeoutMs: 60_000 });
+    done.abort();
+    await operator;
+    const ti = (await t.taskInstances('spark_defer', 'd1'))[0];
+    assert.equal(finished.state, 'success', ti?.failure_reason ?? '');
+    assert.equal(ti?.try_number, 1);
+    const log = (await readTaskLog(taskLogPath(t.engine.config.logging.baseLogFolder, { dagId: 'spark_defer', runId: 'd1', taskId: 'pi_deferred', mapIndex: -1, tryNumber: 1 }))).text;
+    assert.match(log, /deferring to the triggerer until it ends/);
+    assert.match(log, /following spark application \S+ after the deferral/);
+    assert.match(log, /\[driver\] Pi computed while deferred/);
+    assert.match(log, /deleted spark application/);
   });
 
   void test('a retry reattaches to the application an earlier try created instead of submitting it again', async () => {

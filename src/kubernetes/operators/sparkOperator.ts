@@ -18,6 +18,8 @@ import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { PodIdentity } from '../pod/index.ts';
 import type { SparkApplicationOptions } from '../spark/build.ts';
+import type { RunSparkOptions, SparkRunResult } from '../spark/runSpark.ts';
+import { FAIL_METHOD } from '../../triggers/signals.ts';
 import { connectCluster, dryRunNamespace, taskIdentity } from './podOperator.ts';
 
 const kube = () => import('./sparkRuntime.ts');
@@ -33,6 +35,11 @@ export interface SparkKubernetesOperatorOptions extends TaskOptions, SparkApplic
   getLogs?: boolean;
   /** Reattach to the task's existing application on a retry. Default true. */
   reattachOnRestart?: boolean;
+  /**
+   * Wait for the application in the triggerer instead of a worker (the worker slot is freed while Spark
+   * runs); the task resumes on a worker to read the driver's log and delete the application. Default false.
+   */
+  deferrable?: boolean;
 }
 
 /** Runs a SparkApplication (see the module doc). Returns the application's final status. */
@@ -68,6 +75,7 @@ export class SparkKubernetesOperator extends BaseOperator {
       applicationFile: this.applicationFile, templateSpec: this.templateSpec, namespace: this.namespace, name: this.name, image: this.image,
       codePath: this.codePath, kubernetesConnId: this.kubernetesConnId, randomNameSuffix: o.randomNameSuffix,
       startupTimeoutSeconds: o.startupTimeoutSeconds, deleteOnTermination: o.deleteOnTermination, getLogs: o.getLogs, reattachOnRestart: o.reattachOnRestart,
+      deferrable: o.deferrable,
     })) as JsonObject;
   }
 
@@ -90,14 +98,54 @@ export class SparkKubernetesOperator extends BaseOperator {
     const identity = taskIdentity(ctx);
     const manifest = buildSparkApplication(this.#applicationOptions(), { identity, defaultNamespace: clients.defaultNamespace });
     const o = this.options;
-    const result = await runSparkApplication(clients, manifest, {
-      reattachSelector: o.reattachOnRestart === false ? undefined : taskPodSelector(identityLabels(identity)),
-      startupTimeoutSeconds: o.startupTimeoutSeconds,
-      deleteOnTermination: o.deleteOnTermination,
-      getLogs: o.getLogs,
-      signal: ctx.signal,
-    }, { log: (m) => ctx.log.info(m) });
-    if (result.outcome.kind === 'failure') throw new CapstanError('task_failed', result.outcome.message);
-    return JSON.parse(JSON.stringify({ name: result.name, namespace: result.namespace, status: result.application?.status ?? null })) as JsonValue;
+    const reattachSelector = o.reattachOnRestart === false ? undefined : taskPodSelector(identityLabels(identity));
+    if (o.deferrable === true) {
+      const { createOrReattachSparkApplication, SparkApplicationTrigger } = await kube();
+      const { application, reattached } = await createOrReattachSparkApplication(clients, manifest, reattachSelector);
+      const name = application.metadata?.name ?? '';
+      const namespace = application.metadata?.namespace ?? clients.defaultNamespace;
+      ctx.log.info(`${reattached ? 'reattached to existing' : 'created'} spark application ${namespace}/${name}; deferring to the triggerer until it ends`);
+      this.defer({
+        trigger: new SparkApplicationTrigger({ kubernetesConnId: this.kubernetesConnId ?? null, namespace, name, uid: application.metadata?.uid ?? '',
+          startupTimeoutSeconds: o.startupTimeoutSeconds ?? 600 }),
+        method: 'executeComplete',
+        kwargs: { name, namespace },
+      });
+    }
+    const result = await runSparkApplication(clients, manifest, { ...this.#runOptions(ctx), reattachSelector }, { log: (m) => ctx.log.info(m) });
+    return report(result);
   }
+
+  #runOptions(ctx: TaskContext): RunSparkOptions {
+    const o = this.options;
+    return { startupTimeoutSeconds: o.startupTimeoutSeconds, deleteOnTermination: o.deleteOnTermination, getLogs: o.getLogs, signal: ctx.signal };
+  }
+
+  /** Resumes a deferred task once its trigger reported the end: the driver's log, the deletion, success or failure. */
+  async executeComplete(ctx: TaskContext, _event: JsonValue, kwargs: JsonObject): Promise<JsonValue> {
+    const { readSparkApplication, runSparkApplication } = await kube();
+    const name = String(kwargs['name']);
+    const namespace = String(kwargs['namespace']);
+    const { clients } = await connectCluster(ctx, this.kubernetesConnId, namespace);
+    const application = await readSparkApplication(clients, namespace, name);
+    if (application === undefined) throw new CapstanError('task_failed', `spark application ${namespace}/${name} was deleted while the task was deferred`);
+    const result = await runSparkApplication(clients, application as Record<string, unknown>, { ...this.#runOptions(ctx), existing: application }, { log: (m) => ctx.log.info(m) });
+    return report(result);
+  }
+
+  /** A deferral that timed out or whose trigger failed deletes the application, then fails. */
+  override async resumeExecution(ctx: TaskContext, method: string, event: JsonValue, kwargs: JsonObject): Promise<unknown> {
+    if (method === FAIL_METHOD && typeof kwargs['name'] === 'string' && typeof kwargs['namespace'] === 'string') {
+      const { deleteSparkApplication } = await kube();
+      const { clients } = await connectCluster(ctx, this.kubernetesConnId, kwargs['namespace']);
+      ctx.log.info(`deferral ended without the application's end: deleting spark application ${kwargs['namespace']}/${kwargs['name']}`);
+      await deleteSparkApplication(clients, kwargs['namespace'], kwargs['name']).catch((e: unknown) => ctx.log.warn(`could not delete the application: ${String(e)}`));
+    }
+    return super.resumeExecution(ctx, method, event, kwargs);
+  }
+}
+
+function report(result: SparkRunResult): JsonValue {
+  if (result.outcome.kind === 'failure') throw new CapstanError('task_failed', result.outcome.message);
+  return JSON.parse(JSON.stringify({ name: result.name, namespace: result.namespace, status: result.application?.status ?? null })) as JsonValue;
 }

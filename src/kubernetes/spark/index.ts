@@ -5,5 +5,7 @@
  */
 export { buildSparkApplication, loadSparkTemplate, MAX_SPARK_APP_NAME, SPARK_APPLICATION, SPARK_DRIVER_CONTAINER, SPARK_KIND, sparkAppName } from './build.ts';
 export type { SparkApplicationOptions } from './build.ts';
-export { deleteSparkApplication, driverPodName, runSparkApplication, sparkEnd, sparkState } from './runSpark.ts';
+export { createOrReattachSparkApplication, deleteSparkApplication, driverPodName, isStarting, readSparkApplication, runSparkApplication, sparkEnd, sparkState, startupLeftMs, watchSparkApplication } from './runSpark.ts';
+export { SparkApplicationTrigger } from './sparkTrigger.ts';
+export type { SparkApplicationTriggerKwargs } from './sparkTrigger.ts';
 export type { RunSparkOptions, SparkApplicationObject, SparkEnd, SparkRunResult } from './runSpark.ts';

@@ -75,6 +75,8 @@ export interface RunSparkOptions {
   signal?: AbortSignal | undefined;
   logIdleTimeoutMs?: number | undefined;
   logTerminatedGraceMs?: number | undefined;
+  /** Follow this application, already created (a deferred task resuming): nothing is created. */
+  existing?: SparkApplicationObject | undefined;
 }
 
 /** What happened. */
@@ -102,6 +104,16 @@ export async function deleteSparkApplication(clients: KubeClients, namespace: st
   }
 }
 
+/** The application, or undefined when it does not exist. */
+export async function readSparkApplication(clients: KubeClients, namespace: string, name: string): Promise<SparkApplicationObject | undefined> {
+  try {
+    return await clients.custom.getNamespacedCustomObject({ ...customArgs(namespace), name }) as SparkApplicationObject;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 404) return undefined;
+    throw error;
+  }
+}
+
 async function markChecked(clients: KubeClients, namespace: string, name: string): Promise<void> {
   try {
     await clients.custom.patchNamespacedCustomObject({ ...customArgs(namespace), name, body: { metadata: { labels: { [ALREADY_CHECKED_LABEL]: 'true' } } } },
@@ -123,6 +135,47 @@ function describeEnd(name: string, end: SparkEnd): string {
 }
 
 /**
+ * Finds the task's live application (exactly one → reattach; several → error) or creates `manifest` (its
+ * `metadata.namespace`, else the client's default namespace).
+ */
+export async function createOrReattachSparkApplication(clients: KubeClients, manifest: Manifest, reattachSelector?: string): Promise<{ application: SparkApplicationObject; reattached: boolean }> {
+  const metadata = (manifest['metadata'] ?? {}) as { name?: string; namespace?: string };
+  const namespace = metadata.namespace ?? clients.defaultNamespace;
+  if (reattachSelector !== undefined) {
+    const found = await clients.custom.listNamespacedCustomObject({ ...customArgs(namespace), labelSelector: reattachSelector }) as { items?: SparkApplicationObject[] };
+    const choice = choosePod(found.items ?? []);
+    if (choice.kind === 'ambiguous') throw new Error(`found ${choice.names.length} unchecked SparkApplications of this task (${choice.names.join(', ')}); delete the stale ones`);
+    if (choice.kind === 'reattach') return { application: choice.pod, reattached: true };
+  }
+  const application = await clients.custom.createNamespacedCustomObject({ ...customArgs(namespace), body: { ...manifest, metadata: { ...metadata, namespace } } }) as SparkApplicationObject;
+  return { application, reattached: false };
+}
+
+/** A watcher of one SparkApplication (of this `uid` when given: a deleted or recreated one then reads as deleted). */
+export function watchSparkApplication(clients: KubeClients, namespace: string, name: string, initial: SparkApplicationObject | undefined, log: (m: string) => void, uid?: string): ObjectWatcher<SparkApplicationObject> {
+  return ObjectWatcher.start<SparkApplicationObject>({
+    watch: clients.watch,
+    path: `/apis/${api.group}/${api.version}/namespaces/${encodeURIComponent(namespace)}/${api.plural}`,
+    name,
+    initial,
+    uid,
+    list: async (fieldSelector) => await clients.custom.listNamespacedCustomObject({ ...customArgs(namespace), fieldSelector }) as { items: SparkApplicationObject[] },
+    onRetry: (e, n) => log(`spark application watch reconnecting (attempt ${n}): ${errorMessage(e)}`),
+  });
+}
+
+/** Milliseconds left of the startup allowance, measured from the server's creation time (never fresh on a retry). */
+export function startupLeftMs(app: SparkApplicationObject, startupTimeoutSeconds: number, now: number): number {
+  const createdAt = Date.parse(String(app.metadata?.creationTimestamp ?? ''));
+  return Math.max(0, startupTimeoutSeconds * 1000 - (Number.isNaN(createdAt) ? 0 : now - createdAt));
+}
+
+/** True while the Spark operator has not started the application (the startup timeout applies). */
+export function isStarting(app: SparkApplicationObject | undefined): boolean {
+  return STARTING_STATES.has(sparkState(app));
+}
+
+/**
  * Runs `manifest` (a built SparkApplication) to its end (see the module doc).
  *
  * @example
@@ -134,31 +187,14 @@ export async function runSparkApplication(clients: KubeClients, manifest: Manife
   const signal = options.signal ?? new AbortController().signal;
   const metadata = (manifest['metadata'] ?? {}) as { name?: string; namespace?: string };
   const namespace = metadata.namespace ?? clients.defaultNamespace;
-  let created: SparkApplicationObject | undefined;
-  let reattached = false;
-  if (options.reattachSelector !== undefined) {
-    const found = await clients.custom.listNamespacedCustomObject({ ...customArgs(namespace), labelSelector: options.reattachSelector }) as { items?: SparkApplicationObject[] };
-    const choice = choosePod(found.items ?? []);
-    if (choice.kind === 'ambiguous') throw new Error(`found ${choice.names.length} unchecked SparkApplications of this task (${choice.names.join(', ')}); delete the stale ones`);
-    if (choice.kind === 'reattach') {
-      created = choice.pod;
-      reattached = true;
-    }
-  }
-  if (created === undefined) {
-    created = await clients.custom.createNamespacedCustomObject({ ...customArgs(namespace), body: { ...manifest, metadata: { ...metadata, namespace } } }) as SparkApplicationObject;
-  }
+  const { application: created, reattached } = options.existing !== undefined
+    ? { application: options.existing, reattached: true }
+    : await createOrReattachSparkApplication(clients, manifest, options.reattachSelector);
   const name = created.metadata?.name ?? '';
-  log(reattached ? `reattached to existing spark application ${namespace}/${name}` : `created spark application ${namespace}/${name}`);
+  log(options.existing !== undefined ? `following spark application ${namespace}/${name} after the deferral`
+    : reattached ? `reattached to existing spark application ${namespace}/${name}` : `created spark application ${namespace}/${name}`);
 
-  const watcher = ObjectWatcher.start<SparkApplicationObject>({
-    watch: clients.watch,
-    path: `/apis/${api.group}/${api.version}/namespaces/${encodeURIComponent(namespace)}/${api.plural}`,
-    name,
-    initial: created,
-    list: async (fieldSelector) => await clients.custom.listNamespacedCustomObject({ ...customArgs(namespace), fieldSelector }) as { items: SparkApplicationObject[] },
-    onRetry: (e, n) => log(`spark application watch reconnecting (attempt ${n}): ${errorMessage(e)}`),
-  });
+  const watcher = watchSparkApplication(clients, namespace, name, created, log);
   const stopped = new AbortController();
   const driverFatal = new AbortController();
   let fatal: SparkEnd | undefined;
@@ -177,12 +213,10 @@ export async function runSparkApplication(clients: KubeClients, manifest: Manife
 
   const startupMs = (options.startupTimeoutSeconds ?? 600) * 1000;
   // Measured from the API server's creation time, so a reattached task gets no fresh allowance.
-  const createdAt = Date.parse(String(created.metadata?.creationTimestamp ?? ''));
-  const startupLeft = Math.max(0, startupMs - (Number.isNaN(createdAt) ? 0 : Date.now() - createdAt));
   const startupTimer = new AbortController();
   const timer = setTimeout(() => {
-    if (STARTING_STATES.has(sparkState(watcher.snapshot.object))) startupTimer.abort();
-  }, startupLeft);
+    if (isStarting(watcher.snapshot.object)) startupTimer.abort();
+  }, startupLeftMs(created, startupMs / 1000, Date.now()));
 
   let end: SparkEnd;
   try {

@@ -19,14 +19,22 @@ const BUILTIN: ReadonlyMap<string, TriggerClass> = new Map<string, TriggerClass>
   ['HttpTrigger', HttpTrigger],
 ]);
 
+/**
+ * Built-in triggers whose modules are loaded on first use: the Kubernetes client library they need takes
+ * ~300 ms to load, which a triggerer that runs no Kubernetes trigger should not pay.
+ */
+const LAZY_BUILTIN: ReadonlyMap<string, () => Promise<TriggerClass>> = new Map<string, () => Promise<TriggerClass>>([
+  ['KubernetesPodTrigger', async () => (await import('../kubernetes/lifecycle/podTrigger.ts')).KubernetesPodTrigger],
+]);
+
 /** Names of the built-in triggers (without the `capstan.` prefix). */
 export function builtinTriggerNames(): string[] {
-  return [...BUILTIN.keys()];
+  return [...BUILTIN.keys(), ...LAZY_BUILTIN.keys()];
 }
 
 /** Rebuild a trigger; a classpath that names nothing usable is a `CapstanError` saying which part. */
 export async function loadTrigger(s: SerializedTrigger): Promise<Trigger> {
-  const cls = s.classpath.startsWith(BUILTIN_PREFIX) ? builtin(s.classpath) : await userClass(s.classpath);
+  const cls = s.classpath.startsWith(BUILTIN_PREFIX) ? await builtin(s.classpath) : await userClass(s.classpath);
   const trigger = new cls(s.kwargs);
   if (typeof trigger.run !== 'function' || typeof trigger.serialize !== 'function') {
     throw new CapstanError('invalid_argument', `trigger '${s.classpath}' does not implement run() and serialize()`);
@@ -34,8 +42,10 @@ export async function loadTrigger(s: SerializedTrigger): Promise<Trigger> {
   return trigger;
 }
 
-function builtin(classpath: string): TriggerClass {
-  const cls = BUILTIN.get(classpath.slice(BUILTIN_PREFIX.length));
+async function builtin(classpath: string): Promise<TriggerClass> {
+  const name = classpath.slice(BUILTIN_PREFIX.length);
+  const lazy = LAZY_BUILTIN.get(name);
+  const cls = lazy === undefined ? BUILTIN.get(name) : await lazy();
   if (!cls) throw new CapstanError('not_found', `unknown built-in trigger '${classpath}'`, { hint: `built-in triggers: ${builtinTriggerNames().map((n) => BUILTIN_PREFIX + n).join(', ')}` });
   return cls;
 }

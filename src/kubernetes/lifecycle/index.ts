@@ -3,14 +3,14 @@
  * the XCom, classify the end, clean up. `runPod` composes the pieces; operators use it (sync mode) or
  * its parts (deferred mode). See ../ARCHITECTURE.md.
  */
-export { runPod } from './runPod.ts';
-export type { PodRunResult, PodRunSink, RunPodOptions } from './runPod.ts';
+export { followPod, runPod, startPod } from './runPod.ts';
+export type { FollowPodOptions, PodRunResult, PodRunSink, RunPodOptions, StartedPod } from './runPod.ts';
 export { classifyPod, toTaskOutcome } from './podEnd.ts';
 export type { OutcomeOptions, PodEnd, PodTaskOutcome } from './podEnd.ts';
 export { PodWatcher } from './podWatcher.ts';
 export type { PodSnapshot, PodWatcherOptions } from './podWatcher.ts';
-export { awaitPodStart } from './podStartup.ts';
-export type { StartupOptions, StartupResult } from './podStartup.ts';
+export { awaitPodEnd, awaitPodStart } from './podStartup.ts';
+export type { PodEndWaitOptions, StartupOptions, StartupResult } from './podStartup.ts';
 export { followContainerLogs } from './podLogs.ts';
 export type { FollowLogsOptions, LogLine } from './podLogs.ts';
 export { LogCursor, parseTimedLine } from './logCursor.ts';

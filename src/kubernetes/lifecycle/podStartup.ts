@@ -83,6 +83,33 @@ export async function awaitPodStart(options: StartupOptions): Promise<StartupRes
   return (await resolveStep(started, options.events)) ?? { kind: 'aborted' };
 }
 
+/** Options of {@link awaitPodEnd}: the startup options, and a hook for the moment the base container started. */
+export interface PodEndWaitOptions extends StartupOptions {
+  onStarted?: (pod: V1Pod) => Promise<void>;
+}
+
+/**
+ * Waits for the pod's end as the task sees it: startup (timeouts, fast failures), then the base container's
+ * termination or a fatal waiting reason of any container. `undefined` when `signal` aborts first. Used by the
+ * worker (`runPod`) and by the triggerer (`KubernetesPodTrigger`), so both judge a pod the same way.
+ */
+export async function awaitPodEnd(options: PodEndWaitOptions): Promise<PodEnd | undefined> {
+  const { watcher, signal } = options;
+  const started = await awaitPodStart(options);
+  if (started.kind === 'aborted') return undefined;
+  if (started.kind === 'ended') return started.end;
+  await options.onStarted?.(started.pod);
+  type Done = { kind: 'end'; end: PodEnd } | { kind: 'fatal'; pod: V1Pod };
+  const done = await watcher.until<Done>((s) => {
+    const e = classifyPod(s.pod, { deleted: s.deleted });
+    if (e !== undefined) return { kind: 'end', end: e };
+    return s.pod !== undefined && fatalWaiting(s.pod) !== undefined ? { kind: 'fatal', pod: s.pod } : undefined;
+  }, { signal });
+  if (done === undefined) return undefined;
+  if (done.kind === 'end') return done.end;
+  return fatalEnd(done.pod, options.events);
+}
+
 async function resolveStep(s: Step, events: () => Promise<string[]>): Promise<StartupResult | undefined> {
   if (s.kind === 'end') return { kind: 'ended', end: s.end };
   if (s.kind === 'fatal') {

@@ -11,13 +11,13 @@ import { invokeCallback } from './callbacks.ts';
 import type { ExecutionMode, PodLifecycleCallbacks } from './callbacks.ts';
 import { deletePod, finishPlan, markPodChecked } from './cleanup.ts';
 import type { OnFinishAction } from './cleanup.ts';
-import { classifyPod, toTaskOutcome } from './podEnd.ts';
+import { toTaskOutcome } from './podEnd.ts';
 import type { PodEnd, PodTaskOutcome } from './podEnd.ts';
 import { formatPodEvent, streamPodEvents } from './podEvents.ts';
 import { followContainerLogs } from './podLogs.ts';
-import { awaitPodStart, fatalEnd } from './podStartup.ts';
+import { awaitPodEnd } from './podStartup.ts';
 import { PodWatcher } from './podWatcher.ts';
-import { BASE_CONTAINER, fatalWaiting, hasTerminated } from './podState.ts';
+import { BASE_CONTAINER, hasStarted, hasTerminated } from './podState.ts';
 import { createOrReattach } from './reattach.ts';
 import { readXcom, withXcomSidecar } from './xcom.ts';
 import type { XcomSidecarOptions } from './xcom.ts';
@@ -82,22 +82,62 @@ export interface PodRunResult {
  * return result.xcom;
  */
 export async function runPod(clients: KubeClients, manifest: V1Pod, options: RunPodOptions, sink: PodRunSink): Promise<PodRunResult> {
+  const started = await startPod(clients, manifest, options, sink);
+  return followPod(clients, started, options, sink);
+}
+
+/** The pod a task created or reattached to ({@link startPod}). */
+export interface StartedPod {
+  pod: V1Pod;
+  name: string;
+  namespace: string;
+  reattached: boolean;
+}
+
+/**
+ * The first half of {@link runPod}: the client and manifest callbacks, create (or reattach to the task's
+ * earlier pod), `onPodCreation`. A deferrable task stops here and hands the pod to the triggerer.
+ */
+export async function startPod(clients: KubeClients, manifest: V1Pod, options: RunPodOptions, sink: PodRunSink): Promise<StartedPod> {
+  const { core } = clients;
+  const mode = options.mode ?? 'sync';
+  const log = (m: string): void => sink.log(m);
+  const callbacks = options.callbacks;
+  if (options.signal?.aborted === true) throw new Error(`task killed before its pod was created: ${String(options.signal.reason)}`);
+  // The worker creates its client in both modes (in deferrable mode it is the client of creation and resume).
+  await invokeCallback(callbacks, 'onSyncClientCreation', { client: core }, log);
+  const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;
+  const namespace = pod0.metadata?.namespace ?? clients.defaultNamespace;
+  await invokeCallback(callbacks, 'onPodManifestCreated', { pod: pod0, client: core, mode }, log);
+  const { pod, reattached } = await createOrReattach(core, namespace, { ...pod0, metadata: { ...pod0.metadata, namespace } }, options.reattachSelector);
+  const name = pod.metadata?.name ?? '';
+  log(reattached ? `reattached to existing pod ${namespace}/${name}` : `created pod ${namespace}/${name}`);
+  await invokeCallback(callbacks, 'onPodCreation', { pod, client: core, mode }, log);
+  return { pod, name, namespace, reattached };
+}
+
+/** Options of {@link followPod}: those of `runPod`, and the end already known (a deferred task's trigger event). */
+export interface FollowPodOptions extends RunPodOptions {
+  /**
+   * How the pod ended, as the trigger judged it while the task was deferred: not awaited again; the pod's
+   * logs, XCom, callbacks and finish action follow as in sync mode.
+   */
+  knownEnd?: PodEnd;
+}
+
+/**
+ * The second half of {@link runPod}: watch the pod until its base container ends (or take `knownEnd`),
+ * with its events and logs in the task log, then `onPodCompletion`, the XCom, `onPodTeardown`, the finish
+ * action and `onPodCleanup`; the outcome is judged by the same code in both modes.
+ */
+export async function followPod(clients: KubeClients, started: StartedPod, options: FollowPodOptions, sink: PodRunSink): Promise<PodRunResult> {
   const { core } = clients;
   const mode = options.mode ?? 'sync';
   const signal = options.signal ?? new AbortController().signal;
   const log = (m: string): void => sink.log(m);
   const hookCtx = (pod: V1Pod) => ({ pod, client: core, mode });
   const callbacks = options.callbacks;
-
-  if (signal.aborted) throw new Error(`task killed before its pod was created: ${String(signal.reason)}`);
-  if (mode === 'sync') await invokeCallback(callbacks, 'onSyncClientCreation', { client: core }, log);
-  const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;
-  const namespace = pod0.metadata?.namespace ?? clients.defaultNamespace;
-  await invokeCallback(callbacks, 'onPodManifestCreated', hookCtx(pod0), log);
-  const { pod: created, reattached } = await createOrReattach(core, namespace, { ...pod0, metadata: { ...pod0.metadata, namespace } }, options.reattachSelector);
-  const name = created.metadata?.name ?? '';
-  log(reattached ? `reattached to existing pod ${namespace}/${name}` : `created pod ${namespace}/${name}`);
-  await invokeCallback(callbacks, 'onPodCreation', hookCtx(created), log);
+  const { pod: created, name, namespace, reattached } = started;
 
   const background = new AbortController();
   const watcher = PodWatcher.start({ core, watch: clients.watch, namespace, name, initial: created,
@@ -178,21 +218,15 @@ export async function runPod(clients: KubeClients, manifest: V1Pod, options: Run
   return result;
 
   async function awaitEnd(): Promise<PodEnd> {
-    const killed = (): PodEnd => ({ kind: 'killed', reason: abortReason() });
-    const started = await awaitPodStart({ watcher, scheduleTimeoutSeconds: options.scheduleTimeoutSeconds,
-      startupTimeoutSeconds: options.startupTimeoutSeconds, events: recentEvents, signal });
-    if (started.kind === 'aborted') return killed();
-    if (started.kind === 'ended') return started.end;
-    await invokeCallback(callbacks, 'onPodStarting', hookCtx(started.pod), log);
-    type Done = { kind: 'end'; end: PodEnd } | { kind: 'fatal'; pod: V1Pod };
-    const done = await watcher.until<Done>((s) => {
-      const e = classifyPod(s.pod, { deleted: s.deleted });
-      if (e !== undefined) return { kind: 'end', end: e };
-      return s.pod !== undefined && fatalWaiting(s.pod) !== undefined ? { kind: 'fatal', pod: s.pod } : undefined;
-    }, { signal });
-    if (done === undefined) return killed();
-    if (done.kind === 'end') return done.end;
-    return (await fatalEnd(done.pod, recentEvents)) ?? killed();
+    if (options.knownEnd !== undefined) {
+      // The worker was away when the base container started: the hook runs now, late but once.
+      if (hasStarted(created, BASE_CONTAINER) || hasTerminated(created, BASE_CONTAINER)) await invokeCallback(callbacks, 'onPodStarting', hookCtx(created), log);
+      return options.knownEnd;
+    }
+    const end = await awaitPodEnd({ watcher, scheduleTimeoutSeconds: options.scheduleTimeoutSeconds,
+      startupTimeoutSeconds: options.startupTimeoutSeconds, events: recentEvents, signal,
+      onStarted: (pod) => invokeCallback(callbacks, 'onPodStarting', hookCtx(pod), log) });
+    return end ?? { kind: 'killed', reason: abortReason() };
   }
 
   function abortReason(): string {

@@ -24,7 +24,8 @@ import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../store/connections.ts';
 import type { KubeClients } from '../clients.ts';
 import type { KubernetesConnection } from '../connection.ts';
-import type { OnFinishAction, PodLifecycleCallbacks, XcomSidecarOptions } from '../lifecycle/index.ts';
+import type { OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
+import { FAIL_METHOD } from '../../triggers/signals.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
 import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
 
@@ -56,6 +57,13 @@ export interface KubernetesPodOperatorOptions extends TaskOptions, PodOptions {
   terminationGracePeriodOnKill?: number;
   /** Lifecycle callbacks (onPodCreation, onPodCompletion, progress, …). */
   podCallbacks?: PodLifecycleCallbacks;
+  /**
+   * Watch the pod from the triggerer instead of a worker: the worker creates (or reattaches to) the pod,
+   * defers, and its slot is free while the pod runs; the task resumes on a worker once the base container
+   * ended (or the pod cannot start / timed out) to read the log and the XCom and apply the finish action.
+   * See docs/kubernetes/deferrable.md. Default false.
+   */
+  deferrable?: boolean;
 }
 
 const RUN_OPTION_KEYS = [
@@ -69,6 +77,7 @@ const RUN_OPTION_KEYS = [
   'containerLogs',
   'terminationGracePeriodOnKill',
   'podCallbacks',
+  'deferrable',
 ] as const;
 
 /** The options every operator takes (`TaskOptions`); the Kubernetes operators pass the rest to their builders. */
@@ -132,36 +141,104 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildPod, identityLabels, podMutationHookFromEnvironment, runPod, taskPodSelector } = await kube();
+    const { buildPod, podMutationHookFromEnvironment, runPod, startPod } = await kube();
     const r = this.runOptions;
     const { clients, connection: kubeConn } = await connectCluster(ctx, r.kubernetesConnId, this.podOptions.namespace);
     const identity = taskIdentity(ctx);
     // kubernetes.podMutationHook reaches task processes through its CAPSTAN__… variable (set by the executors).
     const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace, podMutationHook: await podMutationHookFromEnvironment() });
+    const options = await this.#runPodOptions(ctx, kubeConn);
+    const sink = { log: (m: string) => ctx.log.info(m) };
+    if (r.deferrable !== true) return this.#report(await runPod(clients, manifest, options, sink));
+
+    const { KubernetesPodTrigger } = await kube();
+    const started = await startPod(clients, manifest, options, sink);
+    const uid = started.pod.metadata?.uid ?? '';
+    ctx.log.info(`deferring: the triggerer watches pod ${started.namespace}/${started.name} until its base container ends; this worker slot is free meanwhile`);
+    this.defer({
+      trigger: new KubernetesPodTrigger({
+        kubernetesConnId: r.kubernetesConnId ?? null,
+        namespace: started.namespace,
+        name: started.name,
+        uid,
+        scheduleTimeoutSeconds: r.scheduleTimeoutSeconds ?? 120,
+        startupTimeoutSeconds: r.startupTimeoutSeconds ?? 120,
+        deleteGracePeriodSeconds: r.terminationGracePeriodOnKill ?? null,
+        watchTimeoutSeconds: 300,
+        tryKey: `${ctx.dagId}/${ctx.runId}/${ctx.taskId}${ctx.mapIndex >= 0 ? `[${ctx.mapIndex}]` : ''} try ${ctx.tryNumber}`,
+      }),
+      method: 'executeComplete',
+      kwargs: { name: started.name, namespace: started.namespace, uid },
+    });
+  }
+
+  /**
+   * Resumes a deferrable task once the trigger reported the pod's end (`event.end`): the whole log of the
+   * followed containers into the task log, `onOperatorResuming`, `onPodCompletion`, the XCom, `onPodTeardown`,
+   * the finish action and `onPodCleanup`, and the outcome judged by the same code as sync mode.
+   */
+  async executeComplete(ctx: TaskContext, event: JsonValue, kwargs: JsonObject): Promise<JsonValue | undefined> {
+    const { followPod, invokeCallback, toTaskOutcome } = await kube();
+    const name = String(kwargs['name']);
+    const namespace = String(kwargs['namespace']);
+    const end = (event as { end?: PodEnd } | null)?.end;
+    if (end === undefined) throw new CapstanError('task_failed', `pod ${namespace}/${name}: the trigger's event carries no pod end: ${JSON.stringify(event)}`);
+    const { clients, connection } = await connectCluster(ctx, this.runOptions.kubernetesConnId, namespace);
+    let pod: V1Pod;
+    try {
+      pod = await clients.core.readNamespacedPod({ namespace, name });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 404) throw error;
+      const outcome = toTaskOutcome(end.kind === 'succeeded' ? { kind: 'deleted' } : end, { podName: name });
+      throw new CapstanError('task_failed', `pod ${namespace}/${name} is gone (its logs and XCom with it): ${outcome.kind === 'failure' ? outcome.message : end.kind}`);
+    }
+    if (pod.metadata?.uid !== kwargs['uid']) throw new CapstanError('task_failed', `pod ${namespace}/${name} was replaced while the task was deferred (uid ${String(pod.metadata?.uid)}, expected ${String(kwargs['uid'])})`);
+    const options = await this.#runPodOptions(ctx, connection);
+    const log = (m: string): void => ctx.log.info(m);
+    log(`resumed: pod ${namespace}/${name} ended (${end.kind}) while the task was deferred`);
+    await invokeCallback(options.callbacks, 'onOperatorResuming', { pod, client: clients.core, mode: 'deferred', event: event as Record<string, unknown> }, log);
+    return this.#report(await followPod(clients, { pod, name, namespace, reattached: true }, { ...options, knownEnd: end }, { log }));
+  }
+
+  /** A deferral that timed out or whose trigger failed deletes the pod (as a killed task does), then fails. */
+  override async resumeExecution(ctx: TaskContext, method: string, event: JsonValue, kwargs: JsonObject): Promise<unknown> {
+    if (method === FAIL_METHOD && typeof kwargs['name'] === 'string' && typeof kwargs['namespace'] === 'string') {
+      const { deletePod } = await kube();
+      const { clients } = await connectCluster(ctx, this.runOptions.kubernetesConnId, kwargs['namespace']);
+      ctx.log.info(`the deferral ended without the pod's end: deleting pod ${kwargs['namespace']}/${kwargs['name']}`);
+      await deletePod(clients.core, kwargs['namespace'], kwargs['name'], this.runOptions.terminationGracePeriodOnKill)
+        .catch((e: unknown) => ctx.log.warn(`could not delete the pod (delete it by hand): ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return super.resumeExecution(ctx, method, event, kwargs);
+  }
+
+  async #runPodOptions(ctx: TaskContext, kubeConn: KubernetesConnection | undefined): Promise<RunPodOptions> {
+    const { identityLabels, taskPodSelector } = await kube();
+    const r = this.runOptions;
     const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
     const sidecar = r.xcomSidecar ?? (kubeConn?.xcomSidecarImage ? { image: kubeConn.xcomSidecarImage } : undefined);
-    const result = await runPod(
-      clients,
-      manifest,
-      {
-        reattachSelector: taskPodSelector(identityLabels(identity)),
-        signal: ctx.signal,
-        ...(r.onFinishAction ? { onFinishAction: r.onFinishAction } : {}),
-        ...(r.scheduleTimeoutSeconds === undefined ? {} : { scheduleTimeoutSeconds: r.scheduleTimeoutSeconds }),
-        ...(r.startupTimeoutSeconds === undefined ? {} : { startupTimeoutSeconds: r.startupTimeoutSeconds }),
-        ...(skip ? { skipOnExitCode: skip } : {}),
-        ...(r.doXcomPush ? { doXcomPush: true } : {}),
-        ...(sidecar ? { xcom: sidecar } : {}),
-        ...(r.containerLogs === undefined ? {} : { logContainers: r.containerLogs }),
-        ...(r.terminationGracePeriodOnKill === undefined ? {} : { deleteGracePeriodSeconds: r.terminationGracePeriodOnKill }),
-        ...(r.podCallbacks ? { callbacks: r.podCallbacks } : {}),
-      },
-      { log: (m) => ctx.log.info(m) },
-    );
+    return {
+      reattachSelector: taskPodSelector(identityLabels(taskIdentity(ctx))),
+      signal: ctx.signal,
+      mode: r.deferrable === true ? 'deferred' : 'sync',
+      ...(r.onFinishAction ? { onFinishAction: r.onFinishAction } : {}),
+      ...(r.scheduleTimeoutSeconds === undefined ? {} : { scheduleTimeoutSeconds: r.scheduleTimeoutSeconds }),
+      ...(r.startupTimeoutSeconds === undefined ? {} : { startupTimeoutSeconds: r.startupTimeoutSeconds }),
+      ...(skip ? { skipOnExitCode: skip } : {}),
+      ...(r.doXcomPush ? { doXcomPush: true } : {}),
+      ...(sidecar ? { xcom: sidecar } : {}),
+      ...(r.containerLogs === undefined ? {} : { logContainers: r.containerLogs }),
+      ...(r.terminationGracePeriodOnKill === undefined ? {} : { deleteGracePeriodSeconds: r.terminationGracePeriodOnKill }),
+      ...(r.podCallbacks ? { callbacks: r.podCallbacks } : {}),
+    };
+  }
+
+  /** The task's outcome from the pod's: the same in sync mode and on resume. */
+  #report(result: PodRunResult): JsonValue | undefined {
     const outcome = result.outcome;
     switch (outcome.kind) {
       case 'success':
-        return r.doXcomPush ? ((result.xcom ?? null) as JsonValue) : undefined;
+        return this.runOptions.doXcomPush === true ? ((result.xcom ?? null) as JsonValue) : undefined;
       case 'skip':
         throw new TaskSkipped(outcome.message);
       case 'failure':

@@ -1,0 +1,150 @@
+/**
+ * KubernetesPodTrigger: the deferrable half of the KubernetesPodOperator. The task creates (or reattaches to)
+ * its pod on a worker, then defers to this trigger, which waits in the triggerer — by a watch on the pod,
+ * resumed after drops and 410s by the shared list-watch, never polling — until the base container ends, the
+ * pod fails to start (image pull, container config: at once), or the schedule / startup timeout passes. It
+ * judges the pod with the very code the worker uses in sync mode (`awaitPodEnd`), and its event carries that
+ * judgement: the task resumes on a worker (`KubernetesPodOperator.executeComplete`), which reads the whole
+ * log, the XCom, runs the callbacks and the finish action.
+ *
+ * It never creates anything, so the triggerer may run it again after a restart or a takeover; the timeouts
+ * count from the pod's own creation / scheduling times, so a restart gives no fresh allowance. When it is
+ * cancelled because its task left `deferred` (marked failed or success, cleared, deferral timed out —
+ * `env.isTaskDeferred()` says false), it deletes the pod, as a killed sync task does; cancelled for any other
+ * reason (triggerer stopping, trigger handed over) it leaves the pod running.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { errorMessage, InvalidArgument } from '../../core/errors.ts';
+import type { JsonObject } from '../../core/serialized.ts';
+import { builtinClasspath } from '../../triggers/classpath.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
+import { deletePod } from './cleanup.ts';
+import type { PodEnd } from './podEnd.ts';
+import { formatPodEvent, streamPodEvents } from './podEvents.ts';
+import { awaitPodEnd } from './podStartup.ts';
+import { PodWatcher } from './podWatcher.ts';
+import { triggerKubeClients } from './triggerClients.ts';
+
+/** Arguments of the trigger, stored as JSON in the trigger table: names and numbers, never credentials. */
+export interface KubernetesPodTriggerKwargs extends JsonObject {
+  /** Connection of the cluster (type `kubernetes`); null: the triggerer's default kubeconfig / in-cluster account. */
+  kubernetesConnId: string | null;
+  namespace: string;
+  name: string;
+  /** The pod's uid: a pod recreated under the same name is not the task's. */
+  uid: string;
+  /** Seconds the pod may wait to be scheduled, from its creation. */
+  scheduleTimeoutSeconds: number;
+  /** Seconds the base container may take to start, from the pod's scheduling. */
+  startupTimeoutSeconds: number;
+  /** Grace period of the deletion when the task leaves `deferred`; null: the pod's own. */
+  deleteGracePeriodSeconds: number | null;
+  /** Server-side timeout of each watch request (it is renewed from the last resourceVersion). Default 300. */
+  watchTimeoutSeconds: number;
+  /** The task's try, for the triggerer's log lines. */
+  tryKey: string;
+}
+
+/** The event's payload: how the pod ended, as `PodEnd` (JSON). */
+export interface KubernetesPodTriggerPayload extends JsonObject {
+  end: JsonObject;
+}
+
+function field<T>(kwargs: JsonObject, name: string, check: (v: unknown) => v is T, what: string): T {
+  const v = kwargs[name];
+  if (!check(v)) throw new InvalidArgument(`KubernetesPodTrigger: kwargs.${name} must be ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** Waits in the triggerer for a task's pod to end (see the module doc). Built-in: `capstan.KubernetesPodTrigger`. */
+export class KubernetesPodTrigger implements Trigger {
+  readonly kwargs: KubernetesPodTriggerKwargs;
+
+  constructor(kwargs: JsonObject) {
+    const connId = kwargs['kubernetesConnId'] ?? null;
+    if (connId !== null && !isString(connId)) throw new InvalidArgument(`KubernetesPodTrigger: kwargs.kubernetesConnId must be a connection id or null, got ${JSON.stringify(connId)}`);
+    const grace = kwargs['deleteGracePeriodSeconds'] ?? null;
+    if (grace !== null && !isCount(grace)) throw new InvalidArgument(`KubernetesPodTrigger: kwargs.deleteGracePeriodSeconds must be a number of seconds or null, got ${JSON.stringify(grace)}`);
+    this.kwargs = {
+      kubernetesConnId: connId,
+      namespace: field(kwargs, 'namespace', isString, 'a namespace'),
+      name: field(kwargs, 'name', isString, 'a pod name'),
+      uid: field(kwargs, 'uid', isString, 'the pod uid'),
+      scheduleTimeoutSeconds: field(kwargs, 'scheduleTimeoutSeconds', isCount, 'a number of seconds'),
+      startupTimeoutSeconds: field(kwargs, 'startupTimeoutSeconds', isCount, 'a number of seconds'),
+      deleteGracePeriodSeconds: grace,
+      watchTimeoutSeconds: kwargs['watchTimeoutSeconds'] === undefined ? 300 : field(kwargs, 'watchTimeoutSeconds', isCount, 'a number of seconds'),
+      tryKey: typeof kwargs['tryKey'] === 'string' ? kwargs['tryKey'] : '',
+    };
+  }
+
+  serialize(): SerializedTrigger {
+    return { classpath: builtinClasspath('KubernetesPodTrigger'), kwargs: this.kwargs };
+  }
+
+  async *run(signal: AbortSignal, env: TriggerEnv): AsyncGenerator<TriggerEvent> {
+    const k = this.kwargs;
+    const clients = await triggerKubeClients(env, k.kubernetesConnId, k.namespace);
+    const where = `pod ${k.namespace}/${k.name}${k.tryKey ? ` (${k.tryKey})` : ''}`;
+    const log = (m: string): void => env.log.info(`${where}: ${m}`);
+    let initial: V1Pod | undefined;
+    try {
+      initial = await clients.core.readNamespacedPod({ namespace: k.namespace, name: k.name });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 404) throw error;
+    }
+    if (initial === undefined || initial.metadata?.uid !== k.uid) {
+      log('gone before the trigger started watching it');
+      yield event({ kind: 'deleted' });
+      return;
+    }
+    const background = new AbortController();
+    const watcher = PodWatcher.start({ core: clients.core, watch: clients.watch, namespace: k.namespace, name: k.name, uid: k.uid, initial,
+      watchTimeoutSeconds: k.watchTimeoutSeconds, onRetry: (e, n) => log(`watch reconnecting (attempt ${n}): ${errorMessage(e)}`) });
+    const eventLines: string[] = [];
+    const events = streamPodEvents({ core: clients.core, watch: clients.watch, namespace: k.namespace, pod: k.name, uid: k.uid, signal: background.signal,
+      onEvent: (e) => {
+        const line = formatPodEvent(e);
+        eventLines.push(line);
+        env.log.debug(`${where}: [event] ${line}`);
+      } });
+    let fired = false;
+    try {
+      const end = await awaitPodEnd({ watcher, scheduleTimeoutSeconds: k.scheduleTimeoutSeconds, startupTimeoutSeconds: k.startupTimeoutSeconds,
+        events: () => Promise.resolve([...eventLines]), signal, now: () => env.clock.now() });
+      if (end === undefined || signal.aborted) return;
+      log(`ended (${end.kind}); the task resumes on a worker`);
+      fired = true;
+      yield event(end);
+    } finally {
+      background.abort();
+      await Promise.allSettled([watcher.stop(), events]);
+      if (!fired && signal.aborted) await this.#onCancel(env, clients.core, log);
+    }
+  }
+
+  /** Cancelled: delete the pod only when the task left `deferred` (see the module doc). */
+  async #onCancel(env: TriggerEnv, core: Parameters<typeof deletePod>[0], log: (m: string) => void): Promise<void> {
+    const k = this.kwargs;
+    let deferred = true;
+    try {
+      deferred = env.isTaskDeferred === undefined ? true : await env.isTaskDeferred();
+    } catch (error) {
+      env.log.warn(`${k.namespace}/${k.name}: could not read the task's state (${errorMessage(error)}); leaving the pod`);
+    }
+    if (deferred) return;
+    try {
+      await deletePod(core, k.namespace, k.name, k.deleteGracePeriodSeconds ?? undefined);
+      log('deleted: the task left deferred (marked, cleared or timed out)');
+    } catch (error) {
+      env.log.error(`${k.namespace}/${k.name}: could not delete the pod of a task that left deferred (delete it by hand): ${errorMessage(error)}`);
+    }
+  }
+}
+
+function event(end: PodEnd): TriggerEvent {
+  const payload: KubernetesPodTriggerPayload = { end: JSON.parse(JSON.stringify(end)) as JsonObject };
+  return { payload };
+}

@@ -1,0 +1,124 @@
+// Shared setup of the deferrable KubernetesPodOperator tests (podDeferrable*.test.ts): a namespace on the real
+// control plane, a test engine (real scheduler, LocalExecutor task processes, core.parallelism 2) with no
+// triggerer of its own, and a triggerer the test starts and stops itself so it can restart it.
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { XCOM_MARKER, XCOM_SIDECAR_NAME } from '../../src/kubernetes/lifecycle/index.ts';
+import { ConnectionStore } from '../../src/store/connections.ts';
+import { createFernet } from '../../src/crypto/index.ts';
+import { readTaskLog } from '../../src/logging/taskLogReader.ts';
+import { taskLogPath } from '../../src/logging/taskLog.ts';
+import { createTriggerer } from '../../src/app/roles.ts';
+import type { Triggerer } from '../../src/triggerer/index.ts';
+import { connectTestCluster, podAnnotations } from '../support/k8s/index.ts';
+import type { TestCluster } from '../support/k8s/index.ts';
+import { startTestEngine, type TestEngine } from '../support/engine.ts';
+
+const XCOM = `${XCOM_MARKER} begin 12\n{"rows": 42}\n${XCOM_MARKER} end\n`;
+/** Tasks of the fan-out DAG (more than core.parallelism). */
+export const FAN_OUT = 4;
+
+function dagSource(a: Record<string, Record<string, string>>): string {
+  return `
+import { dag, KubernetesPodOperator } from 'capstan';
+const a = ${JSON.stringify(a)};
+const base = { image: 'busybox:1.36', kubernetesConnId: 'k8s_test', deferrable: true };
+dag({ dagId: 'kpo_defer_ok', schedule: null }, () => {
+  new KubernetesPodOperator({ ...base, taskId: 'ok', doXcomPush: true, annotations: a.ok,
+    podCallbacks: {
+      onPodCreation: ({ mode }) => console.log('callback onPodCreation ' + mode),
+      onOperatorResuming: ({ mode }) => console.log('callback onOperatorResuming ' + mode),
+      onPodCompletion: ({ mode }) => console.log('callback onPodCompletion ' + mode),
+      onPodTeardown: () => console.log('callback onPodTeardown'),
+      onPodCleanup: () => console.log('callback onPodCleanup'),
+    } });
+  new KubernetesPodOperator({ ...base, taskId: 'fails', annotations: a.fails });
+});
+dag({ dagId: 'kpo_defer_many', schedule: null }, () => {
+  for (let i = 0; i < ${FAN_OUT}; i++) new KubernetesPodOperator({ ...base, taskId: 'p' + i, annotations: a.forever });
+});
+dag({ dagId: 'kpo_defer_stuck', schedule: null }, () => {
+  new KubernetesPodOperator({ ...base, taskId: 'stuck', startupTimeoutSeconds: 2, annotations: a.stuck });
+});
+dag({ dagId: 'kpo_defer_forever', schedule: null }, () => {
+  new KubernetesPodOperator({ ...base, taskId: 'forever', annotations: a.forever });
+});
+dag({ dagId: 'kpo_defer_restart', schedule: null }, () => {
+  new KubernetesPodOperator({ ...base, taskId: 'long', annotations: a.forever });
+});
+`;
+}
+
+/** The running setup; `stop()` ends everything it started. */
+export interface DeferrableSetup {
+  core: CoreV1Api;
+  namespace: string;
+  t: TestEngine;
+  triggerer(): Triggerer | undefined;
+  startTriggerer(): void;
+  stopTriggerer(): Promise<void>;
+  /** The DAG's pods not being deleted. */
+  podsOf(dagId: string): Promise<V1Pod[]>;
+  /** Lets the DAG's `run-forever` pods finish now (the simulated kubelet re-reads the outcome annotation). */
+  release(dagId: string): Promise<void>;
+  states(dagId: string, runId: string): Promise<string[]>;
+  log(dagId: string, runId: string, taskId: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startDeferrableSetup(): Promise<DeferrableSetup> {
+  const cluster: TestCluster = await connectTestCluster();
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const namespace = await cluster.createNamespace('kpo-defer');
+  const t = await startTestEngine({
+    triggerer: false,
+    env: { CAPSTAN__CORE__PARALLELISM: '2' },
+    dags: {
+      'kpo_defer.ts': dagSource({
+        ok: podAnnotations({ outcome: 'succeed', runMs: 1500, logs: { base: 'hello\nfrom the deferred pod\n', [XCOM_SIDECAR_NAME]: XCOM } }),
+        fails: podAnnotations({ outcome: 'fail', exitCode: 3, terminationMessage: 'input bucket is empty', runMs: 1500, logs: { base: 'checking input\n' } }),
+        stuck: podAnnotations({ outcome: 'pending' }),
+        forever: podAnnotations({ outcome: 'run-forever', logs: { base: 'ran while deferred\n' } }),
+      }),
+    },
+  });
+  const fernet = createFernet(t.engine.config.core.fernetKey);
+  await new ConnectionStore(t.engine.db, { fernet }).add({
+    connId: 'k8s_test', connType: 'kubernetes', description: 'test control plane', host: null, schema: null, login: null, password: null, port: null,
+    extra: { kubeconfigPath: cluster.kubeconfigPath, namespace },
+  });
+  let running: { t: Triggerer; stop: AbortController; done: Promise<void> } | undefined;
+  const startTriggerer = (): void => {
+    const tr = createTriggerer(t.engine);
+    const stop = new AbortController();
+    running = { t: tr, stop, done: tr.run(stop.signal) };
+  };
+  const stopTriggerer = async (): Promise<void> => {
+    running?.stop.abort();
+    await running?.done;
+    running = undefined;
+  };
+  const podsOf = async (dagId: string): Promise<V1Pod[]> => (await core.listNamespacedPod({ namespace, labelSelector: `capstan.dev/dag-id=${dagId}` })).items
+    .filter((p) => !p.metadata?.deletionTimestamp);
+  startTriggerer();
+  return {
+    core, namespace, t, startTriggerer, stopTriggerer, podsOf,
+    triggerer: () => running?.t,
+    release: async (dagId) => {
+      for (const p of await podsOf(dagId)) {
+        await core.patchNamespacedPod({ namespace, name: p.metadata?.name ?? '',
+          body: { metadata: { annotations: { 'capstan.test/outcome': 'succeed', 'capstan.test/run-duration': '100ms' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      }
+    },
+    states: async (dagId, runId) => Object.values(await t.taskStates(dagId, runId)),
+    log: async (dagId, runId, taskId) =>
+      (await readTaskLog(taskLogPath(t.engine.config.logging.baseLogFolder, { dagId, runId, taskId, mapIndex: -1, tryNumber: 1 }))).text,
+    stop: async () => {
+      await stopTriggerer();
+      await t.stop();
+      await core.deleteNamespace({ name: namespace }).catch(() => {});
+      await cluster.stop();
+    },
+  };
+}

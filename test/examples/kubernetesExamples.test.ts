@@ -42,6 +42,7 @@ describe('Kubernetes example DAGs', () => {
       'k8s_anti_patterns',
       'k8s_basics',
       'k8s_data_exchange',
+      'k8s_deferrable',
       'k8s_etl_custom_image',
       'k8s_image_pull_failure',
       'k8s_integration_env',

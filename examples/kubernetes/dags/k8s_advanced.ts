@@ -3,9 +3,8 @@
  * tolerations), GPUs and extended resources under quotas and LimitRanges, sidecar containers and init
  * containers.
  *
- * 76.4.1 Deferrable mode (the pod watched by a triggerer while the worker slot is free) is not available yet:
- * Capstan has no triggerer. A pod task holds its worker slot until the pod ends; use pools and
- * `maxActiveTasks` to bound how many slots long pods take.
+ * 76.4.1 Deferrable mode (the pod watched by a triggerer while the worker slot is free) has its own example,
+ * k8s_deferrable.ts (docs/kubernetes/deferrable.md).
  *
  * See docs/kubernetes/advanced.md.
  */

@@ -1,7 +1,8 @@
 // The KubernetesExecutor's pod watch under faults, and adoption: watches cut mid-run, a forced 410 (from the
 // fault proxy, and for real after an etcd compaction) re-list and miss nothing — every pod's end is seen
 // (its pod cleaned up, its slot freed) and every try ends once; a second executor adopts a running pod by its
-// labels (the first lets go), reports its end, and returns the queued try that has no pod.
+// labels (the first lets go), reports its end, and returns the queued try that has no pod; its orphan sweeps
+// leave the pods of a live scheduler alone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -25,7 +26,7 @@ export default dag({ dagId: 'steady', schedule: null }, () => {
 const LONG = `
 import { dag, BashOperator } from 'capstan';
 export default dag({ dagId: 'long', schedule: null }, () => {
-  new BashOperator({ taskId: 'long', bashCommand: 'sleep 4; echo finished' });
+  new BashOperator({ taskId: 'long', bashCommand: 'sleep 8; echo finished' });
 });
 `;
 
@@ -82,9 +83,19 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
     const namespace = await cluster.createNamespace('kexec-adopt');
     namespaces.push(namespace);
     const h = await startExecutorHarness({ cluster, namespace, dags: { 'long.ts': LONG } });
+    let sweeps = 0;
     const b = new KubernetesExecutor({
-      settings: { ...h.t.engine.config.kubernetesExecutor, namespace },
-      connect: async () => ({ clients: createKubeClients(cluster.kubeConfig, { defaultNamespace: namespace }) }),
+      settings: { ...h.t.engine.config.kubernetesExecutor, namespace, podCheckIntervalMs: 200 },
+      connect: async () => {
+        const clients = createKubeClients(cluster.kubeConfig, { defaultNamespace: namespace });
+        // Count B's orphan sweeps (lists of other owners' pods).
+        const list = clients.core.listNamespacedPod.bind(clients.core);
+        clients.core.listNamespacedPod = ((param: Parameters<typeof list>[0], ...rest: unknown[]) => {
+          if (param.labelSelector?.includes('capstan.dev/executor-id!=scheduler-b')) sweeps++;
+          return (list as (...a: unknown[]) => ReturnType<typeof list>)(param, ...rest);
+        }) as typeof list;
+        return { clients };
+      },
       executionApiUrl: h.t.api.url,
       tokens: h.t.engine.tokens,
       db: h.t.engine.db,
@@ -100,6 +111,12 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
       assert.ok(ti);
       const slotsA = h.executor.openSlots();
       await b.start({ jobId: 'scheduler-b' });
+      // Two live schedulers never fight: B's sweeps see A's pod and leave it (A's job heartbeats).
+      await waitFor('two sweeps by B', async () => (sweeps >= 2 ? true : undefined), 10_000);
+      const untouched = await admin.readNamespacedPod({ namespace, name: pod.metadata?.name ?? '' });
+      assert.equal(untouched.metadata?.labels?.['capstan.dev/executor-id'], h.executor.executorId);
+      assert.equal(untouched.metadata?.deletionTimestamp, undefined);
+      assert.equal(h.executor.openSlots(), slotsA);
       const orphanWithoutPod = { ...ti, id: 'no-such-ti', state: 'queued' as const };
       const notAdopted = await b.tryAdopt([ti, orphanWithoutPod]);
       assert.deepEqual(notAdopted.map((t) => t.id), ['no-such-ti']);

@@ -1,6 +1,6 @@
 // Deferrable KubernetesPodOperator under control actions (setup in podDeferrableSupport.ts): a startup timeout
-// decided by the trigger while deferred, mark-failed while deferred deleting the pod, and a triggerer restart
-// mid-pod that neither deletes the pod nor loses the task.
+// decided by the trigger while deferred, executionTimeout bounding the deferral, mark-failed while deferred
+// deleting the pod, and a triggerer restart mid-pod that neither deletes the pod nor loses the task.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { markTaskInstances } from '../../src/engine/mark.ts';
@@ -26,6 +26,17 @@ void describe('deferrable KubernetesPodOperator: timeouts, mark-failed, triggere
     const [ti] = await s.t.taskInstances('kpo_defer_stuck', 'r1');
     assert.match(ti?.failure_reason ?? '', /did not start within 2s/);
     await waitFor('pod deleted', async () => ((await s.podsOf('kpo_defer_stuck')).length === 0) || undefined, 30_000);
+  });
+
+  void test('executionTimeout passing while deferred fails the task and deletes the pod', async () => {
+    await s.t.trigger('kpo_defer_timeout', { runId: 'r1' });
+    await waitFor('task deferred', async () => ((await s.states('kpo_defer_timeout', 'r1'))[0] === 'deferred') || undefined, 30_000);
+    assert.equal((await s.podsOf('kpo_defer_timeout')).length, 1);
+    const finished = await s.t.waitForRun('kpo_defer_timeout', 'r1', { timeoutMs: 60_000 });
+    assert.equal(finished.state, 'failed');
+    const [ti] = await s.t.taskInstances('kpo_defer_timeout', 'r1');
+    assert.match(ti?.failure_reason ?? '', /deferred past its deadline/);
+    await waitFor('pod deleted', async () => ((await s.podsOf('kpo_defer_timeout')).length === 0) || undefined, 30_000);
   });
 
   void test('marking the task failed while deferred deletes its pod (the trigger, cancelled, sees its task left deferred)', async () => {

@@ -43,6 +43,9 @@ dag({ dagId: 'kpo_defer_stuck', schedule: null }, () => {
 dag({ dagId: 'kpo_defer_forever', schedule: null }, () => {
   new KubernetesPodOperator({ ...base, taskId: 'forever', annotations: a.forever });
 });
+dag({ dagId: 'kpo_defer_timeout', schedule: null }, () => {
+  new KubernetesPodOperator({ ...base, taskId: 'slow', executionTimeout: '4s', annotations: a.forever });
+});
 dag({ dagId: 'kpo_defer_restart', schedule: null }, () => {
   new KubernetesPodOperator({ ...base, taskId: 'long', annotations: a.forever });
 });

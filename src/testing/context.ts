@@ -43,6 +43,10 @@ export interface TaskIdentity {
   /** The data interval of the DAG's latest successful run before this one. Default null. */
   prevDataIntervalStartSuccess?: number | null;
   prevDataIntervalEndSuccess?: number | null;
+  /** When the current try first started (a rescheduled or resumed try keeps it), epoch ms. Default: unset. */
+  tryStartedAt?: number;
+  /** Reschedules of the current try so far. Default 0. */
+  rescheduleCount?: number;
   params: Record<string, JsonValue>;
   conf: JsonObject;
 }
@@ -81,6 +85,8 @@ export function createInProcessContext(id: TaskIdentity, deps: InProcessContextD
     dataIntervalEnd: date(id.dataIntervalEnd),
     prevDataIntervalStartSuccess: date(id.prevDataIntervalStartSuccess ?? null),
     prevDataIntervalEndSuccess: date(id.prevDataIntervalEndSuccess ?? null),
+    ...(id.tryStartedAt === undefined ? {} : { tryStartedAt: new Date(id.tryStartedAt) }),
+    rescheduleCount: id.rescheduleCount ?? 0,
     params: id.params,
     conf: id.conf,
     log: inProcessLogger(id, masker, deps.onLog),

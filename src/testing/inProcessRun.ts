@@ -8,7 +8,10 @@
  *
  * Deliberate differences from a scheduled run:
  * - `dependsOnPast`, pools, `maxActiveTasks` and `dagrunTimeout` are not applied (one task runs at a time).
- * - Retries wait their real delay, as in Airflow's `dags test`, unless `retryDelay: 'skip'` is passed.
+ * - Retries wait their real delay, as in Airflow's `dags test`, unless `retryDelay: 'skip'` is passed;
+ *   rescheduled sensors wait until their next poke date (both on the injected clock).
+ * - A task that defers has no triggerer to hand its trigger to: the trigger runs here, on the same clock
+ *   (inProcessTrigger.ts), and resumes the task as the triggerer would (as Airflow's `dag.test()`).
  * - A finished run with the same run id (by default: the same logical date) is deleted and replaced, as
  *   Airflow's `dags test` does; a queued or running one is refused.
  * - Tries are recorded with executor `InProcess`; a scheduler sharing the database never adopts them. A
@@ -26,7 +29,7 @@ import { EngineEvents } from '../engine/events.ts';
 import { TaskLifecycle } from '../engine/taskLifecycle.ts';
 import { triggerDagRun, validateConf } from '../engine/triggerRun.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
-import { executeOperator, runTaskCallbacks } from '../runtime/executeTry.ts';
+import { executeSuspendable, runTaskCallbacks } from '../runtime/executeTry.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import { scheduleRun } from '../scheduler/runScheduling.ts';
 import { RunSnapshot } from '../scheduler/runSnapshot.ts';
@@ -38,7 +41,9 @@ import { saveRenderedFields } from '../store/renderedFields.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
+import { parseNextKwargs } from '../store/triggers.ts';
 import { createInProcessContext, type TaskLogLine, type XComBackend } from './context.ts';
+import { runTriggerInProcess } from './inProcessTrigger.ts';
 
 /** The executor name recorded on tries run in process. */
 export const IN_PROCESS_EXECUTOR = 'InProcess';
@@ -250,14 +255,15 @@ class RunDriver {
         await this.#runTry(next.id, next.task_id);
         continue;
       }
-      const retries = [...snap.byTask.values()].filter((r) => r.state === 'up_for_retry');
+      // Retries and rescheduled sensors wait until their next_retry_at; scheduleRun releases them when due.
+      const retries = [...snap.byTask.values()].filter((r) => r.state === 'up_for_retry' || r.state === 'up_for_reschedule');
       if (retries.length === 0) {
         const stuck = [...snap.byTask.values()].filter((r) => !isTerminal(r.state)).map((r) => `${r.task_id}=${r.state}`);
         throw new CapstanError('conflict', `run '${this.#run.run_id}' cannot progress: ${stuck.join(', ')} (changed by another process?)`);
       }
       const due = Math.min(...retries.map((r) => r.next_retry_at ?? 0));
-      if (this.#o.retryDelay === 'skip') {
-        const first = retries.find((r) => (r.next_retry_at ?? 0) === due) ?? retries[0];
+      if (this.#o.retryDelay === 'skip' && retries.some((r) => r.state === 'up_for_retry')) {
+        const first = retries.find((r) => r.state === 'up_for_retry' && (r.next_retry_at ?? 0) === due) ?? retries.find((r) => r.state === 'up_for_retry');
         if (first) await transitionTis(this.#o.db, [first.id], 'scheduled', this.#now(), { onlyFrom: ['up_for_retry'] });
       } else {
         await this.#clock.sleep(Math.max(0, due - this.#now()), this.#o.signal);
@@ -276,7 +282,11 @@ class RunDriver {
     const ti = started.ti;
     const maxTries = ti.max_tries + 1;
     this.#o.onTaskStart?.({ taskId, tryNumber, maxTries });
-    await clearXComs(db, ti.dag_run_id, ti.task_id, ti.map_index);
+    // A try resuming after a deferral keeps what it pushed before deferring (as the Execution API does).
+    if (ti.next_method === null) await clearXComs(db, ti.dag_run_id, ti.task_id, ti.map_index);
+    const next = parseNextKwargs(ti.next_kwargs);
+    const resume = ti.next_method === null ? null : { method: ti.next_method, event: next.event ?? null, kwargs: next.kwargs };
+    const tryRow = await db.db.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', tiId).where('try_number', '=', tryNumber).executeTakeFirst();
     const masker = new SecretMasker();
     const file = this.#o.baseLogFolder
       ? await TaskLogWriter.open(taskLogPath(this.#o.baseLogFolder, { dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index, tryNumber }), { mask: (t) => masker.mask(t) })
@@ -304,6 +314,8 @@ class RunDriver {
         dataIntervalEnd: this.#run.data_interval_end,
         prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
         prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
+        tryStartedAt: tryRow?.start_date ?? ti.start_date ?? this.#now(),
+        rescheduleCount: ti.reschedule_count,
         params: this.#params,
         conf: this.#conf,
       },
@@ -311,7 +323,7 @@ class RunDriver {
     );
     ctx.log.info(`starting try ${tryNumber} of ${maxTries} for ${ti.dag_id}.${taskId} run ${ti.run_id} in process ${process.pid}`);
     const op = this.#o.dag.getTask(taskId);
-    const result = await executeOperator(
+    const result = await executeSuspendable(
       op,
       ctx,
       this.#dag.tasks.get(taskId)?.executionTimeoutMs ?? null,
@@ -323,6 +335,7 @@ class RunDriver {
         onRendered: (rendered) => saveRenderedFields(db, tiId, tryNumber, JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
       },
       this.#clock,
+      resume,
     );
     stopHeartbeat();
     this.#o.signal?.removeEventListener('abort', stopOnParent);
@@ -338,8 +351,15 @@ class RunDriver {
       }
     }
     const state = await this.#lifecycle.finish(key, outcome);
-    ctx.log.info(`try ended: ${state ?? 'already ended elsewhere'}`);
-    if (state) await runTaskCallbacks(op, ctx, state, outcome, ctx.log);
+    if (state === 'deferred') {
+      // No triggerer here: the trigger runs in this process, on the runner's clock, and resumes the task.
+      await runTriggerInProcess(db, tiId, ctx, this.#clock, this.#o.signal);
+    } else if (state === 'up_for_reschedule') {
+      ctx.log.info('try paused until its reschedule date');
+    } else {
+      ctx.log.info(`try ended: ${state ?? 'already ended elsewhere'}`);
+    }
+    if (state && outcome.kind !== 'deferred' && outcome.kind !== 'rescheduled') await runTaskCallbacks(op, ctx, state, outcome, ctx.log);
     await file?.close();
     const row = await getTaskInstance(db, tiId);
     this.#o.onTaskOutcome?.({
@@ -349,7 +369,7 @@ class RunDriver {
       maxTries,
       durationMs: row.duration_ms,
       reason: row.failure_reason,
-      nextRetryAt: row.state === 'up_for_retry' ? row.next_retry_at : null,
+      nextRetryAt: row.state === 'up_for_retry' || row.state === 'up_for_reschedule' ? row.next_retry_at : null,
     });
   }
 

@@ -10,14 +10,17 @@ import { validateConf } from '../engine/triggerRun.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { TryOutcome } from '../engine/taskLifecycle.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
-import { executeOperator } from '../runtime/executeTry.ts';
+import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
+import { deferralDeadline } from '../engine/taskLifecycle.ts';
+import { FAIL_METHOD } from '../triggers/signals.ts';
+import { awaitTriggerEvent } from './inProcessTrigger.ts';
 import { manualRunInterval } from '../core/schedule.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { pullXCom } from '../store/xcom.ts';
-import { createInProcessContext, MemoryXComs, type TaskLogLine } from './context.ts';
+import { createInProcessContext, MemoryXComs, type TaskIdentity, type TaskLogLine } from './context.ts';
 
 export interface TaskTestOptions {
   dag: Dag;
@@ -69,43 +72,57 @@ export async function testTaskInProcess(o: TaskTestOptions): Promise<TaskTestRes
   const abort = new AbortController();
   const stop = () => abort.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', stop, { once: true });
-  const ctx = createInProcessContext(
-    {
-      dagId: o.dag.dagId,
-      taskId: o.taskId,
-      runId: stored?.run_id ?? makeRunId('manual', at),
-      runType: 'manual',
-      mapIndex: -1,
-      tryNumber: 1,
-      maxTries: op.retry.retries + 1,
-      logicalDate: at,
-      dataIntervalStart: interval.start,
-      dataIntervalEnd: interval.end,
-      prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
-      prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
-      params: resolveParams(serialized, conf as JsonObject),
-      conf: conf as JsonObject,
-    },
-    { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal, ...(o.clock ? { clock: o.clock } : {}) },
-  );
+  const clock = o.clock ?? (now ? { now, sleep: systemClock.sleep } : systemClock);
+  const identity: TaskIdentity = {
+    dagId: o.dag.dagId,
+    taskId: o.taskId,
+    runId: stored?.run_id ?? makeRunId('manual', at),
+    runType: 'manual',
+    mapIndex: -1,
+    tryNumber: 1,
+    maxTries: op.retry.retries + 1,
+    logicalDate: at,
+    dataIntervalStart: interval.start,
+    dataIntervalEnd: interval.end,
+    prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
+    prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
+    tryStartedAt: clock.now(),
+    rescheduleCount: 0,
+    params: resolveParams(serialized, conf as JsonObject),
+    conf: conf as JsonObject,
+  };
+  const deps = { xcom: xcoms, secrets: o.secrets, masker, onLog: o.onLog ?? (() => undefined), signal: abort.signal, clock };
   try {
     let renderedFields: JsonObject | null = null;
-    const result = await executeOperator(
-      op,
-      ctx,
-      op.executionTimeoutMs,
-      abort,
-      ctx.log,
-      {
-        fileloc: o.fileloc,
-        ...(now ? { now } : {}),
-        onRendered: async (rendered) => {
-          renderedFields = JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject;
-        },
+    const templating = {
+      fileloc: o.fileloc,
+      ...(now ? { now } : {}),
+      onRendered: async (rendered: JsonObject) => {
+        renderedFields = JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject;
       },
-      o.clock ?? systemClock,
-    );
-    return { ...result, renderedFields, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
+    };
+    // A deferral runs its trigger here and resumes; a reschedule waits on the clock and pokes again — the
+    // same try, as under a scheduler, with nothing recorded.
+    let resume: ResumePoint | null = null;
+    for (;;) {
+      const ctx = createInProcessContext(identity, deps);
+      const result = await executeSuspendable(op, ctx, op.executionTimeoutMs, abort, ctx.log, templating, clock, resume);
+      const out = result.outcome;
+      if (out.kind === 'rescheduled') {
+        await clock.sleep(Math.max(0, out.rescheduleAt - clock.now()), abort.signal);
+        identity.rescheduleCount = (identity.rescheduleCount ?? 0) + 1;
+        resume = null;
+      } else if (out.kind === 'deferred') {
+        const deadline = deferralDeadline(clock.now(), out.timeoutMs, identity.tryStartedAt ?? clock.now(), op.executionTimeoutMs);
+        const r = await awaitTriggerEvent(out.trigger, deadline, ctx, clock, 0, abort.signal);
+        resume =
+          r.kind === 'event'
+            ? { method: out.method, event: r.payload, kwargs: out.kwargs }
+            : { method: FAIL_METHOD, event: { kind: r.kind === 'timed_out' ? 'timeout' : 'error', error: r.error }, kwargs: out.kwargs };
+      } else {
+        return { outcome: out, returnValue: result.returnValue, renderedFields, readFromRunId: stored?.run_id ?? null, pushed: xcoms.entries() };
+      }
+    }
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }

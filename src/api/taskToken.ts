@@ -22,8 +22,13 @@ export class TaskTokenIssuer {
     this.#ttlMs = ttlMs;
   }
 
-  issue(tiId: string, tryNumber: number, now: number): string {
-    const payload = Buffer.from(JSON.stringify({ tiId, tryNumber, exp: now + this.#ttlMs } satisfies TaskTokenClaims)).toString('base64url');
+  /**
+   * A token for one try, valid for the configured lifetime, or `maxTtlMs` when shorter (a caller that knows
+   * how long the try may take, e.g. from its execution timeout, narrows the token it hands out).
+   */
+  issue(tiId: string, tryNumber: number, now: number, maxTtlMs?: number): string {
+    const ttl = maxTtlMs === undefined ? this.#ttlMs : Math.min(this.#ttlMs, maxTtlMs);
+    const payload = Buffer.from(JSON.stringify({ tiId, tryNumber, exp: now + ttl } satisfies TaskTokenClaims)).toString('base64url');
     return `${payload}.${this.#sign(payload)}`;
   }
 

@@ -125,6 +125,9 @@ function keyOfPod(pod: V1Pod): string | undefined {
   return tiId === undefined || tryNumber === undefined ? undefined : key(tiId, Number(tryNumber));
 }
 
+/** Extra lifetime of a worker pod's token beyond its pending and execution timeouts. */
+const TOKEN_MARGIN_MS = 15 * 60_000;
+
 /** Create refusals worth another attempt: capacity, contention or a server that did not answer properly. */
 const RETRYABLE_CREATE = new Set(['quota_exceeded', 'conflict', 'too_many_requests', 'server_error', 'network']);
 
@@ -359,7 +362,7 @@ export class KubernetesExecutor implements Executor {
       workload: w,
       executorId: this.#executorId,
       executionApiUrl: this.#o.executionApiUrl,
-      token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now()),
+      token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now(), this.#tokenTtlMs(w)),
       namespace: this.#o.settings.namespace,
       watched: this.#watched,
       image: this.#o.settings.workerContainerImage,
@@ -371,6 +374,15 @@ export class KubernetesExecutor implements Executor {
     });
     if (name !== undefined && pod.metadata !== undefined) pod.metadata.name = name;
     return pod;
+  }
+
+  /**
+   * The token sits in the pod spec (readable with `pods get`), so it lives no longer than the try can: the pod
+   * may wait up to the pending timeout, then run up to the execution timeout; the margin covers API outages the
+   * worker rides out. Without an execution timeout, `api.taskTokenTtlMs` applies.
+   */
+  #tokenTtlMs(w: TaskWorkload): number | undefined {
+    return w.executionTimeoutMs === null ? undefined : this.#o.settings.workerPodsPendingTimeoutMs + w.executionTimeoutMs + TOKEN_MARGIN_MS;
   }
 
   async #executorConfigOf(w: TaskWorkload): Promise<JsonObject | undefined> {

@@ -13,6 +13,8 @@ import type { Triggerer } from '../../src/triggerer/index.ts';
 import { connectTestCluster, podAnnotations } from '../support/k8s/index.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { join } from 'node:path';
+import { K8S_EXAMPLES_FOLDER } from '../examples/kubernetesExamplesSupport.ts';
 
 const XCOM = `${XCOM_MARKER} begin 12\n{"rows": 42}\n${XCOM_MARKER} end\n`;
 /** Tasks of the fan-out DAG (more than core.parallelism). */
@@ -52,6 +54,26 @@ dag({ dagId: 'kpo_defer_restart', schedule: null }, () => {
 `;
 }
 
+/** The example k8s_deferrable, unchanged but for the test namespace and each shard pod's simulated outcome and XCom. */
+function exampleRun(namespace: string): string {
+  const shard = (i: number): Record<string, string> => {
+    const json = JSON.stringify({ shard: i, loss: Math.round((0.1 + i / 100) * 1000) / 1000 });
+    return podAnnotations({ outcome: 'succeed', runMs: 300, logs: { base: `training shard ${i}\n`, [XCOM_SIDECAR_NAME]: `${XCOM_MARKER} begin ${Buffer.byteLength(json)}\n${json}\n${XCOM_MARKER} end\n` } });
+  };
+  const perTask = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`train_shard_${i}`, shard(i)]));
+  return `
+import example from ${JSON.stringify(join(K8S_EXAMPLES_FOLDER, 'k8s_deferrable.ts'))};
+import { KubernetesPodOperator } from 'capstan';
+const perTask = ${JSON.stringify(perTask)};
+for (const t of example.tasks.values()) {
+  if (!(t instanceof KubernetesPodOperator)) continue;
+  t.podOptions.namespace = ${JSON.stringify(namespace)};
+  t.podOptions.annotations = { ...(t.podOptions.annotations ?? {}), ...perTask[t.taskId] };
+}
+export default example;
+`;
+}
+
 /** The running setup; `stop()` ends everything it started. */
 export interface DeferrableSetup {
   core: CoreV1Api;
@@ -83,11 +105,12 @@ export async function startDeferrableSetup(): Promise<DeferrableSetup> {
         stuck: podAnnotations({ outcome: 'pending' }),
         forever: podAnnotations({ outcome: 'run-forever', logs: { base: 'ran while deferred\n' } }),
       }),
+      'run_k8s_deferrable.ts': exampleRun(namespace),
     },
   });
   const fernet = createFernet(t.engine.config.core.fernetKey);
-  await new ConnectionStore(t.engine.db, { fernet }).add({
-    connId: 'k8s_test', connType: 'kubernetes', description: 'test control plane', host: null, schema: null, login: null, password: null, port: null,
+  for (const connId of ['k8s_test', 'kubernetes_default']) await new ConnectionStore(t.engine.db, { fernet }).add({
+    connId, connType: 'kubernetes', description: 'test control plane', host: null, schema: null, login: null, password: null, port: null,
     extra: { kubeconfigPath: cluster.kubeconfigPath, namespace },
   });
   let running: { t: Triggerer; stop: AbortController; done: Promise<void> } | undefined;

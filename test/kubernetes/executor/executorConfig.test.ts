@@ -16,7 +16,7 @@ void describe('executorConfig', () => {
         executorConfig: { podOverride: { spec: { containers: [{ name: 'base', resources: { limits: { memory: '8Gi' } } }] } }, podTemplateFile: '/t.yaml' },
       });
     });
-    const tasks = Object.fromEntries(d.serialize().tasks.map((t) => [t.taskId, t]));
+    const tasks = Object.fromEntries(d.serialize('/dags/ec.ts').tasks.map((t) => [t.taskId, t]));
     assert.equal('executorConfig' in (tasks['plain'] ?? {}), false);
     assert.deepEqual(tasks['big']?.executorConfig, { podOverride: { spec: { containers: [{ name: 'base', resources: { limits: { memory: '8Gi' } } }] } }, podTemplateFile: '/t.yaml' });
   });

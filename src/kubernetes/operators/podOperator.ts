@@ -4,7 +4,9 @@
  * connects them to the task: it resolves the cluster from a connection, builds the manifest with the
  * task's identity labels, runs the pod with the task's abort signal (a killed task deletes its pod) and
  * maps the pod's end to the task's outcome. On a retry it reattaches to the task's still-running pod
- * instead of creating a second one.
+ * instead of creating a second one. With `deferrable: true` it creates the pod, defers to
+ * `KubernetesPodTrigger` (the triggerer watches the pod; the worker slot is free) and finishes in
+ * `executeComplete` with the same code as sync mode (docs/kubernetes/deferrable.md).
  *
  * @example
  * new KubernetesPodOperator({

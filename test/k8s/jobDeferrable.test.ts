@@ -15,6 +15,7 @@ import { taskLogPath } from '../../src/logging/taskLog.ts';
 import { binariesAvailable, connectTestCluster, podAnnotations, waitFor } from '../support/k8s/index.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { markTaskInstances } from '../../src/engine/mark.ts';
 
 const available = await binariesAvailable();
 
@@ -44,6 +45,9 @@ import { dag, KubernetesJobOperator } from 'capstan';
 const a = ${JSON.stringify(a)};
 export const ok = dag({ dagId: 'kjo_defer', schedule: null }, () => {
   new KubernetesJobOperator({ taskId: 'deferred', image: 'busybox:1.37', kubernetesConnId: 'k8s_test', deferrable: true, doXcomPush: true, annotations: a.deferred });
+});
+export const marked = dag({ dagId: 'kjo_defer_mark', schedule: null }, () => {
+  new KubernetesJobOperator({ taskId: 'forever', image: 'busybox:1.37', kubernetesConnId: 'k8s_test', deferrable: true, annotations: a.stuck });
 });
 export const stuck = dag({ dagId: 'kjo_defer_timeout', schedule: null }, () => {
   new KubernetesJobOperator({ taskId: 'stuck', image: 'busybox:1.37', kubernetesConnId: 'k8s_test', deferrable: true, executionTimeout: '5s', annotations: a.stuck });
@@ -76,6 +80,17 @@ export const stuck = dag({ dagId: 'kjo_defer_timeout', schedule: null }, () => {
     assert.match(log, /deferring to the triggerer until it ends/);
     assert.match(log, /following job \S+ after the deferral/);
     assert.match(log, /\] working while deferred/);
+  });
+
+  void test('a task marked failed while deferred has its Job deleted by the cancelled trigger', async () => {
+    await t.trigger('kjo_defer_mark', { runId: 'm1' });
+    await waitFor('task deferred', async () => ((await t.taskInstances('kjo_defer_mark', 'm1'))[0]?.state === 'deferred' ? true : undefined), 30_000, 100);
+    await waitFor('trigger running', async () => ((t.triggerer?.runningTriggerIds().length ?? 0) > 0 ? true : undefined), 30_000, 100);
+    assert.equal((await batch.listNamespacedJob({ namespace, labelSelector: 'capstan.dev/dag-id=kjo_defer_mark' })).items.length, 1);
+    await markTaskInstances(t.engine.db, { dagId: 'kjo_defer_mark', runId: 'm1', taskIds: ['forever'], state: 'failed' }, Date.now(), 'test');
+    t.scheduler.wake();
+    await waitFor('job deleted after mark-failed', async () => ((await batch.listNamespacedJob({ namespace, labelSelector: 'capstan.dev/dag-id=kjo_defer_mark' })).items.length === 0 ? true : undefined), 30_000, 200);
+    assert.equal((await t.taskInstances('kjo_defer_mark', 'm1'))[0]?.state, 'failed');
   });
 
   void test('the execution timeout while deferred deletes the Job', async () => {

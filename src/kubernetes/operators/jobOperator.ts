@@ -158,6 +158,7 @@ export class KubernetesJobOperator extends BaseOperator {
         trigger: new KubernetesJobTrigger({
           kubernetesConnId: r.kubernetesConnId ?? null, namespace, name, uid: job.metadata?.uid ?? '',
           podSelector: selectorString(job.spec?.selector), failOnPodStartError: r.failOnPodStartError !== false,
+          onKillPropagationPolicy: r.onKillPropagationPolicy ?? 'Foreground',
         }),
         method: 'executeComplete',
         kwargs: { name, namespace },

@@ -4,7 +4,9 @@
  * state and, once the Spark operator names it, the driver pod — until the application ends, the driver can
  * never start, or the application stays SUBMITTED past the startup timeout. The resumed task
  * (`SparkKubernetesOperator.executeComplete`) reads the driver's log and applies the deletion. It creates
- * nothing, so a triggerer taking it over may run it again.
+ * nothing, so a triggerer taking it over may run it again. Cancelled because its task left `deferred`
+ * (`env.isTaskDeferred()` false: marked failed, cleared, timed out), it deletes the application; cancelled
+ * for a triggerer stop or a takeover, it leaves it.
  */
 import type { JsonObject } from '../../core/serialized.ts';
 import type { TaskConnection } from '../../sdk/taskContext.ts';
@@ -15,7 +17,9 @@ import { createKubeClients } from '../client.ts';
 import { parseKubernetesConnection, resolveKubeConfig } from '../connection.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
-import { driverPodName, isStarting, sparkEnd, sparkState, startupLeftMs, watchSparkApplication } from './runSpark.ts';
+import { errorMessage } from '../../core/errors.ts';
+import type { KubeClients } from '../clients.ts';
+import { deleteSparkApplication, driverPodName, isStarting, sparkEnd, sparkState, startupLeftMs, watchSparkApplication } from './runSpark.ts';
 import type { SparkEnd } from './runSpark.ts';
 
 /** Arguments of the trigger (names only, never credentials). */
@@ -74,18 +78,39 @@ export class SparkApplicationTrigger implements Trigger {
         early.abort();
       }
     })().catch(() => undefined);
+    let fired = false;
     try {
       const end = await watcher.until((s) => {
         if (driver === undefined && s.object !== undefined && sparkState(s.object) !== '' && sparkState(s.object) !== 'NEW') startDriver(driverPodName(s.object, k.name));
         return sparkEnd(s.object, s.deleted);
       }, { signal: AbortSignal.any([signal, early.signal]) });
       const result = end ?? earlyEnd;
-      if (result === undefined) return; // cancelled: the task left `deferred`
+      if (result === undefined) return; // cancelled: see finally
       log(`ended: ${JSON.stringify(result)}`);
+      fired = true;
       yield { payload: { end: result as unknown as JsonObject } };
     } finally {
       stop.abort();
       await Promise.allSettled([watcher.stop(), driver?.stop(), startup]);
+      if (!fired && signal.aborted) await this.#onCancel(env, clients, log);
+    }
+  }
+
+  /** Cancelled: delete the application only when the task left `deferred` (see the module doc). */
+  async #onCancel(env: TriggerEnv, clients: KubeClients, log: (m: string) => void): Promise<void> {
+    const k = this.kwargs;
+    let deferred = true;
+    try {
+      deferred = env.isTaskDeferred === undefined ? true : await env.isTaskDeferred();
+    } catch (error) {
+      env.log.warn(`spark application ${k.namespace}/${k.name}: could not read the task's state (${errorMessage(error)}); leaving it`);
+    }
+    if (deferred) return;
+    try {
+      await deleteSparkApplication(clients, k.namespace, k.name);
+      log('deleted: the task left deferred (marked, cleared or timed out)');
+    } catch (error) {
+      env.log.error(`spark application ${k.namespace}/${k.name}: could not delete the application of a task that left deferred (delete it by hand): ${errorMessage(error)}`);
     }
   }
 }

@@ -13,6 +13,7 @@ import { pullXCom } from '../../src/store/xcom.ts';
 import { listTries } from '../../src/store/taskInstances.ts';
 import { clearTaskInstances } from '../../src/engine/clear.ts';
 import { triggererHealthReport } from '../../src/triggerer/index.ts';
+import { PoolStore } from '../../src/store/pools.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { stopPostgres } from '../support/postgres.ts';
 import { pollUntil } from '../support/roles.ts';
@@ -29,7 +30,7 @@ class WaitForGate extends BaseOperator {
   readonly operatorName = 'WaitForGate';
   readonly gate: string;
   readonly timeout: string | undefined;
-  constructor(o: { taskId: string; gate: string; timeout?: string }) { super(o); this.gate = o.gate; this.timeout = o.timeout; }
+  constructor(o: { taskId: string; gate: string; timeout?: string; pool?: string }) { super(o); this.gate = o.gate; this.timeout = o.timeout; }
   async execute(ctx: TaskContext) {
     await ctx.xcomPush('before', 'pushed before deferring');
     this.defer({ trigger: new FileTrigger({ filepath: this.gate, pokeIntervalMs: 100 }), method: 'afterGate', kwargs: { taskId: ctx.taskId }, ...(this.timeout ? { timeout: this.timeout } : {}) });
@@ -52,6 +53,10 @@ dag({ dagId: 'deferral_timeout', schedule: null }, () => {
   new WaitForGate({ taskId: 'never', gate: ${JSON.stringify(gate + '.never')}, timeout: '1s' });
 });
 dag({ dagId: 'broken_trigger', schedule: null }, () => { new Broken({ taskId: 'broken' }); });
+dag({ dagId: 'pool_deferred', schedule: null }, () => {
+  new WaitForGate({ taskId: 'p0', gate: ${JSON.stringify(gate + '.pool')}, pool: 'narrow' });
+  new WaitForGate({ taskId: 'p1', gate: ${JSON.stringify(gate + '.pool')}, pool: 'narrow' });
+});
 dag({ dagId: 'cleared_while_deferred', schedule: null }, () => {
   new WaitForGate({ taskId: 'waiting', gate: ${JSON.stringify(gate + '.cleared')} });
 });
@@ -82,6 +87,8 @@ for (const dialect of (process.env['DEFERRAL_DIALECTS'] ?? 'sqlite,postgres').sp
       writeFileSync(triggerModule, BROKEN_TRIGGER);
       gate = join(t.home, 'gate');
       t.writeDag('deferral.ts', dagSource(gate, triggerModule));
+      // Created up front: a SQLite scheduler caches the pool list for a second.
+      await new PoolStore(t.engine.db).set('narrow', { slots: 1, includeDeferred: true });
       await t.processor.processOnce();
     });
     after(async () => {
@@ -148,6 +155,20 @@ for (const dialect of (process.env['DEFERRAL_DIALECTS'] ?? 'sqlite,postgres').sp
       assert.equal(run.state, 'failed');
       const [ti] = await t.taskInstances('broken_trigger', 'r1');
       assert.match(ti?.failure_reason ?? '', /the trigger failed: the watched thing exploded/);
+    });
+
+    test('a pool with includeDeferred counts deferred tasks against its slots; without it they free them', async () => {
+      const pools = new PoolStore(t.engine.db);
+      await t.trigger('pool_deferred', { runId: 'r1' });
+      const states = async () => Object.values(await t.taskStates('pool_deferred', 'r1'));
+      await pollUntil('one task deferred', async () => (await states()).includes('deferred'), { timeoutMs: 45_000 });
+      const loops = t.scheduler.loops;
+      await pollUntil('five more scheduling loops', () => t.scheduler.loops >= loops + 5, { timeoutMs: 20_000 });
+      assert.deepEqual((await states()).sort(), ['deferred', 'scheduled'], 'the deferred task holds the only slot');
+      await pools.set('narrow', { slots: 1, includeDeferred: false });
+      await pollUntil('both deferred', async () => (await states()).every((s) => s === 'deferred'), { timeoutMs: 45_000 });
+      writeFileSync(gate + '.pool', 'open');
+      assert.equal((await t.waitForRun('pool_deferred', 'r1')).state, 'success');
     });
 
     test('clearing a deferred task cancels its trigger; the task runs again as a new try', async () => {

@@ -47,10 +47,12 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
   return m.db.transaction().execute(async (tx) => {
     const fresh = (entry: { at: number } | undefined) => entry !== undefined && now - entry.at < cache.maxAgeMs;
     let pools: PoolRow[];
+    let poolsFromCache = false;
     if (m.dialect === 'postgres') {
       pools = (await sql<PoolRow>`select name, slots, include_deferred from pool for update`.execute(tx)).rows;
     } else if (fresh(cache.pools) && cache.pools) {
       pools = cache.pools.rows;
+      poolsFromCache = true;
     } else {
       pools = await tx.selectFrom('pool').select(['name', 'slots', 'include_deferred']).execute();
       cache.pools = { rows: pools, at: now };
@@ -118,7 +120,13 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       const tryNumber = tries.get(c.id);
       if (tryNumber !== undefined) out.push({ ti: c, tryNumber });
     }
-    // Unlike Airflow, which leaves such tasks scheduled forever, a missing pool fails the task with the fix.
+    // Unlike Airflow, which leaves such tasks scheduled forever, a missing pool fails the task with the fix —
+    // but only when the pool list was read in this transaction: a cached list may predate a pool created
+    // a moment ago, so those tasks stay scheduled and the next loop reads the pools afresh.
+    if (poolsFromCache && unknownPools.size > 0) {
+      cache.pools = undefined;
+      return out;
+    }
     for (const [pool, ids] of unknownPools) {
       await transitionTis(tx, ids, 'failed', now, {
         onlyFrom: ['scheduled'],

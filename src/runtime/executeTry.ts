@@ -36,7 +36,10 @@ export interface ResumePoint {
 }
 
 /**
- * As {@link executeOperator}, for runners that support pausing a try: `TaskDeferred` (from
+ * Render the templated fields, then run `onExecute` and `execute` under the execution timeout. `abort`
+ * is the try's controller (its signal is `ctx.signal`): aborting it from outside (a heartbeat that learns
+ * the try was cleared) stops the try. A template that cannot be rendered fails the try. The execution
+ * timeout is measured on `clock` (the test kit passes a manual clock). `TaskDeferred` (from
  * `BaseOperator.defer()`) becomes a `deferred` suspension and `TaskRescheduled` (a reschedule-mode sensor)
  * a `rescheduled` one; with `resume`, the try continues in the deferral's method instead of `execute`.
  */
@@ -65,28 +68,6 @@ export async function executeSuspendable(
     return false;
   });
   return suspension ? { outcome: suspension, returnValue: undefined } : result;
-}
-
-/**
- * Render the templated fields, then run `onExecute` and `execute` under the execution timeout. `abort`
- * is the try's controller (its signal is `ctx.signal`): aborting it from outside (a heartbeat that learns
- * the try was cleared) stops the try. A template that cannot be rendered fails the try. The execution
- * timeout is measured on `clock` (the test kit passes a manual clock; default: the wall clock).
- */
-export async function executeOperator(
-  op: BaseOperator,
-  ctx: TaskContext,
-  timeoutMs: number | null,
-  abort: AbortController,
-  log: TaskLogger,
-  templating: TryTemplating = {},
-  clock: Clock = systemClock,
-): Promise<TryResult> {
-  // This runner cannot pause a try: a deferral or reschedule ends it with a clear failure.
-  return runOperator(op, ctx, timeoutMs, abort, log, templating, clock, null, (err) => {
-    if (!(err instanceof TaskDeferred || err instanceof TaskRescheduled)) return false;
-    throw new TaskFailFast(`${err.message}: this runner cannot defer or reschedule a task (run it under a scheduler with a triggerer)`);
-  });
 }
 
 async function runOperator(

@@ -128,7 +128,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   if (outcome.kind === 'deferred' || outcome.kind === 'rescheduled') {
     // Not an end: the same try continues in a new process (no callbacks now).
     log.info(`try paused: ${finalState}`);
-    await log.close();
+    await closeLog();
     return 0;
   }
   log.info(`try ended: ${finalState}`);

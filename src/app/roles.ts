@@ -163,7 +163,7 @@ export interface StandaloneHandle {
 
 /** Migrate, parse DAGs once, then run API server, DAG processor and scheduler together. */
 export async function startStandalone(engine: Engine, signal: AbortSignal): Promise<StandaloneHandle> {
-  await migrateToLatest(engine.db);
+  await migrateToLatest(engine.db, { defaultPoolSlots: engine.config.core.defaultPoolSlots });
   const api = await startApiServer(engine, () => scheduler.wake());
   const executionApiUrl = engine.config.api.port === 0 ? api.url : engine.config.api.executionApiUrl;
   const executor = createExecutor(engine, executionApiUrl);

@@ -7,6 +7,10 @@ import { Migrator, NO_MIGRATIONS, sql } from 'kysely';
 import { CapstanError } from '../core/errors.ts';
 import type { MetadataDb } from './db.ts';
 import { LATEST_MIGRATION, migrationProvider } from './migrations/index.ts';
+import { DEFAULT_POOL } from './pools.ts';
+
+/** The migration that creates the schema and seeds default_pool. */
+const FIRST_MIGRATION = '001_initial';
 
 export interface MigrationStatus {
   applied: string[];
@@ -18,11 +22,25 @@ function migrator(m: MetadataDb): Migrator {
   return new Migrator({ db: m.db, provider: migrationProvider(m.dialect), migrationTableName: 'capstan_migration', migrationLockTableName: 'capstan_migration_lock' });
 }
 
-/** Apply every pending migration. Safe to run repeatedly and concurrently. */
-export async function migrateToLatest(m: MetadataDb): Promise<string[]> {
+/** Settings that apply when the schema is first created (`core.defaultPoolSlots`). */
+export interface InitialSettings {
+  /** Slots of `default_pool` when this migration run creates it (later changes go through `pools set`). */
+  defaultPoolSlots?: number;
+}
+
+/**
+ * Apply every pending migration. Safe to run repeatedly and concurrently. When this call creates the
+ * schema, `initial` settings are applied to the rows it seeds (as Airflow sizes default_pool from
+ * its config at `db migrate` time); an existing database keeps its pools.
+ */
+export async function migrateToLatest(m: MetadataDb, initial: InitialSettings = {}): Promise<string[]> {
   const { error, results } = await migrator(m).migrateToLatest();
   if (error) throw translate(error);
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (applied.includes(FIRST_MIGRATION) && initial.defaultPoolSlots !== undefined) {
+    await m.db.updateTable('pool').set({ slots: initial.defaultPoolSlots }).where('name', '=', DEFAULT_POOL).execute();
+  }
+  return applied;
 }
 
 export async function migrationStatus(m: MetadataDb): Promise<MigrationStatus> {
@@ -50,12 +68,12 @@ export async function assertSchemaCurrent(m: MetadataDb): Promise<void> {
 }
 
 /** Drop every table (data included) and migrate again. */
-export async function resetDatabase(m: MetadataDb): Promise<void> {
+export async function resetDatabase(m: MetadataDb, initial: InitialSettings = {}): Promise<void> {
   const { error } = await migrator(m).migrateTo(NO_MIGRATIONS);
   if (error) throw translate(error);
   await sql`drop table if exists capstan_migration`.execute(m.db);
   await sql`drop table if exists capstan_migration_lock`.execute(m.db);
-  await migrateToLatest(m);
+  await migrateToLatest(m, initial);
 }
 
 function translate(err: unknown): CapstanError {

@@ -11,7 +11,7 @@ export const registerDbCommands: RegisterCommands = (program, ctx) => {
   db.command('migrate')
     .description('create or upgrade the schema (idempotent)')
     .action(async () => {
-      const applied = await migrateToLatest(ctx.rawDb());
+      const applied = await migrateToLatest(ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
       printObject({ database: redactUrl(ctx.config().database.url), applied: applied.length ? applied : 'already current' }, ctx.output);
     });
 
@@ -28,7 +28,7 @@ export const registerDbCommands: RegisterCommands = (program, ctx) => {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (opts: { yes?: boolean }) => {
       if (!opts.yes) throw new InvalidArgument('db reset deletes every DAG run, task instance, variable and connection', 'pass --yes to confirm');
-      await resetDatabase(ctx.rawDb());
+      await resetDatabase(ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
       printObject({ database: redactUrl(ctx.config().database.url), reset: true }, ctx.output);
     });
 };

@@ -73,7 +73,9 @@ void describe('Kubernetes example DAGs on the control plane', { skip: !available
   });
 
   void test('the API server accepts the manifest of every example pod task (dry run)', async () => {
-    const ops = podTasks(await loadKubernetesExamples());
+    // The pod tasks of the k8s_* examples; the Job/Spark/resource examples sharing the folder are dry-run,
+    // rendered, by resourceExamples.test.ts.
+    const ops = podTasks(await loadKubernetesExamples()).filter((op) => op.dag.dagId.startsWith('k8s_'));
     assert.ok(ops.length >= 50);
     const refused: string[] = [];
     for (const op of ops) {

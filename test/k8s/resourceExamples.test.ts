@@ -9,6 +9,7 @@ import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi } from '@k
 import { importDagFile } from '../../src/dagprocessing/loader.ts';
 import { KubernetesJobOperator } from '../../src/kubernetes/operators/jobOperator.ts';
 import { SparkKubernetesOperator } from '../../src/kubernetes/operators/sparkOperator.ts';
+import { KubernetesPodOperator } from '../../src/kubernetes/operators/podOperator.ts';
 import { KubernetesCreateResourceOperator, KubernetesDeleteResourceOperator } from '../../src/kubernetes/operators/resourceOperator.ts';
 import { buildJob, buildSparkApplication, parseManifests, SPARK_APPLICATION } from '../../src/kubernetes/index.ts';
 import { renderTaskInProcess } from '../../src/testing/index.ts';
@@ -49,7 +50,8 @@ void describe('Job, Spark and resource examples on the control plane (dry run)',
     const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
     const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
     const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-    const counts = { jobs: 0, spark: 0, resources: 0 };
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const counts = { jobs: 0, spark: 0, resources: 0, pods: 0 };
     const refused: string[] = [];
     for (const dag of dags) {
       for (const task of dag.tasks.values()) {
@@ -66,6 +68,12 @@ void describe('Job, Spark and resource examples on the control plane (dry run)',
             const app = buildSparkApplication({ applicationFile: task.applicationFile, templateSpec: task.templateSpec, image: task.image, codePath: task.codePath, namespace }, { identity });
             await custom.createNamespacedCustomObject({ group: SPARK_APPLICATION.group, version: SPARK_APPLICATION.version, plural: SPARK_APPLICATION.plural, namespace, body: app, dryRun: 'All' });
             counts.spark += 1;
+          } else if (task instanceof KubernetesPodOperator) {
+            // Pod tasks of these DAGs template names (a ConfigMap per date): rendered first, as a run would.
+            await render(dag, task.taskId);
+            const pod = await task.renderPod(identity);
+            await core.createNamespacedPod({ namespace, body: { ...pod, metadata: { ...pod.metadata, namespace } }, dryRun: 'All' });
+            counts.pods += 1;
           } else if (task instanceof KubernetesCreateResourceOperator || task instanceof KubernetesDeleteResourceOperator) {
             await render(dag, task.taskId);
             for (const m of parseManifests(task.yamlConf)) {
@@ -79,6 +87,6 @@ void describe('Job, Spark and resource examples on the control plane (dry run)',
       }
     }
     assert.deepEqual(refused, []);
-    assert.deepEqual(counts, { jobs: 4, spark: 1, resources: 4 });
+    assert.deepEqual(counts, { jobs: 4, spark: 1, resources: 4, pods: 1 });
   });
 });

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
-import type { TestCluster } from '../support/k8s/index.ts';
-import { LocalFileTaskLogHandler } from '../../src/logging/logHandler.ts';
-import { startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
+import { binariesAvailable, connectTestCluster, waitFor } from '../../support/k8s/index.ts';
+import type { TestCluster } from '../../support/k8s/index.ts';
+import { LocalFileTaskLogHandler } from '../../../src/logging/logHandler.ts';
+import { startExecutorHarness, type ExecutorHarness } from '../executorSupport.ts';
 
 const available = await binariesAvailable();
 // 200 tasks take ~110 s of CPU (mostly the 200 worker processes starting Node): ~55 s on two free cores, ~100 s

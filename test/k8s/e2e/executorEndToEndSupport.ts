@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, makeInformer } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
-import { getDagRun } from '../../src/store/dagRuns.ts';
-import { getSerializedDag } from '../../src/store/dags.ts';
-import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';
-import { listTaskInstances } from '../../src/store/taskInstances.ts';
-import type { TestCluster } from '../support/k8s/index.ts';
-import { startLocalKubelet, type LocalKubelet } from '../support/k8s/localKubelet.ts';
-import { freePort, killAllRoles, pollUntil, runCapstanCommand, type RoleProcess } from '../support/roles.ts';
-import { RUN_LOCALLY_LABEL, WORKER_TEMPLATE } from './executorSupport.ts';
+import { getDagRun } from '../../../src/store/dagRuns.ts';
+import { getSerializedDag } from '../../../src/store/dags.ts';
+import { openMetadataDb, type MetadataDb } from '../../../src/store/db.ts';
+import { listTaskInstances } from '../../../src/store/taskInstances.ts';
+import type { TestCluster } from '../../support/k8s/index.ts';
+import { startLocalKubelet, type LocalKubelet } from '../../support/k8s/localKubelet.ts';
+import { freePort, killAllRoles, pollUntil, runCapstanCommand, type RoleProcess } from '../../support/roles.ts';
+import { RUN_LOCALLY_LABEL, WORKER_TEMPLATE } from '../executorSupport.ts';
 
 /** The scenario DAG: start → `width` parallel tasks → end; each task logs `<task_id> <try>` to `logFile`. */
 export function scenarioDag(dagId: string, width: number, logFile: string): string {

@@ -58,7 +58,8 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
       proxy.inject({ match: { watch: true, where: (r) => r.path.endsWith(`/namespaces/${namespace}/pods`) }, action: { kind: 'expireWatch' }, times: 1 });
       const listsBefore = proxy.requests.filter((r) => !r.watch && r.method === 'GET' && r.path.endsWith(`/namespaces/${namespace}/pods`)).length;
       proxy.dropWatches();
-      await proxy.waitForRequest((r) => isPodWatch(r) && r.fault === 'expireWatch', 10_000);
+      // Generous: the reconnect backs off up to 5 s, and this process also runs the engine and its workers.
+      await proxy.waitForRequest((r) => isPodWatch(r) && r.fault === 'expireWatch', 30_000);
       // 2. etcd compacted past the watch's resourceVersion, then the watch reset: the server itself says 410.
       await cluster.compactEtcd();
       proxy.dropWatches({ reset: true });

@@ -11,12 +11,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
-import type { TaskConnection } from '../../sdk/taskContext.ts';
-import type { Connection } from '../../store/connections.ts';
 import { triggerClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
-import { createKubeClients } from '../client.ts';
-import { parseKubernetesConnection, resolveKubeConfig } from '../connection.ts';
+import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { runListWatch } from '../lifecycle/listWatch.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { jobEnd } from './jobState.ts';
@@ -44,10 +41,6 @@ export interface KubernetesJobTriggerPayload extends JsonObject {
   end: JsonObject;
 }
 
-function toConnection(c: TaskConnection): Connection {
-  return { ...c, description: null, extra: c.extra as Connection['extra'] };
-}
-
 /** Waits in the triggerer for a Job to end (see the module doc). */
 export class KubernetesJobTrigger implements Trigger {
   readonly kwargs: KubernetesJobTriggerKwargs;
@@ -62,10 +55,7 @@ export class KubernetesJobTrigger implements Trigger {
 
   async *run(signal: AbortSignal, env: TriggerEnv): AsyncGenerator<TriggerEvent> {
     const k = this.kwargs;
-    const connection = k.kubernetesConnId === null ? undefined : parseKubernetesConnection(toConnection(await env.getConnection(k.kubernetesConnId)));
-    const clients = createKubeClients(resolveKubeConfig(connection), {
-      qps: connection?.qps, burst: connection?.burst, requestTimeoutMs: connection?.requestTimeoutMs, defaultNamespace: k.namespace,
-    });
+    const clients = await triggerKubeClients(env, k.kubernetesConnId, k.namespace);
     const log = (m: string): void => env.log.info(`job ${k.namespace}/${k.name}: ${m}`);
     const watcher = watchJob(clients, k.namespace, k.name, undefined, log, k.uid);
     const stop = new AbortController();

@@ -9,12 +9,9 @@
  * for a triggerer stop or a takeover, it leaves it.
  */
 import type { JsonObject } from '../../core/serialized.ts';
-import type { TaskConnection } from '../../sdk/taskContext.ts';
-import type { Connection } from '../../store/connections.ts';
 import { triggerClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
-import { createKubeClients } from '../client.ts';
-import { parseKubernetesConnection, resolveKubeConfig } from '../connection.ts';
+import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -31,10 +28,6 @@ export interface SparkApplicationTriggerKwargs extends JsonObject {
   startupTimeoutSeconds: number;
 }
 
-function toConnection(c: TaskConnection): Connection {
-  return { ...c, description: null, extra: c.extra as Connection['extra'] };
-}
-
 /** Waits in the triggerer for a SparkApplication to end (see the module doc). */
 export class SparkApplicationTrigger implements Trigger {
   readonly kwargs: SparkApplicationTriggerKwargs;
@@ -49,10 +42,7 @@ export class SparkApplicationTrigger implements Trigger {
 
   async *run(signal: AbortSignal, env: TriggerEnv): AsyncGenerator<TriggerEvent> {
     const k = this.kwargs;
-    const connection = k.kubernetesConnId === null ? undefined : parseKubernetesConnection(toConnection(await env.getConnection(k.kubernetesConnId)));
-    const clients = createKubeClients(resolveKubeConfig(connection), {
-      qps: connection?.qps, burst: connection?.burst, requestTimeoutMs: connection?.requestTimeoutMs, defaultNamespace: k.namespace,
-    });
+    const clients = await triggerKubeClients(env, k.kubernetesConnId, k.namespace);
     const log = (m: string): void => env.log.info(`spark application ${k.namespace}/${k.name}: ${m}`);
     const watcher = watchSparkApplication(clients, k.namespace, k.name, undefined, log, k.uid);
     const stop = new AbortController();

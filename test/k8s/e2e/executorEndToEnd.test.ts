@@ -85,8 +85,14 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
       await h.t.trigger('big', { runId: 'r1' });
       const run = await h.t.waitForRun('big', 'r1', { timeoutMs: 240_000 });
       const tis = await h.t.taskInstances('big', 'r1');
-      const notOk = tis.filter((ti) => ti.state !== 'success' || ti.try_number !== 1).map((ti) => `${ti.task_id}=${ti.state}#${ti.try_number} ${ti.failure_reason ?? ''}`);
-      assert.deepEqual(notOk, []);
+      const bad = tis.filter((ti) => ti.state !== 'success' || ti.try_number !== 1);
+      const notOk = bad.map((ti) => `${ti.task_id}=${ti.state}#${ti.try_number} ${ti.failure_reason ?? ''}`);
+      // On failure, the end of the first few bad tasks' logs tells why (the engine's home is gone afterwards).
+      const logTails = await Promise.all(bad.slice(0, 3).map(async (ti) => {
+        const log = await readLog('big', 'r1', ti.task_id).catch((err: unknown) => ({ status: 0, body: { text: String(err), source: '', ended: false } }));
+        return `--- ${ti.task_id} (${log.status}):\n${log.body.text.split('\n').slice(-15).join('\n')}`;
+      }));
+      assert.deepEqual(notOk, [], logTails.join('\n'));
       assert.equal(run.state, 'success');
       assert.equal(tis.length, WIDE + 2);
       assert.ok(tis.every((ti) => ti.executor === 'KubernetesExecutor'), 'every try ran through the KubernetesExecutor');

@@ -76,6 +76,10 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     assert.match(result.outcome.message, /step 1\nstep 2/);
     const skipped = await runPod(clients, taskPod('skip', { outcome: 'fail', exitCode: 99, runMs: 100 }), { skipOnExitCode: [99] }, memorySink());
     assert.equal(skipped.outcome.kind, 'skip');
+    // 0 in skipOnExitCode skips a pod that succeeded, and its XCom is not read (the sidecar wrote nothing here).
+    const skippedOnZero = await runPod(clients, taskPod('skipzero', { runMs: 100 }), { skipOnExitCode: [0], doXcomPush: true }, memorySink());
+    assert.equal(skippedOnZero.end.kind, 'succeeded');
+    assert.equal(skippedOnZero.outcome.kind, 'skip');
   });
 
   void test('image pull failure is reported fast with the reason and the event message', async () => {

@@ -79,7 +79,7 @@ export function classifyPod(pod: V1Pod | undefined, options: { deleted?: boolean
 /** Options of {@link toTaskOutcome}. */
 export interface OutcomeOptions {
   podName: string;
-  /** Exit codes of the base container that mean "skip" rather than "fail". */
+  /** Exit codes of the base container that mean "skip" rather than "fail" (0 included: a succeeded pod skips). */
   skipOnExitCode?: readonly number[];
   /** The last log lines of the base container, appended to failure messages. */
   logTail?: readonly string[];
@@ -101,6 +101,10 @@ export function toTaskOutcome(end: PodEnd, options: OutcomeOptions): PodTaskOutc
     ({ kind: 'failure', reason: end.kind, platform, message: withTail(lines, options.logTail) });
   switch (end.kind) {
     case 'succeeded':
+      // Airflow's skip_on_exit_code applies to any exit code, 0 included: [0] skips a task whose pod succeeded.
+      if (options.skipOnExitCode?.includes(0)) {
+        return { kind: 'skip', message: `${pod}: base container exited with 0, which skipOnExitCode maps to skipped` };
+      }
       return { kind: 'success' };
     case 'failed': {
       if (end.exitCode !== undefined && options.skipOnExitCode?.includes(end.exitCode)) {

@@ -35,7 +35,7 @@ export interface RunPodOptions {
   scheduleTimeoutSeconds?: number;
   /** Default 120. */
   startupTimeoutSeconds?: number;
-  /** Exit codes of the base container that skip the task. */
+  /** Exit codes of the base container that skip the task (0 included: a pod that succeeded skips). */
   skipOnExitCode?: readonly number[];
   /** Read `/airflow/xcom/return.json` through the native sidecar (added when missing). */
   doXcomPush?: boolean;
@@ -195,7 +195,8 @@ export async function followPod(clients: KubeClients, started: StartedPod, optio
     await settleLogs(baseDone);
     if (signal.aborted && end.kind !== 'killed') end = { kind: 'killed', reason: abortReason() };
     await invokeCallback(callbacks, 'onPodCompletion', hookCtx(last), log);
-    if (options.doXcomPush && end.kind === 'succeeded') {
+    // A success that skipOnExitCode turns into a skip (0 listed) pushes no XCom, so none is read.
+    if (options.doXcomPush && end.kind === 'succeeded' && options.skipOnExitCode?.includes(0) !== true) {
       const result = await readXcom({ kubeConfig: clients.kubeConfig, namespace, pod: name, watcher, signal,
         maxBytes: options.xcom?.maxBytes, timeoutSeconds: options.xcom?.timeoutSeconds, permit: clients.streamPermit });
       if (result.kind === 'value') xcom = { value: result.value };

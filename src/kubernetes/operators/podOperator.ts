@@ -47,7 +47,7 @@ export interface KubernetesPodOperatorOptions extends TaskOptions, PodOptions {
   scheduleTimeoutSeconds?: number;
   /** Seconds the base container may take to start once scheduled. Default 120. */
   startupTimeoutSeconds?: number;
-  /** Exit codes of the base container that skip the task instead of failing it. */
+  /** Exit codes of the base container that skip the task instead of failing it; `0` included, a pod that succeeded skips (as Airflow's `skip_on_exit_code`). */
   skipOnExitCode?: number | number[];
   /** Read `/airflow/xcom/return.json` from the base container as the task's return value. Default false. */
   doXcomPush?: boolean;

@@ -105,4 +105,11 @@ void describe('toTaskOutcome', () => {
     assert.equal(toTaskOutcome(ends[1]!, { podName: 'p', skipOnExitCode: [2] }).kind, 'skip');
     assert.equal(toTaskOutcome(ends[1]!, { podName: 'p', skipOnExitCode: [3] }).kind, 'failure');
   });
+
+  test('skipOnExitCode with 0 skips a pod whose base container exited 0 (as Airflow does); without 0 it succeeds', () => {
+    const skipped = toTaskOutcome({ kind: 'succeeded' }, { podName: 'p', skipOnExitCode: [0, 3] });
+    assert.equal(skipped.kind, 'skip');
+    assert.ok(skipped.kind === 'skip' && /exited with 0/.test(skipped.message));
+    assert.deepEqual(toTaskOutcome({ kind: 'succeeded' }, { podName: 'p', skipOnExitCode: [3] }), { kind: 'success' });
+  });
 });

@@ -8,6 +8,7 @@ import { LocalFileTaskLogHandler } from '../logging/logHandler.ts';
 import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
+import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
 import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
 import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';
 import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
@@ -21,12 +22,22 @@ import { Triggerer, triggererHealthReport } from '../triggerer/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
 import { InvalidArgument } from '../core/errors.ts';
+import type { CapstanConfig } from '../config/index.ts';
 
 /** The bundled example DAGs. */
 export const EXAMPLE_DAGS_FOLDER = fileURLToPath(new URL('../../examples/dags/', import.meta.url));
 
 export function dagFolders(engine: Engine): string[] {
   return engine.config.core.loadExamples ? [engine.config.core.dagsFolder, EXAMPLE_DAGS_FOLDER] : [engine.config.core.dagsFolder];
+}
+
+/**
+ * The environment processes running user code start with (task processes, DAG parsers, DAG callbacks):
+ * this process's environment through the task allow-list plus `core.taskEnvAllowList`, never Capstan's
+ * own settings (docs/security.md, "Task environment").
+ */
+export function userCodeEnvironment(config: CapstanConfig, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+  return taskEnvironment(env, { allow: parseTaskEnvAllowList(config.core.taskEnvAllowList) });
 }
 
 export function createExecutor(engine: Engine, executionApiUrl: string): Executor {
@@ -39,6 +50,7 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         executionApiUrl,
         baseLogFolder: config.logging.baseLogFolder,
         tokens: engine.tokens,
+        baseEnv: userCodeEnvironment(config),
         killGraceMs: config.core.killedTaskCleanupTimeMs,
         heartbeatIntervalMs: taskHeartbeatIntervalMs(config.scheduler.taskHeartbeatTimeoutMs),
         now: engine.now,
@@ -84,6 +96,7 @@ export function createScheduler(engine: Engine, executor: Executor): Scheduler {
     metrics: engine.metrics,
     now: engine.now,
     options: { ...s, maxMapLength: engine.config.core.maxMapLength },
+    userCodeEnv: userCodeEnvironment(engine.config),
   });
 }
 
@@ -98,6 +111,7 @@ export function createDagProcessor(engine: Engine, onChange?: () => void): DagPr
     now: engine.now,
     logger: createLogger(c.logging, 'dag-processor'),
     metrics: engine.metrics,
+    env: userCodeEnvironment(c),
     ...(onChange ? { onChange } : {}),
   });
 }

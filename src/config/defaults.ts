@@ -105,6 +105,7 @@ export const OPTIONS: OptionTable = {
     maxMapLength: { kind: { type: 'integer', min: 1 }, default: 1024, doc: 'Most task instances one mapped task may expand to; a longer expansion fails the task' },
     fernetKey: { kind: { type: 'fernetKey' }, default: 'generated', doc: 'Fernet key that encrypts connection secrets and secret variables; `new,old` during key rotation', secret: true },
     killedTaskCleanupTimeMs: { kind: { type: 'duration' }, default: 60 * SECOND, doc: 'Grace period between SIGTERM and SIGKILL when a task is stopped' },
+    taskEnvAllowList: { kind: { type: 'string' }, default: '', doc: 'Extra env vars (comma-separated names or PREFIX* globs) task and DAG-parsing processes inherit besides the built-in allow-list; CAPSTAN__* settings never pass' },
   },
   database: {
     url: { kind: { type: 'databaseUrl' }, default: derived('sqlite://<home>/capstan.db', (c) => sqliteUrlFor(`${c.core.home}/capstan.db`)), doc: 'Metadata database: sqlite:///abs/path.db or postgresql://… (password hidden in listings)' },

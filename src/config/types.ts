@@ -34,6 +34,12 @@ export interface CapstanConfig {
     fernetKey: string;
     /** Grace period between SIGTERM and SIGKILL when a task is stopped. Default 60 s. */
     killedTaskCleanupTimeMs: number;
+    /**
+     * Extra environment variables passed to task and DAG-parsing processes, comma-separated names or
+     * `PREFIX*` globs (`AWS_*,GOOGLE_APPLICATION_CREDENTIALS`). Capstan's own `CAPSTAN__*` settings never
+     * pass. Default empty: only the built-in allow-list (see docs/security.md).
+     */
+    taskEnvAllowList: string;
   };
   database: {
     /** `sqlite:///abs/path.db` (default `<home>/capstan.db`) or `postgresql://…`. */

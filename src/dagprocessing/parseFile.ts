@@ -7,10 +7,14 @@ import type { ParseResult } from './parseWorker.ts';
 
 const WORKER = new URL('./parseWorker.ts', import.meta.url);
 
-export async function parseDagFileIsolated(path: string, options: { timeoutMs: number; defaults: Partial<AuthoringDefaults> }): Promise<ParseResult> {
+/**
+ * `env`: the environment the parser starts with (user code runs in it: the roles pass the task
+ * environment, never the whole of theirs); default this process's.
+ */
+export async function parseDagFileIsolated(path: string, options: { timeoutMs: number; defaults: Partial<AuthoringDefaults>; env?: Readonly<Record<string, string | undefined>> }): Promise<ParseResult> {
   const r = await callIsolated<ParseResult>(WORKER, {
     args: [path],
-    env: { ...process.env, CAPSTAN_AUTHORING_DEFAULTS: JSON.stringify(options.defaults) },
+    env: { ...(options.env ?? process.env), CAPSTAN_AUTHORING_DEFAULTS: JSON.stringify(options.defaults) },
     timeoutMs: options.timeoutMs,
     serialization: 'advanced',
   });

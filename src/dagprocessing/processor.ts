@@ -28,6 +28,8 @@ export interface DagProcessorDeps {
   metrics?: CapstanMetrics;
   /** Called after a pass that changed any DAG (so a scheduler in the same process can wake). */
   onChange?: () => void;
+  /** Environment of the parsing processes (the task environment); default this process's. */
+  env?: Record<string, string>;
 }
 
 export interface ProcessSummary {
@@ -110,7 +112,7 @@ export class DagProcessor {
   async #parseAndStore(f: FileInfo & { hash: string }): Promise<number> {
     const { db, logger, metrics } = this.#deps;
     const started = performance.now();
-    const result = await parseDagFileIsolated(f.fileloc, { timeoutMs: this.#deps.parseTimeoutMs, defaults: this.#deps.defaults });
+    const result = await parseDagFileIsolated(f.fileloc, { timeoutMs: this.#deps.parseTimeoutMs, defaults: this.#deps.defaults, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     const durationMs = performance.now() - started;
     metrics?.dagParseDuration.observe({ file: f.fileloc }, durationMs / 1000);
     const now = this.#deps.now();

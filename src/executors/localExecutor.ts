@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../api/taskToken.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 import type { RunTaskOptions } from '../runtime/taskRunner.ts';
+import { taskEnvironment } from './taskEnv.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from './types.ts';
 
 const WORKER = new URL('../runtime/workerProcess.ts', import.meta.url);
@@ -27,6 +28,12 @@ export interface LocalExecutorOptions {
   heartbeatIntervalMs?: number;
   now: () => number;
   logger: Logger;
+  /**
+   * The environment task processes start with, before `env`: already filtered by {@link taskEnvironment}
+   * (default: this process's environment through the built-in allow-list). Never the whole environment,
+   * which holds the scheduler's own secrets.
+   */
+  baseEnv?: Record<string, string>;
   /** Extra environment for task processes. */
   env?: Record<string, string>;
 }
@@ -171,7 +178,7 @@ export class LocalExecutor implements Executor {
   #spawn(): ChildProcess {
     // Node's compile cache spares every task process re-compiling the same modules (a few times faster
     // start on a busy machine); an explicit NODE_COMPILE_CACHE in the environment wins.
-    const env = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...process.env, ...this.#o.env };
+    const env = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...(this.#o.baseEnv ?? taskEnvironment(process.env)), ...this.#o.env };
     // A task process outlives a stopped scheduler by design (it reports through the Execution API), so
     // it must not hold the scheduler's own stderr open (a terminal, a supervisor's or a test runner's
     // pipe): what it prints outside its task log goes to a file beside the task logs.

@@ -28,6 +28,8 @@ export interface DagCallbackRunnerDeps {
   logger: Logger;
   /** A callback running longer is killed and recorded as failed. Default 60 s. */
   timeoutMs?: number;
+  /** Environment of the callback processes (the task environment); default this process's. */
+  env?: Record<string, string>;
 }
 
 export class DagCallbackRunner {
@@ -79,7 +81,7 @@ export class DagCallbackRunner {
 
   async #fork(request: DagCallbackRequest): Promise<DagCallbackReply> {
     const timeoutMs = this.#d.timeoutMs ?? 60_000;
-    const r = await callIsolated<DagCallbackReply>(ENTRY, { request, timeoutMs, stdout: 'inherit' });
+    const r = await callIsolated<DagCallbackReply>(ENTRY, { request, timeoutMs, stdout: 'inherit', ...(this.#d.env ? { env: this.#d.env } : {}) });
     switch (r.kind) {
       case 'reply':
         return r.value;

@@ -53,6 +53,8 @@ export interface SchedulerDeps {
   metrics?: CapstanMetrics;
   now: () => number;
   options: SchedulerOptions;
+  /** Environment of DAG-callback processes (the task environment); default this process's. */
+  userCodeEnv?: Record<string, string>;
 }
 
 export class Scheduler {
@@ -88,6 +90,7 @@ export class Scheduler {
       dags: deps.dags,
       logger: deps.logger,
       ...(deps.options.dagCallbackTimeoutMs === undefined ? {} : { timeoutMs: deps.options.dagCallbackTimeoutMs }),
+      ...(deps.userCodeEnv ? { env: deps.userCodeEnv } : {}),
     });
     deps.events.onTiChanged((e) => {
       this.#hinted.add(e.dagRunId);

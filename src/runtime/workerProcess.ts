@@ -19,7 +19,18 @@ onProcessGroup((pgid) => {
 // through process.exit so 'exit' hooks run: operators use them to stop commands in their own groups.
 process.once('SIGTERM', () => process.exit(143));
 
+// An idle process whose executor is gone (its scheduler was killed without a clean shutdown) will never
+// get an assignment: it exits as soon as the IPC channel closes. A process running a try ignores the
+// loss of its parent: it finishes the try, reports it through the Execution API, and exits.
+let assigned = false;
+process.once('disconnect', () => {
+  if (!assigned) process.exit(0);
+});
+// The channel may have closed while this module was still loading, before the listener existed.
+if (!process.connected) process.exit(0);
+
 process.once('message', (msg: RunTaskOptions) => {
+  assigned = true;
   process.channel?.unref();
   runTaskTry(msg)
     .then((code) => {

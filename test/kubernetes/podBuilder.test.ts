@@ -141,6 +141,32 @@ void describe('merge rules', () => {
     });
   });
 
+  void test('init containers merge by name as containers do: the template\'s are kept, a same-named one is changed', () => {
+    const template = {
+      spec: {
+        initContainers: [
+          { name: 'fetch', image: 'busybox:1.36', command: ['sh', '-c', 'fetch'], resources: { limits: { memory: '64Mi' } } },
+          { name: 'migrate', image: 'migrate:1' },
+        ],
+        containers: [{ name: 'base', image: 'app:1' }],
+      },
+    };
+    const pod = build({
+      podTemplateDict: template,
+      initContainers: [{ name: 'fetch', image: 'busybox:1.37' }, { name: 'warm', image: 'warm:1' }],
+    });
+    assert.deepEqual(pod.spec?.initContainers, [
+      { name: 'fetch', image: 'busybox:1.37', command: ['sh', '-c', 'fetch'], resources: { limits: { memory: '64Mi' } } },
+      { name: 'migrate', image: 'migrate:1' },
+      { name: 'warm', image: 'warm:1' },
+    ]);
+    // fullPodSpec over a template follows the same rule; null still removes them all.
+    const full = build({ podTemplateDict: template, fullPodSpec: { spec: { containers: [], initContainers: [{ name: 'migrate', args: ['up'] }] } } });
+    assert.deepEqual(full.spec?.initContainers?.map((c) => [c.name, c.image, c.args]), [['fetch', 'busybox:1.36', undefined], ['migrate', 'migrate:1', ['up']]]);
+    assert.equal(build({ podTemplateDict: template, initContainers: null }).spec?.initContainers, undefined);
+    assert.match(buildError({ image: 'x', fullPodSpec: { spec: { containers: [], initContainers: [{ image: 'y' } as never] } } }), /spec\.initContainers\[0\]: a container needs a name/);
+  });
+
   void test('a layer container without a name is refused', () => {
     assert.match(buildError({ image: 'x', fullPodSpec: { spec: { containers: [{ image: 'y' } as never] } } }), /spec\.containers\[0\]: a container needs a name/);
   });

@@ -1,7 +1,7 @@
 /**
  * The worker pod of one task try: pure (apart from reading a per-task template file), unit-tested by golden
  * files. Layers, lowest first (merge rules of src/kubernetes/pod/merge.ts: objects merge key by key, lists
- * replace, `null` deletes, `false`/`0`/`''` are set; containers merge by name):
+ * replace, `null` deletes, `false`/`0`/`''` are set; containers and init containers merge by name):
  *
  * 1. the template: the task's `executorConfig.podTemplateFile`, else `kubernetesExecutor.podTemplateFile`, else
  *    a bare `base` container;

@@ -7,9 +7,11 @@
  * 3. `null` removes the lower layer's value; `undefined` (or an absent key) leaves it; every other value — `false`,
  *    `0`, `''`, `[]` included — is set. (Airflow's merge ignores falsy values, so `hostNetwork: false` could not
  *    turn off a template's `hostNetwork: true`; here it does.)
- * 4. The one exception: `spec.containers` is matched by container `name`, and matched containers merge by rules
- *    1–3, so a template's `base` container takes the operator's image, command and resources and keeps the rest.
- *    Unmatched containers of either layer are kept, lower layer first.
+ * 4. The exception: `spec.containers` and `spec.initContainers` are matched by container `name`, and matched
+ *    containers merge by rules 1–3, so a template's `base` container takes the operator's image, command and
+ *    resources and keeps the rest, and a template's init containers stay unless a layer changes (same name) or
+ *    removes (`initContainers: null`) them. Unmatched containers of either layer are kept, lower layer first
+ *    (init containers run in that order).
  */
 
 /** A JSON-like value as manifests hold them. */
@@ -32,6 +34,9 @@ export function clean(value: unknown): unknown {
   }
   return value;
 }
+
+/** The lists merged by container name rather than replaced. */
+const MERGED_BY_NAME: ReadonlySet<string> = new Set(['spec.containers', 'spec.initContainers']);
 
 function mergeContainers(base: unknown[], overlay: unknown[], path: string): unknown[] {
   const out = base.map((c) => clean(c));
@@ -56,7 +61,7 @@ function mergeContainers(base: unknown[], overlay: unknown[], path: string): unk
 export function mergeValues(base: unknown, overlay: unknown, path = ''): unknown {
   if (overlay === undefined) return clean(base);
   if (overlay === null) return undefined;
-  if (path === 'spec.containers' && Array.isArray(overlay)) {
+  if (MERGED_BY_NAME.has(path) && Array.isArray(overlay)) {
     return mergeContainers(Array.isArray(base) ? base : [], overlay, path);
   }
   if (isObject(overlay) && isObject(base)) {

@@ -121,6 +121,16 @@ void describe('worker pod', () => {
     assert.equal(pod.spec?.serviceAccountName, undefined, 'the config template is not used');
   });
 
+  void test("podOverride init containers merge with the template's by name", () => {
+    const template = { ...configTemplate, spec: { ...(configTemplate['spec'] as object), initContainers: [{ name: 'git-sync', image: 'git-sync:4', args: ['--one-time'] }] } };
+    const executorConfig: JsonObject = { podOverride: { spec: { initContainers: [{ name: 'git-sync', image: 'git-sync:4.1' }, { name: 'warm-cache', image: 'warm:1' }] } } };
+    const pod = buildWorkerPod(input({ baseTemplate: template, executorConfig }));
+    assert.deepEqual(pod.spec?.initContainers, [
+      { name: 'git-sync', image: 'git-sync:4.1', args: ['--one-time'] },
+      { name: 'warm-cache', image: 'warm:1' },
+    ]);
+  });
+
   void test('mapped task and try labels; identity labels cannot be overridden', () => {
     const executorConfig: JsonObject = { podOverride: { metadata: { labels: { 'capstan.dev/try-number': '9', 'capstan.dev/executor-id': 'someone-else' } } } };
     const pod = buildWorkerPod(input({ image: 'capstan/worker:1.0', workload: { ...workload, mapIndex: 7 }, executorConfig }));

@@ -27,9 +27,10 @@ import type { JobFinishAction, JobOptions, PropagationPolicy } from '../job/opti
 import { FAIL_METHOD } from '../../triggers/signals.ts';
 import { JOB_FINISH_ACTIONS, JOB_TEMPLATE_FIELDS } from '../job/options.ts';
 import type { XcomSidecarOptions } from '../lifecycle/index.ts';
+import type { KubernetesConnection } from '../connection.ts';
 import type { PodIdentity } from '../pod/index.ts';
 import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
-import { connectCluster, dryRunNamespace, taskIdentity, TASK_OPTION_KEYS } from './podOperator.ts';
+import { connectCluster, dryRunNamespace, taskIdentity, TASK_OPTION_KEYS, toConnection, xcomSidecarOptions } from './podOperator.ts';
 
 const kube = () => import('./jobRuntime.ts');
 
@@ -116,14 +117,25 @@ export class KubernetesJobOperator extends BaseOperator {
     return JSON.parse(JSON.stringify({ job: this.jobOptions, run: this.runOptions })) as JsonObject;
   }
 
-  /** The exact Job manifest this task would create for `identity` (dry run; no cluster is contacted). */
+  /**
+   * The exact Job manifest this task would create for `identity` (dry run; no cluster is contacted): built by
+   * the same code as `execute`'s, so it carries the XCom sidecar when `doXcomPush` is set.
+   */
   async renderJob(identity: PodIdentity, connection?: TaskConnection): Promise<V1Job> {
-    const { buildJob } = await kube();
-    return buildJob(this.jobOptions, {
-      identity,
-      defaultNamespace: await dryRunNamespace(this.jobOptions.namespace, connection),
-      randomSuffix: () => 'dryrun00',
-    });
+    const { parseKubernetesConnection } = await kube();
+    const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
+    return this.#manifest(identity, await dryRunNamespace(this.jobOptions.namespace, connection), kubeConn, () => 'dryrun00');
+  }
+
+  /**
+   * The task's Job: the Job builder's manifest, with the XCom sidecar in its pod template when `doXcomPush` is
+   * set and the task waits for the Job (only then are XComs read).
+   */
+  async #manifest(identity: PodIdentity, defaultNamespace: string, kubeConn: KubernetesConnection | undefined, randomSuffix?: () => string): Promise<V1Job> {
+    const { buildJob, withJobXcomSidecar } = await kube();
+    const job = buildJob(this.jobOptions, { identity, defaultNamespace, randomSuffix });
+    const r = this.runOptions;
+    return r.doXcomPush === true && r.waitUntilJobComplete !== false ? withJobXcomSidecar(job, xcomSidecarOptions(r.xcomSidecar, kubeConn)) : job;
   }
 
   /** The manifest as YAML. */
@@ -132,11 +144,11 @@ export class KubernetesJobOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildJob, createOrReattachJob, identityLabels, runJob, taskPodSelector } = await kube();
+    const { createOrReattachJob, identityLabels, runJob, taskPodSelector } = await kube();
     const r = this.runOptions;
     const { clients, connection } = await connectCluster(ctx, r.kubernetesConnId, this.jobOptions.namespace);
     const identity = taskIdentity(ctx);
-    const manifest = buildJob(this.jobOptions, { identity, defaultNamespace: clients.defaultNamespace });
+    const manifest = await this.#manifest(identity, clients.defaultNamespace, connection);
     if (r.waitUntilJobComplete === false) {
       // A retry finds the Job an earlier try created rather than starting the workload again.
       const namespace = manifest.metadata?.namespace ?? clients.defaultNamespace;
@@ -146,12 +158,11 @@ export class KubernetesJobOperator extends BaseOperator {
       await ctx.xcomPush('job_namespace', created.metadata?.namespace ?? null);
       return undefined;
     }
-    const sidecar = r.xcomSidecar ?? (connection?.xcomSidecarImage ? { image: connection.xcomSidecarImage } : undefined);
+    const sidecar = xcomSidecarOptions(r.xcomSidecar, connection);
     if (r.deferrable === true) {
-      const { createOrReattachJob, KubernetesJobTrigger, selectorString, withJobXcomSidecar } = await kube();
-      const body = r.doXcomPush === true ? withJobXcomSidecar(manifest, sidecar) : manifest;
-      const namespace = body.metadata?.namespace ?? clients.defaultNamespace;
-      const { job, reattached } = await createOrReattachJob(clients, namespace, { ...body, metadata: { ...body.metadata, namespace } }, taskPodSelector(identityLabels(identity)));
+      const { createOrReattachJob, KubernetesJobTrigger, selectorString } = await kube();
+      const namespace = manifest.metadata?.namespace ?? clients.defaultNamespace;
+      const { job, reattached } = await createOrReattachJob(clients, namespace, { ...manifest, metadata: { ...manifest.metadata, namespace } }, taskPodSelector(identityLabels(identity)));
       const name = job.metadata?.name ?? '';
       ctx.log.info(`${reattached ? 'reattached to existing' : 'created'} job ${namespace}/${name}; deferring to the triggerer until it ends`);
       this.defer({

@@ -18,7 +18,7 @@
  *   doXcomPush: false,
  * });
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { CapstanError, TaskSkipped } from '../../core/errors.ts';
 import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
@@ -125,16 +125,23 @@ export class KubernetesPodOperator extends BaseOperator {
     return JSON.parse(JSON.stringify({ pod: this.podOptions, run })) as JsonObject;
   }
 
-  /** The exact manifest this task would create for `identity` (dry run; no cluster is contacted). */
+  /**
+   * The exact manifest this task would create for `identity` (dry run; no cluster is contacted): built by the
+   * same code as `execute`'s, so it carries the XCom sidecar and volume when `doXcomPush` is set.
+   */
   async renderPod(identity: PodIdentity, connection?: TaskConnection): Promise<V1Pod> {
-    const { buildPod, parseKubernetesConnection, podMutationHookFromEnvironment, resolveNamespace } = await kube();
+    const { parseKubernetesConnection, resolveNamespace } = await kube();
     const kubeConn = connection ? parseKubernetesConnection(toConnection(connection)) : undefined;
-    return buildPod(this.podOptions, {
-      identity,
-      podMutationHook: await podMutationHookFromEnvironment(),
-      defaultNamespace: resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn }),
-      randomSuffix: () => 'dryrun00',
-    });
+    const defaultNamespace = resolveNamespace({ operatorNamespace: this.podOptions.namespace, connection: kubeConn });
+    return this.#manifest(identity, defaultNamespace, kubeConn, () => 'dryrun00');
+  }
+
+  /** The task's pod: the pod builder's manifest (mutation hook included), then the XCom sidecar for `doXcomPush`. */
+  async #manifest(identity: PodIdentity, defaultNamespace: string, kubeConn: KubernetesConnection | undefined, randomSuffix?: () => string): Promise<V1Pod> {
+    const { buildPod, podMutationHookFromEnvironment, withXcomSidecar } = await kube();
+    // kubernetes.podMutationHook reaches task processes through its CAPSTAN__… variable (set by the executors).
+    const pod = buildPod(this.podOptions, { identity, defaultNamespace, podMutationHook: await podMutationHookFromEnvironment(), randomSuffix });
+    return this.runOptions.doXcomPush === true ? withXcomSidecar(pod, xcomSidecarOptions(this.runOptions.xcomSidecar, kubeConn)) : pod;
   }
 
   /** The manifest as YAML, as `capstan tasks render-pod` prints it. */
@@ -143,12 +150,10 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   override async execute(ctx: TaskContext): Promise<JsonValue | undefined> {
-    const { buildPod, podMutationHookFromEnvironment, runPod, startPod } = await kube();
+    const { runPod, startPod } = await kube();
     const r = this.runOptions;
     const { clients, connection: kubeConn } = await connectCluster(ctx, r.kubernetesConnId, this.podOptions.namespace);
-    const identity = taskIdentity(ctx);
-    // kubernetes.podMutationHook reaches task processes through its CAPSTAN__… variable (set by the executors).
-    const manifest = buildPod(this.podOptions, { identity, defaultNamespace: clients.defaultNamespace, podMutationHook: await podMutationHookFromEnvironment() });
+    const manifest = await this.#manifest(taskIdentity(ctx), clients.defaultNamespace, kubeConn);
     const options = await this.#runPodOptions(ctx, kubeConn);
     const sink = { log: (m: string) => ctx.log.info(m) };
     if (r.deferrable !== true) return this.#report(await runPod(clients, manifest, options, sink));
@@ -218,7 +223,7 @@ export class KubernetesPodOperator extends BaseOperator {
     const { identityLabels, taskPodSelector } = await kube();
     const r = this.runOptions;
     const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
-    const sidecar = r.xcomSidecar ?? (kubeConn?.xcomSidecarImage ? { image: kubeConn.xcomSidecarImage } : undefined);
+    const sidecar = xcomSidecarOptions(r.xcomSidecar, kubeConn);
     return {
       reattachSelector: taskPodSelector(identityLabels(taskIdentity(ctx))),
       signal: ctx.signal,
@@ -252,6 +257,19 @@ export class KubernetesPodOperator extends BaseOperator {
 /** The task-facing connection shape as the store's `Connection`. */
 export function toConnection(c: TaskConnection): Connection {
   return { ...c, description: null, extra: c.extra as Connection['extra'] };
+}
+
+/**
+ * The XCom sidecar of a task: the operator's `xcomSidecar`, else the connection's image and resources
+ * (`xcomSidecarImage`, `xcomSidecarResources`), else the defaults of `withXcomSidecar`.
+ */
+export function xcomSidecarOptions(own: XcomSidecarOptions | undefined, connection: KubernetesConnection | undefined): XcomSidecarOptions | undefined {
+  if (own !== undefined) return own;
+  const fromConnection: XcomSidecarOptions = {
+    ...(connection?.xcomSidecarImage ? { image: connection.xcomSidecarImage } : {}),
+    ...(connection?.xcomSidecarResources ? { resources: connection.xcomSidecarResources as V1ResourceRequirements } : {}),
+  };
+  return Object.keys(fromConnection).length > 0 ? fromConnection : undefined;
 }
 
 /** The identity a task's Kubernetes objects are labelled with. */

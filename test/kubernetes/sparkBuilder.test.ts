@@ -80,6 +80,46 @@ void describe('spark application builder', () => {
     assert.ok(`${app.metadata.name}-driver`.length <= 63);
   });
 
+  test("memory in Spark's notation (512m, 1g, 2G, 1gb, 1024k, 1t) as Airflow's template writes it", () => {
+    const memoryOf = (limit: string | number): unknown => {
+      const app = build({ templateSpec: { spark: { spec: { image: 'i', mainApplicationFile: 'a', driver: { container_resources: { memory: { limit } } } } } } }) as { spec: { driver: Record<string, unknown> } };
+      return app.spec.driver['memory'];
+    };
+    assert.equal(memoryOf('512m'), '365m'); // 512 MiB / 1.4
+    assert.equal(memoryOf('512M'), '365m');
+    assert.equal(memoryOf('512mb'), '365m');
+    assert.equal(memoryOf('1g'), '731m'); // 1024 MiB / 1.4
+    assert.equal(memoryOf('1G'), '731m');
+    assert.equal(memoryOf('1gb'), '731m');
+    assert.equal(memoryOf('1.5g'), '1097m');
+    assert.equal(memoryOf('1048576k'), '731m');
+    assert.equal(memoryOf('1t'), `${Math.floor(1024 * 1024 / 1.4)}m`);
+    assert.equal(memoryOf('1Gi'), '731m', 'Kubernetes binary quantities still work');
+    assert.equal(memoryOf('1400Mi'), '1000m');
+    assert.match(buildError({ templateSpec: { spark: { spec: { image: 'i', mainApplicationFile: 'a', driver: { container_resources: { memory: { limit: '1x' } } } } } } }),
+      /^spark.spec.driver.container_resources.memory.limit: '1x' is not a memory size/);
+  });
+
+  test('kubernetes.env_vars as a record becomes a list of {name, value}; image_pull_secrets as "a,b" becomes a list', () => {
+    const app = build({ templateSpec: {
+      spark: { spec: { image: 'i', mainApplicationFile: 'a' } },
+      kubernetes: { env_vars: { STAGE: 'prod', REGION: 'eu' }, image_pull_secrets: 'registry-a, registry-b' },
+    } }) as { spec: { driver: Record<string, unknown>; executor: Record<string, unknown>; imagePullSecrets: unknown } };
+    for (const role of [app.spec.driver, app.spec.executor]) assert.deepEqual(role['env'], [{ name: 'STAGE', value: 'prod' }, { name: 'REGION', value: 'eu' }]);
+    assert.deepEqual(app.spec.imagePullSecrets, ['registry-a', 'registry-b']);
+    const camel = build({ templateSpec: { spark: { spec: { image: 'i', mainApplicationFile: 'a' } }, kubernetes: { envVars: { A: '1' }, imagePullSecrets: 'one' } } }) as { spec: { driver: Record<string, unknown>; imagePullSecrets: unknown } };
+    assert.deepEqual(camel.spec.driver['env'], [{ name: 'A', value: '1' }]);
+    assert.deepEqual(camel.spec.imagePullSecrets, ['one']);
+  });
+
+  test('a bare string as kubernetes.env_vars, or a non-string env value, is an argument error naming the option', () => {
+    const spark = { spec: { image: 'i', mainApplicationFile: 'a' } };
+    assert.match(buildError({ templateSpec: { spark, kubernetes: { env_vars: 'STAGE=prod' } } }), /^kubernetes\.env_vars: must be a list of \{name, value\} or a record of name → value, not a string/);
+    assert.match(buildError({ templateSpec: { spark, kubernetes: { env_vars: { N: 3 } } } }), /^kubernetes\.env_vars\.N: 3 is not a string/);
+    assert.match(buildError({ templateSpec: { spark, kubernetes: { env_vars: [{ value: 'x' }] } } }), /^kubernetes\.env_vars\[0\]\.name: an env var needs a name/);
+    assert.match(buildError({ templateSpec: { spark, kubernetes: { image_pull_secrets: 7 } } }), /^kubernetes\.image_pull_secrets: must be a list of names or a comma-separated string/);
+  });
+
   test('bad templates fail with the field path', () => {
     assert.match(buildError({}), /^applicationFile: give applicationFile/);
     assert.match(buildError({ applicationFile: '/nonexistent/spark.yaml' }), /^applicationFile: cannot read \/nonexistent\/spark.yaml/);
@@ -89,7 +129,7 @@ void describe('spark application builder', () => {
     assert.match(buildError({ templateSpec: { spark: { spec: { mainApplicationFile: 'a' } } } }), /^spark.spec.image: the application has no image/);
     assert.match(buildError({ ...options, templateSpec: {} }), /^templateSpec: give applicationFile or templateSpec, not both/);
     assert.match(buildError({ templateSpec: { spark: { spec: { image: 'i', mainApplicationFile: 'a', driver: { container_resources: { memory: { limit: 'lots' } } } } } } }),
-      /^spark.spec.driver.container_resources.memory.limit: 'lots' is not a quantity/);
+      /^spark.spec.driver.container_resources.memory.limit: 'lots' is not a memory size/);
     assert.match(buildError({ templateSpec: { spark: { spec: { image: 'i', mainApplicationFile: 'a', dynamicAllocation: { enabled: true, minExecutors: 3, maxExecutors: 1 } } } } }),
       /^spark.spec.dynamicAllocation: minExecutors \(3\) is above maxExecutors \(1\)/);
   });

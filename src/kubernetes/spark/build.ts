@@ -19,10 +19,15 @@
  * | `volumes` | `spec.volumes` |
  * | `image_pull_secrets` (names) | `spec.imagePullSecrets` |
  *
+ * `env_vars` may be a list of env vars or a record of name → value (made into a list); `image_pull_secrets` a
+ * list of names or a comma-separated string (as Airflow accepts).
+ *
  * `container_resources` of the driver or executor (`cpu.request/limit`, `memory.request/limit`,
  * `gpu.name/quantity`) become `cores` (an integer request) or `coreRequest` (a fractional one), `coreLimit`,
- * `memory` and `gpu`. The memory is the limit (else the request) divided by 1.4, because the Spark operator
- * adds a 40 % overhead to it when sizing the pod — the same conversion as Airflow's.
+ * `memory` and `gpu`. Memory is written in Spark's notation (`512m`, `2g`, `1gb`; k/m/g/t in any case, binary
+ * units, as Airflow's template does) or as a Kubernetes binary quantity (`512Mi`). The memory is the limit (else
+ * the request) divided by 1.4, because the Spark operator adds a 40 % overhead to it when sizing the pod — the
+ * same conversion as Airflow's.
  *
  * Then `image` → `spec.image`, `codePath` → `spec.mainApplicationFile`; name (argument > manifest > task id;
  * DNS-1123, at most 56 characters so that the driver pod `<name>-driver` stays a valid name, random suffix
@@ -108,6 +113,42 @@ function get(section: Manifest, snake: string, camel: string): unknown {
   return section[snake] ?? section[camel];
 }
 
+/** The key of the `kubernetes:` section a value was given under, for error paths. */
+function keyOf(section: Manifest, snake: string, camel: string): string {
+  return `kubernetes.${section[snake] === undefined && section[camel] !== undefined ? camel : snake}`;
+}
+
+/** `env_vars`: a list of `{name, value | valueFrom}` as given, or a record of name → value made into one. */
+function envVars(value: unknown, path: string): unknown[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return fail(path, 'must be a list of {name, value} or a record of name → value, not a string', "e.g. env_vars: { STAGE: 'prod' }");
+  if (Array.isArray(value)) {
+    value.forEach((e, i) => {
+      if (!isObject(e) || typeof e['name'] !== 'string' || e['name'] === '') fail(`${path}[${i}].name`, 'an env var needs a name');
+    });
+    return value;
+  }
+  if (!isObject(value)) return fail(path, 'must be a list of {name, value} or a record of name → value');
+  return Object.entries(value).map(([name, v]) => {
+    if (typeof v !== 'string') fail(`${path}.${name}`, `${JSON.stringify(v)} is not a string (env values are strings)`);
+    return { name, value: v };
+  });
+}
+
+/** `image_pull_secrets`: a list of names (or `{name}` references), or Airflow's comma-separated string. */
+function pullSecretNames(value: unknown, path: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (Array.isArray(value)) {
+    return value.map((v, i) => {
+      if (typeof v === 'string' && v !== '') return v;
+      if (isObject(v) && typeof v['name'] === 'string' && v['name'] !== '') return v['name'];
+      return fail(`${path}[${i}]`, `${JSON.stringify(v)} is not a secret name`);
+    });
+  }
+  return fail(path, 'must be a list of names or a comma-separated string', "e.g. image_pull_secrets: 'registry-a,registry-b'");
+}
+
 function stringList(value: unknown, path: string): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return fail(path, 'must be a list of names');
@@ -125,7 +166,7 @@ function nonEmpty(value: unknown): boolean {
 function kubernetesSection(section: Manifest): { pod: Manifest; spec: Manifest } {
   const pod: Manifest = {};
   const spec: Manifest = {};
-  const env = get(section, 'env_vars', 'envVars');
+  const env = envVars(get(section, 'env_vars', 'envVars'), keyOf(section, 'env_vars', 'envVars'));
   if (nonEmpty(env)) pod['env'] = env;
   const envFrom = [
     ...(Array.isArray(get(section, 'env_from', 'envFrom')) ? (get(section, 'env_from', 'envFrom') as unknown[]) : []),
@@ -155,7 +196,7 @@ function kubernetesSection(section: Manifest): { pod: Manifest; spec: Manifest }
   if (nonEmpty(volumeMounts)) pod['volumeMounts'] = volumeMounts;
   const volumes = section['volumes'];
   if (nonEmpty(volumes)) spec['volumes'] = volumes;
-  const pullSecrets = stringList(get(section, 'image_pull_secrets', 'imagePullSecrets'), 'kubernetes.image_pull_secrets');
+  const pullSecrets = pullSecretNames(get(section, 'image_pull_secrets', 'imagePullSecrets'), keyOf(section, 'image_pull_secrets', 'imagePullSecrets'));
   if (pullSecrets.length > 0) spec['imagePullSecrets'] = pullSecrets;
   return { pod, spec };
 }
@@ -166,14 +207,24 @@ function cpuNumber(value: unknown, path: string): number {
   return text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
 }
 
-const MEMORY_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+/** Spark's memory strings (`512m`, `2g`, `1gb`): k, m, g, t in any case, an optional `b`, binary units. */
+const SPARK_MEMORY = /^([0-9]+(?:\.[0-9]+)?)([kmgt])b?$/i;
+const SPARK_UNITS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** Kubernetes' binary quantities (`512Mi`), or a plain number of bytes. */
+const KUBE_MEMORY = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi)?$/;
+const KUBE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5 };
 
-function memoryBytes(value: unknown, path: string): number {
-  const text = String(quantity(value as string | number, path));
-  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(text);
-  const unit = m?.[2] ?? '';
-  if (m === null || MEMORY_UNITS[unit] === undefined) return fail(path, `'${text}' is not a memory quantity (use Mi, Gi, …)`);
-  return Number(m[1]) * MEMORY_UNITS[unit];
+/**
+ * A memory size in bytes: Spark's notation first (what Airflow's template and `spark.driver.memory` use, so `1G`
+ * is a gibibyte, not 10⁹ bytes), else a Kubernetes binary quantity or a number of bytes.
+ */
+export function memoryBytes(value: unknown, path: string): number {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : undefined;
+  const spark = text === undefined ? null : SPARK_MEMORY.exec(text);
+  if (spark !== null) return Number(spark[1]) * (SPARK_UNITS[(spark[2] ?? '').toLowerCase()] ?? 1);
+  const kube = text === undefined ? null : KUBE_MEMORY.exec(text);
+  if (kube !== null) return Number(kube[1]) * (KUBE_UNITS[kube[2] ?? ''] ?? 1);
+  return fail(path, `'${String(value)}' is not a memory size`, "use Spark's notation (512m, 2g: k, m, g, t in any case, optional b) or a Kubernetes quantity (512Mi, 2Gi)");
 }
 
 /** `container_resources` of a driver or executor → Spark's fields. */

@@ -5,6 +5,8 @@ import { CapstanError, type ErrorCode } from '../core/errors.ts';
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
   not_found: 404,
   dag_not_found: 404,
   task_not_found: 404,

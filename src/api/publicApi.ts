@@ -2,7 +2,10 @@
  * The public REST API (`/api/v1`): DAGs, runs and task instances. Routes call stores and engine
  * services; they hold no SQL.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { visibleDagIds } from '../auth/dagGrants.ts';
+import { actorName } from '../auth/permissions.ts';
+import type { ApiEnv } from './auth/index.ts';
 import { z } from 'zod';
 import { InvalidArgument, NotFound } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
@@ -29,18 +32,26 @@ export interface PublicApiDeps {
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
 }
 
-export function publicApi(d: PublicApiDeps): Hono {
-  const app = new Hono();
+export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  /** Who the audit log and the engine services record as having acted. */
+  const actor = (c: Context<ApiEnv>): string => actorName(c.get('principal'));
   const audit = new AuditLog(d.db);
   app.onError((err, c) => errorResponse(c, err));
 
-  app.get('/dags', async (c) => c.json({ dags: (await listDags(d.db)).map(dagJson) }));
+  app.get('/dags', async (c) => {
+    // A custom role sees only the DAGs granted to it.
+    const visible = await visibleDagIds(d.db, c.get('principal').dags);
+    const dags = await listDags(d.db);
+    const granted = visible === 'all' ? undefined : new Set(visible);
+    return c.json({ dags: (granted === undefined ? dags : dags.filter((x) => granted.has(x.dag_id))).map(dagJson) });
+  });
   app.get('/dags/:dagId', async (c) => c.json(dagJson(await getDag(d.db, c.req.param('dagId')))));
   app.patch('/dags/:dagId', async (c) => {
     const body = await c.req.json<{ isPaused?: boolean }>();
     if (typeof body.isPaused === 'boolean') {
       await setPaused(d.db, c.req.param('dagId'), body.isPaused);
-      await audit.append({ actor: 'api', event: body.isPaused ? 'dag.pause' : 'dag.unpause', dagId: c.req.param('dagId') });
+      await audit.append({ actor: actor(c), event: body.isPaused ? 'dag.pause' : 'dag.unpause', dagId: c.req.param('dagId') });
     }
     return c.json(dagJson(await getDag(d.db, c.req.param('dagId'))));
   });
@@ -58,13 +69,13 @@ export function publicApi(d: PublicApiDeps): Hono {
       },
       d.now(),
     );
-    await audit.append({ actor: 'api', event: 'dag.trigger', dagId: run.dag_id, runId: run.run_id });
+    await audit.append({ actor: actor(c), event: 'dag.trigger', dagId: run.dag_id, runId: run.run_id });
     d.onTriggered?.();
     return c.json(runJson(run), 201);
   });
   app.post('/dags/:dagId/clearTaskInstances', async (c) => {
     const body = parseClearBody(await c.req.json<unknown>());
-    const result = await clearTaskInstances(d.db, { dagId: c.req.param('dagId'), ...body }, d.now(), 'api');
+    const result = await clearTaskInstances(d.db, { dagId: c.req.param('dagId'), ...body }, d.now(), actor(c));
     if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
     return c.json(result);
   });
@@ -82,7 +93,7 @@ export function publicApi(d: PublicApiDeps): Hono {
         dryRun: b.dryRun,
       },
       d.now(),
-      'api',
+      actor(c),
     );
     if (result.backfill) d.onTriggered?.();
     const plan = result.plan.map(backfillPlanJson);
@@ -101,9 +112,9 @@ export function publicApi(d: PublicApiDeps): Hono {
   app.patch('/dags/:dagId/dagRuns/:runId', async (c) => {
     const body = parseBody(PatchRunBody, 'dagRun', await c.req.json<unknown>());
     const ids = { dagId: c.req.param('dagId'), runId: c.req.param('runId') };
-    if (body.note !== undefined) await setDagRunNote(d.db, { ...ids, note: body.note }, d.now(), 'api');
+    if (body.note !== undefined) await setDagRunNote(d.db, { ...ids, note: body.note }, d.now(), actor(c));
     if (body.state !== undefined) {
-      await markDagRun(d.db, { ...ids, state: body.state }, d.now(), 'api');
+      await markDagRun(d.db, { ...ids, state: body.state }, d.now(), actor(c));
       d.onTriggered?.();
     }
     return c.json(runJson(await getDagRun(d.db, ids.dagId, ids.runId)));
@@ -124,7 +135,7 @@ export function publicApi(d: PublicApiDeps): Hono {
         dryRun: body.dryRun,
       },
       d.now(),
-      'api',
+      actor(c),
     );
     if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
     return c.json(result);

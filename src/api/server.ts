@@ -9,19 +9,22 @@ import type { Histogram, Registry } from 'prom-client';
 import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
 import type { HealthReport } from './health.ts';
 import { publicApi, type PublicApiDeps } from './publicApi.ts';
+import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
 
 export interface ApiAppDeps {
   /** Observes request latency by route pattern. */
   requestDuration?: Histogram<'method' | 'route' | 'status'>;
   execution: ExecutionApiDeps;
   public: PublicApiDeps;
+  /** Authentication and authorization of every route but /health and the Execution API's own. */
+  auth: MountAuthDeps;
   registry?: Registry;
   /** The health report; 503 when it says unhealthy. */
   health: () => Promise<HealthReport>;
 }
 
-export function createApiApp(d: ApiAppDeps): Hono {
-  const app = new Hono();
+export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
   if (d.requestDuration) {
     const histogram = d.requestDuration;
     app.use('*', async (c, next) => {
@@ -30,6 +33,7 @@ export function createApiApp(d: ApiAppDeps): Hono {
       histogram.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, (performance.now() - started) / 1000);
     });
   }
+  mountAuth(app, d.auth);
   app.get('/health', async (c) => {
     const report = await d.health();
     return c.json(report, report.status === 'healthy' ? 200 : 503);
@@ -50,7 +54,7 @@ export interface RunningServer {
 }
 
 /** Listen on host:port (port 0 picks a free one). */
-export function listen(app: Hono, host: string, port: number): Promise<RunningServer> {
+export function listen<E extends ApiEnv>(app: Hono<E> | Hono, host: string, port: number): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
       resolve({

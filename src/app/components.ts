@@ -15,6 +15,7 @@ import { ConnectionStore } from '../store/connections.ts';
 import { VariableStore } from '../store/variables.ts';
 import { TaskTokenIssuer } from '../api/taskToken.ts';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
+import { AuthService } from '../auth/authService.ts';
 
 /** Components shared by the scheduler, the API server and the DAG processor of one process. */
 export interface Engine {
@@ -26,6 +27,8 @@ export interface Engine {
   tokens: TaskTokenIssuer;
   secrets: SecretsLookup;
   metrics: CapstanMetrics;
+  /** Users, roles, API tokens and sign-in. */
+  auth: AuthService;
   now: () => number;
 }
 
@@ -42,7 +45,8 @@ export function createEngine(config: CapstanConfig, options: { db?: MetadataDb; 
     variables: new VariableStore(db, { fernet }),
     connections: new ConnectionStore(db, { fernet }),
   });
-  return { config, db, dags, events, lifecycle, tokens: new TaskTokenIssuer(config.api.secretKey, config.api.taskTokenTtlMs), secrets, metrics, now };
+  const auth = new AuthService({ db, settings: config.auth, secretKey: config.api.secretKey, now });
+  return { config, db, dags, events, lifecycle, tokens: new TaskTokenIssuer(config.api.secretKey, config.api.taskTokenTtlMs, config.api.taskTokenRefreshTtlMs), secrets, metrics, auth, now };
 }
 
 /** Task defaults from config, handed to DAG files as they are parsed. */

@@ -21,6 +21,7 @@ import { migrateToLatest } from '../store/migrate.ts';
 import { Triggerer, triggererHealthReport } from '../triggerer/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
+import { ensureStandaloneAdmin, type StandaloneLogin } from './standaloneAdmin.ts';
 import { InvalidArgument } from '../core/errors.ts';
 import type { CapstanConfig } from '../config/index.ts';
 
@@ -38,6 +39,20 @@ export function dagFolders(engine: Engine): string[] {
  */
 export function userCodeEnvironment(config: CapstanConfig, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
   return taskEnvironment(env, { allow: parseTaskEnvAllowList(config.core.taskEnvAllowList) });
+}
+
+/** This installation's own secrets (signing and encryption keys, the database password): masked wherever a task's output is stored. */
+export function serverSecrets(config: CapstanConfig): string[] {
+  const out = [config.api.secretKey, ...config.core.fernetKey.split(',')];
+  if (/^postgres(ql)?:/.test(config.database.url)) {
+    try {
+      const password = decodeURIComponent(new URL(config.database.url).password);
+      if (password !== '') out.push(password);
+    } catch {
+      // not a URL the masker can take apart; the database driver reports it
+    }
+  }
+  return out.filter((s) => s.trim() !== '');
 }
 
 export function createExecutor(engine: Engine, executionApiUrl: string): Executor {
@@ -116,13 +131,17 @@ export function createDagProcessor(engine: Engine, onChange?: () => void): DagPr
   });
 }
 
-export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
+/** The API server's app (every route, auth included) for this engine; `startApiServer` serves it. */
+export function createApiAppFor(engine: Engine, onTriggered?: () => void): ReturnType<typeof createApiApp> {
   const c = engine.config;
-  const app = createApiApp({
+  const enforce = checkAuthMode(engine);
+  return createApiApp({
+    auth: { db: engine.db, auth: engine.auth, enforce, metricsRequireAuth: c.auth.metricsRequireAuth, cookieSecure: c.auth.cookieSecure, now: engine.now },
     execution: {
       db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now,
       // Logs shipped by remote task processes (worker pods) land where local ones are written.
       logs: new LocalFileTaskLogHandler(c.logging.baseLogFolder),
+      serverSecrets: serverSecrets(c),
     },
     public: {
       db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}),
@@ -132,7 +151,30 @@ export async function startApiServer(engine: Engine, onTriggered?: () => void): 
     requestDuration: engine.metrics.apiRequestDuration,
     health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
   });
-  return listen(app, c.api.host, c.api.port);
+}
+
+export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
+  return listen(createApiAppFor(engine, onTriggered), engine.config.api.host, engine.config.api.port);
+}
+
+/**
+ * True when the API enforces sign-in. `auth.mode: disabled` is for hacking on a laptop: it is refused unless
+ * the server binds a loopback address, and it says so loudly.
+ */
+function checkAuthMode(engine: Engine): boolean {
+  const c = engine.config;
+  if (c.auth.mode === 'enabled') return true;
+  if (!isLoopbackHost(c.api.host)) {
+    throw new InvalidArgument(`auth.mode: 'disabled' is refused with api.host '${c.api.host}', which is not a loopback address`, 'bind 127.0.0.1 to run without sign-in, or set auth.mode to enabled');
+  }
+  createLogger(c.logging, 'api-server').warn({ host: c.api.host }, 'AUTHENTICATION IS DISABLED (auth.mode=disabled): every caller on this machine acts as Admin. Never use this on a shared machine.');
+  process.stderr.write('WARNING: authentication is disabled (auth.mode=disabled): every caller on this machine acts as Admin.\n');
+  return false;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** The triggerer of this process (config section `triggerer`). */
@@ -171,6 +213,8 @@ export interface StandaloneHandle {
   scheduler: Scheduler;
   processor: DagProcessor;
   triggerer: Triggerer;
+  /** The first-start admin account, when this installation has one. */
+  login: StandaloneLogin | undefined;
   /** Resolves when every role has stopped. */
   done: Promise<void>;
 }
@@ -178,6 +222,7 @@ export interface StandaloneHandle {
 /** Migrate, parse DAGs once, then run API server, DAG processor and scheduler together. */
 export async function startStandalone(engine: Engine, signal: AbortSignal): Promise<StandaloneHandle> {
   await migrateToLatest(engine.db, { defaultPoolSlots: engine.config.core.defaultPoolSlots });
+  const login = await ensureStandaloneAdmin(engine);
   const api = await startApiServer(engine, () => scheduler.wake());
   const executionApiUrl = engine.config.api.port === 0 ? api.url : engine.config.api.executionApiUrl;
   const executor = createExecutor(engine, executionApiUrl);
@@ -188,7 +233,7 @@ export async function startStandalone(engine: Engine, signal: AbortSignal): Prom
   const done = Promise.all([processor.run(signal, engine.config.dagProcessor.refreshIntervalMs), scheduler.run(signal), triggerer.run(signal)]).then(async () => {
     await api.close();
   });
-  return { api, scheduler, processor, triggerer, done };
+  return { api, scheduler, processor, triggerer, login, done };
 }
 
 /** The scheduler's /health and /metrics server (config scheduler.healthPort; -1 disables it). */

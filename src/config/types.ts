@@ -73,8 +73,42 @@ export interface CapstanConfig {
     executionApiUrl: string;
     /** Key that signs task-try tokens (HMAC). Generated into the home directory when unset. */
     secretKey: string;
-    /** Lifetime of a task-try token. Default 24 h. */
+    /** Lifetime of the token a try is launched with (it must last until the task process starts). Default 1 h. */
     taskTokenTtlMs: number;
+    /** Lifetime of the tokens `start`, heartbeats and `finish` hand a try's process. Default 15 min. */
+    taskTokenRefreshTtlMs: number;
+  };
+  auth: {
+    /** `enabled` (default): every API route but /health needs a user or token; `disabled`: local hacking only. */
+    mode: 'enabled' | 'disabled';
+    /** Shared secret of session and bearer tokens; empty (default): derived from `api.secretKey`. */
+    jwtSecret: string;
+    /** Token signing algorithm. Default HS256. */
+    jwtAlgorithm: 'HS256' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';
+    /** PEM private key file for asymmetric algorithms. Default none. */
+    jwtPrivateKeyFile: string;
+    /** Token issuer. Default `capstan`. */
+    jwtIssuer: string;
+    /** Token audience. Default `capstan-api`. */
+    jwtAudience: string;
+    /** Lifetime of a login. Default 12 h. */
+    sessionTtlMs: number;
+    /** Default lifetime of a personal API token. Default 90 days. */
+    apiTokenDefaultTtlMs: number;
+    /** Longest lifetime of a personal API token. Default 366 days. */
+    apiTokenMaxTtlMs: number;
+    /** scrypt cost (log2 N) of new password hashes. Default 15. */
+    passwordHashCost: number;
+    /** Failed logins per username and client before waits start. Default 5. */
+    loginMaxFailures: number;
+    /** First wait; doubles per further failure. Default 1 s. */
+    loginLockoutMs: number;
+    /** Longest wait. Default 15 min. */
+    loginMaxLockoutMs: number;
+    /** Secure flag of the session cookie. Default auto. */
+    cookieSecure: 'auto' | 'always' | 'never';
+    /** /metrics needs authentication. Default true. */
+    metricsRequireAuth: boolean;
   };
   logging: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error';

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'db_schema_newer'
   | 'db_error'
   | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
   | 'task_skipped'
   | 'task_fail_fast'
   | 'task_timeout'

@@ -63,6 +63,15 @@ export interface SerializedParam {
   schema?: JsonObject;
 }
 
+/**
+ * Which variables and connections a DAG's tasks may read: ids or globs (`*` matches any run of
+ * characters). A list that is absent leaves that kind unrestricted; an empty list allows none.
+ */
+export interface SecretAccess {
+  variables?: string[];
+  connections?: string[];
+}
+
 export interface SerializedDag {
   version: typeof SERIALIZED_DAG_VERSION;
   dagId: string;
@@ -85,4 +94,8 @@ export interface SerializedDag {
   tasks: SerializedTask[];
   /** DAG-level callbacks the file defines (run by the scheduler in a callback process); absent when none. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
+  /** The variables and connections this DAG's tasks may read through the Execution API; absent: every one. */
+  secretAccess?: SecretAccess;
+  /** Custom roles granted this DAG (role name → `read` | `edit`); absent when none. */
+  accessControl?: Record<string, 'read' | 'edit'>;
 }

@@ -7,7 +7,7 @@ import { DagDefinitionError, errorMessage, type InvalidArgument } from '../core/
 import { compileParamSchema, PARAM_SCHEMA_KEYWORDS, paramSchema, validateParamValue } from '../core/params.ts';
 import { parseDuration, type DurationInput } from '../core/duration.ts';
 import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
-import { SERIALIZED_DAG_VERSION, type JsonObject, type JsonValue, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
+import { SERIALIZED_DAG_VERSION, type JsonObject, type JsonValue, type SecretAccess, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
 import { authoringDefaults, registerDefinedDag, withCurrentDag, type AuthoringDefaults } from './authoring.ts';
 import type { DagRunType, TaskInstanceState } from '../core/states.ts';
 import type { BaseOperator, TaskOptions } from './baseOperator.ts';
@@ -67,6 +67,11 @@ export interface DagOptions {
   catchup?: boolean;
   tags?: string[];
   owner?: string;
+  /**
+   * Custom roles that may see (`read`) or also act on (`edit`) this DAG, its runs, logs and XComs — as
+   * Airflow's `access_control`. Built-in roles see every DAG. Example: `{ 'team-a': 'edit', auditors: 'read' }`.
+   */
+  accessControl?: Record<string, 'read' | 'edit'>;
   params?: Record<string, ParamSpec | JsonValue>;
   /** Options applied to every task that does not set them. */
   defaultArgs?: Partial<Omit<TaskOptions, 'taskId' | 'dag'>>;
@@ -95,6 +100,12 @@ export interface DagOptions {
   onSuccess?: DagRunCallback;
   /** Runs once when a run of this DAG fails (including a dagrunTimeout); as `onSuccess`. */
   onFailure?: DagRunCallback;
+  /**
+   * The variables and connections this DAG's tasks may read, as ids or `*` globs; the Execution API refuses
+   * (403) any other. A list left out leaves that kind unrestricted; without `secretAccess` every variable and
+   * connection is readable. Example: `{ variables: ['report_*'], connections: ['warehouse'] }`.
+   */
+  secretAccess?: SecretAccess;
 }
 
 /** What a DAG-level callback receives about the run that ended. */
@@ -125,6 +136,7 @@ export class Dag {
   readonly catchup: boolean;
   readonly tags: readonly string[];
   readonly owner: string;
+  readonly accessControl: Readonly<Record<string, 'read' | 'edit'>>;
   readonly params: Readonly<Record<string, SerializedParam>>;
   readonly defaultArgs: Partial<TaskOptions>;
   readonly maxActiveRuns: number;
@@ -135,6 +147,7 @@ export class Dag {
   readonly userDefinedFilters: Readonly<Record<string, (...args: never[]) => unknown>>;
   readonly templateSearchPath: readonly string[];
   readonly callbacks: Readonly<{ onSuccess?: DagRunCallback; onFailure?: DagRunCallback }>;
+  readonly secretAccess: Readonly<SecretAccess> | undefined;
   /** Installation defaults in force when the DAG was defined. */
   readonly defaults: AuthoringDefaults;
   readonly #tasks = new Map<string, BaseOperator>();
@@ -165,6 +178,7 @@ export class Dag {
     this.catchup = options.catchup ?? this.defaults.catchup;
     this.tags = Object.freeze([...(options.tags ?? [])]);
     this.owner = options.owner ?? (typeof options.defaultArgs?.owner === 'string' ? options.defaultArgs.owner : 'capstan');
+    this.accessControl = Object.freeze(normalizeAccessControl(options.accessControl ?? {}, where));
     this.params = normalizeParams(options.params ?? {}, where);
     this.defaultArgs = { ...(options.defaultArgs ?? {}) };
     this.maxActiveRuns = positive(options.maxActiveRuns ?? this.defaults.maxActiveRuns, `${where}: maxActiveRuns`);
@@ -179,6 +193,7 @@ export class Dag {
       ...(options.onSuccess ? { onSuccess: options.onSuccess } : {}),
       ...(options.onFailure ? { onFailure: options.onFailure } : {}),
     });
+    this.secretAccess = normalizeSecretAccess(options.secretAccess, where);
   }
 
   get tasks(): ReadonlyMap<string, BaseOperator> {
@@ -255,8 +270,36 @@ export class Dag {
       isPausedUponCreation: this.isPausedUponCreation,
       tasks: [...this.#tasks.values()].map((t) => t.serialize()),
       ...(Object.keys(this.callbacks).length > 0 ? { callbacks: (['onSuccess', 'onFailure'] as const).filter((k) => this.callbacks[k] !== undefined) } : {}),
+      ...(this.secretAccess === undefined ? {} : { secretAccess: { ...this.secretAccess } }),
+      ...(Object.keys(this.accessControl).length > 0 ? { accessControl: { ...this.accessControl } } : {}),
     };
   }
+}
+
+function normalizeAccessControl(ac: Record<string, unknown>, where: string): Record<string, 'read' | 'edit'> {
+  if (typeof ac !== 'object' || ac === null || Array.isArray(ac)) throw new DagDefinitionError(`${where}: accessControl must be an object of role name → 'read' | 'edit'`);
+  const out: Record<string, 'read' | 'edit'> = {};
+  for (const [role, level] of Object.entries(ac)) {
+    if (level !== 'read' && level !== 'edit') {
+      throw new DagDefinitionError(`${where}: accessControl.${role} must be 'read' or 'edit', got ${JSON.stringify(level)}`, { hint: "e.g. accessControl: { 'team-a': 'edit' }" });
+    }
+    out[role] = level;
+  }
+  return out;
+}
+
+function normalizeSecretAccess(access: unknown, where: string): Readonly<SecretAccess> | undefined {
+  if (access === undefined) return undefined;
+  const fail = (field: string) => new DagDefinitionError(`${where}: secretAccess${field} must be a list of ids or globs`, { hint: "e.g. secretAccess: { variables: ['report_*'], connections: ['warehouse'] }" });
+  if (typeof access !== 'object' || access === null || Array.isArray(access)) throw fail('');
+  const out: SecretAccess = {};
+  for (const kind of ['variables', 'connections'] as const) {
+    const list: unknown = (access as Record<string, unknown>)[kind];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw fail(`.${kind}`);
+    out[kind] = Object.freeze([...(list as string[])]) as string[];
+  }
+  return Object.freeze(out);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The audit log: an append-only record of who did what (CLI and API actions such as setting a variable,
  * triggering or clearing a run), newest first when read.
  */
+import { sql } from 'kysely';
 import type { MetadataDb } from './db.ts';
 
 /** What to record. `details` objects are stored as JSON. */
@@ -32,9 +33,19 @@ export interface AuditEntry {
 /** Filters for {@link AuditLog.list}. */
 export interface AuditQuery {
   dagId?: string;
+  /** Entries of these DAGs only (a principal limited to some DAGs); entries with no DAG are left out. */
+  dagIds?: readonly string[];
+  runId?: string;
+  taskId?: string;
+  actor?: string;
   event?: string;
+  /** Entries at or after this time, epoch ms. */
+  since?: number;
+  /** Entries before this time, epoch ms. */
+  until?: number;
   /** Most entries returned. Default 100. */
   limit?: number;
+  offset?: number;
 }
 
 /**
@@ -75,14 +86,12 @@ export class AuditLog {
 
   /** Entries matching the filters, newest first. */
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
-    let q = this.#m.db
-      .selectFrom('audit_log')
+    const q = this.#filtered(query)
       .selectAll()
       .orderBy('at', 'desc')
       .orderBy('id', 'desc')
-      .limit(query.limit ?? 100);
-    if (query.dagId !== undefined) q = q.where('dag_id', '=', query.dagId);
-    if (query.event !== undefined) q = q.where('event', '=', query.event);
+      .limit(query.limit ?? 100)
+      .offset(query.offset ?? 0);
     const rows = await q.execute();
     return rows.map((r) => ({
       id: Number(r.id),
@@ -94,5 +103,24 @@ export class AuditLog {
       taskId: r.task_id,
       details: r.details,
     }));
+  }
+
+  /** How many entries match the filters (limit and offset aside). */
+  async count(query: AuditQuery = {}): Promise<number> {
+    const r = await this.#filtered(query).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  #filtered(query: AuditQuery) {
+    let q = this.#m.db.selectFrom('audit_log');
+    if (query.dagId !== undefined) q = q.where('dag_id', '=', query.dagId);
+    if (query.dagIds !== undefined) q = query.dagIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('dag_id', 'in', [...query.dagIds]);
+    if (query.runId !== undefined) q = q.where('run_id', '=', query.runId);
+    if (query.taskId !== undefined) q = q.where('task_id', '=', query.taskId);
+    if (query.actor !== undefined) q = q.where('actor', '=', query.actor);
+    if (query.event !== undefined) q = q.where('event', '=', query.event);
+    if (query.since !== undefined) q = q.where('at', '>=', query.since);
+    if (query.until !== undefined) q = q.where('at', '<', query.until);
+    return q;
   }
 }

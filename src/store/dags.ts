@@ -19,6 +19,7 @@ export async function upsertSerializedDag(m: MetadataDb, s: SerializedDag, now: 
       description: s.description,
       owner: s.owner,
       tags: JSON.stringify(s.tags),
+      access_control: JSON.stringify(s.accessControl ?? {}),
       schedule_text: s.scheduleText,
       max_active_runs: s.maxActiveRuns,
       max_active_tasks: s.maxActiveTasks,

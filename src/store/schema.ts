@@ -20,6 +20,8 @@ export interface DagTable {
   next_interval_start: number | null;
   next_interval_end: number | null;
   last_parsed_at: number;
+  /** The DAG's `accessControl` as JSON (role name → `read` | `edit`); `{}` when it grants nothing. */
+  access_control: Generated<string>;
 }
 
 export interface SerializedDagTable {
@@ -251,9 +253,62 @@ export interface Database {
   audit_log: AuditLogTable;
   backfill: BackfillTable;
   backfill_dag_run: BackfillDagRunTable;
+  app_user: AppUserTable;
+  auth_role: AuthRoleTable;
+  api_token: ApiTokenTable;
+  revoked_session: RevokedSessionTable;
+}
+
+/** A person who signs in. `role` names a built-in role (Viewer, User, Op, Admin) or an `auth_role`. */
+export interface AppUserTable {
+  id: Generated<number>;
+  username: string;
+  display_name: string;
+  email: string | null;
+  role: string;
+  /** `scrypt$…` (see auth/passwords.ts); null for users who sign in only through OIDC. */
+  password_hash: string | null;
+  auth_source: 'password' | 'oidc';
+  active: number;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+/** A custom role: a built-in base role narrowed to the DAGs named by id or tag (JSON arrays). */
+export interface AuthRoleTable {
+  name: string;
+  base_role: string;
+  dag_ids: string;
+  dag_tags: string;
+  description: string | null;
+  created_at: number;
+}
+
+/** A personal API token; only a SHA-256 of its secret part is stored. */
+export interface ApiTokenTable {
+  id: Generated<number>;
+  token_id: string;
+  username: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A signed session or bearer token ended before its expiry (logout), by its `jti`. */
+export interface RevokedSessionTable {
+  jti: string;
+  expires_at: number;
 }
 
 export type DagRow = Selectable<DagTable>;
+export type AppUserRow = Selectable<AppUserTable>;
+export type AuthRoleRow = Selectable<AuthRoleTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;
 export type DagRunRow = Selectable<DagRunTable>;
 export type NewDagRun = Insertable<DagRunTable>;
 export type TaskInstanceRow = Selectable<TaskInstanceTable>;

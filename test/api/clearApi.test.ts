@@ -33,7 +33,7 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
   });
 
   const post = async (dagId: string, body: unknown) => {
-    const res = await fetch(`${t.api.url}/api/v1/dags/${dagId}/clearTaskInstances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await t.apiFetch(`/api/v1/dags/${dagId}/clearTaskInstances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as { dryRun?: boolean; taskInstances?: Array<{ taskId: string; previousState: string }>; runs?: Array<{ state: string }>; error?: { code: string; message: string } } };
   };
 
@@ -57,7 +57,7 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
     assert.equal(rerun.clear_number, 1);
     assert.deepEqual(await t.taskStates('flip', 'r1'), { after: 'success', fine: 'success', flip: 'success' });
     const audit = await t.engine.db.db.selectFrom('audit_log').select(['actor', 'event']).where('event', '=', 'task_instance.clear').execute();
-    assert.deepEqual(audit.map((a) => [a.actor, a.event]), [['api', 'task_instance.clear']]);
+    assert.deepEqual(audit.map((a) => [a.actor, a.event]), [['admin (token test-admin)', 'task_instance.clear']]);
   });
 
   test('bad bodies are 400 naming the field; unknown DAGs, runs and tasks are reported', async () => {

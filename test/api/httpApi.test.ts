@@ -33,7 +33,7 @@ describe('HTTP API', () => {
   });
 
   test('/metrics exposes Prometheus text with the scheduler loop metrics', async () => {
-    const res = await fetch(`${t.api.url}/metrics`);
+    const res = await t.apiFetch(`/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.match(text, /^# TYPE capstan_scheduler_loops_total counter$/m);
@@ -43,9 +43,9 @@ describe('HTTP API', () => {
   });
 
   test('REST: list DAGs, trigger a run with conf, read its task instances', async () => {
-    const dags = (await (await fetch(`${t.api.url}/api/v1/dags`)).json()) as { dags: Array<{ dagId: string }> };
+    const dags = (await (await t.apiFetch(`/api/v1/dags`)).json()) as { dags: Array<{ dagId: string }> };
     assert.deepEqual(dags.dags.map((d) => d.dagId), ['api_dag']);
-    const created = await fetch(`${t.api.url}/api/v1/dags/api_dag/dagRuns`, {
+    const created = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ runId: 'rest1', conf: { who: 'rest' } }),
@@ -54,17 +54,17 @@ describe('HTTP API', () => {
     assert.equal(((await created.json()) as { runId: string }).runId, 'rest1');
     const run = await t.waitForRun('api_dag', 'rest1');
     assert.equal(run.state, 'success');
-    const tis = (await (await fetch(`${t.api.url}/api/v1/dags/api_dag/dagRuns/rest1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; state: string }> };
+    const tis = (await (await t.apiFetch(`/api/v1/dags/api_dag/dagRuns/rest1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; state: string }> };
     assert.deepEqual(tis.taskInstances.map((x) => [x.taskId, x.state]), [['hello', 'success']]);
   });
 
   test('REST errors carry a code, a message and the right status', async () => {
-    const missing = await fetch(`${t.api.url}/api/v1/dags/nope/dagRuns`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const missing = await t.apiFetch(`/api/v1/dags/nope/dagRuns`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
-    const dup = await fetch(`${t.api.url}/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ runId: 'rest1' }), headers: { 'content-type': 'application/json' } });
+    const dup = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ runId: 'rest1' }), headers: { 'content-type': 'application/json' } });
     assert.equal(dup.status, 409);
-    const badConf = await fetch(`${t.api.url}/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ conf: [1, 2] }), headers: { 'content-type': 'application/json' } });
+    const badConf = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ conf: [1, 2] }), headers: { 'content-type': 'application/json' } });
     assert.equal(badConf.status, 400);
   });
 

@@ -117,7 +117,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     test('REST: POST /dags/:dagId/backfills (dry run, then for real), GET its progress and the list; bad bodies are 400', async () => {
-      const post = (body: unknown) => fetch(`${t.api.url}/api/v1/dags/daily_etl/backfills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (body: unknown) => t.apiFetch(`/api/v1/dags/daily_etl/backfills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const dry = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', dryRun: true });
       assert.equal(dry.status, 200);
       assert.deepEqual(((await dry.json()) as { plan: unknown[] }).plan, [
@@ -129,9 +129,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const { backfill } = (await created.json()) as { backfill: { id: number; maxActiveRuns: number; reprocessBehavior: string } };
       assert.deepEqual([backfill.maxActiveRuns, backfill.reprocessBehavior], [1, 'none']);
       await finish(backfill.id);
-      const got = (await (await fetch(`${t.api.url}/api/v1/dags/daily_etl/backfills/${backfill.id}`)).json()) as { runs: Record<string, number>; complete: boolean };
+      const got = (await (await t.apiFetch(`/api/v1/dags/daily_etl/backfills/${backfill.id}`)).json()) as { runs: Record<string, number>; complete: boolean };
       assert.deepEqual([got.runs['success'], got.complete], [2, true]);
-      const list = (await (await fetch(`${t.api.url}/api/v1/dags/daily_etl/backfills`)).json()) as { backfills: Array<{ id: number }> };
+      const list = (await (await t.apiFetch(`/api/v1/dags/daily_etl/backfills`)).json()) as { backfills: Array<{ id: number }> };
       assert.equal(list.backfills[0]?.id, backfill.id);
       const bad = await post({ fromDate: '2025-02-30', toDate: '2025-03-01' });
       assert.equal(bad.status, 400);
@@ -139,7 +139,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const unknownField = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', reprocessBehavior: 'sometimes' });
       assert.equal(unknownField.status, 400);
       assert.match(JSON.stringify(await unknownField.json()), /backfill: reprocessBehavior/);
-      assert.equal((await fetch(`${t.api.url}/api/v1/dags/daily_etl/backfills/999`)).status, 404);
+      assert.equal((await t.apiFetch(`/api/v1/dags/daily_etl/backfills/999`)).status, 404);
     });
 
     test('bad requests are refused with clear errors', async () => {

@@ -114,7 +114,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(states['after'], 'skipped');
       assert.equal((await getDagRun(t.engine.db, 'long', 'r2')).state, 'failed');
 
-      const patch = (path: string, body: unknown) => fetch(`${t.api.url}/api/v1${path}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const patch = (path: string, body: unknown) => t.apiFetch(`/api/v1${path}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const res = await patch('/dags/long/dagRuns/r2', { state: 'success', note: 'fixed by hand' });
       assert.equal(res.status, 200);
       const run = (await res.json()) as { state: string; note: string };
@@ -129,8 +129,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(bad.status, 400);
       assert.match(await bad.text(), /newState/);
       const audit = await new AuditLog(t.engine.db).list({ dagId: 'long' });
-      assert.ok(audit.some((e) => e.event === 'dag_run.note' && e.actor === 'api'));
-      assert.ok(audit.some((e) => e.event === 'dag_run.mark_success' && e.actor === 'api'));
+      assert.ok(audit.some((e) => e.event === 'dag_run.note' && e.actor === 'admin (token test-admin)'));
+      assert.ok(audit.some((e) => e.event === 'dag_run.mark_success' && e.actor === 'admin (token test-admin)'));
     });
   });
 }

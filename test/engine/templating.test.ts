@@ -126,7 +126,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(JSON.parse(tries[0]?.rendered_fields ?? 'null'), stored);
       const file = (await t.taskInstances('tmpl_sched', first.run_id)).find((ti) => ti.task_id === 'file');
       assert.match((JSON.parse(file?.rendered_fields ?? '{}') as { bashCommand: string }).bashCommand, /^echo "report 2026-01-01 for core after \d+ chars"\n$/);
-      const viaRest = (await (await fetch(`${t.api.url}/api/v1/dags/tmpl_sched/dagRuns/${encodeURIComponent(first.run_id)}/taskInstances`)).json()) as {
+      const viaRest = (await (await t.apiFetch(`/api/v1/dags/tmpl_sched/dagRuns/${encodeURIComponent(first.run_id)}/taskInstances`)).json()) as {
         taskInstances: Array<{ taskId: string; renderedFields: unknown }>;
       };
       assert.deepEqual(viaRest.taskInstances.find((x) => x.taskId === 'show')?.renderedFields, stored, 'the REST API shows the rendered fields');
@@ -158,7 +158,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       test('REST: conf that violates the params is rejected with 400 and the path of each bad value; no run is stored', async () => {
         const post = (conf: unknown) =>
-          fetch(`${t.api.url}/api/v1/dags/tmpl_params/dagRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'bad', conf }) });
+          t.apiFetch(`/api/v1/dags/tmpl_params/dagRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'bad', conf }) });
         const res = await post({ batchSize: 'ten', mode: 'some', table: 'Bad-Name' });
         assert.equal(res.status, 400);
         const body = (await res.json()) as { error: { code: string; message: string } };

@@ -187,7 +187,7 @@ export default dag({ dagId: 'shipped', schedule: null }, () => { talk(); });
     const stored = await handler.read({ dagId: 'shipped', runId: 'r1', taskId: 'talk', tryNumber: 1 });
     assert.match(stored.text, /INFO line 0\n.*INFO line 1\n.*INFO line 2\n/s);
     assert.ok(stored.ended, 'the end marker was shipped');
-    const res = await fetch(`${t.api.url}/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/1`);
+    const res = await t.apiFetch(`/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/1`);
     const body = (await res.json()) as { text: string; source: string; ended: boolean };
     assert.equal(body.text, stored.text);
     assert.equal(body.source, 'store');
@@ -198,7 +198,7 @@ export default dag({ dagId: 'shipped', schedule: null }, () => { talk(); });
   });
 
   test('the public API names a bad try number', async () => {
-    const res = await fetch(`${t.api.url}/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/0`);
+    const res = await t.apiFetch(`/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/0`);
     assert.equal(res.status, 400);
     assert.match(JSON.stringify(await res.json()), /tryNumber/);
   });

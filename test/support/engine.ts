@@ -51,8 +51,15 @@ export interface TestEngine {
   waitForRun(dagId: string, runId: string, options?: { states?: DagRunState[]; timeoutMs?: number }): Promise<DagRunRow>;
   taskStates(dagId: string, runId: string): Promise<Record<string, string>>;
   taskInstances(dagId: string, runId: string): Promise<TaskInstanceRow[]>;
+  /** A personal API token of the test's `admin` user (role Admin). */
+  adminToken: string;
+  /** `fetch(api.url + path)` signed in as `admin` (unless `init.headers` sets its own Authorization). */
+  apiFetch(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
+
+/** Password of the `admin` user every test engine creates. */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password';
 
 /** Start a test engine; the scheduler loop runs until `stop()`. */
 export async function startTestEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
@@ -66,6 +73,8 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
       CAPSTAN__SCHEDULER__ZOMBIE_CHECK_INTERVAL_MS: '500',
       CAPSTAN__LOGGING__LEVEL: 'warn',
       CAPSTAN__TRIGGERER__LOOP_INTERVAL_MS: '200',
+      // Cheap password hashes: tests create users by the dozen.
+      CAPSTAN__AUTH__PASSWORD_HASH_COST: '10',
       ...options.env,
     },
   });
@@ -81,6 +90,13 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
   for (const [name, source] of Object.entries(options.dags ?? {})) writeDag(name, source);
   let scheduler: Scheduler | undefined = undefined;
   const api = await startApiServer(engine, () => scheduler?.wake());
+  const admin = await engine.auth.createUser({ username: 'admin', password: TEST_ADMIN_PASSWORD, role: 'Admin' });
+  const { token: adminToken } = await engine.auth.createApiToken(await engine.auth.principalFor(admin), { name: 'test-admin' });
+  const apiFetch = (path: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${adminToken}`);
+    return fetch(`${api.url}${path}`, { ...init, headers });
+  };
   const executor = options.executor ? options.executor(engine, api.url) : createExecutor(engine, api.url);
   scheduler = createScheduler(engine, executor);
   const processor = createDagProcessor(engine, () => scheduler?.wake());
@@ -122,6 +138,8 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     waitForRun,
     taskStates: async (dagId, runId) => Object.fromEntries((await listTaskInstances(engine.db, { dagId, runId })).map((t) => [t.task_id, t.state])),
     taskInstances: (dagId, runId) => listTaskInstances(engine.db, { dagId, runId }),
+    adminToken,
+    apiFetch,
     stop: async () => {
       ac.abort();
       await running;

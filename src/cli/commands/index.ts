@@ -9,6 +9,7 @@ import { registerPoolCommands } from './pools.ts';
 import { registerRenderCommand } from './render.ts';
 import { registerRoleCommands } from './roles.ts';
 import { registerTaskCommands } from './tasks.ts';
+import { registerUserCommands } from './users.ts';
 import { registerVariableCommands } from './variables.ts';
 
 export const COMMAND_GROUPS: RegisterCommands[] = [
@@ -22,4 +23,5 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerVariableCommands,
   registerConnectionCommands,
   registerPoolCommands,
+  registerUserCommands,
 ];

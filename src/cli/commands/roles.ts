@@ -11,6 +11,14 @@ import type { RegisterCommands } from '../context.ts';
  */
 const roles = (): Promise<typeof Roles> => import('../../app/roles.ts');
 
+/** The banner's sign-in lines: the generated admin password on the start that made it, its file afterwards. */
+function loginLines(login: Roles.StandaloneHandle['login'], mode: 'enabled' | 'disabled'): string[] {
+  if (mode === 'disabled') return ['  Sign-in        DISABLED (auth.mode=disabled): every local caller is Admin'];
+  if (login === undefined) return ['  Sign-in        with your users (`capstan users list`)'];
+  if (login.password !== undefined) return [`  Sign-in        ${login.username} / ${login.password}   (shown once; also in ${login.passwordFile ?? '?'})`];
+  return [`  Sign-in        ${login.username}${login.passwordFile ? `, password in ${login.passwordFile}` : ''}`];
+}
+
 /** An AbortSignal fired by SIGINT/SIGTERM so roles stop cleanly. */
 function shutdownSignal(): AbortSignal {
   const ac = new AbortController();
@@ -38,7 +46,8 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
           `  Metadata DB    ${config.database.url}`,
           `  Task logs      ${config.logging.baseLogFolder}`,
           `  Triggerer      in this process (capacity ${config.triggerer.capacity}) for deferred tasks`,
-          '  Try:           capstan dags list   |   capstan dags trigger example_bash   |   capstan tasks list-runs',
+          ...loginLines(h.login, config.auth.mode),
+          '  Try:           capstan dags list   |   capstan dags trigger example_bash   |   capstan dags list-runs example_bash',
           'Press Ctrl+C to stop.',
           '',
         ].join('\n'),

@@ -10,6 +10,7 @@ import * as m003 from './003_try_rendered_fields.ts';
 import * as m004 from './004_dag_run_callback.ts';
 import * as m005 from './005_backfill.ts';
 import * as m006 from './006_triggers.ts';
+import * as m007 from './007_auth.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '004_dag_run_callback': m004,
   '005_backfill': m005,
   '006_triggers': m006,
+  '007_auth': m007,
 };
 
 /** The newest schema version this code knows. */

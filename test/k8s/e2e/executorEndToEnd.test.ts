@@ -72,7 +72,7 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
   });
 
   const readLog = async (dagId: string, runId: string, taskId: string): Promise<{ status: number; body: LogBody }> => {
-    const res = await fetch(`${h.t.api.url}/api/v1/dags/${dagId}/dagRuns/${runId}/taskInstances/${taskId}/logs/1`);
+    const res = await h.t.apiFetch(`/api/v1/dags/${dagId}/dagRuns/${runId}/taskInstances/${taskId}/logs/1`);
     return { status: res.status, body: (await res.json()) as LogBody };
   };
 

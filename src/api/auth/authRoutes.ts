@@ -1,0 +1,161 @@
+/**
+ * `/auth`: signing in and out, who am I, and one's own personal API tokens.
+ *
+ *   POST   /auth/token           {username, password} → 201 {access_token, token_type: "bearer", expires_in}
+ *   POST   /auth/login           {username, password} → 200 the user + csrfToken; sets the session cookies
+ *   POST   /auth/logout          ends the session or bearer token of this request; clears the cookies
+ *   GET    /auth/me              the principal: user, role, permissions, DAG scope
+ *   GET    /auth/tokens          own API tokens (never their secrets)
+ *   POST   /auth/tokens          {name, role?, expiresInMs?} → 201 with the token text, shown once
+ *   DELETE /auth/tokens/:tokenId revoke one of one's own tokens
+ */
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import { LoginRateLimited, type AuthService } from '../../auth/authService.ts';
+import { ROLE_PERMISSIONS } from '../../auth/permissions.ts';
+import { NotFound } from '../../core/errors.ts';
+import type { AuditLog } from '../../store/auditLog.ts';
+import type { ApiTokenInfo } from '../../store/apiTokens.ts';
+import type { UserInfo } from '../../store/users.ts';
+import { errorResponse } from '../errors.ts';
+import { CSRF_COOKIE, SESSION_COOKIE, type ApiEnv } from './authMiddleware.ts';
+import { readBody } from './body.ts';
+
+export interface AuthRoutesDeps {
+  auth: AuthService;
+  audit: AuditLog;
+  cookieSecure: 'auto' | 'always' | 'never';
+}
+
+const Credentials = z.object({ username: z.string().min(1).max(250), password: z.string().min(1).max(1024) }).strict();
+const NewToken = z
+  .object({
+    name: z.string().min(1).max(100),
+    role: z.enum(['Viewer', 'User', 'Op', 'Admin']).optional(),
+    expiresInMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.onError((err, c) => {
+    const res = errorResponse(c, err);
+    if (err instanceof LoginRateLimited) res.headers.set('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)));
+    return res;
+  });
+
+  const login = async (c: Context<ApiEnv>): Promise<UserInfo> => {
+    const body = await readBody(c, Credentials, 'login');
+    const client = clientAddress(c);
+    try {
+      const user = await d.auth.login(body.username, body.password, client);
+      await d.audit.append({ event: 'auth.login', actor: user.username, details: { outcome: 'success', client } });
+      return user;
+    } catch (err) {
+      if (!(err instanceof LoginRateLimited)) await d.audit.append({ event: 'auth.login', actor: body.username.slice(0, 250), details: { outcome: 'failed', client } });
+      throw err;
+    }
+  };
+
+  app.post('/token', async (c) => {
+    const user = await login(c);
+    const { token, claims } = await d.auth.issueSession(user.username, 'bearer');
+    return c.json({ access_token: token, token_type: 'bearer', expires_in: Math.max(0, Math.round((claims.expiresAt - Date.now()) / 1000)) }, 201);
+  });
+
+  app.post('/login', async (c) => {
+    const user = await login(c);
+    const { token, claims } = await d.auth.issueSession(user.username, 'session');
+    const secure = d.cookieSecure === 'always' || (d.cookieSecure === 'auto' && isHttps(c));
+    const maxAge = Math.max(0, Math.floor((claims.expiresAt - Date.now()) / 1000));
+    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure, maxAge });
+    // Readable by the UI's own scripts (same origin only), which echo it in X-CSRF-Token.
+    setCookie(c, CSRF_COOKIE, claims.csrf ?? '', { httpOnly: false, sameSite: 'Strict', path: '/', secure, maxAge });
+    return c.json({ ...userJson(user), csrfToken: claims.csrf, expiresAt: new Date(claims.expiresAt).toISOString() });
+  });
+
+  app.post('/logout', async (c) => {
+    const p = c.get('principal');
+    if (p.session) await d.auth.logout(p.session);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    deleteCookie(c, CSRF_COOKIE, { path: '/' });
+    return c.body(null, 204);
+  });
+
+  app.get('/me', async (c) => {
+    const p = c.get('principal');
+    const user = p.kind === 'anonymous' ? undefined : await d.auth.users.find(p.username);
+    return c.json({
+      username: p.username,
+      displayName: user?.displayName ?? p.username,
+      email: user?.email ?? null,
+      role: p.role,
+      roleName: p.roleName,
+      authKind: p.kind,
+      ...(p.tokenName ? { tokenName: p.tokenName } : {}),
+      permissions: [...ROLE_PERMISSIONS[p.role]].sort(),
+      dags: p.dags.kind === 'all' ? { all: true } : { all: false, dagIds: p.dags.dagIds, tags: p.dags.tags },
+    });
+  });
+
+  app.get('/tokens', async (c) => {
+    const tokens = await d.auth.apiTokens.list({ username: c.get('principal').username });
+    return c.json({ apiTokens: tokens.map(apiTokenJson), totalEntries: tokens.length });
+  });
+
+  app.post('/tokens', async (c) => {
+    const body = await readBody(c, NewToken, 'apiToken');
+    const { token, info } = await d.auth.createApiToken(c.get('principal'), {
+      name: body.name,
+      ...(body.role === undefined ? {} : { role: body.role }),
+      ...(body.expiresInMs === undefined ? {} : { expiresInMs: body.expiresInMs }),
+    });
+    c.set('auditTarget', { details: { tokenName: info.name, tokenId: info.tokenId, role: info.role } });
+    return c.json({ ...apiTokenJson(info), token }, 201);
+  });
+
+  app.delete('/tokens/:tokenId', async (c) => {
+    const tokenId = c.req.param('tokenId');
+    const p = c.get('principal');
+    const row = /^[A-Za-z0-9_-]{1,32}$/.test(tokenId) ? await d.auth.apiTokens.findForAuth(tokenId) : undefined;
+    if (!row || row.username !== p.username) throw new NotFound(`you have no API token '${tokenId.slice(0, 40)}'`);
+    const info = await d.auth.apiTokens.revoke(tokenId);
+    c.set('auditTarget', { details: { tokenName: info.name, tokenId } });
+    return c.json(apiTokenJson(info));
+  });
+
+  return app;
+}
+
+export function userJson(u: UserInfo): Record<string, unknown> {
+  return {
+    username: u.username,
+    displayName: u.displayName,
+    email: u.email,
+    role: u.role,
+    active: u.active,
+    authSource: u.authSource,
+    createdAt: new Date(u.createdAt).toISOString(),
+    lastLoginAt: u.lastLoginAt === null ? null : new Date(u.lastLoginAt).toISOString(),
+  };
+}
+
+export function apiTokenJson(t: ApiTokenInfo): Record<string, unknown> {
+  const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
+  return { tokenId: t.tokenId, username: t.username, name: t.name, role: t.role, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
+}
+
+/** The client's address as the socket sees it (behind a proxy: the proxy's). */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function isHttps(c: Context): boolean {
+  return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+}

@@ -165,6 +165,12 @@ void describe('job builder rules', () => {
     assert.match(buildError({ image: 'x', fullJobSpec: { spec: { template: 'nope' } } }), /^fullJobSpec.spec.template: must be a pod template object/);
     assert.match(buildError({ containerResources: { limits: { memory: '1GG' } }, image: 'x' }), /^containerResources.limits.memory/);
     assert.match(buildError({}), /^spec.containers\[0\].image: container 'base' has no image/);
+    assert.match(buildError({ image: 'x', env: 'FOO=bar' as never }), /^env: must be a list of env vars or a record of name → value, not a string/);
+    assert.match(buildError({ image: 'x', imagePullSecrets: 5 as never }), /^imagePullSecrets: must be a list of secret names or references, or a comma-separated string/);
+  });
+
+  test("imagePullSecrets as a comma-separated string reaches the Job's pod template", () => {
+    assert.deepEqual(build({ image: 'x', imagePullSecrets: 'registry-a,registry-b' }).spec?.template.spec?.imagePullSecrets, [{ name: 'registry-a' }, { name: 'registry-b' }]);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   taskInstanceSelector,
 } from '../../src/kubernetes/index.ts';
 import type { BuildPodContext, PodOptions } from '../../src/kubernetes/index.ts';
+import { InvalidArgument } from '../../src/core/errors.ts';
 import { goldenCases, identity, TEMPLATE_FILE } from './goldenCases.ts';
 
 const goldenDir = join(import.meta.dirname, 'golden');
@@ -275,6 +276,10 @@ void describe('invalid specs fail with the field path', () => {
     ['grace', { image: 'x', terminationGracePeriodSeconds: 1.5 }, /terminationGracePeriodSeconds: 1\.5 is not an integer ≥ 0/],
     ['port', { image: 'x', ports: [{ containerPort: 0 }] }, /ports\[0\]\.containerPort: 0/],
     ['env value', { image: 'x', env: { N: 3 as never } }, /env\.N: 3 is not a string/],
+    ['env as a string', { image: 'x', env: 'FOO=bar' as never }, /^env: must be a list of env vars or a record of name → value, not a string/],
+    ['env as a number', { image: 'x', env: 3 as never }, /^env: must be a list of env vars or a record of name → value/],
+    ['imagePullSecrets not names', { image: 'x', imagePullSecrets: 5 as never }, /^imagePullSecrets: must be a list of secret names or references, or a comma-separated string/],
+    ['imagePullSecrets entry', { image: 'x', imagePullSecrets: [{}] as never }, /^imagePullSecrets\[0\]: \{\} is not a secret name or \{ name \}/],
     ['mount without volume', { image: 'x', volumeMounts: [{ name: 'data', mountPath: '/d' }] }, /spec\.containers\[0\]\.volumeMounts\[0\]\.name: no volume named 'data'/],
     ['sidecar named base', { image: 'x', containers: [{ name: 'base', image: 'y' }] }, /containers\[0\]\.name: 'base' is the task's own container/],
     ['duplicate container', { image: 'x', initContainers: [{ name: 'a', image: 'i' }], containers: [{ name: 'a', image: 'y' }] }, /spec\.containers\[1\]\.name: 'a' is used by two containers/],
@@ -286,6 +291,16 @@ void describe('invalid specs fail with the field path', () => {
   for (const [what, options, pattern] of cases) {
     void test(what, () => assert.match(buildError(options), pattern));
   }
+
+  void test('env and imagePullSecrets of the wrong shape are argument errors, not a crash or variables named 0, 1, …', () => {
+    assert.throws(() => build({ image: 'x', env: 'FOO=bar' as never }), (err: unknown) => err instanceof InvalidArgument && /^env:/.test(err.message));
+    assert.throws(() => build({ image: 'x', imagePullSecrets: 5 as never }), (err: unknown) => err instanceof InvalidArgument && /^imagePullSecrets:/.test(err.message));
+  });
+
+  void test("imagePullSecrets as a comma-separated string, as Airflow's image_pull_secrets accepts", () => {
+    assert.deepEqual(build({ image: 'x', imagePullSecrets: 'registry-a, registry-b,' }).spec?.imagePullSecrets, [{ name: 'registry-a' }, { name: 'registry-b' }]);
+    assert.deepEqual(build({ image: 'x', imagePullSecrets: ['a', { name: 'b' }] }).spec?.imagePullSecrets, [{ name: 'a' }, { name: 'b' }]);
+  });
 
   void test('a template that is not YAML names the file', () => {
     assert.match(buildError({ image: 'x', podTemplateFile: 't.yaml' }, { readFile: () => 'a: [unclosed' }), /podTemplateFile: t\.yaml is not YAML/);

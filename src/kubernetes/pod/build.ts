@@ -14,7 +14,7 @@
  *    `spec.containers[0].resources.limits.memory`).
  */
 import { readFileSync } from 'node:fs';
-import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1LocalObjectReference, V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgument } from '../../core/errors.ts';
 import { clean, mergeLayers, mergeValues } from './merge.ts';
@@ -119,6 +119,9 @@ function checkOptions(o: PodOptions): void {
   checkInteger(o.activeDeadlineSeconds, 'activeDeadlineSeconds', 1);
   checkInteger(o.terminationGracePeriodSeconds, 'terminationGracePeriodSeconds', 0);
   o.ports?.forEach((p, i) => checkInteger(p.containerPort, `ports[${i}].containerPort`, 1));
+  if (o.env !== undefined && o.env !== null && (typeof o.env !== 'object')) {
+    fail('env', `must be a list of env vars or a record of name → value${typeof o.env === 'string' ? ', not a string' : ''}`, "e.g. env: { STAGE: 'prod' } or env: [{ name: 'STAGE', value: 'prod' }]");
+  }
   if (o.env !== undefined && o.env !== null && !Array.isArray(o.env)) {
     for (const [name, value] of Object.entries(o.env)) {
       if (name === '') fail('env', 'an env var needs a name');
@@ -126,10 +129,26 @@ function checkOptions(o: PodOptions): void {
     }
   }
   if (Array.isArray(o.env)) o.env.forEach((e, i) => { if (typeof e?.name !== 'string' || e.name === '') fail(`env[${i}].name`, 'an env var needs a name'); });
+  pullSecretRefs(o.imagePullSecrets);
   o.initContainers?.forEach((c, i) => { if (typeof c?.name !== 'string' || c.name === '') fail(`initContainers[${i}].name`, 'every init container needs a name'); });
   o.containers?.forEach((c, i) => {
     if (typeof c?.name !== 'string' || c.name === '') fail(`containers[${i}].name`, 'every extra container needs a name');
     if (c.name === BASE_CONTAINER_NAME) fail(`containers[${i}].name`, `'${BASE_CONTAINER_NAME}' is the task's own container; configure it with image, cmds, … instead`);
+  });
+}
+
+/**
+ * `imagePullSecrets` as references: a list of names or `{ name }`, or Airflow's comma-separated string
+ * (`'registry-a,registry-b'`). Errors name the argument.
+ */
+function pullSecretRefs(value: PodOptions['imagePullSecrets']): V1LocalObjectReference[] | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value === 'string') return value.split(',').map((n) => n.trim()).filter((n) => n !== '').map((name) => ({ name }));
+  if (!Array.isArray(value)) return fail('imagePullSecrets', 'must be a list of secret names or references, or a comma-separated string', "e.g. imagePullSecrets: 'registry-a,registry-b'");
+  return value.map((s, i) => {
+    if (typeof s === 'string' && s !== '') return { name: s };
+    if (isObject(s) && typeof s['name'] === 'string' && s['name'] !== '') return s as V1LocalObjectReference;
+    return fail(`imagePullSecrets[${i}]`, `${JSON.stringify(s)} is not a secret name or { name }`);
   });
 }
 
@@ -169,9 +188,7 @@ function argumentsLayer(o: PodOptions): Manifest {
   put(spec, 'securityContext', o.securityContext);
   put(spec, 'serviceAccountName', o.serviceAccountName);
   put(spec, 'automountServiceAccountToken', o.automountServiceAccountToken);
-  put(spec, 'imagePullSecrets', o.imagePullSecrets === undefined || o.imagePullSecrets === null
-    ? o.imagePullSecrets
-    : o.imagePullSecrets.map((s) => (typeof s === 'string' ? { name: s } : s)));
+  put(spec, 'imagePullSecrets', pullSecretRefs(o.imagePullSecrets));
   put(spec, 'nodeSelector', o.nodeSelector);
   put(spec, 'affinity', o.affinity);
   put(spec, 'tolerations', o.tolerations);

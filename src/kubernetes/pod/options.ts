@@ -77,7 +77,7 @@ export interface PodOptions {
   /** Container `args`. */
   arguments?: Settable<string[]>;
   ports?: Settable<V1ContainerPort[]>;
-  /** Environment: a list of `V1EnvVar`, or a record of name → value. */
+  /** Environment: a list of `V1EnvVar`, or a record of name → value (a string is an argument error). */
   env?: Settable<V1EnvVar[] | Record<string, string>>;
   envFrom?: Settable<V1EnvFromSource[]>;
   /** ConfigMap names whose keys all become environment variables (added to envFrom). */
@@ -100,8 +100,8 @@ export interface PodOptions {
   securityContext?: Settable<V1PodSecurityContext>;
   serviceAccountName?: Settable<string>;
   automountServiceAccountToken?: Settable<boolean>;
-  /** Secret names (or references) used to pull images. */
-  imagePullSecrets?: Settable<(string | V1LocalObjectReference)[]>;
+  /** Secret names (or references) used to pull images; a comma-separated string (`'a,b'`) as in Airflow. */
+  imagePullSecrets?: Settable<(string | V1LocalObjectReference)[] | string>;
   nodeSelector?: Settable<Record<string, string>>;
   affinity?: Settable<V1Affinity>;
   tolerations?: Settable<V1Toleration[]>;

@@ -13,6 +13,7 @@
  *   the TLS trust store (`SSL_CERT_FILE`, `SSL_CERT_DIR`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`);
  * - proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, `ALL_PROXY`, either case) and the cluster a
  *   Kubernetes operator talks to (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`);
+ * - `CAPSTAN_HOME` (a path, no secret: tools find an installation's processes by it);
  * - `CAPSTAN_VAR_*` and `CAPSTAN_CONN_*`: variables and connections defined in the environment are the
  *   user's values meant for tasks (Airflow hands `AIRFLOW_VAR_*` / `AIRFLOW_CONN_*` to tasks the same way);
  * - the few `CAPSTAN__…` settings code in a task process reads ({@link TASK_CONFIG_VARIABLES});
@@ -66,15 +67,18 @@ export const TASK_ENV_NAMES: readonly string[] = [
 /** Prefixes a task process may inherit: locale categories and the user's env-defined variables and connections. */
 export const TASK_ENV_PREFIXES: readonly string[] = ['LC_', 'CAPSTAN_VAR_', 'CAPSTAN_CONN_'];
 
+/** Also passed: the home folder's path (no secret; tools find an installation's processes by it). */
+const CAPSTAN_HOME = 'CAPSTAN_HOME';
+
 /**
  * The Capstan settings code in a task process reads from its environment: the pod mutation hook
  * (KubernetesPodOperator applies it to the pods it builds). No secret setting is among them.
  */
 export const TASK_CONFIG_VARIABLES: readonly string[] = ['CAPSTAN__KUBERNETES__POD_MUTATION_HOOK'];
 
-/** Capstan's own variables (its configuration, the config file path, the home folder): never passed unless listed above. */
+/** Capstan's own configuration (its settings, the config file): never passed unless listed above. */
 function isCapstanSetting(name: string): boolean {
-  return name.startsWith('CAPSTAN__') || name === 'CAPSTAN_CONFIG' || name === 'CAPSTAN_HOME';
+  return name.startsWith('CAPSTAN__') || name === 'CAPSTAN_CONFIG';
 }
 
 /** Options of {@link taskEnvironment}. */
@@ -87,7 +91,7 @@ export interface TaskEnvOptions {
 export function isTaskEnvAllowed(name: string, allow: readonly string[] = []): boolean {
   if (TASK_CONFIG_VARIABLES.includes(name)) return true;
   if (isCapstanSetting(name)) return false;
-  if (TASK_ENV_NAMES.includes(name) || TASK_ENV_PREFIXES.some((p) => name.startsWith(p))) return true;
+  if (name === CAPSTAN_HOME || TASK_ENV_NAMES.includes(name) || TASK_ENV_PREFIXES.some((p) => name.startsWith(p))) return true;
   return allow.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
 }
 

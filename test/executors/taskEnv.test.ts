@@ -49,6 +49,7 @@ describe('taskEnvironment (pure)', () => {
       https_proxy: 'http://proxy:3128',
       CAPSTAN_CONN_WAREHOUSE: 'postgresql://u:p@h/db',
       CAPSTAN__KUBERNETES__POD_MUTATION_HOOK: '/hooks.ts#mutate',
+      CAPSTAN_HOME: '/var/capstan',
       AWS_REGION: 'eu-west-1',
     });
     assert.equal(isTaskEnvAllowed('NPM_TOKEN'), false);

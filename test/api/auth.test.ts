@@ -220,3 +220,23 @@ describe('authentication and authorization', () => {
     assert.equal((await call('GET', '/api/v1/auditLog?since=yesterday', tokens.Admin)).status, 400);
   });
 });
+
+describe('auth.mode disabled', () => {
+  test('is refused on a non-loopback bind, and on loopback makes every caller an anonymous Admin', async () => {
+    const exposed = await startTestEngine({ env: { CAPSTAN__AUTH__MODE: 'disabled', CAPSTAN__API__HOST: '127.0.0.1' } }).catch((err: unknown) => err);
+    assert.ok(!(exposed instanceof Error), String(exposed));
+    const t = exposed as TestEngine;
+    try {
+      const open = createApiAppFor(t.engine);
+      const me = (await (await open.request('/auth/me')).json()) as { username: string; role: string; authKind: string };
+      assert.deepEqual([me.username, me.role, me.authKind], ['anonymous', 'Admin', 'anonymous']);
+      assert.equal((await open.request('/api/v1/dags')).status, 200);
+      for (const host of ['0.0.0.0', '10.1.2.3', '::']) {
+        const wide = { ...t.engine, config: { ...t.engine.config, api: { ...t.engine.config.api, host } } };
+        assert.throws(() => createApiAppFor(wide), /auth.mode: 'disabled' is refused with api.host/);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});

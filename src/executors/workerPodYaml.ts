@@ -40,6 +40,7 @@ export async function renderDagWorkerPods(engine: Engine, dagId: string, options
       token: TOKEN_PLACEHOLDER,
       namespace: s.namespace,
       watched,
+      multiNamespaceMode: s.multiNamespaceMode,
       image: s.workerContainerImage,
       baseTemplate,
       executorConfig: task.executorConfig,

@@ -2,12 +2,13 @@
 // fault proxy, and for real after an etcd compaction) re-list and miss nothing — every pod's end is seen
 // (its pod cleaned up, its slot freed) and every try ends once; a second executor adopts a running pod by its
 // labels (the first lets go), reports its end, and returns the queued try that has no pod; its orphan sweeps
-// leave the pods of a live scheduler alone.
+// leave the pods of a live scheduler alone. The adopter's job id is too long for a label value (hashed label,
+// exact id in the annotation).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createLogger } from '../../src/logging/logger.ts';
-import { KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
+import { executorIdLabel, KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
 import type { ExecutorEvent } from '../../src/executors/types.ts';
 import { createKubeClients } from '../../src/kubernetes/index.ts';
 import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
@@ -81,6 +82,8 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
   });
 
   void test('a second executor adopts a running pod by its labels, reports its end, and returns a try without pod', async () => {
+    // A scheduler job id too long (and with characters) for a label value: the owner label is its hashed form.
+    const B_ID = `scheduler-b.${'host-with-a-long-name-'.repeat(3)}pid:4242`;
     const namespace = await cluster.createNamespace('kexec-adopt');
     namespaces.push(namespace);
     const h = await startExecutorHarness({ cluster, namespace, dags: { 'long.ts': LONG } });
@@ -92,7 +95,7 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
         // Count B's orphan sweeps (lists of other owners' pods).
         const list = clients.core.listNamespacedPod.bind(clients.core);
         clients.core.listNamespacedPod = ((param: Parameters<typeof list>[0], ...rest: unknown[]) => {
-          if (param.labelSelector?.includes('capstan.dev/executor-id!=scheduler-b')) sweeps++;
+          if (param.labelSelector?.includes(`capstan.dev/executor-id!=${executorIdLabel(B_ID)}`)) sweeps++;
           return (list as (...a: unknown[]) => ReturnType<typeof list>)(param, ...rest);
         }) as typeof list;
         return { clients };
@@ -111,7 +114,7 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
       const [ti] = await h.t.taskInstances('long', 'r1');
       assert.ok(ti);
       const slotsA = h.executor.openSlots();
-      await b.start({ jobId: 'scheduler-b' });
+      await b.start({ jobId: B_ID });
       // Two live schedulers never fight: B's sweeps see A's pod and leave it (A's job heartbeats).
       await waitFor('two sweeps by B', async () => (sweeps >= 2 ? true : undefined), 10_000);
       const untouched = await admin.readNamespacedPod({ namespace, name: pod.metadata?.name ?? '' });
@@ -122,7 +125,8 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
       const notAdopted = await b.tryAdopt([ti, orphanWithoutPod]);
       assert.deepEqual(notAdopted.map((t) => t.id), ['no-such-ti']);
       const relabelled = await admin.readNamespacedPod({ namespace, name: pod.metadata?.name ?? '' });
-      assert.equal(relabelled.metadata?.labels?.['capstan.dev/executor-id'], 'scheduler-b');
+      assert.equal(relabelled.metadata?.labels?.['capstan.dev/executor-id'], executorIdLabel(B_ID));
+      assert.equal(relabelled.metadata?.annotations?.['capstan.dev/executor-id'], B_ID);
       assert.equal(b.openSlots(), 3);
       // The first executor sees the pod leave its selector and lets go.
       await waitFor('executor A let go', async () => (h.executor.openSlots() === slotsA + 1 ? true : undefined), 10_000);

@@ -34,7 +34,7 @@ import { adoptWorkerPod, deleteWorkerPod, finishWorkerPod, listWorkerPods, warni
 import { describeEnd, describePending, isRelaunchable, judgePod } from './podVerdict.ts';
 import type { KubernetesExecutorSettings } from './settings.ts';
 import { watchedNamespaces } from './settings.ts';
-import { buildWorkerPod, TI_ID_ANNOTATION, WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
+import { buildWorkerPod, executorIdLabel, podOwner, TI_ID_ANNOTATION, WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
 
 /** The executor's name, stored on the task instances it runs and used as `core.executor`. */
 export const KUBERNETES_EXECUTOR_NAME = 'KubernetesExecutor';
@@ -155,9 +155,14 @@ export class KubernetesExecutor implements Executor {
     this.#metrics = options.registry === undefined ? undefined : kubernetesExecutorMetrics(options.registry);
   }
 
-  /** The owner label value of this executor's pods (the scheduler's job id). */
+  /** This executor's id (the scheduler's job id); its pods' owner label is {@link executorIdLabel} of it. */
   get executorId(): string {
     return this.#executorId;
+  }
+
+  /** The `capstan.dev/executor-id` label value of this executor's pods. */
+  get #ownerLabel(): string {
+    return executorIdLabel(this.#executorId);
   }
 
   /** The client set (after start). */
@@ -252,7 +257,7 @@ export class KubernetesExecutor implements Executor {
     // Pods the dead schedulers left for tries that are no longer theirs (finished, or re-queued as a new try):
     // nobody will ever report them, so clean them up by the deletion policy.
     for (const [k, pod] of byKey) {
-      const owner = pod.metadata?.labels?.[WORKER_LABELS.executorId];
+      const owner = podOwner(pod);
       if (owner === undefined || !deadOwners.has(owner) || adoptedKeys.has(k) || this.#tracked.has(k)) continue;
       const [ns, name] = [pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''];
       // A live one runs a try that is no longer current (it cannot report): stop it.
@@ -365,6 +370,7 @@ export class KubernetesExecutor implements Executor {
       token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now(), this.#tokenTtlMs(w)),
       namespace: this.#o.settings.namespace,
       watched: this.#watched,
+      multiNamespaceMode: this.#o.settings.multiNamespaceMode,
       image: this.#o.settings.workerContainerImage,
       baseTemplate: this.#connection?.baseTemplate,
       executorConfig,
@@ -399,7 +405,7 @@ export class KubernetesExecutor implements Executor {
   // ---- watching --------------------------------------------------------------------------------------
 
   #selector(): string {
-    return `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.executorId}=${this.#executorId},${WORKER_LABELS.done}!=true`;
+    return `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.executorId}=${this.#ownerLabel},${WORKER_LABELS.done}!=true`;
   }
 
   #watch(namespace: string): Promise<void> {
@@ -448,7 +454,7 @@ export class KubernetesExecutor implements Executor {
     const t = k === undefined ? undefined : this.#tracked.get(k);
     if (t === undefined || t.pod === undefined || t.stage === 'killed' || t.stage === 'waiting') return;
     if (!force && pod.metadata?.name !== t.pod.name) return; // an older pod of a relaunched try
-    if (!force && pod.metadata?.labels?.[WORKER_LABELS.executorId] !== this.#executorId) {
+    if (!force && pod.metadata?.labels?.[WORKER_LABELS.executorId] !== this.#ownerLabel) {
       // Relabelled by another scheduler's adoption (we were judged dead): it is theirs now.
       this.#tracked.delete(k as string);
       return;
@@ -505,10 +511,10 @@ export class KubernetesExecutor implements Executor {
     const uid = pod.metadata?.uid;
     if (uid !== undefined && current.metadata?.uid !== uid) return true;
     if (current.metadata?.deletionTimestamp !== undefined) return false; // being deleted: its final state follows
-    if (current.metadata?.labels?.[WORKER_LABELS.executorId] !== this.#executorId) {
+    if (current.metadata?.labels?.[WORKER_LABELS.executorId] !== this.#ownerLabel) {
       const k = key(t.workload.tiId, t.workload.tryNumber);
       if (this.#tracked.get(k) === t) this.#tracked.delete(k);
-      this.#o.logger.info({ pod: t.pod.name, owner: current.metadata?.labels?.[WORKER_LABELS.executorId] }, 'worker pod adopted by another scheduler; letting go');
+      this.#o.logger.info({ pod: t.pod.name, owner: podOwner(current) }, 'worker pod adopted by another scheduler; letting go');
     }
     return false;
   }
@@ -596,16 +602,16 @@ export class KubernetesExecutor implements Executor {
     if (this.#sweeping || this.#stop.signal.aborted) return;
     this.#sweeping = true;
     try {
-      const selector = `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.executorId}!=${this.#executorId},${WORKER_LABELS.done}!=true`;
+      const selector = `${POD_LABELS.kind}=${WORKER_LABELS.kindValue},${WORKER_LABELS.executorId}!=${this.#ownerLabel},${WORKER_LABELS.done}!=true`;
       const pods = (await listWorkerPods(this.clients.core, this.#watched, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
       if (pods.length === 0) return;
-      const owners = [...new Set(pods.map((p) => p.metadata?.labels?.[WORKER_LABELS.executorId] ?? ''))];
+      const owners = [...new Set(pods.map((p) => podOwner(p) ?? ''))];
       const jobs = await this.#o.db.db.selectFrom('job').select(['id', 'state', 'latest_heartbeat']).where('id', 'in', owners).execute();
       const threshold = this.#o.healthCheckThresholdMs ?? 30_000;
       const now = this.#o.now();
       const alive = new Set(jobs.filter((j) => j.state === 'running' && j.latest_heartbeat >= now - threshold).map((j) => j.id));
       for (const pod of pods) {
-        if (alive.has(pod.metadata?.labels?.[WORKER_LABELS.executorId] ?? '')) continue;
+        if (alive.has(podOwner(pod) ?? '')) continue;
         const tiId = pod.metadata?.annotations?.[TI_ID_ANNOTATION];
         const tryNumber = Number(pod.metadata?.annotations?.[POD_LABELS.tryNumber]);
         if (tiId === undefined) continue;
@@ -614,7 +620,7 @@ export class KubernetesExecutor implements Executor {
         const [namespace, name] = [pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''];
         if (!isPodTerminal(pod)) await this.#deletePod(namespace, name);
         else await this.#cleanup(namespace, name, ti === undefined || (await this.#tryFailed({ tiId, tryNumber })));
-        this.#o.logger.info({ pod: name, owner: pod.metadata?.labels?.[WORKER_LABELS.executorId] }, 'cleaned up a worker pod left by a dead scheduler');
+        this.#o.logger.info({ pod: name, owner: podOwner(pod) }, 'cleaned up a worker pod left by a dead scheduler');
       }
     } catch (err) {
       this.#o.logger.warn({ err: errorMessage(err) }, 'orphan worker pod sweep failed');

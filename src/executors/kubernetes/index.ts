@@ -21,7 +21,7 @@ export { describeEnd, isRelaunchable, judgePod } from './podVerdict.ts';
 export type { PodVerdict } from './podVerdict.ts';
 export { watchedNamespaces } from './settings.ts';
 export type { KubernetesExecutorSettings } from './settings.ts';
-export { buildWorkerPod, isWatched, TASK_TOKEN_ENV, TI_ID_ANNOTATION, WORKER_LABELS, WORKER_POD_ENV, workerCommand } from './workerPod.ts';
+export { buildWorkerPod, executorIdLabel, isWatched, podOwner, TASK_TOKEN_ENV, TI_ID_ANNOTATION, WORKER_LABELS, WORKER_POD_ENV, workerCommand } from './workerPod.ts';
 export type { WatchedNamespaces, WorkerPodInput } from './workerPod.ts';
 
 /** What {@link createKubernetesExecutor} takes from the composition root. */

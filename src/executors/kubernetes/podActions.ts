@@ -7,7 +7,7 @@ import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from '@ku
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { KubernetesApiError } from '../../kubernetes/errors.ts';
-import { WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
+import { executorIdLabel, WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
 
 /** Request options that send a JSON merge patch (client-node defaults to JSON Patch). */
 function mergePatch(): ReturnType<typeof setHeaderOptions> {
@@ -50,7 +50,8 @@ export async function finishWorkerPod(
 }
 
 /**
- * Takes a pod over: its owner label becomes `executorId`. The patch carries the pod's resourceVersion, so of two
+ * Takes a pod over: its owner label becomes `executorId`'s label value and its owner annotation the exact id.
+ * The patch carries the pod's resourceVersion, so of two
  * schedulers adopting the same pod only one succeeds (the other gets 409). Undefined when it could not.
  */
 export async function adoptWorkerPod(core: CoreV1Api, pod: V1Pod, executorId: string, logger: Logger): Promise<V1Pod | undefined> {
@@ -58,7 +59,11 @@ export async function adoptWorkerPod(core: CoreV1Api, pod: V1Pod, executorId: st
   const namespace = pod.metadata?.namespace ?? '';
   try {
     return await core.patchNamespacedPod(
-      { namespace, name, body: { metadata: { resourceVersion: pod.metadata?.resourceVersion, labels: { [WORKER_LABELS.executorId]: executorId } } } },
+      { namespace, name, body: { metadata: {
+        resourceVersion: pod.metadata?.resourceVersion,
+        labels: { [WORKER_LABELS.executorId]: executorIdLabel(executorId) },
+        annotations: { [WORKER_LABELS.executorId]: executorId },
+      } } },
       mergePatch(),
     );
   } catch (err) {

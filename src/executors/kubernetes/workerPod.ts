@@ -14,27 +14,45 @@
  *    `restartPolicy: Never`;
  * 5. the pod mutation hook from config (it has the last word), then the pod builder's manifest checks.
  *
- * The namespace is the podOverride's, else the template's, else `kubernetesExecutor.namespace`; it must be one the
- * executor watches, or the build fails (a pod nobody watches would never end its try).
+ * The namespace is the podOverride's, else — in multi-namespace mode only — the template's, else
+ * `kubernetesExecutor.namespace` (as in Airflow, the executor's namespace wins over a template's); it must be one
+ * the executor watches, or the build fails (a pod nobody watches would never end its try). The owner label
+ * `capstan.dev/executor-id` is the scheduler job id made a valid label value ({@link executorIdLabel}); the
+ * annotation of the same key carries the exact id.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
 import { buildPod, loadPodTemplate } from '../../kubernetes/pod/build.ts';
 import { mergeLayers } from '../../kubernetes/pod/merge.ts';
+import { labelValue } from '../../kubernetes/pod/names.ts';
 import type { Manifest } from '../../kubernetes/pod/merge.ts';
 import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
 import type { TaskWorkload } from '../types.ts';
 
 /** Labels and annotations the executor adds besides the pod builder's identity (`capstan.dev/dag-id`, …). */
 export const WORKER_LABELS = {
-  /** Which executor (the scheduler job id) owns the pod; the watch and adoption select on it. */
+  /** Which executor owns the pod (its scheduler job id as a label value; exact id in the annotation of the same key); the watch and adoption select on it. */
   executorId: 'capstan.dev/executor-id',
   /** `true` on a finished pod kept for debugging; such pods leave the watch and are never adopted. */
   done: 'capstan.dev/done',
   /** Value of `capstan.dev/kind` on worker pods. */
   kindValue: 'worker',
 } as const;
+
+/**
+ * The `capstan.dev/executor-id` label value of an executor: its scheduler job id as it is when that is a valid
+ * label value, else cleaned and hash-suffixed (≤ 63 characters, stable; src/kubernetes/pod/names.ts). The exact id
+ * is the annotation of the same key.
+ */
+export function executorIdLabel(executorId: string): string {
+  return labelValue(executorId);
+}
+
+/** The scheduler job id owning a worker pod: the exact id from its annotation, else (older pods) its label. */
+export function podOwner(pod: V1Pod): string | undefined {
+  return pod.metadata?.annotations?.[WORKER_LABELS.executorId] ?? pod.metadata?.labels?.[WORKER_LABELS.executorId];
+}
 
 /** Annotation carrying the task instance id (the rest of the try key is in the identity annotations). */
 export const TI_ID_ANNOTATION = 'capstan.dev/ti-id';
@@ -64,6 +82,8 @@ export interface WorkerPodInput {
   /** `kubernetesExecutor.namespace`. */
   namespace: string;
   watched: WatchedNamespaces;
+  /** `kubernetesExecutor.multiNamespaceMode`: only then may a template's namespace place the pod. Default false. */
+  multiNamespaceMode?: boolean | undefined;
   /** `kubernetesExecutor.workerContainerImage`; empty or absent: the template's. */
   image?: string | undefined;
   /** The parsed `kubernetesExecutor.podTemplateFile` (loaded once at start). */
@@ -122,7 +142,9 @@ export function buildWorkerPod(input: WorkerPodInput): V1Pod {
     throw err;
   }
 
-  const namespace = namespaceOf(override) ?? namespaceOf(template) ?? input.namespace;
+  // Airflow's rule: the executor's namespace wins over a template's (a template is often shared between
+  // installations); a podOverride is the task's explicit choice. Either way it must be watched.
+  const namespace = namespaceOf(override) ?? (input.multiNamespaceMode === true ? namespaceOf(template) : undefined) ?? input.namespace;
   if (!isWatched(input.watched, namespace)) {
     const list = input.watched.kind === 'list' ? input.watched.namespaces.join(', ') : '';
     throw new InvalidArgument(
@@ -149,8 +171,8 @@ export function buildWorkerPod(input: WorkerPodInput): V1Pod {
       podTemplateDict: merged,
       name: `${w.dagId}-${w.taskId}`,
       namespace,
-      labels: { [WORKER_LABELS.executorId]: input.executorId },
-      annotations: { [TI_ID_ANNOTATION]: w.tiId },
+      labels: { [WORKER_LABELS.executorId]: executorIdLabel(input.executorId) },
+      annotations: { [TI_ID_ANNOTATION]: w.tiId, [WORKER_LABELS.executorId]: input.executorId },
     },
     {
       identity: { dagId: w.dagId, taskId: w.taskId, runId: w.runId, tryNumber: w.tryNumber, mapIndex: w.mapIndex, kind: WORKER_LABELS.kindValue },

@@ -11,6 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import {
   buildWorkerPod,
   describeEnd,
+  executorIdLabel,
+  podOwner,
   isRelaunchable,
   judgePod,
   TASK_TOKEN_ENV,
@@ -19,7 +21,7 @@ import {
   workerCommand,
 } from '../../../src/executors/kubernetes/index.ts';
 import type { WorkerPodInput } from '../../../src/executors/kubernetes/index.ts';
-import { loadPodMutationHook, renderPodYaml } from '../../../src/kubernetes/index.ts';
+import { isLabelValue, loadPodMutationHook, renderPodYaml } from '../../../src/kubernetes/index.ts';
 import type { JsonObject } from '../../../src/core/serialized.ts';
 
 const goldenDir = join(import.meta.dirname, 'golden');
@@ -36,6 +38,7 @@ function input(over: Partial<WorkerPodInput> = {}): WorkerPodInput {
     token: 'token-of-try-2',
     namespace: 'capstan',
     watched: { kind: 'list', namespaces: ['capstan', 'gpu-jobs'] },
+    multiNamespaceMode: true,
     randomSuffix: () => 'w0rk3r00',
     ...over,
   };
@@ -113,7 +116,30 @@ void describe('worker pod', () => {
     assert.equal(pod.metadata?.labels?.['tier'], 'heavy');
   });
 
-  void test('a per-task podTemplateFile replaces the config template (and brings its namespace)', () => {
+  void test("one namespace (no multi-namespace mode): the executor's namespace wins over a template's, as in Airflow", () => {
+    const single = { namespace: 'capstan', watched: { kind: 'list', namespaces: ['capstan'] } as const, multiNamespaceMode: false };
+    const pod = buildWorkerPod(input({ ...single, baseTemplate: configTemplate, executorConfig: { podTemplateFile: TASK_TEMPLATE } }));
+    assert.equal(pod.metadata?.namespace, 'capstan', 'the task template says gpu-jobs');
+    assert.equal(baseOf(pod).image, 'capstan/worker:gpu', 'the rest of the task template applies');
+    const fromConfig = buildWorkerPod(input({ ...single, baseTemplate: { ...configTemplate, metadata: { namespace: 'elsewhere' } }, image: 'x' }));
+    assert.equal(fromConfig.metadata?.namespace, 'capstan');
+    // A podOverride is the task's explicit choice: it must be a watched namespace.
+    assert.throws(() => buildWorkerPod(input({ ...single, image: 'x', executorConfig: { podOverride: { metadata: { namespace: 'gpu-jobs' } } } })), /namespace 'gpu-jobs' is not watched/);
+  });
+
+  void test('a long scheduler job id becomes a valid, stable executor-id label; the exact id is an annotation', () => {
+    const executorId = `scheduler-${'x'.repeat(80)}:job/42`;
+    const pod = buildWorkerPod(input({ image: 'x', executorId }));
+    const label = pod.metadata?.labels?.[WORKER_LABELS.executorId] ?? '';
+    assert.ok(isLabelValue(label) && label.length <= 63, label);
+    assert.equal(label, executorIdLabel(executorId));
+    assert.equal(label, buildWorkerPod(input({ image: 'x', executorId })).metadata?.labels?.[WORKER_LABELS.executorId], 'stable');
+    assert.equal(pod.metadata?.annotations?.[WORKER_LABELS.executorId], executorId);
+    assert.equal(podOwner(pod), executorId);
+    assert.equal(executorIdLabel('job-1234'), 'job-1234', 'a valid id is its own label');
+  });
+
+  void test('multi-namespace mode: a per-task podTemplateFile replaces the config template (and brings its namespace)', () => {
     const pod = buildWorkerPod(input({ baseTemplate: configTemplate, executorConfig: { podTemplateFile: TASK_TEMPLATE } }));
     golden('task-template', pod);
     assert.equal(pod.metadata?.namespace, 'gpu-jobs');

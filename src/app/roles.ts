@@ -110,7 +110,7 @@ export function createScheduler(engine: Engine, executor: Executor): Scheduler {
     logger: createLogger(engine.config.logging, 'scheduler'),
     metrics: engine.metrics,
     now: engine.now,
-    options: { ...s, maxMapLength: engine.config.core.maxMapLength },
+    options: { ...s, maxMapLength: engine.config.core.maxMapLength, maxActiveTasksPerDag: engine.config.core.maxActiveTasksPerDag },
     userCodeEnv: userCodeEnvironment(engine.config),
   });
 }

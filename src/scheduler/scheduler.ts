@@ -41,6 +41,8 @@ export type SchedulerOptions = Pick<
   dagCallbackTimeoutMs?: number;
   /** `core.maxMapLength`: most task instances a mapped task may expand to. Default 1024. */
   maxMapLength?: number;
+  /** `core.maxActiveTasksPerDag`: the limit of a DAG whose own is not known yet (not parsed into the cache or the dag table). Default 16. */
+  maxActiveTasksPerDag?: number;
 };
 
 export interface SchedulerDeps {
@@ -296,7 +298,7 @@ export class Scheduler {
       {
         openExecutorSlots: executor.openSlots(),
         maxTisPerQuery: options.maxTisPerQuery,
-        maxActiveTasks: (dagId) => this.#d.dags.peek(dagId)?.dag.maxActiveTasks ?? 16,
+        maxActiveTasks: (dagId) => this.#d.dags.peek(dagId)?.dag.maxActiveTasks ?? this.#d.options.maxActiveTasksPerDag ?? 16,
         executorName: executor.name,
         jobId: this.#jobId ?? null,
       },

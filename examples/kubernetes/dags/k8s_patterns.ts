@@ -2,10 +2,10 @@
  * Production patterns (seed 76.6.1 – 76.6.5): pods generated from data and environment, two clusters with
  * failover, spot/preemptible nodes, and fan-out batch processing with aggregation.
  *
- * 76.6.4 (Kubernetes Jobs instead of bare pods): the KubernetesJobOperator is not available yet (issue 6).
- * Until then the pod task gives the same guarantees through Capstan: retries with backoff (each try a fresh
- * pod; a retry after a worker crash reattaches to the running pod instead of starting a second one),
- * completion tracked by watching the pod, cleanup by onFinishAction.
+ * 76.6.4 (Kubernetes Jobs instead of bare pods): the KubernetesJobOperator gives Job semantics
+ * (docs/kubernetes/job-operator.md). A pod task, as here, gives most of the same guarantees through Capstan:
+ * retries with backoff (each try a fresh pod; a retry after a worker crash reattaches to the running pod
+ * instead of starting a second one), completion tracked by watching the pod, cleanup by onFinishAction.
  *
  * Multi-cluster needs a second connection:
  *   capstan connections add kubernetes_dr --conn-type kubernetes \
@@ -106,8 +106,8 @@ export default dag(
     });
 
     // 76.6.5 Fan-out: N shard pods, each with bounded resources, each returning its count; a typed
-    // TaskFlow task aggregates them. (Dynamic task mapping — a number of shards known only at run time —
-    // is not in the SDK yet; the shard count here is fixed when the DAG is parsed.)
+    // TaskFlow task aggregates them. (The shard count is fixed when the DAG is parsed; for a count known only
+    // at run time, map the pod task with .partial().expand() — docs/dynamic-task-mapping.md.)
     const SHARDS = 4;
     const shards = Array.from({ length: SHARDS }, (_, i) => new KubernetesPodOperator({
       taskId: `shard_${i}`,

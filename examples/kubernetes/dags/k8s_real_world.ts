@@ -3,11 +3,10 @@
  * custom image and incremental intervals, a throwaway integration-test environment, and a polyglot
  * Python → R → Java pipeline passing data through XCom.
  *
- * 76.10.2 (Spark on Kubernetes) needs the SparkKubernetesOperator (a SparkApplication resource watched
- * through the Spark operator), which is not available yet (issue 6); spark-submit in a pod would also need
- * RBAC to create executor pods, so no stand-in is shown here.
- * Distributed training (76.10.1) across several pods needs an Indexed Job or a training operator (Kubeflow
- * PyTorchJob): also issue 6. The DAG below trains on one node with several GPUs.
+ * 76.10.2 (Spark on Kubernetes) is the SparkKubernetesOperator's: see examples/kubernetes/dags/spark_pi.ts for its
+ * example and docs/kubernetes/spark-operator.md. Distributed training (76.10.1) across several pods fits an
+ * Indexed Job (KubernetesJobOperator, docs/kubernetes/job-operator.md) or a training operator's resource
+ * (Kubeflow PyTorchJob, through the resource operators). The DAG below trains on one node with several GPUs.
  *
  * See docs/kubernetes/patterns.md.
  */

@@ -1,8 +1,11 @@
-// `capstan kubernetes cleanup-pods` against the real control plane: only this
-// system's worker pods that succeeded, failed, were evicted, or are Pending
-// longer than --min-pending-minutes are deleted; running pods and other pods
-// are left alone; --dry-run deletes nothing; bad input names the flag. And
-// `capstan kubernetes generate-dag-yaml` renders every task's worker pod.
+// `capstan kubernetes cleanup-pods` against the real control plane: this system's
+// worker pods that succeeded, failed, were evicted, or are Pending longer than
+// --min-pending-minutes are deleted, and so are KubernetesPodOperator pods kept
+// by their finish action (labelled already-checked) or Pending too long; a
+// finished operator pod not yet checked (its task, or a retry, still reads it),
+// running pods, Job pods and foreign pods are left alone; --dry-run deletes
+// nothing; bad input names the flag. And `capstan kubernetes generate-dag-yaml`
+// renders every task's worker pod.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -30,11 +33,11 @@ function runCapstan(args: string[], env: Record<string, string>): Promise<CliRes
   });
 }
 
-function workerPod(name: string, behaviour: PodBehaviour, kind = 'worker'): V1Pod {
+function workerPod(name: string, behaviour: PodBehaviour, kind = 'worker', labels: Record<string, string> = {}): V1Pod {
   return {
     metadata: {
       name,
-      labels: { 'capstan.dev/kind': kind, 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/dag-id': 'etl' },
+      labels: { 'capstan.dev/kind': kind, 'app.kubernetes.io/managed-by': 'capstan', 'capstan.dev/dag-id': 'etl', ...labels },
       annotations: podAnnotations({ runMs: 0, ...behaviour }),
     },
     spec: { restartPolicy: 'Never', containers: [{ name: 'base', image: 'capstan/worker:test' }] },
@@ -68,6 +71,11 @@ void describe('capstan kubernetes cleanup-pods', { skip: !available && 'binaries
       [workerPod('stuck', { outcome: 'pending' }), 'Pending'],
       [workerPod('busy', { outcome: 'run-forever' }), 'Running'],
       [workerPod('operator-pod', { outcome: 'succeed' }, 'pod-operator'), 'Succeeded'],
+      [workerPod('kept-ok', { outcome: 'succeed' }, 'pod-operator', { 'capstan.dev/already-checked': 'true' }), 'Succeeded'],
+      [workerPod('kept-bad', { outcome: 'fail', exitCode: 2 }, 'pod-operator', { 'capstan.dev/already-checked': 'true' }), 'Failed'],
+      [workerPod('kpo-stuck', { outcome: 'pending' }, 'pod-operator'), 'Pending'],
+      [workerPod('kpo-busy', { outcome: 'run-forever' }, 'pod-operator', { 'capstan.dev/already-checked': 'true' }), 'Running'],
+      [workerPod('job-pod', { outcome: 'succeed' }, 'job-operator', { 'capstan.dev/already-checked': 'true' }), 'Succeeded'],
     ];
     for (const [pod] of pods) await core.createNamespacedPod({ namespace, body: pod });
     for (const [pod, phase] of pods) {
@@ -80,29 +88,31 @@ void describe('capstan kubernetes cleanup-pods', { skip: !available && 'binaries
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  void test('deletes succeeded, failed and evicted worker pods; keeps running, young pending and foreign pods', async () => {
+  void test('deletes finished worker pods and operator pods kept by their finish action; keeps running, young pending, unchecked and foreign pods', async () => {
     const r = await cleanup('--min-pending-minutes', '60');
     assert.equal(r.code, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { name: string; reason: string; action: string }[];
-    assert.deepEqual(rows.map((v) => [v.name, v.reason, v.action]).sort(), [
-      ['bad', 'failed', 'deleted'], ['evicted', 'evicted', 'deleted'], ['ok', 'succeeded', 'deleted'],
+    const rows = JSON.parse(r.stdout) as { name: string; kind: string; reason: string; action: string }[];
+    assert.deepEqual(rows.map((v) => [v.name, v.kind, v.reason, v.action]).sort(), [
+      ['bad', 'worker', 'failed', 'deleted'], ['evicted', 'worker', 'evicted', 'deleted'],
+      ['kept-bad', 'pod-operator', 'failed', 'deleted'], ['kept-ok', 'pod-operator', 'succeeded', 'deleted'],
+      ['ok', 'worker', 'succeeded', 'deleted'],
     ]);
-    await waitFor('deleted pods gone', async () => ((await podNames()).join() === 'busy,operator-pod,stuck' ? true : undefined));
+    await waitFor('deleted pods gone', async () => ((await podNames()).join() === 'busy,job-pod,kpo-busy,kpo-stuck,operator-pod,stuck' ? true : undefined));
   });
 
   void test('--dry-run lists a pending pod older than the limit and deletes nothing', async () => {
     const r = await cleanup('--min-pending-minutes', '0', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as { name: string; reason: string; action: string }[];
-    assert.deepEqual(rows.map((v) => [v.name, v.reason, v.action]), [['stuck', 'pending-too-long', 'would delete']]);
-    assert.deepEqual(await podNames(), ['busy', 'operator-pod', 'stuck']);
+    assert.deepEqual(rows.map((v) => [v.name, v.reason, v.action]).sort(), [['kpo-stuck', 'pending-too-long', 'would delete'], ['stuck', 'pending-too-long', 'would delete']]);
+    assert.deepEqual(await podNames(), ['busy', 'job-pod', 'kpo-busy', 'kpo-stuck', 'operator-pod', 'stuck']);
   });
 
   void test('a pending pod older than --min-pending-minutes is deleted', async () => {
     const r = await cleanup('--min-pending-minutes', '0');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((v) => v.name), ['stuck']);
-    await waitFor('pending pod gone', async () => ((await podNames()).join() === 'busy,operator-pod' ? true : undefined));
+    assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((v) => v.name).sort(), ['kpo-stuck', 'stuck']);
+    await waitFor('pending pods gone', async () => ((await podNames()).join() === 'busy,job-pod,kpo-busy,operator-pod' ? true : undefined));
   });
 
   void test('bad input names the flag', async () => {

@@ -1,8 +1,9 @@
 /**
  * Kubernetes commands.
  *
- * `capstan kubernetes cleanup-pods` deletes leftover worker pods of the KubernetesExecutor (succeeded, failed,
- * evicted, Pending too long); `capstan kubernetes generate-dag-yaml <dag>` prints (or writes) the worker pod
+ * `capstan kubernetes cleanup-pods` deletes leftover task pods: the KubernetesExecutor's worker pods (succeeded,
+ * failed, evicted, Pending too long) and the KubernetesPodOperator's pods its tasks let go of (kept by the finish
+ * action, or Pending too long); `capstan kubernetes generate-dag-yaml <dag>` prints (or writes) the worker pod
  * of every task of a DAG as the executor would create it, contacting no cluster.
  *
  * `capstan tasks render-pod <dag> <task>` prints the exact manifest a Kubernetes task
@@ -33,7 +34,7 @@ export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
   const kubernetes = program.command('kubernetes').description('KubernetesExecutor housekeeping: leftover worker pods, worker pod YAML');
   kubernetes
     .command('cleanup-pods')
-    .description("delete this system's worker pods that succeeded, failed or were evicted, and those Pending longer than --min-pending-minutes")
+    .description("delete this system's finished worker pods and KubernetesPodOperator pods kept by their finish action, and those Pending longer than --min-pending-minutes")
     .option('--namespace <ns>', 'namespace (default: kubernetesExecutor.namespace)')
     .option('--min-pending-minutes <n>', 'delete Pending pods older than this many minutes', '30')
     .option('--dry-run', 'list the pods that would be deleted; delete nothing')
@@ -44,11 +45,11 @@ export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
       const namespace = opts.namespace ?? config.kubernetesExecutor.namespace;
       if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new InvalidArgument(`--namespace: '${namespace}' is not a namespace name`, 'namespaces are DNS-1123 labels');
       // Loaded here: the Kubernetes client is large and most commands never need it.
-      const [{ executorClusterClients }, { cleanupWorkerPods }] = await Promise.all([import('../../executors/workerPodLogs.ts'), import('../../executors/workerPodCleanup.ts')]);
+      const [{ executorClusterClients }, { cleanupPods }] = await Promise.all([import('../../executors/workerPodLogs.ts'), import('../../executors/workerPodCleanup.ts')]);
       // The cluster connection (kubernetesExecutor.kubernetesConnId) may be stored in the metadata DB.
       const clients = await executorClusterClients(config, createEngine(config, { db: await ctx.db() }).secrets);
-      const victims = await cleanupWorkerPods(clients, { namespace, minPendingMs: minutes * 60_000, now: Date.now(), dryRun: opts.dryRun === true });
-      printRows(victims.map((v) => ({ ...v, action: opts.dryRun ? 'would delete' : 'deleted' })), ['namespace', 'name', 'phase', 'reason', 'action'], ctx.output);
+      const victims = await cleanupPods(clients, { namespace, minPendingMs: minutes * 60_000, now: Date.now(), dryRun: opts.dryRun === true });
+      printRows(victims.map((v) => ({ ...v, action: opts.dryRun ? 'would delete' : 'deleted' })), ['namespace', 'name', 'kind', 'phase', 'reason', 'action'], ctx.output);
     });
   kubernetes
     .command('generate-dag-yaml <dagId>')

@@ -4,6 +4,7 @@
  * last active Admin stays; a token never outranks its user). The HTTP layer and the CLI call this; it calls
  * the stores.
  */
+import type { CapstanConfig } from '../config/index.ts';
 import { CapstanError, InvalidArgument } from '../core/errors.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { ApiTokenStore, type ApiTokenInfo } from '../store/apiTokens.ts';
@@ -14,21 +15,8 @@ import { checkPasswordPolicy, decoyHash, hashPassword, verifyPassword } from './
 import { BUILTIN_ROLES, isBuiltinRole, lesserRole, roleRank, type Principal } from './permissions.ts';
 import { SessionTokens, type SessionClaims, type SessionKind } from './sessionTokens.ts';
 
-/** The settings of section `auth` this service reads, plus the key sessions derive theirs from. */
-export interface AuthSettings {
-  jwtSecret: string;
-  jwtAlgorithm: 'HS256' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';
-  jwtPrivateKeyFile: string;
-  jwtIssuer: string;
-  jwtAudience: string;
-  sessionTtlMs: number;
-  apiTokenDefaultTtlMs: number;
-  apiTokenMaxTtlMs: number;
-  passwordHashCost: number;
-  loginMaxFailures: number;
-  loginLockoutMs: number;
-  loginMaxLockoutMs: number;
-}
+/** The settings of config section `auth` this service reads (the HTTP layer reads the others). */
+export type AuthSettings = Omit<CapstanConfig['auth'], 'mode' | 'cookieSecure' | 'metricsRequireAuth'>;
 
 const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
 const ROLE_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;

@@ -13,14 +13,12 @@ import { LoginThrottle } from '../../src/auth/loginThrottle.ts';
 import { hashPassword, verifyPassword } from '../../src/auth/passwords.ts';
 import { dagAccess, principalAllows, roleAllows } from '../../src/auth/permissions.ts';
 import { parseApiTokenText } from '../../src/auth/apiTokenFormat.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { forEachDialect } from '../support/dialects.ts';
 
+/** The configured defaults, with cheap hashes and short windows for the tests. */
 const SETTINGS: AuthSettings = {
-  jwtSecret: '',
-  jwtAlgorithm: 'HS256',
-  jwtPrivateKeyFile: '',
-  jwtIssuer: 'capstan',
-  jwtAudience: 'capstan-api',
+  ...loadConfig({ env: { CAPSTAN_HOME: mkdtempSync(join(tmpdir(), 'capstan-auth-')) } }).auth,
   sessionTtlMs: 3_600_000,
   apiTokenDefaultTtlMs: 86_400_000,
   apiTokenMaxTtlMs: 7 * 86_400_000,

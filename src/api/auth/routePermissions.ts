@@ -24,7 +24,7 @@ export type RouteAccess =
 const PUBLIC: RouteAccess = { kind: 'public' };
 const TASK: RouteAccess = { kind: 'task' };
 const can = (resource: Resource, action: Action, event?: string): RouteAccess => ({ kind: 'permission', resource, action, ...(event ? { event } : {}) });
-const onDag = (resource: Resource, action: Action, event?: string): RouteAccess => ({ kind: 'permission', resource, action, dagParam: 'dagId', ...(event ? { event } : {}) });
+const onDag = (resource: Resource, action: Action): RouteAccess => ({ kind: 'permission', resource, action, dagParam: 'dagId' });
 /** A DAG route whose service audits its own successes. */
 const onDagAudited = (resource: Resource, action: Action, event: string): RouteAccess => ({ kind: 'permission', resource, action, dagParam: 'dagId', event, auditedBy: 'service' });
 

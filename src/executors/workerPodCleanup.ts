@@ -41,6 +41,10 @@ export interface CleanupVictim {
   phase: string;
 }
 
+function isCleanupKind(kind: string | undefined): kind is CleanupKind {
+  return kind === WORKER_KIND || kind === POD_OPERATOR_KIND;
+}
+
 function finishedReason(pod: V1Pod, phase: string): CleanupReason | undefined {
   if (phase === 'Succeeded') return 'succeeded';
   if (phase === 'Failed') return pod.status?.reason === 'Evicted' ? 'evicted' : 'failed';
@@ -60,7 +64,7 @@ export function planPodCleanup(pods: readonly V1Pod[], now: number, minPendingMs
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp != null) continue; // already going
     const kind = pod.metadata?.labels?.[POD_LABELS.kind];
-    if (kind !== WORKER_KIND && kind !== POD_OPERATOR_KIND) continue;
+    if (!isCleanupKind(kind)) continue;
     const phase = pod.status?.phase ?? 'Unknown';
     const base = { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', kind, phase };
     const finished = finishedReason(pod, phase);

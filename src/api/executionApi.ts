@@ -1,9 +1,12 @@
 /**
  * The Execution API: the only way a task process (local child or pod) talks to Capstan. Every route
- * is scoped by the bearer token to one task try; the routes call engine services and stores, never SQL.
+ * is scoped by the bearer token to one task try, and acts only while that try is the task instance's
+ * current one: `start` while it is queued, everything else while it runs (a `closing` token from `finish`
+ * lets the reporting process run its callbacks and ship the rest of its log). Bodies are checked with zod
+ * and bounded in size; no input produces a 5xx. The routes call engine services and stores, never SQL.
  *
  *   POST /execution/v1/task-instances/:id/start      claim the try (409 if it is not queued)
- *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state)
+ *   POST /execution/v1/task-instances/:id/heartbeat  still running? (returns the current state and a fresh token)
  *   POST /execution/v1/task-instances/:id/finish     outcome (+ skipTaskIds on success) + return value, or a
  *                                                    suspension: `deferred` (trigger, method, kwargs, timeoutMs)
  *                                                    or `rescheduled` (rescheduleAt)
@@ -15,26 +18,31 @@
  *   GET  /execution/v1/variables/:key, /execution/v1/connections/:connId
  */
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
 import { CapstanError } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { JsonObject } from '../core/serialized.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { TaskLifecycle, TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
 import { parseNextKwargs } from '../store/triggers.ts';
 import { resolveParams } from '../scheduler/params.ts';
-import type { SecretsLookup } from '../secrets/index.ts';
+import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getDagRunById, previousSuccessfulRun } from '../store/dagRuns.ts';
 import { saveRenderedFields } from '../store/renderedFields.ts';
-import { getTaskInstance } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import type { TaskRunContext } from './executionTypes.ts';
 import type { TaskTokenClaims, TaskTokenIssuer } from './taskToken.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
 import { errorResponse } from './errors.ts';
 import { TaskLogGapError, type TaskLogHandler } from '../logging/logHandler.ts';
 import type { TaskLogKey } from '../logging/taskLog.ts';
 
 /** Largest log chunk one request may ship; shippers send longer logs in several chunks. */
 export const MAX_LOG_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Largest JSON body of any other Execution API request, unless configured. */
+export const DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 export interface ExecutionApiDeps {
   db: MetadataDb;
@@ -46,13 +54,77 @@ export interface ExecutionApiDeps {
   now: () => number;
   /** Where shipped task logs are stored; without it the logs route answers 501. */
   logs?: TaskLogHandler;
+  /** Secrets of this server (signing and encryption keys, the database password), masked in shipped logs. */
+  serverSecrets?: readonly string[];
+  /** Largest JSON request body. Default 1 MiB. */
+  maxJsonBodyBytes?: number;
 }
 
 type Env = { Variables: { claims: TaskTokenClaims } };
 
+/** Thrown when a try may not do what it asked: answered 409 with the task instance's state. */
+class NotCurrent extends CapstanError {
+  readonly state: string;
+  constructor(message: string, state: string) {
+    super('conflict', message);
+    this.state = state;
+  }
+}
+
+const json = z.json();
+const startBody = z.object({ hostname: z.string().min(1).max(255), pid: z.int().min(0).nullable(), externalExecutorId: z.string().max(255).nullish() });
+const objectBody = z.looseObject({});
+const suspensionKinds = [
+  z.object({
+    kind: z.literal('deferred'),
+    trigger: z.object({ classpath: z.string().min(1), kwargs: z.record(z.string(), json) }),
+    method: z.string().min(1),
+    kwargs: z.record(z.string(), json),
+    timeoutMs: z.number().min(0).nullable(),
+  }),
+  z.object({ kind: z.literal('rescheduled'), rescheduleAt: z.number().finite() }),
+] as const;
+const finishBody = z.object({
+  outcome: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('success'), skipTaskIds: z.array(z.string()).optional() }),
+    z.object({ kind: z.literal('skipped'), reason: z.string() }),
+    z.object({ kind: z.literal('failed'), reason: z.string(), retryable: z.boolean(), exitCode: z.int().nullish() }),
+    ...suspensionKinds,
+  ]),
+  returnValue: json.optional(),
+});
+const xcomBody = z.object({ value: json }).refine((b) => 'value' in b, { message: 'value is required', path: ['value'] });
+const renderedFieldsBody = z.object({ renderedFields: z.record(z.string(), json) });
+
+/** The request body as JSON checked against `schema`; a 400 naming the field otherwise. */
+async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch (err) {
+    throw new CapstanError('invalid_argument', `request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.map(String).join('.');
+  throw new CapstanError('invalid_argument', `${field}: ${issue?.message ?? 'invalid'}`);
+}
+
 export function executionApi(d: ExecutionApiDeps): Hono<Env> {
   const app = new Hono<Env>();
-  app.onError((err, c) => errorResponse(c, err));
+  app.onError((err, c) => {
+    if (err instanceof NotCurrent) return c.json({ error: { code: 'conflict', message: err.message }, state: err.state }, 409);
+    return errorResponse(c, err);
+  });
+  const tooLarge = (limit: number) => (c: Context) => c.json({ error: { code: 'invalid_argument', message: `request body is larger than ${limit} bytes` } }, 413);
+  const jsonLimit = d.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES;
+  // The log route has its own, larger limit, counted while the body streams in (never buffered past it).
+  app.use('*', async (c, next) => {
+    const isLogUpload = c.req.method === 'PUT' && /\/task-instances\/[^/]+\/logs$/.test(c.req.path);
+    const limit = isLogUpload ? MAX_LOG_CHUNK_BYTES : jsonLimit;
+    return bodyLimit({ maxSize: limit, onError: tooLarge(limit) })(c, next);
+  });
   app.use('*', async (c, next) => {
     const auth = c.req.header('authorization') ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
@@ -66,10 +138,45 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     return claims;
   };
 
+  /** The try's task instance; 401 when it does not exist (a token for nothing), 409 when another try is current. */
+  const currentTi = async (claims: TaskTokenClaims): Promise<TaskInstanceRow> => {
+    const ti = await d.db.db.selectFrom('task_instance').selectAll().where('id', '=', claims.tiId).executeTakeFirst();
+    if (ti === undefined) throw new CapstanError('unauthorized', `task instance ${claims.tiId} does not exist`);
+    if (ti.try_number !== claims.tryNumber) throw new NotCurrent(`try ${claims.tryNumber} is not current: the task instance is at try ${ti.try_number}`, ti.state);
+    return ti;
+  };
+  /** For writes: the try must be running (a `closing` token writes nothing but its log). */
+  const runningTi = async (claims: TaskTokenClaims): Promise<TaskInstanceRow> => {
+    const ti = await currentTi(claims);
+    if (claims.phase !== 'run' || ti.state !== 'running') throw new NotCurrent(`the try is ${ti.state}, not running`, ti.state);
+    return ti;
+  };
+  /** For reads: the try runs, or its process reported the end and runs the task's callbacks (`closing` token). */
+  const readingTi = async (claims: TaskTokenClaims): Promise<TaskInstanceRow> => {
+    const ti = await currentTi(claims);
+    if (claims.phase === 'run' && ti.state !== 'running') throw new NotCurrent(`the try is ${ti.state}, not running`, ti.state);
+    return ti;
+  };
+
+  // Per try, the secrets it was handed, masked (with this server's own) in the log chunks it ships.
+  const maskers = new Map<string, SecretMasker>();
+  const maskerOf = (claims: TaskTokenClaims): SecretMasker => {
+    const k = `${claims.tiId}#${claims.tryNumber}`;
+    let m = maskers.get(k);
+    if (m === undefined) {
+      m = new SecretMasker();
+      for (const s of d.serverSecrets ?? []) m.add(s);
+      if (maskers.size >= 10_000) maskers.delete(maskers.keys().next().value as string);
+      maskers.set(k, m);
+    }
+    return m;
+  };
+
   app.post('/task-instances/:id/start', async (c) => {
     const claims = claimsFor(c);
-    const body = await c.req.json<{ hostname: string; pid: number | null; externalExecutorId?: string | null }>();
-    const result = await d.lifecycle.start({ tiId: claims.tiId, tryNumber: claims.tryNumber }, body);
+    const body = await readBody(c, startBody);
+    const result = await d.lifecycle.start({ tiId: claims.tiId, tryNumber: claims.tryNumber }, { hostname: body.hostname, pid: body.pid, ...(body.externalExecutorId === undefined ? {} : { externalExecutorId: body.externalExecutorId }) });
+    if (!result.ok && result.state === 'missing') throw new CapstanError('unauthorized', result.reason);
     if (!result.ok) return c.json({ error: { code: 'conflict', message: result.reason }, state: result.state }, 409);
     const ti = result.ti;
     // A try resuming after a deferral keeps what it pushed before deferring (Airflow's rule).
@@ -102,35 +209,46 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       tryStartedAt: tryRow?.start_date ?? ti.start_date ?? d.now(),
       rescheduleCount: ti.reschedule_count,
       resume: ti.next_method === null ? null : { method: ti.next_method, event: next.event ?? null, kwargs: next.kwargs },
+      token: d.tokens.refresh(claims, 'run', d.now()),
     };
     return c.json(context);
   });
 
   app.post('/task-instances/:id/heartbeat', async (c) => {
     const claims = claimsFor(c);
+    await readBody(c, objectBody);
+    if (claims.phase !== 'run') throw new CapstanError('unauthorized', 'a closing token cannot heartbeat');
     const r = await d.lifecycle.heartbeat({ tiId: claims.tiId, tryNumber: claims.tryNumber });
-    return c.json(r, r.current ? 200 : 409);
+    if (r.state === 'missing') throw new CapstanError('unauthorized', `task instance ${claims.tiId} does not exist`);
+    if (!r.current) return c.json({ error: { code: 'conflict', message: `the try is ${r.state}, not running` }, ...r }, 409);
+    return c.json({ ...r, token: d.tokens.refresh(claims, 'run', d.now()) });
   });
 
   app.post('/task-instances/:id/finish', async (c) => {
     const claims = claimsFor(c);
-    const body = await c.req.json<{ outcome: TryOutcome | TrySuspension; returnValue?: JsonValue }>();
+    const body = await readBody(c, finishBody);
+    if (claims.phase !== 'run') throw new CapstanError('unauthorized', 'a closing token cannot finish a try');
     const key = { tiId: claims.tiId, tryNumber: claims.tryNumber };
-    if (body.outcome.kind === 'deferred' || body.outcome.kind === 'rescheduled') {
-      const suspension = checkSuspension(body.outcome);
+    const closing = () => d.tokens.refresh(claims, 'closing', d.now());
+    const reported = body.outcome;
+    if (reported.kind === 'deferred' || reported.kind === 'rescheduled') {
+      const suspension: TrySuspension = reported.kind === 'rescheduled' ? { kind: 'rescheduled', rescheduleAt: reported.rescheduleAt } : { kind: 'deferred', trigger: reported.trigger, method: reported.method, kwargs: reported.kwargs, timeoutMs: reported.timeoutMs };
       const state = await d.lifecycle.finish(key, suspension);
       if (state === null) {
-        const ti = await getTaskInstance(d.db, claims.tiId);
+        const ti = await currentTi(claims);
         return c.json({ error: { code: 'conflict', message: `the try is ${ti.state}, not running` }, state: ti.state }, 409);
       }
-      return c.json({ state, failureReason: null });
+      return c.json({ state, failureReason: null, token: closing() });
     }
-    let outcome: TryOutcome = body.outcome;
-    if (outcome.kind === 'success' && outcome.skipTaskIds !== undefined && !(Array.isArray(outcome.skipTaskIds) && outcome.skipTaskIds.every((t) => typeof t === 'string'))) {
-      throw new CapstanError('invalid_argument', 'outcome.skipTaskIds must be a list of task ids');
-    }
+    let outcome: TryOutcome =
+      reported.kind === 'success'
+        ? { kind: 'success', ...(reported.skipTaskIds === undefined ? {} : { skipTaskIds: reported.skipTaskIds }) }
+        : reported.kind === 'skipped'
+          ? { kind: 'skipped', reason: reported.reason }
+          : { kind: 'failed', reason: reported.reason, retryable: reported.retryable, ...(reported.exitCode === undefined ? {} : { exitCode: reported.exitCode }) };
     if (outcome.kind === 'success' && body.returnValue !== undefined) {
-      const ti = await getTaskInstance(d.db, claims.tiId);
+      // Only the running try may set its result: a stale token must not overwrite a finished try's XCom.
+      const ti = await runningTi(claims);
       try {
         const encoded = encodeXCom({ taskId: ti.task_id }, RETURN_VALUE_KEY, body.returnValue, d.xcomMaxBytes);
         await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, RETURN_VALUE_KEY, encoded, d.now());
@@ -141,17 +259,17 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     }
     const state = await d.lifecycle.finish(key, outcome);
     if (state === null) {
-      const ti = await getTaskInstance(d.db, claims.tiId);
+      const ti = await currentTi(claims);
       return c.json({ error: { code: 'conflict', message: `the try already ended as ${ti.state}` }, state: ti.state }, 409);
     }
-    return c.json({ state, failureReason: outcome.kind === 'success' ? null : outcome.reason });
+    return c.json({ state, failureReason: outcome.kind === 'success' ? null : outcome.reason, token: closing() });
   });
 
   app.put('/task-instances/:id/xcom/:key', async (c) => {
     const claims = claimsFor(c);
-    const ti = await getTaskInstance(d.db, claims.tiId);
+    const { value } = await readBody(c, xcomBody);
+    const ti = await runningTi(claims);
     const key = c.req.param('key');
-    const value = (await c.req.json<{ value: JsonValue }>()).value;
     const encoded = encodeXCom({ taskId: ti.task_id }, key, value, d.xcomMaxBytes);
     await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, key, encoded, d.now());
     return c.body(null, 204);
@@ -159,36 +277,33 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
 
   app.put('/task-instances/:id/rendered-fields', async (c) => {
     const claims = claimsFor(c);
-    const body = await c.req.json<{ renderedFields: unknown }>();
-    const rendered = body.renderedFields;
-    if (typeof rendered !== 'object' || rendered === null || Array.isArray(rendered)) throw new CapstanError('invalid_argument', 'renderedFields must be a JSON object');
-    await saveRenderedFields(d.db, claims.tiId, claims.tryNumber, rendered as JsonObject);
+    const { renderedFields } = await readBody(c, renderedFieldsBody);
+    await runningTi(claims);
+    await saveRenderedFields(d.db, claims.tiId, claims.tryNumber, renderedFields);
     return c.body(null, 204);
   });
 
   app.get('/task-instances/:id/xcom/:taskId/:key', async (c) => {
     const claims = claimsFor(c);
-    const ti = await getTaskInstance(d.db, claims.tiId);
+    const ti = await readingTi(claims);
     const taskId = c.req.param('taskId');
     const mapIndexParam = c.req.query('mapIndex');
+    const mapIndex = Number(mapIndexParam ?? '-1');
+    if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new CapstanError('invalid_argument', `mapIndex must be an integer ≥ -1, got '${mapIndexParam ?? ''}'`);
     // Without a map index, a mapped task's XCom is the ordered list of its map indexes' values (Airflow's lazy sequence).
     const mappedUpstream = mapIndexParam === undefined && (await d.dags.get(ti.dag_id)).tasks.get(taskId)?.mapping !== undefined;
-    const value = mappedUpstream
-      ? await pullMappedXComs(d.db, ti.dag_run_id, taskId, c.req.param('key'))
-      : await pullXCom(d.db, ti.dag_run_id, taskId, c.req.param('key'), Number(mapIndexParam ?? '-1'));
+    const value = mappedUpstream ? await pullMappedXComs(d.db, ti.dag_run_id, taskId, c.req.param('key')) : await pullXCom(d.db, ti.dag_run_id, taskId, c.req.param('key'), mapIndex);
     return c.json({ value: value ?? null, found: value !== undefined });
   });
 
-  const logKey = async (claims: TaskTokenClaims): Promise<TaskLogKey> => {
-    const ti = await getTaskInstance(d.db, claims.tiId);
-    return { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber: claims.tryNumber };
-  };
+  const logKey = (ti: TaskInstanceRow): TaskLogKey => ({ dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber: ti.try_number });
   const noLogStore = (c: Context<Env>) => c.json({ error: { code: 'invalid_argument', message: 'this API server keeps no shipped task logs' } }, 501);
 
   app.get('/task-instances/:id/logs/size', async (c) => {
     const claims = claimsFor(c);
     if (d.logs === undefined) return noLogStore(c);
-    return c.json({ size: await d.logs.size(await logKey(claims)) });
+    const ti = await readingTi(claims);
+    return c.json({ size: await d.logs.size(logKey(ti)) });
   });
 
   app.put('/task-instances/:id/logs', async (c) => {
@@ -196,41 +311,56 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     if (d.logs === undefined) return noLogStore(c);
     const offset = Number(c.req.query('offset'));
     if (!Number.isInteger(offset) || offset < 0) throw new CapstanError('invalid_argument', `offset must be an integer ≥ 0, got '${c.req.query('offset') ?? ''}'`);
-    const chunk = new Uint8Array(await c.req.arrayBuffer());
-    if (chunk.length > MAX_LOG_CHUNK_BYTES) throw new CapstanError('invalid_argument', `a log chunk holds at most ${MAX_LOG_CHUNK_BYTES} bytes, got ${chunk.length}`);
+    const ti = await readingTi(claims);
+    const key = logKey(ti);
+    // A try's log ends with the end marker its process writes on close; nothing may follow it unless the
+    // try runs again (a deferred or rescheduled try continues in a new process).
+    if (ti.state !== 'running' && (await endsWithEndMarker(d.logs, key))) throw new NotCurrent('the try\'s log is complete (it ends with the end-of-log marker)', ti.state);
+    const chunk = maskerOf(claims).maskBytes(new Uint8Array(await c.req.arrayBuffer()));
     try {
-      return c.json(await d.logs.write(await logKey(claims), offset, chunk));
+      return c.json(await d.logs.write(key, offset, chunk));
     } catch (err) {
       if (err instanceof TaskLogGapError) return c.json({ error: { code: 'conflict', message: err.message }, size: err.size }, 409);
       throw err;
     }
   });
 
+  /** The DAG's `secretAccess` allows `kind`/`key`, else a 403 naming it. */
+  const mayRead = async (c: Context<Env>, ti: TaskInstanceRow, kind: 'variables' | 'connections', key: string): Promise<Response | undefined> => {
+    const access = (await d.dags.get(ti.dag_id)).dag.secretAccess;
+    if (secretAccessAllows(access, kind, key)) return undefined;
+    const what = kind === 'variables' ? 'variable' : 'connection';
+    return c.json({ error: { code: 'forbidden', message: `DAG '${ti.dag_id}' may not read ${what} '${key}'`, hint: `add it to the DAG's secretAccess.${kind}` } }, 403);
+  };
+
   app.get('/variables/:key', async (c) => {
-    const value = await d.secrets.getVariable(c.req.param('key'));
+    const claims = c.get('claims');
+    const ti = await readingTi(claims);
+    const key = c.req.param('key');
+    const refused = await mayRead(c, ti, 'variables', key);
+    if (refused) return refused;
+    const value = await d.secrets.getVariable(key);
+    if (value !== undefined) maskerOf(claims).addVariable(key, value);
     return c.json({ value: value ?? null, found: value !== undefined });
   });
 
   app.get('/connections/:connId', async (c) => {
-    const conn = await d.secrets.requireConnection(c.req.param('connId'));
+    const claims = c.get('claims');
+    const ti = await readingTi(claims);
+    const connId = c.req.param('connId');
+    const refused = await mayRead(c, ti, 'connections', connId);
+    if (refused) return refused;
+    const conn = await d.secrets.requireConnection(connId);
+    maskerOf(claims).addConnection(conn);
     return c.json(conn);
   });
 
   return app;
 }
 
-/** A suspension from the wire, checked field by field (it becomes a trigger row or a reschedule date). */
-function checkSuspension(o: TrySuspension): TrySuspension {
-  const bad = (field: string, expected: string) => new CapstanError('invalid_argument', `outcome.${field} must be ${expected}`);
-  if (o.kind === 'rescheduled') {
-    if (typeof o.rescheduleAt !== 'number' || !Number.isFinite(o.rescheduleAt)) throw bad('rescheduleAt', 'epoch milliseconds');
-    return { kind: 'rescheduled', rescheduleAt: o.rescheduleAt };
-  }
-  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(o.trigger) || typeof o.trigger.classpath !== 'string' || o.trigger.classpath === '') throw bad('trigger.classpath', 'a non-empty string');
-  if (!isObject(o.trigger.kwargs)) throw bad('trigger.kwargs', 'a JSON object');
-  if (typeof o.method !== 'string' || o.method === '') throw bad('method', 'the name of the method to resume in');
-  if (!isObject(o.kwargs)) throw bad('kwargs', 'a JSON object');
-  if (o.timeoutMs !== null && (typeof o.timeoutMs !== 'number' || o.timeoutMs < 0)) throw bad('timeoutMs', 'null or a duration in ms');
-  return { kind: 'deferred', trigger: { classpath: o.trigger.classpath, kwargs: o.trigger.kwargs }, method: o.method, kwargs: o.kwargs, timeoutMs: o.timeoutMs };
+/** Whether the stored log's last line is the end-of-log marker. */
+async function endsWithEndMarker(logs: TaskLogHandler, key: TaskLogKey): Promise<boolean> {
+  const size = await logs.size(key);
+  if (size === 0) return false;
+  return (await logs.read(key, { fromByte: Math.max(0, size - 512) })).ended;
 }

@@ -29,4 +29,6 @@ export interface TaskRunContext {
   rescheduleCount: number;
   /** Set when the try resumes after a deferral: the method to call and the trigger's event. */
   resume: { method: string; event: JsonValue; kwargs: JsonObject } | null;
+  /** A short-lived token for the rest of the try, used instead of the launch token from now on (heartbeats renew it). */
+  token: string;
 }

@@ -1,7 +1,8 @@
 /**
  * HTTP client of the Execution API used by task processes. Transient failures (connection refused while
  * the API server restarts, 5xx) are retried with capped exponential backoff, so a scheduler restart does
- * not fail the tasks it left running.
+ * not fail the tasks it left running. The token it starts with only has to reach `start`: `start`, every
+ * heartbeat and `finish` hand back a short-lived one, and the client uses the newest from then on.
  */
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
@@ -24,7 +25,7 @@ export interface ExecutionClientOptions {
 
 export class ExecutionClient {
   readonly #base: string;
-  readonly #token: string;
+  #token: string;
   readonly #tiId: string;
   readonly #retryForMs: number;
 
@@ -35,16 +36,27 @@ export class ExecutionClient {
     this.#retryForMs = options.retryForMs ?? 600_000;
   }
 
-  start(info: { hostname: string; pid: number }): Promise<TaskRunContext> {
-    return this.#call('POST', `/task-instances/${this.#tiId}/start`, info);
+  /** The token requests carry now. */
+  get token(): string {
+    return this.#token;
   }
 
-  heartbeat(): Promise<{ state: string; current: boolean }> {
-    return this.#call('POST', `/task-instances/${this.#tiId}/heartbeat`, {});
+  async start(info: { hostname: string; pid: number }): Promise<TaskRunContext> {
+    return this.#renewing(await this.#call<TaskRunContext>('POST', `/task-instances/${this.#tiId}/start`, info));
   }
 
-  finish(outcome: TryOutcome | TrySuspension, returnValue?: JsonValue): Promise<{ state: string; failureReason: string | null }> {
-    return this.#call('POST', `/task-instances/${this.#tiId}/finish`, returnValue === undefined ? { outcome } : { outcome, returnValue });
+  async heartbeat(): Promise<{ state: string; current: boolean }> {
+    return this.#renewing(await this.#call<{ state: string; current: boolean; token?: string }>('POST', `/task-instances/${this.#tiId}/heartbeat`, {}));
+  }
+
+  /** Report the outcome; the answer's `closing` token lets the task's callbacks still read and the log still ship. */
+  async finish(outcome: TryOutcome | TrySuspension, returnValue?: JsonValue): Promise<{ state: string; failureReason: string | null }> {
+    return this.#renewing(await this.#call<{ state: string; failureReason: string | null; token?: string }>('POST', `/task-instances/${this.#tiId}/finish`, returnValue === undefined ? { outcome } : { outcome, returnValue }));
+  }
+
+  #renewing<T extends { token?: string }>(answer: T): T {
+    if (typeof answer.token === 'string' && answer.token !== '') this.#token = answer.token;
+    return answer;
   }
 
   async pushXCom(key: string, value: JsonValue): Promise<void> {

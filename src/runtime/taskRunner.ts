@@ -94,7 +94,12 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     const templating = {
       fileloc: rc.fileloc,
       // Stored and shown outside the task log, so masked like it.
-      onRendered: (rendered: JsonObject) => api.putRenderedFields(JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject),
+      onRendered: (rendered: JsonObject) =>
+        api.putRenderedFields(JSON.parse(masker.mask(JSON.stringify(rendered))) as JsonObject).catch((err: unknown) => {
+          // The API refuses writes of a try that no longer runs (marked, cleared, timed out meanwhile).
+          if (err instanceof ConflictError) stopChangedElsewhere(err, log, abort);
+          throw err;
+        }),
     };
     result = await executeSuspendable(op, ctx, rc.executionTimeoutMs, abort, log, templating, systemClock, rc.resume);
   } catch (err) {
@@ -201,6 +206,13 @@ function captureConsole(log: TaskLogWriter): () => void {
   return () => targets.forEach(([stream], i) => (stream.write = originals[i] as typeof stream.write));
 }
 
+/** The try was ended or moved on outside this process: say so and stop the task. */
+function stopChangedElsewhere(err: ConflictError, log: TaskLogWriter, abort: AbortController): void {
+  if (abort.signal.aborted) return;
+  log.warn(`the try is now '${err.state}' (changed outside this process); stopping`);
+  abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
+}
+
 function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortController, log: TaskLogWriter): () => void {
   // One heartbeat in flight at a time: while the API is down a call keeps retrying, and piling up a
   // new one every interval would only multiply the load once it is back.
@@ -211,10 +223,7 @@ function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortContr
     api
       .heartbeat()
       .catch((err: unknown) => {
-        if (err instanceof ConflictError) {
-          log.warn(`the try is now '${err.state}' (changed outside this process); stopping`);
-          abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
-        }
+        if (err instanceof ConflictError) stopChangedElsewhere(err, log, abort);
       })
       .finally(() => {
         inFlight = false;

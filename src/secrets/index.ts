@@ -1,5 +1,6 @@
 /** Secret resolution (environment first, then the metadata DB) and masking of secrets in output. */
 export { SecretMasker, MASK, type SecretMaskerOptions } from './masker.ts';
+export { secretAccessAllows } from './access.ts';
 export {
   SecretsLookup,
   parseConnectionEnv,

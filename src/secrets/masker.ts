@@ -32,6 +32,7 @@ export class SecretMasker {
   readonly #minLength: number;
   readonly #patterns = new Set<string>();
   #regex: RegExp | undefined;
+  #bytesRegex: RegExp | undefined;
 
   constructor(options: SecretMaskerOptions = {}) {
     this.#minLength = options.minLength ?? 4;
@@ -51,6 +52,7 @@ export class SecretMasker {
       if (form.trim().length < this.#minLength || this.#patterns.has(form)) continue;
       this.#patterns.add(form);
       this.#regex = undefined;
+      this.#bytesRegex = undefined;
     }
   }
 
@@ -81,6 +83,20 @@ export class SecretMasker {
     return regex ? text.replace(regex, MASK) : text;
   }
 
+  /**
+   * `chunk` (raw UTF-8 bytes, possibly cut mid-line or mid-character) with every registered secret's bytes
+   * replaced by as many `*`: the length stays the same, so byte offsets into a shipped log stay valid. A
+   * secret split across two chunks is not seen.
+   */
+  maskBytes(chunk: Uint8Array): Uint8Array {
+    const regex = this.#compiledBytes();
+    if (regex === undefined) return chunk;
+    const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    regex.lastIndex = 0;
+    if (!regex.test(text)) return chunk;
+    return Buffer.from(text.replace(regex, (m) => '*'.repeat(m.length)), 'latin1');
+  }
+
   /** A copy of a JSON-like value with every string masked and secret-named fields replaced outright. */
   maskDeep(value: unknown): unknown {
     if (typeof value === 'string') return this.mask(value);
@@ -103,6 +119,15 @@ export class SecretMasker {
       if (isSecretName(k) && (typeof v === 'string' || typeof v === 'number')) this.add(String(v));
       else this.#addSecretFields(v);
     }
+  }
+
+  /** The patterns as their UTF-8 bytes read as latin1 (one character per byte). */
+  #compiledBytes(): RegExp | undefined {
+    if (this.#bytesRegex === undefined && this.#patterns.size > 0) {
+      const alternatives = [...this.#patterns].map((p) => Buffer.from(p, 'utf8').toString('latin1')).sort((a, b) => b.length - a.length).map(escapeRegExp);
+      this.#bytesRegex = new RegExp(alternatives.join('|'), 'g');
+    }
+    return this.#bytesRegex;
   }
 
   #compiled(): RegExp | undefined {

@@ -40,9 +40,10 @@ class WaitThenReport extends BaseOperator {
 const FLAG = '/tmp/capstan-example-sensor-{{ dag.dag_id }}-{{ ts_nodash }}.flag';
 
 export default dag({ dagId: 'sensors_and_deferral', schedule: null, tags: ['example', 'sensors', 'deferral'] }, () => {
-  const produce = new BashOperator({ taskId: 'produce', bashCommand: `sleep 2 && touch "${FLAG}"` });
+  // The flag's path reaches the shell through env ("$FLAG"): templated values never go into a command as code.
+  const produce = new BashOperator({ taskId: 'produce', bashCommand: 'sleep 2 && touch "$FLAG"', env: { FLAG }, appendEnv: true });
   const waitForFile = new FileSensor({ taskId: 'wait_for_file', filepath: FLAG, mode: 'reschedule', pokeInterval: '1s', timeout: '2m' });
-  const cleanup = new BashOperator({ taskId: 'cleanup', bashCommand: `rm -f "${FLAG}"`, triggerRule: 'all_done' });
+  const cleanup = new BashOperator({ taskId: 'cleanup', bashCommand: 'rm -f "$FLAG"', env: { FLAG }, appendEnv: true, triggerRule: 'all_done' });
   const settle = new TimeDeltaSensor({ taskId: 'settle', delta: '2s', timeout: '5m' });
   const notBefore = new DateTimeSensor({ taskId: 'not_before_interval_end', targetTime: '{{ data_interval_end }}', timeout: '5m' });
   const report = new WaitThenReport({ taskId: 'wait_then_report', seconds: 2 });

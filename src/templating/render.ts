@@ -20,6 +20,7 @@ import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import { buildTemplateContext } from './context.ts';
 import { NeedsLookups, TemplateLookups } from './lookups.ts';
+import { shellQuote } from './shellQuote.ts';
 
 /** A template that could not be rendered: names the task, the field path and the template. */
 export class TemplateRenderError extends CapstanError {
@@ -55,10 +56,11 @@ function templateExtOf(op: BaseOperator): readonly string[] {
   return (op.constructor as { templateExt?: readonly string[] }).templateExt ?? [];
 }
 
-/** The Nunjucks environment for `op`'s DAG: template folders, and the DAG's user-defined filters. */
+/** The Nunjucks environment for `op`'s DAG: template folders, the built-in `shquote` filter, and the DAG's user-defined filters. */
 export function templateEnvironment(op: BaseOperator, o: RenderOptions): nunjucks.Environment {
   const folders = [...(o.fileloc ? [dirname(o.fileloc)] : []), ...op.dag.templateSearchPath];
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(folders, { noCache: true }), { autoescape: false, throwOnUndefined: true });
+  env.addFilter('shquote', shellQuote);
   for (const [name, fn] of Object.entries(op.dag.userDefinedFilters)) env.addFilter(name, fn);
   return env;
 }

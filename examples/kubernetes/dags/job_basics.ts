@@ -31,7 +31,9 @@ export default dag(
       kubernetesConnId: CONN,
       image: 'busybox:1.36',
       cmds: ['sh', '-c'],
-      arguments: ['echo "shard $JOB_COMPLETION_INDEX of {{ ds }}"; echo "{\\"shard\\": $JOB_COMPLETION_INDEX}" > /airflow/xcom/return.json'],
+      // Templated values reach the shell through env, used quoted ("$DAY"), never rendered into the command.
+      env: { DAY: '{{ ds }}' },
+      arguments: ['echo "shard $JOB_COMPLETION_INDEX of $DAY"; echo "{\\"shard\\": $JOB_COMPLETION_INDEX}" > /airflow/xcom/return.json'],
       completions: 3,
       parallelism: 2,
       completionMode: 'Indexed',

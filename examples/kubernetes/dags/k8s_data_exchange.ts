@@ -79,7 +79,9 @@ export default dag(
       automountServiceAccountToken: true, // kubectl needs the service account's token
       cmds: ['sh', '-c'],
       // create-or-update: render the ConfigMap client-side, apply it server-side (a retry does not conflict)
-      arguments: ['kubectl create configmap run-{{ ds_nodash }} --from-literal=RUN_DATE={{ ds }} --from-literal=BATCH_SIZE=500 --dry-run=client -o yaml | kubectl apply -f -'],
+      arguments: ['kubectl create configmap "run-$DAY" --from-literal="RUN_DATE=$DS" --from-literal=BATCH_SIZE=500 --dry-run=client -o yaml | kubectl apply -f -'],
+      // Templated values reach the shell through env, used quoted, never rendered into the command.
+      env: { DAY: '{{ ds_nodash }}', DS: '{{ ds }}' },
     });
     const useConfig = new KubernetesPodOperator({
       taskId: 'use_config',

@@ -46,9 +46,12 @@ dag(
       kubernetesConnId: CONN,
       podTemplateFile: template('gpu-training.yaml'),
       cmds: ['sh', '-c'],
+      // Templated values reach the shell through env and are used quoted ("$RUN"): a run id is whatever
+      // its trigger chose, and rendered straight into the command it would run as code.
+      env: { DAY: '{{ ds_nodash }}', RUN: '{{ run_id | replace(":", "_") }}' },
       arguments: [
-        'torchrun --nproc-per-node=2 train.py --data /data/features/{{ ds_nodash }} --out /artifacts/{{ run_id | replace(":", "_") }}' +
-          ' && mkdir -p /airflow/xcom && cp /artifacts/{{ run_id | replace(":", "_") }}/result.json /airflow/xcom/return.json',
+        'torchrun --nproc-per-node=2 train.py --data "/data/features/$DAY" --out "/artifacts/$RUN"' +
+          ' && mkdir -p /airflow/xcom && cp "/artifacts/$RUN/result.json" /airflow/xcom/return.json',
       ],
       containerResources: { limits: { 'nvidia.com/gpu': 2 } },
       doXcomPush: true,

@@ -3,13 +3,15 @@
  * (client.ts) from a KubeConfig, with the rate limiting, timeouts and retries configured there; consumers
  * only see the official `@kubernetes/client-node` APIs.
  */
-import type { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, Log, Watch } from '@kubernetes/client-node';
+import type { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, Log, VersionApi, Watch } from '@kubernetes/client-node';
 
 export interface KubeClients {
   readonly kubeConfig: KubeConfig;
   readonly core: CoreV1Api;
   readonly batch: BatchV1Api;
   readonly custom: CustomObjectsApi;
+  /** `GET /version`: the server's Kubernetes version (features such as native sidecars depend on it). */
+  readonly version: VersionApi;
   /** Any object by apiVersion/kind (resolved through API discovery): the generic resource operators use it. */
   readonly objects: KubernetesObjectApi;
   /** Streams watch events (list-then-watch is the caller's job). */

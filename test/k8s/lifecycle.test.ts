@@ -7,6 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { runPod, taskPodSelector, XCOM_MARKER, XCOM_SIDECAR_NAME } from '../../src/kubernetes/lifecycle/index.ts';
 import type { PodLifecycleCallbacks } from '../../src/kubernetes/lifecycle/index.ts';
 import type { KubeClients } from '../../src/kubernetes/clients.ts';
+import { nativeSidecarProblem, serverVersion } from '../../src/kubernetes/lifecycle/serverVersion.ts';
 import { binariesAvailable, connectTestCluster, inPhase, waitForPod } from '../support/k8s/index.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { kubeClients, memorySink, taskLabels, taskPod } from './lifecycleSupport.ts';
@@ -58,6 +59,18 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     assert.ok(!sink.lines.some((l) => /resuming/.test(l)), 'no reconnect on a clean run');
     const left = await exists('ok');
     assert.ok(left === undefined || left.metadata?.deletionTimestamp !== undefined, 'pod deleted');
+  });
+
+  void test('doXcomPush checks the server for native sidecars: the real one (1.29+) passes, an older one served by a fake fails before any pod is created', async () => {
+    const version = await serverVersion(clients);
+    assert.ok(version !== undefined && (version.major > 1 || version.minor >= 29), JSON.stringify(version));
+    assert.equal(nativeSidecarProblem(version), undefined);
+    const old = { ...clients, version: { getCode: async () => ({ major: '1', minor: '28', gitVersion: 'v1.28.15' }) } } as unknown as KubeClients;
+    const pod = taskPod('oldcluster', { runMs: 100 });
+    await assert.rejects(runPod(old, pod, { doXcomPush: true }, memorySink()), /doXcomPush needs native sidecars \(Kubernetes ≥ 1\.29\); this cluster runs v1\.28\.15/);
+    assert.equal(await exists(pod.metadata?.name ?? ''), undefined, 'no pod was created');
+    const withoutXcom = await runPod(old, taskPod('oldcluster-noxcom', { runMs: 100 }), {}, memorySink());
+    assert.equal(withoutXcom.outcome.kind, 'success', 'without doXcomPush the version does not matter');
   });
 
   void test('invalid XCom JSON fails the task with a clear message', async () => {

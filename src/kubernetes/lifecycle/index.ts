@@ -16,6 +16,8 @@ export type { FollowLogsOptions, LogLine } from './podLogs.ts';
 export { LogCursor, parseTimedLine } from './logCursor.ts';
 export { streamPodEvents, formatPodEvent } from './podEvents.ts';
 export type { PodEvent, PodEventsOptions } from './podEvents.ts';
+export { nativeSidecarProblem, NATIVE_SIDECARS_SINCE, parseServerVersion, requireNativeSidecars, serverVersion } from './serverVersion.ts';
+export type { ServerVersion } from './serverVersion.ts';
 export { DEFAULT_XCOM_MAX_BYTES, parseXcomOutput, readXcom, withXcomSidecar, XCOM_MARKER, XCOM_MOUNT_PATH, XCOM_SIDECAR_NAME, XCOM_SIDECAR_SCRIPT } from './xcom.ts';
 export type { XcomResult, XcomSidecarOptions } from './xcom.ts';
 export { ALREADY_CHECKED_LABEL, deletePod, finishPlan, markPodChecked, ON_FINISH_ACTIONS } from './cleanup.ts';

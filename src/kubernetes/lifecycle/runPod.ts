@@ -19,6 +19,7 @@ import { awaitPodEnd } from './podStartup.ts';
 import { PodWatcher } from './podWatcher.ts';
 import { BASE_CONTAINER, hasStarted, hasTerminated } from './podState.ts';
 import { createOrReattach } from './reattach.ts';
+import { requireNativeSidecars } from './serverVersion.ts';
 import { readXcom, withXcomSidecar } from './xcom.ts';
 import type { XcomSidecarOptions } from './xcom.ts';
 
@@ -95,8 +96,10 @@ export interface StartedPod {
 }
 
 /**
- * The first half of {@link runPod}: the client and manifest callbacks, create (or reattach to the task's
- * earlier pod), `onPodCreation`. A deferrable task stops here and hands the pod to the triggerer.
+ * The first half of {@link runPod}: with `doXcomPush`, the check that the cluster has native sidecars (its
+ * version read once per client set; an older cluster fails the task fast), the client and manifest callbacks,
+ * create (or reattach to the task's earlier pod), `onPodCreation`. A deferrable task stops here and hands the pod
+ * to the triggerer.
  */
 export async function startPod(clients: KubeClients, manifest: V1Pod, options: RunPodOptions, sink: PodRunSink): Promise<StartedPod> {
   const { core } = clients;
@@ -104,6 +107,8 @@ export async function startPod(clients: KubeClients, manifest: V1Pod, options: R
   const log = (m: string): void => sink.log(m);
   const callbacks = options.callbacks;
   if (options.signal?.aborted === true) throw new Error(`task killed before its pod was created: ${String(options.signal.reason)}`);
+  // The XCom sidecar is a native sidecar: on a cluster older than 1.29 the pod would never start.
+  if (options.doXcomPush === true) await requireNativeSidecars(clients);
   // The worker creates its client in both modes (in deferrable mode it is the client of creation and resume).
   await invokeCallback(callbacks, 'onSyncClientCreation', { client: core }, log);
   const pod0 = options.doXcomPush ? withXcomSidecar(manifest, options.xcom) : manifest;

@@ -159,6 +159,8 @@ export class KubernetesJobOperator extends BaseOperator {
       return undefined;
     }
     const sidecar = xcomSidecarOptions(r.xcomSidecar, connection);
+    // The XCom sidecar is a native sidecar: on a cluster older than 1.29 the Job's pods would never start.
+    if (r.doXcomPush === true) await (await kube()).requireNativeSidecars(clients);
     if (r.deferrable === true) {
       const { createOrReattachJob, KubernetesJobTrigger, selectorString } = await kube();
       const namespace = manifest.metadata?.namespace ?? clients.defaultNamespace;

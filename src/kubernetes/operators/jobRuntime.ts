@@ -3,4 +3,4 @@ export { buildJob, createOrReattachJob, deleteJob, jobEnd, jobStatusValue, runJo
 export { KubernetesJobTrigger } from '../job/jobTrigger.ts';
 export { identityLabels, renderPodYaml } from '../pod/index.ts';
 export { parseKubernetesConnection } from '../connection.ts';
-export { taskPodSelector } from '../lifecycle/index.ts';
+export { requireNativeSidecars, taskPodSelector } from '../lifecycle/index.ts';

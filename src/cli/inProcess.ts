@@ -3,11 +3,10 @@
  * and `--conf`, and printing task log lines and outcomes as they happen. In `--output json` mode progress
  * goes to stderr so stdout carries only the final JSON document.
  */
-import { authoringDefaultsFrom } from '../app/components.ts';
 import { InvalidArgument, NotFound } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import { getDag } from '../store/dags.ts';
-import { loadDagFromFile, type TaskLogLine, type TaskOutcomeEvent } from '../testing/index.ts';
+import type { TaskLogLine, TaskOutcomeEvent } from '../testing/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { CliContext } from './context.ts';
 
@@ -22,6 +21,8 @@ export async function importDagForCli(ctx: CliContext, dagId: string, file: stri
     });
     path = known.fileloc;
   }
+  // Loaded here, not at the top: `dags trigger` and `dags list` share this module and must not pay for the SDK.
+  const [{ loadDagFromFile }, { authoringDefaultsFrom }] = await Promise.all([import('../testing/index.ts'), import('../app/components.ts')]);
   return loadDagFromFile(path, dagId, authoringDefaultsFrom(ctx.config()));
 }
 

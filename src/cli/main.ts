@@ -4,9 +4,9 @@
  * them and turns thrown errors into diagnostics and exit codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliContext } from './context.ts';
+import type { CliContext } from './context.ts';
 import { exitCodeFor, printError } from './output.ts';
-import { COMMAND_GROUPS } from './commands/index.ts';
+import { COMMAND_GROUPS, groupsFor } from './commands/index.ts';
 
 export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('capstan')
@@ -15,8 +15,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .exitOverride()
     .showHelpAfterError();
-  const ctx = new CliContext(program);
-  for (const register of COMMAND_GROUPS) register(program, ctx);
+  const ctx = await registerCommandsFor(program, argv);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -25,11 +24,45 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
     }
-    printError(err, ctx.output);
+    printError(err, ctx?.output ?? (program.opts<{ output?: string }>().output === 'json' ? 'json' : 'table'));
     return exitCodeFor(err);
   } finally {
-    await ctx.close();
+    await ctx?.close();
   }
+}
+
+/** Global options that take a value (their value is not a command name). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-o', '--output']);
+
+/** The first word of `argv` that is not a global option or its value: the top-level command asked for. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Register the command groups `argv` needs: the group(s) of the command asked for (also through `help <cmd>`);
+ * for anything else (no command, `--help`, an unknown word) every top-level command by name and description
+ * only, which is all the top-level help and "did you mean" suggestions read. Returns the context the commands
+ * share, when any were loaded.
+ */
+async function registerCommandsFor(program: Command, argv: readonly string[]): Promise<CliContext | undefined> {
+  let word = commandWord(argv);
+  if (word === 'help') word = commandWord(argv.slice(argv.indexOf('help') + 1));
+  const groups = word === undefined ? [] : groupsFor(word);
+  if (groups.length > 0) {
+    // The context (config loading, database drivers) is loaded only for a command that may use it.
+    const { CliContext } = await import('./context.ts');
+    const ctx = new CliContext(program);
+    for (const g of groups) (await g.load())(program, ctx);
+    return ctx;
+  }
+  for (const g of COMMAND_GROUPS) for (const [name, description] of Object.entries(g.commands)) program.command(name).description(description);
+  return undefined;
 }
 
 if (import.meta.main) {

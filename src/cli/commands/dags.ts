@@ -1,14 +1,12 @@
 /** `capstan dags …`: list, inspect, trigger, pause, test and backfill DAGs. */
 import { InvalidArgument } from '../../core/errors.ts';
 import { dagJson, runJson, tiJson } from '../../api/views.ts';
-import { createEngine } from '../../app/components.ts';
 import { markDagRun, setDagRunNote } from '../../engine/mark.ts';
 import { triggerDagRun } from '../../engine/triggerRun.ts';
 import { AuditLog } from '../../store/auditLog.ts';
 import { getDag, getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
 import { listDagRuns } from '../../store/dagRuns.ts';
 import { ImportErrorStore } from '../../store/importErrors.ts';
-import { runDagInProcess } from '../../testing/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
 import { printObject, printRows } from '../output.ts';
@@ -115,6 +113,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       const m = await ctx.db();
       const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);
       const config = ctx.config();
+      const [{ runDagInProcess }, { createEngine }] = await Promise.all([import('../../testing/index.ts'), import('../../app/components.ts')]);
       const progress = new ProgressPrinter(ctx);
       const stop = new AbortController();
       const onSigint = () => stop.abort(new Error('interrupted'));

@@ -1,27 +1,55 @@
-/** Every command group, in the order `capstan --help` lists them. */
+/**
+ * Every command group, loaded only when its command runs. `capstan --help` and an unknown command need just the
+ * top-level names and descriptions below; `capstan dags list` loads the `dags` group alone. Importing every group
+ * (and so the stores, the engine, the Kubernetes client…) cost most of a CLI start.
+ */
 import type { RegisterCommands } from '../context.ts';
-import { registerConfigCommands } from './config.ts';
-import { registerConnectionCommands } from './connections.ts';
-import { registerDagCommands } from './dags.ts';
-import { registerDbCommands } from './db.ts';
-import { registerKubernetesCommands } from './kubernetes.ts';
-import { registerPoolCommands } from './pools.ts';
-import { registerRenderCommand } from './render.ts';
-import { registerRoleCommands } from './roles.ts';
-import { registerTaskCommands } from './tasks.ts';
-import { registerUserCommands } from './users.ts';
-import { registerVariableCommands } from './variables.ts';
 
-export const COMMAND_GROUPS: RegisterCommands[] = [
-  registerRoleCommands,
-  registerDagCommands,
-  registerTaskCommands,
-  registerKubernetesCommands,
-  registerRenderCommand,
-  registerDbCommands,
-  registerConfigCommands,
-  registerVariableCommands,
-  registerConnectionCommands,
-  registerPoolCommands,
-  registerUserCommands,
+interface CommandGroup {
+  /** Top-level commands this group defines, with their one-line descriptions (the group's own, checked by a test). */
+  commands: Readonly<Record<string, string>>;
+  /** Top-level commands of other groups this group adds subcommands to. */
+  extends?: readonly string[];
+  load(): Promise<RegisterCommands>;
+}
+
+/** In the order `capstan --help` lists them. */
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  {
+    commands: {
+      standalone: 'run everything in one process on the embedded defaults: migrate, DAG processor, scheduler, triggerer, API server',
+      scheduler: 'run the scheduler (with its executor)',
+      triggerer: "run deferred tasks' triggers (many at once; several triggerers share the work)",
+      'api-server': 'serve the REST API, the Execution API, /health and /metrics',
+      'dag-processor': 'parse DAG files into the metadata DB as they change',
+    },
+    load: async () => (await import('./roles.ts')).registerRoleCommands,
+  },
+  { commands: { dags: 'list, inspect, trigger, pause and test DAGs' }, load: async () => (await import('./dags.ts')).registerDagCommands },
+  { commands: { tasks: 'inspect, test, clear and run task instances' }, load: async () => (await import('./tasks.ts')).registerTaskCommands },
+  {
+    commands: { kubernetes: 'KubernetesExecutor housekeeping: leftover worker pods, worker pod YAML' },
+    extends: ['tasks'],
+    load: async () => (await import('./kubernetes.ts')).registerKubernetesCommands,
+  },
+  { commands: {}, extends: ['tasks'], load: async () => (await import('./render.ts')).registerRenderCommand },
+  { commands: { db: 'manage the metadata database' }, load: async () => (await import('./db.ts')).registerDbCommands },
+  { commands: { config: 'show the configuration in effect' }, load: async () => (await import('./config.ts')).registerConfigCommands },
+  { commands: { variables: 'manage variables (values DAGs read at run time)' }, load: async () => (await import('./variables.ts')).registerVariableCommands },
+  { commands: { connections: 'manage connections to external systems' }, load: async () => (await import('./connections.ts')).registerConnectionCommands },
+  { commands: { pools: 'manage pools (slot limits shared by tasks)' }, load: async () => (await import('./pools.ts')).registerPoolCommands },
+  {
+    commands: { users: 'manage users who sign in to the API and UI', roles: 'manage custom roles: a built-in role (Viewer, User, Op) narrowed to some DAGs' },
+    load: async () => (await import('./users.ts')).registerUserCommands,
+  },
 ];
+
+/** The groups that define or extend top-level command `name` (empty for an unknown name). */
+export function groupsFor(name: string): CommandGroup[] {
+  return COMMAND_GROUPS.filter((g) => name in g.commands || (g.extends ?? []).includes(name));
+}
+
+/** Every group's registration, in order (for `--help` of everything, and tests). */
+export async function loadAllCommandGroups(): Promise<RegisterCommands[]> {
+  return Promise.all(COMMAND_GROUPS.map((g) => g.load()));
+}

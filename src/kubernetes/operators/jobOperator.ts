@@ -212,7 +212,7 @@ export class KubernetesJobOperator extends BaseOperator {
       if ((error as { code?: unknown }).code === 404) throw new CapstanError('task_failed', `job ${namespace}/${name} was deleted while the task was deferred`);
       throw error;
     }
-    const sidecar = this.runOptions.xcomSidecar ?? (connection?.xcomSidecarImage ? { image: connection.xcomSidecarImage } : undefined);
+    const sidecar = xcomSidecarOptions(this.runOptions.xcomSidecar, connection);
     const result = await runJob(clients, job, { ...this.#runJobOptions(ctx, sidecar, undefined), existing: job }, { log: (m) => ctx.log.info(m) });
     return this.#report(ctx, result);
   }

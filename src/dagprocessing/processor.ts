@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { deactivateDagsOfFile, forgetDagFile, listDagFiles, recordDagFile, upsertSerializedDag } from '../store/dags.ts';
+import { deactivateDagsOfFile, forgetDagFile, listDagFiles, listDags, recordDagFile, upsertSerializedDag } from '../store/dags.ts';
 import { ImportErrorStore } from '../store/importErrors.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import { abortableDelay, runLimited } from '../core/async.ts';
 import { DAG_FILE_PATTERN } from './loader.ts';
 import { parseDagFileIsolated } from './parseFile.ts';
+import type { ParseResult } from './parseWorker.ts';
 
 export interface DagProcessorDeps {
   db: MetadataDb;
@@ -39,6 +40,14 @@ export interface ProcessSummary {
   removed: number;
   dagsChanged: number;
 }
+
+interface ParsedFile {
+  result: ParseResult;
+  durationMs: number;
+}
+
+/** Recorded as the mtime of a file refused for a duplicate DAG id, so the next pass parses it again. */
+const DUPLICATE_RETRY_MTIME = -1;
 
 interface FileInfo {
   fileloc: string;
@@ -75,13 +84,19 @@ export class DagProcessor {
       }
       toParse.push({ ...f, hash });
     }
+    // Parsed in parallel, stored one file at a time in path order: which file owns a DAG id both define
+    // does not depend on which parse finished first.
+    const parsed = new Map<string, ParsedFile>();
     await runLimited(toParse, this.#deps.parallelism, async (f) => {
-      const changed = await this.#parseAndStore(f);
+      parsed.set(f.fileloc, await this.#parse(f));
+    });
+    const present = new Set(files.map((f) => f.fileloc));
+    for (const f of toParse) {
+      const changed = await this.#store(f, parsed.get(f.fileloc) as ParsedFile, present);
       summary.parsed++;
       if (changed < 0) summary.errors++;
       else summary.dagsChanged += changed;
-    });
-    const present = new Set(files.map((f) => f.fileloc));
+    }
     for (const fileloc of known.keys()) {
       if (present.has(fileloc)) continue;
       const gone = await deactivateDagsOfFile(db, fileloc, []);
@@ -108,15 +123,39 @@ export class DagProcessor {
     }
   }
 
-  /** Returns the number of DAGs whose stored form changed, or -1 on an import error. */
-  async #parseAndStore(f: FileInfo & { hash: string }): Promise<number> {
-    const { db, logger, metrics } = this.#deps;
+  async #parse(f: FileInfo): Promise<ParsedFile> {
     const started = performance.now();
     const result = await parseDagFileIsolated(f.fileloc, { timeoutMs: this.#deps.parseTimeoutMs, defaults: this.#deps.defaults, ...(this.#deps.env ? { env: this.#deps.env } : {}) });
     const durationMs = performance.now() - started;
-    metrics?.dagParseDuration.observe({ file: f.fileloc }, durationMs / 1000);
+    this.#deps.metrics?.dagParseDuration.observe({ file: f.fileloc }, durationMs / 1000);
+    return { result, durationMs };
+  }
+
+  /**
+   * Store one parsed file. Returns the number of DAGs whose stored form changed, or -1 on an import error.
+   * A DAG id another present file already owns (an active DAG stored from it) is an import error of this
+   * file, which stores none of its DAGs: the first file keeps the DAG instead of the two taking it over
+   * in turn on every edit. Such a file is parsed again every pass, so it takes the DAG over once the
+   * owner no longer defines it.
+   */
+  async #store(f: FileInfo & { hash: string }, parsed: ParsedFile, present: ReadonlySet<string>): Promise<number> {
+    const { db, logger, metrics } = this.#deps;
+    let result = parsed.result;
+    const durationMs = parsed.durationMs;
     const now = this.#deps.now();
-    await recordDagFile(db, { fileloc: f.fileloc, mtimeMs: f.mtimeMs, hash: f.hash, parsedAt: now, durationMs });
+    let mtimeMs = f.mtimeMs;
+    if (result.ok) {
+      const owners = new Map((await listDags(db)).map((d) => [d.dag_id, d.fileloc]));
+      const taken = result.dags.flatMap((s) => {
+        const owner = owners.get(s.dagId);
+        return owner !== undefined && owner !== f.fileloc && present.has(owner) ? [`DAG id '${s.dagId}' is already defined in ${owner}`] : [];
+      });
+      if (taken.length > 0) {
+        result = { ok: false, error: `${f.fileloc}: ${taken.join('; ')} (a DAG id belongs to the file that defined it first: rename the DAG here, or remove it from the other file)` };
+        mtimeMs = DUPLICATE_RETRY_MTIME;
+      }
+    }
+    await recordDagFile(db, { fileloc: f.fileloc, mtimeMs, hash: mtimeMs === DUPLICATE_RETRY_MTIME ? '' : f.hash, parsedAt: now, durationMs });
     if (!result.ok) {
       await this.#importErrors.record(f.fileloc, result.error, now);
       metrics?.dagProcessingFiles.inc({ outcome: 'error' });

@@ -169,8 +169,8 @@ export class LocalExecutor implements Executor {
 
   #stderrFd(): number {
     if (this.#stderr === undefined) {
-      mkdirSync(this.#o.baseLogFolder, { recursive: true });
-      this.#stderr = openSync(join(this.#o.baseLogFolder, 'task-processes.log'), 'a');
+      mkdirSync(this.#o.baseLogFolder, { recursive: true, mode: 0o700 });
+      this.#stderr = openSync(join(this.#o.baseLogFolder, 'task-processes.log'), 'a', 0o600);
     }
     return this.#stderr;
   }

@@ -64,9 +64,9 @@ export class LocalFileTaskLogHandler implements TaskLogHandler {
   async write(key: TaskLogKey, offset: number, chunk: Uint8Array): Promise<{ size: number }> {
     if (!Number.isInteger(offset) || offset < 0) throw new CapstanError('invalid_argument', `task log offset must be an integer ≥ 0, got ${offset}`);
     const path = taskLogPath(this.baseFolder, key);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // 'a+' would force every write to the end; 'r+' needs the file: create it first without truncating.
-    await (await open(path, 'a', 0o644)).close();
+    await (await open(path, 'a', 0o600)).close();
     const handle = await open(path, 'r+');
     try {
       const { size } = await handle.stat();

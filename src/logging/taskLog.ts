@@ -106,8 +106,9 @@ export class TaskLogWriter {
 
   /** Open (creating folders and file as needed) for appending; an existing file is kept and added to. */
   static async open(path: string, options: TaskLogWriterOptions = {}): Promise<TaskLogWriter> {
-    mkdirSync(dirname(path), { recursive: true });
-    const handle = await open(path, 'a', 0o644);
+    // Task logs may hold what a task printed: private to this user (folders 0700, files 0600).
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const handle = await open(path, 'a', 0o600);
     return new TaskLogWriter(path, handle, options);
   }
 

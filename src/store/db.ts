@@ -4,7 +4,7 @@
  */
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgument } from '../core/errors.ts';
 import type { DialectName } from './dialect.ts';
@@ -31,7 +31,7 @@ export interface OpenOptions {
 export function openMetadataDb(url: string, options: OpenOptions = {}): MetadataDb {
   if (url.startsWith('sqlite:')) {
     const path = sqlitePath(url);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makePrivateSqliteFile(path);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: openNodeSqlite(path) }) });
     return { db, dialect: 'sqlite', url, close: () => db.destroy() };
   }
@@ -44,6 +44,24 @@ export function openMetadataDb(url: string, options: OpenOptions = {}): Metadata
     `database.url: '${redactUrl(url)}' is neither a sqlite: nor a postgresql:// URL`,
     "use sqlite:///absolute/path/capstan.db or postgresql://user:password@host:5432/dbname",
   );
+}
+
+/**
+ * The SQLite file is this user's alone (0600, its folder 0700 when created here), whatever the mode of the
+ * folder it sits in: it holds encrypted secrets, hashed passwords and every run's data. SQLite gives the
+ * -wal and -shm files it creates the database file's mode; existing ones are narrowed too.
+ */
+function makePrivateSqliteFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw err; // absent, or another user's file we only read
+    }
+  }
 }
 
 /**

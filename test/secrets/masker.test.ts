@@ -74,3 +74,18 @@ void test('maskDeep masks strings everywhere and secret-named fields outright', 
   assert.deepEqual(m.maskDeep(input), { msg: 'pw ***', list: ['***', 3, null], nested: { api_key: '***', ok: true, password: '' } });
   assert.equal(input.msg, 'pw hunter2');
 });
+
+test('maskBytes keeps the byte length (shipped-log offsets stay valid), multi-byte secrets included, and sees additions made after a mask()', () => {
+  const m = new SecretMasker();
+  m.add('hunter2');
+  assert.equal(m.mask('x hunter2'), 'x ***');
+  m.add('pässwörd'); // added after the text regex was built
+  const chunk = Buffer.from('a hunter2 b pässwörd c\n');
+  const masked = Buffer.from(m.maskBytes(chunk));
+  assert.equal(masked.length, chunk.length);
+  assert.equal(masked.toString('utf8'), `a ******* b ${'*'.repeat(Buffer.byteLength('pässwörd'))} c\n`);
+  // A chunk cut in the middle of a multi-byte character outside any secret passes through unchanged.
+  const cut = Buffer.from('ü ok').subarray(1);
+  assert.deepEqual(Buffer.from(m.maskBytes(cut)), cut);
+  assert.equal(new SecretMasker().maskBytes(chunk), chunk);
+});

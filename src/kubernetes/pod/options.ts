@@ -118,7 +118,7 @@ export interface PodOptions {
   terminationGracePeriodSeconds?: Settable<number>;
   /** Init containers; merged with the template's by name. */
   initContainers?: Settable<V1Container[]>;
-  /** Extra containers next to the base one (sidecars); merged with the template's by name. */
+  /** Extra containers next to the base one (sidecars); given (even `[]`), they replace the template's non-base containers. */
   containers?: Settable<V1Container[]>;
 }
 

@@ -20,17 +20,24 @@ onProcessGroup((pgid) => {
 process.once('SIGTERM', () => process.exit(143));
 
 // An idle process whose executor is gone (its scheduler was killed without a clean shutdown) will never
-// get an assignment: it exits as soon as the IPC channel closes. A process running a try ignores the
-// loss of its parent: it finishes the try, reports it through the Execution API, and exits.
+// get an assignment: it exits as soon as the IPC channel closes, or — should anything else hold the
+// channel's other end open — as soon as it is re-parented (its parent's pid no longer is its parent).
+// A process running a try ignores the loss of its parent: it finishes the try, reports it through the
+// Execution API, and exits.
 let assigned = false;
-process.once('disconnect', () => {
-  if (!assigned) process.exit(0);
-});
+const parentPid = process.ppid;
+const exitIfOrphaned = () => {
+  if (!assigned && (!process.connected || process.ppid !== parentPid)) process.exit(0);
+};
+process.once('disconnect', exitIfOrphaned);
+const orphanCheck = setInterval(exitIfOrphaned, 250);
+orphanCheck.unref();
 // The channel may have closed while this module was still loading, before the listener existed.
-if (!process.connected) process.exit(0);
+exitIfOrphaned();
 
 process.once('message', (msg: RunTaskOptions) => {
   assigned = true;
+  clearInterval(orphanCheck);
   process.channel?.unref();
   runTaskTry(msg)
     .then((code) => {

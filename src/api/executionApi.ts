@@ -56,7 +56,7 @@ export interface ExecutionApiDeps {
   logs?: TaskLogHandler;
   /** Secrets of this server (signing and encryption keys, the database password), masked in shipped logs. */
   serverSecrets?: readonly string[];
-  /** Largest JSON request body. Default 1 MiB. */
+  /** Largest JSON request body. Default 1 MiB, or room for an XCom of `xcomMaxBytes` when that is larger. */
   maxJsonBodyBytes?: number;
 }
 
@@ -118,7 +118,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     return errorResponse(c, err);
   });
   const tooLarge = (limit: number) => (c: Context) => c.json({ error: { code: 'invalid_argument', message: `request body is larger than ${limit} bytes` } }, 413);
-  const jsonLimit = d.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES;
+  const jsonLimit = d.maxJsonBodyBytes ?? Math.max(DEFAULT_MAX_JSON_BODY_BYTES, d.xcomMaxBytes + 64 * 1024);
   // The log route has its own, larger limit, counted while the body streams in (never buffered past it).
   app.use('*', async (c, next) => {
     const isLogUpload = c.req.method === 'PUT' && /\/task-instances\/[^/]+\/logs$/.test(c.req.path);

@@ -213,10 +213,13 @@ describe('Execution API hardening', () => {
     assert.equal((await call('GET', '/connections/warehouse', open.token)).status, 200);
   });
 
-  test('bodies are bounded: 413 for a JSON body over 1 MiB, and a log upload is refused while it streams', async () => {
+  test('bodies are bounded: 413 for an oversized JSON body, and a log upload is refused while it streams', async () => {
     const { ti, token } = await started('hardening', 'limits');
-    const big = JSON.stringify({ value: 'x'.repeat(1024 * 1024 + 10) });
-    assert.equal((await call('PUT', `/task-instances/${ti.id}/xcom/big`, token, big)).status, 413);
+    // Over the body limit (1 MiB, plus room for an XCom of core.xcomMaxBytes): refused before it is parsed.
+    const big = JSON.stringify({ value: 'x'.repeat(2 * 1024 * 1024) });
+    const refused = await call('PUT', `/task-instances/${ti.id}/xcom/big`, token, big);
+    assert.equal(refused.status, 413);
+    assert.match(refused.json?.error?.message ?? '', /request body is larger than \d+ bytes/);
     // A chunked upload without an end: the answer must come while it is still being sent.
     const url = new URL(`${base}/task-instances/${ti.id}/logs?offset=0`);
     const { status, sent } = await new Promise<{ status: number; sent: number }>((resolve, reject) => {

@@ -270,6 +270,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const { value } = await readBody(c, xcomBody);
     const ti = await runningTi(claims);
     const key = c.req.param('key');
+    if (key.length > 512) throw new CapstanError('invalid_argument', `an XCom key has at most 512 characters, got ${key.length}`);
     const encoded = encodeXCom({ taskId: ti.task_id }, key, value, d.xcomMaxBytes);
     await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, key, encoded, d.now());
     return c.body(null, 204);

@@ -19,6 +19,7 @@ import { pullXCom } from '../../src/store/xcom.ts';
 import type { TaskInstanceRow } from '../../src/store/schema.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { waitFor } from '../support/processes.ts';
+import { stopPostgres } from '../support/postgres.ts';
 
 /** Queues tries and never starts them: the test is the task process. */
 class IdleExecutor implements Executor {
@@ -49,11 +50,13 @@ export const limited = dag({ dagId: 'limited', schedule: null, secretAccess: { v
 `;
 const SECRET_VALUE = 's3cr3t-served-to-the-try';
 
-describe('Execution API hardening', () => {
+after(() => stopPostgres());
+
+for (const dialect of ['sqlite', 'postgres'] as const) describe(`Execution API hardening [${dialect}]`, () => {
   let t: TestEngine;
   let base: string;
   before(async () => {
-    t = await startTestEngine({ dags: { 'hardening.ts': DAG }, executor: () => new IdleExecutor(), triggerer: false });
+    t = await startTestEngine({ dialect, dags: { 'hardening.ts': DAG }, executor: () => new IdleExecutor(), triggerer: false });
     base = `${t.api.url}/execution/v1`;
     const fernet = createFernet(t.engine.config.core.fernetKey);
     await new VariableStore(t.engine.db, { fernet }).set('db_password', SECRET_VALUE);
@@ -109,6 +112,7 @@ describe('Execution API hardening', () => {
       ['PUT', `/task-instances/${ti.id}/xcom/k`, '{}', /^value: /],
       ['PUT', `/task-instances/${ti.id}/rendered-fields`, '{"renderedFields":[1]}', /^renderedFields: /],
       ['GET', `/task-instances/${ti.id}/xcom/work/return_value?mapIndex=abc`, '', /mapIndex/],
+      ['PUT', `/task-instances/${ti.id}/xcom/${'k'.repeat(600)}`, '{"value":1}', /at most 512 characters/],
     ];
     for (const [method, path, body, message] of cases) {
       const r = await call(method, path, token, method === 'GET' ? undefined : body);

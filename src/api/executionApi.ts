@@ -71,24 +71,29 @@ class NotCurrent extends CapstanError {
   }
 }
 
+// Bounds are the columns' (int4 pids and exit codes, varchar lengths, BIGINT epoch ms), so no value reaches
+// the database that it would refuse with an error.
 const json = z.json();
-const startBody = z.object({ hostname: z.string().min(1).max(255), pid: z.int().min(0).nullable(), externalExecutorId: z.string().max(255).nullish() });
+const INT4_MAX = 2_147_483_647;
+/** Epoch ms or a duration in ms, rounded up to whole ms, at most the largest date JavaScript has. */
+const millis = z.number().min(0).max(8.64e15).transform(Math.ceil);
+const startBody = z.object({ hostname: z.string().min(1).max(1000), pid: z.int().min(0).max(INT4_MAX).nullable(), externalExecutorId: z.string().max(250).nullish() });
 const objectBody = z.looseObject({});
 const suspensionKinds = [
   z.object({
     kind: z.literal('deferred'),
-    trigger: z.object({ classpath: z.string().min(1), kwargs: z.record(z.string(), json) }),
-    method: z.string().min(1),
+    trigger: z.object({ classpath: z.string().min(1).max(1000), kwargs: z.record(z.string(), json) }),
+    method: z.string().min(1).max(1000),
     kwargs: z.record(z.string(), json),
-    timeoutMs: z.number().min(0).nullable(),
+    timeoutMs: millis.nullable(),
   }),
-  z.object({ kind: z.literal('rescheduled'), rescheduleAt: z.number().finite() }),
+  z.object({ kind: z.literal('rescheduled'), rescheduleAt: millis }),
 ] as const;
 const finishBody = z.object({
   outcome: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('success'), skipTaskIds: z.array(z.string()).optional() }),
     z.object({ kind: z.literal('skipped'), reason: z.string() }),
-    z.object({ kind: z.literal('failed'), reason: z.string(), retryable: z.boolean(), exitCode: z.int().nullish() }),
+    z.object({ kind: z.literal('failed'), reason: z.string(), retryable: z.boolean(), exitCode: z.int().min(-INT4_MAX).max(INT4_MAX).nullish() }),
     ...suspensionKinds,
   ]),
   returnValue: json.optional(),

@@ -295,7 +295,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const taskId = c.req.param('taskId');
     const mapIndexParam = c.req.query('mapIndex');
     const mapIndex = Number(mapIndexParam ?? '-1');
-    if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new CapstanError('invalid_argument', `mapIndex must be an integer ≥ -1, got '${mapIndexParam ?? ''}'`);
+    if (!Number.isInteger(mapIndex) || mapIndex < -1 || mapIndex > INT4_MAX) throw new CapstanError('invalid_argument', `mapIndex must be an integer ≥ -1, got '${mapIndexParam ?? ''}'`);
     // Without a map index, a mapped task's XCom is the ordered list of its map indexes' values (Airflow's lazy sequence).
     const mappedUpstream = mapIndexParam === undefined && (await d.dags.get(ti.dag_id)).tasks.get(taskId)?.mapping !== undefined;
     const value = mappedUpstream ? await pullMappedXComs(d.db, ti.dag_run_id, taskId, c.req.param('key')) : await pullXCom(d.db, ti.dag_run_id, taskId, c.req.param('key'), mapIndex);
@@ -316,7 +316,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const claims = claimsFor(c);
     if (d.logs === undefined) return noLogStore(c);
     const offset = Number(c.req.query('offset'));
-    if (!Number.isInteger(offset) || offset < 0) throw new CapstanError('invalid_argument', `offset must be an integer ≥ 0, got '${c.req.query('offset') ?? ''}'`);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new CapstanError('invalid_argument', `offset must be an integer ≥ 0, got '${c.req.query('offset') ?? ''}'`);
     const ti = await readingTi(claims);
     const key = logKey(ti);
     // A try's log ends with the end marker its process writes on close; nothing may follow it unless the

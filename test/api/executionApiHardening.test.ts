@@ -115,6 +115,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`Execution API h
       ['PUT', `/task-instances/${ti.id}/xcom/k`, '{}', /^value: /],
       ['PUT', `/task-instances/${ti.id}/rendered-fields`, '{"renderedFields":[1]}', /^renderedFields: /],
       ['GET', `/task-instances/${ti.id}/xcom/work/return_value?mapIndex=abc`, '', /mapIndex/],
+      ['GET', `/task-instances/${ti.id}/xcom/work/return_value?mapIndex=1e20`, '', /mapIndex/],
       ['PUT', `/task-instances/${ti.id}/xcom/${'k'.repeat(600)}`, '{"value":1}', /at most 512 characters/],
     ];
     for (const [method, path, body, message] of cases) {

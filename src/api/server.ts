@@ -1,6 +1,7 @@
 /**
  * The API server: `/health`, `/metrics`, the Execution API for task processes and the public REST API,
- * on one Hono app served by Node's HTTP server.
+ * on one Hono app served by Node's HTTP server. Every request passes the transport rules (`http/`: Host,
+ * Origin, JSON-only bounded bodies, security headers, JSON 404/405) and then authentication (`auth/`).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -10,6 +11,8 @@ import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
 import type { HealthReport } from './health.ts';
 import { publicApi, type PublicApiDeps } from './publicApi.ts';
 import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
+import { mountHttpHygiene, type HttpHygieneOptions } from './http/index.ts';
+import type { Logger } from 'pino';
 
 export interface ApiAppDeps {
   /** Observes request latency by route pattern. */
@@ -21,6 +24,10 @@ export interface ApiAppDeps {
   registry?: Registry;
   /** The health report; 503 when it says unhealthy. */
   health: () => Promise<HealthReport>;
+  /** Host and Origin allow-lists and the body-size limit (`httpHygieneOptions(config.api)`). */
+  http: HttpHygieneOptions;
+  /** Where unexpected errors are logged (their 500 tells the client nothing). */
+  logger?: Logger;
 }
 
 export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
@@ -33,6 +40,8 @@ export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
       histogram.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, (performance.now() - started) / 1000);
     });
   }
+  // Transport rules come before authentication: a refused Host, Origin or body never reaches it.
+  mountHttpHygiene(app, d.http, d.logger);
   mountAuth(app, d.auth);
   app.get('/health', async (c) => {
     const report = await d.health();

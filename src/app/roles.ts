@@ -15,6 +15,7 @@ import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
+import { httpHygieneOptions } from '../api/http/index.ts';
 import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -152,6 +153,8 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
     health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
   });
 }
+    http: httpHygieneOptions(c.api),
+    logger: createLogger(c.logging, 'api-server'),
 
 export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
   return listen(createApiAppFor(engine, onTriggered), engine.config.api.host, engine.config.api.port);

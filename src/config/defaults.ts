@@ -80,6 +80,16 @@ export function sqliteUrlFor(file: string): string {
   return `sqlite://${file}`;
 }
 
+/** Airflow's default `allowed_run_id_pattern`. */
+export const DEFAULT_RUN_ID_PATTERN = '^[A-Za-z0-9_.~:+-]+$';
+
+/** `localhost`, the bind address unless a wildcard, and the Execution API URL's host: the names the server is reached by out of the box. */
+export function defaultAllowedHosts(host: string, executionApiUrl: string): string {
+  const names = ['localhost', host.replace(/^\[|\]$/g, '')];
+  if (URL.canParse(executionApiUrl)) names.push(new URL(executionApiUrl).hostname.replace(/^\[|\]$/g, ''));
+  return [...new Set(names.filter((n) => n !== '' && n !== '0.0.0.0' && n !== '::'))].join(',');
+}
+
 /** The Execution API URL that reaches `host:port`; a wildcard bind address is reached through loopback. */
 export function executionApiUrlFor(host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
@@ -129,6 +139,15 @@ export const OPTIONS: OptionTable = {
     taskTokenTtlMs: { kind: { type: 'duration', min: 1 }, default: HOUR, doc: 'Lifetime of the token a task try is launched with; it must last until the task process starts (a worker pod may wait in Pending)' },
     taskTokenRefreshTtlMs: { kind: { type: 'duration', min: 1 }, default: 15 * MINUTE, doc: 'Lifetime of the short-lived tokens a running try gets from start, every heartbeat and finish; a stolen one soon stops working' },
   },
+    allowedHosts: {
+      kind: { type: 'string' },
+      default: derived('localhost, api.host and the host of api.executionApiUrl', (c) => defaultAllowedHosts(c.api.host, c.api.executionApiUrl)),
+      doc: 'Comma-separated host names the API answers for besides IP addresses (against DNS rebinding): name, *.domain, or * for any; other Host headers get 421',
+    },
+    allowedOrigins: { kind: { type: 'string' }, default: '', doc: 'Comma-separated origins (https://ui.example.com) that may send POST/PUT/PATCH/DELETE besides the server’s own, with CORS answers; * for any; empty: same origin only' },
+    maxBodyBytes: { kind: { type: 'integer', min: 1024 }, default: 1024 * 1024, doc: 'Largest request body of the REST and /auth APIs in bytes; larger ones get 413 (the Execution API has its own limits)' },
+    maxConfBytes: { kind: { type: 'integer', min: 2 }, default: 64 * 1024, doc: 'Largest DAG run conf (serialized JSON bytes) the REST API accepts' },
+    maxConfDepth: { kind: { type: 'integer', min: 1, max: 60 }, default: 32, doc: 'Deepest nesting of a DAG run conf the REST API accepts (the conf object itself is level 1)' },
   auth: {
     mode: { kind: { type: 'enum', values: ['enabled', 'disabled'] }, default: 'enabled', doc: 'enabled: every API route but /health needs a signed-in user or token; disabled (local hacking only, loopback binds only): every caller acts as Admin' },
     jwtSecret: { kind: { type: 'string' }, default: '', doc: 'Shared secret that signs session and bearer tokens (HS256/HS512); empty: derived from api.secretKey', secret: true },

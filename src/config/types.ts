@@ -82,6 +82,19 @@ export interface CapstanConfig {
     /** `enabled` (default): every API route but /health needs a user or token; `disabled`: local hacking only. */
     mode: 'enabled' | 'disabled';
     /** Shared secret of session and bearer tokens; empty (default): derived from `api.secretKey`. */
+    /**
+     * Host names served besides IP addresses, comma-separated: `name`, `*.domain` (and its subdomains) or `*`.
+     * Default: `localhost`, `host` and the host of `executionApiUrl`. Other Host headers get 421 (DNS rebinding).
+     */
+    allowedHosts: string;
+    /** Origins that may send unsafe requests (and get CORS answers) besides the server's own; `*` for any. Default empty. */
+    allowedOrigins: string;
+    /** Largest request body outside the Execution API, in bytes. Default 1 MiB. */
+    maxBodyBytes: number;
+    /** Largest run conf the REST API accepts, serialized JSON bytes. Default 64 KiB. */
+    maxConfBytes: number;
+    /** Deepest run conf the REST API accepts (the object itself is level 1). Default 32. */
+    maxConfDepth: number;
     jwtSecret: string;
     /** Token signing algorithm. Default HS256. */
     jwtAlgorithm: 'HS256' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';

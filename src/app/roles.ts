@@ -150,11 +150,12 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
     },
     registry: engine.metrics.registry,
     requestDuration: engine.metrics.apiRequestDuration,
+      limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
     health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
   });
-}
     http: httpHygieneOptions(c.api),
     logger: createLogger(c.logging, 'api-server'),
+}
 
 export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
   return listen(createApiAppFor(engine, onTriggered), engine.config.api.host, engine.config.api.port);

@@ -32,9 +32,17 @@ export function printObject(obj: Record<string, unknown>, format: OutputFormat):
   for (const [k, v] of Object.entries(obj)) process.stdout.write(`${k.padEnd(width)}  ${cellText(v)}\n`);
 }
 
+/**
+ * `text` safe for a terminal: control characters (C0, DEL, C1 — escape sequences, NUL, carriage returns)
+ * shown as `\u001b`-style escapes. Stored ids and notes may hold anything; a table must not run them.
+ */
+export function printable(text: string, options: { keepNewlines?: boolean } = {}): string {
+  return text.replace(options.keepNewlines ? /(?![\n\t])\p{Cc}/gu : /\p{Cc}/gu, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return printable(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v);
 }
@@ -52,8 +60,8 @@ export function printError(err: unknown, format: OutputFormat): void {
     process.stderr.write(JSON.stringify({ error: d }) + '\n');
     return;
   }
-  process.stderr.write(`error [${d.code}]: ${d.message}\n`);
-  if (d.hint) process.stderr.write(`  hint: ${d.hint}\n`);
+  process.stderr.write(`error [${d.code}]: ${printable(d.message, { keepNewlines: true })}\n`);
+  if (d.hint) process.stderr.write(`  hint: ${printable(d.hint, { keepNewlines: true })}\n`);
 }
 
 /** Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 not found. */

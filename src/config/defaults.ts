@@ -115,6 +115,7 @@ export const OPTIONS: OptionTable = {
     maxMapLength: { kind: { type: 'integer', min: 1 }, default: 1024, doc: 'Most task instances one mapped task may expand to; a longer expansion fails the task' },
     fernetKey: { kind: { type: 'fernetKey' }, default: 'generated', doc: 'Fernet key that encrypts connection secrets and secret variables; `new,old` during key rotation', secret: true },
     killedTaskCleanupTimeMs: { kind: { type: 'duration' }, default: 60 * SECOND, doc: 'Grace period between SIGTERM and SIGKILL when a task is stopped' },
+    allowedRunIdPattern: { kind: { type: 'string', nonEmpty: true }, default: DEFAULT_RUN_ID_PATTERN, doc: 'Regular expression (JavaScript, u flag) a run id given to a trigger must match, as Airflow’s allowed_run_id_pattern; ids are also at most 250 characters without control characters; an invalid pattern stops the API server at start' },
     taskEnvAllowList: { kind: { type: 'string' }, default: '', doc: 'Extra env vars (comma-separated names or PREFIX* globs) task and DAG-parsing processes inherit besides the built-in allow-list; CAPSTAN__* settings never pass' },
   },
   database: {
@@ -138,7 +139,6 @@ export const OPTIONS: OptionTable = {
     secretKey: { kind: { type: 'secretKey' }, default: 'generated', doc: 'Key that signs task-try tokens (HMAC)', secret: true },
     taskTokenTtlMs: { kind: { type: 'duration', min: 1 }, default: HOUR, doc: 'Lifetime of the token a task try is launched with; it must last until the task process starts (a worker pod may wait in Pending)' },
     taskTokenRefreshTtlMs: { kind: { type: 'duration', min: 1 }, default: 15 * MINUTE, doc: 'Lifetime of the short-lived tokens a running try gets from start, every heartbeat and finish; a stolen one soon stops working' },
-  },
     allowedHosts: {
       kind: { type: 'string' },
       default: derived('localhost, api.host and the host of api.executionApiUrl', (c) => defaultAllowedHosts(c.api.host, c.api.executionApiUrl)),
@@ -148,6 +148,7 @@ export const OPTIONS: OptionTable = {
     maxBodyBytes: { kind: { type: 'integer', min: 1024 }, default: 1024 * 1024, doc: 'Largest request body of the REST and /auth APIs in bytes; larger ones get 413 (the Execution API has its own limits)' },
     maxConfBytes: { kind: { type: 'integer', min: 2 }, default: 64 * 1024, doc: 'Largest DAG run conf (serialized JSON bytes) the REST API accepts' },
     maxConfDepth: { kind: { type: 'integer', min: 1, max: 60 }, default: 32, doc: 'Deepest nesting of a DAG run conf the REST API accepts (the conf object itself is level 1)' },
+  },
   auth: {
     mode: { kind: { type: 'enum', values: ['enabled', 'disabled'] }, default: 'enabled', doc: 'enabled: every API route but /health needs a signed-in user or token; disabled (local hacking only, loopback binds only): every caller acts as Admin' },
     jwtSecret: { kind: { type: 'string' }, default: '', doc: 'Shared secret that signs session and bearer tokens (HS256/HS512); empty: derived from api.secretKey', secret: true },

@@ -40,6 +40,11 @@ export interface CapstanConfig {
      * pass. Default empty: only the built-in allow-list (see docs/security.md).
      */
     taskEnvAllowList: string;
+    /**
+     * Regular expression (`u` flag) a run id given to a trigger must match, as Airflow's
+     * `allowed_run_id_pattern`. Default `^[A-Za-z0-9_.~:+-]+$`. Run ids are also at most 250 characters.
+     */
+    allowedRunIdPattern: string;
   };
   database: {
     /** `sqlite:///abs/path.db` (default `<home>/capstan.db`) or `postgresql://…`. */
@@ -77,11 +82,6 @@ export interface CapstanConfig {
     taskTokenTtlMs: number;
     /** Lifetime of the tokens `start`, heartbeats and `finish` hand a try's process. Default 15 min. */
     taskTokenRefreshTtlMs: number;
-  };
-  auth: {
-    /** `enabled` (default): every API route but /health needs a user or token; `disabled`: local hacking only. */
-    mode: 'enabled' | 'disabled';
-    /** Shared secret of session and bearer tokens; empty (default): derived from `api.secretKey`. */
     /**
      * Host names served besides IP addresses, comma-separated: `name`, `*.domain` (and its subdomains) or `*`.
      * Default: `localhost`, `host` and the host of `executionApiUrl`. Other Host headers get 421 (DNS rebinding).
@@ -95,6 +95,11 @@ export interface CapstanConfig {
     maxConfBytes: number;
     /** Deepest run conf the REST API accepts (the object itself is level 1). Default 32. */
     maxConfDepth: number;
+  };
+  auth: {
+    /** `enabled` (default): every API route but /health needs a user or token; `disabled`: local hacking only. */
+    mode: 'enabled' | 'disabled';
+    /** Shared secret of session and bearer tokens; empty (default): derived from `api.secretKey`. */
     jwtSecret: string;
     /** Token signing algorithm. Default HS256. */
     jwtAlgorithm: 'HS256' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';

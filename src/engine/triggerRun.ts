@@ -7,13 +7,39 @@ import type { MetadataDb } from '../store/db.ts';
 import { getSerializedDag } from '../store/dags.ts';
 import { createDagRun, makeRunId } from '../store/dagRuns.ts';
 import type { DagRunRow } from '../store/schema.ts';
+import { DEFAULT_RUN_ID_PATTERN } from '../config/defaults.ts';
 
 export interface TriggerRequest {
   dagId: string;
+  /** Default `manual__<logical date, milliseconds>+00:00`; checked by {@link checkRunId}. */
   runId?: string;
   conf?: JsonValue;
   logicalDate?: number;
   note?: string;
+  /** Pattern `runId` must match (`core.allowedRunIdPattern`). Default {@link DEFAULT_RUN_ID_PATTERN}. */
+  runIdPattern?: string;
+}
+
+/** Longest run id (the column holds 250). */
+export const MAX_RUN_ID_LENGTH = 250;
+
+/**
+ * Refuse a run id that is not a string, is empty or longer than {@link MAX_RUN_ID_LENGTH}, holds a control
+ * character, or does not match `pattern` (Airflow's `allowed_run_id_pattern`). Run ids end up in log paths,
+ * URLs, pod labels and terminals; the message never repeats the id.
+ *
+ * @example
+ * checkRunId('nightly_2026-01-01'); // ok
+ * checkRunId('r$(id)');              // InvalidArgument: runId must match ^[A-Za-z0-9_.~:+-]+$
+ */
+export function checkRunId(runId: unknown, pattern: string = DEFAULT_RUN_ID_PATTERN): string {
+  if (typeof runId !== 'string') throw new InvalidArgument(`runId must be a string, got ${runId === null ? 'null' : typeof runId}`);
+  if (runId.length === 0 || runId.length > MAX_RUN_ID_LENGTH) throw new InvalidArgument(`runId must be 1-${MAX_RUN_ID_LENGTH} characters, got ${runId.length}`);
+  // The pattern is the operator's; control characters never pass, whatever it allows.
+  if (/\p{Cc}/u.test(runId) || !new RegExp(pattern, 'u').test(runId)) {
+    throw new InvalidArgument(`runId must match ${pattern}`, 'core.allowedRunIdPattern sets the pattern');
+  }
+  return runId;
 }
 
 /**
@@ -41,6 +67,7 @@ export function validateConf(dag: SerializedDag, conf: JsonObject): void {
  * read from the store unless `dag` is given (`dags test` runs the structure it just imported).
  */
 export async function triggerDagRun(m: MetadataDb, req: TriggerRequest, now: number, dag?: SerializedDag): Promise<DagRunRow> {
+  if (req.runId !== undefined) checkRunId(req.runId, req.runIdPattern);
   dag ??= await getSerializedDag(m, req.dagId);
   const conf = req.conf ?? {};
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
@@ -53,7 +80,8 @@ export async function triggerDagRun(m: MetadataDb, req: TriggerRequest, now: num
     m,
     {
       dagId: dag.dagId,
-      runId: req.runId ?? makeRunId('manual', at),
+      // Milliseconds: two triggers in the same second get two runs, not a conflict.
+      runId: req.runId ?? makeRunId('manual', at, { millis: true }),
       runType: 'manual',
       logicalDate: at,
       dataIntervalStart: interval.start,

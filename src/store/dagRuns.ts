@@ -21,9 +21,10 @@ export interface NewRun {
   note?: string | null;
 }
 
-/** Airflow-style run id: `scheduled__2026-01-01T00:00:00+00:00`. */
-export function makeRunId(runType: DagRunType, at: number): string {
-  return `${runType}__${new Date(at).toISOString().replace(/\.\d{3}Z$/, '+00:00')}`;
+/** Airflow-style run id: `scheduled__2026-01-01T00:00:00+00:00`; with `millis`, `manual__2026-01-01T00:00:00.123+00:00`. */
+export function makeRunId(runType: DagRunType, at: number, options: { millis?: boolean } = {}): string {
+  const iso = new Date(at).toISOString();
+  return `${runType}__${options.millis ? iso.replace(/Z$/, '+00:00') : iso.replace(/\.\d{3}Z$/, '+00:00')}`;
 }
 
 /**
@@ -107,11 +108,20 @@ export async function getDagRunById(m: MetadataDb, id: number): Promise<DagRunRo
   return row;
 }
 
-export async function listDagRuns(m: MetadataDb, filter: { dagId?: string; state?: DagRunState; limit?: number } = {}): Promise<DagRunRow[]> {
-  let q = m.db.selectFrom('dag_run').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
+/** Newest first; `limit` (default 100) runs from `offset` (default 0). */
+export async function listDagRuns(m: MetadataDb, filter: { dagId?: string; state?: DagRunState; limit?: number; offset?: number } = {}): Promise<DagRunRow[]> {
+  let q = m.db.selectFrom('dag_run').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100).offset(filter.offset ?? 0);
   if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
   if (filter.state) q = q.where('state', '=', filter.state);
   return q.execute();
+}
+
+/** How many runs {@link listDagRuns} would list without a limit. */
+export async function countDagRuns(m: MetadataDb, filter: { dagId?: string; state?: DagRunState } = {}): Promise<number> {
+  let q = m.db.selectFrom('dag_run').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
+  if (filter.state) q = q.where('state', '=', filter.state);
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 /**

@@ -2,6 +2,7 @@
  * DAGs and their serialized form: written by the DAG processor, read by the scheduler and the API.
  */
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { SERIALIZED_DAG_VERSION, type SerializedDag } from '../core/serialized.ts';
 import { CapstanError, NotFound } from '../core/errors.ts';
 import type { MetadataDb } from './db.ts';
@@ -71,10 +72,26 @@ export async function getDag(m: MetadataDb, dagId: string): Promise<DagRow> {
   return row;
 }
 
-export async function listDags(m: MetadataDb, options: { includeInactive?: boolean } = {}): Promise<DagRow[]> {
+/** Which DAGs a listing covers: active ones unless `includeInactive`, only `dagIds` when given. */
+export interface DagFilter {
+  includeInactive?: boolean;
+  dagIds?: readonly string[];
+}
+
+export async function listDags(m: MetadataDb, options: DagFilter & { limit?: number; offset?: number } = {}): Promise<DagRow[]> {
   let q = m.db.selectFrom('dag').selectAll().orderBy('dag_id');
   if (!options.includeInactive) q = q.where('is_active', '=', 1);
+  if (options.dagIds) q = options.dagIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('dag_id', 'in', [...options.dagIds]);
+  if (options.limit !== undefined) q = q.limit(options.limit).offset(options.offset ?? 0);
   return q.execute();
+}
+
+/** How many DAGs {@link listDags} would list without a limit. */
+export async function countDags(m: MetadataDb, options: DagFilter = {}): Promise<number> {
+  let q = m.db.selectFrom('dag').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (!options.includeInactive) q = q.where('is_active', '=', 1);
+  if (options.dagIds) q = options.dagIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('dag_id', 'in', [...options.dagIds]);
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 export async function setPaused(m: MetadataDb, dagId: string, paused: boolean): Promise<void> {

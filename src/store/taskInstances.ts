@@ -106,13 +106,33 @@ export async function findTaskInstance(m: MetadataDb, dagId: string, runId: stri
   return row;
 }
 
-export async function listTaskInstances(m: MetadataDb, filter: { dagId?: string; runId?: string; state?: TaskInstanceState; dagRunId?: number }): Promise<TaskInstanceRow[]> {
+/** Which task instances a listing covers. */
+export interface TaskInstanceFilter {
+  dagId?: string;
+  runId?: string;
+  state?: TaskInstanceState;
+  dagRunId?: number;
+}
+
+/** Every matching task instance, or `limit` of them from `offset` when a limit is given. */
+export async function listTaskInstances(m: MetadataDb, filter: TaskInstanceFilter & { limit?: number; offset?: number }): Promise<TaskInstanceRow[]> {
   let q = m.db.selectFrom('task_instance').selectAll().orderBy('dag_run_id').orderBy('task_id').orderBy('map_index');
   if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
   if (filter.runId) q = q.where('run_id', '=', filter.runId);
   if (filter.dagRunId !== undefined) q = q.where('dag_run_id', '=', filter.dagRunId);
   if (filter.state) q = q.where('state', '=', filter.state);
+  if (filter.limit !== undefined) q = q.limit(filter.limit).offset(filter.offset ?? 0);
   return q.execute();
+}
+
+/** How many task instances {@link listTaskInstances} would list without a limit. */
+export async function countTaskInstances(m: MetadataDb, filter: TaskInstanceFilter): Promise<number> {
+  let q = m.db.selectFrom('task_instance').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (filter.dagId) q = q.where('dag_id', '=', filter.dagId);
+  if (filter.runId) q = q.where('run_id', '=', filter.runId);
+  if (filter.dagRunId !== undefined) q = q.where('dag_run_id', '=', filter.dagRunId);
+  if (filter.state) q = q.where('state', '=', filter.state);
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 export async function listTries(m: MetadataDb, tiId: string): Promise<TaskInstanceTryRow[]> {

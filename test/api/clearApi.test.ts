@@ -64,7 +64,7 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
     const cases: Array<[string, unknown, number, RegExp]> = [
       ['flip', { dryRun: 'yes' }, 400, /clearTaskInstances: dryRun: /],
       ['flip', { startDate: 'monday' }, 400, /clearTaskInstances: startDate: /],
-      ['flip', { surprise: true }, 400, /clearTaskInstances: body: /],
+      ['flip', { surprise: true }, 400, /clearTaskInstances: surprise: unknown field surprise/],
       ['flip', { taskRegex: '(' }, 400, /is not a regular expression/],
       ['flip', { taskIds: ['nope'] }, 400, /DAG 'flip' has no task 'nope'/],
       ['flip', { dagRunId: 'nope' }, 404, /DAG 'flip' has no run 'nope'/],

@@ -9,7 +9,7 @@ import { listDagRuns } from '../../store/dagRuns.ts';
 import { ImportErrorStore } from '../../store/importErrors.ts';
 import type { RegisterCommands } from '../context.ts';
 import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
-import { printObject, printRows } from '../output.ts';
+import { printable, printObject, printRows } from '../output.ts';
 import { renderTaskTree } from '../taskTree.ts';
 import { registerBackfillCommands } from './dagsBackfill.ts';
 
@@ -163,7 +163,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         printObject(result as unknown as Record<string, unknown>, 'json');
         return;
       }
-      process.stdout.write(`run ${result.runId}: ${result.previousState} -> ${result.state}\n`);
+      process.stdout.write(`run ${printable(result.runId)}: ${result.previousState} -> ${result.state}\n`);
       if (result.taskInstances.length > 0) printRows(result.taskInstances, ['taskId', 'previousState', 'state'], 'table');
     });
 

@@ -16,6 +16,7 @@ import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
 import { httpHygieneOptions } from '../api/http/index.ts';
+import { httpHygieneOptions } from '../api/http/index.ts';
 import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -146,16 +147,18 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
     },
     public: {
       db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}),
+      limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
     },
-    registry: engine.metrics.registry,
-    requestDuration: engine.metrics.apiRequestDuration,
-      limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
-    health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
-  });
     http: httpHygieneOptions(c.api),
     logger: createLogger(c.logging, 'api-server'),
+    registry: engine.metrics.registry,
+    requestDuration: engine.metrics.apiRequestDuration,
+    health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
+  });
 }
+    http: httpHygieneOptions(c.api),
+    logger: createLogger(c.logging, 'api-server'),
 
 export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
   return listen(createApiAppFor(engine, onTriggered), engine.config.api.host, engine.config.api.port);

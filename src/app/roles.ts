@@ -16,7 +16,6 @@ import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
 import { httpHygieneOptions } from '../api/http/index.ts';
-import { httpHygieneOptions } from '../api/http/index.ts';
 import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -157,8 +156,6 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
     health: () => healthReport(engine.db, c.scheduler.healthCheckThresholdMs, engine.now()),
   });
 }
-    http: httpHygieneOptions(c.api),
-    logger: createLogger(c.logging, 'api-server'),
 
 export async function startApiServer(engine: Engine, onTriggered?: () => void): Promise<RunningServer> {
   return listen(createApiAppFor(engine, onTriggered), engine.config.api.host, engine.config.api.port);

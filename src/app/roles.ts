@@ -24,6 +24,7 @@ import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
 import { ensureStandaloneAdmin, type StandaloneLogin } from './standaloneAdmin.ts';
 import { InvalidArgument } from '../core/errors.ts';
+import { oidcLoginFor } from '../auth/oidcLogin.ts';
 import type { CapstanConfig } from '../config/index.ts';
 
 /** The bundled example DAGs. */
@@ -137,7 +138,10 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
   const c = engine.config;
   const enforce = checkAuthMode(engine);
   return createApiApp({
-    auth: { db: engine.db, auth: engine.auth, enforce, metricsRequireAuth: c.auth.metricsRequireAuth, cookieSecure: c.auth.cookieSecure, now: engine.now },
+    auth: {
+      db: engine.db, auth: engine.auth, enforce, metricsRequireAuth: c.auth.metricsRequireAuth, cookieSecure: c.auth.cookieSecure, now: engine.now,
+      oidc: oidcLoginFor(c.auth, { auth: engine.auth, secretKey: c.api.secretKey, now: engine.now }),
+    },
     execution: {
       db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now,
       // Logs shipped by remote task processes (worker pods) land where local ones are written.

@@ -127,6 +127,24 @@ export interface CapstanConfig {
     cookieSecure: 'auto' | 'always' | 'never';
     /** /metrics needs authentication. Default true. */
     metricsRequireAuth: boolean;
+    /** Issuer URL of the OIDC provider for single sign-on; empty (default): OIDC login is off. */
+    oidcIssuerUrl: string;
+    /** Client id at the provider. Default empty. */
+    oidcClientId: string;
+    /** Client secret at the provider; empty: a public client using PKCE only. Default empty. */
+    oidcClientSecret: string;
+    /** The callback URL as the browser reaches it (`https://…/auth/oidc/callback`). Default empty. */
+    oidcRedirectUrl: string;
+    /** Space-separated scopes requested. Default `openid profile email groups`. */
+    oidcScopes: string;
+    /** Claim holding the user's groups. Default `groups`. */
+    oidcGroupsClaim: string;
+    /** `group=role,…`; the highest built-in role wins, custom roles only when no built-in one is mapped. Default empty. */
+    oidcRoleMapping: string;
+    /** Role of a user whose groups map to none; empty (default): such a user is refused. */
+    oidcDefaultRole: string;
+    /** Claim that becomes the username, falling back to `sub`. Default `preferred_username`. */
+    oidcUsernameClaim: string;
   };
   logging: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error';

@@ -27,7 +27,9 @@ export type ErrorCode =
   | 'task_fail_fast'
   | 'task_timeout'
   | 'task_failed'
-  | 'crypto_error';
+  | 'crypto_error'
+  /** A service Capstan depends on for this request (an OIDC provider) is down or answered nonsense. */
+  | 'upstream_unavailable';
 
 /** Structured diagnostic shared by every surface (CLI, API, logs). */
 export interface Diagnostic {

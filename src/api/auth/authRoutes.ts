@@ -9,9 +9,8 @@
  *   POST   /auth/tokens          {name, role?, expiresInMs?} → 201 with the token text, shown once
  *   DELETE /auth/tokens/:tokenId revoke one of one's own tokens
  */
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { LoginRateLimited, type AuthService } from '../../auth/authService.ts';
 import { ROLE_PERMISSIONS } from '../../auth/permissions.ts';
@@ -22,11 +21,12 @@ import type { UserInfo } from '../../store/users.ts';
 import { errorResponse } from '../errors.ts';
 import { CSRF_COOKIE, SESSION_COOKIE, type ApiEnv } from './authMiddleware.ts';
 import { readBody } from './body.ts';
+import { clientAddress, setSessionCookies, type CookieSecure } from './sessionCookies.ts';
 
 export interface AuthRoutesDeps {
   auth: AuthService;
   audit: AuditLog;
-  cookieSecure: 'auto' | 'always' | 'never';
+  cookieSecure: CookieSecure;
 }
 
 const Credentials = z.object({ username: z.string().min(1).max(250), password: z.string().min(1).max(1024) }).strict();
@@ -68,11 +68,7 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
   app.post('/login', async (c) => {
     const user = await login(c);
     const { token, claims } = await d.auth.issueSession(user.username, 'session');
-    const secure = d.cookieSecure === 'always' || (d.cookieSecure === 'auto' && isHttps(c));
-    const maxAge = Math.max(0, Math.floor((claims.expiresAt - Date.now()) / 1000));
-    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure, maxAge });
-    // Readable by the UI's own scripts (same origin only), which echo it in X-CSRF-Token.
-    setCookie(c, CSRF_COOKIE, claims.csrf ?? '', { httpOnly: false, sameSite: 'Strict', path: '/', secure, maxAge });
+    setSessionCookies(c, token, claims, d.cookieSecure);
     return c.json({ ...userJson(user), csrfToken: claims.csrf, expiresAt: new Date(claims.expiresAt).toISOString() });
   });
 
@@ -145,17 +141,4 @@ export function userJson(u: UserInfo): Record<string, unknown> {
 export function apiTokenJson(t: ApiTokenInfo): Record<string, unknown> {
   const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
   return { tokenId: t.tokenId, username: t.username, name: t.name, role: t.role, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
-}
-
-/** The client's address as the socket sees it (behind a proxy: the proxy's). */
-function clientAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-function isHttps(c: Context): boolean {
-  return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 }

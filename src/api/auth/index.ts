@@ -9,11 +9,13 @@
  */
 import type { Hono } from 'hono';
 import type { AuthService } from '../../auth/authService.ts';
+import type { OidcLogin } from '../../auth/oidcLogin.ts';
 import { AuditLog } from '../../store/auditLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
 import { adminRoutes } from './adminRoutes.ts';
 import { authMiddleware, type ApiEnv } from './authMiddleware.ts';
 import { authRoutes } from './authRoutes.ts';
+import { oidcRoutes } from './oidcRoutes.ts';
 import { RoutePermissionIndex } from './routePermissions.ts';
 
 export { ANONYMOUS_ADMIN, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, type ApiEnv, type ApiVariables } from './authMiddleware.ts';
@@ -26,6 +28,8 @@ export interface MountAuthDeps {
   enforce: boolean;
   metricsRequireAuth: boolean;
   cookieSecure: 'auto' | 'always' | 'never';
+  /** Single sign-on, when `auth.oidcIssuerUrl` is set (`oidcLoginFor`). */
+  oidc?: OidcLogin | undefined;
   now?: () => number;
 }
 
@@ -35,5 +39,6 @@ export function mountAuth<E extends ApiEnv>(app: Hono<E>, d: MountAuthDeps): voi
   const index = new RoutePermissionIndex();
   app.use('*', authMiddleware({ db: d.db, auth: d.enforce ? d.auth : undefined, index, audit, metricsRequireAuth: d.metricsRequireAuth }));
   app.route('/auth', authRoutes({ auth: d.auth, audit, cookieSecure: d.cookieSecure }));
+  app.route('/auth', oidcRoutes({ auth: d.auth, audit, cookieSecure: d.cookieSecure, oidc: d.oidc }));
   app.route('/api/v1', adminRoutes({ db: d.db, auth: d.auth, audit }));
 }

@@ -8,7 +8,7 @@ import type { Action, Resource } from '../../auth/permissions.ts';
 
 /** What a route requires. */
 export type RouteAccess =
-  /** Anyone: the liveness probe and the login routes. */
+  /** Anyone: the liveness probe and the login routes (password and single sign-on). */
   | { kind: 'public' }
   /** A task-try token, checked by the Execution API itself. */
   | { kind: 'task' }
@@ -35,6 +35,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
 
   'POST /auth/token': PUBLIC,
   'POST /auth/login': PUBLIC,
+  'GET /auth/providers': PUBLIC,
+  'GET /auth/oidc/login': PUBLIC,
+  'GET /auth/oidc/callback': PUBLIC,
   'POST /auth/logout': { kind: 'signedIn', event: 'auth.logout' },
   'GET /auth/me': { kind: 'signedIn' },
   'GET /auth/tokens': can('api_token', 'read'),

@@ -73,6 +73,14 @@ export class LogShipper {
     this.#timer.unref();
   }
 
+  /** Ship everything the file holds now (after a background round in flight); the background rounds go on. */
+  async shipNow(): Promise<void> {
+    while (this.#round !== undefined) await this.#round;
+    const round = this.#shipAll();
+    this.#round = round.then(() => undefined, () => undefined).finally(() => (this.#round = undefined));
+    await round;
+  }
+
   /** Stop the background rounds and ship everything the file holds now (call after the log is closed). */
   async finish(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);

@@ -121,7 +121,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   // The failure reason is stored and shown outside the task log, so it is masked like the log.
   let outcome: TryOutcome | TrySuspension = result.outcome.kind === 'failed' ? { ...result.outcome, reason: masker.mask(result.outcome.reason) } : result.outcome;
   let finalState = 'unknown';
-  // NOFIX await settleLog();
+  await settleLog();
   try {
     const finished = await api.finish(outcome, returnValue).catch((err: unknown) => {
       // A return value too large to send at all fails the try as one over core.xcomMaxBytes does.

@@ -20,10 +20,20 @@ void describe('deferrable KubernetesPodOperator: outcomes and freed slots', { sk
   });
 
   void test('success with the whole log, the XCom and the callbacks; failure with exit code and termination message', async () => {
+    // The log as it stands when the task's success is recorded: what the task printed while it ran is in it
+    // already (the last callback's line lands late on purpose, see delayNextLogWrite in the DAG).
+    const lifecycle = s.t.engine.lifecycle;
+    const finish = lifecycle.finish;
+    let logAtOutcome: string | undefined;
+    lifecycle.finish = async function (key, reported, ...rest) {
+      const ti = reported.kind === 'success' ? (await s.t.taskInstances('kpo_defer_ok', 'r1')).find((x) => x.id === key.tiId) : undefined;
+      if (ti?.task_id === 'ok') logAtOutcome = await s.log('kpo_defer_ok', 'r1', 'ok');
+      return finish.call(this, key, reported, ...rest);
+    };
     const run = await s.t.trigger('kpo_defer_ok', { runId: 'r1' });
     // Both tasks are deferred while their pods run (the worker processes have ended).
     await waitFor('both tasks deferred', async () => ((await s.states('kpo_defer_ok', 'r1')).filter((x) => x === 'deferred').length === 2) || undefined, 30_000);
-    const finished = await s.t.waitForRun('kpo_defer_ok', 'r1', { timeoutMs: 60_000 });
+    const finished = await s.t.waitForRun('kpo_defer_ok', 'r1', { timeoutMs: 60_000 }).finally(() => (lifecycle.finish = finish));
     assert.equal(finished.state, 'failed');
     const tis = Object.fromEntries((await s.t.taskInstances('kpo_defer_ok', 'r1')).map((ti) => [ti.task_id, ti]));
     assert.equal(tis.ok?.state, 'success', tis.ok?.failure_reason ?? '');
@@ -35,6 +45,7 @@ void describe('deferrable KubernetesPodOperator: outcomes and freed slots', { sk
     assert.match(okLog, /\[base\] hello/);
     assert.match(okLog, /\[base\] from the deferred pod/);
     for (const line of ['callback onPodCreation deferred', 'callback onOperatorResuming deferred', 'callback onPodCompletion deferred', 'callback onPodTeardown', 'callback onPodCleanup']) {
+      assert.ok(logAtOutcome?.includes(line), `task log lacked '${line}' when the success was recorded:\n${logAtOutcome ?? '(no success recorded)'}`);
       assert.ok(okLog.includes(line), `task log lacks '${line}'`);
     }
 

@@ -22,8 +22,22 @@ export const FAN_OUT = 4;
 
 function dagSource(a: Record<string, Record<string, string>>): string {
   return `
+import { open } from 'node:fs/promises';
 import { dag, KubernetesPodOperator } from 'capstan';
 const a = ${JSON.stringify(a)};
+// Injected delay: the task process's next file append (the task log's, with the line just printed) lands 1.5 s
+// late, so an outcome reported before the log is written would be recorded without that line.
+async function delayNextLogWrite() {
+  const handle = await open(process.execPath, 'r');
+  const proto = Object.getPrototypeOf(handle);
+  await handle.close();
+  const appendFile = proto.appendFile;
+  proto.appendFile = async function (...args) {
+    proto.appendFile = appendFile;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return appendFile.apply(this, args);
+  };
+}
 const base = { image: 'busybox:1.36', kubernetesConnId: 'k8s_test', deferrable: true };
 dag({ dagId: 'kpo_defer_ok', schedule: null }, () => {
   new KubernetesPodOperator({ ...base, taskId: 'ok', doXcomPush: true, annotations: a.ok,
@@ -32,7 +46,10 @@ dag({ dagId: 'kpo_defer_ok', schedule: null }, () => {
       onOperatorResuming: ({ mode }) => console.log('callback onOperatorResuming ' + mode),
       onPodCompletion: ({ mode }) => console.log('callback onPodCompletion ' + mode),
       onPodTeardown: () => console.log('callback onPodTeardown'),
-      onPodCleanup: () => console.log('callback onPodCleanup'),
+      onPodCleanup: async () => {
+        await delayNextLogWrite();
+        console.log('callback onPodCleanup');
+      },
     } });
   new KubernetesPodOperator({ ...base, taskId: 'fails', annotations: a.fails });
 });

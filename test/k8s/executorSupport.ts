@@ -64,6 +64,8 @@ export interface HarnessOptions {
   /** Start a local kubelet for pods labelled {@link RUN_LOCALLY_LABEL}. Default true. */
   kubelet?: boolean;
   env?: Record<string, string>;
+  /** The executor's `healthCheckThresholdMs` (default: the executor's). */
+  healthCheckThresholdMs?: number;
   /** Sees the executor's client set once built (e.g. to count create requests in flight). */
   onClients?: (clients: KubeClients) => void;
 }
@@ -108,6 +110,7 @@ export async function startExecutorHarness(o: HarnessOptions): Promise<ExecutorH
         now: engine.now,
         logger: createLogger(engine.config.logging, 'executor'),
         registry: engine.metrics.registry,
+        ...(o.healthCheckThresholdMs === undefined ? {} : { healthCheckThresholdMs: o.healthCheckThresholdMs }),
         createBackoffMs: 200,
         createBackoffMaxMs: 1000,
       });

@@ -6,12 +6,12 @@
 // exact id in the annotation).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createLogger } from '../../src/logging/logger.ts';
-import { executorIdLabel, KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
+import { executorIdLabel, KubernetesExecutor, TI_ID_ANNOTATION, WORKER_LABELS } from '../../src/executors/kubernetes/index.ts';
 import type { ExecutorEvent } from '../../src/executors/types.ts';
 import { createKubeClients } from '../../src/kubernetes/index.ts';
-import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
+import { binariesAvailable, connectTestCluster, podAnnotations, waitFor } from '../support/k8s/index.ts';
 import type { FaultProxy, TestCluster } from '../support/k8s/index.ts';
 import { startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
 
@@ -21,6 +21,13 @@ const STEADY = `
 import { dag, BashOperator } from 'capstan';
 export default dag({ dagId: 'steady', schedule: null }, () => {
   for (let i = 0; i < 10; i++) new BashOperator({ taskId: 't' + i, bashCommand: 'sleep ' + (1 + (i % 3)) + '; echo done' });
+});
+`;
+
+const QUICK = `
+import { dag, BashOperator } from 'capstan';
+export default dag({ dagId: 'quick', schedule: null }, () => {
+  new BashOperator({ taskId: 'quick', bashCommand: 'echo quick' });
 });
 `;
 
@@ -66,7 +73,7 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
       proxy.dropWatches({ reset: true });
 
       const run = await h.t.waitForRun('steady', 'r1', { timeoutMs: 45_000 });
-      assert.equal(run.state, 'success', JSON.stringify(await h.t.taskStates('steady', 'r1')));
+      assert.equal(run.state, 'success', JSON.stringify((await h.t.taskInstances('steady', 'r1')).map((ti) => [ti.task_id, ti.state, ti.try_number, ti.failure_reason])));
       for (const ti of await h.t.taskInstances('steady', 'r1')) assert.equal(ti.try_number, 1);
       const lists = proxy.requests.filter((r) => !r.watch && r.method === 'GET' && r.path.endsWith(`/namespaces/${namespace}/pods`)).length;
       assert.ok(lists > listsBefore, 'the 410 made the executor re-list');
@@ -78,6 +85,52 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
     } finally {
       await h?.stop();
       await proxy.close();
+    }
+  });
+
+  void test("the orphan sweep leaves a dead owner's pod alone while its try has just ended (the pod is finishing), then cleans it up once it is terminal", async () => {
+    const namespace = await cluster.createNamespace('kexec-sweep');
+    namespaces.push(namespace);
+    let sweeps = 0;
+    const h = await startExecutorHarness({
+      // The try must still count as just ended when the sweeps look, however slow this machine is.
+      cluster, namespace, dags: { 'quick.ts': QUICK }, settings: { podCheckIntervalMs: 200 }, healthCheckThresholdMs: 300_000,
+      onClients: (clients) => {
+        // Count the sweeps (lists of other owners' pods).
+        const list = clients.core.listNamespacedPod.bind(clients.core);
+        clients.core.listNamespacedPod = ((param: Parameters<typeof list>[0], ...rest: unknown[]) => {
+          if (param.labelSelector?.includes(`${WORKER_LABELS.executorId}!=`)) sweeps++;
+          return (list as (...a: unknown[]) => ReturnType<typeof list>)(param, ...rest);
+        }) as typeof list;
+      },
+    });
+    try {
+      await h.t.trigger('quick', { runId: 'r1' });
+      assert.equal((await h.t.waitForRun('quick', 'r1', { timeoutMs: 45_000 })).state, 'success');
+      const [ti] = await h.t.taskInstances('quick', 'r1');
+      assert.ok(ti);
+      // The pod of that (just ended) try as a scheduler that died meanwhile left it: still running, its task
+      // having reported (a real worker then ships the rest of its log and exits).
+      const name = 'quick-finishing';
+      await h.core.createNamespacedPod({ namespace, body: {
+        metadata: {
+          name,
+          labels: { 'capstan.dev/kind': WORKER_LABELS.kindValue, [WORKER_LABELS.executorId]: 'dead-scheduler' },
+          annotations: { ...podAnnotations({ outcome: 'run-forever' }), [WORKER_LABELS.executorId]: 'dead-scheduler', [TI_ID_ANNOTATION]: ti.id, 'capstan.dev/try-number': String(ti.try_number) },
+        },
+        spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 0, containers: [{ name: 'base', image: 'capstan/worker:test' }] },
+      } });
+      await waitFor('the pod running', async () => ((await h.core.readNamespacedPod({ namespace, name }).catch(() => undefined))?.status?.phase === 'Running' ? true : undefined), 20_000);
+      const seen = sweeps;
+      await waitFor('three sweeps', async () => (sweeps >= seen + 3 ? true : undefined), 15_000);
+      const live = await h.core.readNamespacedPod({ namespace, name }).catch(() => undefined);
+      assert.ok(live !== undefined && live.metadata?.deletionTimestamp === undefined, 'a finishing pod of a just-ended try was deleted');
+      // Once it has ended, the sweep cleans it up by the deletion policy (a succeeded try's pod is deleted).
+      await h.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: podAnnotations({ outcome: 'succeed', runMs: 0 }) } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await waitFor('the ended pod cleaned up', async () => ((await h.pods()).some((p) => p.metadata?.name === name && p.metadata.deletionTimestamp === undefined) ? undefined : true), 20_000);
+    } finally {
+      await h.stop();
     }
   });
 

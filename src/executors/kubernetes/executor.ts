@@ -615,9 +615,13 @@ export class KubernetesExecutor implements Executor {
         const tiId = pod.metadata?.annotations?.[TI_ID_ANNOTATION];
         const tryNumber = Number(pod.metadata?.annotations?.[POD_LABELS.tryNumber]);
         if (tiId === undefined) continue;
-        const ti = await this.#o.db.db.selectFrom('task_instance').select(['state', 'try_number']).where('id', '=', tiId).executeTakeFirst();
-        if (ti !== undefined && ti.try_number === tryNumber && (ti.state === 'queued' || ti.state === 'running')) continue; // adoption's
+        const ti = await this.#o.db.db.selectFrom('task_instance').select(['state', 'try_number', 'end_date']).where('id', '=', tiId).executeTakeFirst();
+        const current = ti !== undefined && ti.try_number === tryNumber;
+        if (current && (ti.state === 'queued' || ti.state === 'running')) continue; // adoption's
         const [namespace, name] = [pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''];
+        // A live pod whose own try has just ended is finishing (its task reported, then ships the rest of its log
+        // and exits): deleting it now would cut that short. It is cleaned up once terminal, or if it lingers.
+        if (current && !isPodTerminal(pod) && ti.end_date !== null && now - ti.end_date < threshold) continue;
         if (!isPodTerminal(pod)) await this.#deletePod(namespace, name);
         else await this.#cleanup(namespace, name, ti === undefined || (await this.#tryFailed({ tiId, tryNumber })));
         this.#o.logger.info({ pod: name, owner: podOwner(pod) }, 'cleaned up a worker pod left by a dead scheduler');

@@ -215,7 +215,13 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     const q = queryParams(c, LogQuery);
     if (d.taskLogs === undefined) throw new NotFound('this API server reads no task logs');
     const key = { dagId, runId, taskId, mapIndex: q.mapIndex, tryNumber };
-    return c.json(await readTryLog(key, { handler: d.taskLogs.handler, fromByte: q.fromByte, ...(d.taskLogs.live ? { live: d.taskLogs.live } : {}) }));
+    try {
+      return c.json(await readTryLog(key, { handler: d.taskLogs.handler, fromByte: q.fromByte, ...(d.taskLogs.live ? { live: d.taskLogs.live } : {}) }));
+    } catch (err) {
+      // The log store's own message names the file on the server; the client learns which try has none.
+      if (err instanceof NotFound) throw new NotFound(`no log of try ${tryNumber} of task '${taskId}' in run '${runId}' of DAG '${dagId}'`, err.hint);
+      throw err;
+    }
   });
   return app;
 }

@@ -38,7 +38,7 @@ import { listTaskInstances } from '../../src/store/taskInstances.ts';
 const RUNS_PER_ROUTE = 200;
 /** A request slower than this is a hang. */
 const REQUEST_TIMEOUT_MS = 5_000;
-/** Fixed seed per run of the suite unless FUZZ_SEED is set (a failure prints the seed and path to replay it). */
+/** A new seed every run, so CI explores new inputs; a failure prints it, and FUZZ_SEED=<seed> replays that run. */
 const SEED = process.env['FUZZ_SEED'] === undefined ? Date.now() % 2 ** 31 : Number(process.env['FUZZ_SEED']);
 
 /** Queues tries and never starts them: the fuzzer plays the task processes. */

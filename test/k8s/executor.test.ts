@@ -47,7 +47,8 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
   before(async () => {
     cluster = await connectTestCluster();
     namespace = await cluster.createNamespace('kexec');
-    h = await startExecutorHarness({ cluster, namespace, dags: { 'ke.ts': DAG, 'drained.ts': DRAINED }, settings: { maxPodRelaunches: 1, workerPodsPendingTimeoutMs: 5000, podCheckIntervalMs: 500 } });
+    // healthCheckThresholdMs: also how long the orphan sweep leaves a live pod whose try has just ended to finish.
+    h = await startExecutorHarness({ cluster, namespace, dags: { 'ke.ts': DAG, 'drained.ts': DRAINED }, settings: { maxPodRelaunches: 1, workerPodsPendingTimeoutMs: 5000, podCheckIntervalMs: 500 }, healthCheckThresholdMs: 2000 });
   });
   after(async () => {
     await h?.stop();
@@ -132,6 +133,7 @@ void describe('KubernetesExecutor', { skip: !available && 'binaries not built' }
     };
     await finished('ghost-succeeded', 'hello', 'succeed');
     await finished('ghost-failed', 'bad', 'fail');
+    // Live, for a try over for longer than the threshold (not a pod still finishing): deleted.
     await h.core.createNamespacedPod({ namespace, body: ghost('ghost-stale', 'bad', ghostLabels('bad'), { 'capstan.test/outcome': 'run-forever' }) });
     const left = await waitFor('ghost pods cleaned up', async () => {
       const pods = (await h.pods()).filter((p) => p.metadata?.name?.startsWith('ghost-'));

@@ -61,7 +61,8 @@ export interface KubernetesExecutorOptions {
   registry?: Registry | undefined;
   /**
    * A scheduler whose heartbeat is older than this is dead (`scheduler.healthCheckThresholdMs`): the pods it
-   * left whose tries are over are cleaned up by the orphan sweep. Default 30 s.
+   * left whose tries are over are cleaned up by the orphan sweep — a live one only once its try has been over this
+   * long (before, it is taken to be finishing: shipping the rest of its log and exiting). Default 30 s.
    */
   healthCheckThresholdMs?: number | undefined;
   /** Env added to every worker pod's base container (the factory passes the mutation hook setting). */

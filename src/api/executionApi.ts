@@ -122,7 +122,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     if (err instanceof NotCurrent) return c.json({ error: { code: 'conflict', message: err.message }, state: err.state }, 409);
     return errorResponse(c, err);
   });
-  const tooLarge = (limit: number) => (c: Context) => c.json({ error: { code: 'invalid_argument', message: `request body is larger than ${limit} bytes` } }, 413);
+  const tooLarge = (limit: number) => (c: Context) => errorResponse(c, new CapstanError('payload_too_large', `request body is larger than ${limit} bytes`));
   const jsonLimit = d.maxJsonBodyBytes ?? Math.max(DEFAULT_MAX_JSON_BODY_BYTES, d.xcomMaxBytes + 64 * 1024);
   // The log route has its own, larger limit, counted while the body streams in (never buffered past it).
   app.use('*', async (c, next) => {
@@ -336,7 +336,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const access = (await d.dags.get(ti.dag_id)).dag.secretAccess;
     if (secretAccessAllows(access, kind, key)) return undefined;
     const what = kind === 'variables' ? 'variable' : 'connection';
-    return c.json({ error: { code: 'forbidden', message: `DAG '${ti.dag_id}' may not read ${what} '${key}'`, hint: `add it to the DAG's secretAccess.${kind}` } }, 403);
+    return errorResponse(c, new CapstanError('forbidden', `DAG '${ti.dag_id}' may not read ${what} '${key}'`, { hint: `add it to the DAG's secretAccess.${kind}` }));
   };
 
   app.get('/variables/:key', async (c) => {

@@ -227,6 +227,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`Execution API h
     const big = JSON.stringify({ value: 'x'.repeat(2 * 1024 * 1024) });
     const refused = await call('PUT', `/task-instances/${ti.id}/xcom/big`, token, big);
     assert.equal(refused.status, 413);
+    assert.equal(refused.json?.error?.code, 'payload_too_large');
     assert.match(refused.json?.error?.message ?? '', /request body is larger than \d+ bytes/);
     // A chunked upload without an end: the answer must come while it is still being sent.
     const url = new URL(`${base}/task-instances/${ti.id}/logs?offset=0`);

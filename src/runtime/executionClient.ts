@@ -3,6 +3,10 @@
  * the API server restarts, 5xx) are retried with capped exponential backoff, so a scheduler restart does
  * not fail the tasks it left running. The token it starts with only has to reach `start`: `start`, every
  * heartbeat and `finish` hand back a short-lived one, and the client uses the newest from then on.
+ *
+ * One client serves one try, and it caches the variables and connections it reads for that try: task code and
+ * templates that read the same key many times cost one Execution API call per key (a value changed while the
+ * try runs is seen by the next try, as with Airflow's variable cache).
  */
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
@@ -35,6 +39,9 @@ export class ExecutionClient {
   #token: string;
   readonly #tiId: string;
   readonly #retryForMs: number;
+  // Promises, so concurrent reads of one key share a request; a failed read is dropped and asked again.
+  readonly #variables = new Map<string, Promise<string | null>>();
+  readonly #connections = new Map<string, Promise<TaskConnection>>();
 
   constructor(apiUrl: string, token: string, tiId: string, options: ExecutionClientOptions = {}) {
     this.#base = `${apiUrl.replace(/\/$/, '')}/execution/v1`;
@@ -82,13 +89,18 @@ export class ExecutionClient {
     return r.value;
   }
 
+  /** The variable's value (null when it does not exist), asked once per try. */
   async getVariable(key: string): Promise<string | null> {
-    return (await this.#call<{ value: string | null }>('GET', `/variables/${encodeURIComponent(key)}`)).value;
+    return cached(this.#variables, key, async () => (await this.#call<{ value: string | null }>('GET', `/variables/${encodeURIComponent(key)}`)).value);
   }
 
+  /** The connection, asked once per try; each caller gets its own copy to change. */
   async getConnection(connId: string): Promise<TaskConnection> {
-    const c = await this.#call<TaskConnection & { extra: Record<string, JsonValue> | null }>('GET', `/connections/${encodeURIComponent(connId)}`);
-    return { ...c, extra: (c.extra ?? {}) as TaskConnection['extra'] };
+    const c = await cached(this.#connections, connId, async () => {
+      const raw = await this.#call<TaskConnection & { extra: Record<string, JsonValue> | null }>('GET', `/connections/${encodeURIComponent(connId)}`);
+      return { ...raw, extra: (raw.extra ?? {}) as TaskConnection['extra'] };
+    });
+    return structuredClone(c);
   }
 
   /** Bytes of this try's log the API server's log store holds. */
@@ -161,4 +173,15 @@ export class ExecutionClient {
 
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+}
+
+/** `load()` once per key; a rejected load is forgotten so the next read asks again. */
+function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let hit = cache.get(key);
+  if (hit === undefined) {
+    hit = load();
+    cache.set(key, hit);
+    hit.catch(() => cache.delete(key));
+  }
+  return hit;
 }

@@ -68,7 +68,13 @@ export interface TaskContext {
    * `mapIndex`, a mapped task's XCom is the list of its map indexes' values in map-index order.
    */
   xcomPull(taskId: string, key?: string, mapIndex?: number): Promise<JsonValue | null>;
+  /**
+   * A variable's value, or null when it does not exist. Read once per try (later reads in the same try, from code
+   * or templates, answer from the try's cache); a change made meanwhile is seen by the next try.
+   */
   getVariable(key: string): Promise<string | null>;
+  /** {@link getVariable} parsed as JSON. */
   getJsonVariable(key: string): Promise<JsonValue | null>;
+  /** A connection (secrets masked in the task log once read), read once per try like variables; each call returns its own copy. */
   getConnection(connId: string): Promise<TaskConnection>;
 }

@@ -3,11 +3,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'docs/**', 'deploy/**', 'k8s/**', 'test/sdk/fixtures/**'] },
+  { ignores: ['node_modules/**', 'docs/**', 'deploy/**', 'k8s/**', 'test/sdk/fixtures/**', 'ui/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': [
@@ -19,5 +19,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // The web UI has two TypeScript projects (browser code and its Vite config), neither under the root's.
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: false, project: ['ui/tsconfig.json', 'ui/tsconfig.node.json'], tsconfigRootDir: import.meta.dirname } },
   },
 );

@@ -1,5 +1,5 @@
 /**
- * `npm test`: typecheck, lint, then every test file under test/ and examples/tests with Node's test runner. The
+ * `npm test`: typecheck (the server and the web UI), lint, then every test file under test/ and examples/tests with Node's test runner. The
  * Kubernetes integration tests (test/k8s) run too when a test control plane is available
  * (CAPSTAN_K8S_TESTS=1, set by scripts/ci-k8s.sh after it builds the cluster binaries); pass
  * `--no-k8s` or set CAPSTAN_K8S_TESTS=0 to skip them. Extra arguments are test files to run alone.
@@ -18,6 +18,9 @@ function run(cmd: string, cmdArgs: string[]): void {
 
 if (only.length === 0) {
   run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+  // The web UI's own projects: the browser code (DOM, no Node) and its Vite config (Node).
+  run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'ui/tsconfig.json']);
+  run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'ui/tsconfig.node.json']);
   run(process.execPath, ['node_modules/eslint/bin/eslint.js', '.']);
 }
 const concurrency = `--test-concurrency=${process.env.CAPSTAN_TEST_CONCURRENCY ?? '2'}`;

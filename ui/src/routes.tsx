@@ -1,0 +1,29 @@
+/**
+ * The UI's pages by path. Every path lies under a prefix the server answers with the UI
+ * (src/api/ui UI_PAGE_ROUTES), so deep links and reloads work; the URL holds the page's state.
+ */
+import { createBrowserRouter, type RouteObject } from 'react-router';
+import { RequireSignIn } from './auth/session.tsx';
+import { AppShell } from './shell/AppShell.tsx';
+import { AccountPage } from './pages/AccountPage.tsx';
+import { DashboardPage } from './pages/DashboardPage.tsx';
+import { LoginPage } from './pages/LoginPage.tsx';
+import { NotFoundPage } from './pages/NotFoundPage.tsx';
+
+export const routes: RouteObject[] = [
+  { path: '/login', element: <LoginPage /> },
+  {
+    element: (
+      <RequireSignIn>
+        <AppShell />
+      </RequireSignIn>
+    ),
+    children: [
+      { index: true, element: <DashboardPage /> },
+      { path: 'account', element: <AccountPage /> },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+];
+
+export const router = createBrowserRouter(routes);

@@ -10,6 +10,7 @@ import type { Histogram, Registry } from 'prom-client';
 import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
 import type { HealthReport } from './health.ts';
 import { publicApi, type PublicApiDeps } from './publicApi.ts';
+import { v2Api, V2_PREFIX, type V2Deps } from './v2/index.ts';
 import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
 import { mountHttpHygiene, type HttpHygieneOptions } from './http/index.ts';
 import type { Logger } from 'pino';
@@ -19,6 +20,8 @@ export interface ApiAppDeps {
   requestDuration?: Histogram<'method' | 'route' | 'status'>;
   execution: ExecutionApiDeps;
   public: PublicApiDeps;
+  /** The public REST API v2 (`/api/v2`). */
+  v2: V2Deps;
   /** Authentication and authorization of every route but /health and the Execution API's own. */
   auth: MountAuthDeps;
   registry?: Registry;
@@ -53,6 +56,7 @@ export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
   });
   app.route('/execution/v1', executionApi(d.execution));
   app.route('/api/v1', publicApi(d.public));
+  app.route(V2_PREFIX, v2Api(d.v2));
   return app;
 }
 

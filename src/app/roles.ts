@@ -153,6 +153,11 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
     },
+    v2: {
+      db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}),
+      limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
+      taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
+    },
     http: httpHygieneOptions(c.api),
     logger: createLogger(c.logging, 'api-server'),
     registry: engine.metrics.registry,

@@ -111,6 +111,8 @@ async function authorize(d: AuthMiddlewareDeps, p: Principal, match: RouteMatch)
   }
   if (a.dagParam === undefined || p.dags.kind === 'all') return undefined;
   const dagId = match.params[a.dagParam] ?? '';
+  // `~` (every DAG) on a v2 list route: the handler lists only the DAGs the principal may see.
+  if (dagId === '~' && a.action === 'read') return undefined;
   const facts = await dagAccessFacts(d.db, dagId);
   const level = facts === undefined ? 'none' : dagAccess(p.dags, facts);
   // Outside the grants, a DAG does not exist for this principal.

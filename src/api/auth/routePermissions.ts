@@ -5,6 +5,7 @@
  */
 import { TrieRouter } from 'hono/router/trie-router';
 import type { Action, Resource } from '../../auth/permissions.ts';
+import { v2RoutePermissions } from '../v2/index.ts';
 
 /** What a route requires. */
 export type RouteAccess =
@@ -72,6 +73,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/apiTokens': can('user', 'read'),
   'DELETE /api/v1/apiTokens/:tokenId': can('user', 'edit', 'api_token.revoke'),
   'GET /api/v1/auditLog': can('audit_log', 'read'),
+
+  // Every /api/v2 route, from the permission each route declares beside its definition (src/api/v2/routes).
+  ...v2RoutePermissions(),
 
   'POST /execution/v1/task-instances/:id/start': TASK,
   'POST /execution/v1/task-instances/:id/heartbeat': TASK,

@@ -1,0 +1,26 @@
+/** What the v2 routes are given: the store, the clock, wake-ups, logs and input limits. */
+import type { EngineEvents } from '../../engine/events.ts';
+import type { TaskLogHandler } from '../../logging/logHandler.ts';
+import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
+import type { MetadataDb } from '../../store/db.ts';
+
+export interface V2Limits {
+  /** `api.maxConfBytes`. */
+  maxConfBytes: number;
+  /** `api.maxConfDepth`. */
+  maxConfDepth: number;
+  /** `core.allowedRunIdPattern`. */
+  allowedRunIdPattern: string;
+}
+
+export interface V2Deps {
+  db: MetadataDb;
+  now: () => number;
+  limits: V2Limits;
+  /** Called after a change the scheduler should act on at once (trigger, clear, mark). */
+  onTriggered?: () => void;
+  /** In-process task state changes (standalone); live streams also poll the database, so this only speeds them up. */
+  events?: EngineEvents;
+  /** Where task logs are read: the log store, then live sources. Absent: the log routes answer 404. */
+  taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
+}

@@ -1,0 +1,30 @@
+/**
+ * The OpenAPI 3.1 document of `/api/v2`, generated from the route definitions alone (no engine), so the
+ * committed copy (`docs/api/openapi.json`) can be regenerated and compared by a test:
+ * `node scripts/api-schema.ts` rewrites it and the typed client.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AnyRoute } from './route.ts';
+
+/** The document's `info` and servers. */
+const INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Capstan REST API',
+    version: '2',
+    description:
+      'The public API of Capstan: everything the web UI and the remote CLI use. JSON in camelCase; lists take `limit`/`offset` and answer `totalEntries`; errors are `{ error: { code, message, hint?, field? } }`. Authenticate with `Authorization: Bearer <token>` (POST /auth/token or a personal API token) or the browser session cookie with `X-CSRF-Token` on unsafe requests.',
+  },
+  servers: [{ url: '/api/v2' }],
+  security: [{ bearer: [] }],
+};
+
+export type OpenApiDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+
+/** The document for `routes`, paths relative to `/api/v2`. */
+export function openApiDocument(routes: readonly AnyRoute[]): OpenApiDocument {
+  const app = new OpenAPIHono();
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'a JWT from POST /auth/token or a personal API token (cap_…)' });
+  for (const r of routes) app.openAPIRegistry.registerPath(r.openApi);
+  return app.getOpenAPI31Document(INFO);
+}

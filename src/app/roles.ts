@@ -64,6 +64,10 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
       return new LocalExecutor({
         parallelism: config.core.parallelism,
         warmProcesses: config.localExecutor.warmProcesses,
+        reuseProcesses: config.localExecutor.reuseProcesses,
+        triesPerProcess: config.localExecutor.triesPerProcess,
+        processMemoryLimitBytes: config.localExecutor.processMemoryLimitMb * 1024 * 1024,
+        idleProcessTimeoutMs: config.localExecutor.idleProcessTimeoutMs,
         executionApiUrl,
         baseLogFolder: config.logging.baseLogFolder,
         tokens: engine.tokens,
@@ -129,6 +133,7 @@ export function createDagProcessor(engine: Engine, onChange?: () => void): DagPr
     logger: createLogger(c.logging, 'dag-processor'),
     metrics: engine.metrics,
     env: userCodeEnvironment(c),
+    warningChecks: { latestImage: c.dagProcessor.warnLatestImage, missingResourceRequests: c.dagProcessor.warnMissingResourceRequests },
     ...(onChange ? { onChange } : {}),
   });
 }

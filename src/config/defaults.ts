@@ -148,6 +148,8 @@ export const OPTIONS: OptionTable = {
     maxBodyBytes: { kind: { type: 'integer', min: 1024 }, default: 1024 * 1024, doc: 'Largest request body of the REST and /auth APIs in bytes; larger ones get 413 (the Execution API has its own limits)' },
     maxConfBytes: { kind: { type: 'integer', min: 2 }, default: 64 * 1024, doc: 'Largest DAG run conf (serialized JSON bytes) the REST API accepts' },
     maxConfDepth: { kind: { type: 'integer', min: 1, max: 60 }, default: 32, doc: 'Deepest nesting of a DAG run conf the REST API accepts (the conf object itself is level 1)' },
+    exposeConfig: { kind: { type: 'boolean' }, default: false, doc: 'GET /api/v2/config shows the configuration (secrets always redacted) to roles that may read config (Op and Admin); false: 403, as Airflow’s expose_config' },
+    testConnection: { kind: { type: 'boolean' }, default: false, doc: 'The test-connection action (POST /api/v2/connections/test) resolves and reaches the host a connection names from the API server; false: 403, as Airflow’s test_connection' },
   },
   auth: {
     mode: { kind: { type: 'enum', values: ['enabled', 'disabled'] }, default: 'enabled', doc: 'enabled: every API route but /health needs a signed-in user or token; disabled (local hacking only, loopback binds only): every caller acts as Admin' },
@@ -190,6 +192,8 @@ export const OPTIONS: OptionTable = {
     refreshIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often the DAGs folder is listed for new, changed and deleted files' },
     parseTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A DAG file whose import takes longer is killed and recorded as an import error' },
     parallelism: { kind: { type: 'integer', min: 1 }, default: 2, doc: 'DAG files parsed at once' },
+    warnLatestImage: { kind: { type: 'boolean' }, default: true, doc: 'DAG warning for a pod task whose image resolves to :latest with no imagePullPolicy' },
+    warnMissingResourceRequests: { kind: { type: 'boolean' }, default: true, doc: 'DAG warning for a pod task that sets no resource requests' },
   },
   triggerer: {
     capacity: { kind: { type: 'integer', min: 1 }, default: 1000, doc: 'Most triggers one triggerer runs at once' },
@@ -200,6 +204,10 @@ export const OPTIONS: OptionTable = {
   },
   localExecutor: {
     warmProcesses: { kind: { type: 'integer', min: 0 }, default: 2, doc: 'Idle pre-started task processes kept ready to cut start latency' },
+    reuseProcesses: { kind: { type: 'boolean' }, default: true, doc: 'A task process that ended a try cleanly runs the next one (fresh environment and DAG file instance per try; retired when a try leaves globals, handles or listeners behind, times out, crashes or defers); false: one process per try' },
+    triesPerProcess: { kind: { type: 'integer', min: 1 }, default: 100, doc: 'A reused task process retires after this many tries' },
+    processMemoryLimitMb: { kind: { type: 'integer', min: 1 }, default: 512, doc: 'A reused task process whose resident set is above this many MiB after a try retires' },
+    idleProcessTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 60 * SECOND, doc: 'A reused task process idle this long exits, unless it is one of the warmProcesses kept ready' },
   },
   kubernetes: {
     podMutationHook: { kind: { type: 'string' }, default: '', doc: 'Pod mutation hook `<module path>#<export name>`, applied last to every pod Capstan builds; empty: none' },

@@ -95,6 +95,10 @@ export interface CapstanConfig {
     maxConfBytes: number;
     /** Deepest run conf the REST API accepts (the object itself is level 1). Default 32. */
     maxConfDepth: number;
+    /** `GET /api/v2/config` answers (secrets redacted) to roles with config read; off, it answers 403. Default false. */
+    exposeConfig: boolean;
+    /** `POST /api/v2/connections/test` reaches out to the host a connection names; off, it answers 403. Default false. */
+    testConnection: boolean;
   };
   auth: {
     /** `enabled` (default): every API route but /health needs a user or token; `disabled`: local hacking only. */
@@ -171,6 +175,10 @@ export interface CapstanConfig {
     parseTimeoutMs: number;
     /** Files parsed at once. Default 2. */
     parallelism: number;
+    /** Store a DAG warning for a pod task whose image resolves to `:latest` with no `imagePullPolicy`. Default true. */
+    warnLatestImage: boolean;
+    /** Store a DAG warning for a pod task that sets no resource requests. Default true. */
+    warnMissingResourceRequests: boolean;
   };
   /** The triggerer role, which runs deferred tasks' triggers (src/triggerer/ARCHITECTURE.md). */
   triggerer: {
@@ -188,6 +196,20 @@ export interface CapstanConfig {
   localExecutor: {
     /** Idle pre-started task processes kept ready to cut start latency. Default 2. */
     warmProcesses: number;
+    /**
+     * A task process that ended a try cleanly runs the next one: the try gets its own environment (the
+     * allow-list's), working directory and instance of its DAG file; the process retires (exits, a fresh one
+     * replaces it) after a try that added or replaced globals, left handles or `process` listeners behind, was
+     * stopped (timeout), crashed, or deferred. Loaded modules (the SDK, packages, a DAG file's helpers) are
+     * shared. False: one process per try. Default true.
+     */
+    reuseProcesses: boolean;
+    /** A reused task process retires after this many tries. Default 100. */
+    triesPerProcess: number;
+    /** A reused task process whose resident set is above this many MiB after a try retires. Default 512. */
+    processMemoryLimitMb: number;
+    /** A reused task process idle this long exits, unless it is one of the `warmProcesses` kept ready. Default 60 s. */
+    idleProcessTimeoutMs: number;
   };
   /** Settings shared by everything that builds pods (KubernetesPodOperator, Job operators, KubernetesExecutor). */
   kubernetes: {

@@ -98,4 +98,19 @@ export interface SerializedDag {
   secretAccess?: SecretAccess;
   /** Custom roles granted this DAG (role name → `read` | `edit`); absent when none. */
   accessControl?: Record<string, 'read' | 'edit'>;
+  /** Authoring warnings found when the file was parsed (Airflow's DAG warnings); absent when none. */
+  warnings?: DagWarning[];
+}
+
+/**
+ * Something in a DAG that works but is known to hurt in production (a `:latest` image without a pull policy, a
+ * pod without resource requests). Found by the DAG processor at parse time; the DAG still runs.
+ */
+export interface DagWarning {
+  /** Stable code, e.g. `latest-image-without-pull-policy`. */
+  code: string;
+  /** The task it is about; null for the DAG as a whole. */
+  taskId: string | null;
+  /** What is wrong, why it matters and the fix, in one sentence or two. */
+  message: string;
 }

@@ -11,6 +11,9 @@ import type { AuthoringDefaults } from '../sdk/authoring.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { deactivateDagsOfFile, forgetDagFile, listDagFiles, listDags, recordDagFile, upsertSerializedDag } from '../store/dags.ts';
 import { ImportErrorStore } from '../store/importErrors.ts';
+import { JobRegistry } from '../store/jobs.ts';
+import type { DagWarning, SerializedDag } from '../core/serialized.ts';
+import { podTaskWarnings, type PodWarningChecks } from '../kubernetes/pod/index.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import { abortableDelay, runLimited } from '../core/async.ts';
 import { DAG_FILE_PATTERN } from './loader.ts';
@@ -31,6 +34,15 @@ export interface DagProcessorDeps {
   onChange?: () => void;
   /** Environment of the parsing processes (the task environment); default this process's. */
   env?: Record<string, string>;
+  /** Authoring checks stored as each DAG's `warnings` (config `dagProcessor.warn…`). Default: all on. */
+  warningChecks?: PodWarningChecks;
+}
+
+/** The DAG with the authoring warnings its tasks raise under `checks` (`warnings` absent when none). */
+export function withAuthoringWarnings(dag: SerializedDag, checks: PodWarningChecks): SerializedDag {
+  const { warnings: _previous, ...rest } = dag;
+  const warnings: DagWarning[] = dag.tasks.flatMap((task) => podTaskWarnings(task, checks));
+  return warnings.length === 0 ? rest : { ...rest, warnings };
 }
 
 export interface ProcessSummary {
@@ -111,15 +123,28 @@ export class DagProcessor {
     return summary;
   }
 
-  /** Parse passes until the signal aborts. */
-  async run(signal: AbortSignal, intervalMs: number): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.processOnce();
-      } catch (err) {
-        this.#deps.logger.error({ err }, 'DAG processing pass failed');
+  /**
+   * Parse passes until the signal aborts, registered as a `dag_processor` job that heartbeats every
+   * `heartbeatIntervalMs` (default 5 s) whatever a pass takes, so health checks see a live processor.
+   */
+  async run(signal: AbortSignal, intervalMs: number, heartbeatIntervalMs = 5000): Promise<void> {
+    const jobs = new JobRegistry(this.#deps.db, { now: this.#deps.now });
+    const jobId = await jobs.register('dag_processor');
+    const beat = setInterval(() => {
+      jobs.heartbeat(jobId).catch((err: unknown) => this.#deps.logger.warn({ err }, 'DAG processor heartbeat failed'));
+    }, heartbeatIntervalMs);
+    try {
+      while (!signal.aborted) {
+        try {
+          await this.processOnce();
+        } catch (err) {
+          this.#deps.logger.error({ err }, 'DAG processing pass failed');
+        }
+        await abortableDelay(intervalMs, signal);
       }
-      await abortableDelay(intervalMs, signal);
+    } finally {
+      clearInterval(beat);
+      await jobs.end(jobId, 'success').catch((err: unknown) => this.#deps.logger.warn({ err }, 'could not end the DAG processor job'));
     }
   }
 

@@ -34,6 +34,20 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     });
 
   dags
+    .command('list-warnings')
+    .description('authoring warnings the DAG processor found (a :latest image without a pull policy, a pod without resource requests)')
+    .option('--dag-id <dagId>', 'only this DAG')
+    .action(async (opts: { dagId?: string }) => {
+      const db = await ctx.db();
+      const dagIds = opts.dagId === undefined ? (await listDags(db)).map((d) => d.dag_id) : [(await getDag(db, opts.dagId)).dag_id];
+      const rows = [];
+      for (const dagId of dagIds) {
+        for (const w of (await getSerializedDag(db, dagId)).warnings ?? []) rows.push({ dagId, taskId: w.taskId ?? '', code: w.code, message: w.message });
+      }
+      printRows(rows, ['dagId', 'taskId', 'code', 'message'], ctx.output);
+    });
+
+  dags
     .command('show <dagId>')
     .description('the DAG’s tasks, dependencies and settings')
     .action(async (dagId: string) => {
@@ -50,6 +64,8 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         'table',
       );
       process.stdout.write(`\n${renderTaskTree(s).join('\n')}\n`);
+      for (const w of s.warnings ?? []) process.stdout.write(`\nwarning (${w.code}${w.taskId === null ? '' : `, task ${w.taskId}`}): ${w.message}`);
+      if ((s.warnings ?? []).length > 0) process.stdout.write('\n');
     });
 
   dags

@@ -26,3 +26,5 @@ export { isQuantity, quantity, validateResourceRequirements } from './quantity.t
 export { Secret, secretAttachments, secretVolumeName } from './secret.ts';
 export type { SecretAttachment } from './secret.ts';
 export { renderPodYaml } from './yaml.ts';
+export { isLatestImage, POD_WARNING_CODES, podTaskWarnings } from './authoringWarnings.ts';
+export type { PodWarningChecks } from './authoringWarnings.ts';

@@ -379,6 +379,26 @@ void describe('chart: Service, DAGs, logs, NetworkPolicies', { skip }, () => {
     assert.match(renderError({ values: { apiServer: { service: { nodePort: 30007 } } } }), /use type NodePort/);
   });
 
+  void test('an Ingress only when asked, to the api-server Service; its hosts join api.allowedHosts unless config sets them', () => {
+    assert.deepEqual(ofKind(render(), 'Ingress'), []);
+    const ingress = { enabled: true, className: 'nginx', hosts: ['capstan.example.com'], tls: [{ secretName: 'capstan-tls', hosts: ['capstan.example.com'] }], annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600' } };
+    const objects = render({ values: { apiServer: { ingress } } });
+    const ing = find(objects, 'Ingress', 'rel-capstan-api-server');
+    assert.equal(at(ing, 'spec.ingressClassName'), 'nginx');
+    assert.deepEqual(at(ing, 'spec.tls'), ingress.tls);
+    assert.deepEqual(at(ing, 'metadata.annotations'), ingress.annotations);
+    assert.deepEqual(at(ing, 'spec.rules'), [{
+      host: 'capstan.example.com',
+      http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'rel-capstan-api-server', port: { name: 'http' } } } }] },
+    }]);
+    const api = (parseYaml(configYaml(objects)) as { api: Record<string, unknown> }).api;
+    assert.equal(api['allowedHosts'], 'localhost,rel-capstan-api-server.capstan.svc,capstan.example.com', 'the Service name stays allowed for worker pods');
+    const own = render({ values: { apiServer: { ingress }, config: { api: { allowedHosts: '*.example.com' } } } });
+    assert.equal((parseYaml(configYaml(own)) as { api: Record<string, unknown> }).api['allowedHosts'], '*.example.com');
+    assert.match(renderError({ values: { apiServer: { ingress: { enabled: true } } } }), /apiServer\.ingress\.enabled needs apiServer\.ingress\.hosts/);
+    assert.match(renderError({ values: { apiServer: { ingress: { enabled: true, hosts: ['Not A Host'] } } } }), /hosts/);
+  });
+
   void test('DAGs by image: nothing mounted; by PVC: the claim read-only everywhere; by git-sync: init container and sidecar', () => {
     const image = render();
     assert.ok(!mainContainer(image, 'dag-processor').volumeMounts?.some((m) => m.name === 'dags'));

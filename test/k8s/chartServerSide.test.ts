@@ -100,7 +100,11 @@ const EVERYTHING_ON: RenderOptions['values'] = {
   imagePullSecrets: [{ name: 'regcred' }],
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'capstan', effect: 'NoSchedule' }],
   scheduler: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 }, env: [{ name: 'EXTRA', value: '1' }] },
-  apiServer: { service: { type: 'NodePort', nodePort: 30007 }, podDisruptionBudget: { enabled: true, maxUnavailable: '50%' } },
+  apiServer: {
+    service: { type: 'NodePort', nodePort: 30007 },
+    podDisruptionBudget: { enabled: true, maxUnavailable: '50%' },
+    ingress: { enabled: true, className: 'nginx', hosts: ['capstan.example.com'], tls: [{ secretName: 'capstan-tls', hosts: ['capstan.example.com'] }] },
+  },
   triggerer: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
   dagProcessor: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
 };

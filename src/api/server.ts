@@ -1,6 +1,6 @@
 /**
- * The API server: `/health`, `/metrics`, the Execution API for task processes and the public REST API,
- * on one Hono app served by Node's HTTP server. Every request passes the transport rules (`http/`: Host,
+ * The API server: `/health`, `/metrics`, the Execution API for task processes, the public REST API and
+ * the web UI's files, on one Hono app served by Node's HTTP server. Every request passes the transport rules (`http/`: Host,
  * Origin, JSON-only bounded bodies, security headers, JSON 404/405) and then authentication (`auth/`).
  */
 import { serve } from '@hono/node-server';
@@ -13,6 +13,7 @@ import { publicApi, type PublicApiDeps } from './publicApi.ts';
 import { v2Api, V2_PREFIX, type V2Deps } from './v2/index.ts';
 import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
 import { mountHttpHygiene, type HttpHygieneOptions } from './http/index.ts';
+import { mountWebUi, type WebUiOptions } from './ui/index.ts';
 import type { Logger } from 'pino';
 
 export interface ApiAppDeps {
@@ -31,6 +32,8 @@ export interface ApiAppDeps {
   http: HttpHygieneOptions;
   /** Where unexpected errors are logged (their 500 tells the client nothing). */
   logger?: Logger;
+  /** The web UI at `/` (default: served from ui/dist); false serves no UI routes. */
+  ui?: WebUiOptions | false;
 }
 
 export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
@@ -57,6 +60,7 @@ export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
   app.route('/execution/v1', executionApi(d.execution));
   app.route('/api/v1', publicApi(d.public));
   app.route(V2_PREFIX, v2Api(d.v2));
+  if (d.ui !== false) mountWebUi(app, d.ui ?? {});
   return app;
 }
 

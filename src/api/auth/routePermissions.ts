@@ -9,7 +9,7 @@ import { v2RoutePermissions } from '../v2/index.ts';
 
 /** What a route requires. */
 export type RouteAccess =
-  /** Anyone: the liveness probe and the login routes (password and single sign-on). */
+  /** Anyone: the liveness probe, the login routes (password and single sign-on) and the web UI's files. */
   | { kind: 'public' }
   /** A task-try token, checked by the Execution API itself. */
   | { kind: 'task' }
@@ -32,6 +32,16 @@ const onDagAudited = (resource: Resource, action: Action, event: string): RouteA
 /** `METHOD /path/:param` → access. Paths are the full paths the server answers. */
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
   'GET /health': PUBLIC,
+  // The web UI's files (api/ui): the login page must load signed out; its data comes from the API.
+  'GET /': PUBLIC,
+  'GET /login': PUBLIC,
+  'GET /account': PUBLIC,
+  'GET /dags/*': PUBLIC,
+  'GET /runs': PUBLIC,
+  'GET /task-instances': PUBLIC,
+  'GET /browse/*': PUBLIC,
+  'GET /admin/*': PUBLIC,
+  'GET /assets/:file': PUBLIC,
   'GET /metrics': can('metrics', 'read'),
 
   'POST /auth/token': PUBLIC,

@@ -5,6 +5,7 @@ import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { authApi } from '../api/auth.ts';
 import { ApiError } from '../api/http.ts';
 import { useMe, useResetSession } from '../auth/session.tsx';
+import { Logo } from '../components/Logo.tsx';
 
 /** `next` when it is a path on this server, else `/` (never an open redirect). */
 export function safeNext(next: string | null): string {
@@ -45,10 +46,7 @@ export function LoginPage() {
     <main id="main" className="login-page">
       <form className="login-card" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
         <h1 id="login-title">
-          <span aria-hidden="true" className="brand-mark">
-            ⛭
-          </span>{' '}
-          Sign in to Capstan
+          <Logo size={28} /> Sign in to Capstan
         </h1>
         {error ? (
           <p role="alert" className="error-box">

@@ -7,6 +7,7 @@ import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { authApi, can } from '../api/auth.ts';
 import { useMe, useResetSession } from '../auth/session.tsx';
 import { Dialog } from '../components/Dialog.tsx';
+import { Logo } from '../components/Logo.tsx';
 import { NAV } from './nav.ts';
 import { shortcutList, useGlobalShortcuts } from './shortcuts.tsx';
 import { useTheme, type ThemeChoice } from './theme.ts';
@@ -29,9 +30,7 @@ export function AppShell() {
       </a>
       <header className="topbar">
         <Link to="/" className="brand" aria-label="Capstan home">
-          <span aria-hidden="true" className="brand-mark">
-            ⛭
-          </span>
+          <Logo />
           Capstan
         </Link>
         <MainNav />

@@ -59,7 +59,7 @@ export class CapstanError extends Error {
 
 /** A DAG file or definition is wrong; carries the file, DAG and task it concerns. */
 export class DagDefinitionError extends CapstanError {
-  constructor(message: string, options: { hint?: string } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super('dag_invalid', message, options);
     this.name = 'DagDefinitionError';
   }

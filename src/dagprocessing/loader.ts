@@ -37,7 +37,8 @@ export async function importDagFile(path: string): Promise<Dag[]> {
     await import(pathToFileURL(path).href);
   } catch (err) {
     takeDefinedDags();
-    throw new DagDefinitionError(`${path}: ${errorMessage(err)}`, { hint: err instanceof DagDefinitionError ? (err.hint ?? '') : '' });
+    // The cause keeps the stack, which says the line of the file (errorLineIn).
+    throw new DagDefinitionError(`${path}: ${errorMessage(err)}`, { hint: err instanceof DagDefinitionError ? (err.hint ?? '') : '', cause: err });
   }
   const dags = takeDefinedDags();
   const seen = new Set<string>();

@@ -5,10 +5,11 @@
 import { errorMessage } from '../core/errors.ts';
 import type { SerializedDag } from '../core/serialized.ts';
 import { setAuthoringDefaults, type AuthoringDefaults } from '../sdk/authoring.ts';
+import { errorLineIn } from './errorLine.ts';
 import { importDagFile } from './loader.ts';
 
-/** The message a parse worker sends to its parent. */
-export type ParseResult = { ok: true; dags: SerializedDag[] } | { ok: false; error: string };
+/** The message a parse worker sends to its parent; `line` is the line of the file the error points at, when known. */
+export type ParseResult = { ok: true; dags: SerializedDag[] } | { ok: false; error: string; line?: number | null };
 
 async function main(): Promise<void> {
   const path = process.argv[2];
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     const dags = await importDagFile(path);
     result = { ok: true, dags: dags.map((d) => d.serialize(path)) };
   } catch (err) {
-    result = { ok: false, error: errorMessage(err) };
+    result = { ok: false, error: errorMessage(err), line: errorLineIn(path, err) };
   }
   process.send?.(result, () => process.exit(0));
 }

@@ -182,7 +182,7 @@ export class DagProcessor {
     }
     await recordDagFile(db, { fileloc: f.fileloc, mtimeMs, hash: mtimeMs === DUPLICATE_RETRY_MTIME ? '' : f.hash, parsedAt: now, durationMs });
     if (!result.ok) {
-      await this.#importErrors.record(f.fileloc, result.error, now);
+      await this.#importErrors.record(f.fileloc, result.error, now, result.line ?? null);
       metrics?.dagProcessingFiles.inc({ outcome: 'error' });
       logger.warn({ fileloc: f.fileloc, error: result.error }, 'DAG file failed to import');
       return -1;

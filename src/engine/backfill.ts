@@ -13,6 +13,7 @@
  * instances (as `tasks clear`) and makes it a backfill run of this backfill. Every date of the range is
  * recorded with the run serving it or why it was skipped.
  */
+import { sql } from 'kysely';
 import { CapstanError, InvalidArgument } from '../core/errors.ts';
 import { firstInterval, nextInterval, type DataInterval } from '../core/schedule.ts';
 import type { JsonObject, SerializedDag } from '../core/serialized.ts';
@@ -20,6 +21,7 @@ import { isDagRunTerminal, isTerminal, type DagRunState } from '../core/states.t
 import { AuditLog } from '../store/auditLog.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getSerializedDag } from '../store/dags.ts';
+import type { Page, PageRequest, SortRequest } from '../store/listPage.ts';
 import { countRunsByDag, createDagRun, findDagRunByLogicalDate, makeRunId } from '../store/dagRuns.ts';
 import type { BackfillTable, DagRunRow } from '../store/schema.ts';
 import { clearTaskInstances } from './clear.ts';
@@ -71,7 +73,10 @@ export interface BackfillInfo {
   maxActiveRuns: number;
   conf: JsonObject;
   createdAt: number;
+  /** Set when every run finished, or when the backfill was cancelled. */
   completedAt: number | null;
+  /** While paused, its queued runs are not started (running ones finish). */
+  isPaused: boolean;
 }
 
 export interface BackfillCreated {
@@ -247,7 +252,7 @@ async function applyEntry(
   await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: run.id, exception_reason: null }).execute();
 }
 
-function toInfo(row: { id: number; dag_id: string; from_date: number; to_date: number; reprocess_behavior: ReprocessBehavior; max_active_runs: number; dag_run_conf: string; created_at: number; completed_at: number | null }): BackfillInfo {
+function toInfo(row: { id: number; dag_id: string; from_date: number; to_date: number; reprocess_behavior: ReprocessBehavior; max_active_runs: number; dag_run_conf: string; created_at: number; completed_at: number | null; is_paused: number }): BackfillInfo {
   return {
     id: Number(row.id),
     dagId: row.dag_id,
@@ -258,6 +263,7 @@ function toInfo(row: { id: number; dag_id: string; from_date: number; to_date: n
     conf: JSON.parse(row.dag_run_conf) as JsonObject,
     createdAt: Number(row.created_at),
     completedAt: row.completed_at === null ? null : Number(row.completed_at),
+    isPaused: Number(row.is_paused) === 1,
   };
 }
 
@@ -272,6 +278,63 @@ export async function getBackfill(m: MetadataDb, id: number): Promise<BackfillIn
 export async function listBackfills(m: MetadataDb, dagId: string): Promise<BackfillInfo[]> {
   const rows = await m.db.selectFrom('backfill').selectAll().where('dag_id', '=', dagId).orderBy('id', 'desc').execute();
   return rows.map(toInfo);
+}
+
+/** Fields a backfill list may be ordered by. */
+export const BACKFILL_SORT_FIELDS = ['id', 'dagId', 'createdAt', 'completedAt', 'fromDate', 'toDate'] as const;
+export type BackfillSortField = (typeof BACKFILL_SORT_FIELDS)[number];
+const BACKFILL_COLUMNS = { id: 'id', dagId: 'dag_id', createdAt: 'created_at', completedAt: 'completed_at', fromDate: 'from_date', toDate: 'to_date' } as const;
+
+/**
+ * One page of backfills, of the DAGs in `dagIds` when given (a principal limited to some DAGs) and of
+ * `dagId` when given, optionally only active ones (not completed), ordered by `sort` (default newest
+ * first), with how many matched.
+ */
+export async function pageBackfills(
+  m: MetadataDb,
+  q: PageRequest & { dagId?: string; dagIds?: readonly string[]; active?: boolean; sort?: SortRequest<BackfillSortField> },
+): Promise<Page<BackfillInfo>> {
+  let base = m.db.selectFrom('backfill');
+  if (q.dagId !== undefined) base = base.where('dag_id', '=', q.dagId);
+  if (q.dagIds !== undefined) base = q.dagIds.length === 0 ? base.where(sql<boolean>`1 = 0`) : base.where('dag_id', 'in', [...q.dagIds]);
+  if (q.active !== undefined) base = base.where('completed_at', q.active ? 'is' : 'is not', null);
+  const sort = q.sort ?? { by: 'id', descending: true };
+  const direction = sort.descending ? 'desc' : 'asc';
+  const [rows, count] = await Promise.all([
+    base.selectAll().orderBy(BACKFILL_COLUMNS[sort.by], direction).orderBy('id', direction).limit(q.limit).offset(q.offset).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toInfo), total: Number(count.n) };
+}
+
+/**
+ * Pause or unpause a backfill: while paused the scheduler starts none of its queued runs (running ones
+ * finish). Refuses a completed or cancelled backfill (`conflict`); audits the change as `actor`.
+ */
+export async function setBackfillPaused(m: MetadataDb, id: number, paused: boolean, now: number, actor: string): Promise<BackfillInfo> {
+  const b = await getBackfill(m, id);
+  if (b.completedAt !== null) throw new CapstanError('conflict', `backfill ${id} has ended; it can no longer be ${paused ? 'paused' : 'unpaused'}`, { hint: 'create a new backfill' });
+  await m.db.updateTable('backfill').set({ is_paused: paused ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+  await new AuditLog(m, { now: () => now }).append({ event: paused ? 'backfill.pause' : 'backfill.unpause', actor, dagId: b.dagId, details: { backfillId: id } });
+  return getBackfill(m, id);
+}
+
+/**
+ * Cancel a backfill, as Airflow 3 does: it is paused and marked completed, and its runs still queued are
+ * failed (running runs finish; their task instances are not touched). Refuses a backfill that already
+ * ended (`conflict`); audits the cancellation as `actor` with the number of runs failed.
+ */
+export async function cancelBackfill(m: MetadataDb, id: number, now: number, actor: string): Promise<BackfillInfo> {
+  const b = await getBackfill(m, id);
+  if (b.completedAt !== null) throw new CapstanError('conflict', `backfill ${id} has already ended`);
+  const failed = await m.db.transaction().execute(async (tx) => {
+    await tx.updateTable('backfill').set({ is_paused: 1, completed_at: now, updated_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
+    const runIds = tx.selectFrom('backfill_dag_run').select('dag_run_id').where('backfill_id', '=', id).where('exception_reason', 'is', null).where('dag_run_id', 'is not', null);
+    const r = await tx.updateTable('dag_run').set({ state: 'failed', end_date: now, updated_at: now }).where('id', 'in', runIds).where('state', '=', 'queued').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  });
+  await new AuditLog(m, { now: () => now }).append({ event: 'backfill.cancel', actor, dagId: b.dagId, details: { backfillId: id, queuedRunsFailed: failed } });
+  return getBackfill(m, id);
 }
 
 /**
@@ -315,9 +378,9 @@ export class RunStartGate {
   readonly #runningByDag: Map<string, number>;
   readonly #runningByBackfill: Map<number, number>;
   /** Queued backfill run id → its backfill and that backfill's limit. */
-  readonly #backfillOf: Map<number, { backfillId: number; max: number }>;
+  readonly #backfillOf: Map<number, { backfillId: number; max: number; paused: boolean }>;
 
-  private constructor(runningByDag: Map<string, number>, runningByBackfill: Map<number, number>, backfillOf: Map<number, { backfillId: number; max: number }>) {
+  private constructor(runningByDag: Map<string, number>, runningByBackfill: Map<number, number>, backfillOf: Map<number, { backfillId: number; max: number; paused: boolean }>) {
     this.#runningByDag = runningByDag;
     this.#runningByBackfill = runningByBackfill;
     this.#backfillOf = backfillOf;
@@ -326,18 +389,18 @@ export class RunStartGate {
   static async load(m: MetadataDb, queued: readonly DagRunRow[]): Promise<RunStartGate> {
     const runningByDag = await countRunsByDag(m, ['running'], { excludeRunType: 'backfill' });
     const queuedBackfill = queued.filter((r) => r.run_type === 'backfill').map((r) => r.id);
-    const backfillOf = new Map<number, { backfillId: number; max: number }>();
+    const backfillOf = new Map<number, { backfillId: number; max: number; paused: boolean }>();
     const runningByBackfill = new Map<number, number>();
     if (queuedBackfill.length > 0) {
       const links = await m.db
         .selectFrom('backfill_dag_run')
         .innerJoin('backfill', 'backfill.id', 'backfill_dag_run.backfill_id')
-        .select(['backfill_dag_run.dag_run_id', 'backfill.id', 'backfill.max_active_runs'])
+        .select(['backfill_dag_run.dag_run_id', 'backfill.id', 'backfill.max_active_runs', 'backfill.is_paused'])
         .where('backfill_dag_run.dag_run_id', 'in', queuedBackfill)
         // A run re-run by a later backfill belongs to the newest one: it is set last.
         .orderBy('backfill.id')
         .execute();
-      for (const l of links) backfillOf.set(Number(l.dag_run_id), { backfillId: Number(l.id), max: l.max_active_runs });
+      for (const l of links) backfillOf.set(Number(l.dag_run_id), { backfillId: Number(l.id), max: l.max_active_runs, paused: Number(l.is_paused) === 1 });
       const backfillIds = [...new Set([...backfillOf.values()].map((b) => b.backfillId))];
       if (backfillIds.length > 0) {
         const rows = await m.db
@@ -358,9 +421,9 @@ export class RunStartGate {
   /** Whether `run` may start now; `dagMaxActiveRuns` is its DAG's limit. */
   mayStart(run: DagRunRow, dagMaxActiveRuns: number): boolean {
     if (run.run_type === 'backfill') {
-      // A backfill run whose link is not written yet waits for it (see createBackfill).
+      // A backfill run whose link is not written yet waits for it (see createBackfill); a paused one waits for its unpause.
       const b = this.#backfillOf.get(run.id);
-      return b !== undefined && (this.#runningByBackfill.get(b.backfillId) ?? 0) < b.max;
+      return b !== undefined && !b.paused && (this.#runningByBackfill.get(b.backfillId) ?? 0) < b.max;
     }
     return (this.#runningByDag.get(run.dag_id) ?? 0) < dagMaxActiveRuns;
   }

@@ -7,6 +7,7 @@
 import { CapstanError, InvalidArgument, NotFound } from '../core/errors.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
+import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { ConnectionRow } from './schema.ts';
 
 /** JSON object of connection-type specific settings. */
@@ -137,6 +138,18 @@ export function normalizeConnType(type: string): string {
   return t === 'postgresql' ? 'postgres' : t;
 }
 
+/**
+ * A change to a stored connection: fields left undefined keep their value; `password` null clears it and
+ * `extra` replaces the whole object.
+ */
+export type ConnectionPatch = Partial<Omit<Connection, 'connId'>>;
+
+/** Fields a connection list may be ordered by. */
+export const CONNECTION_SORT_FIELDS = ['connId', 'connType', 'host', 'port', 'description'] as const;
+export type ConnectionSortField = (typeof CONNECTION_SORT_FIELDS)[number];
+
+const CONNECTION_COLUMNS = { connId: 'conn_id', connType: 'conn_type', host: 'host', port: 'port', description: 'description' } as const;
+
 /** Dependencies of a {@link ConnectionStore}. */
 export interface ConnectionStoreOptions {
   /** Encrypts passwords and extras. */
@@ -211,6 +224,50 @@ export class ConnectionStore {
     return rows.map((r) => this.#fromRow(r));
   }
 
+  /**
+   * One page of connections whose id contains `search` (case-insensitive), ordered by `sort` (default
+   * by id), with the number that matched.
+   */
+  async page(q: PageRequest & { search?: string; sort?: SortRequest<ConnectionSortField> }): Promise<Page<Connection>> {
+    let base = this.#m.db.selectFrom('connection');
+    if (q.search !== undefined && q.search !== '') base = base.where(containsText('conn_id', q.search));
+    const sort = q.sort ?? { by: 'connId', descending: false };
+    const direction = sort.descending ? 'desc' : 'asc';
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy(CONNECTION_COLUMNS[sort.by], direction).orderBy('conn_id', direction).limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map((r) => this.#fromRow(r)), total: Number(count.n) };
+  }
+
+  /**
+   * Change a stored connection (see {@link ConnectionPatch}): a password or extra left out stays as
+   * stored. Returns the connection as now stored; `not_found` when there is none.
+   */
+  async update(connId: string, patch: ConnectionPatch): Promise<Connection> {
+    const current = await this.require(connId);
+    const next: Connection = { ...current, ...definedOnly(patch), connId };
+    validateConnection(next);
+    const extra = Object.keys(next.extra).length > 0 ? JSON.stringify(next.extra) : null;
+    await this.#m.db
+      .updateTable('connection')
+      .set({
+        conn_type: next.connType,
+        description: next.description,
+        host: next.host,
+        schema: next.schema,
+        login: next.login,
+        password: next.password === null ? null : this.#fernet.encrypt(next.password),
+        port: next.port,
+        extra: extra === null ? null : this.#fernet.encrypt(extra),
+        is_encrypted: 1,
+        updated_at: this.#now(),
+      })
+      .where('conn_id', '=', connId)
+      .execute();
+    return next;
+  }
+
   /** Delete a connection; false when it did not exist. */
   async delete(connId: string): Promise<boolean> {
     const result = await this.#m.db.deleteFrom('connection').where('conn_id', '=', connId).executeTakeFirst();
@@ -245,6 +302,10 @@ export function validateConnection(c: Connection): void {
   if (c.port !== null && (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535)) {
     throw new InvalidArgument(`connection port ${c.port} is not an integer from 0 to 65535`, 'pass a port such as 5432');
   }
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function parseExtra(text: string, connId: string): ConnectionExtra {

@@ -3,6 +3,7 @@
  * At most one row per file; recording again replaces it.
  */
 import type { MetadataDb } from './db.ts';
+import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 
 /** Why a DAG file failed to load, and when. */
 export interface ImportError {
@@ -10,7 +11,13 @@ export interface ImportError {
   message: string;
   /** Epoch ms of the failed parse. */
   timestamp: number;
+  /** Line of the file the error points at; null when the error does not say. */
+  line: number | null;
 }
+
+/** Fields an import error list may be ordered by. */
+export const IMPORT_ERROR_SORT_FIELDS = ['fileloc', 'timestamp'] as const;
+export type ImportErrorSortField = (typeof IMPORT_ERROR_SORT_FIELDS)[number];
 
 /**
  * Records and clears import errors per file.
@@ -27,12 +34,12 @@ export class ImportErrorStore {
     this.#m = m;
   }
 
-  /** Store (or replace) the error of one file. */
-  async record(fileloc: string, message: string, timestamp: number): Promise<void> {
+  /** Store (or replace) the error of one file, with the line it points at when known. */
+  async record(fileloc: string, message: string, timestamp: number, line: number | null = null): Promise<void> {
     await this.#m.db
       .insertInto('import_error')
-      .values({ fileloc, message, timestamp })
-      .onConflict((oc) => oc.column('fileloc').doUpdateSet({ message, timestamp }))
+      .values({ fileloc, message, timestamp, line })
+      .onConflict((oc) => oc.column('fileloc').doUpdateSet({ message, timestamp, line }))
       .execute();
   }
 
@@ -54,6 +61,26 @@ export class ImportErrorStore {
   async list(options: { fileloc?: string } = {}): Promise<ImportError[]> {
     let query = this.#m.db.selectFrom('import_error').selectAll().orderBy('fileloc');
     if (options.fileloc !== undefined) query = query.where('fileloc', '=', options.fileloc);
-    return query.execute();
+    return (await query.execute()).map(fromRow);
   }
+
+  /**
+   * One page of errors whose file path contains `search` (case-insensitive), ordered by `sort` (default
+   * by file), with the number that matched.
+   */
+  async page(q: PageRequest & { search?: string; sort?: SortRequest<ImportErrorSortField> }): Promise<Page<ImportError>> {
+    let base = this.#m.db.selectFrom('import_error');
+    if (q.search !== undefined && q.search !== '') base = base.where(containsText('fileloc', q.search));
+    const sort = q.sort ?? { by: 'fileloc', descending: false };
+    const direction = sort.descending ? 'desc' : 'asc';
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy(sort.by, direction).orderBy('fileloc', direction).limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(fromRow), total: Number(count.n) };
+  }
+}
+
+function fromRow(r: { fileloc: string; message: string; timestamp: number; line: number | null }): ImportError {
+  return { fileloc: r.fileloc, message: r.message, timestamp: Number(r.timestamp), line: r.line === null ? null : Number(r.line) };
 }

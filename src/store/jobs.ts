@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { MetadataDb } from './db.ts';
+import type { Page, PageRequest, SortRequest } from './listPage.ts';
 import type { JobRow } from './schema.ts';
 
 /** Lifecycle of a job row: `running` until it ends. */
@@ -21,6 +22,23 @@ export interface Job {
   startDate: number;
   endDate: number | null;
   latestHeartbeat: number;
+}
+
+/** The job types the roles register, in Airflow's names. */
+export const JOB_TYPES = ['scheduler', 'triggerer', 'dag_processor'] as const;
+
+/** Fields a job list may be ordered by. */
+export const JOB_SORT_FIELDS = ['startDate', 'endDate', 'latestHeartbeat', 'jobType', 'hostname'] as const;
+export type JobSortField = (typeof JOB_SORT_FIELDS)[number];
+const JOB_COLUMNS = { startDate: 'start_date', endDate: 'end_date', latestHeartbeat: 'latest_heartbeat', jobType: 'job_type', hostname: 'hostname' } as const;
+
+/** Filters of {@link JobRegistry.page}; `alive` needs `thresholdMs` and `now` (the liveness rule). */
+export interface JobQuery extends PageRequest {
+  jobType?: string;
+  state?: JobState;
+  hostname?: string;
+  alive?: { thresholdMs: number; now: number };
+  sort?: SortRequest<JobSortField>;
 }
 
 /** Dependencies of a {@link JobRegistry}; all default to the real process. */
@@ -106,6 +124,28 @@ export class JobRegistry {
       .orderBy('latest_heartbeat', 'desc')
       .execute();
     return rows.map(fromRow);
+  }
+
+  /** One page of jobs matching the filters (default newest start first), with how many matched. */
+  async page(q: JobQuery): Promise<Page<Job>> {
+    let base = this.#m.db.selectFrom('job');
+    if (q.jobType !== undefined) base = base.where('job_type', '=', q.jobType);
+    if (q.state !== undefined) base = base.where('state', '=', q.state);
+    if (q.hostname !== undefined) base = base.where('hostname', '=', q.hostname);
+    if (q.alive !== undefined) base = base.where('state', '=', 'running').where('latest_heartbeat', '>=', q.alive.now - q.alive.thresholdMs);
+    const sort = q.sort ?? { by: 'startDate', descending: true };
+    const direction = sort.descending ? 'desc' : 'asc';
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy(JOB_COLUMNS[sort.by], direction).orderBy('id', direction).limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(fromRow), total: Number(count.n) };
+  }
+
+  /** The running job of `jobType` with the newest heartbeat, alive or not; undefined when none runs. */
+  async latestRunning(jobType: string): Promise<Job | undefined> {
+    const row = await this.#m.db.selectFrom('job').selectAll().where('job_type', '=', jobType).where('state', '=', 'running').orderBy('latest_heartbeat', 'desc').limit(1).executeTakeFirst();
+    return row ? fromRow(row) : undefined;
   }
 
   /** True when job `id` is running and heartbeated within `thresholdMs` of `now`. */

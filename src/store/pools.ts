@@ -6,6 +6,7 @@
 import { CapstanError, InvalidArgument, NotFound } from '../core/errors.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
+import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { PoolRow } from './schema.ts';
 
 /** The pool tasks use when they name none. */
@@ -34,6 +35,17 @@ export interface PoolUsage extends Pool {
 
 /** Longest pool name the schema holds. */
 export const MAX_POOL_NAME_LENGTH = 256;
+
+/** Fields a pool list may be ordered by. */
+export const POOL_SORT_FIELDS = ['name', 'slots', 'description'] as const;
+export type PoolSortField = (typeof POOL_SORT_FIELDS)[number];
+
+/** A pool's settings to create one: `description` default null, `includeDeferred` default false. */
+export interface PoolSettings {
+  slots: number;
+  description?: string | null;
+  includeDeferred?: boolean;
+}
 
 /**
  * Reads and writes pools.
@@ -66,6 +78,49 @@ export class PoolStore {
       .execute();
     const row = await this.#m.db.selectFrom('pool').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
     return fromRow(row);
+  }
+
+  /** Create a new pool; a `conflict` error when the name is taken. */
+  async create(name: string, settings: PoolSettings): Promise<PoolUsage> {
+    validatePool(name, settings.slots);
+    const result = await this.#m.db
+      .insertInto('pool')
+      .values({ name, slots: settings.slots, description: settings.description ?? null, include_deferred: settings.includeDeferred ? 1 : 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw new CapstanError('conflict', `pool '${name}' already exists`, { hint: 'change it instead, or choose another name' });
+    return this.require(name);
+  }
+
+  /** Change an existing pool: fields left undefined keep their value. `not_found` when there is none. */
+  async update(name: string, patch: Partial<PoolSettings>): Promise<PoolUsage> {
+    const current = await this.require(name);
+    await this.set(name, { slots: patch.slots ?? current.slots, ...(patch.description === undefined ? {} : { description: patch.description }), ...(patch.includeDeferred === undefined ? {} : { includeDeferred: patch.includeDeferred }) });
+    return this.require(name);
+  }
+
+  /** Like {@link PoolStore.get} but a `not_found` error when missing. */
+  async require(name: string): Promise<PoolUsage> {
+    const pool = await this.get(name);
+    if (!pool) throw new NotFound(`pool '${name}' does not exist`, 'list pools with `capstan pools list`');
+    return pool;
+  }
+
+  /**
+   * One page of pools whose name contains `search` (case-insensitive), ordered by `sort` (default by
+   * name), each with its usage, and the number that matched.
+   */
+  async page(q: PageRequest & { search?: string; sort?: SortRequest<PoolSortField> }): Promise<Page<PoolUsage>> {
+    let base = this.#m.db.selectFrom('pool');
+    if (q.search !== undefined && q.search !== '') base = base.where(containsText('name', q.search));
+    const sort = q.sort ?? { by: 'name', descending: false };
+    const direction = sort.descending ? 'desc' : 'asc';
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy(sort.by, direction).orderBy('name', direction).limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    const usage = rows.length === 0 ? new Map() : await this.#usage(rows.map((r) => r.name));
+    return { items: rows.map((r) => withUsage(fromRow(r), usage.get(r.name))), total: Number(count.n) };
   }
 
   /** One pool with its usage, or undefined. */

@@ -171,6 +171,8 @@ export interface ImportErrorTable {
   fileloc: string;
   message: string;
   timestamp: number;
+  /** Line of the file the error points at, when known. */
+  line: number | null;
 }
 
 /** Heartbeating processes: schedulers, DAG processors, API servers, triggerers. */
@@ -221,9 +223,11 @@ export interface BackfillTable {
   max_active_runs: number;
   dag_run_conf: string;
   created_at: number;
-  /** Set once every run of the backfill has finished. */
+  /** Set once every run of the backfill has finished, or when it was cancelled. */
   completed_at: number | null;
   updated_at: number;
+  /** 1 while paused: its queued runs are not started. */
+  is_paused: Generated<number>;
 }
 
 /** One logical date of a backfill: the run serving it, or why none was created. */

@@ -5,6 +5,7 @@
 import { InvalidArgument } from '../core/errors.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
+import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { VariableRow } from './schema.ts';
 
 /**
@@ -44,6 +45,12 @@ export interface Variable {
 
 /** Longest key the schema holds. */
 export const MAX_VARIABLE_KEY_LENGTH = 250;
+
+/** Fields a variable list may be ordered by. */
+export const VARIABLE_SORT_FIELDS = ['key', 'description', 'updatedAt'] as const;
+export type VariableSortField = (typeof VARIABLE_SORT_FIELDS)[number];
+
+const VARIABLE_COLUMNS = { key: 'key', description: 'description', updatedAt: 'updated_at' } as const;
 
 /** Dependencies of a {@link VariableStore}. */
 export interface VariableStoreOptions {
@@ -119,6 +126,22 @@ export class VariableStore {
   async list(): Promise<Variable[]> {
     const rows = await this.#m.db.selectFrom('variable').selectAll().orderBy('key').execute();
     return rows.map((r) => this.#fromRow(r));
+  }
+
+  /**
+   * One page of variables whose key contains `search` (case-insensitive), ordered by `sort` (default by
+   * key), with the number that matched.
+   */
+  async page(q: PageRequest & { search?: string; sort?: SortRequest<VariableSortField> }): Promise<Page<Variable>> {
+    let base = this.#m.db.selectFrom('variable');
+    if (q.search !== undefined && q.search !== '') base = base.where(containsText('key', q.search));
+    const sort = q.sort ?? { by: 'key', descending: false };
+    const direction = sort.descending ? 'desc' : 'asc';
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy(VARIABLE_COLUMNS[sort.by], direction).orderBy('key', direction).limit(q.limit).offset(q.offset).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map((r) => this.#fromRow(r)), total: Number(count.n) };
   }
 
   /** Delete a variable; returns false when it did not exist. */

@@ -2,9 +2,11 @@
  * XCom: small JSON values a task pushes for others in the same run. Values are stored as JSON text and
  * limited in size (`core.xcomMaxBytes`) so the metadata DB stays a database, not a blob store.
  */
+import { sql } from 'kysely';
 import { CapstanError } from '../core/errors.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import type { MetadataDb } from './db.ts';
+import type { Page, PageRequest } from './listPage.ts';
 
 export const RETURN_VALUE_KEY = 'return_value';
 
@@ -78,4 +80,70 @@ export async function listXComs(m: MetadataDb, filter: { dagId: string; runId?: 
   if (filter.taskId) q = q.where('task_id', '=', filter.taskId);
   const rows = await q.execute();
   return rows.map((r) => ({ runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index, key: r.key, value: JSON.parse(r.value) as JsonValue }));
+}
+
+/** One stored XCom without its value: where it came from, its key and how big it is. */
+export interface XComEntryInfo {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  key: string;
+  /** Bytes of the stored JSON text. */
+  sizeBytes: number;
+  /** Epoch ms of the push. */
+  createdAt: number;
+}
+
+/** Which XComs to list: a DAG's, optionally of one run, task, map index or key. */
+export interface XComEntryFilter {
+  dagId: string;
+  runId?: string;
+  taskId?: string;
+  mapIndex?: number;
+  key?: string;
+}
+
+/**
+ * One page of XCom entries (without values) in run, task, map index and key order, with how many matched.
+ * Sizes come from the database, so a list never reads the values themselves.
+ */
+export async function listXComEntries(m: MetadataDb, filter: XComEntryFilter, page: PageRequest): Promise<Page<XComEntryInfo>> {
+  let base = m.db.selectFrom('xcom').where('dag_id', '=', filter.dagId);
+  if (filter.runId !== undefined) base = base.where('run_id', '=', filter.runId);
+  if (filter.taskId !== undefined) base = base.where('task_id', '=', filter.taskId);
+  if (filter.mapIndex !== undefined) base = base.where('map_index', '=', filter.mapIndex);
+  if (filter.key !== undefined) base = base.where('key', '=', filter.key);
+  const size = m.dialect === 'postgres' ? sql<number>`octet_length(value)` : sql<number>`length(cast(value as blob))`;
+  const [rows, count] = await Promise.all([
+    base
+      .select(['dag_id', 'run_id', 'task_id', 'map_index', 'key', 'created_at', size.as('size')])
+      .orderBy('dag_run_id')
+      .orderBy('task_id')
+      .orderBy('map_index')
+      .orderBy('key')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    items: rows.map((r) => ({ dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index, key: r.key, sizeBytes: Number(r.size), createdAt: Number(r.created_at) })),
+    total: Number(count.n),
+  };
+}
+
+/** One XCom entry with its value, or undefined. */
+export async function getXComEntry(m: MetadataDb, id: { dagId: string; runId: string; taskId: string; mapIndex: number; key: string }): Promise<(XComEntryInfo & { value: JsonValue }) | undefined> {
+  const row = await m.db
+    .selectFrom('xcom')
+    .selectAll()
+    .where('dag_id', '=', id.dagId)
+    .where('run_id', '=', id.runId)
+    .where('task_id', '=', id.taskId)
+    .where('map_index', '=', id.mapIndex)
+    .where('key', '=', id.key)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, mapIndex: row.map_index, key: row.key, sizeBytes: Buffer.byteLength(row.value), createdAt: Number(row.created_at), value: JSON.parse(row.value) as JsonValue };
 }

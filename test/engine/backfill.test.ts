@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backfillProgress, createBackfill, parseBackfillDate, type BackfillProgress } from '../../src/engine/backfill.ts';
+import { backfillProgress, cancelBackfill, createBackfill, parseBackfillDate, RunStartGate, setBackfillPaused, type BackfillProgress } from '../../src/engine/backfill.ts';
 import { markDagRun } from '../../src/engine/mark.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import type { DagRunRow } from '../../src/store/schema.ts';
@@ -114,6 +114,38 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const [p1, p2] = [await finish(one.backfill?.id ?? -1), await finish(two.backfill?.id ?? -1)];
       assert.equal(p1.runs.success + p2.runs.success, 4);
       assert.equal(p1.skipped + p2.skipped, 4);
+    });
+
+    test('pause holds a backfill’s queued runs (unpause lets them run); cancel fails the queued ones and ends it', async () => {
+      const created = await createBackfill(t.engine.db, { dagId: 'daily_etl', from: day('2025-05-01'), to: day('2025-05-04'), maxActiveRuns: 2 }, Date.now(), 'test');
+      const id = created.backfill?.id ?? -1;
+      const paused = await setBackfillPaused(t.engine.db, id, true, Date.now(), 'alice');
+      assert.equal(paused.isPaused, true);
+      const queuedOf = async () => {
+        const runIds = (await t.engine.db.db.selectFrom('backfill_dag_run').select('dag_run_id').where('backfill_id', '=', id).execute()).map((l) => Number(l.dag_run_id));
+        return t.engine.db.db.selectFrom('dag_run').selectAll().where('id', 'in', runIds).where('state', '=', 'queued').execute();
+      };
+      const queued = await queuedOf();
+      assert.ok(queued.length >= 2, 'at most the runs started before the pause have left the queue');
+      const gate = await RunStartGate.load(t.engine.db, queued);
+      assert.deepEqual(queued.map((r) => gate.mayStart(r, 16)), queued.map(() => false), 'the scheduler starts none of a paused backfill’s runs');
+      await setBackfillPaused(t.engine.db, id, false, Date.now(), 'alice');
+      const reopened = await RunStartGate.load(t.engine.db, queued);
+      assert.ok(queued.some((r) => reopened.mayStart(r, 16)), 'unpaused, its runs may start again');
+      assert.equal((await finish(id)).runs.success, 4);
+      await assert.rejects(setBackfillPaused(t.engine.db, id, true, Date.now(), 'alice'), /has ended/);
+
+      const other = await createBackfill(t.engine.db, { dagId: 'daily_etl', from: day('2025-06-01'), to: day('2025-06-05'), maxActiveRuns: 1 }, Date.now(), 'test');
+      const otherId = other.backfill?.id ?? -1;
+      const cancelled = await cancelBackfill(t.engine.db, otherId, Date.now(), 'bob');
+      assert.deepEqual([cancelled.isPaused, cancelled.completedAt !== null], [true, true]);
+      const p = await finish(otherId);
+      assert.equal(p.runs.queued, 0);
+      assert.ok(p.runs.failed >= 4, `the queued runs were failed: ${JSON.stringify(p.runs)}`);
+      assert.equal(p.runs.success + p.runs.failed, 5, 'a run already started when cancelled ran to its end');
+      await assert.rejects(cancelBackfill(t.engine.db, otherId, Date.now(), 'bob'), /already ended/);
+      const audit = await t.engine.db.db.selectFrom('audit_log').select(['event', 'actor']).where('event', 'like', 'backfill.%').orderBy('id').execute();
+      assert.deepEqual(audit.map((e) => `${e.event}:${e.actor}`), ['backfill.pause:alice', 'backfill.unpause:alice', 'backfill.cancel:bob']);
     });
 
     test('REST: POST /dags/:dagId/backfills (dry run, then for real), GET its progress and the list; bad bodies are 400', async () => {

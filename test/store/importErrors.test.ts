@@ -12,8 +12,8 @@ forEachDialect('import errors', (t) => {
     await errors().record('/dags/b.ts', 'ReferenceError: z', 30);
     const all = (await errors().list()).map((e) => ({ ...e }));
     assert.deepEqual(all, [
-      { fileloc: '/dags/a.ts', message: 'TypeError: y', timestamp: 20 },
-      { fileloc: '/dags/b.ts', message: 'ReferenceError: z', timestamp: 30 },
+      { fileloc: '/dags/a.ts', message: 'TypeError: y', timestamp: 20, line: null },
+      { fileloc: '/dags/b.ts', message: 'ReferenceError: z', timestamp: 30, line: null },
     ]);
     assert.deepEqual((await errors().list({ fileloc: '/dags/b.ts' })).map((e) => e.message), ['ReferenceError: z']);
   });

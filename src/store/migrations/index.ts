@@ -11,6 +11,8 @@ import * as m004 from './004_dag_run_callback.ts';
 import * as m005 from './005_backfill.ts';
 import * as m006 from './006_triggers.ts';
 import * as m007 from './007_auth.ts';
+import * as m008 from './008_backfill_paused.ts';
+import * as m009 from './009_import_error_line.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -25,6 +27,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '005_backfill': m005,
   '006_triggers': m006,
   '007_auth': m007,
+  '008_backfill_paused': m008,
+  '009_import_error_line': m009,
 };
 
 /** The newest schema version this code knows. */

@@ -7,6 +7,7 @@ import { RequireSignIn } from './auth/session.tsx';
 import { AppShell } from './shell/AppShell.tsx';
 import { AccountPage } from './pages/AccountPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
+import { DagListPage } from './pages/DagListPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 
@@ -21,6 +22,7 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <DashboardPage /> },
       { path: 'account', element: <AccountPage /> },
+      { path: 'dags', element: <DagListPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

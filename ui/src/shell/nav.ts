@@ -19,7 +19,10 @@ export interface NavSection {
 export const NAV: NavSection[] = [
   {
     label: 'Main',
-    items: [{ label: 'Dashboard', to: '/', key: 'h' }],
+    items: [
+      { label: 'Dashboard', to: '/', key: 'h' },
+      { label: 'DAGs', to: '/dags', key: 'd', needs: 'dag:read' },
+    ],
   },
 ];
 

@@ -103,4 +103,22 @@ describe('web UI: DAG list', { skip: chromiumPath ? false : CHROMIUM_MISSING }, 
     assert.deepEqual(await seriousA11yViolations(viewer.page), []);
     await viewer.context.close();
   });
+
+  test('a DAG row opens the DAG page; its tab is a deep link that survives a reload; an unknown DAG says so', async () => {
+    const { context, page } = await newPage(browser);
+    const problems = collectPageProblems(page, { allowStatuses: [401, 404] });
+    await signIn(page, s.url, undefined, undefined, '/dags?q=example_taskflow');
+    await page.getByRole('link', { name: 'example_taskflow' }).click();
+    await page.waitForURL(`${s.url}/dags/example_taskflow`);
+    await page.getByRole('heading', { name: 'example_taskflow', level: 1 }).waitFor();
+    await page.getByText('Typed TaskFlow tasks passing values through XCom').waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await screenshot(page, 'dag-details');
+    await page.goto(`${s.url}/dags/example_taskflow/details`);
+    assert.equal(await page.getByRole('link', { name: 'Details' }).getAttribute('aria-current'), 'page');
+    await page.goto(`${s.url}/dags/no_such_dag`);
+    await page.getByRole('alert').filter({ hasText: "There is no DAG 'no_such_dag'" }).waitFor();
+    assert.deepEqual(problems.filter((p) => !p.includes('/api/v2/dags/no_such_dag')), []);
+    await context.close();
+  });
 });

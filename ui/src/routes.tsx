@@ -8,6 +8,7 @@ import { AppShell } from './shell/AppShell.tsx';
 import { AccountPage } from './pages/AccountPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DagListPage } from './pages/DagListPage.tsx';
+import { DagPage } from './pages/dag/DagPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 
@@ -23,6 +24,7 @@ export const routes: RouteObject[] = [
       { index: true, element: <DashboardPage /> },
       { path: 'account', element: <AccountPage /> },
       { path: 'dags', element: <DagListPage /> },
+      { path: 'dags/:dagId/:tab?', element: <DagPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -1,0 +1,121 @@
+/**
+ * One DAG: its header (pause switch, schedule, tags) and tabs, each a path under /dags/<id>/ so a tab is
+ * a deep link (`/dags/example_bash/details`).
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, NavLink, useParams } from 'react-router';
+import { can } from '../../api/auth.ts';
+import { ApiError } from '../../api/http.ts';
+import { api, data, type Schemas } from '../../api/v2.ts';
+import { useMe } from '../../auth/session.tsx';
+import { formatTime } from '../../components/format.ts';
+
+export function dagQueryKey(dagId: string) {
+  return ['dag', dagId] as const;
+}
+
+export function useDag(dagId: string) {
+  return useQuery({ queryKey: dagQueryKey(dagId), queryFn: ({ signal }) => data(api.GET('/dags/{dagId}', { params: { path: { dagId } }, signal })) });
+}
+
+const TABS = [{ id: 'details', label: 'Details' }] as const;
+
+export function DagPage() {
+  const { dagId = '', tab = 'details' } = useParams();
+  const dag = useDag(dagId);
+  if (dag.isError) {
+    return (
+      <>
+        <h1>{dagId}</h1>
+        <p role="alert" className="error-box">
+          {dag.error instanceof ApiError && dag.error.status === 404 ? `There is no DAG '${dagId}' (or you may not see it).` : dag.error.message}
+        </p>
+        <Link to="/dags">Back to the DAG list</Link>
+      </>
+    );
+  }
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/dags">DAGs</Link> <span aria-hidden="true">/</span> <span aria-current="page">{dagId}</span>
+      </nav>
+      <DagHeader dagId={dagId} dag={dag.data} />
+      <nav aria-label="DAG views" className="tabs">
+        {TABS.map((t) => (
+          <NavLink key={t.id} to={`/dags/${encodeURIComponent(dagId)}/${t.id}`} className={() => `tab ${tab === t.id ? 'active' : ''}`} aria-current={tab === t.id ? 'page' : undefined}>
+            {t.label}
+          </NavLink>
+        ))}
+      </nav>
+      {dag.data && tab === 'details' ? <DagDetails dag={dag.data} /> : null}
+    </>
+  );
+}
+
+function DagHeader({ dagId, dag }: { dagId: string; dag: Schemas['Dag'] | undefined }) {
+  const me = useMe().data;
+  const qc = useQueryClient();
+  const pause = useMutation({
+    mutationFn: (isPaused: boolean) => data(api.PATCH('/dags/{dagId}', { params: { path: { dagId } }, body: { isPaused } })),
+    onSuccess: (d) => {
+      qc.setQueryData(dagQueryKey(dagId), d);
+      return qc.invalidateQueries({ queryKey: ['dags'] });
+    },
+  });
+  return (
+    <header className="dag-header">
+      <h1>{dagId}</h1>
+      {dag ? (
+        <>
+          <button type="button" role="switch" className="switch" aria-checked={!dag.isPaused} aria-label={`${dagId} active`} disabled={!can(me, 'dag', 'edit') || pause.isPending} onClick={() => pause.mutate(!dag.isPaused)}>
+            <span className="switch-knob" aria-hidden="true" />
+          </button>
+          <span className="muted">{dag.isPaused ? 'paused' : 'active'}</span>
+          <span className="muted">
+            schedule <code>{dag.timetableSummary ?? 'None'}</code>
+          </span>
+          {dag.tags.map((t) => (
+            <Link key={t} className="tag" to={`/dags?tag=${encodeURIComponent(t)}`}>
+              {t}
+            </Link>
+          ))}
+        </>
+      ) : null}
+      {pause.isError ? (
+        <p role="alert" className="error-box">
+          {pause.error.message}
+        </p>
+      ) : null}
+    </header>
+  );
+}
+
+function DagDetails({ dag }: { dag: Schemas['Dag'] }) {
+  return (
+    <section className="card" aria-labelledby="details-title">
+      <h2 id="details-title">Details</h2>
+      <dl className="details">
+        <dt>Description</dt>
+        <dd>{dag.description ?? '—'}</dd>
+        <dt>Owners</dt>
+        <dd>{dag.owners.join(', ')}</dd>
+        <dt>Schedule</dt>
+        <dd>
+          <code>{dag.timetableSummary ?? 'None'}</code>
+        </dd>
+        <dt>Next data interval</dt>
+        <dd>{dag.nextDagrunDataIntervalStart ? `${formatTime(dag.nextDagrunDataIntervalStart)} → ${formatTime(dag.nextDagrunDataIntervalEnd)}` : '—'}</dd>
+        <dt>Max active runs</dt>
+        <dd>{dag.maxActiveRuns}</dd>
+        <dt>Max active tasks</dt>
+        <dd>{dag.maxActiveTasks}</dd>
+        <dt>File</dt>
+        <dd>
+          <code>{dag.fileloc}</code>
+        </dd>
+        <dt>Last parsed</dt>
+        <dd>{formatTime(dag.lastParsedTime)}</dd>
+      </dl>
+    </section>
+  );
+}

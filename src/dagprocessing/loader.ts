@@ -28,13 +28,16 @@ export const DAG_FILE_PATTERN = /\.(ts|mts|js|mjs)$/;
 
 /**
  * Import one DAG file and return the DAGs it defined (each validated). Errors carry the file path.
- * A module is imported once per process; the DAG processor parses in fresh child processes.
+ * A module is imported once per process and `instance`: the DAG processor parses in fresh child processes,
+ * and a reused task process gives every try its own instance (see {@link importDagFileInstance}).
  */
-export async function importDagFile(path: string): Promise<Dag[]> {
+export async function importDagFile(path: string, instance?: string): Promise<Dag[]> {
   registerCapstanResolver();
   takeDefinedDags();
   try {
-    await import(pathToFileURL(path).href);
+    const url = pathToFileURL(path);
+    if (instance !== undefined) url.searchParams.set('capstanInstance', instance);
+    await import(url.href);
   } catch (err) {
     takeDefinedDags();
     // The cause keeps the stack, which says the line of the file (errorLineIn).
@@ -47,4 +50,17 @@ export async function importDagFile(path: string): Promise<Dag[]> {
     seen.add(d.dagId);
   }
   return dags;
+}
+
+let instances = 0;
+
+/**
+ * Import a new instance of a DAG file: its top-level code runs again, so the DAGs, operators and module
+ * variables it defines are this caller's own, whatever earlier instances did with theirs. What it imports
+ * (the SDK, packages, helper modules) is loaded once per process. A reused task process imports one per
+ * try; each instance stays in memory until the process exits (the executor retires processes after
+ * `localExecutor.triesPerProcess` tries).
+ */
+export function importDagFileInstance(path: string): Promise<Dag[]> {
+  return importDagFile(path, String(++instances));
 }

@@ -1,9 +1,12 @@
 /**
- * LocalExecutor: every task try runs in its own child process on this machine, at most `parallelism`
- * at once. A few processes are started ahead of time and wait for an assignment, so a task's start
- * latency does not include Node's boot. Task processes are their own process-group leaders: stopping a
- * try kills the whole group (a Bash command's children too), and a scheduler crash leaves them running
- * to report through the Execution API.
+ * LocalExecutor: task tries run in child processes on this machine, at most `parallelism` at once. A few
+ * processes are started ahead of time and wait for an assignment, so a task's start latency does not
+ * include Node's boot. With `reuseProcesses` a process that ended a try cleanly takes the next one (with the
+ * try's own environment and a new instance of its DAG file; see src/runtime/tryIsolation.ts for what is and
+ * is not shared) until it has run `triesPerProcess` tries, grown past `processMemoryLimitBytes`, or a try
+ * left something behind, was stopped, crashed or paused; without it every try gets a process of its own.
+ * Task processes are their own process-group leaders: stopping a try kills the whole group (a Bash
+ * command's children too), and a scheduler crash leaves them running to report through the Execution API.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +16,7 @@ import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../api/taskToken.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 import type { RunTaskOptions } from '../runtime/taskRunner.ts';
+import { isProcessGroupMessage, isTryDone, type WorkerAssignment, type WorkerTryDone } from '../runtime/workerProtocol.ts';
 import { taskEnvironment } from './taskEnv.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from './types.ts';
 
@@ -36,6 +40,20 @@ export interface LocalExecutorOptions {
   baseEnv?: Record<string, string>;
   /** Extra environment for task processes. */
   env?: Record<string, string>;
+  /** Let a task process run further tries after one ended cleanly (`localExecutor.reuseProcesses`). Default false. */
+  reuseProcesses?: boolean;
+  /** A reused process retires after this many tries (`localExecutor.triesPerProcess`). Default 100. */
+  triesPerProcess?: number;
+  /** A reused process retires once its resident set passes this after a try. Default 512 MiB. */
+  processMemoryLimitBytes?: number;
+  /** A reused process idle this long exits, unless it is one of the `warmProcesses` kept ready. Default 60 s. */
+  idleProcessTimeoutMs?: number;
+}
+
+/** An idle task process and since when it waits. */
+interface IdleProcess {
+  child: ChildProcess;
+  since: number;
 }
 
 interface Running {
@@ -53,16 +71,26 @@ export class LocalExecutor implements Executor {
   readonly #running = new Map<string, Running>();
   readonly #pending: TaskWorkload[] = [];
   readonly #events: ExecutorEvent[] = [];
-  readonly #warm: ChildProcess[] = [];
+  readonly #warm: IdleProcess[] = [];
+  readonly #spawnEnv: Record<string, string>;
   #adoptedPoll: NodeJS.Timeout | undefined;
+  #idleCheck: NodeJS.Timeout | undefined;
   #ended = false;
 
   constructor(options: LocalExecutorOptions) {
     this.#o = options;
+    // Node's compile cache spares every task process re-compiling the same modules (a few times faster
+    // start on a busy machine); an explicit NODE_COMPILE_CACHE in the environment wins.
+    this.#spawnEnv = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...(options.baseEnv ?? taskEnvironment(process.env)), ...options.env };
   }
 
   async start(): Promise<void> {
     this.#fillWarmPool();
+    if (this.#o.reuseProcesses) {
+      const idleMs = this.#o.idleProcessTimeoutMs ?? 60_000;
+      this.#idleCheck = setInterval(() => this.#retireIdle(idleMs), Math.max(50, Math.min(idleMs, 5_000)));
+      this.#idleCheck.unref();
+    }
   }
 
   openSlots(): number {
@@ -117,7 +145,8 @@ export class LocalExecutor implements Executor {
   async end(): Promise<void> {
     this.#ended = true;
     if (this.#adoptedPoll) clearInterval(this.#adoptedPoll);
-    for (const c of this.#warm.splice(0)) c.kill('SIGKILL');
+    if (this.#idleCheck) clearInterval(this.#idleCheck);
+    for (const { child } of this.#warm.splice(0)) child.kill('SIGKILL');
     if (this.#stderr !== undefined) closeSync(this.#stderr); // the children keep their own copies
     this.#stderr = undefined;
     // Running task processes carry on and report through the Execution API; their IPC channels must not
@@ -134,34 +163,68 @@ export class LocalExecutor implements Executor {
     const running: Running = { workload: w, child, pid: child.pid ?? -1, groups: [] };
     this.#running.set(k, running);
     let exited = false;
-    child.on('message', (m: unknown) => {
-      if (!isProcessGroupMessage(m)) return;
-      running.groups.push(m.pgid);
-      if (exited) signalGroupOnly(m.pgid, 'SIGKILL');
-    });
-    child.removeAllListeners('exit');
-    child.once('exit', (code, signal) => {
+    const onMessage = (m: unknown): void => {
+      if (isProcessGroupMessage(m)) {
+        running.groups.push(m.pgid);
+        if (exited) signalGroupOnly(m.pgid, 'SIGKILL');
+      } else if (isTryDone(m) && m.tiId === w.tiId) {
+        detach();
+        this.#tryDone(k, running, m);
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       exited = true;
+      detach();
       // Whatever the task process started and left behind (a killed task process cannot clean up; its
       // commands run in groups of their own) is stopped with it.
       for (const g of [running.pid, ...running.groups]) signalGroupOnly(g, 'SIGKILL');
       // A try continued after a deferral may already run in a newer process under the same key.
       if (this.#running.get(k) === running) this.#running.delete(k);
       this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal, pid: running.pid });
-    });
-    const msg: RunTaskOptions = {
+      this.#fillWarmPool();
+    };
+    const detach = (): void => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    const run: RunTaskOptions = {
       apiUrl: this.#o.executionApiUrl,
       token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now()),
       tiId: w.tiId,
       baseLogFolder: this.#o.baseLogFolder,
       ...(this.#o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: this.#o.heartbeatIntervalMs }),
     };
+    const msg: WorkerAssignment = this.#o.reuseProcesses
+      ? { kind: 'run', run, reuse: { env: this.#spawnEnv, maxTries: this.#o.triesPerProcess ?? 100, maxRssBytes: this.#o.processMemoryLimitBytes ?? 512 * 1024 * 1024 } }
+      : { kind: 'run', run };
     child.send(msg, (err) => {
       if (err) {
         this.#events.push({ kind: 'launchFailed', tiId: w.tiId, tryNumber: w.tryNumber, reason: err.message, retryable: true });
         child.kill('SIGKILL');
       }
     });
+    this.#fillWarmPool();
+  }
+
+  /** A reused process ended a try: report it as that try's process exit, then keep the process or let it go. */
+  #tryDone(k: string, running: Running, done: WorkerTryDone): void {
+    const { workload: w, child } = running;
+    // What the try's commands left in groups of their own goes with the try, as when its process exits.
+    for (const g of running.groups) signalGroupOnly(g, 'SIGKILL');
+    if (this.#running.get(k) === running) this.#running.delete(k);
+    this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: done.exitCode, signal: null, pid: running.pid });
+    if (child === null) return;
+    if (done.retiring !== null) {
+      // It exits on its own once it sent this; a replacement starts now.
+      this.#o.logger.debug({ pid: running.pid, reason: done.retiring }, 'task process retires');
+      child.once('exit', () => this.#fillWarmPool());
+    } else if (this.#ended || !child.connected) {
+      child.kill('SIGKILL');
+    } else {
+      this.#addIdle(child);
+    }
     this.#fillWarmPool();
   }
 
@@ -176,34 +239,47 @@ export class LocalExecutor implements Executor {
   }
 
   #spawn(): ChildProcess {
-    // Node's compile cache spares every task process re-compiling the same modules (a few times faster
-    // start on a busy machine); an explicit NODE_COMPILE_CACHE in the environment wins.
-    const env = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'), ...(this.#o.baseEnv ?? taskEnvironment(process.env)), ...this.#o.env };
     // A task process outlives a stopped scheduler by design (it reports through the Execution API), so
     // it must not hold the scheduler's own stderr open (a terminal, a supervisor's or a test runner's
     // pipe): what it prints outside its task log goes to a file beside the task logs.
-    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', this.#stderrFd(), 'ipc'], env });
+    const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', this.#stderrFd(), 'ipc'], env: this.#spawnEnv });
     child.on('error', (err) => this.#o.logger.error({ err }, 'task process error'));
+    child.once('exit', () => {
+      const i = this.#warm.findIndex((idle) => idle.child === child);
+      if (i >= 0) this.#warm.splice(i, 1);
+      // What a retired reused process's tries left in its group goes with it.
+      signalGroupOnly(child.pid ?? -1, 'SIGKILL');
+    });
     return child;
   }
 
   #takeWarm(): ChildProcess | undefined {
+    // The most recently used first: its caches are warm, and the longest idle are the ones to retire.
     while (this.#warm.length > 0) {
-      const c = this.#warm.shift() as ChildProcess;
-      if (c.exitCode === null && c.connected) return c;
+      const { child } = this.#warm.pop() as IdleProcess;
+      if (child.exitCode === null && child.signalCode === null && child.connected) return child;
     }
     return undefined;
   }
 
+  #addIdle(child: ChildProcess): void {
+    this.#warm.push({ child, since: this.#o.now() });
+  }
+
   #fillWarmPool(): void {
     if (this.#ended) return;
-    while (this.#warm.length < this.#o.warmProcesses) {
-      const c = this.#spawn();
-      c.once('exit', () => {
-        const i = this.#warm.indexOf(c);
-        if (i >= 0) this.#warm.splice(i, 1);
-      });
-      this.#warm.push(c);
+    // Reused processes come back when their try ends: never more of them than tries can run at once. Single-use
+    // ones are kept ready for the next tries however many run now.
+    const target = this.#o.reuseProcesses ? Math.min(this.#o.warmProcesses, this.#o.parallelism - this.#running.size) : this.#o.warmProcesses;
+    while (this.#warm.length < target) this.#addIdle(this.#spawn());
+  }
+
+  /** Idle processes beyond the warm ones that waited longer than `idleMs` exit, giving their memory back. */
+  #retireIdle(idleMs: number): void {
+    const now = this.#o.now();
+    // The longest idle are at the front.
+    while (this.#warm.length > this.#o.warmProcesses && now - (this.#warm[0] as IdleProcess).since > idleMs) {
+      (this.#warm.shift() as IdleProcess).child.kill('SIGKILL');
     }
   }
 
@@ -293,10 +369,6 @@ function processTable(): Array<{ pid: number; ppid: number; pgid: number }> {
     if (p !== undefined && pp !== undefined && g !== undefined && !Number.isNaN(g)) out.push({ pid: p, ppid: pp, pgid: g });
   }
   return out;
-}
-
-function isProcessGroupMessage(m: unknown): m is { kind: 'processGroup'; pgid: number } {
-  return typeof m === 'object' && m !== null && (m as { kind?: unknown }).kind === 'processGroup' && Number.isInteger((m as { pgid?: unknown }).pgid) && (m as { pgid: number }).pgid > 1;
 }
 
 /** Signal process group `pgid` only: after its leader exited, its pid may belong to someone else. */

@@ -25,8 +25,8 @@ after(() => {
   rmSync(logs, { recursive: true, force: true });
 });
 
-test('idle warm task processes exit soon after their owner is SIGKILLed', async () => {
-  const owner = spawn(process.execPath, [OWNER, logs, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+for (const mode of ['single-use', 'reuse'] as const) test(`idle warm task processes (${mode}) exit soon after their owner is SIGKILLed`, async () => {
+  const owner = spawn(process.execPath, [OWNER, logs, '3', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: owner.stdout }).once('line', resolve);
     owner.once('exit', (code) => reject(new Error(`owner exited (${code}) before printing its children`)));

@@ -12,11 +12,13 @@ import { importDagFile } from '../dagprocessing/loader.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { SecretMasker } from '../secrets/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
+import type { Dag } from '../sdk/dag.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient, PayloadTooLargeError } from './executionClient.ts';
 import { executeSuspendable, runTaskCallbacks, type SuspendableTryResult } from './executeTry.ts';
 import { LogShipper } from './logShipper.ts';
+import { markPhase, writePhases } from './tryPhases.ts';
 import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
@@ -47,16 +49,46 @@ export interface RunTaskOptions {
   logToStdout?: boolean;
 }
 
-/** The process exit code: 0 when the outcome was reported (whatever it was), 1 when it could not be. */
-export async function runTaskTry(o: RunTaskOptions): Promise<number> {
+/** What a reused task process gives {@link runTaskTry}, and learns from it. */
+export interface ReusedProcessHooks {
+  /** Imports the try's DAG file (a reused process imports a fresh instance per try). */
+  importDag: (path: string) => Promise<Dag[]>;
+  /** Filled in as the try ends. */
+  report: TryEndReport;
+}
+
+/** How a try went, beyond its exit code: what a reused task process needs to know to take another one. */
+export interface TryEndReport {
+  /** The try was deferred or rescheduled: it continues later, in another process. */
+  paused: boolean;
+  /** The try was stopped from inside (execution timeout, its state changed elsewhere): its work may still run. */
+  aborted: boolean;
+}
+
+/**
+ * Run one try. Resolves with the process exit code: 0 when the outcome was reported (whatever it was), 1 when
+ * it could not be. `reused` is given by a task process that runs more than one try.
+ */
+export async function runTaskTry(o: RunTaskOptions, reused?: ReusedProcessHooks): Promise<number> {
+  try {
+    return await runClaimedTry(o, reused);
+  } finally {
+    writePhases({ tiId: o.tiId });
+  }
+}
+
+async function runClaimedTry(o: RunTaskOptions, reused: ReusedProcessHooks | undefined): Promise<number> {
+  const report = reused?.report;
   const api = new ExecutionClient(o.apiUrl, o.token, o.tiId);
   let rc: TaskRunContext;
+  markPhase('startCall');
   try {
     rc = await api.start({ hostname: hostname(), pid: process.pid });
   } catch (err) {
     if (err instanceof ConflictError) return 0; // another process owns or ended this try: do nothing
     throw err;
   }
+  markPhase('started');
   const masker = new SecretMasker();
   // Bound now: while the task runs, process.stdout.write is redirected into the log (captureConsole).
   const stdout = process.stdout.write.bind(process.stdout);
@@ -93,7 +125,9 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   let ctx: TaskContext | undefined;
   try {
     log.info(`starting try ${rc.tryNumber} of ${rc.maxTries} for ${rc.dagId}.${rc.taskId} run ${rc.runId} on ${hostname()} (pid ${process.pid})`);
-    const dags = await importDagFile(rc.fileloc);
+    markPhase('dagImport');
+    const dags = await (reused?.importDag ?? importDagFile)(rc.fileloc);
+    markPhase('dagImported');
     const dag = dags.find((d) => d.dagId === rc.dagId);
     if (!dag) throw new CapstanError('dag_not_found', `DAG '${rc.dagId}' is no longer defined in ${rc.fileloc}`);
     op = dag.getTask(rc.taskId);
@@ -109,6 +143,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
         }),
     };
     result = await executeSuspendable(op, ctx, rc.executionTimeoutMs, abort, log, templating, systemClock, rc.resume);
+    markPhase('userCodeEnd');
   } catch (err) {
     // The DAG file could not be imported or no longer defines the task.
     log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
@@ -116,12 +151,15 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   } finally {
     stopHeartbeat();
     stopCapture();
+    if (report) report.aborted = abort.signal.aborted;
   }
   const { returnValue } = result;
   // The failure reason is stored and shown outside the task log, so it is masked like the log.
   let outcome: TryOutcome | TrySuspension = result.outcome.kind === 'failed' ? { ...result.outcome, failure: { ...result.outcome.failure, message: masker.mask(result.outcome.failure.message) } } : result.outcome;
   let finalState = 'unknown';
+  markPhase('logSettle');
   await settleLog();
+  markPhase('finishCall');
   try {
     const finished = await api.finish(outcome, returnValue).catch((err: unknown) => {
       // A return value too large to send at all fails the try as one over core.xcomMaxBytes does.
@@ -130,6 +168,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
       return api.finish(outcome);
     });
     finalState = finished.state;
+    markPhase('finished');
     // The API can still fail a try that succeeded here (a return value over core.xcomMaxBytes): say why.
     if (outcome.kind === 'success' && finished.failureReason) log.error(`the try failed when its result was stored: ${finished.failureReason}`);
   } catch (err) {
@@ -145,6 +184,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   }
   if (outcome.kind === 'deferred' || outcome.kind === 'rescheduled') {
     // Not an end: the same try continues in a new process (no callbacks now).
+    if (report) report.paused = true;
     log.info(`try paused: ${finalState}`);
     await closeLog();
     return 0;
@@ -152,6 +192,7 @@ export async function runTaskTry(o: RunTaskOptions): Promise<number> {
   log.info(`try ended: ${finalState}`);
   if (op && ctx) await runTaskCallbacks(op, ctx, finalState, outcome, log);
   await closeLog();
+  markPhase('closed');
   return 0;
 }
 

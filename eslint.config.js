@@ -1,6 +1,7 @@
 // Lint rules that catch real bugs: floating promises, misused promises, unused code.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import noStateWrites from './eslint-rules/noStateWrites.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'docs/**', 'deploy/**', 'k8s/**', 'test/sdk/fixtures/**', 'ui/dist/**'] },
@@ -19,6 +20,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // One owner for state changes: the transition verbs (see eslint-rules/noStateWrites.js).
+    files: ['src/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/store/transitions/**'],
+    plugins: { capstan: { rules: { 'no-state-writes': noStateWrites } } },
+    rules: { 'capstan/no-state-writes': 'error' },
   },
   {
     // The web UI has two TypeScript projects (browser code and its Vite config), neither under the root's.

@@ -89,11 +89,21 @@ const suspensionKinds = [
   }),
   z.object({ kind: z.literal('rescheduled'), rescheduleAt: millis }),
 ] as const;
+/** The failures a task process may report of itself; the platform's are judged by the executor and scheduler. */
+const reportedFailure = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('exception'), message: z.string(), failFast: z.boolean().optional() }),
+  z.object({ kind: z.literal('timeout'), message: z.string() }),
+  z.object({ kind: z.literal('xcom'), message: z.string() }),
+]);
+
 const finishBody = z.object({
   outcome: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('success'), skipTaskIds: z.array(z.string()).optional() }),
     z.object({ kind: z.literal('skipped'), reason: z.string() }),
-    z.object({ kind: z.literal('failed'), reason: z.string(), retryable: z.boolean(), exitCode: z.int().min(-INT4_MAX).max(INT4_MAX).nullish() }),
+    // `failure` is what a task process sends; `reason` + `retryable` is the form of workers before failure kinds.
+    z
+      .object({ kind: z.literal('failed'), failure: reportedFailure.optional(), reason: z.string().optional(), retryable: z.boolean().optional(), exitCode: z.int().min(-INT4_MAX).max(INT4_MAX).nullish() })
+      .refine((o) => o.failure !== undefined || o.reason !== undefined, { message: 'a failure (or a reason) is required', path: ['reason'] }),
     ...suspensionKinds,
   ]),
   returnValue: json.optional(),
@@ -250,7 +260,11 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
         ? { kind: 'success', ...(reported.skipTaskIds === undefined ? {} : { skipTaskIds: reported.skipTaskIds }) }
         : reported.kind === 'skipped'
           ? { kind: 'skipped', reason: reported.reason }
-          : { kind: 'failed', reason: reported.reason, retryable: reported.retryable, ...(reported.exitCode === undefined ? {} : { exitCode: reported.exitCode }) };
+          : {
+              kind: 'failed',
+              failure: reported.failure ?? { kind: 'exception', message: reported.reason ?? '', failFast: reported.retryable === false },
+              ...(reported.exitCode === undefined ? {} : { exitCode: reported.exitCode }),
+            };
     if (outcome.kind === 'success' && body.returnValue !== undefined) {
       // Only the running try may set its result: a stale token must not overwrite a finished try's XCom.
       const ti = await runningTi(claims);
@@ -259,7 +273,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
         await pushXCom(d.db, { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }, RETURN_VALUE_KEY, encoded, d.now());
       } catch (err) {
         if (!(err instanceof CapstanError)) throw err;
-        outcome = { kind: 'failed', reason: err.message, retryable: true };
+        outcome = { kind: 'failed', failure: { kind: 'xcom', message: err.message } };
       }
     }
     const state = await d.lifecycle.finish(key, outcome);
@@ -267,7 +281,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       const ti = await currentTi(claims);
       return c.json({ error: { code: 'conflict', message: `the try already ended as ${ti.state}` }, state: ti.state }, 409);
     }
-    return c.json({ state, failureReason: outcome.kind === 'success' ? null : outcome.reason, token: closing() });
+    return c.json({ state, failureReason: outcome.kind === 'success' ? null : outcome.kind === 'failed' ? outcome.failure.message : outcome.reason, token: closing() });
   });
 
   app.put('/task-instances/:id/xcom/:key', async (c) => {

@@ -38,7 +38,7 @@ export const SLOT_HOLDING_TI_STATES: ReadonlySet<TaskInstanceState> = new Set(['
  * Legal task-instance transitions. `none` is reachable from every terminal state through a user's clear,
  * which is why it appears in their lists.
  */
-export const TI_TRANSITIONS: Readonly<Record<TaskInstanceState, readonly TaskInstanceState[]>> = {
+const TI_TABLE = {
   none: ['scheduled', 'upstream_failed', 'skipped', 'removed', 'success', 'failed'],
   scheduled: ['queued', 'none', 'upstream_failed', 'skipped', 'removed', 'success', 'failed'],
   queued: ['running', 'scheduled', 'failed', 'up_for_retry', 'none', 'success', 'skipped', 'removed'],
@@ -51,7 +51,16 @@ export const TI_TRANSITIONS: Readonly<Record<TaskInstanceState, readonly TaskIns
   upstream_failed: ['none', 'success', 'failed', 'removed'],
   skipped: ['none', 'success', 'failed', 'removed'],
   removed: ['none'],
-};
+} as const satisfies Readonly<Record<TaskInstanceState, readonly TaskInstanceState[]>>;
+export const TI_TRANSITIONS: Readonly<Record<TaskInstanceState, readonly TaskInstanceState[]>> = TI_TABLE;
+
+/**
+ * The states a task instance may enter `To` from, as a type read off {@link TI_TRANSITIONS}: a guard
+ * written as `TiFrom<'running'>[]` fails to compile when it names a state the table does not allow.
+ */
+export type TiFrom<To extends TaskInstanceState> = {
+  [S in TaskInstanceState]: To extends (typeof TI_TABLE)[S][number] ? S : never;
+}[TaskInstanceState];
 
 /** True when `to` may follow `from`. */
 export function canTransition(from: TaskInstanceState, to: TaskInstanceState): boolean {
@@ -59,8 +68,8 @@ export function canTransition(from: TaskInstanceState, to: TaskInstanceState): b
 }
 
 /** The states from which a task instance may enter `to`; used to build `WHERE state IN (…)` guards. */
-export function statesLeadingTo(to: TaskInstanceState): TaskInstanceState[] {
-  return TASK_INSTANCE_STATES.filter((from) => TI_TRANSITIONS[from].includes(to));
+export function statesLeadingTo<To extends TaskInstanceState>(to: To): TiFrom<To>[] {
+  return TASK_INSTANCE_STATES.filter((from): from is TiFrom<To> => canTransition(from, to));
 }
 
 export function isTerminal(state: TaskInstanceState): boolean {
@@ -75,12 +84,24 @@ export const DAG_RUN_STATES = ['queued', 'running', 'success', 'failed'] as cons
 /** Lifecycle state of one DAG run. */
 export type DagRunState = (typeof DAG_RUN_STATES)[number];
 
-export const DAG_RUN_TRANSITIONS: Readonly<Record<DagRunState, readonly DagRunState[]>> = {
+/** Legal DAG-run transitions: a finished run goes back to `queued` when cleared, or is marked. */
+const RUN_TABLE = {
   queued: ['running', 'failed', 'success'],
   running: ['success', 'failed', 'queued'],
   success: ['queued', 'running', 'failed'],
   failed: ['queued', 'running', 'success'],
-};
+} as const satisfies Readonly<Record<DagRunState, readonly DagRunState[]>>;
+export const DAG_RUN_TRANSITIONS: Readonly<Record<DagRunState, readonly DagRunState[]>> = RUN_TABLE;
+
+/** The states a DAG run may enter `To` from, read off {@link DAG_RUN_TRANSITIONS} (see {@link TiFrom}). */
+export type RunFrom<To extends DagRunState> = {
+  [S in DagRunState]: To extends (typeof RUN_TABLE)[S][number] ? S : never;
+}[DagRunState];
+
+/** The states from which a DAG run may enter `to`. */
+export function runStatesLeadingTo<To extends DagRunState>(to: To): RunFrom<To>[] {
+  return DAG_RUN_STATES.filter((from): from is RunFrom<To> => DAG_RUN_TRANSITIONS[from].includes(to));
+}
 
 export function isDagRunTerminal(state: DagRunState): boolean {
   return state === 'success' || state === 'failed';

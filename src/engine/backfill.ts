@@ -24,6 +24,7 @@ import { getSerializedDag } from '../store/dags.ts';
 import type { Page, PageRequest, SortRequest } from '../store/listPage.ts';
 import { countRunsByDag, createDagRun, findDagRunByLogicalDate, makeRunId } from '../store/dagRuns.ts';
 import type { BackfillTable, DagRunRow } from '../store/schema.ts';
+import { failQueuedRuns } from '../store/transitions/index.ts';
 import { clearTaskInstances } from './clear.ts';
 import { validateConf } from './triggerRun.ts';
 
@@ -329,9 +330,9 @@ export async function cancelBackfill(m: MetadataDb, id: number, now: number, act
   if (b.completedAt !== null) throw new CapstanError('conflict', `backfill ${id} has already ended`);
   const failed = await m.db.transaction().execute(async (tx) => {
     await tx.updateTable('backfill').set({ is_paused: 1, completed_at: now, updated_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
-    const runIds = tx.selectFrom('backfill_dag_run').select('dag_run_id').where('backfill_id', '=', id).where('exception_reason', 'is', null).where('dag_run_id', 'is not', null);
-    const r = await tx.updateTable('dag_run').set({ state: 'failed', end_date: now, updated_at: now }).where('id', 'in', runIds).where('state', '=', 'queued').executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    const runs = await tx.selectFrom('backfill_dag_run').select('dag_run_id').where('backfill_id', '=', id).where('exception_reason', 'is', null).where('dag_run_id', 'is not', null).execute();
+    const runIds = runs.flatMap((r) => (r.dag_run_id === null ? [] : [r.dag_run_id]));
+    return (await failQueuedRuns(tx, runIds, `backfill ${id} cancelled`, { actor }, now)).length;
   });
   await new AuditLog(m, { now: () => now }).append({ event: 'backfill.cancel', actor, dagId: b.dagId, details: { backfillId: id, queuedRunsFailed: failed } });
   return getBackfill(m, id);

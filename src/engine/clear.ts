@@ -9,14 +9,15 @@
  * from its next heartbeat that the try is no longer running and stops (there is no separate
  * "restarting" state, so the new try may start before the old process has exited).
  */
-import { InvalidArgument } from '../core/errors.ts';
+import { InvalidArgument, NotFound } from '../core/errors.ts';
 import type { SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, TaskInstanceState } from '../core/states.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getSerializedDag } from '../store/dags.ts';
-import { getDagRun, listDagRuns, markDagRunCleared } from '../store/dagRuns.ts';
-import { clearTaskInstanceRows, listTaskInstances } from '../store/taskInstances.ts';
+import { getDagRun, listDagRuns } from '../store/dagRuns.ts';
+import { listTaskInstances } from '../store/taskInstances.ts';
+import { clearRun, clearTis } from '../store/transitions/index.ts';
 
 export interface ClearRequest {
   dagId: string;
@@ -137,12 +138,13 @@ export async function clearTaskInstances(m: MetadataDb, req: ClearRequest, now: 
       byRetries.set(r, [...(byRetries.get(r) ?? []), ti.id]);
     }
     const moved = new Set<string>();
-    for (const [retries, ids] of byRetries) for (const id of await clearTaskInstanceRows(tx, ids, retries, now)) moved.add(id);
+    for (const [retries, ids] of byRetries) for (const id of await clearTis(tx, ids, retries, { actor }, now)) moved.add(id);
     const cleared = matching.filter((t) => moved.has(t.id));
     const clearedRuns: ClearedRun[] = [];
     for (const runId of new Set(cleared.map((t) => t.dag_run_id))) {
       const before = runs.get(runId);
-      const after = await markDagRunCleared(tx, runId, now);
+      const after = await clearRun(tx, runId, { actor }, now);
+      if (!after) throw new NotFound(`no DAG run with id ${runId}`);
       clearedRuns.push({ runId: after.run_id, previousState: before?.state ?? after.state, state: after.state, clearNumber: after.clear_number });
     }
     return {

@@ -23,7 +23,8 @@ import { getSerializedDag } from '../store/dags.ts';
 import { getDagRun, listDagRuns, setRunNote } from '../store/dagRuns.ts';
 import { notifyTiChanged } from '../store/notifications.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
-import { listTaskInstances, syncTryRow, transitionTis } from '../store/taskInstances.ts';
+import { listTaskInstances, syncTryRow } from '../store/taskInstances.ts';
+import { markRun, markTis, reopenRun } from '../store/transitions/index.ts';
 import { selectClearedTasks } from './clear.ts';
 
 export type MarkState = 'success' | 'failed';
@@ -89,7 +90,7 @@ export async function markTaskInstances(m: MetadataDb, req: MarkTasksRequest, no
       return (req.past === true && d < at) || (req.future === true && d > at);
     });
   }
-  const from = new Set(statesLeadingTo(req.state));
+  const from = new Set<TaskInstanceState>(statesLeadingTo(req.state));
   const matching: TaskInstanceRow[] = [];
   for (const run of runs) {
     for (const ti of await listTaskInstances(m, { dagRunId: run.id })) if (tasks.has(ti.task_id) && ti.state !== req.state && from.has(ti.state)) matching.push(ti);
@@ -97,13 +98,13 @@ export async function markTaskInstances(m: MetadataDb, req: MarkTasksRequest, no
   if (req.dryRun || matching.length === 0) return { dryRun: req.dryRun ?? false, state: req.state, taskInstances: matching.map(marked) };
   const reason = req.state === 'failed' ? `marked failed by ${actor}` : null;
   const moved = await m.db.transaction().execute(async (tx) => {
-    const ids = new Set(await transitionTis(tx, matching.map((t) => t.id), req.state, now, { set: { end_date: now, next_retry_at: null, failure_reason: reason } }));
+    const ids = new Set(await markTis(tx, matching.map((t) => t.id), req.state, reason, { actor }, now));
     for (const id of ids) await syncTryRow(tx, id);
     // A finished run is judged again by the scheduler from its new task states.
     const runIds = new Set(matching.filter((t) => ids.has(t.id)).map((t) => t.dag_run_id));
     for (const run of runs) {
       if (runIds.has(run.id) && (run.state === 'success' || run.state === 'failed')) {
-        await tx.updateTable('dag_run').set({ state: 'running', end_date: null, updated_at: now }).where('id', '=', run.id).where('state', '=', run.state).execute();
+        await reopenRun(tx, run.id, { actor }, now);
       }
     }
     return ids;
@@ -130,8 +131,8 @@ export async function markDagRun(m: MetadataDb, req: { dagId: string; runId: str
   const tis = await listTaskInstances(m, { dagRunId: run.id });
   const changes: Array<MarkedTaskInstance & { state: TaskInstanceState }> = [];
   await m.db.transaction().execute(async (tx) => {
-    const move = async (rows: TaskInstanceRow[], to: TaskInstanceState, reason: string | null) => {
-      const ids = new Set(await transitionTis(tx, rows.map((t) => t.id), to, now, { set: { end_date: now, next_retry_at: null, failure_reason: reason } }));
+    const move = async (rows: TaskInstanceRow[], to: 'success' | 'failed' | 'skipped', reason: string | null) => {
+      const ids = new Set(await markTis(tx, rows.map((t) => t.id), to, reason, { actor }, now));
       for (const id of ids) await syncTryRow(tx, id);
       for (const t of rows) if (ids.has(t.id)) changes.push({ ...marked(t), state: to });
     };
@@ -141,11 +142,7 @@ export async function markDagRun(m: MetadataDb, req: { dagId: string; runId: str
       await move(tis.filter((t) => RUNNING_LIKE.has(t.state)), 'failed', `run marked failed by ${actor}`);
       await move(tis.filter((t) => !RUNNING_LIKE.has(t.state) && !isTerminal(t.state)), 'skipped', `run marked failed by ${actor}`);
     }
-    await tx
-      .updateTable('dag_run')
-      .set({ state: req.state, end_date: now, updated_at: now, ...(run.start_date === null ? { start_date: now } : {}) })
-      .where('id', '=', run.id)
-      .execute();
+    await markRun(tx, run, req.state, { actor }, now);
   });
   await notifyTiChanged(m, run.id);
   await new AuditLog(m, { now: () => now }).append({ event: `dag_run.mark_${req.state}`, actor, dagId: req.dagId, runId: req.runId, details: { previousState: run.state, taskInstances: changes.length } });

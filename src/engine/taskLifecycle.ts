@@ -4,24 +4,37 @@
  * without reporting, and the scheduler for zombies and timeouts. Each is one guarded update, so a try is
  * started at most once and ended at most once.
  */
+import { retryPolicyOf, type FailureReason } from '../core/failureReason.ts';
 import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { assertNever } from '../core/errors.ts';
-import type { Database, TaskInstanceRow, TaskInstanceUpdate } from '../store/schema.ts';
+import type { TaskInstanceRow } from '../store/schema.ts';
 import { TiChangeNotifier } from '../store/notifications.ts';
-import { skipTaskInstancesOfRun, updateTryRow } from '../store/taskInstances.ts';
+import { updateTryRow } from '../store/taskInstances.ts';
+import {
+  deferTry,
+  failOrRetryTry,
+  heartbeatTry,
+  rescheduleTry,
+  skipTry,
+  skipUnstartedTasks,
+  startTry,
+  succeedTry,
+  type Actor,
+  type Db,
+  type MoveResult,
+  type TryEnd,
+  type TryKey,
+} from '../store/transitions/index.ts';
 import { insertTrigger, type NextKwargs } from '../store/triggers.ts';
 import type { JsonObject } from '../core/serialized.ts';
 import type { SerializedTrigger } from '../triggers/types.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
-export interface TryKey {
-  tiId: string;
-  tryNumber: number;
-}
+/** One try of a task instance (the key every try verb is checked against). */
+export type { TryKey } from '../store/transitions/index.ts';
 
 export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state: TaskInstanceState | 'missing'; reason: string };
 
@@ -30,7 +43,8 @@ export type TryOutcome =
   /** `skipTaskIds`: downstream tasks to skip as the try succeeds (branch, short-circuit, latest-only). */
   | { kind: 'success'; skipTaskIds?: string[] }
   | { kind: 'skipped'; reason: string }
-  | { kind: 'failed'; reason: string; retryable: boolean; exitCode?: number | null };
+  /** `failure` says why (and whether a retry may follow: see `retryPolicyOf`). */
+  | { kind: 'failed'; failure: FailureReason; exitCode?: number | null };
 
 /** How a try pauses without ending: it continues later with the same try number. */
 export type TrySuspension =
@@ -47,6 +61,8 @@ export type TrySuspension =
 export interface FinishExtra {
   exitCode?: number | null;
   exitedProcess?: { pid: number };
+  /** Who reports the end (history); default `worker`, the task process through the Execution API. */
+  actor?: Actor;
 }
 
 export interface TaskLifecycleDeps {
@@ -72,25 +88,11 @@ export class TaskLifecycle {
    * (same host and pid) claiming again is answered as a success: it retries when the first answer was
    * lost (the API server died after the update committed), and refusing it would orphan a running try.
    */
-  async start(key: TryKey, info: { hostname: string; pid: number | null; externalExecutorId?: string | null }): Promise<StartResult> {
+  async start(key: TryKey, info: { hostname: string; pid: number | null; externalExecutorId?: string | null; actor?: Actor }): Promise<StartResult> {
     const now = this.#d.now();
-    const row = await this.#d.db.db
-      .updateTable('task_instance')
-      .set({
-        state: 'running',
-        start_date: now,
-        hostname: info.hostname,
-        pid: info.pid,
-        last_heartbeat_at: now,
-        updated_at: now,
-        ...(info.externalExecutorId ? { external_executor_id: info.externalExecutorId } : {}),
-      })
-      .where('id', '=', key.tiId)
-      .where('try_number', '=', key.tryNumber)
-      .where('state', '=', 'queued')
-      .returningAll()
-      .executeTakeFirst();
-    if (row) {
+    const r = await startTry(this.#d.db.db, key, info, { actor: info.actor ?? 'worker' }, now);
+    if (r.kind === 'moved') {
+      const row = r.row;
       await updateTryRow(this.#d.db.db, key.tiId, key.tryNumber, {
         state: 'running',
         hostname: info.hostname,
@@ -102,8 +104,8 @@ export class TaskLifecycle {
       this.#d.events.tiChanged({ dagRunId: row.dag_run_id, tiId: row.id, state: 'running' });
       return { ok: true, ti: row };
     }
-    const cur = await this.#current(key.tiId);
-    if (!cur) return { ok: false, state: 'missing', reason: `task instance ${key.tiId} does not exist` };
+    if (r.kind === 'missing') return { ok: false, state: 'missing', reason: `task instance ${key.tiId} does not exist` };
+    const cur = r.current;
     if (cur.state === 'running' && cur.try_number === key.tryNumber && cur.hostname === info.hostname && cur.pid === info.pid && info.pid !== null) {
       return { ok: true, ti: cur };
     }
@@ -116,15 +118,7 @@ export class TaskLifecycle {
 
   /** Record a heartbeat; returns the current state so a worker whose try was ended elsewhere stops. */
   async heartbeat(key: TryKey): Promise<{ state: TaskInstanceState | 'missing'; current: boolean }> {
-    const now = this.#d.now();
-    const r = await this.#d.db.db
-      .updateTable('task_instance')
-      .set({ last_heartbeat_at: now })
-      .where('id', '=', key.tiId)
-      .where('try_number', '=', key.tryNumber)
-      .where('state', '=', 'running')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) > 0) return { state: 'running', current: true };
+    if ((await heartbeatTry(this.#d.db.db, key, this.#d.now())) === 'running') return { state: 'running', current: true };
     const cur = await this.#current(key.tiId);
     if (!cur) return { state: 'missing', current: false };
     return { state: cur.state, current: false };
@@ -139,64 +133,57 @@ export class TaskLifecycle {
     const cur = await this.#current(key.tiId);
     if (!cur || cur.try_number !== key.tryNumber || (cur.state !== 'running' && cur.state !== 'queued' && cur.state !== 'deferred')) return null;
     if (extra.exitedProcess && !this.#exitEndsTry(cur, extra.exitedProcess.pid)) return null;
-    if (reported.kind === 'deferred' || reported.kind === 'rescheduled') return this.#suspend(cur, reported, now);
+    if (reported.kind === 'deferred' || reported.kind === 'rescheduled') return this.#suspend(cur, reported, now, { actor: extra.actor ?? 'worker' });
     let outcome: TryOutcome = reported;
     const skipIds = outcome.kind === 'success' ? [...new Set(outcome.skipTaskIds ?? [])] : [];
     if (skipIds.length > 0) {
       const invalid = await this.#notDescendants(cur, skipIds);
-      if (invalid) outcome = { kind: 'failed', reason: invalid, retryable: false };
+      if (invalid) outcome = { kind: 'failed', failure: { kind: 'exception', message: invalid, failFast: true } };
     }
-    let state: TaskInstanceState;
-    let nextRetryAt: number | null = null;
-    let reason: string | null = null;
+    const by = { actor: extra.actor ?? 'worker' };
+    const exitCode = extra.exitCode ?? (outcome.kind === 'failed' ? (outcome.exitCode ?? null) : null);
+    const end: TryEnd = { from: cur.state, endDate: now, durationMs: cur.start_date === null ? null : now - cur.start_date, exitCode };
+    let move: (db: Db) => Promise<MoveResult<TaskInstanceRow>>;
     switch (outcome.kind) {
       case 'success':
-        state = 'success';
+        move = (db) => succeedTry(db, key, end, by, now);
         break;
-      case 'skipped':
-        state = 'skipped';
-        reason = outcome.reason;
+      case 'skipped': {
+        const reason = outcome.reason;
+        move = (db) => skipTry(db, key, end, reason, by, now);
         break;
+      }
       case 'failed': {
-        reason = outcome.reason;
-        if (outcome.retryable && hasRetriesLeft(cur.try_number, cur.max_tries)) {
-          state = 'up_for_retry';
+        const failure = outcome.failure;
+        let retryAt: number | null = null;
+        if (retryPolicyOf(failure) === 'retry' && hasRetriesLeft(cur.try_number, cur.max_tries)) {
           const task = (await this.#d.dags.get(cur.dag_id)).tasks.get(cur.task_id);
-          nextRetryAt = now + (task ? retryDelayMs(task.retry, cur.try_number) : 0);
-        } else {
-          state = 'failed';
+          retryAt = now + (task ? retryDelayMs(task.retry, cur.try_number) : 0);
         }
+        move = (db) => failOrRetryTry(db, key, end, failure, retryAt, by, now);
         break;
       }
       default:
         return assertNever(outcome, 'try outcome');
     }
-    const exitCode = extra.exitCode ?? (outcome.kind === 'failed' ? (outcome.exitCode ?? null) : null);
-    const ended = { end_date: now, duration_ms: cur.start_date === null ? null : now - cur.start_date, failure_reason: reason, exit_code: exitCode };
-    // The try is over: a next try starts with execute(), not with the method a deferral resumed into.
-    const noResume = { next_method: null, next_kwargs: null, trigger_id: null, trigger_timeout_at: null };
-    const end = async (db: MetadataDb['db'] | Transaction<Database>): Promise<boolean> => {
-      const r = await db
-        .updateTable('task_instance')
-        .set({ ...ended, ...noResume, state, next_retry_at: nextRetryAt, updated_at: now })
-        .where('id', '=', key.tiId)
-        .where('try_number', '=', key.tryNumber)
-        .where('state', '=', cur.state)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      await updateTryRow(db, key.tiId, key.tryNumber, { ...ended, state });
-      return true;
+    const endAndSync = async (db: Db): Promise<TaskInstanceState | null> => {
+      const r = await move(db);
+      if (r.kind !== 'moved') return null;
+      const row = r.row;
+      await updateTryRow(db, key.tiId, key.tryNumber, { end_date: row.end_date, duration_ms: row.duration_ms, failure_reason: row.failure_reason, failure_kind: row.failure_kind, exit_code: row.exit_code, state: row.state });
+      return row.state;
     };
     // The skips of a branching task commit with its success: the scheduler sees both or neither.
-    const done =
-      state === 'success' && skipIds.length > 0
+    const state =
+      outcome.kind === 'success' && skipIds.length > 0
         ? await this.#d.db.db.transaction().execute(async (tx) => {
-            if (!(await end(tx))) return false;
-            await skipTaskInstancesOfRun(tx, cur.dag_run_id, skipIds, now, `skipped by '${cur.task_id}'`);
-            return true;
+            const ended = await endAndSync(tx);
+            if (ended === null) return null;
+            await skipUnstartedTasks(tx, cur.dag_run_id, skipIds, `skipped by '${cur.task_id}'`, by, now);
+            return ended;
           })
-        : await end(this.#d.db.db);
-    if (!done) return null;
+        : await endAndSync(this.#d.db.db);
+    if (state === null) return null;
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
     this.#notifier.changed(cur.dag_run_id);
     this.#d.onFinished?.({ ...cur, state });
@@ -218,33 +205,30 @@ export class TaskLifecycle {
    * `running → deferred` (trigger row written in the same transaction) or `running → up_for_reschedule`.
    * The try does not end: it continues later with the same try number.
    */
-  async #suspend(cur: TaskInstanceRow, outcome: TrySuspension, now: number): Promise<TaskInstanceState | null> {
+  async #suspend(cur: TaskInstanceRow, outcome: TrySuspension, now: number, by: { actor: Actor }): Promise<TaskInstanceState | null> {
     if (cur.state !== 'running') return null;
-    const state: TaskInstanceState = outcome.kind === 'deferred' ? 'deferred' : 'up_for_reschedule';
+    const key = { tiId: cur.id, tryNumber: cur.try_number };
     // Read before the transaction: on SQLite a read outside it would wait for it to end.
     const executionTimeoutMs = outcome.kind === 'deferred' ? ((await this.#d.dags.get(cur.dag_id)).tasks.get(cur.task_id)?.executionTimeoutMs ?? null) : null;
-    const done = await this.#d.db.db.transaction().execute(async (tx) => {
-      let set: TaskInstanceUpdate | { state: TaskInstanceState; next_retry_at: number; reschedule_count: RawBuilder<number>; end_date: number; updated_at: number };
+    const state = await this.#d.db.db.transaction().execute(async (tx) => {
+      let r: MoveResult<TaskInstanceRow>;
       if (outcome.kind === 'deferred') {
         const triggerId = await insertTrigger(tx, outcome.trigger, now);
         const firstStart = (await tx.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', cur.id).where('try_number', '=', cur.try_number).executeTakeFirst())?.start_date ?? cur.start_date ?? now;
-        set = {
-          state,
-          trigger_id: triggerId,
-          next_method: outcome.method,
-          next_kwargs: JSON.stringify({ kwargs: outcome.kwargs } satisfies NextKwargs),
-          trigger_timeout_at: deferralDeadline(now, outcome.timeoutMs, firstStart, executionTimeoutMs),
-          updated_at: now,
-        };
+        r = await deferTry(tx, key, {
+          triggerId,
+          method: outcome.method,
+          nextKwargs: JSON.stringify({ kwargs: outcome.kwargs } satisfies NextKwargs),
+          timeoutAt: deferralDeadline(now, outcome.timeoutMs, firstStart, executionTimeoutMs),
+        }, by, now);
       } else {
-        set = { state, next_retry_at: outcome.rescheduleAt, reschedule_count: sql<number>`reschedule_count + 1`, end_date: now, updated_at: now };
+        r = await rescheduleTry(tx, key, outcome.rescheduleAt, by, now);
       }
-      const r = await tx.updateTable('task_instance').set(set).where('id', '=', cur.id).where('try_number', '=', cur.try_number).where('state', '=', 'running').executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      await updateTryRow(tx, cur.id, cur.try_number, { state });
-      return true;
+      if (r.kind !== 'moved') return null;
+      await updateTryRow(tx, cur.id, cur.try_number, { state: r.row.state });
+      return r.row.state;
     });
-    if (!done) return null;
+    if (state === null) return null;
     this.#d.events.tiChanged({ dagRunId: cur.dag_run_id, tiId: cur.id, state });
     this.#notifier.changed(cur.dag_run_id);
     return state;

@@ -3,6 +3,7 @@
  * somewhere (a local child process, a Kubernetes pod) and reports only what the task process itself
  * cannot: that a process or pod ended. The task's own outcome arrives through the Execution API.
  */
+import type { FailureReason } from '../core/failureReason.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 
 /** Everything an executor needs to start one try. */
@@ -35,9 +36,11 @@ export type ExecutorEvent =
        * runs in a new process, and the exit of the previous one must not end it.
        */
       pid?: number;
+      /** Why, when the executor can tell (a pod OOM killed, evicted, lost with its node); default: an exit code. */
+      failure?: FailureReason;
     }
-  /** The try could not be started at all (spawn failed, pod rejected). */
-  | { kind: 'launchFailed'; tiId: string; tryNumber: number; reason: string; retryable: boolean };
+  /** The try could not be started at all (spawn failed, pod rejected). `failure`: why, when more is known than "launch failed". */
+  | { kind: 'launchFailed'; tiId: string; tryNumber: number; reason: string; retryable: boolean; failure?: FailureReason };
 
 /** What the scheduler tells an executor as it starts it. */
 export interface ExecutorStartContext {

@@ -5,7 +5,8 @@
  * `TaskSkipped`, failed (retryable unless `TaskFailFast`) on anything else, and failed on timeout.
  */
 import { systemClock, type Clock } from '../core/clock.ts';
-import { CapstanError, errorMessage, TaskFailFast, TaskSkipped } from '../core/errors.ts';
+import { CapstanError, errorMessage, TaskSkipped } from '../core/errors.ts';
+import { failureOfError } from '../core/failureReason.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
 import type { JsonObject } from '../core/serialized.ts';
@@ -117,7 +118,7 @@ async function runOperator(
       return { outcome: { kind: 'skipped', reason: err.message }, returnValue: undefined };
     }
     log.error(`task failed: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
-    return { outcome: { kind: 'failed', reason: errorMessage(err), retryable: !(err instanceof TaskFailFast) }, returnValue: undefined };
+    return { outcome: { kind: 'failed', failure: failureOfError(err) }, returnValue: undefined };
   } finally {
     restoreTemplates();
   }
@@ -176,7 +177,7 @@ export function toJson(value: unknown): JsonValue | undefined {
 
 /** Run the callback for the state the try ended in; its errors are logged, never fatal. */
 export async function runTaskCallbacks(op: BaseOperator, ctx: TaskContext, state: string, outcome: TryOutcome, log: TaskLogger): Promise<void> {
-  const error = outcome.kind === 'failed' ? new Error(outcome.reason) : undefined;
+  const error = outcome.kind === 'failed' ? new Error(outcome.failure.message) : undefined;
   const cb = state === 'success' ? op.callbacks.onSuccess : state === 'failed' ? op.callbacks.onFailure : state === 'up_for_retry' ? op.callbacks.onRetry : undefined;
   if (!cb) return;
   try {

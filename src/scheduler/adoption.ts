@@ -12,7 +12,8 @@ import type { Executor } from '../executors/types.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { JobRegistry } from '../store/jobs.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
-import { requeueUnclaimedTry, takeOverTry } from '../store/taskInstances.ts';
+import { takeOverTry, updateTryRow } from '../store/taskInstances.ts';
+import { requeueUnclaimedTry } from '../store/transitions/index.ts';
 
 export async function adoptOrResetOrphans(
   m: MetadataDb,
@@ -39,7 +40,17 @@ export async function adoptOrResetOrphans(
   let requeued = 0;
   for (const t of notAdopted.filter((x) => x.state === 'queued')) {
     const reason = `not started: scheduler ${t.queued_by_job_id ?? '(unknown)'} died before a task process claimed the try`;
-    if (await requeueUnclaimedTry(m, t.id, t.try_number, now, reason)) requeued++;
+    if (await requeueTry(m, t.id, t.try_number, now, reason)) requeued++;
   }
   logger.info({ orphans: orphans.length, adopted: orphans.length - notAdopted.length, requeued }, 'took over task instances of dead schedulers');
+}
+
+/** Put an unclaimed queued try back to `scheduled` and close its try row as `removed` with `reason`. */
+async function requeueTry(m: MetadataDb, tiId: string, tryNumber: number, now: number, reason: string): Promise<boolean> {
+  return m.db.transaction().execute(async (tx) => {
+    const r = await requeueUnclaimedTry(tx, { tiId, tryNumber }, reason, { actor: 'scheduler' }, now);
+    if (r.kind !== 'moved') return false;
+    await updateTryRow(tx, tiId, tryNumber, { state: 'removed', end_date: now, failure_reason: reason });
+    return true;
+  });
 }

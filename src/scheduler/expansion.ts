@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { expansionLength, mappingSources, MappingError } from '../core/mapping.ts';
 import type { JsonValue, SerializedTask } from '../core/serialized.ts';
-import { statesLeadingTo } from '../core/states.ts';
+import { endWaiting, removeTis, skipAsPlaceholder } from '../store/transitions/index.ts';
 import type { IndexedDag } from '../engine/dagCache.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { DagRunRow } from '../store/schema.ts';
@@ -124,14 +124,7 @@ export async function expandMappedTask(
     // A re-expansion to fewer elements: the indexes past the end no longer exist in the input.
     const beyond = rows.filter((r) => r.map_index >= length);
     if (beyond.length > 0) {
-      const removed = await tx
-        .updateTable('task_instance')
-        .set({ state: 'removed', end_date: now, updated_at: now, failure_reason: `map index beyond the expansion length ${length}` })
-        .where('id', 'in', beyond.map((r) => r.id))
-        .where('state', 'in', statesLeadingTo('removed'))
-        .returning('id')
-        .execute();
-      const ids = new Set(removed.map((r) => r.id));
+      const ids = new Set(await removeTis(tx, beyond.map((r) => r.id), `map index beyond the expansion length ${length}`, now));
       for (const r of beyond) if (ids.has(r.id)) written.push({ ...r, state: 'removed', updated_at: now });
       // Their results are no longer part of the task's output (downstream pulls the list of what exists).
       await tx.deleteFrom('xcom').where('dag_run_id', '=', run.id).where('task_id', '=', task.taskId).where('map_index', '>=', length).execute();
@@ -153,23 +146,10 @@ async function expandToZero(m: MetadataDb, rows: TiStateRow[], snap: RunSnapshot
     if (!keep) return { kind: 'raced' } as const;
     const written: TiStateRow[] = [];
     if (rest.length > 0) {
-      const removed = await tx
-        .updateTable('task_instance')
-        .set({ state: 'removed', end_date: now, updated_at: now, failure_reason: reason })
-        .where('id', 'in', rest.map((r) => r.id))
-        .where('state', '=', 'none')
-        .returning('id')
-        .execute();
-      const ids = new Set(removed.map((r) => r.id));
+      const ids = new Set(await removeTis(tx, rest.map((r) => r.id), reason, now, { onlyWaiting: true }));
       for (const r of rest) if (ids.has(r.id)) written.push({ ...r, state: 'removed', updated_at: now });
     }
-    const moved = await tx
-      .updateTable('task_instance')
-      .set({ map_index: -1, state: 'skipped', end_date: now, updated_at: now, failure_reason: reason })
-      .where('id', '=', keep.id)
-      .where('state', '=', 'none')
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) > 0) written.push({ ...keep, map_index: -1, state: 'skipped', updated_at: now });
+    if (await skipAsPlaceholder(tx, keep.id, reason, now)) written.push({ ...keep, map_index: -1, state: 'skipped', updated_at: now });
     await tx.deleteFrom('xcom').where('dag_run_id', '=', snap.dagRunId).where('task_id', '=', taskId).where('map_index', '>=', 0).execute();
     snap.put(written);
     return { kind: 'ended', state: 'skipped', reason } as const;
@@ -180,14 +160,8 @@ async function expandToZero(m: MetadataDb, rows: TiStateRow[], snap: RunSnapshot
 async function endWaitingRows(m: MetadataDb, rows: TiStateRow[], snap: RunSnapshot, state: 'skipped' | 'failed', reason: string, now: number): Promise<ExpansionOutcome> {
   const waiting = rows.filter((r) => r.state === 'none');
   if (waiting.length === 0) return { kind: 'raced' };
-  const moved = await m.db
-    .updateTable('task_instance')
-    .set({ state, end_date: now, updated_at: now, failure_reason: reason })
-    .where('id', 'in', waiting.map((r) => r.id))
-    .where('state', '=', 'none')
-    .returning('id')
-    .execute();
-  const ids = new Set(moved.map((r) => r.id));
+  const moved = await endWaiting(m.db, waiting.map((r) => r.id), state === 'failed' ? { to: 'failed', failure: { kind: 'configError', message: reason } } : { to: 'skipped' }, reason, now);
+  const ids = new Set(moved);
   snap.put(waiting.filter((r) => ids.has(r.id)).map((r) => ({ ...r, state, updated_at: now })));
   return moved.length === 0 ? { kind: 'raced' } : { kind: 'ended', state, reason };
 }

@@ -7,7 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { MetadataDb } from '../store/db.ts';
-import { queueTaskInstances, transitionTis } from '../store/taskInstances.ts';
+import { failUnqueueable, queueTis } from '../store/transitions/index.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 
 export interface QueuedTry {
@@ -114,7 +114,7 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       chosen.push(c);
     }
     // One batched, guarded update: a task another scheduler queued meanwhile is simply not returned.
-    const tries = await queueTaskInstances(tx, chosen.map((c) => c.id), limits.executorName, now, limits.jobId);
+    const tries = await queueTis(tx, chosen.map((c) => c.id), limits.executorName, now, limits.jobId);
     const out: QueuedTry[] = [];
     for (const c of chosen) {
       const tryNumber = tries.get(c.id);
@@ -128,10 +128,7 @@ export async function queueScheduledTasks(m: MetadataDb, limits: QueueLimits, no
       return out;
     }
     for (const [pool, ids] of unknownPools) {
-      await transitionTis(tx, ids, 'failed', now, {
-        onlyFrom: ['scheduled'],
-        set: { end_date: now, failure_reason: `pool '${pool}' does not exist; create it with \`capstan pools set ${pool} <slots>\` and clear the task` },
-      });
+      await failUnqueueable(tx, ids, { kind: 'configError', message: `pool '${pool}' does not exist; create it with \`capstan pools set ${pool} <slots>\` and clear the task` }, now);
     }
     return out;
   });

@@ -8,7 +8,7 @@ import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import type { IndexedDag } from '../engine/dagCache.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { DagRunRow } from '../store/schema.ts';
-import { transitionTis } from '../store/taskInstances.ts';
+import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis } from '../store/transitions/index.ts';
 import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';
 import { tiKey, type RunSnapshot } from './runSnapshot.ts';
 
@@ -103,15 +103,10 @@ export async function scheduleRun(
       snap.setState(taskId, 'scheduled', now);
     }
   }
-  const scheduled = await transitionTis(m, toSchedule, 'scheduled', now, { onlyFrom: ['none'] });
-  const released = [
-    ...(await transitionTis(m, retries, 'scheduled', now, { onlyFrom: ['up_for_retry'] })),
-    ...(await transitionTis(m, reschedules, 'scheduled', now, { onlyFrom: ['up_for_reschedule'], set: { continue_try: 1 } })),
-  ];
+  const scheduled = await scheduleTis(m.db, toSchedule, now);
+  const released = [...(await releaseRetries(m.db, retries, now)), ...(await releaseReschedules(m.db, reschedules, now))];
   let ended = 0;
-  for (const [state, ids] of toEnd) {
-    ended += (await transitionTis(m, ids, state, now, { onlyFrom: ['none'], set: { end_date: now } })).length;
-  }
+  for (const [state, ids] of toEnd) ended += (await endUnstarted(m.db, ids, state, now)).length;
   return { scheduled: scheduled.length + released.length, ended, ...judgeRun(dag, snap, waitingOnPastRun || expandedElsewhere) };
 }
 

@@ -15,8 +15,8 @@ import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { transitionDagRun } from '../store/dagRuns.ts';
-import { countTisByState, transitionTis } from '../store/taskInstances.ts';
+import { countTisByState } from '../store/taskInstances.ts';
+import { finishRun, skipUnfinished, startRun } from '../store/transitions/index.ts';
 import { JobRegistry } from '../store/jobs.ts';
 import { listenTiChanged } from '../store/notifications.ts';
 import type { DagRunRow } from '../store/schema.ts';
@@ -195,7 +195,7 @@ export class Scheduler {
       const dag = await this.#d.dags.get(run.dag_id).catch(() => undefined);
       if (!dag) continue;
       if (!gate.mayStart(run, dag.dag.maxActiveRuns)) continue;
-      if (await transitionDagRun(db, run.id, ['queued'], 'running', now, { start_date: now })) {
+      if ((await startRun(db.db, run.id, now)).kind === 'moved') {
         this.#runningRuns = undefined;
         gate.started(run);
         this.#hinted.add(run.id);
@@ -251,7 +251,7 @@ export class Scheduler {
     }
     if (decision.finalState) {
       const callbackDue = hasDagCallback(dag.dag.callbacks, decision.finalState);
-      if (await transitionDagRun(db, run.id, ['running'], decision.finalState, now, { end_date: now, callbackDue })) {
+      if ((await finishRun(db.db, run.id, decision.finalState, now, { callbackDue, by: { actor: 'scheduler', reason: decision.reason ?? null } })).kind === 'moved') {
         this.#callbacksDue ||= callbackDue;
         this.#runningRuns = undefined;
         this.#checkQueuedRuns = true; // a run waiting on maxActiveRuns may start now
@@ -267,9 +267,9 @@ export class Scheduler {
     for (const r of unfinished.filter((x) => x.state === 'running' || x.state === 'queued')) {
       await executor.terminate(r.id, r.try_number, 'DAG run timed out');
     }
-    await transitionTis(db, unfinished.map((r) => r.id), 'skipped', now, { set: { end_date: now, failure_reason: 'DAG run timed out (dagrunTimeout)' } });
+    await skipUnfinished(db.db, unfinished.map((r) => r.id), 'DAG run timed out (dagrunTimeout)', now);
     const callbackDue = hasDagCallback(this.#d.dags.peek(run.dag_id)?.dag.callbacks, 'failed');
-    await transitionDagRun(db, run.id, ['running'], 'failed', now, { end_date: now, callbackDue });
+    await finishRun(db.db, run.id, 'failed', now, { callbackDue, by: { actor: 'scheduler', reason: 'DAG run timed out (dagrunTimeout)' } });
     this.#callbacksDue ||= callbackDue;
     this.#runningRuns = undefined;
     this.#checkQueuedRuns = true;
@@ -330,16 +330,15 @@ export class Scheduler {
     for (const e of await executor.sync()) {
       const key = { tiId: e.tiId, tryNumber: e.tryNumber };
       if (e.kind === 'launchFailed') {
-        await lifecycle.finish(key, { kind: 'failed', reason: `could not start: ${e.reason}`, retryable: e.retryable });
+        const failure = e.failure ?? { kind: 'launchFailed', message: e.reason, permanent: !e.retryable };
+        await lifecycle.finish(key, { kind: 'failed', failure: { ...failure, message: `could not start: ${failure.message}` } }, { actor: 'executor' });
         continue;
       }
       // The process ended. If the task reported its outcome, finish() finds the try already ended.
       const detail = e.signal ? `killed by ${e.signal}` : `exited with code ${e.exitCode}`;
-      const ended = await lifecycle.finish(
-        key,
-        { kind: 'failed', reason: `task process ${detail} without reporting a result${e.detail ? `: ${e.detail}` : ''}`, retryable: true },
-        { exitCode: e.exitCode, ...(e.pid === undefined ? {} : { exitedProcess: { pid: e.pid } }) },
-      );
+      const message = `task process ${detail} without reporting a result${e.detail ? `: ${e.detail}` : ''}`;
+      const failure = e.failure ? { ...e.failure, message } : { kind: 'exitCode' as const, message, exitCode: e.exitCode, signal: e.signal };
+      const ended = await lifecycle.finish(key, { kind: 'failed', failure }, { exitCode: e.exitCode, actor: 'executor', ...(e.pid === undefined ? {} : { exitedProcess: { pid: e.pid } }) });
       if (ended) logger.warn({ ...key, state: ended, detail }, 'task process ended without reporting');
     }
   }
@@ -366,7 +365,8 @@ export class Scheduler {
     for (const z of judgeZombies ? await findZombies(db, now, options.taskHeartbeatTimeoutMs) : []) {
       logger.warn({ tiId: z.id, taskId: z.task_id, tryNumber: z.try_number }, 'zombie task: heartbeat lost');
       await executor.terminate(z.id, z.try_number, 'heartbeat lost');
-      await lifecycle.finish({ tiId: z.id, tryNumber: z.try_number }, { kind: 'failed', reason: `heartbeat lost: no heartbeat for ${options.taskHeartbeatTimeoutMs} ms (zombie)`, retryable: true });
+      const failure = { kind: 'heartbeatLost', message: `heartbeat lost: no heartbeat for ${options.taskHeartbeatTimeoutMs} ms (zombie)` } as const;
+      await lifecycle.finish({ tiId: z.id, tryNumber: z.try_number }, { kind: 'failed', failure }, { actor: 'scheduler' });
     }
     // Deferrals past their timeout resume into their failure path on a worker (Airflow's
     // check_trigger_timeouts); the triggerer cancels their triggers when it sees them leave `deferred`.
@@ -379,7 +379,7 @@ export class Scheduler {
     for (const t of await findTimedOutTries(db, this.#d.dags, now)) {
       logger.warn({ tiId: t.id, taskId: t.task_id }, 'task exceeded executionTimeout; stopping it');
       await executor.terminate(t.id, t.try_number, 'execution timeout');
-      await lifecycle.finish({ tiId: t.id, tryNumber: t.try_number }, { kind: 'failed', reason: 'execution timeout exceeded', retryable: true });
+      await lifecycle.finish({ tiId: t.id, tryNumber: t.try_number }, { kind: 'failed', failure: { kind: 'timeout', message: 'execution timeout exceeded' } }, { actor: 'scheduler' });
     }
   }
 }

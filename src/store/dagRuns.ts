@@ -7,8 +7,8 @@ import { CapstanError, NotFound } from '../core/errors.ts';
 import type { JsonObject, SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, DagRunType } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
-import { sql, type Transaction } from 'kysely';
-import type { Database, DagRunCallbackState, DagRunRow } from './schema.ts';
+import type { DagRunRow } from './schema.ts';
+import { moveRunTo, type Actor, type MoveBy } from './transitions/index.ts';
 
 export interface NewRun {
   dagId: string;
@@ -19,6 +19,8 @@ export interface NewRun {
   dataIntervalEnd: number | null;
   conf: JsonObject;
   note?: string | null;
+  /** Who created the run (its first history row); default `scheduler`. */
+  createdBy?: Actor;
 }
 
 /** Airflow-style run id: `scheduled__2026-01-01T00:00:00+00:00`; with `millis`, `manual__2026-01-01T00:00:00.123+00:00`. */
@@ -70,6 +72,8 @@ async function insertDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now:
         clear_number: 0,
         created_at: now,
         updated_at: now,
+        state_actor: run.createdBy ?? 'scheduler',
+        state_reason: `created (${run.runType})`,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -150,54 +154,24 @@ export async function latestScheduledRun(m: MetadataDb, dagId: string): Promise<
     .executeTakeFirst();
 }
 
-/** Conditional state change; returns false when the run was not in `from`. */
+/**
+ * Conditional state change; returns false when the run was not in `from`. The generic form of the run
+ * verbs in ./transitions/, for tools and tests that set a state up directly.
+ */
 export async function transitionDagRun(
   m: MetadataDb,
   id: number,
   from: DagRunState[],
   to: DagRunState,
   now: number,
-  extra: { start_date?: number; end_date?: number | null; callbackDue?: boolean } = {},
+  extra: { start_date?: number; end_date?: number | null; callbackDue?: boolean; by?: MoveBy } = {},
 ): Promise<boolean> {
-  const { callbackDue, ...dates } = extra;
-  const r = await m.db
-    .updateTable('dag_run')
-    // A callback is made due once per run: a run that ends again (after a clear or mark) keeps its state.
-    .set({ state: to, updated_at: now, ...dates, ...(callbackDue ? { callback_state: sql<DagRunCallbackState>`coalesce(callback_state, 'pending')` } : {}) })
-    .where('id', '=', id)
-    .where('state', 'in', from)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return moveRunTo(m.db, id, from, to, now, extra);
 }
 
 export async function setRunNote(m: MetadataDb, dagId: string, runId: string, note: string | null): Promise<void> {
   const r = await m.db.updateTable('dag_run').set({ note }).where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
   if (Number(r.numUpdatedRows) === 0) throw new NotFound(`DAG '${dagId}' has no run '${runId}'`);
-}
-
-/**
- * Record that some of a run's task instances were cleared: `clear_number` goes up by one, and a finished
- * run goes back to `queued` (start and end dates reset) so a scheduler starts it again. A queued or
- * running run keeps its state. Returns the run as it is now.
- */
-export async function markDagRunCleared(m: MetadataDb | Transaction<Database>, id: number, now: number): Promise<DagRunRow> {
-  const db = 'db' in m ? m.db : m;
-  const finished = await db
-    .updateTable('dag_run')
-    .set({ state: 'queued', queued_at: now, start_date: null, end_date: null, clear_number: sql<number>`clear_number + 1`, updated_at: now })
-    .where('id', '=', id)
-    .where('state', 'in', ['success', 'failed'])
-    .returningAll()
-    .executeTakeFirst();
-  if (finished) return finished;
-  const row = await db
-    .updateTable('dag_run')
-    .set({ clear_number: sql<number>`clear_number + 1`, updated_at: now })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
-  if (!row) throw new NotFound(`no DAG run with id ${id}`);
-  return row;
 }
 
 /** The DAG's latest run with this logical date, if any. */
@@ -210,11 +184,13 @@ export async function findDagRun(m: MetadataDb, dagId: string, runId: string): P
   return m.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
 }
 
-/** Delete a run with its task instances, tries and XComs (all in one transaction). */
+/** Delete a run with its task instances, tries, history and XComs (all in one transaction). */
 export async function deleteDagRun(m: MetadataDb, id: number): Promise<void> {
   await m.db.transaction().execute(async (tx) => {
     await tx.deleteFrom('xcom').where('dag_run_id', '=', id).execute();
     await tx.deleteFrom('task_instance_try').where('ti_id', 'in', (eb) => eb.selectFrom('task_instance').select('id').where('dag_run_id', '=', id)).execute();
+    await tx.deleteFrom('task_instance_history').where('ti_id', 'in', (eb) => eb.selectFrom('task_instance').select('task_instance.id').where('dag_run_id', '=', id)).execute();
+    await tx.deleteFrom('dag_run_history').where('dag_run_id', '=', id).execute();
     await tx.deleteFrom('task_instance').where('dag_run_id', '=', id).execute();
     await tx.deleteFrom('dag_run').where('id', '=', id).execute();
   });

@@ -4,6 +4,7 @@
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { DagRunState, DagRunType, TaskInstanceState } from '../core/states.ts';
+import type { FailureKind } from '../core/failureReason.ts';
 
 export interface DagTable {
   dag_id: string;
@@ -59,6 +60,10 @@ export interface DagRunTable {
   updated_at: number;
   /** The DAG-level callback of the ended run: pending, running, done, failed; null when none. */
   callback_state: Generated<DagRunCallbackState | null>;
+  /** Who made the latest state move (copied into `dag_run_history` by the database). */
+  state_actor: Generated<string | null>;
+  /** Why the latest state move happened. */
+  state_reason: Generated<string | null>;
 }
 
 export type DagRunCallbackState = 'pending' | 'running' | 'done' | 'failed';
@@ -90,6 +95,12 @@ export interface TaskInstanceTable {
   last_heartbeat_at: number | null;
   exit_code: number | null;
   failure_reason: string | null;
+  /** The {@link FailureKind} of `failure_reason` while the instance is failed or up for retry. */
+  failure_kind: Generated<FailureKind | null>;
+  /** Who made the latest state move (copied into `task_instance_history` by the database). */
+  state_actor: Generated<string | null>;
+  /** Why the latest state move happened. */
+  state_reason: Generated<string | null>;
   rendered_fields: string | null;
   trigger_id: number | null;
   next_method: string | null;
@@ -123,6 +134,7 @@ export interface TaskInstanceTryTable {
   duration_ms: number | null;
   exit_code: number | null;
   failure_reason: string | null;
+  failure_kind: Generated<FailureKind | null>;
   /** The try's rendered template fields (JSON), stored before it executed. */
   rendered_fields: string | null;
 }
@@ -261,6 +273,40 @@ export interface Database {
   auth_role: AuthRoleTable;
   api_token: ApiTokenTable;
   revoked_session: RevokedSessionTable;
+  task_instance_history: TaskInstanceHistoryTable;
+  dag_run_history: DagRunHistoryTable;
+}
+
+/** One state move of a task instance; appended by the database as `task_instance.state` changes. */
+export interface TaskInstanceHistoryTable {
+  id: Generated<number>;
+  ti_id: string;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  from_state: TaskInstanceState;
+  to_state: TaskInstanceState;
+  /** `scheduler`, `executor`, `triggerer`, `worker`, a user name, or `token:<id>`. */
+  actor: string;
+  reason: string | null;
+  /** Set on moves to `failed` / `up_for_retry`. */
+  failure_kind: FailureKind | null;
+  at: number;
+}
+
+/** One state move of a DAG run (from null: its creation); appended by the database. */
+export interface DagRunHistoryTable {
+  id: Generated<number>;
+  dag_run_id: number;
+  dag_id: string;
+  run_id: string;
+  from_state: DagRunState | null;
+  to_state: DagRunState;
+  actor: string;
+  reason: string | null;
+  at: number;
 }
 
 /** A person who signs in. `role` names a built-in role (Viewer, User, Op, Admin) or an `auth_role`. */
@@ -315,6 +361,7 @@ export type AuthRoleRow = Selectable<AuthRoleTable>;
 export type ApiTokenRow = Selectable<ApiTokenTable>;
 export type DagRunRow = Selectable<DagRunTable>;
 export type NewDagRun = Insertable<DagRunTable>;
+export type DagRunUpdate = Updateable<DagRunTable>;
 export type TaskInstanceRow = Selectable<TaskInstanceTable>;
 export type TaskInstanceUpdate = Updateable<TaskInstanceTable>;
 export type TaskInstanceTryRow = Selectable<TaskInstanceTryTable>;
@@ -324,3 +371,5 @@ export type VariableRow = Selectable<VariableTable>;
 export type PoolRow = Selectable<PoolTable>;
 export type JobRow = Selectable<JobTable>;
 export type TriggerRow = Selectable<TriggerTable>;
+export type TaskInstanceHistoryRow = Selectable<TaskInstanceHistoryTable>;
+export type DagRunHistoryRow = Selectable<DagRunHistoryTable>;

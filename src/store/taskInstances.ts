@@ -1,12 +1,13 @@
 /**
- * Task instances and their tries. Every state change is a conditional update guarded by the states it
- * may come from (see `core/states.ts`), so two processes racing on one task instance cannot both win.
+ * Task instances and their tries: reads, try rows and ownership. State changes are the verbs of
+ * ./transitions/ (the only code that writes `task_instance.state`).
  */
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { NotFound } from '../core/errors.ts';
-import { statesLeadingTo, type TaskInstanceState } from '../core/states.ts';
+import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TaskInstanceRow, TaskInstanceTryRow, TaskInstanceUpdate } from './schema.ts';
+import { moveTisTo, queueTis, type MoveBy } from './transitions/index.ts';
 
 /** The light row the scheduler keeps per task instance. */
 export interface TiStateRow {
@@ -37,54 +38,17 @@ export async function tiChangesSince(m: MetadataDb, dagRunId: number, since: num
 
 /**
  * Move the task instances in `ids` to `to` if they are still in a state that may lead there (and in
- * `onlyFrom` when given). Returns the ids that moved.
+ * `onlyFrom` when given). Returns the ids that moved. The generic form of the verbs in ./transitions/,
+ * for tools and tests that set a state up directly; the engine calls the named verbs.
  */
 export async function transitionTis(
   m: MetadataDb | Transaction<Database>,
   ids: string[],
   to: TaskInstanceState,
   now: number,
-  options: { onlyFrom?: TaskInstanceState[]; set?: TaskInstanceUpdate } = {},
+  options: { onlyFrom?: TaskInstanceState[]; set?: TaskInstanceUpdate; by?: MoveBy } = {},
 ): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const db = 'db' in m ? m.db : m;
-  const from = options.onlyFrom ?? statesLeadingTo(to);
-  const moved: string[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db
-      .updateTable('task_instance')
-      .set({ ...options.set, state: to, updated_at: now })
-      .where('id', 'in', ids.slice(i, i + 500))
-      .where('state', 'in', from)
-      .returning('id')
-      .execute();
-    for (const r of rows) moved.push(r.id);
-  }
-  return moved;
-}
-
-/**
- * Skip the task instances of `taskIds` (every map index) in one run that have not started: only from
- * `none` or `scheduled`, with a fresh `updated_at` so schedulers' incremental syncs see them. Returns
- * the ids that moved.
- */
-export async function skipTaskInstancesOfRun(
-  db: MetadataDb['db'] | Transaction<Database>,
-  dagRunId: number,
-  taskIds: string[],
-  now: number,
-  reason: string,
-): Promise<string[]> {
-  if (taskIds.length === 0) return [];
-  const rows = await db
-    .updateTable('task_instance')
-    .set({ state: 'skipped', end_date: now, updated_at: now, failure_reason: reason })
-    .where('dag_run_id', '=', dagRunId)
-    .where('task_id', 'in', taskIds)
-    .where('state', 'in', ['none', 'scheduled'])
-    .returning('id')
-    .execute();
-  return rows.map((r) => r.id);
+  return moveTisTo('db' in m ? m.db : m, ids, to, now, options);
 }
 
 export async function getTaskInstance(m: MetadataDb, id: string): Promise<TaskInstanceRow> {
@@ -147,71 +111,14 @@ export async function countTisByState(m: MetadataDb): Promise<Map<TaskInstanceSt
 
 /**
  * Queue one scheduled task instance: `scheduled → queued`, the try number goes up by one and a try row
- * is written. Returns the new try number, or null when another scheduler got there first.
+ * is written (see `queueTis`). Returns the new try number, or null when another scheduler got there first.
  */
-export async function queueTaskInstance(tx: Transaction<Database>, id: string, executor: string, now: number, jobId: string | null): Promise<number | null> {
-  return (await queueTaskInstances(tx, [id], executor, now, jobId)).get(id) ?? null;
-}
-
-/**
- * Queue many scheduled task instances at once (one UPDATE and one INSERT per 500): the batch form of
- * {@link queueTaskInstance}. Returns the new try number of each one that was still scheduled.
- */
-export async function queueTaskInstances(tx: Transaction<Database>, ids: readonly string[], executor: string, now: number, jobId: string | null): Promise<Map<string, number>> {
-  const queued = new Map<string, number>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await tx
-      .updateTable('task_instance')
-      .set({
-        state: 'queued',
-        // A try continued after a deferral or a reschedule keeps its number (Airflow's rule) and, until
-        // its new process claims it, the previous process's pid: that process's exit must not end it.
-        try_number: sql<number>`try_number + 1 - continue_try`,
-        continue_try: 0,
-        reschedule_count: sql<number>`case when continue_try = 1 then reschedule_count else 0 end`,
-        queued_at: now,
-        executor,
-        queued_by_job_id: jobId,
-        start_date: null,
-        end_date: null,
-        duration_ms: null,
-        hostname: null,
-        pid: sql<number | null>`case when continue_try = 1 then pid else null end`,
-        exit_code: null,
-        failure_reason: null,
-        next_retry_at: null,
-        last_heartbeat_at: null,
-        updated_at: now,
-      })
-      .where('id', 'in', ids.slice(i, i + 500))
-      .where('state', '=', 'scheduled')
-      .returning(['id', 'try_number', 'dag_id', 'run_id', 'task_id', 'map_index'])
-      .execute();
-    if (rows.length === 0) continue;
-    await tx
-      .insertInto('task_instance_try')
-      .values(
-        rows.map((row) => ({
-          ti_id: row.id,
-          try_number: row.try_number,
-          dag_id: row.dag_id,
-          run_id: row.run_id,
-          task_id: row.task_id,
-          map_index: row.map_index,
-          state: 'queued' as const,
-          executor,
-          queued_at: now,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['ti_id', 'try_number']).doUpdateSet({ state: 'queued', executor, queued_at: now }))
-      .execute();
-    for (const row of rows) queued.set(row.id, row.try_number);
-  }
-  return queued;
+export async function queueTaskInstance(tx: Transaction<Database>, id: string, executor: string, now: number, jobId: string | null, by?: MoveBy): Promise<number | null> {
+  return (await queueTis(tx, [id], executor, now, jobId, by)).get(id) ?? null;
 }
 
 /** Fields of a try row that change as the try progresses. */
-export type TryRowUpdate = Partial<Pick<TaskInstanceTryRow, 'state' | 'hostname' | 'pid' | 'external_executor_id' | 'start_date' | 'end_date' | 'duration_ms' | 'exit_code' | 'failure_reason'>>;
+export type TryRowUpdate = Partial<Pick<TaskInstanceTryRow, 'state' | 'hostname' | 'pid' | 'external_executor_id' | 'start_date' | 'end_date' | 'duration_ms' | 'exit_code' | 'failure_reason' | 'failure_kind'>>;
 
 /** Update one try row with values the caller already knows (no read). */
 export async function updateTryRow(db: MetadataDb['db'] | Transaction<Database>, tiId: string, tryNumber: number, set: TryRowUpdate): Promise<void> {
@@ -234,60 +141,11 @@ export async function syncTryRow(db: MetadataDb['db'] | Transaction<Database>, i
       duration_ms: ti.duration_ms,
       exit_code: ti.exit_code,
       failure_reason: ti.failure_reason,
+      failure_kind: ti.failure_kind,
     })
     .where('ti_id', '=', id)
     .where('try_number', '=', ti.try_number)
     .execute();
-}
-
-/**
- * Put a queued try that no task process ever claimed back to `scheduled` (its scheduler died before
- * the process started). The try number is not reused — a late process holding the old try's token must
- * find it stale — but `max_tries` grows by one, so the abandoned try does not cost a retry. The old try
- * row is closed as `removed` with `reason`. Returns false when the try moved on meanwhile.
- */
-export async function requeueUnclaimedTry(m: MetadataDb, tiId: string, tryNumber: number, now: number, reason: string): Promise<boolean> {
-  return m.db.transaction().execute(async (tx) => {
-    const r = await tx
-      .updateTable('task_instance')
-      .set({ state: 'scheduled', max_tries: sql<number>`max_tries + 1`, queued_by_job_id: null, updated_at: now })
-      .where('id', '=', tiId)
-      .where('try_number', '=', tryNumber)
-      .where('state', '=', 'queued')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return false;
-    await updateTryRow(tx, tiId, tryNumber, { state: 'removed', end_date: now, failure_reason: reason });
-    return true;
-  });
-}
-
-/**
- * A user's clear: move the task instances in `ids` back to `none` (from any state that may lead there)
- * with a fresh `updated_at`, so schedulers syncing by `updated_at` see them. A running try learns of it
- * from its next heartbeat and stops. Each cleared instance gets `retries` more tries than it has used
- * (`max_tries = try_number + retries`), as in Airflow. Returns the ids that moved.
- */
-export async function clearTaskInstanceRows(
-  m: MetadataDb | Transaction<Database>,
-  ids: string[],
-  retries: number,
-  now: number,
-): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const db = 'db' in m ? m.db : m;
-  const moved: string[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db
-      .updateTable('task_instance')
-      // A cleared task starts afresh: no deferral to resume, no try to continue.
-      .set({ state: 'none', max_tries: sql<number>`try_number + ${retries}`, next_retry_at: null, next_method: null, next_kwargs: null, trigger_id: null, trigger_timeout_at: null, continue_try: 0, updated_at: now })
-      .where('id', 'in', ids.slice(i, i + 500))
-      .where('state', 'in', statesLeadingTo('none'))
-      .returning('id')
-      .execute();
-    for (const r of rows) moved.push(r.id);
-  }
-  return moved;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { SerializedTrigger } from '../triggers/types.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TriggerRow } from './schema.ts';
+import { resumeTry, type MoveBy } from './transitions/index.ts';
 
 /** `task_instance.next_kwargs` as stored: the `defer()` kwargs, and the trigger's event once it fired. */
 export interface NextKwargs {
@@ -97,7 +98,7 @@ export async function releaseTriggers(m: MetadataDb, jobId: string): Promise<voi
  * run ids (empty when none was still deferred on it: the event was already written, or the task moved on).
  */
 export async function fireTrigger(m: MetadataDb, triggerId: number, event: JsonValue, now: number): Promise<number[]> {
-  return resumeDeferred(m, { triggerId }, (next) => ({ method: null, kwargs: { ...next, event } }), now);
+  return resumeDeferred(m, { triggerId }, (next) => ({ method: null, kwargs: { ...next, event } }), now, { actor: 'triggerer', reason: `trigger ${triggerId} fired` });
 }
 
 /**
@@ -105,7 +106,8 @@ export async function fireTrigger(m: MetadataDb, triggerId: number, event: JsonV
  * trigger failed or its deferral timed out; the worker then fails the try with `failure.error`.
  */
 export async function failDeferral(m: MetadataDb, target: { triggerId: number } | { tiId: string }, failure: { kind: 'timeout' | 'error'; error: string }, now: number): Promise<number[]> {
-  return resumeDeferred(m, target, (next) => ({ method: '__fail__', kwargs: { kwargs: next.kwargs, event: failure } }), now);
+  const by: MoveBy = { actor: failure.kind === 'timeout' ? 'scheduler' : 'triggerer', reason: `resumed to fail: ${failure.error}` };
+  return resumeDeferred(m, target, (next) => ({ method: '__fail__', kwargs: { kwargs: next.kwargs, event: failure } }), now, by);
 }
 
 /** Deferred task instances whose `trigger_timeout_at` has passed. */
@@ -146,6 +148,7 @@ async function resumeDeferred(
   target: { triggerId: number } | { tiId: string },
   next: (current: NextKwargs) => { method: string | null; kwargs: NextKwargs },
   now: number,
+  by: MoveBy,
 ): Promise<number[]> {
   return m.db.transaction().execute(async (tx) => {
     let q = tx.selectFrom('task_instance').select(['id', 'dag_run_id', 'try_number', 'next_kwargs', 'trigger_id']).where('state', '=', 'deferred');
@@ -155,22 +158,8 @@ async function resumeDeferred(
     for (const ti of tis) {
       const current = parseNextKwargs(ti.next_kwargs);
       const { method, kwargs } = next(current);
-      const r = await tx
-        .updateTable('task_instance')
-        .set({
-          state: 'scheduled',
-          continue_try: 1,
-          trigger_id: null,
-          trigger_timeout_at: null,
-          next_kwargs: JSON.stringify(kwargs),
-          ...(method === null ? {} : { next_method: method }),
-          updated_at: now,
-        })
-        .where('id', '=', ti.id)
-        .where('try_number', '=', ti.try_number)
-        .where('state', '=', 'deferred')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) continue;
+      const r = await resumeTry(tx, { tiId: ti.id, tryNumber: ti.try_number }, { method, nextKwargs: JSON.stringify(kwargs) }, by, now);
+      if (r.kind !== 'moved') continue;
       if (ti.trigger_id !== null) await tx.deleteFrom('trigger').where('id', '=', ti.trigger_id).execute();
       runs.push(ti.dag_run_id);
     }

@@ -36,10 +36,11 @@ import { RunSnapshot } from '../scheduler/runSnapshot.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { MetadataDb } from '../store/db.ts';
-import { createDagRun, deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun, transitionDagRun } from '../store/dagRuns.ts';
+import { createDagRun, deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
+import { finishRun, releaseRetries, startRun } from '../store/transitions/index.ts';
 import { saveRenderedFields } from '../store/renderedFields.ts';
 import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
-import { getTaskInstance, listTaskInstances, queueTaskInstance, transitionTis } from '../store/taskInstances.ts';
+import { getTaskInstance, listTaskInstances, queueTaskInstance } from '../store/taskInstances.ts';
 import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import { parseNextKwargs } from '../store/triggers.ts';
 import { createInProcessContext, type TaskLogLine, type XComBackend } from './context.ts';
@@ -159,7 +160,7 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
     : await triggerDagRun(o.db, { dagId: serialized.dagId, runId, logicalDate, ...(o.conf === undefined ? {} : { conf: o.conf }) }, now(), serialized);
   o.onRunCreated?.(created, existing);
   const startedAt = now();
-  if (!(await transitionDagRun(o.db, created.id, ['queued'], 'running', startedAt, { start_date: startedAt }))) {
+  if ((await startRun(o.db.db, created.id, startedAt)).kind !== 'moved') {
     throw new CapstanError('conflict', `run '${created.run_id}' was started by another process (is a scheduler serving DAG '${serialized.dagId}'?)`);
   }
   const run = await getDagRunById(o.db, created.id);
@@ -169,11 +170,11 @@ export async function runDagInProcess(o: InProcessRunOptions): Promise<InProcess
     outcome = await runner.drive();
   } catch (err) {
     // Leave no run behind as running when the runner itself fails (a conflict, a lost database).
-    await transitionDagRun(o.db, run.id, ['running'], 'failed', now(), { end_date: now() }).catch(() => false);
+    await finishRun(o.db.db, run.id, 'failed', now(), { by: { actor: 'scheduler', reason: 'the in-process runner failed' } }).catch(() => undefined);
     throw err;
   }
   const { state, reason } = outcome;
-  await transitionDagRun(o.db, run.id, ['running'], state, now(), { end_date: now() });
+  await finishRun(o.db.db, run.id, state, now(), { by: { actor: 'scheduler', reason } });
   await runDagCallback(o, await getDagRunById(o.db, run.id));
   return { run: await getDagRunById(o.db, run.id), state, reason, taskInstances: await listTaskInstances(o.db, { dagRunId: run.id }) };
 }
@@ -264,7 +265,7 @@ class RunDriver {
       const due = Math.min(...retries.map((r) => r.next_retry_at ?? 0));
       if (this.#o.retryDelay === 'skip' && retries.some((r) => r.state === 'up_for_retry')) {
         const first = retries.find((r) => r.state === 'up_for_retry' && (r.next_retry_at ?? 0) === due) ?? retries.find((r) => r.state === 'up_for_retry');
-        if (first) await transitionTis(this.#o.db, [first.id], 'scheduled', this.#now(), { onlyFrom: ['up_for_retry'] });
+        if (first) await releaseRetries(this.#o.db.db, [first.id], this.#now());
       } else {
         await this.#clock.sleep(Math.max(0, due - this.#now()), this.#o.signal);
       }
@@ -347,7 +348,7 @@ class RunDriver {
       } catch (err) {
         if (!(err instanceof CapstanError)) throw err;
         ctx.log.error(err.message);
-        outcome = { kind: 'failed', reason: err.message, retryable: true };
+        outcome = { kind: 'failed', failure: { kind: 'xcom', message: err.message } };
       }
     }
     const state = await this.#lifecycle.finish(key, outcome);

@@ -345,6 +345,7 @@ function reasonOf(o: TryOutcome): string | null {
     case 'success':
       return null;
     case 'failed':
+      return o.failure.message;
     case 'skipped':
       return o.reason;
     default:

@@ -120,7 +120,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
           ...(conf === undefined ? {} : { conf }),
         });
         const state = result.outcome.kind;
-        const reason = result.outcome.kind === 'success' ? null : result.outcome.reason;
+        const reason = result.outcome.kind === 'success' ? null : result.outcome.kind === 'failed' ? result.outcome.failure.message : result.outcome.reason;
         if (ctx.output === 'json') {
           printObject({ dagId, taskId, state, reason, returnValue: result.returnValue ?? null, renderedFields: result.renderedFields, readXComsFromRun: result.readFromRunId, pushedXComs: result.pushed }, 'json');
         } else {

@@ -13,6 +13,7 @@ import * as m006 from './006_triggers.ts';
 import * as m007 from './007_auth.ts';
 import * as m008 from './008_backfill_paused.ts';
 import * as m009 from './009_import_error_line.ts';
+import * as m010 from './010_state_history.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '007_auth': m007,
   '008_backfill_paused': m008,
   '009_import_error_line': m009,
+  '010_state_history': m010,
 };
 
 /** The newest schema version this code knows. */

@@ -19,7 +19,7 @@ export interface NewRun {
   dataIntervalEnd: number | null;
   conf: JsonObject;
   note?: string | null;
-  /** Who created the run (its first history row); default `scheduler`. */
+  /** Who created the run (its first history row); default `scheduler` for scheduled runs, else `unknown`. */
   createdBy?: Actor;
 }
 
@@ -72,7 +72,7 @@ async function insertDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now:
         clear_number: 0,
         created_at: now,
         updated_at: now,
-        state_actor: run.createdBy ?? 'scheduler',
+        state_actor: run.createdBy ?? (run.runType === 'scheduled' ? 'scheduler' : 'unknown'),
         state_reason: `created (${run.runType})`,
       })
       .returningAll()

@@ -33,6 +33,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./kubernetes.ts')).registerKubernetesCommands,
   },
   { commands: {}, extends: ['tasks'], load: async () => (await import('./render.ts')).registerRenderCommand },
+  { commands: {}, extends: ['tasks'], load: async () => (await import('./history.ts')).registerHistoryCommand },
   { commands: { db: 'manage the metadata database' }, load: async () => (await import('./db.ts')).registerDbCommands },
   { commands: { config: 'show the configuration in effect' }, load: async () => (await import('./config.ts')).registerConfigCommands },
   { commands: { variables: 'manage variables (values DAGs read at run time)' }, load: async () => (await import('./variables.ts')).registerVariableCommands },

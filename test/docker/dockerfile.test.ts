@@ -1,8 +1,9 @@
 /**
- * The worker image, checked without a Docker daemon: the Dockerfile's stages, base image, entrypoint and
- * paths against the worker pod contract (`capstan tasks run --ti-id <id> --api-url <url>` with
+ * docker/Dockerfile, the Capstan image of every role and of worker pods, read as text: its stages, base image,
+ * entrypoint and paths against the worker pod contract (`capstan tasks run --ti-id <id> --api-url <url>` with
  * CAPSTAN_TASK_TOKEN), the build context its .dockerignore lets through, the production dependencies the
- * sources import, and the image's `capstan` wrapper run for real against this checkout.
+ * sources import, and the image's `capstan` wrapper run for real against this checkout. The image itself is
+ * built (scripts/image.sh) and run in containers by test/image/appImage.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { workerCommand } from '../../src/executors/kubernetes/workerPod.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DOCKERFILE = join(ROOT, 'docker/worker/Dockerfile');
-const WRAPPER = join(ROOT, 'docker/worker/capstan');
+const DOCKERFILE = join(ROOT, 'docker/Dockerfile');
+const WRAPPER = join(ROOT, 'docker/capstan');
 
 interface Instruction { op: string; args: string }
 interface Stage { name: string; from: string; instructions: Instruction[] }
@@ -79,18 +80,22 @@ function run(args: string[], extraEnv: Record<string, string>): Promise<{ code: 
   });
 }
 
-describe('worker image (docker/worker)', () => {
+describe('the Capstan image recipe (docker/Dockerfile)', () => {
   const { args, stages } = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
   const byName = new Map(stages.map((s) => [s.name, s]));
   const runtime = byName.get('runtime');
-  const worker = byName.get('worker');
+  const app = byName.get('app');
   const ignore = readFileSync(`${DOCKERFILE}.dockerignore`, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 
-  test('stages: deps → runtime (DAGs mounted) → worker (DAGs baked in, the default target), on Node 24', () => {
-    assert.deepEqual(stages.map((s) => s.name), ['deps', 'runtime', 'worker']);
+  test('stages: deps, ui → runtime (DAGs mounted) → app (DAGs baked in, the default target), on Node 24', () => {
+    assert.deepEqual(stages.map((s) => s.name), ['deps', 'ui', 'runtime', 'app']);
     assert.match(expand(byName.get('deps')?.from ?? '', args), /^node:24[.-]/);
     assert.equal(expand(runtime?.from ?? '', args), expand(byName.get('deps')?.from ?? '', args));
-    assert.equal(worker?.from, 'runtime');
+    assert.equal(expand(byName.get('ui')?.from ?? '', args), expand(byName.get('deps')?.from ?? '', args));
+    assert.equal(app?.from, 'runtime');
+    assert.ok(copies(runtime as Stage).some((c) => c.from === 'ui' && c.dest === './ui/dist'), 'the built UI is copied where the API server serves it from');
+    const cleanup = runtime?.instructions.find((i) => i.op === 'RUN')?.args ?? '';
+    assert.match(cleanup, /rm -rf \/usr\/local\/lib\/node_modules \/usr\/local\/bin\/npm \/usr\/local\/bin\/npx/, 'no npm at run time');
     const install = byName.get('deps')?.instructions.find((i) => i.op === 'RUN')?.args ?? '';
     assert.match(install, /npm ci --omit=dev/);
   });
@@ -102,16 +107,16 @@ describe('worker image (docker/worker)', () => {
     assert.equal(runtime?.instructions.find((i) => i.op === 'WORKDIR')?.args, appDir);
     const copied = copies(runtime as Stage);
     assert.ok(copied.some((c) => c.sources.includes('src') && c.dest === './src'));
-    assert.ok(copied.some((c) => c.sources.includes('docker/worker/capstan') && c.dest === '/usr/local/bin/capstan'));
+    assert.ok(copied.some((c) => c.sources.includes('docker/capstan') && c.dest === '/usr/local/bin/capstan'));
     assert.match(readFileSync(WRAPPER, 'utf8'), /exec node "\$\{CAPSTAN_APP_DIR:-\/opt\/capstan\}\/src\/cli\/main\.ts" "\$@"/);
     assert.ok(existsSync(join(ROOT, 'src/cli/main.ts')));
   });
 
   test('DAG files land where the image tells Capstan its DAGs folder is', () => {
     const dagsFolder = env(runtime as Stage).get('CAPSTAN__CORE__DAGS_FOLDER');
-    const dagCopy = copies(worker as Stage).find((c) => c.sources.includes('${DAGS_DIR}'));
+    const dagCopy = copies(app as Stage).find((c) => c.sources.includes('${DAGS_DIR}'));
     assert.equal(dagCopy?.dest, dagsFolder);
-    const dagsDir = worker?.instructions.find((i) => i.op === 'ARG' && i.args.startsWith('DAGS_DIR='))?.args.split('=')[1] ?? '';
+    const dagsDir = app?.instructions.find((i) => i.op === 'ARG' && i.args.startsWith('DAGS_DIR='))?.args.split('=')[1] ?? '';
     assert.ok(statSync(join(ROOT, dagsDir)).isDirectory(), `default DAGS_DIR ${dagsDir} exists`);
     assert.ok(inContext(ignore, dagsDir), 'the default DAGs folder is in the build context');
   });

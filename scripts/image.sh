@@ -41,7 +41,7 @@ write_conf() { if [[ "$(cat "$1" 2>/dev/null)" != "$2" ]]; then printf '%s\n' "$
 write_conf "$cache/storage.conf" "[storage]
 driver = \"overlay\"
 graphroot = \"$cache/storage\"
-runroot = \"/run/capstan-image\""
+runroot = \"/run/capstan-image-$(echo "$cache" | sha256sum | cut -c1-8)\""
 write_conf "$cache/containers.conf" '[containers]
 default_ulimits = ["nofile=16384:16384", "nproc=8192:8192"]
 [engine]

@@ -12,6 +12,7 @@
  *   the try, for a cluster reason (eviction, node drain, deletion), is relaunched without costing a retry.
  * - **Adoption**: pods of dead schedulers are found by their labels and relabelled to this executor.
  */
+import type { FailureReason } from '../../core/failureReason.ts';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -22,7 +23,7 @@ import type { SerializedDagCache } from '../../engine/dagCache.ts';
 import type { KubeClients } from '../../kubernetes/clients.ts';
 import { KubernetesApiError } from '../../kubernetes/errors.ts';
 import { runListWatch } from '../../kubernetes/lifecycle/listWatch.ts';
-import { isPodTerminal } from '../../kubernetes/lifecycle/podState.ts';
+import { isImageWaitingReason, isPodTerminal } from '../../kubernetes/lifecycle/podState.ts';
 import type { Manifest } from '../../kubernetes/pod/merge.ts';
 import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
@@ -31,7 +32,7 @@ import type { TaskInstanceRow } from '../../store/schema.ts';
 import type { Executor, ExecutorEvent, ExecutorStartContext, TaskWorkload } from '../types.ts';
 import { kubernetesExecutorMetrics, type KubernetesExecutorMetrics } from './metrics.ts';
 import { adoptWorkerPod, deleteWorkerPod, finishWorkerPod, listWorkerPods, warningEventLines } from './podActions.ts';
-import { describeEnd, describePending, isRelaunchable, judgePod } from './podVerdict.ts';
+import { describeEnd, describePending, failureOfPodEnd, isRelaunchable, judgePod } from './podVerdict.ts';
 import type { KubernetesExecutorSettings } from './settings.ts';
 import { watchedNamespaces } from './settings.ts';
 import { buildWorkerPod, executorIdLabel, podOwner, TI_ID_ANNOTATION, WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
@@ -397,10 +398,10 @@ export class KubernetesExecutor implements Executor {
     return dag.tasks.get(w.taskId)?.executorConfig;
   }
 
-  #launchFailed(t: Tracked, reason: string, retryable: boolean): void {
+  #launchFailed(t: Tracked, reason: string, retryable: boolean, failure?: FailureReason): void {
     this.#tracked.delete(key(t.workload.tiId, t.workload.tryNumber));
-    this.#o.logger.warn({ tiId: t.workload.tiId, tryNumber: t.workload.tryNumber, reason }, 'worker pod launch failed');
-    this.#events.push({ kind: 'launchFailed', tiId: t.workload.tiId, tryNumber: t.workload.tryNumber, reason, retryable });
+    this.#o.logger.warn({ tiId: t.workload.tiId, tryNumber: t.workload.tryNumber, reason, failureKind: failure?.kind }, 'worker pod launch failed');
+    this.#events.push({ kind: 'launchFailed', tiId: t.workload.tiId, tryNumber: t.workload.tryNumber, reason, retryable, ...(failure ? { failure } : {}) });
   }
 
   // ---- watching --------------------------------------------------------------------------------------
@@ -523,7 +524,8 @@ export class KubernetesExecutor implements Executor {
   async #failFatal(t: Tracked, v: { container: string; reason: string; message: string }): Promise<void> {
     const name = t.pod?.name ?? '';
     const events = await this.#podEvents(t);
-    this.#launchFailed(t, [`pod ${name}: container ${v.container} cannot start (${v.reason}): ${v.message}`, ...events].join('\n'), true);
+    const reason = [`pod ${name}: container ${v.container} cannot start (${v.reason}): ${v.message}`, ...events].join('\n');
+    this.#launchFailed(t, reason, true, { kind: isImageWaitingReason(v.reason) ? 'imagePullFailed' : 'containerConfigError', message: reason });
     await this.#cleanup(t.pod?.namespace ?? '', name, true);
   }
 
@@ -548,12 +550,14 @@ export class KubernetesExecutor implements Executor {
         this.#pump();
         return;
       }
-      this.#launchFailed(t, `${describeEnd(end, name)} (before its task started, ${t.relaunches} relaunches used)`, true);
+      const reason = `${describeEnd(end, name)} (before its task started, ${t.relaunches} relaunches used)`;
+      this.#launchFailed(t, reason, true, failureOfPodEnd(end, reason));
       if (!deleted) await this.#cleanup(namespace, name, true);
       return;
     }
     this.#tracked.delete(k);
-    this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode, signal: null, detail: describeEnd(end, name) });
+    const detail = describeEnd(end, name);
+    this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode, signal: null, detail, failure: failureOfPodEnd(end, detail) });
     if (!deleted) await this.#cleanup(namespace, name, end.kind !== 'succeeded' || (await this.#tryFailed(w)));
   }
 
@@ -582,7 +586,8 @@ export class KubernetesExecutor implements Executor {
       t.busy = true;
       try {
         const events = await this.#podEvents(t);
-        this.#launchFailed(t, [describePending(t.last, t.pod.name, timeout), ...events].join('\n'), true);
+        const reason = [describePending(t.last, t.pod.name, timeout), ...events].join('\n');
+        this.#launchFailed(t, reason, true, { kind: 'unschedulable', message: reason });
         await this.#cleanup(t.pod.namespace, t.pod.name, true);
       } catch (err) {
         this.#o.logger.error({ err, pod: t.pod.name }, 'pending check failed');

@@ -21,6 +21,11 @@ export const FATAL_WAITING_REASONS: ReadonlySet<string> = new Set([
 
 const IMAGE_REASONS: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']);
 
+/** True for a container waiting reason that says its image cannot be pulled (rather than a config error). */
+export function isImageWaitingReason(reason: string): boolean {
+  return IMAGE_REASONS.has(reason);
+}
+
 /** A pull refused by a registry's or the kubelet's rate limit clears by itself: the kubelet retries it. */
 const TRANSIENT_PULL = /QPS exceeded|toomanyrequests|too many requests|rate limit/i;
 

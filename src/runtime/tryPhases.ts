@@ -15,6 +15,7 @@ import { appendFileSync } from 'node:fs';
 const PHASES_FILE = process.env['CAPSTAN_TRY_PHASES_FILE'];
 
 let marks: Record<string, number> | undefined = PHASES_FILE ? {} : undefined;
+let cpuAtLastWrite = PHASES_FILE ? process.cpuUsage() : undefined;
 
 /** Note that phase `name` was reached now (no-op unless the bench asked for marks). */
 export function markPhase(name: string): void {
@@ -28,6 +29,9 @@ export function markPhase(name: string): void {
 export function writePhases(fields: Record<string, string | number | boolean>): void {
   if (marks === undefined || PHASES_FILE === undefined) return;
   const boot = { processStart: performance.timeOrigin, bootstrapComplete: performance.timeOrigin + performance.nodeTiming.bootstrapComplete };
-  appendFileSync(PHASES_FILE, `${JSON.stringify({ pid: process.pid, ...fields, ...boot, ...marks })}\n`);
+  // CPU this process used since the previous try's marks were written (the first: since it started).
+  const cpu = process.cpuUsage(cpuAtLastWrite);
+  cpuAtLastWrite = process.cpuUsage();
+  appendFileSync(PHASES_FILE, `${JSON.stringify({ pid: process.pid, ...fields, ...boot, ...marks, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
   marks = { runtimeLoaded: marks['runtimeLoaded'] ?? Number.NaN };
 }

@@ -33,6 +33,10 @@ const { importDagFileInstance, registerCapstanResolver } = await import('../dagp
 const { onProcessGroup } = await import('../sdk/processGroups.ts');
 const { TryIsolation } = await import('./tryIsolation.ts');
 registerCapstanResolver();
+// Loaded while the process waits rather than on a try's critical path: the SDK every DAG file imports as
+// 'capstan', and fetch's HTTP client (loaded on first use; a data: URL needs no server).
+await import('../index.ts');
+await fetch('data:,').then((r) => r.arrayBuffer(), () => undefined);
 
 // Tell the executor about every process group an operator starts, so it can stop them if this process
 // is killed before it can (see sdk/processGroups.ts). A parent that is gone needs no telling.

@@ -6,6 +6,7 @@
  *    with camelCase keys per section (`core: { dagsFolder: ./dags }`);
  * 3. environment variables `CAPSTAN__SECTION__KEY` (`CAPSTAN__CORE__DAGS_FOLDER`), plus `CAPSTAN_HOME`
  *    for `core.home`.
+ * Inside a container ({@link containerMarker}) `api.host` defaults to 0.0.0.0 instead of 127.0.0.1.
  *
  * Unknown sections and keys are errors with a "did you mean", so a typo never silently falls back to a
  * default. Every problem found is reported at once in one `ConfigError` (code `config_invalid`).
@@ -34,6 +35,24 @@ export interface LoadConfigOptions {
 
 /** Prefix of per-key environment variables: `CAPSTAN__SECTION__KEY`. */
 export const ENV_PREFIX = 'CAPSTAN__';
+
+/** Set to 1 by the Capstan image: the process runs in a container. */
+export const IN_CONTAINER_ENV = 'CAPSTAN_IN_CONTAINER';
+
+/** `api.host` when none is given inside a container (every interface, so a Service or port mapping reaches it). */
+export const CONTAINER_API_HOST = '0.0.0.0';
+
+/**
+ * The variable that says this process runs in a container: `CAPSTAN_IN_CONTAINER=1` (the Capstan image sets it)
+ * or `KUBERNETES_SERVICE_HOST` (Kubernetes sets it in every pod); undefined outside one. `CAPSTAN_IN_CONTAINER=0`
+ * says no even in a pod.
+ */
+export function containerMarker(env: Record<string, string | undefined>): string | undefined {
+  const flag = env[IN_CONTAINER_ENV];
+  if (flag === '0' || flag === 'false') return undefined;
+  if (flag !== undefined && flag !== '') return IN_CONTAINER_ENV;
+  return env['KUBERNETES_SERVICE_HOST'] ? 'KUBERNETES_SERVICE_HOST' : undefined;
+}
 
 /** Environment variable that sets `core.home` (and where `capstan.yaml` is looked for). */
 export const HOME_ENV = 'CAPSTAN_HOME';
@@ -104,6 +123,13 @@ export function loadConfig(options: LoadConfigOptions = {}): CapstanConfig {
     sources.set(path, setting.source);
   }
   if (issues.length > 0) throw new ConfigError(issues);
+
+  const container = containerMarker(env);
+  if (container !== undefined && !values.has('api.host')) {
+    // Inside a container a loopback bind is reachable by nothing else (no Service, no port mapping).
+    values.set('api.host', CONTAINER_API_HOST);
+    sources.set('api.host', `default in a container (${container})`);
+  }
 
   const config = assemble(values, sources, bootHome);
   const secrets = ensureGeneratedSecrets(config.core.home, {

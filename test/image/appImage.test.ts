@@ -2,8 +2,9 @@
  * The Capstan image (docker/Dockerfile, built by scripts/image.sh with podman), run in real containers (podman +
  * runc, host network): its config and contents (non-root user `node`, entrypoint `capstan`, Node 24, no npm or
  * compilers), `db migrate` and `users create` against the PostgreSQL server the tests start, the api-server
- * answering /health, the web UI and a sign-in as that user, the scheduler's /health from the same image, and
- * every container process running as uid 1000 as the host's /proc sees it.
+ * answering /health, the web UI and a sign-in as that user on 0.0.0.0 (api.host's container default), the
+ * scheduler's /health from the same image, and every container process running as uid 1000 as the host's /proc
+ * sees it.
  *
  * Skips when the image is not built (bash scripts/image.sh build); CI sets CAPSTAN_IMAGE_REQUIRED=1, and then a
  * missing image or podman fails instead.
@@ -164,6 +165,7 @@ describe('the Capstan image in real containers', { skip, timeout: 300_000 }, () 
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 'scheduler /health never answered 200', 30_000);
     assert.equal(await hostUidOf(name), 1000);
   });
+
   test('api-server: /health, the web UI and a sign-in as the user the image created; the process is uid 1000 on the host', async () => {
     const port = await freePort();
     const name = await startRole('api-server', port, ['-e', `CAPSTAN__API__PORT=${port}`]);
@@ -183,6 +185,15 @@ describe('the Capstan image in real containers', { skip, timeout: 300_000 }, () 
     const dags = await fetch(`http://127.0.0.1:${port}/api/v1/dags`, { headers: { authorization: `Bearer ${accessToken}` } });
     assert.equal(dags.status, 200, await dags.clone().text());
     assert.equal(await hostUidOf(name), 1000);
+    assert.ok(listensOnAllInterfaces(port), `the api-server binds 0.0.0.0:${port} (api.host's container default), not loopback only`);
   });
-
 });
+
+/** True when a TCP socket listens on 0.0.0.0:`port` in this network namespace (the containers share the host's). */
+function listensOnAllInterfaces(port: number): boolean {
+  const local = `00000000:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((line) => {
+    const fields = line.trim().split(/\s+/);
+    return fields[1] === local && fields[3] === '0A';
+  });
+}

@@ -210,6 +210,24 @@ void describe('chart: migration and admin user Jobs', { skip }, () => {
   });
 });
 
+void describe('chart: metadata cleanup', { skip }, () => {
+  void test('a db clean CronJob only when asked: retention and groups as arguments, never two at once, schema-checked', () => {
+    assert.deepEqual(ofKind(render(), 'CronJob'), []);
+    const objects = render({ values: { cleanup: { enabled: true, retention: '30d', tables: ['dag_run', 'audit_log'] } } });
+    const cron = find(objects, 'CronJob', 'rel-capstan-cleanup');
+    assert.equal(at(cron, 'spec.schedule'), '15 3 * * *');
+    assert.equal(at(cron, 'spec.concurrencyPolicy'), 'Forbid');
+    const pod = at(cron, 'spec.jobTemplate.spec.template.spec') as { containers: Container[]; restartPolicy: string };
+    assert.equal(pod.restartPolicy, 'Never');
+    assert.deepEqual(pod.containers[0]?.args, ['db', 'clean', '--older-than', '30d', '--tables', 'dag_run,audit_log', '--yes']);
+    assert.equal(envValue(pod.containers[0] as Container, 'CAPSTAN_CONFIG'), '/opt/capstan/config/capstan.yaml');
+    const all = find(render({ values: { cleanup: { enabled: true } } }), 'CronJob', 'rel-capstan-cleanup');
+    assert.deepEqual((at(all, 'spec.jobTemplate.spec.template.spec') as { containers: Container[] }).containers[0]?.args, ['db', 'clean', '--older-than', '90d', '--yes']);
+    assert.match(renderError({ values: { cleanup: { enabled: true, retention: 'ninety days' } } }), /retention/);
+    assert.match(renderError({ values: { cleanup: { enabled: true, tables: ['dag'] } } }), /tables/);
+  });
+});
+
 void describe('chart: secrets', { skip }, () => {
   void test('the keys, PostgreSQL and admin Secrets are kept (resource-policy keep) and generated through lookup', () => {
     const objects = render();

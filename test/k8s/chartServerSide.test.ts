@@ -97,6 +97,7 @@ const EVERYTHING_ON: RenderOptions['values'] = {
   logs: { persistence: { enabled: true, storageClassName: 'shared' } },
   migrateJob: { useHelmHooks: false },
   createUserJob: { useHelmHooks: false },
+  cleanup: { enabled: true, retention: '30d', tables: ['dag_run'] },
   imagePullSecrets: [{ name: 'regcred' }],
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'capstan', effect: 'NoSchedule' }],
   scheduler: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 }, env: [{ name: 'EXTRA', value: '1' }] },

@@ -1,8 +1,8 @@
 /**
  * `db clean` on both dialects, against runs a real scheduler ran: finished runs older than the cut-off go with
  * their task instances, tries, XComs and history; each DAG's newest run, unfinished runs and recent runs stay;
- * a dry run counts exactly what the clean then deletes and deletes nothing; audit entries and ended jobs go by
- * their own times; the CLI refuses a missing cut-off, an unknown group and a clean without --yes.
+ * a dry run counts exactly what the clean then deletes and deletes nothing; audit entries go by
+ * their own times (the command line is tested in test/cli/dbClean.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

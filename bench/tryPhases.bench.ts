@@ -8,7 +8,8 @@
  *
  * Also printed: CPU per try of the task process and of the standalone process (scheduler, API server).
  *
- * Flags: --n N (default 30), --mode fresh|reuse|both (default both), --shape chain|fanout (default chain).
+ * Flags: --n N (default 30), --mode fresh|reuse|both (default both), --shape chain|fanout (default chain),
+ * --warm W (localExecutor.warmProcesses, default 2 as in the default configuration).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ const flag = (name: string, fallback: string) => (args.includes(name) ? (args[ar
 const n = Number(flag('--n', '30'));
 const mode = flag('--mode', 'both');
 const shape = flag('--shape', 'chain') as 'chain' | 'fanout';
+const warm = flag('--warm', '2');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNNER = fileURLToPath(new URL('./support/runWorkloads.ts', import.meta.url));
 
@@ -47,6 +49,7 @@ function runOnce(reuse: boolean): { result: WorkloadResult; marks: Marks[] } {
   const spec: WorkloadSpec = {
     env: {
       CAPSTAN__CORE__PARALLELISM: '8',
+      CAPSTAN__LOCAL_EXECUTOR__WARM_PROCESSES: warm,
       CAPSTAN__CORE__TASK_ENV_ALLOW_LIST: 'CAPSTAN_TRY_PHASES_FILE',
       CAPSTAN__LOCAL_EXECUTOR__REUSE_PROCESSES: String(reuse),
     },

@@ -134,3 +134,56 @@ describe('reused task processes', () => {
     await waitFor(async () => (await Promise.all([...pids].map(isRunning))).every((alive) => !alive), `task processes still alive after stop: ${[...pids].join(', ')}`, 5_000);
   });
 });
+
+describe('reused task processes: limits', () => {
+  let t: TestEngine;
+  before(async () => {
+    t = await startTestEngine({
+      dags: {
+        'limits.ts': `
+import { dag, task, chain } from 'capstan';
+dag({ dagId: 'three_in_a_row', schedule: null }, () => {
+  const step = (id: string) => task({ taskId: id }, () => process.pid)();
+  chain(step('a'), step('b'), step('c'));
+});
+dag({ dagId: 'three_at_once', schedule: null }, () => {
+  for (const id of ['x', 'y', 'z']) task({ taskId: id }, () => new Promise((r) => setTimeout(() => r(process.pid), 500)))();
+});
+`,
+      },
+      env: {
+        CAPSTAN__CORE__PARALLELISM: '3',
+        CAPSTAN__LOCAL_EXECUTOR__WARM_PROCESSES: '1',
+        CAPSTAN__LOCAL_EXECUTOR__REUSE_PROCESSES: 'true',
+        CAPSTAN__LOCAL_EXECUTOR__TRIES_PER_PROCESS: '2',
+        CAPSTAN__LOCAL_EXECUTOR__IDLE_PROCESS_TIMEOUT_MS: '300',
+      },
+    });
+  });
+  after(async () => {
+    await t.stop();
+  });
+
+  const pidsOf = async (dagId: string): Promise<Record<string, number>> => {
+    const r = await t.trigger(dagId);
+    assert.equal((await t.waitForRun(dagId, r.run_id)).state, 'success');
+    return Object.fromEntries((await t.taskInstances(dagId, r.run_id)).map((ti) => [ti.task_id, ti.pid ?? -1]));
+  };
+
+  test('a process retires after triesPerProcess tries', async () => {
+    // Run until one process has run two of the three tries: the one that follows them runs elsewhere.
+    const pids = await pidsOf('three_in_a_row');
+    const counts = new Map<number, number>();
+    for (const pid of Object.values(pids)) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    assert.ok([...counts.values()].every((n) => n <= 2), `no process ran more than 2 tries: ${JSON.stringify(pids)}`);
+    for (const [pid, n] of counts) if (n === 2) await waitFor(async () => !(await isRunning(pid)), `process ${pid} ran 2 tries and still runs`);
+  });
+
+  test('idle processes beyond warmProcesses exit after idleProcessTimeoutMs; the pool still serves', async () => {
+    const pids = Object.values(await pidsOf('three_at_once'));
+    assert.equal(new Set(pids).size, 3, 'three tries at once ran in three processes');
+    // One of them may stay as the warm one; the others exit once idle for 300 ms.
+    await waitFor(async () => (await Promise.all(pids.map(isRunning))).filter(Boolean).length <= 1, `more than one idle process left of ${pids.join(', ')}`, 10_000);
+    assert.equal(Object.keys(await pidsOf('three_in_a_row')).length, 3);
+  });
+});

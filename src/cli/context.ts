@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { loadConfig, type CapstanConfig } from '../config/index.ts';
 import { openMetadataDb, type MetadataDb } from '../store/db.ts';
 import { assertSchemaCurrent } from '../store/migrate.ts';
+import { assertDeploymentConsistent, type DeploymentComponent } from '../app/deploymentChecks.ts';
 import type { OutputFormat } from './output.ts';
 
 export class CliContext {
@@ -41,6 +42,16 @@ export class CliContext {
   async db(): Promise<MetadataDb> {
     const m = this.rawDb();
     await assertSchemaCurrent(m);
+    return m;
+  }
+
+  /**
+   * The metadata DB of a long-running component: current schema, and consistent with the other components
+   * of the database (shared keys, no SQLite in a pod; src/app/deploymentChecks.ts).
+   */
+  async componentDb(component: DeploymentComponent): Promise<MetadataDb> {
+    const m = await this.db();
+    await assertDeploymentConsistent(m, this.config(), component);
     return m;
   }
 

@@ -3,7 +3,7 @@
  * See `defaults.ts` for every option, its default and what it does.
  */
 export type { CapstanConfig } from './types.ts';
-export { loadConfig, configSources, envVarFor, ENV_PREFIX, HOME_ENV, CONFIG_ENV, type LoadConfigOptions, type ConfigSources } from './load.ts';
+export { loadConfig, configSources, containerMarker, envVarFor, ENV_PREFIX, HOME_ENV, CONFIG_ENV, IN_CONTAINER_ENV, type LoadConfigOptions, type ConfigSources } from './load.ts';
 export { describeConfig, configValue, MASK, type ConfigRow } from './describe.ts';
 export { ensureGeneratedSecrets, generateFernetKey, generateSecretKey, isFernetKey, type GeneratedSecrets } from './secrets.ts';
 export { ConfigError, type ConfigIssue } from './errors.ts';

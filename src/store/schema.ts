@@ -275,6 +275,17 @@ export interface Database {
   revoked_session: RevokedSessionTable;
   task_instance_history: TaskInstanceHistoryTable;
   dag_run_history: DagRunHistoryTable;
+  deployment_key: DeploymentKeyTable;
+}
+
+/** Fingerprint of a key every component of the deployment must share (migration 011). */
+export interface DeploymentKeyTable {
+  /** The setting: `api.secretKey` or `core.fernetKey`. */
+  name: string;
+  fingerprint: string;
+  /** `<component>@<hostname>` of the process that recorded it. */
+  recorded_by: string;
+  recorded_at: number;
 }
 
 /** One state move of a task instance; appended by the database as `task_instance.state` changes. */

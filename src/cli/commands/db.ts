@@ -1,7 +1,8 @@
-/** `capstan db migrate|check|reset|clean`. */
+/** `capstan db migrate|check|reset|clean|forget-key`. */
 import { parseDuration } from '../../core/duration.ts';
 import { CLEAN_GROUPS, cleanMetadata, type CleanGroup } from '../../store/cleanup.ts';
 import { redactUrl } from '../../store/db.ts';
+import { forgetKeyFingerprint } from '../../store/deploymentKeys.ts';
 import { migrateToLatest, migrationStatus, resetDatabase } from '../../store/migrate.ts';
 import { InvalidArgument } from '../../core/errors.ts';
 import type { RegisterCommands } from '../context.ts';
@@ -32,6 +33,15 @@ export const registerDbCommands: RegisterCommands = (program, ctx) => {
       if (!opts.yes) throw new InvalidArgument('db reset deletes every DAG run, task instance, variable and connection', 'pass --yes to confirm');
       await resetDatabase(ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
       printObject({ database: redactUrl(ctx.config().database.url), reset: true }, ctx.output);
+    });
+
+  db.command('forget-key')
+    .description('forget the recorded fingerprint of api.secretKey or core.fernetKey after changing that key in every component on purpose; the next component to start records the new one')
+    .argument('<setting>', 'api.secretKey or core.fernetKey')
+    .action(async (setting: string) => {
+      if (setting !== 'api.secretKey' && setting !== 'core.fernetKey') throw new InvalidArgument(`setting: '${setting}' is not a shared key`, 'name api.secretKey or core.fernetKey');
+      const forgotten = await forgetKeyFingerprint(await ctx.db(), setting);
+      printObject({ database: redactUrl(ctx.config().database.url), setting, forgotten }, ctx.output);
     });
 
   db.command('clean')

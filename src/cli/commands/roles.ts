@@ -1,7 +1,6 @@
 /** `capstan standalone|scheduler|api-server|dag-processor|triggerer`: the long-running roles. */
 import { createEngine } from '../../app/components.ts';
 import type * as Roles from '../../app/roles.ts';
-import { assertSchemaCurrent } from '../../store/migrate.ts';
 import type { RegisterCommands } from '../context.ts';
 
 /**
@@ -60,7 +59,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .description('run the scheduler (with its executor)')
     .action(async () => {
       const config = ctx.config();
-      const engine = createEngine(config, { db: await ctx.db() });
+      const engine = createEngine(config, { db: await ctx.componentDb('scheduler') });
       const { createExecutor, createScheduler, startSchedulerHealthServer } = await roles();
       const health = await startSchedulerHealthServer(engine);
       if (health) process.stdout.write(`scheduler health and metrics on ${health.url}/health\n`);
@@ -72,8 +71,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .command('triggerer')
     .description("run deferred tasks' triggers (many at once; several triggerers share the work)")
     .action(async () => {
-      const m = await ctx.db();
-      await assertSchemaCurrent(m);
+      const m = await ctx.componentDb('triggerer');
       const engine = createEngine(ctx.config(), { db: m });
       const { createTriggerer, startTriggererHealthServer } = await roles();
       const health = await startTriggererHealthServer(engine);
@@ -86,7 +84,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .command('api-server')
     .description('serve the REST API, the Execution API, /health and /metrics')
     .action(async () => {
-      const engine = createEngine(ctx.config(), { db: await ctx.db() });
+      const engine = createEngine(ctx.config(), { db: await ctx.componentDb('api-server') });
       const { startApiServer } = await roles();
       const server = await startApiServer(engine);
       process.stdout.write(`API server listening on ${server.url}\n`);
@@ -100,8 +98,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .description('parse DAG files into the metadata DB as they change')
     .option('--once', 'parse every file once and exit')
     .action(async (opts: { once?: boolean }) => {
-      const m = await ctx.db();
-      await assertSchemaCurrent(m);
+      const m = await ctx.componentDb('dag-processor');
       const engine = createEngine(ctx.config(), { db: m });
       const { createDagProcessor } = await roles();
       const processor = createDagProcessor(engine);

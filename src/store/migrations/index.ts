@@ -14,6 +14,7 @@ import * as m007 from './007_auth.ts';
 import * as m008 from './008_backfill_paused.ts';
 import * as m009 from './009_import_error_line.ts';
 import * as m010 from './010_state_history.ts';
+import * as m011 from './011_deployment_key.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '008_backfill_paused': m008,
   '009_import_error_line': m009,
   '010_state_history': m010,
+  '011_deployment_key': m011,
 };
 
 /** The newest schema version this code knows. */

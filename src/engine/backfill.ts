@@ -237,7 +237,7 @@ async function applyEntry(
   try {
     run = await createDagRun(
       m,
-      { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf },
+      { dagId: dag.dagId, runId: entry.runId, runType: 'backfill', logicalDate: entry.logicalDate, dataIntervalStart: entry.logicalDate, dataIntervalEnd: entry.dataIntervalEnd, conf, createdBy: e.actor },
       dag,
       now,
     );

@@ -3,8 +3,8 @@
  * runc, host network): its config and contents (non-root user `node`, entrypoint `capstan`, Node 24, no npm or
  * compilers), `db migrate` and `users create` against the PostgreSQL server the tests start, the api-server
  * answering /health, the web UI and a sign-in as that user on 0.0.0.0 (api.host's container default), the
- * scheduler's /health from the same image, and every container process running as uid 1000 as the host's /proc
- * sees it.
+ * scheduler's /health from the same image, every container process running as uid 1000 as the host's /proc
+ * sees it, and a container with its own generated keys refused beside them.
  *
  * Skips when the image is not built (bash scripts/image.sh build); CI sets CAPSTAN_IMAGE_REQUIRED=1, and then a
  * missing image or podman fails instead.
@@ -52,7 +52,7 @@ async function ok(args: readonly string[], input?: string): Promise<string> {
 
 const key = (): string => randomBytes(32).toString('base64url');
 
-describe('the Capstan image in real containers', { skip, timeout: 300_000 }, () => {
+describe('the Capstan image in real containers', { skip, timeout: 600_000 }, () => {
   const img = image ?? '';
   const prefix = `capstan-image-test-${process.pid}`;
   let db: TestDatabase;
@@ -186,6 +186,15 @@ describe('the Capstan image in real containers', { skip, timeout: 300_000 }, () 
     assert.equal(dags.status, 200, await dags.clone().text());
     assert.equal(await hostUidOf(name), 1000);
     assert.ok(listensOnAllInterfaces(port), `the api-server binds 0.0.0.0:${port} (api.host's container default), not loopback only`);
+  });
+
+  test('a container that generated its own keys (no shared Secret) is refused at start, naming the setting', async () => {
+    const alone = await podman(['run', '--rm', '--network', 'host', '-e', `CAPSTAN__DATABASE__URL=${db.url}`, img, 'dag-processor', '--once']);
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.stderr, /api\.secretKey of this dag-processor differs from the key the other components of this database use/);
+    assert.match(alone.stderr, /generated its own under \/home\/node\/capstan\/secret\.key/);
+    const shared = await runOnce(['dag-processor', '--once']);
+    assert.equal(shared.code, 0, shared.stderr);
   });
 });
 

@@ -89,11 +89,20 @@ const suspensionKinds = [
   }),
   z.object({ kind: z.literal('rescheduled'), rescheduleAt: millis }),
 ] as const;
-/** The failures a task process may report of itself; the platform's are judged by the executor and scheduler. */
+/**
+ * The failures a task process may report: its own, and how a pod it ran ended (a KubernetesPodOperator watches
+ * its pod, so an OOM kill or an eviction is recorded as such). What only the scheduler and executor can judge —
+ * a lost heartbeat, a configuration error, `unknown` — is not accepted from a task.
+ */
 const reportedFailure = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('exception'), message: z.string(), failFast: z.boolean().optional() }),
   z.object({ kind: z.literal('timeout'), message: z.string() }),
   z.object({ kind: z.literal('xcom'), message: z.string() }),
+  z.object({ kind: z.literal('exitCode'), message: z.string(), exitCode: z.int().min(-INT4_MAX).max(INT4_MAX).nullable(), signal: z.string().nullish() }),
+  z.object({ kind: z.literal('oomKilled'), message: z.string(), exitCode: z.int().min(-INT4_MAX).max(INT4_MAX).nullable() }),
+  ...(['containerConfigError', 'deadlineExceeded', 'evicted', 'imagePullFailed', 'nodeLost', 'podDeleted', 'unschedulable'] as const)
+    .map((kind) => z.object({ kind: z.literal(kind), message: z.string() })),
+  z.object({ kind: z.literal('launchFailed'), message: z.string(), permanent: z.boolean().optional() }),
 ]);
 
 const finishBody = z.object({

@@ -71,13 +71,29 @@ export const FAILURE_KINDS = [
 ] as const satisfies readonly FailureKind[];
 
 /**
- * The failure a task's error means: `timeout` for the execution timeout, else `exception` (fail-fast for
- * `TaskFailFast`).
+ * An error that says exactly why its task failed — e.g. a pod operator whose pod was OOM killed — so the try
+ * records that failure (`oomKilled`, platform side) instead of a generic `exception`.
+ *
+ * @example
+ * throw new TaskFailedWith({ kind: 'evicted', message: 'pod etl-1 was evicted by the cluster' });
+ */
+export class TaskFailedWith extends CapstanError {
+  readonly failure: FailureReason;
+  constructor(failure: FailureReason) {
+    super('task_failed', failure.message);
+    this.failure = failure;
+  }
+}
+
+/**
+ * The failure a task's error means: the one a {@link TaskFailedWith} carries, `timeout` for the execution
+ * timeout, else `exception` (fail-fast for `TaskFailFast`).
  *
  * @example
  * failureOfError(new TaskFailFast('bad input')) // { kind: 'exception', message: 'bad input', failFast: true }
  */
-export function failureOfError(err: unknown): UserFailure {
+export function failureOfError(err: unknown): FailureReason {
+  if (err instanceof TaskFailedWith) return err.failure;
   const message = errorMessage(err);
   if (err instanceof CapstanError && err.code === 'task_timeout') return { kind: 'timeout', message };
   return err instanceof TaskFailFast ? { kind: 'exception', message, failFast: true } : { kind: 'exception', message };

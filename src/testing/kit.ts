@@ -354,5 +354,6 @@ function reasonOf(o: TryOutcome): string | null {
 }
 
 export { ManualClock, type ManualClockOptions } from './manualClock.ts';
+export { simulatePodOutcome, type PodTaskSimulation, type SimulatedPodOutcome, type SimulatePodOptions } from './podOutcome.ts';
 export { systemClock, type Clock } from '../core/clock.ts';
 export type { LogLevel, TaskLogLine };

@@ -110,6 +110,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`Execution API h
       ['POST', `/task-instances/${ti.id}/start`, '{"hostname":"h","pid":99999999999}', /^pid: /],
       ['POST', finish, '{"outcome":{"kind":"rescheduled","rescheduleAt":1e300}}', /^outcome\.rescheduleAt: /],
       ['POST', finish, '{"outcome":{"kind":"failed","reason":"r","retryable":true,"exitCode":1e12}}', /^outcome\.exitCode: /],
+      // A task may say how its pod ended, but not what only the scheduler judges (a lost heartbeat, unknown).
+      ['POST', finish, '{"outcome":{"kind":"failed","failure":{"kind":"heartbeatLost","message":"m"}}}', /^outcome\.failure\.kind: /],
+      ['POST', finish, '{"outcome":{"kind":"failed","failure":{"kind":"unknown","message":"m"}}}', /^outcome\.failure\.kind: /],
+      ['POST', finish, '{"outcome":{"kind":"failed","failure":{"kind":"oomKilled","message":"m","exitCode":1e12}}}', /^outcome\.failure\.exitCode: /],
       ['POST', `/task-instances/${ti.id}/start`, '{"hostname":"h","pid":"1"}', /^pid: /],
       ['POST', `/task-instances/${ti.id}/heartbeat`, '42', /^body: /],
       ['PUT', `/task-instances/${ti.id}/xcom/k`, '{}', /^value: /],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CapstanError, TaskFailFast } from '../../src/core/errors.ts';
 import { FAILURE_KINDS, failureOfError, isFailureKind, isPlatformFailure, retryPolicyOf, type FailureKind, type FailureReason } from '../../src/core/failureReason.ts';
-import { failureOfPodEnd } from '../../src/executors/kubernetes/podVerdict.ts';
+import { failureOfPodEnd } from '../../src/kubernetes/lifecycle/index.ts';
 import type { PodEnd } from '../../src/kubernetes/lifecycle/podEnd.ts';
 
 const of = (kind: FailureKind): FailureReason => ({ kind, message: 'm', exitCode: null }) as FailureReason;

@@ -1,7 +1,7 @@
 // KubernetesPodOperator end to end: a DAG run by the real scheduler and LocalExecutor (a real task
 // process) creates its pod on the real control plane through a `kubernetes` connection; the pod's
 // logs reach the task log, its XCom becomes the task's return value, failures carry the exit code and
-// termination message, and a skip exit code skips.
+// termination message, an OOM-killed pod fails with failure kind oomKilled, and a skip exit code skips.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -25,6 +25,7 @@ export default dag({ dagId: 'kpo', schedule: null }, () => {
   new KubernetesPodOperator({ taskId: 'ok', image: 'busybox:1.36', cmds: ['sh', '-c'], arguments: ['echo hello {{ run_id }}'], env: { RUN_DATE: '{{ ds }}' }, kubernetesConnId: 'k8s_test', doXcomPush: true, annotations: a.ok });
   new KubernetesPodOperator({ taskId: 'fails', image: 'busybox:1.36', kubernetesConnId: 'k8s_test', annotations: a.fails });
   new KubernetesPodOperator({ taskId: 'skips', image: 'busybox:1.36', kubernetesConnId: 'k8s_test', skipOnExitCode: 42, annotations: a.skips });
+  new KubernetesPodOperator({ taskId: 'oom', image: 'busybox:1.36', kubernetesConnId: 'k8s_test', annotations: a.oom });
 });
 `;
 }
@@ -46,6 +47,7 @@ void describe('KubernetesPodOperator through the engine', { skip: !available && 
           ok: podAnnotations({ outcome: 'succeed', runMs: 200, logs: { base: 'hello\nfrom the pod\n', [XCOM_SIDECAR_NAME]: xcom } }),
           fails: podAnnotations({ outcome: 'fail', exitCode: 3, terminationMessage: 'input bucket is empty', runMs: 100, logs: { base: 'checking input\n' } }),
           skips: podAnnotations({ outcome: 'fail', exitCode: 42, runMs: 100 }),
+          oom: podAnnotations({ outcome: 'oom', runMs: 100 }),
         }),
       },
     });
@@ -88,6 +90,11 @@ void describe('KubernetesPodOperator through the engine', { skip: !available && 
     assert.equal(tis.fails?.state, 'failed');
     assert.match(tis.fails?.failure_reason ?? '', /exited with code 3/);
     assert.match(tis.fails?.failure_reason ?? '', /input bucket is empty/);
+    assert.equal(tis.fails?.failure_kind, 'exitCode', 'a failing container is the task’s failure');
+    // The pod end decides the failure kind: an OOM-killed pod is recorded as such, not as an exception.
+    assert.equal(tis.oom?.state, 'failed');
+    assert.match(tis.oom?.failure_reason ?? '', /OOMKilled/);
+    assert.equal(tis.oom?.failure_kind, 'oomKilled');
 
     assert.equal(tis.skips?.state, 'skipped');
 

@@ -6,7 +6,6 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { assertNever } from '../../core/errors.ts';
-import type { FailureReason } from '../../core/failureReason.ts';
 import { classifyPod, toTaskOutcome, type PodEnd } from '../../kubernetes/lifecycle/podEnd.ts';
 import { BASE_CONTAINER, describeContainers, fatalWaiting, hasStarted, schedulingMessage } from '../../kubernetes/lifecycle/podState.ts';
 
@@ -86,44 +85,6 @@ export function isRelaunchable(end: PodEnd): boolean {
   }
 }
 
-/**
- * The failure a pod end means for its try, with `message` as its text. A pod that succeeded or was killed
- * for its task's sake ends a try that never reported, which reads as the exit of its task process.
- *
- * @example
- * failureOfPodEnd({ kind: 'oomKilled', exitCode: 137, terminationMessage: undefined }, 'pod p: OOMKilled')
- * // { kind: 'oomKilled', message: 'pod p: OOMKilled', exitCode: 137 }
- */
-export function failureOfPodEnd(end: PodEnd, message: string): FailureReason {
-  switch (end.kind) {
-    case 'succeeded':
-      return { kind: 'exitCode', message, exitCode: 0 };
-    case 'killed':
-      return { kind: 'exitCode', message, exitCode: null };
-    case 'failed':
-      // Without an exit code the container never ran: the pod failed on the node's side.
-      return end.exitCode === undefined ? { kind: 'launchFailed', message } : { kind: 'exitCode', message, exitCode: end.exitCode };
-    case 'oomKilled':
-      return { kind: 'oomKilled', message, exitCode: end.exitCode };
-    case 'evicted':
-      return { kind: 'evicted', message };
-    case 'deadlineExceeded':
-      return { kind: 'deadlineExceeded', message };
-    case 'nodeLost':
-      return { kind: 'nodeLost', message };
-    case 'deleted':
-      return { kind: 'podDeleted', message };
-    case 'imagePullFailed':
-      return { kind: 'imagePullFailed', message };
-    case 'containerConfigError':
-      return { kind: 'containerConfigError', message };
-    case 'unschedulable':
-    case 'startupTimeout':
-      return { kind: 'unschedulable', message };
-    default:
-      return assertNever(end, 'pod end');
-  }
-}
 
 /** One line for the try's failure reason and the executor log, naming the pod and the cause. */
 export function describeEnd(end: PodEnd, podName: string): string {

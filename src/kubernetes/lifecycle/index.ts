@@ -5,7 +5,7 @@
  */
 export { followPod, runPod, startPod } from './runPod.ts';
 export type { FollowPodOptions, PodRunResult, PodRunSink, RunPodOptions, StartedPod } from './runPod.ts';
-export { classifyPod, toTaskOutcome } from './podEnd.ts';
+export { classifyPod, failureOfPodEnd, failureOfPodTask, toTaskOutcome } from './podEnd.ts';
 export type { OutcomeOptions, PodEnd, PodTaskOutcome } from './podEnd.ts';
 export { PodWatcher } from './podWatcher.ts';
 export type { PodSnapshot, PodWatcherOptions } from './podWatcher.ts';

@@ -5,6 +5,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { assertNever } from '../../core/errors.ts';
+import type { FailureReason } from '../../core/failureReason.ts';
 import { BASE_CONTAINER, containerStatus, isPodTerminal, podCondition } from './podState.ts';
 
 /** Why and how a pod ended. `platform` failures are the cluster's doing, the others the workload's. */
@@ -141,4 +142,48 @@ export function toTaskOutcome(end: PodEnd, options: OutcomeOptions): PodTaskOutc
     default:
       return assertNever(end, 'pod end');
   }
+}
+
+/**
+ * The failure a pod end means for its try, with `message` as its text. A pod that succeeded or was killed
+ * for its task's sake ends a try that never reported, which reads as the exit of its task process.
+ *
+ * @example
+ * failureOfPodEnd({ kind: 'oomKilled', exitCode: 137, terminationMessage: undefined }, 'pod p: OOMKilled')
+ * // { kind: 'oomKilled', message: 'pod p: OOMKilled', exitCode: 137 }
+ */
+export function failureOfPodEnd(end: PodEnd, message: string): FailureReason {
+  switch (end.kind) {
+    case 'succeeded':
+      return { kind: 'exitCode', message, exitCode: 0 };
+    case 'killed':
+      return { kind: 'exitCode', message, exitCode: null };
+    case 'failed':
+      // Without an exit code the container never ran: the pod failed on the node's side.
+      return end.exitCode === undefined ? { kind: 'launchFailed', message } : { kind: 'exitCode', message, exitCode: end.exitCode };
+    case 'oomKilled':
+      return { kind: 'oomKilled', message, exitCode: end.exitCode };
+    case 'evicted':
+      return { kind: 'evicted', message };
+    case 'deadlineExceeded':
+      return { kind: 'deadlineExceeded', message };
+    case 'nodeLost':
+      return { kind: 'nodeLost', message };
+    case 'deleted':
+      return { kind: 'podDeleted', message };
+    case 'imagePullFailed':
+      return { kind: 'imagePullFailed', message };
+    case 'containerConfigError':
+      return { kind: 'containerConfigError', message };
+    case 'unschedulable':
+    case 'startupTimeout':
+      return { kind: 'unschedulable', message };
+    default:
+      return assertNever(end, 'pod end');
+  }
+}
+
+/** The failure a pod task's failed outcome records: its pod end's, or `xcom` when only reading the XCom failed. */
+export function failureOfPodTask(end: PodEnd, outcome: Extract<PodTaskOutcome, { kind: 'failure' }>, message: string): FailureReason {
+  return outcome.reason === 'xcomFailed' ? { kind: 'xcom', message } : failureOfPodEnd(end, message);
 }

@@ -20,6 +20,7 @@
  */
 import type { V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { CapstanError, TaskSkipped } from '../../core/errors.ts';
+import { TaskFailedWith } from '../../core/failureReason.ts';
 import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
@@ -27,6 +28,7 @@ import type { Connection } from '../../store/connections.ts';
 import type { KubeClients } from '../clients.ts';
 import type { KubernetesConnection } from '../connection.ts';
 import type { OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
+import { failureOfPodTask, toTaskOutcome } from '../lifecycle/podEnd.ts'; // pure and light, unlike the lifecycle index
 import { FAIL_METHOD } from '../../triggers/signals.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
 import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
@@ -185,7 +187,7 @@ export class KubernetesPodOperator extends BaseOperator {
    * the finish action and `onPodCleanup`, and the outcome judged by the same code as sync mode.
    */
   async executeComplete(ctx: TaskContext, event: JsonValue, kwargs: JsonObject): Promise<JsonValue | undefined> {
-    const { followPod, invokeCallback, toTaskOutcome } = await kube();
+    const { followPod, invokeCallback } = await kube();
     const name = String(kwargs['name']);
     const namespace = String(kwargs['namespace']);
     const end = (event as { end?: PodEnd } | null)?.end;
@@ -222,7 +224,7 @@ export class KubernetesPodOperator extends BaseOperator {
   async #runPodOptions(ctx: TaskContext, kubeConn: KubernetesConnection | undefined): Promise<RunPodOptions> {
     const { identityLabels, taskPodSelector } = await kube();
     const r = this.runOptions;
-    const skip = r.skipOnExitCode === undefined ? undefined : Array.isArray(r.skipOnExitCode) ? r.skipOnExitCode : [r.skipOnExitCode];
+    const skip = this.#skipCodes();
     const sidecar = xcomSidecarOptions(r.xcomSidecar, kubeConn);
     return {
       reattachSelector: taskPodSelector(identityLabels(taskIdentity(ctx))),
@@ -240,6 +242,22 @@ export class KubernetesPodOperator extends BaseOperator {
     };
   }
 
+  #skipCodes(): number[] | undefined {
+    const codes = this.runOptions.skipOnExitCode;
+    return codes === undefined ? undefined : Array.isArray(codes) ? codes : [codes];
+  }
+
+  /**
+   * How this task ends when its pod `namespace/podName` ended as `end` (`xcom`: what its sidecar returned): the
+   * task's return value, or a thrown `TaskSkipped` / `TaskFailedWith` — the judgement `execute` applies.
+   * `simulatePodOutcome` in capstan/testing runs it without a cluster.
+   */
+  judgePodEnd(end: PodEnd, pod: { name: string; namespace: string }, xcom?: unknown): JsonValue | undefined {
+    const skip = this.#skipCodes();
+    const outcome = toTaskOutcome(end, { podName: pod.name, ...(skip ? { skipOnExitCode: skip } : {}) });
+    return this.#report({ name: pod.name, namespace: pod.namespace, reattached: false, end, outcome, xcom, pod: undefined });
+  }
+
   /** The task's outcome from the pod's: the same in sync mode and on resume. */
   #report(result: PodRunResult): JsonValue | undefined {
     const outcome = result.outcome;
@@ -249,7 +267,8 @@ export class KubernetesPodOperator extends BaseOperator {
       case 'skip':
         throw new TaskSkipped(outcome.message);
       case 'failure':
-        throw new CapstanError('task_failed', `pod ${result.namespace}/${result.name}: ${outcome.message}`);
+        // The pod end decides the try's failure kind: an OOM-killed or evicted pod is the platform's failure.
+        throw new TaskFailedWith(failureOfPodTask(result.end, outcome, `pod ${result.namespace}/${result.name}: ${outcome.message}`));
     }
   }
 }

@@ -159,7 +159,7 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
     },
     v2: {
-      db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}),
+      db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}), parallelism: c.core.parallelism, dagsFolder: c.core.dagsFolder,
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
     },

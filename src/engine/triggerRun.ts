@@ -48,6 +48,14 @@ export function checkRunId(runId: unknown, pattern: string = DEFAULT_RUN_ID_PATT
  * declare pass through, as in Airflow. Throws `InvalidArgument` listing each bad value's path.
  */
 export function validateConf(dag: SerializedDag, conf: JsonObject): void {
+  const problems = confProblems(dag, conf);
+  if (problems.length > 0) {
+    throw new InvalidArgument(problems.join('; '), `the DAG's params: ${Object.entries(dag.params).map(([n, p]) => `${n} (${p.type}${p.required ? ', required' : ''})`).join(', ')}`);
+  }
+}
+
+/** What is wrong with `conf` for `dag`'s params, one `conf.<path>: <problem>` line each (empty when it fits). */
+export function confProblems(dag: SerializedDag, conf: JsonObject): string[] {
   const problems: string[] = [];
   for (const [name, p] of Object.entries(dag.params)) {
     const value = conf[name];
@@ -57,9 +65,7 @@ export function validateConf(dag: SerializedDag, conf: JsonObject): void {
     }
     problems.push(...validateParamValue(`conf.${name}`, value, p));
   }
-  if (problems.length > 0) {
-    throw new InvalidArgument(problems.join('; '), `the DAG's params: ${Object.entries(dag.params).map(([n, p]) => `${n} (${p.type}${p.required ? ', required' : ''})`).join(', ')}`);
-  }
+  return problems;
 }
 
 /**

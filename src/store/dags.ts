@@ -138,3 +138,9 @@ export async function recordDagFile(m: MetadataDb, f: { fileloc: string; mtimeMs
 export async function forgetDagFile(m: MetadataDb, fileloc: string): Promise<void> {
   await m.db.deleteFrom('dag_file').where('fileloc', '=', fileloc).execute();
 }
+
+/** The DAG processor's last parse of a file (when and how long), undefined when it never parsed it. */
+export async function getDagFileParse(m: MetadataDb, fileloc: string): Promise<{ lastParsedAt: number; durationMs: number } | undefined> {
+  const row = await m.db.selectFrom('dag_file').select(['last_parsed_at', 'parse_duration_ms']).where('fileloc', '=', fileloc).executeTakeFirst();
+  return row ? { lastParsedAt: row.last_parsed_at, durationMs: row.parse_duration_ms } : undefined;
+}

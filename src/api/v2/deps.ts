@@ -23,4 +23,8 @@ export interface V2Deps {
   events?: EngineEvents;
   /** Where task logs are read: the log store, then live sources. Absent: the log routes answer 404. */
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
+  /** `core.parallelism`, for the dependency explanation (default 32). */
+  parallelism?: number;
+  /** `core.dagsFolder`: DAG source is served only from files inside it. Absent: no source route answers. */
+  dagsFolder?: string;
 }

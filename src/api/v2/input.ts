@@ -24,7 +24,8 @@ export function readParams<T>(c: Context, schema: z.ZodType<T>): T {
 export function readQuery<T>(c: Context, schema: z.ZodObject & z.ZodType<T>): T {
   const raw: Record<string, string | string[]> = {};
   for (const [key, values] of Object.entries(c.req.queries())) {
-    const field = schema.shape[key];
+    // Own keys only: `?valueOf=` or `?constructor=` must not reach Object.prototype.
+    const field = Object.hasOwn(schema.shape, key) ? schema.shape[key] : undefined;
     if (field !== undefined && isList(field)) raw[key] = values;
     else if (values.length > 1) throw new InvalidField(clip(key), `query: ${clip(key)}: given more than once`);
     else raw[key] = values[0] ?? '';

@@ -19,14 +19,10 @@ export interface TaskHistoryFilter {
  * // [{ try_number: 1, from_state: 'queued', to_state: 'running', actor: 'worker', … }, …]
  */
 export async function listTaskInstanceHistory(m: MetadataDb, filter: TaskHistoryFilter): Promise<TaskInstanceHistoryRow[]> {
-  let q = m.db
-    .selectFrom('task_instance_history')
-    .selectAll()
-    .where('dag_id', '=', filter.dagId)
-    .where('run_id', '=', filter.runId)
-    .where('task_id', '=', filter.taskId);
-  if (filter.mapIndex !== undefined) q = q.where('map_index', '=', filter.mapIndex);
-  return q.orderBy('map_index').orderBy('id').execute();
+  // By instance id (the history's one index): a mapped placeholder keeps its id as it becomes index 0.
+  let instances = m.db.selectFrom('task_instance').select('task_instance.id').where('dag_id', '=', filter.dagId).where('run_id', '=', filter.runId).where('task_id', '=', filter.taskId);
+  if (filter.mapIndex !== undefined) instances = instances.where('map_index', '=', filter.mapIndex);
+  return m.db.selectFrom('task_instance_history').selectAll().where('ti_id', 'in', instances).orderBy('map_index').orderBy('id').execute();
 }
 
 /**
@@ -37,5 +33,6 @@ export async function listTaskInstanceHistory(m: MetadataDb, filter: TaskHistory
  * // [{ from_state: null, to_state: 'queued', actor: 'alice' }, { from_state: 'queued', to_state: 'running', actor: 'scheduler' }, …]
  */
 export async function listDagRunHistory(m: MetadataDb, filter: { dagId: string; runId: string }): Promise<DagRunHistoryRow[]> {
-  return m.db.selectFrom('dag_run_history').selectAll().where('dag_id', '=', filter.dagId).where('run_id', '=', filter.runId).orderBy('id').execute();
+  const run = m.db.selectFrom('dag_run').select('dag_run.id').where('dag_id', '=', filter.dagId).where('run_id', '=', filter.runId);
+  return m.db.selectFrom('dag_run_history').selectAll().where('dag_run_id', 'in', run).orderBy('id').execute();
 }

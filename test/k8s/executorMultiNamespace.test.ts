@@ -6,14 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../src/logging/logger.ts';
-import { executorIdLabel, KubernetesExecutor } from '../../src/executors/kubernetes/index.ts';
+import { executorIdLabel } from '../../src/executors/kubernetes/index.ts';
 import type { ExecutorEvent } from '../../src/executors/types.ts';
-import { createKubeClients } from '../../src/kubernetes/index.ts';
 import { binariesAvailable, connectTestCluster, waitFor } from '../support/k8s/index.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { startLocalKubelet, type LocalKubelet } from '../support/k8s/localKubelet.ts';
-import { RUN_LOCALLY_LABEL, startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
+import { RUN_LOCALLY_LABEL, secondExecutor, startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
 
 const available = await binariesAvailable();
 
@@ -83,17 +81,7 @@ void describe('KubernetesExecutor in multi-namespace mode', { skip: !available &
 
     // A second executor watching the same namespaces adopts the running pod in the second namespace.
     const bId = 'scheduler-b-multi-namespace';
-    const b = new KubernetesExecutor({
-      settings: { ...h.t.engine.config.kubernetesExecutor, namespace: home, multiNamespaceMode: true, multiNamespaceModeNamespaceList: away, podCheckIntervalMs: 200 },
-      connect: async () => ({ clients: createKubeClients(cluster.kubeConfig, { defaultNamespace: home }) }),
-      executionApiUrl: h.t.api.url,
-      tokens: h.t.engine.tokens,
-      db: h.t.engine.db,
-      dags: h.t.engine.dags,
-      parallelism: 4,
-      now: Date.now,
-      logger: createLogger({ ...h.t.engine.config.logging, level: 'error' }, 'executor-b'),
-    });
+    const b = secondExecutor(h, cluster, { namespace: home, multiNamespaceMode: true, multiNamespaceModeNamespaceList: away });
     try {
       const slotsA = h.executor.openSlots();
       await b.start({ jobId: bId });

@@ -130,3 +130,25 @@ export async function startExecutorHarness(o: HarnessOptions): Promise<ExecutorH
     },
   };
 }
+
+/**
+ * A second KubernetesExecutor (another scheduler's) sharing the harness's engine, DB and Execution API — for
+ * adoption tests. Not started: call `start({ jobId })`, and `end()` when done. `onClients` may wrap its clients.
+ */
+export function secondExecutor(h: ExecutorHarness, cluster: TestCluster, settings: Partial<KubernetesExecutorSettings> & { namespace: string }, onClients?: (clients: KubeClients) => void): KubernetesExecutor {
+  return new KubernetesExecutor({
+    settings: { ...h.t.engine.config.kubernetesExecutor, podCheckIntervalMs: 200, ...settings },
+    connect: async () => {
+      const clients = createKubeClients(cluster.kubeConfig, { defaultNamespace: settings.namespace });
+      onClients?.(clients);
+      return { clients };
+    },
+    executionApiUrl: h.t.api.url,
+    tokens: h.t.engine.tokens,
+    db: h.t.engine.db,
+    dags: h.t.engine.dags,
+    parallelism: 4,
+    now: Date.now,
+    logger: createLogger({ ...h.t.engine.config.logging, level: 'error' }, 'executor-b'),
+  });
+}

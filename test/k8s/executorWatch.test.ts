@@ -7,13 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createLogger } from '../../src/logging/logger.ts';
-import { executorIdLabel, KubernetesExecutor, TI_ID_ANNOTATION, WORKER_LABELS } from '../../src/executors/kubernetes/index.ts';
+import { executorIdLabel, TI_ID_ANNOTATION, WORKER_LABELS } from '../../src/executors/kubernetes/index.ts';
 import type { ExecutorEvent } from '../../src/executors/types.ts';
-import { createKubeClients } from '../../src/kubernetes/index.ts';
 import { binariesAvailable, connectTestCluster, podAnnotations, waitFor } from '../support/k8s/index.ts';
 import type { FaultProxy, TestCluster } from '../support/k8s/index.ts';
-import { startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
+import { secondExecutor, startExecutorHarness, type ExecutorHarness } from './executorSupport.ts';
 
 const available = await binariesAvailable();
 
@@ -141,25 +139,13 @@ void describe('KubernetesExecutor watch and adoption', { skip: !available && 'bi
     namespaces.push(namespace);
     const h = await startExecutorHarness({ cluster, namespace, dags: { 'long.ts': LONG } });
     let sweeps = 0;
-    const b = new KubernetesExecutor({
-      settings: { ...h.t.engine.config.kubernetesExecutor, namespace, podCheckIntervalMs: 200 },
-      connect: async () => {
-        const clients = createKubeClients(cluster.kubeConfig, { defaultNamespace: namespace });
-        // Count B's orphan sweeps (lists of other owners' pods).
-        const list = clients.core.listNamespacedPod.bind(clients.core);
-        clients.core.listNamespacedPod = ((param: Parameters<typeof list>[0], ...rest: unknown[]) => {
-          if (param.labelSelector?.includes(`capstan.dev/executor-id!=${executorIdLabel(B_ID)}`)) sweeps++;
-          return (list as (...a: unknown[]) => ReturnType<typeof list>)(param, ...rest);
-        }) as typeof list;
-        return { clients };
-      },
-      executionApiUrl: h.t.api.url,
-      tokens: h.t.engine.tokens,
-      db: h.t.engine.db,
-      dags: h.t.engine.dags,
-      parallelism: 4,
-      now: Date.now,
-      logger: createLogger({ ...h.t.engine.config.logging, level: 'error' }, 'executor-b'),
+    // Count B's orphan sweeps (lists of other owners' pods).
+    const b = secondExecutor(h, cluster, { namespace }, (clients) => {
+      const list = clients.core.listNamespacedPod.bind(clients.core);
+      clients.core.listNamespacedPod = ((param: Parameters<typeof list>[0], ...rest: unknown[]) => {
+        if (param.labelSelector?.includes(`capstan.dev/executor-id!=${executorIdLabel(B_ID)}`)) sweeps++;
+        return (list as (...a: unknown[]) => ReturnType<typeof list>)(param, ...rest);
+      }) as typeof list;
     });
     try {
       await h.t.trigger('long', { runId: 'r1' });

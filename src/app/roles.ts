@@ -26,6 +26,10 @@ import { ensureStandaloneAdmin, type StandaloneLogin } from './standaloneAdmin.t
 import { InvalidArgument } from '../core/errors.ts';
 import { oidcLoginFor } from '../auth/oidcLogin.ts';
 import type { CapstanConfig } from '../config/index.ts';
+import { createFernet } from '../crypto/index.ts';
+import { ConnectionStore } from '../store/connections.ts';
+import { VariableStore } from '../store/variables.ts';
+import { CAPSTAN_VERSION } from './version.ts';
 
 /** The bundled example DAGs. */
 export const EXAMPLE_DAGS_FOLDER = fileURLToPath(new URL('../../examples/dags/', import.meta.url));
@@ -141,6 +145,7 @@ export function createDagProcessor(engine: Engine, onChange?: () => void): DagPr
 /** The API server's app (every route, auth included) for this engine; `startApiServer` serves it. */
 export function createApiAppFor(engine: Engine, onTriggered?: () => void): ReturnType<typeof createApiApp> {
   const c = engine.config;
+  const fernet = createFernet(c.core.fernetKey);
   const enforce = checkAuthMode(engine);
   return createApiApp({
     auth: {
@@ -162,6 +167,7 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}), parallelism: c.core.parallelism, dagsFolder: c.core.dagsFolder,
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
+      admin: { auth: engine.auth, connections: new ConnectionStore(engine.db, { fernet }), variables: new VariableStore(engine.db, { fernet }), config: c, serverSecrets: serverSecrets(c), version: CAPSTAN_VERSION },
     },
     http: httpHygieneOptions(c.api),
     logger: createLogger(c.logging, 'api-server'),

@@ -148,8 +148,8 @@ export const OPTIONS: OptionTable = {
     maxBodyBytes: { kind: { type: 'integer', min: 1024 }, default: 1024 * 1024, doc: 'Largest request body of the REST and /auth APIs in bytes; larger ones get 413 (the Execution API has its own limits)' },
     maxConfBytes: { kind: { type: 'integer', min: 2 }, default: 64 * 1024, doc: 'Largest DAG run conf (serialized JSON bytes) the REST API accepts' },
     maxConfDepth: { kind: { type: 'integer', min: 1, max: 60 }, default: 32, doc: 'Deepest nesting of a DAG run conf the REST API accepts (the conf object itself is level 1)' },
-    exposeConfig: { kind: { type: 'boolean' }, default: false, doc: 'GET /api/v2/config shows the configuration (secrets always redacted) to roles that may read config (Op and Admin); false: 403, as Airflow’s expose_config' },
-    testConnection: { kind: { type: 'boolean' }, default: false, doc: 'The test-connection action (POST /api/v2/connections/test) resolves and reaches the host a connection names from the API server; false: 403, as Airflow’s test_connection' },
+    exposeConfig: { kind: { type: 'boolean' }, default: false, doc: 'GET /api/v2/config shows the configuration (secrets always redacted) to roles that may read config (Op and Admin); false: it answers 404, as Airflow’s expose_config turns it off' },
+    testConnection: { kind: { type: 'boolean' }, default: false, doc: 'The test-connection action (POST /api/v2/connections/test) resolves and reaches the host a connection names from the API server; false: it answers 404, as Airflow’s test_connection turns it off' },
   },
   auth: {
     mode: { kind: { type: 'enum', values: ['enabled', 'disabled'] }, default: 'enabled', doc: 'enabled: every API route but /health needs a signed-in user or token; disabled (local hacking only, loopback binds only): every caller acts as Admin' },

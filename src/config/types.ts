@@ -95,9 +95,9 @@ export interface CapstanConfig {
     maxConfBytes: number;
     /** Deepest run conf the REST API accepts (the object itself is level 1). Default 32. */
     maxConfDepth: number;
-    /** `GET /api/v2/config` answers (secrets redacted) to roles with config read; off, it answers 403. Default false. */
+    /** `GET /api/v2/config` answers (secrets redacted) to roles with config read; off, it answers 404. Default false. */
     exposeConfig: boolean;
-    /** `POST /api/v2/connections/test` reaches out to the host a connection names; off, it answers 403. Default false. */
+    /** `POST /api/v2/connections/test` reaches out to the host a connection names; off, it answers 404. Default false. */
     testConnection: boolean;
   };
   auth: {

@@ -105,6 +105,12 @@ export class AuditLog {
     }));
   }
 
+  /** One entry by id, or undefined. */
+  async get(id: number): Promise<AuditEntry | undefined> {
+    const r = await this.#m.db.selectFrom('audit_log').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? { id: Number(r.id), at: r.at, event: r.event, actor: r.actor, dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, details: r.details } : undefined;
+  }
+
   /** How many entries match the filters (limit and offset aside). */
   async count(query: AuditQuery = {}): Promise<number> {
     const r = await this.#filtered(query).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

@@ -2,6 +2,7 @@
  * Import errors: the latest failure to load each DAG file, shown to users until the file loads again.
  * At most one row per file; recording again replaces it.
  */
+import { sql } from 'kysely';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 
@@ -66,11 +67,14 @@ export class ImportErrorStore {
 
   /**
    * One page of errors whose file path contains `search` (case-insensitive), ordered by `sort` (default
-   * by file), with the number that matched.
+   * by file), with the number that matched. With `dagIds` (a principal limited to some DAGs), only errors
+   * of files that define one of those DAGs.
    */
-  async page(q: PageRequest & { search?: string; sort?: SortRequest<ImportErrorSortField> }): Promise<Page<ImportError>> {
+  async page(q: PageRequest & { search?: string; dagIds?: readonly string[]; sort?: SortRequest<ImportErrorSortField> }): Promise<Page<ImportError>> {
     let base = this.#m.db.selectFrom('import_error');
     if (q.search !== undefined && q.search !== '') base = base.where(containsText('fileloc', q.search));
+    const dagIds = q.dagIds;
+    if (dagIds !== undefined) base = dagIds.length === 0 ? base.where(sql<boolean>`1 = 0`) : base.where('fileloc', 'in', (eb) => eb.selectFrom('dag').select('fileloc').where('dag_id', 'in', [...dagIds]));
     const sort = q.sort ?? { by: 'fileloc', descending: false };
     const direction = sort.descending ? 'desc' : 'asc';
     const [rows, count] = await Promise.all([

@@ -32,12 +32,12 @@ export const JOB_SORT_FIELDS = ['startDate', 'endDate', 'latestHeartbeat', 'jobT
 export type JobSortField = (typeof JOB_SORT_FIELDS)[number];
 const JOB_COLUMNS = { startDate: 'start_date', endDate: 'end_date', latestHeartbeat: 'latest_heartbeat', jobType: 'job_type', hostname: 'hostname' } as const;
 
-/** Filters of {@link JobRegistry.page}; `alive` needs `thresholdMs` and `now` (the liveness rule). */
+/** Filters of {@link JobRegistry.page}; `alive` keeps the jobs alive (or, with `alive: false`, the others) by the liveness rule at `now`. */
 export interface JobQuery extends PageRequest {
   jobType?: string;
   state?: JobState;
   hostname?: string;
-  alive?: { thresholdMs: number; now: number };
+  alive?: { thresholdMs: number; now: number; alive?: boolean };
   sort?: SortRequest<JobSortField>;
 }
 
@@ -132,7 +132,11 @@ export class JobRegistry {
     if (q.jobType !== undefined) base = base.where('job_type', '=', q.jobType);
     if (q.state !== undefined) base = base.where('state', '=', q.state);
     if (q.hostname !== undefined) base = base.where('hostname', '=', q.hostname);
-    if (q.alive !== undefined) base = base.where('state', '=', 'running').where('latest_heartbeat', '>=', q.alive.now - q.alive.thresholdMs);
+    const alive = q.alive;
+    if (alive !== undefined) {
+      const since = alive.now - alive.thresholdMs;
+      base = alive.alive === false ? base.where((eb) => eb.or([eb('state', '!=', 'running'), eb('latest_heartbeat', '<', since)])) : base.where('state', '=', 'running').where('latest_heartbeat', '>=', since);
+    }
     const sort = q.sort ?? { by: 'startDate', descending: true };
     const direction = sort.descending ? 'desc' : 'asc';
     const [rows, count] = await Promise.all([

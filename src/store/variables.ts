@@ -2,7 +2,7 @@
  * Variables: named string values (often JSON) that DAGs read at run time. Values whose key looks like a
  * secret ({@link isSecretName}) are stored Fernet-encrypted (`is_encrypted = 1`) and decrypted on read.
  */
-import { InvalidArgument } from '../core/errors.ts';
+import { CapstanError, InvalidArgument } from '../core/errors.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
@@ -117,6 +117,21 @@ export class VariableStore {
       .values({ description: null, ...withDescription })
       .onConflict((oc) => oc.column('key').doUpdateSet(withDescription))
       .execute();
+    const saved = await this.getVariable(key);
+    if (!saved) throw new Error(`variable '${key}' vanished after being written`);
+    return saved;
+  }
+
+  /** Create a variable (encrypted when its key is secret-named); a `conflict` error when the key exists. */
+  async create(key: string, value: string, options: { description?: string | null } = {}): Promise<Variable> {
+    validateKey(key);
+    const encrypt = isSecretName(key);
+    const result = await this.#m.db
+      .insertInto('variable')
+      .values({ key, value: encrypt ? this.#fernet.encrypt(value) : value, is_encrypted: encrypt ? 1 : 0, updated_at: this.#now(), description: options.description ?? null })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw new CapstanError('conflict', `variable '${key}' already exists`, { hint: 'change it instead, or choose another key' });
     const saved = await this.getVariable(key);
     if (!saved) throw new Error(`variable '${key}' vanished after being written`);
     return saved;

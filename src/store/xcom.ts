@@ -95,9 +95,11 @@ export interface XComEntryInfo {
   createdAt: number;
 }
 
-/** Which XComs to list: a DAG's, optionally of one run, task, map index or key. */
+/** Which XComs to list: one DAG's (or those of `dagIds`, or every DAG's), optionally of one run, task, map index or key. */
 export interface XComEntryFilter {
-  dagId: string;
+  dagId?: string;
+  /** Entries of these DAGs only (a principal limited to some DAGs). */
+  dagIds?: readonly string[];
   runId?: string;
   taskId?: string;
   mapIndex?: number;
@@ -109,7 +111,9 @@ export interface XComEntryFilter {
  * Sizes come from the database, so a list never reads the values themselves.
  */
 export async function listXComEntries(m: MetadataDb, filter: XComEntryFilter, page: PageRequest): Promise<Page<XComEntryInfo>> {
-  let base = m.db.selectFrom('xcom').where('dag_id', '=', filter.dagId);
+  let base = m.db.selectFrom('xcom');
+  if (filter.dagId !== undefined) base = base.where('dag_id', '=', filter.dagId);
+  if (filter.dagIds !== undefined) base = filter.dagIds.length === 0 ? base.where(sql<boolean>`1 = 0`) : base.where('dag_id', 'in', [...filter.dagIds]);
   if (filter.runId !== undefined) base = base.where('run_id', '=', filter.runId);
   if (filter.taskId !== undefined) base = base.where('task_id', '=', filter.taskId);
   if (filter.mapIndex !== undefined) base = base.where('map_index', '=', filter.mapIndex);

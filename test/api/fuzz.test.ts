@@ -139,6 +139,13 @@ function knownParams(f: Fixture, caller: Caller): Record<string, string[]> {
     username: ['fuzz_victim', 'nobody'],
     name: ['no-such-role'],
     tokenId: ['nosuchtoken0'],
+    connectionId: ['conn', 'fuzz_conn'],
+    variableKey: ['var', 'fuzz_var'],
+    poolName: ['default_pool', 'no_pool'],
+    xcomKey: ['return_value'],
+    backfillId: ['1'],
+    eventLogId: ['1'],
+    roleName: ['no-such-role'],
   };
 }
 
@@ -146,6 +153,7 @@ const FIELD_NAMES = [
   'runId', 'conf', 'logicalDate', 'note', 'isPaused', 'state', 'newState', 'dryRun', 'taskIds', 'taskRegex', 'dagRunId', 'includeUpstream',
   'fromDate', 'toDate', 'reprocessBehavior', 'maxActiveRuns', 'dagRunConf', 'username', 'password', 'role', 'name', 'baseRole', 'dagIds',
   'active', 'expiresInMs', 'outcome', 'kind', 'hostname', 'pid', 'value', 'renderedFields', 'returnValue', 'reason', 'retryable',
+  'connectionId', 'connType', 'host', 'port', 'login', 'schema', 'extra', 'key', 'description', 'slots', 'includeDeferred', 'dagId',
 ];
 
 /** Strings that break naive handling: control characters, unicode, traversal, shell syntax, huge. */

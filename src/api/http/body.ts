@@ -30,7 +30,8 @@ export function jsonBodiesOnly(): MiddlewareHandler {
   return async (c, next) => {
     if (!WITH_BODY.has(c.req.method)) return next();
     const type = c.req.header('content-type');
-    if (type === undefined ? !hasBody(c.req.raw.headers, c.req.raw.body) : !isJsonContentType(type)) {
+    // Without a Content-Type only a bodiless request passes: a typeless body (a Blob a cross-site page can send) is refused too.
+    if (type === undefined ? hasBody(c.req.raw.headers, c.req.raw.body) : !isJsonContentType(type)) {
       return errorResponse(c, new CapstanError('unsupported_media_type', `a ${c.req.method} body must be JSON`, { hint: 'send Content-Type: application/json' }));
     }
     return next();

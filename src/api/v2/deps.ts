@@ -3,6 +3,7 @@ import type { EngineEvents } from '../../engine/events.ts';
 import type { TaskLogHandler } from '../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
+import type { AdminDeps } from './routes/admin/deps.ts';
 
 export interface V2Limits {
   /** `api.maxConfBytes`. */
@@ -23,8 +24,6 @@ export interface V2Deps {
   events?: EngineEvents;
   /** Where task logs are read: the log store, then live sources. Absent: the log routes answer 404. */
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
-  /** `core.parallelism`, for the dependency explanation (default 32). */
-  parallelism?: number;
-  /** `core.dagsFolder`: DAG source is served only from files inside it. Absent: no source route answers. */
-  dagsFolder?: string;
+  /** Auth service, secret stores and options of the admin routes (routes/admin). Absent: they answer 404. */
+  admin?: AdminDeps;
 }

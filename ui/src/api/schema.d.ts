@@ -45,75 +45,7 @@ export interface paths {
         patch: operations["patchDag"];
         trace?: never;
     };
-    "/dags/{dagId}/details": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One DAG with its params and schedule details */
-        get: operations["getDagDetails"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dags/{dagId}/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The DAG's tasks */
-        get: operations["getTasks"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dagSources/{dagId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The DAG's source file, with when and how long it took to parse */
-        get: operations["getDagSource"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dagStats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Run counts per state, per DAG */
-        get: operations["getDagStats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dags/{dagId}/dagRuns": {
+    "/connections": {
         parameters: {
             query?: never;
             header?: never;
@@ -121,82 +53,23 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List DAG runs
-         * @description Runs of one DAG, or of every DAG the caller may see with `~` as the DAG id.
+         * List connections
+         * @description Connections ordered and filtered by a case-insensitive substring of their id; secrets masked.
          */
-        get: operations["listDagRuns"];
+        get: operations["listConnections"];
         put?: never;
         /**
-         * Trigger a DAG run
-         * @description Creates a queued manual run. `conf` must satisfy the DAG's params (a 400 names the first bad field, e.g. `conf.n`). With a client-chosen `dagRunId`, retrying the same request answers 200 with the run the first one made; a different conf or logical date under that id is a 409.
+         * Create a connection
+         * @description Stores a new connection (password and extra encrypted); 409 when the id is taken.
          */
-        post: operations["triggerDagRun"];
+        post: operations["createConnection"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One DAG run */
-        get: operations["getDagRun"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete a DAG run
-         * @description Deletes the run with its task instances, tries and XComs. A run with queued or running task instances is refused (409): mark it failed first.
-         */
-        delete: operations["deleteDagRun"];
-        options?: never;
-        head?: never;
-        /** Mark a run success/failed, or set its note */
-        patch: operations["patchDagRun"];
-        trace?: never;
-    };
-    "/dags/{dagId}/dagRuns/{dagRunId}/clear": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Clear a DAG run (re-run its task instances) */
-        post: operations["clearDagRun"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List task instances
-         * @description Task instances of one run; `~` as the run id lists across the DAG’s runs, `~` as both ids across every DAG the caller may see.
-         */
-        get: operations["listTaskInstances"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/list": {
+    "/connections/test": {
         parameters: {
             query?: never;
             header?: never;
@@ -206,55 +79,39 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * List task instances by a body of filters
-         * @description For selections too long for a query string (thousands of task ids). Use `~` for both path ids.
+         * Test a connection given in the body
+         * @description Checks what the API server can reach, by type: postgres resolves, connects and logs in (`select 1`); http/https GETs the base URL (below 400 passes); kubernetes GETs the API server’s /version; other types resolve the host and open TCP to host:port. Off unless `api.testConnection` is true (404 until then; 403 stays the answer to a role without the permission). Nothing is stored. When `connectionId` names a stored connection, a `password` (or secret extra field) sent as `***` is taken from it, so a form can test what it shows.
          */
-        post: operations["getTaskInstancesBatch"];
+        post: operations["testConnection"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}": {
+    "/connections/{connectionId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** One task instance */
-        get: operations["getTaskInstance"];
+        /** One connection */
+        get: operations["getConnection"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a connection */
+        delete: operations["deleteConnection"];
         options?: never;
         head?: never;
         /**
-         * Mark a task instance success or failed
-         * @description With `includeUpstream`/`includeDownstream` the marked set grows along the graph, with `includePast`/`includeFuture` across runs by logical date. `dryRun` answers what would change.
+         * Change a connection
+         * @description Changes the fields given. Without `password` (or with `***`) the stored password stays; null removes it. `extra` replaces the whole object, except secret-named fields sent as `***`, which keep their stored value.
          */
-        patch: operations["patchTaskInstance"];
+        patch: operations["patchConnection"];
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/listMapped": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A mapped task's instances (one per map index) */
-        get: operations["listMappedTaskInstances"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/dags/{dagId}/clearTaskInstances": {
+    "/connections/{connectionId}/test": {
         parameters: {
             query?: never;
             header?: never;
@@ -263,15 +120,107 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Clear task instances (re-run them) */
-        post: operations["postClearTaskInstances"];
+        /**
+         * Test a stored connection
+         * @description Checks what the API server can reach, by type: postgres resolves, connects and logs in (`select 1`); http/https GETs the base URL (below 400 passes); kubernetes GETs the API server’s /version; other types resolve the host and open TCP to host:port. Off unless `api.testConnection` is true (404 until then; 403 stays the answer to a role without the permission).
+         */
+        post: operations["testStoredConnection"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries": {
+    "/variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List variables */
+        get: operations["listVariables"];
+        put?: never;
+        /**
+         * Create a variable
+         * @description Stores a new variable (encrypted when its key looks secret); 409 when the key exists (change it with PATCH).
+         */
+        post: operations["createVariable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/variables/{variableKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One variable */
+        get: operations["getVariable"];
+        put?: never;
+        post?: never;
+        /** Delete a variable */
+        delete: operations["deleteVariable"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a variable
+         * @description Changes the value and/or description given; `***` as the value of a secret-named key keeps the stored value.
+         */
+        patch: operations["patchVariable"];
+        trace?: never;
+    };
+    "/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List pools with their slot usage */
+        get: operations["listPools"];
+        put?: never;
+        /**
+         * Create a pool
+         * @description 409 when the name is taken (change it with PATCH).
+         */
+        post: operations["createPool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pools/{poolName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pool with its slot usage */
+        get: operations["getPool"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a pool
+         * @description `default_pool` cannot be deleted (400); a pool whose task instances are running or queued is refused (409).
+         */
+        delete: operations["deletePool"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a pool
+         * @description Changes the fields given (slots, description, includeDeferred); `default_pool` may be resized.
+         */
+        patch: operations["patchPool"];
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/xcomEntries": {
         parameters: {
             query?: never;
             header?: never;
@@ -279,10 +228,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Try history of a task instance
-         * @description Every try, oldest first: executor, host or pod, times, exit code and failure reason.
+         * List XCom entries of a task instance
+         * @description Entries with their sizes, in run, task, map index and key order; values are read one at a time with the get route. `~` for the DAG, run or task lists across them.
          */
-        get: operations["getTaskInstanceTries"];
+        get: operations["listXComEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -291,7 +240,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/dependencies": {
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/xcomEntries/{xcomKey}": {
         parameters: {
             query?: never;
             header?: never;
@@ -299,10 +248,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Why is this task instance not running?
-         * @description Upstream states against the trigger rule, dependsOnPast, retry delay, deferral, pool slots, the DAG’s maxActiveTasks and maxActiveRuns, executor slots (core.parallelism), queued on the executor.
+         * One XCom entry with its value
+         * @description The value is masked as task logs are: secrets of stored connections and secret-named variables, the server’s own keys, and secret-named fields show as `***`.
          */
-        get: operations["getTaskInstanceDependencies"];
+        get: operations["getXComEntry"];
         put?: never;
         post?: never;
         delete?: never;
@@ -311,18 +260,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/renderedFields": {
+    "/importErrors": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Rendered template fields of a try
-         * @description As the task rendered them (secrets masked); the latest try that rendered unless `tryNumber` is given.
-         */
-        get: operations["getRenderedFields"];
+        /** List import errors */
+        get: operations["listImportErrors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -331,7 +277,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}": {
+    "/backfills": {
         parameters: {
             query?: never;
             header?: never;
@@ -339,10 +285,51 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A try's log, by byte range
-         * @description Reads at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. `tailBytes` reads the end of the log (from the first whole line within that many bytes) — how a viewer opens a 50 MB log at its tail, then loads backwards with `fromByte`/`toByte`.
+         * List backfills
+         * @description Backfills of the DAGs the caller may see (of one DAG with `dagId`), newest first by default.
          */
-        get: operations["getLog"];
+        get: operations["listBackfills"];
+        put?: never;
+        /**
+         * Create a backfill
+         * @description Creates a queued run for every ended schedule interval whose logical date is in [fromDate, toDate] (or re-runs existing ones per `reprocessBehavior`); the scheduler runs them at most `maxActiveRuns` at once. Answers the backfill with its plan, one entry per date.
+         */
+        post: operations["createBackfill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backfills/dryRun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan a backfill without creating it
+         * @description What `POST /backfills` would do with the same body, date by date; nothing is written.
+         */
+        post: operations["dryRunBackfill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backfills/{backfillId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One backfill with its progress */
+        get: operations["getBackfill"];
         put?: never;
         post?: never;
         delete?: never;
@@ -351,7 +338,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}/stream": {
+    "/backfills/{backfillId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pause a backfill
+         * @description Its queued runs wait (running ones finish) until it is unpaused; 409 once it has ended.
+         */
+        put: operations["pauseBackfill"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backfills/{backfillId}/unpause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Unpause a backfill
+         * @description Its queued runs start again within its maxActiveRuns; 409 once it has ended.
+         */
+        put: operations["unpauseBackfill"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backfills/{backfillId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Cancel a backfill
+         * @description Pauses it for good, fails its queued runs and marks it completed; running runs finish. 409 once it has ended.
+         */
+        put: operations["cancelBackfill"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/eventLogs": {
         parameters: {
             query?: never;
             header?: never;
@@ -359,10 +406,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Follow a try's log live (Server-Sent Events)
-         * @description Events: `log` with `{ content, nextByte }` as lines arrive (the event id is nextByte, so a reconnect with Last-Event-ID resumes), `end` when the try is over and its log is complete. Starts at `fromByte` (default 0). A try that has not written yet is waited for.
+         * List audit log entries
+         * @description Newest first. `owner` is the actor, `event` the action; `after`/`before` bound the time (after inclusive, before exclusive).
          */
-        get: operations["followLog"];
+        get: operations["listEventLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -371,18 +418,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/events": {
+    "/eventLogs/{eventLogId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Live run and task-instance state changes (Server-Sent Events)
-         * @description Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, updatedAt }` as they change. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.
-         */
-        get: operations["streamStateChanges"];
+        /** One audit log entry */
+        get: operations["getEventLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -391,7 +435,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/grid": {
+    "/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Create a user
+         * @description A password user (the password must meet the length rule) or, without a password, a single-sign-on user. The role is a built-in one or a custom role.
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One user */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        /** Delete a user and their API tokens */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a user
+         * @description Role, display name, email, active flag or password; the last active Admin cannot lose the role or be deactivated.
+         */
+        patch: operations["patchUser"];
+        trace?: never;
+    };
+    "/roles": {
         parameters: {
             query?: never;
             header?: never;
@@ -399,10 +486,53 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Grid: tasks × the latest runs
-         * @description Full answer: the task rows, the newest `limit` runs and each cell’s state (mapped tasks summarised). With `changedSince` (the `cursor` of an earlier answer) only runs and cells changed since then — small and fast while a run moves.
+         * List custom roles
+         * @description The custom roles (a built-in role narrowed to DAGs by id or tag), and the built-in role names.
          */
-        get: operations["getGrid"];
+        get: operations["listRoles"];
+        put?: never;
+        /** Create a custom role */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/roles/{roleName}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One custom role */
+        get: operations["getRole"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a custom role
+         * @description Refused (400) while users hold it.
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        /** Change a custom role */
+        patch: operations["patchRole"];
+        trace?: never;
+    };
+    "/apiTokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List every user’s API tokens
+         * @description Newest first, without secrets; revoked ones only with includeRevoked=true.
+         */
+        get: operations["listApiTokens"];
         put?: never;
         post?: never;
         delete?: never;
@@ -411,15 +541,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/graph": {
+    "/apiTokens/{tokenId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Graph: nodes, edges and groups */
-        get: operations["getGraph"];
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke any user’s API token
+         * @description The token stops working at once; it stays listed (with includeRevoked) for the record.
+         */
+        delete: operations["revokeApiToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/monitor/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health of the database and of every role
+         * @description Each role is healthy while one of its processes heartbeats within its threshold (scheduler.healthCheckThresholdMs; triggerer.healthCheckThresholdMs; the DAG processor uses the scheduler’s). Answers 200 either way; the unauthenticated probe is `GET /health`.
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the registered processes (jobs)
+         * @description Every scheduler, triggerer and DAG processor that registered, newest first by default. `isAlive=true` keeps running jobs whose heartbeat is within the threshold of `jobType` (the scheduler’s when no type is given), `isAlive=false` the others.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The running Capstan’s version */
+        get: operations["getVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The configuration, secrets redacted
+         * @description Every option with its value and where it came from; secrets (keys, passwords, the database URL’s password) show as `***`. Off unless `api.exposeConfig` is true (404 until then; 403 stays the answer to a role without config read).
+         */
+        get: operations["getConfig"];
         put?: never;
         post?: never;
         delete?: never;
@@ -473,358 +683,366 @@ export interface components {
         DagPatch: {
             isPaused: boolean;
         };
-        DagDetails: components["schemas"]["Dag"] & {
-            doc: string | null;
-            /** Format: date-time */
-            startDate: string | null;
-            /** Format: date-time */
-            endDate: string | null;
-            catchup: boolean;
-            dagrunTimeoutMs: number | null;
-            isPausedUponCreation: boolean;
-            /** @description the DAG's params: a trigger form is built from these */
-            params: {
-                [key: string]: {
-                    default?: unknown;
-                    type: string;
-                    description: string | null;
-                    required: boolean;
-                    enum: unknown[] | null;
-                    /** @description further JSON-schema keywords (minimum, pattern, items…) */
-                    schema?: {
-                        [key: string]: unknown;
-                    };
-                };
+        Connection: {
+            connectionId: string;
+            connType: string;
+            description: string | null;
+            host: string | null;
+            login: string | null;
+            schema: string | null;
+            port: number | null;
+            /** @description `***` when a password is stored (it is never answered), null when none */
+            password: string | null;
+            /** @description type-specific settings; secret-named fields answered as `***` */
+            extra: {
+                [key: string]: unknown;
             };
-            taskCount: number;
-            accessControl: {
-                [key: string]: "read" | "edit";
-            } | null;
         };
-        Task: {
+        ConnectionCreate: {
+            connectionId: string;
+            /** @description lower-case type such as postgres, http, kubernetes */
+            connType: string;
+            description?: string | null;
+            host?: string | null;
+            login?: string | null;
+            schema?: string | null;
+            port?: number | null;
+            /** @description write-only; `***` or left out keeps the stored one on a patch, null removes it */
+            password?: string | null;
+            /** @description JSON object; a secret-named field sent as `***` keeps its stored value */
+            extra?: {
+                [key: string]: unknown;
+            };
+        };
+        ConnectionTestResult: {
+            /** @description true when every check passed */
+            status: boolean;
+            message: string;
+            checks: {
+                /** @enum {string} */
+                name: "resolve" | "connect" | "login" | "http" | "kubernetes";
+                ok: boolean;
+                detail: string;
+            }[];
+        };
+        ConnectionPatch: {
+            /** @description lower-case type such as postgres, http, kubernetes */
+            connType?: string;
+            description?: string | null;
+            host?: string | null;
+            login?: string | null;
+            schema?: string | null;
+            port?: number | null;
+            /** @description write-only; `***` or left out keeps the stored one on a patch, null removes it */
+            password?: string | null;
+            /** @description JSON object; a secret-named field sent as `***` keeps its stored value */
+            extra?: {
+                [key: string]: unknown;
+            };
+        };
+        Variable: {
+            key: string;
+            /** @description `***` for a secret-named key; secret-named JSON fields masked */
+            value: string;
+            description: string | null;
+            isEncrypted: boolean;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        VariableCreate: {
+            key: string;
+            value: string;
+            description?: string | null;
+        };
+        VariablePatch: {
+            value?: string;
+            description?: string | null;
+        };
+        Pool: {
+            name: string;
+            slots: number;
+            description: string | null;
+            includeDeferred: boolean;
+            /** @description slots held by running task instances */
+            runningSlots: number;
+            /** @description slots held by queued task instances */
+            queuedSlots: number;
+            /** @description slots of deferred task instances (held only when includeDeferred) */
+            deferredSlots: number;
+            /** @description running + queued (+ deferred when includeDeferred) */
+            occupiedSlots: number;
+            /** @description slots − occupied; negative when the pool was shrunk below its use */
+            openSlots: number;
+        };
+        PoolCreate: {
+            name: string;
+            slots: number;
+            description?: string | null;
+            includeDeferred?: boolean;
+        };
+        PoolPatch: {
+            slots?: number;
+            description?: string | null;
+            includeDeferred?: boolean;
+        };
+        XComEntry: {
+            key: string;
+            dagId: string;
+            dagRunId: string;
             taskId: string;
-            operator: string;
-            upstreamTaskIds: string[];
-            downstreamTaskIds: string[];
-            triggerRule: string;
-            pool: string;
-            poolSlots: number;
-            queue: string;
-            priorityWeight: number;
-            retries: number;
-            retryDelayMs: number;
-            executionTimeoutMs: number | null;
-            dependsOnPast: boolean;
+            mapIndex: number;
+            /**
+             * Format: date-time
+             * @description when it was pushed
+             */
+            timestamp: string;
+            /** @description bytes of the stored JSON */
+            sizeBytes: number;
+        };
+        XComEntryWithValue: components["schemas"]["XComEntry"] & {
+            /** @description the JSON value, secrets masked as in task logs */
+            value?: unknown;
+        };
+        ImportError: {
+            /** @description the DAG file */
+            filename: string;
+            /** @description line of the file the error points at; null when the error does not say (a timeout, a syntax error Node reports without a place) */
+            line: number | null;
+            /** @description the error message (Airflow’s stack_trace) */
+            stackTrace: string;
+            /**
+             * Format: date-time
+             * @description when the failed parse happened
+             */
+            timestamp: string;
+        };
+        Backfill: {
+            id: number;
+            dagId: string;
+            /** Format: date-time */
+            fromDate: string;
+            /** Format: date-time */
+            toDate: string;
+            reprocessBehavior: components["schemas"]["ReprocessBehavior"];
+            maxActiveRuns: number;
+            dagRunConf: {
+                [key: string]: unknown;
+            };
+            isPaused: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description when every run finished, or when it was cancelled
+             */
+            completedAt: string | null;
+        };
+        /** @enum {string} */
+        ReprocessBehavior: "none" | "failed" | "completed";
+        BackfillCreated: {
+            backfill: components["schemas"]["Backfill"];
+            plan: components["schemas"]["BackfillPlanEntry"][];
+            notEnded: string[];
+        };
+        BackfillPlanEntry: {
+            /** Format: date-time */
+            logicalDate: string;
+            /** Format: date-time */
+            dataIntervalEnd: string;
+            dagRunId: string;
+            /** @enum {string} */
+            action: "create" | "rerun" | "skip";
+            /** @description why a date is skipped: already_exists or in_flight */
+            reason?: string;
+            existingState?: string;
+        };
+        BackfillCreate: {
+            /**
+             * @description DAG id
+             * @example example_bash
+             */
+            dagId: string;
+            /** @description first logical date (inclusive), ISO 8601 date or date-time */
+            fromDate: string;
+            /** @description last logical date (inclusive) */
+            toDate: string;
+            reprocessBehavior?: components["schemas"]["ReprocessBehavior"] & unknown;
+            /** @description runs of this backfill at once (default: the DAG’s maxActiveRuns) */
+            maxActiveRuns?: number;
+            /** @description conf of every run, checked against the DAG's params */
+            dagRunConf?: {
+                [key: string]: unknown;
+            };
+        };
+        BackfillPlan: {
+            plan: components["schemas"]["BackfillPlanEntry"][];
+            notEnded: string[];
+        };
+        BackfillDetail: components["schemas"]["Backfill"] & {
+            runs: {
+                total: number;
+                queued: number;
+                running: number;
+                success: number;
+                failed: number;
+            };
+            tasks: {
+                done: number;
+                total: number;
+            };
+            /** @description dates skipped because a run existed or was in flight */
+            skipped: number;
+            complete: boolean;
+        };
+        EventLog: {
+            eventLogId: number;
+            /** Format: date-time */
+            when: string;
+            /** @description the action, a dotted verb such as variable.create or dag.trigger */
+            event: string;
+            /** @description who acted: a user name, token:<id>, cli:<os user> or a component */
             owner: string;
-            doc: string | null;
-            isMapped: boolean;
-            /** @description operator fields as written (templates unrendered) */
-            templateFields: {
-                [key: string]: unknown;
-            };
+            dagId: string | null;
+            dagRunId: string | null;
+            taskId: string | null;
+            /** @description what was recorded with it: outcome, status, target fields (JSON), or text */
+            extra?: unknown;
         };
-        DagSource: {
-            dagId: string;
-            fileloc: string;
-            content: string;
+        User: {
+            username: string;
+            displayName: string;
+            email: string | null;
+            role: string;
+            active: boolean;
+            /** @enum {string} */
+            authSource: "password" | "oidc";
             /** Format: date-time */
-            lastParsedTime: string | null;
-            parseDurationMs: number | null;
+            createdAt: string;
+            /** Format: date-time */
+            lastLoginAt: string | null;
         };
-        DagStats: {
-            dags: {
-                dagId: string;
-                stats: {
-                    state: components["schemas"]["DagRunState"];
-                    count: number;
-                }[];
-            }[];
-            totalEntries: number;
+        UserCreate: {
+            username: string;
+            /** @description omit for a user who signs in only through single sign-on */
+            password?: string;
+            role: string;
+            displayName?: string;
+            email?: string | null;
         };
-        DagRun: {
-            dagId: string;
-            dagRunId: string;
-            runType: components["schemas"]["DagRunType"];
-            state: components["schemas"]["DagRunState"];
-            /** Format: date-time */
-            logicalDate: string | null;
-            /** Format: date-time */
-            dataIntervalStart: string | null;
-            /** Format: date-time */
-            dataIntervalEnd: string | null;
-            /** Format: date-time */
-            queuedAt: string | null;
-            /** Format: date-time */
-            startDate: string | null;
-            /** Format: date-time */
-            endDate: string | null;
-            durationMs: number | null;
-            conf: {
-                [key: string]: unknown;
-            };
-            note: string | null;
-            clearNumber: number;
+        UserPatch: {
+            password?: string;
+            role?: string;
+            displayName?: string;
+            email?: string | null;
+            active?: boolean;
         };
-        /** @enum {string} */
-        DagRunType: "manual" | "scheduled" | "backfill";
-        TriggerDagRun: {
-            /** @description default manual__<logical date>; a retry with the same id and conf answers the existing run (200) */
-            dagRunId?: string;
-            /** @description checked against the DAG's params */
-            conf?: {
-                [key: string]: unknown;
-            };
+        Role: {
+            name: string;
+            /** @description the built-in role it narrows: Viewer, User or Op */
+            baseRole: string;
+            dagIds: string[];
+            dagTags: string[];
+            description: string | null;
             /** Format: date-time */
-            logicalDate?: string;
-            note?: string | null;
+            createdAt: string;
         };
-        DagRunPatch: {
-            /**
-             * @description mark the run (and its unfinished task instances)
-             * @enum {string}
-             */
-            state?: "success" | "failed";
-            note?: string | null;
-        };
-        ClearResult: {
-            dryRun: boolean;
-            /** @description what was (or, on a dry run, would be) cleared */
-            taskInstances: {
-                dagRunId: string;
-                taskId: string;
-                mapIndex: number;
-                previousState: components["schemas"]["TaskInstanceState"];
-            }[];
-            dagRuns: {
-                dagRunId: string;
-                previousState: components["schemas"]["DagRunState"];
-                state: components["schemas"]["DagRunState"];
-                clearNumber: number;
-            }[];
-        };
-        /** @enum {string} */
-        TaskInstanceState: "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "up_for_reschedule" | "upstream_failed" | "skipped" | "deferred" | "removed";
-        ClearDagRun: {
-            /**
-             * @description default true: answer what would be cleared
-             * @default true
-             */
-            dryRun?: boolean;
-            /** @default false */
-            onlyFailed?: boolean;
-        };
-        TaskInstance: {
-            dagId: string;
-            dagRunId: string;
-            taskId: string;
-            /** @description -1 for an unmapped task */
-            mapIndex: number;
-            state: components["schemas"]["TaskInstanceState"];
-            tryNumber: number;
-            maxTries: number;
-            operator: string;
-            pool: string;
-            poolSlots: number;
-            queue: string;
-            priorityWeight: number;
-            executor: string | null;
-            hostname: string | null;
-            pid: number | null;
-            /** @description e.g. the worker pod name */
-            externalExecutorId: string | null;
-            /** Format: date-time */
-            queuedAt: string | null;
-            /** Format: date-time */
-            startDate: string | null;
-            /** Format: date-time */
-            endDate: string | null;
-            durationMs: number | null;
-            /** Format: date-time */
-            nextRetryAt: string | null;
-            exitCode: number | null;
-            failureReason: string | null;
-            /** Format: date-time */
-            logicalDate: string | null;
-        };
-        TaskInstanceBatchQuery: {
+        RoleCreate: {
+            name: string;
+            /** @enum {string} */
+            baseRole: "Viewer" | "User" | "Op";
             dagIds?: string[];
-            dagRunIds?: string[];
-            taskIds?: string[];
-            state?: components["schemas"]["TaskInstanceState"][];
-            pool?: string[];
-            queue?: string[];
-            /** @default 100 */
-            limit?: number;
-            /** @default 0 */
-            offset?: number;
+            dagTags?: string[];
+            description?: string | null;
+        };
+        RolePatch: {
+            /** @enum {string} */
+            baseRole?: "Viewer" | "User" | "Op";
+            dagIds?: string[];
+            dagTags?: string[];
+            description?: string | null;
+        };
+        ApiToken: {
+            tokenId: string;
+            username: string;
+            name: string;
+            role: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+        };
+        HealthInfo: {
             /**
-             * @default id
+             * @description healthy when the database and a scheduler are
              * @enum {string}
              */
-            orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
+            status: "healthy" | "unhealthy";
+            metadatabase: {
+                /** @enum {string} */
+                status: "healthy" | "unhealthy";
+            };
+            scheduler: {
+                /** @enum {string} */
+                status: "healthy" | "unhealthy";
+                /**
+                 * Format: date-time
+                 * @description newest heartbeat of a running process of this role; null when none runs
+                 */
+                latestHeartbeat: string | null;
+            };
+            triggerer: {
+                /** @enum {string} */
+                status: "healthy" | "unhealthy";
+                /**
+                 * Format: date-time
+                 * @description newest heartbeat of a running process of this role; null when none runs
+                 */
+                latestHeartbeat: string | null;
+            };
+            dagProcessor: {
+                /** @enum {string} */
+                status: "healthy" | "unhealthy";
+                /**
+                 * Format: date-time
+                 * @description newest heartbeat of a running process of this role; null when none runs
+                 */
+                latestHeartbeat: string | null;
+            };
         };
-        MarkResult: {
-            dryRun: boolean;
+        Job: {
+            id: string;
+            /** @description scheduler, triggerer or dag_processor */
+            jobType: string;
             /** @enum {string} */
-            state: "success" | "failed";
-            /** @description what was (or, on a dry run, would be) marked */
-            taskInstances: {
-                dagRunId: string;
-                taskId: string;
-                mapIndex: number;
-                previousState: components["schemas"]["TaskInstanceState"];
-            }[];
-        };
-        TaskInstancePatch: {
-            /** @enum {string} */
-            newState: "success" | "failed";
-            /** @description ignored: marking covers every map index of the task */
-            mapIndex?: number;
-            /** @default false */
-            includeUpstream?: boolean;
-            /** @default false */
-            includeDownstream?: boolean;
-            /** @default false */
-            includePast?: boolean;
-            /** @default false */
-            includeFuture?: boolean;
-            /** @default false */
-            dryRun?: boolean;
-        };
-        ClearTaskInstances: {
-            /**
-             * @description default true (as in Airflow): answer what would be cleared
-             * @default true
-             */
-            dryRun?: boolean;
-            /** @description only this run; default every run within the dates */
-            dagRunId?: string;
-            taskIds?: string[];
-            taskRegex?: string;
-            /** @default false */
-            includeUpstream?: boolean;
-            /** @default false */
-            includeDownstream?: boolean;
-            /** @default false */
-            onlyFailed?: boolean;
+            state: "running" | "success" | "failed" | "killed";
+            hostname: string;
+            pid: number;
             /** Format: date-time */
-            startDate?: string;
-            /** Format: date-time */
-            endDate?: string;
-        };
-        TaskInstanceTry: {
-            dagId: string;
-            dagRunId: string;
-            taskId: string;
-            mapIndex: number;
-            tryNumber: number;
-            state: components["schemas"]["TaskInstanceState"];
-            executor: string | null;
-            hostname: string | null;
-            pid: number | null;
-            externalExecutorId: string | null;
-            /** Format: date-time */
-            queuedAt: string | null;
-            /** Format: date-time */
-            startDate: string | null;
+            startDate: string;
             /** Format: date-time */
             endDate: string | null;
-            durationMs: number | null;
-            exitCode: number | null;
-            failureReason: string | null;
+            /** Format: date-time */
+            latestHeartbeat: string;
+            /** @description running with a heartbeat within its role’s threshold */
+            isAlive: boolean;
         };
-        TaskInstanceDependencies: {
-            state: components["schemas"]["TaskInstanceState"];
-            /** @description one line per unmet condition; empty when nothing holds it back */
-            dependencies: {
-                code: string;
-                message: string;
-            }[];
+        VersionInfo: {
+            version: string;
+            gitVersion: string | null;
         };
-        RenderedFields: {
-            tryNumber: number;
-            renderedFields: {
-                [key: string]: unknown;
-            };
-        };
-        TaskLogChunk: {
-            /** @description log text from fromByte to nextByte (UTF-8) */
-            content: string;
-            fromByte: number;
-            nextByte: number;
-            /** @description the try is over and this read reached the end of its log */
-            ended: boolean;
-            /**
-             * @description store: the log store; live: the worker pod, while the try runs
-             * @enum {string}
-             */
-            source: "store" | "live";
-            /** @description pass as `token` to read on from nextByte; null once ended */
-            continuationToken: string | null;
-        };
-        Grid: {
-            dagId: string;
-            /** @description pass as changedSince to get only what changed after this answer */
-            cursor: number;
-            incremental: boolean;
-            /** @description the task rows in DAG order (full answers only) */
-            tasks?: {
-                taskId: string;
-                operator: string;
-                isMapped: boolean;
-                upstreamTaskIds: string[];
-            }[];
-            /** @description full: the runs, newest first; incremental: runs that changed */
-            dagRuns: components["schemas"]["DagRun"][];
-            /** @description full answers: per run id, one state per task in `tasks` order (null: no instance); a mapped task shows its most urgent index */
-            states?: {
-                [key: string]: (components["schemas"]["TaskInstanceState"] & (string | null))[];
-            };
-            /** @description full answers: per run id and mapped task id, its indexes per state */
-            mapped?: {
-                [key: string]: {
-                    [key: string]: components["schemas"]["MappedSummary"];
-                };
-            };
-            /** @description incremental answers: the cells that changed */
-            changes?: components["schemas"]["GridCell"][];
-        };
-        MappedSummary: {
-            total: number;
-            /** @description map indexes per state */
-            states: {
-                [key: string]: number;
-            };
-        };
-        GridCell: {
-            dagRunId: string;
-            taskId: string;
-            state: components["schemas"]["TaskInstanceState"] & (string | null);
-            tryNumber: number | null;
-            mapped: components["schemas"]["MappedSummary"] & (Record<string, never> | null);
-        };
-        Graph: {
-            dagId: string;
-            nodes: {
-                id: string;
-                /** @description the task id without its group prefix */
-                label: string;
-                operator: string;
-                isMapped: boolean;
-                triggerRule: string;
-                group: string | null;
-                state: components["schemas"]["TaskInstanceState"] & (string | null);
-            }[];
-            edges: {
-                sourceId: string;
-                targetId: string;
-            }[];
-            /** @description task groups from dotted task ids (`extract.users` is in group `extract`) */
-            groups: {
-                id: string;
-                label: string;
-                parent: string | null;
-                children: string[];
+        Config: {
+            sections: {
+                name: string;
+                options: {
+                    key: string;
+                    value: string | number | boolean;
+                    /** @description default, derived, generated, the config file or the environment variable */
+                    source: string;
+                }[];
             }[];
         };
     };
@@ -1122,218 +1340,17 @@ export interface operations {
             };
         };
     };
-    getDagDetails: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description send it back in If-None-Match to get a 304 */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DagDetails"];
-                };
-            };
-            /** @description Not modified (the If-None-Match ETag still matches) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getTasks: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description send it back in If-None-Match to get a 304 */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        tasks: components["schemas"]["Task"][];
-                        totalEntries: number;
-                    };
-                };
-            };
-            /** @description Not modified (the If-None-Match ETag still matches) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getDagSource: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description send it back in If-None-Match to get a 304 */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DagSource"];
-                };
-            };
-            /** @description Not modified (the If-None-Match ETag still matches) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getDagStats: {
+    listConnections: {
         parameters: {
             query?: {
-                /** @description these DAGs (at most 100) */
-                dagIds?: string[];
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "connId" | "-connId" | "connType" | "-connType" | "host" | "-host" | "port" | "-port" | "description" | "-description";
+                /** @description case-insensitive substring of the connection id */
+                connectionIdPattern?: string;
             };
             header?: never;
             path?: never;
@@ -1347,77 +1364,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DagStats"];
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listDagRuns: {
-        parameters: {
-            query?: {
-                /** @description page size (default 100, at most 1000) */
-                limit?: number;
-                /** @description entries to skip */
-                offset?: number;
-                /** @description sort field; a leading `-` sorts descending */
-                orderBy?: "id" | "-id" | "runId" | "-runId" | "state" | "-state" | "logicalDate" | "-logicalDate" | "startDate" | "-startDate" | "endDate" | "-endDate" | "dagId" | "-dagId";
-                /** @description runs in any of these states */
-                state?: components["schemas"]["DagRunState"][];
-                /** @description runs of any of these types */
-                runType?: components["schemas"]["DagRunType"][];
-                /** @description case-insensitive substring of the run id */
-                runIdPattern?: string;
-                logicalDateGte?: string;
-                logicalDateLte?: string;
-                startDateGte?: string;
-                startDateLte?: string;
-                endDateGte?: string;
-                endDateLte?: string;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id, or `~` for every DAG the caller may see */
-                dagId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/json": {
-                        dagRuns: components["schemas"]["DagRun"][];
+                        connections: components["schemas"]["Connection"][];
                         /** @description entries matching the filters, over all pages */
                         totalEntries: number;
                     };
@@ -1450,40 +1398,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
-    triggerDagRun: {
+    createConnection: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["TriggerDagRun"];
+                "application/json": components["schemas"]["ConnectionCreate"];
             };
         };
         responses: {
-            /** @description Created (200 when an identical earlier trigger made it) */
+            /** @description OK */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DagRun"];
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -1506,15 +1442,6 @@ export interface operations {
             };
             /** @description The role lacks the permission */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1533,15 +1460,73 @@ export interface operations {
             };
         };
     };
-    getDagRun: {
+    testConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestResult"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConnection: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
+                /** @description connection id */
+                connectionId: string;
             };
             cookie?: never;
         };
@@ -1553,7 +1538,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DagRun"];
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -1594,15 +1579,13 @@ export interface operations {
             };
         };
     };
-    deleteDagRun: {
+    deleteConnection: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
+                /** @description connection id */
+                connectionId: string;
             };
             cookie?: never;
         };
@@ -1615,6 +1598,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        connectionId: string;
                         /** @enum {boolean} */
                         deleted: true;
                     };
@@ -1658,21 +1642,19 @@ export interface operations {
             };
         };
     };
-    patchDagRun: {
+    patchConnection: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
+                /** @description connection id */
+                connectionId: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DagRunPatch"];
+                "application/json": components["schemas"]["ConnectionPatch"];
             };
         };
         responses: {
@@ -1682,7 +1664,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DagRun"];
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -1732,23 +1714,17 @@ export interface operations {
             };
         };
     };
-    clearDagRun: {
+    testStoredConnection: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
+                /** @description connection id */
+                connectionId: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ClearDagRun"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description OK */
             200: {
@@ -1756,7 +1732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClearResult"];
+                    "application/json": components["schemas"]["ConnectionTestResult"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -1795,18 +1771,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflicts with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
-    listTaskInstances: {
+    listVariables: {
         parameters: {
             query?: {
                 /** @description page size (default 100, at most 1000) */
@@ -1814,40 +1781,12 @@ export interface operations {
                 /** @description entries to skip */
                 offset?: number;
                 /** @description sort field; a leading `-` sorts descending */
-                orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
-                /** @description only these tasks */
-                taskId?: string[];
-                /** @description case-insensitive substring of the task id */
-                taskIdPattern?: string;
-                /** @description in any of these states */
-                state?: components["schemas"]["TaskInstanceState"][];
-                /** @description in any of these pools */
-                pool?: string[];
-                /** @description on any of these queues */
-                queue?: string[];
-                /** @description of any of these operators */
-                operator?: string[];
-                /** @description these map indexes */
-                mapIndex?: number[];
-                startDateGte?: string;
-                startDateLte?: string;
-                endDateGte?: string;
-                endDateLte?: string;
-                /** @description of the run's logical date */
-                logicalDateGte?: string;
-                logicalDateLte?: string;
-                /** @description milliseconds */
-                durationGte?: number;
-                /** @description milliseconds */
-                durationLte?: number;
+                orderBy?: "key" | "-key" | "description" | "-description" | "updatedAt" | "-updatedAt";
+                /** @description case-insensitive substring of the key */
+                variableKeyPattern?: string;
             };
             header?: never;
-            path: {
-                /** @description DAG id, or `~` for every DAG the caller may see */
-                dagId: string;
-                /** @description DAG run id, or `~` for every run */
-                dagRunId: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1859,7 +1798,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        taskInstances: components["schemas"]["TaskInstance"][];
+                        variables: components["schemas"]["Variable"][];
                         /** @description entries matching the filters, over all pages */
                         totalEntries: number;
                     };
@@ -1885,15 +1824,6 @@ export interface operations {
             };
             /** @description The role lacks the permission */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1903,35 +1833,26 @@ export interface operations {
             };
         };
     };
-    getTaskInstancesBatch: {
+    createVariable: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /** @description DAG id, or `~` for every DAG the caller may see */
-                dagId: string;
-                /** @description DAG run id, or `~` for every run */
-                dagRunId: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["TaskInstanceBatchQuery"];
+                "application/json": components["schemas"]["VariableCreate"];
             };
         };
         responses: {
             /** @description OK */
-            200: {
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        taskInstances: components["schemas"]["TaskInstance"][];
-                        /** @description entries matching the filters, over all pages */
-                        totalEntries: number;
-                    };
+                    "application/json": components["schemas"]["Variable"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -1954,15 +1875,6 @@ export interface operations {
             };
             /** @description The role lacks the permission */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1981,20 +1893,13 @@ export interface operations {
             };
         };
     };
-    getTaskInstance: {
+    getVariable: {
         parameters: {
-            query?: {
-                /** @description map index; -1 (default) for an unmapped task */
-                mapIndex?: number;
-            };
+            query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
+                /** @description variable key */
+                variableKey: string;
             };
             cookie?: never;
         };
@@ -2006,7 +1911,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskInstance"];
+                    "application/json": components["schemas"]["Variable"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -2047,23 +1952,82 @@ export interface operations {
             };
         };
     };
-    patchTaskInstance: {
+    deleteVariable: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
+                /** @description variable key */
+                variableKey: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        key: string;
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchVariable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description variable key */
+                variableKey: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TaskInstancePatch"];
+                "application/json": components["schemas"]["VariablePatch"];
             };
         };
         responses: {
@@ -2073,7 +2037,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MarkResult"];
+                    "application/json": components["schemas"]["Variable"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -2123,7 +2087,7 @@ export interface operations {
             };
         };
     };
-    listMappedTaskInstances: {
+    listPools: {
         parameters: {
             query?: {
                 /** @description page size (default 100, at most 1000) */
@@ -2131,17 +2095,184 @@ export interface operations {
                 /** @description entries to skip */
                 offset?: number;
                 /** @description sort field; a leading `-` sorts descending */
-                orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
-                state?: components["schemas"]["TaskInstanceState"][];
+                orderBy?: "name" | "-name" | "slots" | "-slots" | "description" | "-description";
+                /** @description case-insensitive substring of the pool name */
+                poolNamePattern?: string;
             };
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pools: components["schemas"]["Pool"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PoolCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pool"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPool: {
+        parameters: {
+            query?: never;
+            header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
+                /** @description pool name */
+                poolName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pool"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description pool name */
+                poolName: string;
             };
             cookie?: never;
         };
@@ -2154,9 +2285,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        taskInstances: components["schemas"]["TaskInstance"][];
-                        /** @description entries matching the filters, over all pages */
-                        totalEntries: number;
+                        name: string;
+                        /** @enum {boolean} */
+                        deleted: true;
                     };
                 };
             };
@@ -2198,19 +2329,19 @@ export interface operations {
             };
         };
     };
-    postClearTaskInstances: {
+    patchPool: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
+                /** @description pool name */
+                poolName: string;
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": components["schemas"]["ClearTaskInstances"];
+                "application/json": components["schemas"]["PoolPatch"];
             };
         };
         responses: {
@@ -2220,7 +2351,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClearResult"];
+                    "application/json": components["schemas"]["Pool"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -2270,19 +2401,25 @@ export interface operations {
             };
         };
     };
-    getTaskInstanceTries: {
+    listXComEntries: {
         parameters: {
             query?: {
-                /** @description map index; -1 (default) for an unmapped task */
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description map index (-1: not mapped) */
                 mapIndex?: number;
+                /** @description only this key */
+                xcomKey?: string;
             };
             header?: never;
             path: {
-                /** @description DAG id */
+                /** @description DAG id, or `~` for every DAG the caller may see */
                 dagId: string;
-                /** @description DAG run id */
+                /** @description DAG run id, or `~` for every run */
                 dagRunId: string;
-                /** @description task id */
+                /** @description task id, or `~` for every task */
                 taskId: string;
             };
             cookie?: never;
@@ -2296,7 +2433,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        taskInstances: components["schemas"]["TaskInstanceTry"][];
+                        xcomEntries: components["schemas"]["XComEntry"][];
                         /** @description entries matching the filters, over all pages */
                         totalEntries: number;
                     };
@@ -2340,10 +2477,10 @@ export interface operations {
             };
         };
     };
-    getTaskInstanceDependencies: {
+    getXComEntry: {
         parameters: {
             query?: {
-                /** @description map index; -1 (default) for an unmapped task */
+                /** @description map index (-1: not mapped) */
                 mapIndex?: number;
             };
             header?: never;
@@ -2354,6 +2491,8 @@ export interface operations {
                 dagRunId: string;
                 /** @description task id */
                 taskId: string;
+                /** @description XCom key */
+                xcomKey: string;
             };
             cookie?: never;
         };
@@ -2365,7 +2504,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskInstanceDependencies"];
+                    "application/json": components["schemas"]["XComEntryWithValue"];
                 };
             };
             /** @description Invalid input; `error.field` names the field */
@@ -2406,300 +2545,255 @@ export interface operations {
             };
         };
     };
-    getRenderedFields: {
+    listImportErrors: {
         parameters: {
             query?: {
-                /** @description map index; -1 (default) for an unmapped task */
-                mapIndex?: number;
-                tryNumber?: number;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RenderedFields"];
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getLog: {
-        parameters: {
-            query?: {
-                /** @description map index; -1 (default) for an unmapped task */
-                mapIndex?: number;
-                /** @description first byte (default 0) */
-                fromByte?: number;
-                /** @description end byte, exclusive */
-                toByte?: number;
-                /** @description read the last N bytes instead */
-                tailBytes?: number;
-                /** @description default 1048576 */
-                maxBytes?: number;
-                /** @description a continuationToken from an earlier read */
-                token?: string;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
-                /** @description try number (1 = first try) */
-                tryNumber: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskLogChunk"];
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    followLog: {
-        parameters: {
-            query?: {
-                /** @description map index; -1 (default) for an unmapped task */
-                mapIndex?: number;
-                /** @description first byte (default 0, or the Last-Event-ID header) */
-                fromByte?: number;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
-                /** @description try number (1 = first try) */
-                tryNumber: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description an event stream */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": string;
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    streamStateChanges: {
-        parameters: {
-            query?: {
-                /** @description only this run */
-                dagRunId?: string;
-                /** @description epoch ms; default now */
-                since?: number;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id, or `~` for every DAG the caller may see */
-                dagId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description an event stream */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": string;
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getGrid: {
-        parameters: {
-            query?: {
-                /** @description runs (default 25) */
+                /** @description page size (default 100, at most 1000) */
                 limit?: number;
+                /** @description entries to skip */
                 offset?: number;
-                runState?: components["schemas"]["DagRunState"][];
-                runType?: components["schemas"]["DagRunType"][];
-                /** @description a cursor from an earlier answer */
-                changedSince?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "filename" | "-filename" | "timestamp" | "-timestamp";
+                /** @description case-insensitive substring of the file path */
+                filenamePattern?: string;
             };
             header?: never;
-            path: {
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        importErrors: components["schemas"]["ImportError"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listBackfills: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "id" | "-id" | "dagId" | "-dagId" | "createdAt" | "-createdAt" | "completedAt" | "-completedAt" | "fromDate" | "-fromDate" | "toDate" | "-toDate";
                 /** @description DAG id */
-                dagId: string;
+                dagId?: string;
+                /** @description only backfills still running (true) or only ended ones (false) */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        backfills: components["schemas"]["Backfill"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillCreated"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dryRunBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillPlan"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description backfill id */
+                backfillId: number;
             };
             cookie?: never;
         };
@@ -2708,20 +2802,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description send it back in If-None-Match to get a 304 */
-                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Grid"];
+                    "application/json": components["schemas"]["BackfillDetail"];
                 };
-            };
-            /** @description Not modified (the If-None-Match ETag still matches) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Invalid input; `error.field` names the field */
             400: {
@@ -2761,16 +2846,13 @@ export interface operations {
             };
         };
     };
-    getGraph: {
+    pauseBackfill: {
         parameters: {
-            query?: {
-                /** @description include each task's state in this run */
-                dagRunId?: string;
-            };
+            query?: never;
             header?: never;
             path: {
-                /** @description DAG id */
-                dagId: string;
+                /** @description backfill id */
+                backfillId: number;
             };
             cookie?: never;
         };
@@ -2779,20 +2861,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description send it back in If-None-Match to get a 304 */
-                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Graph"];
+                    "application/json": components["schemas"]["Backfill"];
                 };
-            };
-            /** @description Not modified (the If-None-Match ETag still matches) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Invalid input; `error.field` names the field */
             400: {
@@ -2823,6 +2896,1178 @@ export interface operations {
             };
             /** @description Not found (or outside the caller’s DAG grants) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    unpauseBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description backfill id */
+                backfillId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backfill"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelBackfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description backfill id */
+                backfillId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backfill"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEventLogs: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                dagId?: string;
+                dagRunId?: string;
+                taskId?: string;
+                /** @description the actor */
+                owner?: string;
+                /** @description the action, e.g. connection.delete */
+                event?: string;
+                /** @description entries at or after this time */
+                after?: string;
+                /** @description entries before this time */
+                before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        eventLogs: components["schemas"]["EventLog"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEventLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description entry id */
+                eventLogId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventLog"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        users: components["schemas"]["User"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description user name */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description user name */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        username: string;
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description user name */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        roles: components["schemas"]["Role"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                        builtinRoles: string[];
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description custom role name */
+                roleName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description custom role name */
+                roleName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description custom role name */
+                roleName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolePatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listApiTokens: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                username?: string;
+                /** @description also list revoked tokens */
+                includeRevoked?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        apiTokens: components["schemas"]["ApiToken"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API token id (the part before the dot) */
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiToken"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthInfo"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "startDate" | "-startDate" | "endDate" | "-endDate" | "latestHeartbeat" | "-latestHeartbeat" | "jobType" | "-jobType" | "hostname" | "-hostname";
+                jobType?: string;
+                jobState?: "running" | "success" | "failed" | "killed";
+                hostname?: string;
+                /** @description only jobs alive (true) or only the others (false) */
+                isAlive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: components["schemas"]["Job"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionInfo"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConfig: {
+        parameters: {
+            query?: {
+                /** @description only this section */
+                section?: "core" | "database" | "scheduler" | "api" | "auth" | "logging" | "localKubernetesExecutor" | "dagProcessor" | "triggerer" | "localExecutor" | "kubernetes" | "kubernetesExecutor";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Config"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

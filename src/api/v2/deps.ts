@@ -26,4 +26,8 @@ export interface V2Deps {
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
   /** Auth service, secret stores and options of the admin routes (routes/admin). Absent: they answer 404. */
   admin?: AdminDeps;
+  /** `core.parallelism`, for the dependency explanation (default 32). */
+  parallelism?: number;
+  /** `core.dagsFolder`: DAG source is served only from files inside it. Absent: no source route answers. */
+  dagsFolder?: string;
 }

@@ -20,12 +20,18 @@ import { referencePage } from './reference.ts';
 import { registerRoutes, type AnyRoute } from './route.ts';
 import { dagRoutes } from './routes/dags.ts';
 import { adminRoutes } from './routes/admin/index.ts';
+import { dagDetailRoutes } from './routes/dagDetails.ts';
+import { dagRunRoutes } from './routes/dagRuns.ts';
+import { taskInstanceRoutes } from './routes/taskInstances.ts';
+import { logRoutes } from './routes/logs.ts';
+import { eventRoutes } from './routes/events.ts';
+import { viewRoutes } from './routes/views.ts';
 
 export { defineRoute, type AnyRoute } from './route.ts';
 export type { V2Deps, V2Limits } from './deps.ts';
 
 /** Every v2 operation, in the order the reference page lists them. */
-export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...adminRoutes];
+export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...dagDetailRoutes, ...dagRunRoutes, ...taskInstanceRoutes, ...logRoutes, ...eventRoutes, ...viewRoutes, ...adminRoutes];
 
 /** Mount prefix of the v2 API. */
 export const V2_PREFIX = '/api/v2';

@@ -45,6 +45,389 @@ export interface paths {
         patch: operations["patchDag"];
         trace?: never;
     };
+    "/dags/{dagId}/details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One DAG with its params and schedule details */
+        get: operations["getDagDetails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The DAG's tasks */
+        get: operations["getTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dagSources/{dagId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The DAG's source file, with when and how long it took to parse */
+        get: operations["getDagSource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dagStats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run counts per state, per DAG */
+        get: operations["getDagStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List DAG runs
+         * @description Runs of one DAG, or of every DAG the caller may see with `~` as the DAG id.
+         */
+        get: operations["listDagRuns"];
+        put?: never;
+        /**
+         * Trigger a DAG run
+         * @description Creates a queued manual run. `conf` must satisfy the DAG's params (a 400 names the first bad field, e.g. `conf.n`). With a client-chosen `dagRunId`, retrying the same request answers 200 with the run the first one made; a different conf or logical date under that id is a 409.
+         */
+        post: operations["triggerDagRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One DAG run */
+        get: operations["getDagRun"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a DAG run
+         * @description Deletes the run with its task instances, tries and XComs. A run with queued or running task instances is refused (409): mark it failed first.
+         */
+        delete: operations["deleteDagRun"];
+        options?: never;
+        head?: never;
+        /** Mark a run success/failed, or set its note */
+        patch: operations["patchDagRun"];
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear a DAG run (re-run its task instances) */
+        post: operations["clearDagRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List task instances
+         * @description Task instances of one run; `~` as the run id lists across the DAG’s runs, `~` as both ids across every DAG the caller may see.
+         */
+        get: operations["listTaskInstances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List task instances by a body of filters
+         * @description For selections too long for a query string (thousands of task ids). Use `~` for both path ids.
+         */
+        post: operations["getTaskInstancesBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task instance */
+        get: operations["getTaskInstance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Mark a task instance success or failed
+         * @description With `includeUpstream`/`includeDownstream` the marked set grows along the graph, with `includePast`/`includeFuture` across runs by logical date. `dryRun` answers what would change.
+         */
+        patch: operations["patchTaskInstance"];
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/listMapped": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A mapped task's instances (one per map index) */
+        get: operations["listMappedTaskInstances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/clearTaskInstances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear task instances (re-run them) */
+        post: operations["postClearTaskInstances"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Try history of a task instance
+         * @description Every try, oldest first: executor, host or pod, times, exit code and failure reason.
+         */
+        get: operations["getTaskInstanceTries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why is this task instance not running?
+         * @description Upstream states against the trigger rule, dependsOnPast, retry delay, deferral, pool slots, the DAG’s maxActiveTasks and maxActiveRuns, executor slots (core.parallelism), queued on the executor.
+         */
+        get: operations["getTaskInstanceDependencies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/renderedFields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rendered template fields of a try
+         * @description As the task rendered them (secrets masked); the latest try that rendered unless `tryNumber` is given.
+         */
+        get: operations["getRenderedFields"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A try's log, by byte range
+         * @description Reads at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. `tailBytes` reads the end of the log (from the first whole line within that many bytes) — how a viewer opens a 50 MB log at its tail, then loads backwards with `fromByte`/`toByte`.
+         */
+        get: operations["getLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a try's log live (Server-Sent Events)
+         * @description Events: `log` with `{ content, nextByte }` as lines arrive (the event id is nextByte, so a reconnect with Last-Event-ID resumes), `end` when the try is over and its log is complete. Starts at `fromByte` (default 0). A try that has not written yet is waited for.
+         */
+        get: operations["followLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live run and task-instance state changes (Server-Sent Events)
+         * @description Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, updatedAt }` as they change. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.
+         */
+        get: operations["streamStateChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/grid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Grid: tasks × the latest runs
+         * @description Full answer: the task rows, the newest `limit` runs and each cell’s state (mapped tasks summarised). With `changedSince` (the `cursor` of an earlier answer) only runs and cells changed since then — small and fast while a run moves.
+         */
+        get: operations["getGrid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Graph: nodes, edges and groups */
+        get: operations["getGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/connections": {
         parameters: {
             query?: never;
@@ -682,6 +1065,360 @@ export interface components {
         };
         DagPatch: {
             isPaused: boolean;
+        };
+        DagDetails: components["schemas"]["Dag"] & {
+            doc: string | null;
+            /** Format: date-time */
+            startDate: string | null;
+            /** Format: date-time */
+            endDate: string | null;
+            catchup: boolean;
+            dagrunTimeoutMs: number | null;
+            isPausedUponCreation: boolean;
+            /** @description the DAG's params: a trigger form is built from these */
+            params: {
+                [key: string]: {
+                    default?: unknown;
+                    type: string;
+                    description: string | null;
+                    required: boolean;
+                    enum: unknown[] | null;
+                    /** @description further JSON-schema keywords (minimum, pattern, items…) */
+                    schema?: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            taskCount: number;
+            accessControl: {
+                [key: string]: "read" | "edit";
+            } | null;
+        };
+        Task: {
+            taskId: string;
+            operator: string;
+            upstreamTaskIds: string[];
+            downstreamTaskIds: string[];
+            triggerRule: string;
+            pool: string;
+            poolSlots: number;
+            queue: string;
+            priorityWeight: number;
+            retries: number;
+            retryDelayMs: number;
+            executionTimeoutMs: number | null;
+            dependsOnPast: boolean;
+            owner: string;
+            doc: string | null;
+            isMapped: boolean;
+            /** @description operator fields as written (templates unrendered) */
+            templateFields: {
+                [key: string]: unknown;
+            };
+        };
+        DagSource: {
+            dagId: string;
+            fileloc: string;
+            content: string;
+            /** Format: date-time */
+            lastParsedTime: string | null;
+            parseDurationMs: number | null;
+        };
+        DagStats: {
+            dags: {
+                dagId: string;
+                stats: {
+                    state: components["schemas"]["DagRunState"];
+                    count: number;
+                }[];
+            }[];
+            totalEntries: number;
+        };
+        DagRun: {
+            dagId: string;
+            dagRunId: string;
+            runType: components["schemas"]["DagRunType"];
+            state: components["schemas"]["DagRunState"];
+            /** Format: date-time */
+            logicalDate: string | null;
+            /** Format: date-time */
+            dataIntervalStart: string | null;
+            /** Format: date-time */
+            dataIntervalEnd: string | null;
+            /** Format: date-time */
+            queuedAt: string | null;
+            /** Format: date-time */
+            startDate: string | null;
+            /** Format: date-time */
+            endDate: string | null;
+            durationMs: number | null;
+            conf: {
+                [key: string]: unknown;
+            };
+            note: string | null;
+            clearNumber: number;
+        };
+        /** @enum {string} */
+        DagRunType: "manual" | "scheduled" | "backfill";
+        TriggerDagRun: {
+            /** @description default manual__<logical date>; a retry with the same id and conf answers the existing run (200) */
+            dagRunId?: string;
+            /** @description checked against the DAG's params */
+            conf?: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            logicalDate?: string;
+            note?: string | null;
+        };
+        DagRunPatch: {
+            /**
+             * @description mark the run (and its unfinished task instances)
+             * @enum {string}
+             */
+            state?: "success" | "failed";
+            note?: string | null;
+        };
+        ClearResult: {
+            dryRun: boolean;
+            /** @description what was (or, on a dry run, would be) cleared */
+            taskInstances: {
+                dagRunId: string;
+                taskId: string;
+                mapIndex: number;
+                previousState: components["schemas"]["TaskInstanceState"];
+            }[];
+            dagRuns: {
+                dagRunId: string;
+                previousState: components["schemas"]["DagRunState"];
+                state: components["schemas"]["DagRunState"];
+                clearNumber: number;
+            }[];
+        };
+        /** @enum {string} */
+        TaskInstanceState: "none" | "scheduled" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "up_for_reschedule" | "upstream_failed" | "skipped" | "deferred" | "removed";
+        ClearDagRun: {
+            /**
+             * @description default true: answer what would be cleared
+             * @default true
+             */
+            dryRun?: boolean;
+            /** @default false */
+            onlyFailed?: boolean;
+        };
+        TaskInstance: {
+            dagId: string;
+            dagRunId: string;
+            taskId: string;
+            /** @description -1 for an unmapped task */
+            mapIndex: number;
+            state: components["schemas"]["TaskInstanceState"];
+            tryNumber: number;
+            maxTries: number;
+            operator: string;
+            pool: string;
+            poolSlots: number;
+            queue: string;
+            priorityWeight: number;
+            executor: string | null;
+            hostname: string | null;
+            pid: number | null;
+            /** @description e.g. the worker pod name */
+            externalExecutorId: string | null;
+            /** Format: date-time */
+            queuedAt: string | null;
+            /** Format: date-time */
+            startDate: string | null;
+            /** Format: date-time */
+            endDate: string | null;
+            durationMs: number | null;
+            /** Format: date-time */
+            nextRetryAt: string | null;
+            exitCode: number | null;
+            failureReason: string | null;
+            /** Format: date-time */
+            logicalDate: string | null;
+        };
+        TaskInstanceBatchQuery: {
+            dagIds?: string[];
+            dagRunIds?: string[];
+            taskIds?: string[];
+            state?: components["schemas"]["TaskInstanceState"][];
+            pool?: string[];
+            queue?: string[];
+            /** @default 100 */
+            limit?: number;
+            /** @default 0 */
+            offset?: number;
+            /**
+             * @default id
+             * @enum {string}
+             */
+            orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
+        };
+        MarkResult: {
+            dryRun: boolean;
+            /** @enum {string} */
+            state: "success" | "failed";
+            /** @description what was (or, on a dry run, would be) marked */
+            taskInstances: {
+                dagRunId: string;
+                taskId: string;
+                mapIndex: number;
+                previousState: components["schemas"]["TaskInstanceState"];
+            }[];
+        };
+        TaskInstancePatch: {
+            /** @enum {string} */
+            newState: "success" | "failed";
+            /** @description ignored: marking covers every map index of the task */
+            mapIndex?: number;
+            /** @default false */
+            includeUpstream?: boolean;
+            /** @default false */
+            includeDownstream?: boolean;
+            /** @default false */
+            includePast?: boolean;
+            /** @default false */
+            includeFuture?: boolean;
+            /** @default false */
+            dryRun?: boolean;
+        };
+        ClearTaskInstances: {
+            /**
+             * @description default true (as in Airflow): answer what would be cleared
+             * @default true
+             */
+            dryRun?: boolean;
+            /** @description only this run; default every run within the dates */
+            dagRunId?: string;
+            taskIds?: string[];
+            taskRegex?: string;
+            /** @default false */
+            includeUpstream?: boolean;
+            /** @default false */
+            includeDownstream?: boolean;
+            /** @default false */
+            onlyFailed?: boolean;
+            /** Format: date-time */
+            startDate?: string;
+            /** Format: date-time */
+            endDate?: string;
+        };
+        TaskInstanceTry: {
+            dagId: string;
+            dagRunId: string;
+            taskId: string;
+            mapIndex: number;
+            tryNumber: number;
+            state: components["schemas"]["TaskInstanceState"];
+            executor: string | null;
+            hostname: string | null;
+            pid: number | null;
+            externalExecutorId: string | null;
+            /** Format: date-time */
+            queuedAt: string | null;
+            /** Format: date-time */
+            startDate: string | null;
+            /** Format: date-time */
+            endDate: string | null;
+            durationMs: number | null;
+            exitCode: number | null;
+            failureReason: string | null;
+        };
+        TaskInstanceDependencies: {
+            state: components["schemas"]["TaskInstanceState"];
+            /** @description one line per unmet condition; empty when nothing holds it back */
+            dependencies: {
+                code: string;
+                message: string;
+            }[];
+        };
+        RenderedFields: {
+            tryNumber: number;
+            renderedFields: {
+                [key: string]: unknown;
+            };
+        };
+        TaskLogChunk: {
+            /** @description log text from fromByte to nextByte (UTF-8) */
+            content: string;
+            fromByte: number;
+            nextByte: number;
+            /** @description the try is over and this read reached the end of its log */
+            ended: boolean;
+            /**
+             * @description store: the log store; live: the worker pod, while the try runs
+             * @enum {string}
+             */
+            source: "store" | "live";
+            /** @description pass as `token` to read on from nextByte; null once ended */
+            continuationToken: string | null;
+        };
+        Grid: {
+            dagId: string;
+            /** @description pass as changedSince to get only what changed after this answer */
+            cursor: number;
+            incremental: boolean;
+            /** @description the task rows in DAG order (full answers only) */
+            tasks?: {
+                taskId: string;
+                operator: string;
+                isMapped: boolean;
+                upstreamTaskIds: string[];
+            }[];
+            /** @description full: the runs, newest first; incremental: runs that changed */
+            dagRuns: components["schemas"]["DagRun"][];
+            /** @description full answers: per run id, one state per task in `tasks` order (null: no instance); a mapped task shows its most urgent index */
+            states?: {
+                [key: string]: (components["schemas"]["TaskInstanceState"] & (string | null))[];
+            };
+            /** @description full answers: per run id and mapped task id, its indexes per state */
+            mapped?: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["MappedSummary"];
+                };
+            };
+            /** @description incremental answers: the cells that changed */
+            changes?: components["schemas"]["GridCell"][];
+        };
+        MappedSummary: {
+            total: number;
+            /** @description map indexes per state */
+            states: {
+                [key: string]: number;
+            };
+        };
+        GridCell: {
+            dagRunId: string;
+            taskId: string;
+            state: components["schemas"]["TaskInstanceState"] & (string | null);
+            tryNumber: number | null;
+            mapped: components["schemas"]["MappedSummary"] & (Record<string, never> | null);
+        };
+        Graph: {
+            dagId: string;
+            nodes: {
+                id: string;
+                /** @description the task id without its group prefix */
+                label: string;
+                operator: string;
+                isMapped: boolean;
+                triggerRule: string;
+                group: string | null;
+                state: components["schemas"]["TaskInstanceState"] & (string | null);
+            }[];
+            edges: {
+                sourceId: string;
+                targetId: string;
+            }[];
+            /** @description task groups from dotted task ids (`extract.users` is in group `extract`) */
+            groups: {
+                id: string;
+                label: string;
+                parent: string | null;
+                children: string[];
+            }[];
         };
         Connection: {
             connectionId: string;
@@ -1331,6 +2068,1716 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDagDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagDetails"];
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tasks: components["schemas"]["Task"][];
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDagSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagSource"];
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDagStats: {
+        parameters: {
+            query?: {
+                /** @description these DAGs (at most 100) */
+                dagIds?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagStats"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDagRuns: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "id" | "-id" | "runId" | "-runId" | "state" | "-state" | "logicalDate" | "-logicalDate" | "startDate" | "-startDate" | "endDate" | "-endDate" | "dagId" | "-dagId";
+                /** @description runs in any of these states */
+                state?: components["schemas"]["DagRunState"][];
+                /** @description runs of any of these types */
+                runType?: components["schemas"]["DagRunType"][];
+                /** @description case-insensitive substring of the run id */
+                runIdPattern?: string;
+                logicalDateGte?: string;
+                logicalDateLte?: string;
+                startDateGte?: string;
+                startDateLte?: string;
+                endDateGte?: string;
+                endDateLte?: string;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id, or `~` for every DAG the caller may see */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dagRuns: components["schemas"]["DagRun"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerDagRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TriggerDagRun"];
+            };
+        };
+        responses: {
+            /** @description Created (200 when an identical earlier trigger made it) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagRun"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDagRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagRun"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteDagRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchDagRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DagRunPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagRun"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    clearDagRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClearDagRun"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClearResult"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTaskInstances: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
+                /** @description only these tasks */
+                taskId?: string[];
+                /** @description case-insensitive substring of the task id */
+                taskIdPattern?: string;
+                /** @description in any of these states */
+                state?: components["schemas"]["TaskInstanceState"][];
+                /** @description in any of these pools */
+                pool?: string[];
+                /** @description on any of these queues */
+                queue?: string[];
+                /** @description of any of these operators */
+                operator?: string[];
+                /** @description these map indexes */
+                mapIndex?: number[];
+                startDateGte?: string;
+                startDateLte?: string;
+                endDateGte?: string;
+                endDateLte?: string;
+                /** @description of the run's logical date */
+                logicalDateGte?: string;
+                logicalDateLte?: string;
+                /** @description milliseconds */
+                durationGte?: number;
+                /** @description milliseconds */
+                durationLte?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id, or `~` for every DAG the caller may see */
+                dagId: string;
+                /** @description DAG run id, or `~` for every run */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        taskInstances: components["schemas"]["TaskInstance"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskInstancesBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id, or `~` for every DAG the caller may see */
+                dagId: string;
+                /** @description DAG run id, or `~` for every run */
+                dagRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskInstanceBatchQuery"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        taskInstances: components["schemas"]["TaskInstance"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskInstance: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskInstance"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchTaskInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskInstancePatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkResult"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMappedTaskInstances: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "id" | "-id" | "taskId" | "-taskId" | "state" | "-state" | "startDate" | "-startDate" | "endDate" | "-endDate" | "duration" | "-duration" | "mapIndex" | "-mapIndex" | "pool" | "-pool" | "queue" | "-queue" | "operator" | "-operator" | "runId" | "-runId" | "dagId" | "-dagId" | "tryNumber" | "-tryNumber";
+                state?: components["schemas"]["TaskInstanceState"][];
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        taskInstances: components["schemas"]["TaskInstance"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postClearTaskInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClearTaskInstances"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClearResult"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskInstanceTries: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        taskInstances: components["schemas"]["TaskInstanceTry"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskInstanceDependencies: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskInstanceDependencies"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRenderedFields: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                tryNumber?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenderedFields"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLog: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description first byte (default 0) */
+                fromByte?: number;
+                /** @description end byte, exclusive */
+                toByte?: number;
+                /** @description read the last N bytes instead */
+                tailBytes?: number;
+                /** @description default 1048576 */
+                maxBytes?: number;
+                /** @description a continuationToken from an earlier read */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskLogChunk"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    followLog: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description first byte (default 0, or the Last-Event-ID header) */
+                fromByte?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    streamStateChanges: {
+        parameters: {
+            query?: {
+                /** @description only this run */
+                dagRunId?: string;
+                /** @description epoch ms; default now */
+                since?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id, or `~` for every DAG the caller may see */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getGrid: {
+        parameters: {
+            query?: {
+                /** @description runs (default 25) */
+                limit?: number;
+                offset?: number;
+                runState?: components["schemas"]["DagRunState"][];
+                runType?: components["schemas"]["DagRunType"][];
+                /** @description a cursor from an earlier answer */
+                changedSince?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Grid"];
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getGraph: {
+        parameters: {
+            query?: {
+                /** @description include each task's state in this run */
+                dagRunId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Graph"];
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

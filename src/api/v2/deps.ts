@@ -1,5 +1,6 @@
 /** What the v2 routes are given: the store, the clock, wake-ups, logs and input limits. */
 import type { EngineEvents } from '../../engine/events.ts';
+import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
@@ -26,6 +27,8 @@ export interface V2Deps {
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
   /** Auth service, secret stores and options of the admin routes (routes/admin). Absent: they answer 404. */
   admin?: AdminDeps;
+  /** Set by the v2 app: fired after each successful change through the API, so live streams answer at once. */
+  changes?: ChangeSignal;
   /** `core.parallelism`, for the dependency explanation (default 32). */
   parallelism?: number;
   /** `core.dagsFolder`: DAG source is served only from files inside it. Absent: no source route answers. */

@@ -18,6 +18,7 @@ import type { V2Deps } from './deps.ts';
 import { openApiDocument, type OpenApiDocument } from './document.ts';
 import { referencePage } from './reference.ts';
 import { registerRoutes, type AnyRoute } from './route.ts';
+import { ChangeSignal } from './sse.ts';
 import { dagRoutes } from './routes/dags.ts';
 import { adminRoutes } from './routes/admin/index.ts';
 import { dagDetailRoutes } from './routes/dagDetails.ts';
@@ -67,7 +68,7 @@ export function v2Api(deps: V2Deps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   // An unexpected error is logged by the app's fallback (it reads c.error) and answered as a bare 500.
   app.onError((err, c) => errorResponse(c, err));
-  registerRoutes(app, V2_ROUTES, deps);
+  registerRoutes(app, V2_ROUTES, { ...deps, changes: deps.changes ?? new ChangeSignal() });
   app.get('/openapi.json', (c) => c.json(v2OpenApiDocument()));
   app.get('/docs', (c) => referencePage(c, v2OpenApiDocument()));
   return app;

@@ -139,6 +139,10 @@ function errorResponses(spec: { params?: unknown; query?: unknown; body?: unknow
 export function registerRoutes(app: OpenAPIHono<ApiEnv>, routes: readonly AnyRoute[], deps: V2Deps): void {
   for (const r of routes) {
     app.openAPIRegistry.registerPath(r.openApi);
-    app.on(r.method.toUpperCase(), r.honoPath, (c) => r.handle(c, deps));
+    app.on(r.method.toUpperCase(), r.honoPath, async (c) => {
+      const res = await r.handle(c, deps);
+      if (r.method !== 'get' && res.status < 300) deps.changes?.emit();
+      return res;
+    });
   }
 }

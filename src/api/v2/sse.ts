@@ -6,6 +6,29 @@
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 
+/** A wake-up for live streams in this process: fired after every successful change made through the API. */
+export class ChangeSignal {
+  readonly #listeners = new Set<() => void>();
+  on(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  emit(): void {
+    for (const l of this.#listeners) l();
+  }
+}
+
+/** Wake on the engine's task changes and on changes made through this API, whichever come. */
+export function wakeSources(d: { events?: { onTiChanged(l: () => void): () => void }; changes?: ChangeSignal }): ((wake: () => void) => () => void) | undefined {
+  if (!d.events && !d.changes) return undefined;
+  return (wake) => {
+    const offs = [d.events?.onTiChanged(wake), d.changes?.on(wake)];
+    return () => {
+      for (const off of offs) off?.();
+    };
+  };
+}
+
 /** Longest a stream stays open; EventSource reconnects by itself. */
 export const MAX_STREAM_MS = 30 * 60_000;
 /** A comment line this often keeps proxies from closing an idle stream. */

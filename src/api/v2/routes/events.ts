@@ -13,7 +13,7 @@ import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';
 import { DagIdOrAll, RunId } from '../schemas/common.ts';
-import { pollStream } from '../sse.ts';
+import { pollStream, wakeSources } from '../sse.ts';
 import { dagScope } from './scope.ts';
 
 /** How far back each poll looks again: a transaction that committed late with an earlier stamp is still seen. */
@@ -57,7 +57,7 @@ function changeStream(c: Context, d: V2Deps, scope: ChangeScope, since: number):
   };
   return pollStream(c, {
     intervalMs: 500,
-    ...(d.events ? { onWake: (wake: () => void) => (d.events as NonNullable<V2Deps['events']>).onTiChanged(wake) } : {}),
+    ...(wakeSources(d) ? { onWake: wakeSources(d) as NonNullable<ReturnType<typeof wakeSources>> } : {}),
     poll: async (stream) => {
       if (!started) {
         started = true;

@@ -16,7 +16,7 @@ import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';
 import { DagId, RunId, TaskId } from '../schemas/common.ts';
-import { pollStream } from '../sse.ts';
+import { pollStream, wakeSources } from '../sse.ts';
 import { MapIndexQuery } from './taskInstances.ts';
 
 const TAGS = ['TaskInstance'];
@@ -139,7 +139,7 @@ export const followLog = defineRoute({
     let cursor = q.fromByte ?? lastEventId(c) ?? 0;
     return pollStream(c, {
       intervalMs: 250,
-      ...(d.events ? { onWake: (wake: () => void) => (d.events as NonNullable<V2Deps['events']>).onTiChanged(wake) } : {}),
+      ...(wakeSources(d) ? { onWake: wakeSources(d) as NonNullable<ReturnType<typeof wakeSources>> } : {}),
       poll: async (stream) => {
         let chunk: TryLogChunk | undefined;
         try {

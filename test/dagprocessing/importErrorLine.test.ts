@@ -28,6 +28,7 @@ void test('errorLineIn reads the first frame in the file, a file:line head, and 
 
 void test('the DAG processor records the line of each import error and registers as a dag_processor job', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'capstan-lines-'));
+  const hangFolder = mkdtempSync(join(tmpdir(), 'capstan-lines-hang-'));
   const fresh = await openFreshDb('sqlite');
   try {
     const files: Record<string, [string, number | null]> = {
@@ -38,11 +39,13 @@ void test('the DAG processor records the line of each import error and registers
         `import { dag, BashOperator, chain } from 'capstan';\n\nexport default dag({ dagId: 'cyclic', schedule: null }, () => {\n  const x = new BashOperator({ taskId: 'x', bashCommand: 'true' });\n  chain(x, new BashOperator({ taskId: 'y', bashCommand: 'true' }), x);\n});\n`,
         3,
       ],
-      'hangs.ts': [`await new Promise(() => setInterval(() => {}, 1000));\n`, null],
     };
     for (const [name, [source]] of Object.entries(files)) writeFileSync(join(folder, name), source);
+    writeFileSync(join(hangFolder, 'hangs.ts'), `await new Promise(() => setInterval(() => {}, 1000));\n`);
     let now = 1_000;
-    const processor = new DagProcessor({ db: fresh.db, folders: [folder], parseTimeoutMs: 3_000, parallelism: 2, defaults: {}, now: () => now, logger: pino({ level: 'silent' }) });
+    const processorOf = (folders: string[], parseTimeoutMs: number) => new DagProcessor({ db: fresh.db, folders, parseTimeoutMs, parallelism: 2, defaults: {}, now: () => now, logger: pino({ level: 'silent' }) });
+    // A generous timeout for the files that fail on their own (a loaded machine parses slowly), a short one for the hang.
+    const processor = processorOf([folder], 60_000);
     await processor.processOnce();
     const recorded = new Map((await new ImportErrorStore(fresh.db).list()).map((e) => [e.fileloc, e]));
     for (const [name, [, line]] of Object.entries(files)) {
@@ -51,11 +54,18 @@ void test('the DAG processor records the line of each import error and registers
       assert.equal(e.line, line, `${name}: ${e.message}`);
     }
 
+    // (A processor forgets the files outside its folders, so the hang is parsed last.)
+    await processorOf([hangFolder], 1_000).processOnce();
+    const hang = (await new ImportErrorStore(fresh.db).list()).find((e) => e.fileloc === join(hangFolder, 'hangs.ts'));
+    assert.match(hang?.message ?? '', /timed out/);
+    assert.equal(hang?.line, null, 'a timeout points at no line');
+
     const ac = new AbortController();
     const running = processor.run(ac.signal, 60_000, 20);
     const jobs = new JobRegistry(fresh.db);
     let job = (await jobs.page({ limit: 10, offset: 0, jobType: 'dag_processor' })).items[0];
-    for (let i = 0; i < 200 && job === undefined; i++) {
+    const deadline = Date.now() + 30_000;
+    while (job === undefined && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
       job = (await jobs.page({ limit: 10, offset: 0, jobType: 'dag_processor' })).items[0];
     }
@@ -63,7 +73,7 @@ void test('the DAG processor records the line of each import error and registers
     assert.equal(job.state, 'running');
     now = 2_000;
     // Heartbeats come on their own timer; wait until one lands at the new time.
-    for (let i = 0; i < 200 && (await jobs.get(job.id))?.latestHeartbeat !== 2_000; i++) await new Promise((r) => setTimeout(r, 10));
+    while ((await jobs.get(job.id))?.latestHeartbeat !== 2_000 && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 10));
     assert.equal((await jobs.get(job.id))?.latestHeartbeat, 2_000);
     ac.abort();
     await running;
@@ -71,5 +81,6 @@ void test('the DAG processor records the line of each import error and registers
   } finally {
     await fresh.dispose();
     rmSync(folder, { recursive: true, force: true });
+    rmSync(hangFolder, { recursive: true, force: true });
   }
 });

@@ -9,16 +9,35 @@ import { takeDefinedDags } from '../sdk/authoring.ts';
 import type { Dag } from '../sdk/dag.ts';
 
 const CAPSTAN_ENTRY = new URL('../index.ts', import.meta.url).href;
+/** Capstan's own sources: loaded once per process, whatever instance of a DAG file imports them. */
+const CAPSTAN_SRC = new URL('../', import.meta.url).href;
+const INSTANCE_PARAM = 'capstanInstance';
 let hooksRegistered = false;
 
-/** Make `import … from 'capstan'` resolve to this installation (idempotent). */
+/**
+ * The instance of a DAG file an import belongs to, carried on to the user's own modules: a DAG file whose DAGs
+ * are defined in a helper module (a DAG factory) gets them defined again in each instance. Packages and
+ * Capstan itself stay shared.
+ */
+function withInstance(url: string, parentURL: string | undefined): string {
+  if (parentURL === undefined || !url.startsWith('file:') || url.startsWith(CAPSTAN_SRC) || url.includes('/node_modules/')) return url;
+  const instance = URL.canParse(parentURL) ? new URL(parentURL).searchParams.get(INSTANCE_PARAM) : null;
+  if (instance === null) return url;
+  const out = new URL(url);
+  out.searchParams.set(INSTANCE_PARAM, instance);
+  return out.href;
+}
+
+/** Make `import … from 'capstan'` resolve to this installation, and carry DAG-file instances on (idempotent). */
 export function registerCapstanResolver(): void {
   if (hooksRegistered) return;
   hooksRegistered = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
       if (specifier === 'capstan') return { url: CAPSTAN_ENTRY, shortCircuit: true, format: 'module-typescript' };
-      return nextResolve(specifier, context);
+      const resolved = nextResolve(specifier, context);
+      const url = withInstance(resolved.url, context.parentURL);
+      return url === resolved.url ? resolved : { ...resolved, url };
     },
   });
 }
@@ -36,7 +55,7 @@ export async function importDagFile(path: string, instance?: string): Promise<Da
   takeDefinedDags();
   try {
     const url = pathToFileURL(path);
-    if (instance !== undefined) url.searchParams.set('capstanInstance', instance);
+    if (instance !== undefined) url.searchParams.set(INSTANCE_PARAM, instance);
     await import(url.href);
   } catch (err) {
     takeDefinedDags();
@@ -56,8 +75,9 @@ let instances = 0;
 
 /**
  * Import a new instance of a DAG file: its top-level code runs again, so the DAGs, operators and module
- * variables it defines are this caller's own, whatever earlier instances did with theirs. What it imports
- * (the SDK, packages, helper modules) is loaded once per process. A reused task process imports one per
+ * variables it defines are this caller's own, whatever earlier instances did with theirs — and so are those of
+ * the user's modules it imports (helpers, DAG factories). Packages and Capstan itself are loaded once per process.
+ * A reused task process imports one per
  * try; each instance stays in memory until the process exits (the executor retires processes after
  * `localExecutor.triesPerProcess` tries).
  */

@@ -138,7 +138,8 @@ void describe('Kubernetes example DAGs on the control plane', { skip: !available
       const exchange = await t.trigger('k8s_data_exchange', { runId: 'example' });
       for (const dagId of ['k8s_basics', 'k8s_data_exchange']) {
         const run = await t.waitForRun(dagId, 'example', { timeoutMs: 120_000 });
-        assert.equal(run.state, 'success', `${dagId}: ${JSON.stringify(await t.taskStates(dagId, 'example'))}`);
+        const why = (await t.taskInstances(dagId, 'example')).map((ti) => `${ti.task_id}: ${ti.state}${ti.failure_reason ? ` (${ti.failure_reason})` : ''}`);
+        assert.equal(run.state, 'success', `${dagId}:\n${why.join('\n')}`);
       }
       assert.equal(Object.keys(await t.taskStates('k8s_basics', 'example')).length, 7);
       assert.deepEqual(await pullXCom(t.engine.db, exchange.id, 'count_rows', 'return_value'), { table: 'orders', rows: 1250 });

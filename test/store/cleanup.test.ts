@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { stopPostgres } from '../support/postgres.ts';
 import { AuditLog } from '../../src/store/auditLog.ts';
 import { cleanMetadata } from '../../src/store/cleanup.ts';
 
@@ -84,3 +85,5 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+after(() => stopPostgres());

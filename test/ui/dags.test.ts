@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_MISSING, chromiumPath, collectPageProblems, launchChromium, screenshot, seriousA11yViolations } from './support/browser.ts';
+import { CHROMIUM_MISSING, chromiumPath, collectPageProblems, launchChromium, screenshot, seriousA11yViolations, type PageDocument } from './support/browser.ts';
+
+/** The page's document, inside page callbacks. */
+declare const document: PageDocument;
 import { newPage, signIn, startUiServer, type UiTestServer } from './support/uiServer.ts';
 
 /** DAG ids in the table, top to bottom. */
@@ -92,6 +95,9 @@ describe('web UI: DAG list', { skip: chromiumPath ? false : CHROMIUM_MISSING }, 
     await page.getByLabel('Status').selectOption('true');
     await page.waitForURL(/paused=true/);
     await screenshot(page, 'dag-list-paused');
+    await page.getByRole('link', { name: 'Trigger example_bash' }).click();
+    await page.getByRole('dialog', { name: 'Trigger example_bash' }).waitFor();
+    await page.waitForURL(/\/dags\/example_bash\?trigger=1$/);
     assert.deepEqual(problems, []);
     await context.close();
 
@@ -100,6 +106,7 @@ describe('web UI: DAG list', { skip: chromiumPath ? false : CHROMIUM_MISSING }, 
     await viewer.page.getByRole('switch', { name: 'example_bash active' }).waitFor();
     assert.equal(await viewer.page.getByRole('switch', { name: 'example_bash active' }).isDisabled(), true);
     assert.equal(await viewer.page.getByRole('button', { name: 'Pause selected', exact: true }).count(), 0);
+    assert.equal(await viewer.page.getByRole('link', { name: 'Trigger example_bash' }).count(), 0);
     assert.deepEqual(await seriousA11yViolations(viewer.page), []);
     await viewer.context.close();
   });
@@ -108,14 +115,19 @@ describe('web UI: DAG list', { skip: chromiumPath ? false : CHROMIUM_MISSING }, 
     const { context, page } = await newPage(browser);
     const problems = collectPageProblems(page, { allowStatuses: [401, 404] });
     await signIn(page, s.url, undefined, undefined, '/dags?q=example_taskflow');
-    await page.getByRole('link', { name: 'example_taskflow' }).click();
+    await page.getByRole('link', { name: 'example_taskflow', exact: true }).click();
     await page.waitForURL(`${s.url}/dags/example_taskflow`);
     await page.getByRole('heading', { name: 'example_taskflow', level: 1 }).waitFor();
+    await page.getByText('No runs yet: trigger one.').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Grid' }).getAttribute('aria-current'), 'page', 'the grid is the default tab');
+    await page.getByRole('link', { name: 'Details' }).click();
+    await page.waitForURL(`${s.url}/dags/example_taskflow/details`);
     await page.getByText('Typed TaskFlow tasks passing values through XCom').waitFor();
     assert.deepEqual(await seriousA11yViolations(page), []);
     await screenshot(page, 'dag-details');
-    await page.goto(`${s.url}/dags/example_taskflow/details`);
+    await page.reload();
     assert.equal(await page.getByRole('link', { name: 'Details' }).getAttribute('aria-current'), 'page');
+    await page.getByText('Typed TaskFlow tasks passing values through XCom').waitFor();
     await page.goto(`${s.url}/dags/no_such_dag`);
     await page.getByRole('alert').filter({ hasText: "There is no DAG 'no_such_dag'" }).waitFor();
     assert.deepEqual(problems.filter((p) => !p.includes('/api/v2/dags/no_such_dag')), []);

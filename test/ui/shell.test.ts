@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { UI_CSP } from '../../src/api/ui/index.ts';
-import { CHROMIUM_MISSING, chromiumPath, collectPageProblems, launchChromium, screenshot, seriousA11yViolations } from './support/browser.ts';
+import { CHROMIUM_MISSING, chromiumPath, collectPageProblems, launchChromium, screenshot, seriousA11yViolations, type PageDocument } from './support/browser.ts';
+
+/** The page's document, inside page callbacks. */
+declare const document: PageDocument;
 import { newPage, signIn, startUiServer, type UiTestServer } from './support/uiServer.ts';
 
 describe('web UI: files, sign-in and the shell', { skip: chromiumPath ? false : CHROMIUM_MISSING }, () => {
@@ -82,6 +85,9 @@ describe('web UI: files, sign-in and the shell', { skip: chromiumPath ? false : 
     await signIn(page, s.url);
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     await page.getByText('Metadata database').waitFor();
+    for (const role of ['Scheduler', 'Triggerer', 'DAG processor']) await page.locator('.health-item', { hasText: role }).waitFor();
+    await page.getByRole('heading', { name: 'DAG runs by state' }).waitFor();
+    await page.getByRole('heading', { name: 'Pools' }).waitFor();
     assert.deepEqual(await seriousA11yViolations(page), []);
     await screenshot(page, 'dashboard');
 

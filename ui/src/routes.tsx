@@ -9,6 +9,10 @@ import { AccountPage } from './pages/AccountPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DagListPage } from './pages/DagListPage.tsx';
 import { DagPage } from './pages/dag/DagPage.tsx';
+import { RunsBrowsePage, TaskInstancesBrowsePage } from './pages/BrowsePages.tsx';
+import { RunPage } from './pages/runs/RunPage.tsx';
+import { AuditLogPage, ConfigPage, ConnectionsPage, ImportErrorsPage, PoolsPage, UsersPage, VariablesPage } from './pages/admin/AdminPages.tsx';
+import { TaskInstancePage } from './pages/ti/TaskInstancePage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 
@@ -25,6 +29,17 @@ export const routes: RouteObject[] = [
       { path: 'account', element: <AccountPage /> },
       { path: 'dags', element: <DagListPage /> },
       { path: 'dags/:dagId/:tab?', element: <DagPage /> },
+      { path: 'dags/:dagId/runs/:runId', element: <RunPage /> },
+      { path: 'dags/:dagId/runs/:runId/tasks/:taskId', element: <TaskInstancePage /> },
+      { path: 'runs', element: <RunsBrowsePage /> },
+      { path: 'task-instances', element: <TaskInstancesBrowsePage /> },
+      { path: 'browse/audit-log', element: <AuditLogPage /> },
+      { path: 'browse/import-errors', element: <ImportErrorsPage /> },
+      { path: 'admin/pools', element: <PoolsPage /> },
+      { path: 'admin/variables', element: <VariablesPage /> },
+      { path: 'admin/connections', element: <ConnectionsPage /> },
+      { path: 'admin/users', element: <UsersPage /> },
+      { path: 'admin/config', element: <ConfigPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

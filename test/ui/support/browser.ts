@@ -62,6 +62,20 @@ export function collectPageProblems(page: Page, options: { allowStatuses?: numbe
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
+/** An element as page callbacks (`page.evaluate`, `waitForFunction`) see it; the test program has no DOM lib. */
+export interface PageElement {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+}
+
+/** The page's `document` inside page callbacks (declare it per file: `declare const document: PageDocument`). */
+export interface PageDocument {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+  documentElement: { dataset: Record<string, string | undefined> };
+  cookie: string;
+}
+
 /** One axe-core finding. */
 export interface AxeViolation {
   id: string;
@@ -77,8 +91,8 @@ export interface AxeViolation {
 export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    const axe = (globalThis as unknown as { axe: { run: (ctx: PageDocument, o: object) => Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
+    const r = await axe.run((globalThis as unknown as { document: PageDocument }).document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

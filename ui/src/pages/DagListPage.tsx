@@ -44,6 +44,7 @@ export function DagListPage() {
   const q = useDagListQuery();
   const me = useMe().data;
   const mayEdit = can(me, 'dag', 'edit');
+  const mayTrigger = can(me, 'dag_run', 'create');
   const qc = useQueryClient();
   const query = {
     limit: q.limit,
@@ -121,6 +122,11 @@ export function DagListPage() {
               <SortHeader q={q} field="nextDataIntervalStart" label="Next run" />
               <SortHeader q={q} field="lastRunStartDate" label="Last run" />
               <th scope="col">Tags</th>
+              {mayTrigger ? (
+                <th scope="col">
+                  <span className="visually-hidden">Trigger</span>
+                </th>
+              ) : null}
             </tr>
           </thead>
           <tbody>
@@ -129,6 +135,7 @@ export function DagListPage() {
                 key={d.dagId}
                 dag={d}
                 mayEdit={mayEdit}
+                mayTrigger={mayTrigger}
                 selected={selected.has(d.dagId)}
                 onSelect={(on) => {
                   const next = new Set(selected);
@@ -142,7 +149,7 @@ export function DagListPage() {
             ))}
             {list.isSuccess && dags.length === 0 ? (
               <tr>
-                <td colSpan={8} className="muted">
+                <td colSpan={9} className="muted">
                   No DAG matches these filters.
                 </td>
               </tr>
@@ -168,7 +175,7 @@ function SortHeader({ q, field, label }: { q: ReturnType<typeof useDagListQuery>
   );
 }
 
-function DagRow({ dag, mayEdit, selected, onSelect, onPause, onTag }: { dag: Schemas['DagListEntry']; mayEdit: boolean; selected: boolean; onSelect: (on: boolean) => void; onPause: (isPaused: boolean) => void; onTag: (tag: string) => void }) {
+function DagRow({ dag, mayEdit, mayTrigger, selected, onSelect, onPause, onTag }: { dag: Schemas['DagListEntry']; mayEdit: boolean; mayTrigger: boolean; selected: boolean; onSelect: (on: boolean) => void; onPause: (isPaused: boolean) => void; onTag: (tag: string) => void }) {
   return (
     <tr>
       {mayEdit ? (
@@ -208,6 +215,13 @@ function DagRow({ dag, mayEdit, selected, onSelect, onPause, onTag }: { dag: Sch
           </button>
         ))}
       </td>
+      {mayTrigger ? (
+        <td>
+          <Link className="button small" to={`/dags/${encodeURIComponent(dag.dagId)}?trigger=1`} aria-label={`Trigger ${dag.dagId}`}>
+            ▶
+          </Link>
+        </td>
+      ) : null}
     </tr>
   );
 }

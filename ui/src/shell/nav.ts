@@ -22,6 +22,25 @@ export const NAV: NavSection[] = [
     items: [
       { label: 'Dashboard', to: '/', key: 'h' },
       { label: 'DAGs', to: '/dags', key: 'd', needs: 'dag:read' },
+      { label: 'Runs', to: '/runs', key: 'r', needs: 'dag_run:read' },
+      { label: 'Task instances', to: '/task-instances', key: 't', needs: 'task_instance:read' },
+    ],
+  },
+  {
+    label: 'Browse',
+    items: [
+      { label: 'Audit log', to: '/browse/audit-log', key: 'a', needs: 'audit_log:read' },
+      { label: 'Import errors', to: '/browse/import-errors', key: 'e', needs: 'import_error:read' },
+    ],
+  },
+  {
+    label: 'Admin',
+    items: [
+      { label: 'Pools', to: '/admin/pools', key: 'p', needs: 'pool:read' },
+      { label: 'Variables', to: '/admin/variables', key: 'v', needs: 'variable:read' },
+      { label: 'Connections', to: '/admin/connections', key: 'c', needs: 'connection:read' },
+      { label: 'Users', to: '/admin/users', key: 'u', needs: 'user:read' },
+      { label: 'Configuration', to: '/admin/config', needs: 'config:read' },
     ],
   },
 ];

@@ -3,12 +3,21 @@
  * a deep link (`/dags/example_bash/details`).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, NavLink, useParams } from 'react-router';
+import { lazy, Suspense, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useLiveChanges } from '../../api/events.ts';
 import { can } from '../../api/auth.ts';
 import { ApiError } from '../../api/http.ts';
 import { api, data, type Schemas } from '../../api/v2.ts';
 import { useMe } from '../../auth/session.tsx';
 import { formatTime } from '../../components/format.ts';
+import { useUrlState } from '../../components/urlState.ts';
+import { RunsTable } from '../runs/RunsTable.tsx';
+import { GridView } from './GridView.tsx';
+import { TriggerDialog } from './TriggerDialog.tsx';
+
+// The graph (React Flow and the ELK worker) loads only when its tab is opened.
+const GraphView = lazy(() => import('./GraphView.tsx').then((m) => ({ default: m.GraphView })));
 
 export function dagQueryKey(dagId: string) {
   return ['dag', dagId] as const;
@@ -18,11 +27,17 @@ export function useDag(dagId: string) {
   return useQuery({ queryKey: dagQueryKey(dagId), queryFn: ({ signal }) => data(api.GET('/dags/{dagId}', { params: { path: { dagId } }, signal })) });
 }
 
-const TABS = [{ id: 'details', label: 'Details' }] as const;
+const TABS = [
+  { id: 'grid', label: 'Grid' },
+  { id: 'graph', label: 'Graph' },
+  { id: 'runs', label: 'Runs' },
+  { id: 'details', label: 'Details' },
+] as const;
 
 export function DagPage() {
-  const { dagId = '', tab = 'details' } = useParams();
+  const { dagId = '', tab = 'grid' } = useParams();
   const dag = useDag(dagId);
+  useLiveChanges(dagId);
   if (dag.isError) {
     return (
       <>
@@ -42,11 +57,18 @@ export function DagPage() {
       <DagHeader dagId={dagId} dag={dag.data} />
       <nav aria-label="DAG views" className="tabs">
         {TABS.map((t) => (
-          <NavLink key={t.id} to={`/dags/${encodeURIComponent(dagId)}/${t.id}`} className={() => `tab ${tab === t.id ? 'active' : ''}`} aria-current={tab === t.id ? 'page' : undefined}>
+          <Link key={t.id} to={`/dags/${encodeURIComponent(dagId)}/${t.id}`} className={`tab ${tab === t.id ? 'active' : ''}`} aria-current={tab === t.id ? 'page' : undefined}>
             {t.label}
-          </NavLink>
+          </Link>
         ))}
       </nav>
+      {tab === 'grid' ? <GridView dagId={dagId} /> : null}
+      {tab === 'graph' ? (
+        <Suspense fallback={<p role="status">Loading the graph…</p>}>
+          <GraphView dagId={dagId} />
+        </Suspense>
+      ) : null}
+      {tab === 'runs' ? <RunsTable dagId={dagId} /> : null}
       {dag.data && tab === 'details' ? <DagDetails dag={dag.data} /> : null}
     </>
   );
@@ -55,6 +77,12 @@ export function DagPage() {
 function DagHeader({ dagId, dag }: { dagId: string; dag: Schemas['Dag'] | undefined }) {
   const me = useMe().data;
   const qc = useQueryClient();
+  const navigate = useNavigate();
+  // `?trigger=1` (the DAG list's trigger buttons) opens the form at once.
+  const u = useUrlState();
+  const triggering = u.get('trigger') === '1';
+  const setTriggering = (open: boolean) => u.set({ trigger: open ? '1' : undefined }, { replace: true });
+  const [triggered, setTriggered] = useState<string | undefined>();
   const pause = useMutation({
     mutationFn: (isPaused: boolean) => data(api.PATCH('/dags/{dagId}', { params: { path: { dagId } }, body: { isPaused } })),
     onSuccess: (d) => {
@@ -80,6 +108,27 @@ function DagHeader({ dagId, dag }: { dagId: string; dag: Schemas['Dag'] | undefi
             </Link>
           ))}
         </>
+      ) : null}
+      {can(me, 'dag_run', 'create') ? (
+        <>
+          <button type="button" className="button primary trigger-button" onClick={() => setTriggering(true)}>
+            ▶ Trigger
+          </button>
+          <TriggerDialog
+            dagId={dagId}
+            open={triggering}
+            onClose={() => setTriggering(false)}
+            onTriggered={(run) => {
+              setTriggered(run.dagRunId);
+              void navigate(`/dags/${encodeURIComponent(dagId)}/grid`, { replace: true });
+            }}
+          />
+        </>
+      ) : null}
+      {triggered ? (
+        <p role="status" className="notice-inline">
+          Triggered <Link to={`/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(triggered)}`}>{triggered}</Link>
+        </p>
       ) : null}
       {pause.isError ? (
         <p role="alert" className="error-box">

@@ -21,6 +21,7 @@ import { registerRoutes, type AnyRoute } from './route.ts';
 import { ChangeSignal } from './sse.ts';
 import { dagRoutes } from './routes/dags.ts';
 import { adminRoutes } from './routes/admin/index.ts';
+import { dagWarningRoutes } from './routes/dagWarnings.ts';
 import { dagDetailRoutes } from './routes/dagDetails.ts';
 import { dagRunRoutes } from './routes/dagRuns.ts';
 import { taskInstanceRoutes } from './routes/taskInstances.ts';
@@ -32,7 +33,7 @@ export { defineRoute, type AnyRoute } from './route.ts';
 export type { V2Deps, V2Limits } from './deps.ts';
 
 /** Every v2 operation, in the order the reference page lists them. */
-export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...dagDetailRoutes, ...dagRunRoutes, ...taskInstanceRoutes, ...logRoutes, ...eventRoutes, ...viewRoutes, ...adminRoutes];
+export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...dagDetailRoutes, ...dagRunRoutes, ...taskInstanceRoutes, ...logRoutes, ...eventRoutes, ...viewRoutes, ...dagWarningRoutes, ...adminRoutes];
 
 /** Mount prefix of the v2 API. */
 export const V2_PREFIX = '/api/v2';

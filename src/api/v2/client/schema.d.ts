@@ -428,6 +428,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dagWarnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List DAG warnings */
+        get: operations["listDagWarnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/connections": {
         parameters: {
             query?: never;
@@ -1419,6 +1436,15 @@ export interface components {
                 parent: string | null;
                 children: string[];
             }[];
+        };
+        DagWarning: {
+            dagId: string;
+            /** @description the task it is about; null for the DAG as a whole */
+            taskId: string | null;
+            /** @description stable code, e.g. latest-image-without-pull-policy or pod-without-resource-requests */
+            warningType: string;
+            /** @description what is wrong, why it matters and the fix */
+            message: string;
         };
         Connection: {
             connectionId: string;
@@ -3778,6 +3804,65 @@ export interface operations {
             };
             /** @description Not found (or outside the caller’s DAG grants) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDagWarnings: {
+        parameters: {
+            query?: {
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description DAG id */
+                dagId?: string;
+                warningType?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dagWarnings: components["schemas"]["DagWarning"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,6 @@
 /** `capstan standalone|scheduler|api-server|dag-processor|triggerer`: the long-running roles. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEngine } from '../../app/components.ts';
 import type * as Roles from '../../app/roles.ts';
 import type { RegisterCommands } from '../context.ts';
@@ -37,10 +39,12 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const signal = shutdownSignal();
       const { startStandalone } = await roles();
       const h = await startStandalone(engine, signal);
+      const { WEB_UI_DIST } = await import('../../api/ui/index.ts');
       process.stdout.write(
         [
           'Capstan standalone is running.',
-          `  API server     ${h.api.url}   (health: ${h.api.url}/health, metrics: ${h.api.url}/metrics)`,
+          `  Web UI         ${existsSync(join(WEB_UI_DIST, 'index.html')) ? `${h.api.url}/   (sign in below)` : 'not built: run `npm run build:ui`'}`,
+          `  API server     ${h.api.url}   (REST API: ${h.api.url}/api/v2/docs, health: ${h.api.url}/health, metrics: ${h.api.url}/metrics)`,
           `  DAGs folder    ${config.core.dagsFolder}${config.core.loadExamples ? ' (+ bundled examples)' : ''}`,
           `  Metadata DB    ${config.database.url}`,
           `  Task logs      ${config.logging.baseLogFolder}`,

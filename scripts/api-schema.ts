@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { apiSchemaFiles } from '../src/api/v2/client/generate.ts';
+import { apiSchemaFiles } from './apiSchemaFiles.ts';
 
 const root = join(import.meta.dirname, '..');
 const check = process.argv.includes('--check');

@@ -1,9 +1,10 @@
 /**
  * The committed files generated from the v2 routes: the OpenAPI document and its TypeScript types
- * (openapi-typescript). Used by `scripts/api-schema.ts` (writes them) and the test that checks them.
+ * (openapi-typescript). Used by `scripts/api-schema.ts` (writes them) and the test that checks them; it lives
+ * here, not in src/, because openapi-typescript is a development dependency (the image ships none).
  */
 import openapiTS, { astToString } from 'openapi-typescript';
-import { v2OpenApiDocument } from '../index.ts';
+import { v2OpenApiDocument } from '../src/api/v2/index.ts';
 
 /** Repository path → content. */
 export async function apiSchemaFiles(): Promise<Record<string, string>> {

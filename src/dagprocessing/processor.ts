@@ -189,7 +189,14 @@ export class DagProcessor {
     }
     await this.#importErrors.clear(f.fileloc);
     let changed = 0;
-    for (const s of result.dags) if (await upsertSerializedDag(db, s, now)) changed++;
+    const checks = this.#deps.warningChecks ?? { latestImage: true, missingResourceRequests: true };
+    for (const parsedDag of result.dags) {
+      const s = withAuthoringWarnings(parsedDag, checks);
+      if (await upsertSerializedDag(db, s, now)) {
+        changed++;
+        for (const w of s.warnings ?? []) logger.warn({ fileloc: f.fileloc, dagId: s.dagId, taskId: w.taskId, code: w.code }, `DAG warning: ${w.message}`);
+      }
+    }
     changed += (await deactivateDagsOfFile(db, f.fileloc, result.dags.map((d) => d.dagId))).length;
     metrics?.dagProcessingFiles.inc({ outcome: 'ok' });
     logger.info({ fileloc: f.fileloc, dags: result.dags.map((d) => d.dagId), ms: Math.round(durationMs) }, 'DAG file parsed');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binariesAvailable, connectTestCluster } from '../../support/k8s/index.ts';
+import { binariesAvailable, connectTestCluster, waitFor } from '../../support/k8s/index.ts';
 import type { TestCluster } from '../../support/k8s/index.ts';
 import { startLocalKubelet, type LocalKubelet } from '../../support/k8s/localKubelet.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
@@ -75,7 +75,9 @@ void describe('LocalKubernetesExecutor selected by config', { skip: !available &
     assert.equal(run.state, 'success', JSON.stringify(Object.values(tis).map((ti) => [ti.task_id, ti.state, ti.failure_reason])));
     const podTasks = [...pods.byTry.keys()].map((k) => k.split('#')[0]);
     assert.deepEqual(podTasks, [tis['in_pod']?.id], 'exactly one pod, for the kubernetes-queue task');
-    assert.equal([...kubelet.runs.values()].filter((r) => r.exitCode === 0).length, 1, 'its worker process ran in the pod');
+    // The task reports success before its process exits: wait for the exit the kubelet records.
+    await waitFor('the worker process in the pod exited 0', async () => ([...kubelet.runs.values()].some((r) => r.exitCode !== undefined) ? true : undefined), 20_000);
+    assert.deepEqual([...kubelet.runs.values()].map((r) => r.exitCode), [0], 'its worker process ran in the pod, once, and exited 0');
     // The pod's log was shipped into the engine's store; the local tasks wrote theirs there directly.
     const store = new LocalFileTaskLogHandler(t.engine.config.logging.baseLogFolder);
     assert.match((await store.read({ dagId: 'mixed', runId: 'r1', taskId: 'in_pod', tryNumber: 1 })).text, /INFO in a pod: true\n/);

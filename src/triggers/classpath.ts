@@ -19,5 +19,10 @@ export function builtinClasspath(name: string): string {
  */
 export function triggerClasspath(moduleUrl: string, exportName: string): string {
   const url = isAbsolute(moduleUrl) ? pathToFileURL(moduleUrl).href : moduleUrl;
-  return `${url}#${exportName}`;
+  if (!URL.canParse(url)) return `${url}#${exportName}`;
+  // A reused task process imports a DAG file's modules once per try (`?capstanInstance=N`); the triggerer needs the
+  // module once, not a copy per try that deferred.
+  const shared = new URL(url);
+  shared.searchParams.delete('capstanInstance');
+  return `${shared.href}#${exportName}`;
 }

@@ -20,6 +20,7 @@
 // LOCAL_KUBELET_POD_ANNOTATIONS): otherwise kwok ends them on its own clock,
 // whatever the process does.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve, dirname } from 'node:path';
@@ -67,7 +68,7 @@ export interface LocalKubeletOptions {
    * `<logsDir>/<namespace>/<pod>/<container>.log`, so `pods/log` serves it.
    */
   logsDir: string;
-  /** Root of the pods' private folders (HOME and cwd of each process). Default: `<logsDir>/../local-kubelet`. */
+  /** Root of the pods' private folders (HOME and cwd of each process), removed on stop. Default: a new folder under `<logsDir>/../local-kubelet`. */
   podsDir?: string;
   /** Maps a container's command + args to a local argv. Default: `capstan` → this Node + the repo's CLI. */
   resolveCommand?: (argv: readonly string[]) => string[];
@@ -125,7 +126,9 @@ interface Running {
 export async function startLocalKubelet(options: LocalKubeletOptions): Promise<LocalKubelet> {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const namespace = options.namespace;
-  const podsDir = options.podsDir ?? join(options.logsDir, '..', 'local-kubelet');
+  // A folder of its own: kubelets of several test files share one cluster, and each removes its folder on stop —
+  // a shared one pulled the working directory from under another kubelet's running pods (`spawn bash ENOENT`).
+  const podsDir = options.podsDir ?? join(options.logsDir, '..', 'local-kubelet', `${namespace}-${randomUUID()}`);
   const resolveCommand = options.resolveCommand ?? defaultResolveCommand;
   const maxGraceMs = options.maxGraceMs ?? 30_000;
   const onError = options.onError ?? ((err, what) => process.stderr.write(`local kubelet: ${what}: ${String(err)}\n`));

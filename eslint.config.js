@@ -29,6 +29,14 @@ export default tseslint.config(
     rules: { 'capstan/no-state-writes': 'error' },
   },
   {
+    // SQL lives in the store: everything else reaches the database through src/store/index.ts (the Store).
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    ignores: ['src/store/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['kysely', 'kysely/*'], message: 'Queries live in src/store/; use the Store (src/store/index.ts).' }] }],
+    },
+  },
+  {
     // The web UI has two TypeScript projects (browser code and its Vite config), neither under the root's.
     files: ['ui/**/*.ts', 'ui/**/*.tsx'],
     languageOptions: { parserOptions: { projectService: false, project: ['ui/tsconfig.json', 'ui/tsconfig.node.json'], tsconfigRootDir: import.meta.dirname } },

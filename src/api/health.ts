@@ -2,8 +2,7 @@
  * Health report in Airflow's shape: the metadata database answers, and a scheduler heartbeat is recent.
  * `status` is `healthy` only when both are.
  */
-import { sql } from 'kysely';
-import type { MetadataDb } from '../store/db.ts';
+import { pingDatabase, type MetadataDb } from '../store/db.ts';
 import { isJobAlive, JobRegistry } from '../store/jobs.ts';
 
 export interface HealthReport {
@@ -14,7 +13,7 @@ export interface HealthReport {
 
 export async function healthReport(m: MetadataDb, schedulerThresholdMs: number, now: number): Promise<HealthReport> {
   try {
-    await sql`select 1`.execute(m.db);
+    await pingDatabase(m);
   } catch (err) {
     return {
       status: 'unhealthy',
@@ -64,7 +63,7 @@ export interface HealthThresholds {
 export async function componentHealthReport(m: MetadataDb, thresholds: HealthThresholds, now: number): Promise<ComponentHealthReport> {
   const down: ComponentHealth = { status: 'unhealthy', latestHeartbeat: null };
   try {
-    await sql`select 1`.execute(m.db);
+    await pingDatabase(m);
   } catch {
     return { status: 'unhealthy', metadatabase: { status: 'unhealthy' }, scheduler: down, triggerer: down, dagProcessor: down };
   }

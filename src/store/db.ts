@@ -2,7 +2,7 @@
  * Opens the metadata database from a URL: `sqlite:///abs/path/capstan.db`, `sqlite::memory:`, or
  * `postgresql://user:password@host:5432/dbname`. Both go through Kysely so every query is written once.
  */
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, sql, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -96,6 +96,11 @@ function sqlitePath(url: string): string {
     throw new InvalidArgument(`database.url: '${url}' has no absolute path`, 'write it as sqlite:///absolute/path/capstan.db');
   }
   return match[1];
+}
+
+/** Resolves when the database answers a trivial query (`select 1`); rejects with the driver's error otherwise. */
+export async function pingDatabase(m: MetadataDb): Promise<void> {
+  await sql`select 1`.execute(m.db);
 }
 
 /** The URL with any password replaced, for messages and logs. */

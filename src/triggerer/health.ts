@@ -1,6 +1,5 @@
 /** The triggerer's health: the metadata database answers and a triggerer heartbeat is recent. */
-import { sql } from 'kysely';
-import type { MetadataDb } from '../store/db.ts';
+import { pingDatabase, type MetadataDb } from '../store/db.ts';
 import { JobRegistry } from '../store/jobs.ts';
 
 /** Same shape as the scheduler's report, with a `triggerer` section. */
@@ -13,7 +12,7 @@ export interface TriggererHealthReport {
 /** Healthy when the DB answers and at least one triggerer heart-beat within `thresholdMs`. */
 export async function triggererHealthReport(m: MetadataDb, thresholdMs: number, now: number): Promise<TriggererHealthReport> {
   try {
-    await sql`select 1`.execute(m.db);
+    await pingDatabase(m);
   } catch (err) {
     return {
       status: 'unhealthy',

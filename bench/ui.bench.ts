@@ -1,0 +1,267 @@
+/**
+ * `npm run bench:ui`: the web UI measured in Debian's Chromium (issue 15, "Performance, measured in the
+ * browser"), against a real API server serving the built UI over the data `bench:api` seeds (5,000 DAGs,
+ * 100,000 task instances, a 1,000-task DAG with 25 runs; see bench/uiSeed.ts) on SQLite.
+ *
+ * Figures, each over several repetitions (p50/p95 in milliseconds), every one a fresh page load unless said:
+ * - DAG list interactive: navigation start → the first page of DAG rows painted and no long task running.
+ * - grid first paint: navigation start → the first grid cells painted.
+ * - grid cell → panel: click on a cell → the task instance's page shown with its state.
+ * - graph laid out: navigation start → the 1,000 nodes drawn at their ELK positions; meanwhile a key is
+ *   pressed every 50 ms and each keydown's input delay (handler start − event time) is recorded, with the
+ *   longest main-thread long task.
+ * - state change visible: start of a PATCH (through the API, from this process) → the grid cell's new state
+ *   in the DOM of an open page (wall clock on both sides; same machine).
+ * - 50 MB log tail: navigation start (and the log request's start) → the log's last line painted; then
+ *   "Load earlier lines" → the earlier lines painted.
+ *
+ * Times come from the page's own clock (performance.now(), a MutationObserver to see an element appear,
+ * then the next animation frame for its paint; PerformanceObserver for long tasks), read over CDP by
+ * playwright-core. Chromium is /usr/bin/chromium (or CAPSTAN_CHROMIUM) with a fresh profile; none is downloaded.
+ *
+ * Flags: --quick (a tenth of the data, 3 repetitions), --reps N.
+ */
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { listen } from '../src/api/server.ts';
+import { createEngine } from '../src/app/components.ts';
+import { createApiAppFor } from '../src/app/roles.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { END_OF_LOG_MESSAGE, taskLogPath } from '../src/logging/index.ts';
+import { openMetadataDb } from '../src/store/db.ts';
+import { migrateToLatest } from '../src/store/migrate.ts';
+import { launchChromium } from '../test/ui/support/browser.ts';
+import { ensureUiBuilt, newPage, signIn } from '../test/ui/support/uiServer.ts';
+import { ms, quantile } from './support/stats.ts';
+import { BIG_DAG, bigTaskId, FULL_SEED, QUICK_SEED, seedBenchData } from './uiSeed.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const size = quick ? QUICK_SEED : FULL_SEED;
+const REPS = args.includes('--reps') ? Number(args[args.indexOf('--reps') + 1]) : quick ? 3 : 7;
+const LOG_BYTES = quick ? 5 * 1024 * 1024 : 50 * 1024 * 1024;
+const USER = 'bench';
+const PASSWORD = 'bench-password';
+
+/** Issue 15's targets, in ms. */
+const TARGETS: Record<string, number> = {
+  'DAG list interactive': 500,
+  'grid first paint': 1500,
+  'grid cell → panel shown': 100,
+  'graph laid out': 2000,
+  'state change visible': 1000,
+  'log tail shown (from navigation)': 1000,
+};
+
+/**
+ * Installed before every page's own scripts: records long tasks, keydown input delays, and for each named
+ * condition the paint time (the animation frame after the DOM first met it), checked on every DOM mutation.
+ */
+const PAGE_PROBE = `
+(() => {
+  const b = (window.__bench = { longTasks: [], keyDelays: [], first: {}, expect: null, expectSeen: null });
+  try {
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longTasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });
+  } catch {}
+  addEventListener('keydown', (e) => b.keyDelays.push(performance.now() - e.timeStamp), true);
+  const conditions = {
+    dagList: () => document.querySelectorAll('a.dag-link').length >= 10,
+    gridCells: () => document.querySelector('[data-cell]') !== null,
+    graphDrawn: () => {
+      const nodes = document.querySelectorAll('.react-flow__node');
+      if (nodes.length < ${size.bigTasks}) return false;
+      const vp = document.querySelector('.react-flow__viewport');
+      return !!vp && getComputedStyle(nodes[0]).visibility !== 'hidden' && vp.style.transform !== '' && vp.style.transform !== 'translate(0px, 0px) scale(1)';
+    },
+    logTail: () => Array.from(document.querySelectorAll('.log-line')).some((l) => (l.textContent || '').includes(${JSON.stringify(END_OF_LOG_MESSAGE)})),
+  };
+  const check = () => {
+    for (const [name, pred] of Object.entries(conditions)) {
+      if (b.first[name] !== undefined) continue;
+      if (pred()) { b.first[name] = -1; requestAnimationFrame(() => { b.first[name] = performance.now(); }); }
+    }
+    const x = b.expect;
+    if (x && b.expectSeen === null) {
+      const el = document.querySelector(x.selector);
+      if (el && el.getAttribute(x.attr) === x.value) b.expectSeen = Date.now();
+    }
+  };
+  const start = () => new MutationObserver(check).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ['style', 'data-state', 'data-laid-out'], characterData: true });
+  if (document.documentElement) start(); else addEventListener('DOMContentLoaded', start);
+})();
+`;
+
+/** Resolves in the page at the paint after `pred` (a JS expression) first holds; returns performance.now(). */
+const UNTIL = `(pred) => new Promise((resolve, reject) => {
+  const deadline = performance.now() + 30000;
+  const done = () => requestAnimationFrame(() => resolve(performance.now()));
+  if (pred()) return done();
+  const mo = new MutationObserver(() => { if (pred()) { mo.disconnect(); done(); } else if (performance.now() > deadline) { mo.disconnect(); reject(new Error('timed out')); } });
+  mo.observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
+})`;
+
+/**
+ * Poll `expr` in the page until truthy (the page's CSP forbids string evaluation inside it, which
+ * playwright's waitForFunction needs; an evaluate over CDP is not subject to it).
+ */
+async function waitInPage(page: Page, expr: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate<boolean>(`!!(${expr})`).catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for ${expr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function firstPaint(page: Page, name: string): Promise<number> {
+  await waitInPage(page, `window.__bench && window.__bench.first[${JSON.stringify(name)}] > 0`);
+  return page.evaluate<number>(`window.__bench.first[${JSON.stringify(name)}]`);
+}
+
+const figures = new Map<string, number[]>();
+function record(name: string, value: number): void {
+  (figures.get(name) ?? figures.set(name, []).get(name) ?? []).push(value);
+}
+
+/** Write a `bytes`-long finished task log (ordinary lines, then the end marker) where the API reads it. */
+function writeBigLog(path: string, bytes: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  const ts = new Date().toISOString();
+  let written = 0;
+  let n = 0;
+  const block: string[] = [];
+  while (written < bytes) {
+    const line = `${ts} INFO line ${String(n++).padStart(8, '0')} of a long task log: \u001b[32mprocessed\u001b[0m batch ${n % 977} with ${n % 131} rows\n`;
+    block.push(line);
+    written += Buffer.byteLength(line);
+    if (block.length === 4096) writeSync(fd, block.splice(0).join(''));
+  }
+  writeSync(fd, block.join('') + `${ts} INFO ${END_OF_LOG_MESSAGE}\n`);
+  closeSync(fd);
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:ui — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}${quick ? ' (quick)' : ''}\n`);
+  await ensureUiBuilt();
+  const home = mkdtempSync(join(tmpdir(), 'capstan-bench-ui-'));
+  const db = openMetadataDb(`sqlite://${join(home, 'capstan.db')}`);
+  await migrateToLatest(db);
+  const started = performance.now();
+  const tis = await seedBenchData(db, size);
+  process.stdout.write(`  seeded ${size.smallDags + 1} DAGs, ${tis} task instances in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  const config = loadConfig({ env: { CAPSTAN_HOME: home, CAPSTAN__CORE__LOAD_EXAMPLES: 'false', CAPSTAN__API__PORT: '0', CAPSTAN__LOGGING__LEVEL: 'error', CAPSTAN__AUTH__PASSWORD_HASH_COST: '10' } });
+  const engine = createEngine(config, { db });
+  const admin = await engine.auth.createUser({ username: USER, password: PASSWORD, role: 'Admin' });
+  const { token } = await engine.auth.createApiToken(await engine.auth.principalFor(admin), { name: 'bench' });
+  const logKey = { dagId: BIG_DAG, runId: 'run_0', taskId: 't0', tryNumber: 1 };
+  writeBigLog(taskLogPath(config.logging.baseLogFolder, logKey), LOG_BYTES);
+  const server = await listen(createApiAppFor(engine), '127.0.0.1', 0);
+  const browser = await launchChromium();
+  try {
+    const { context, page } = await newPage(browser);
+    await context.addInitScript({ content: PAGE_PROBE });
+    page.setDefaultTimeout(60_000);
+    await signIn(page, server.url, USER, PASSWORD);
+    const base = server.url;
+    const lastCol = size.bigRuns - 1;
+
+    for (let rep = 0; rep < REPS; rep++) {
+      // DAG list.
+      await page.goto(`${base}/dags`, { waitUntil: 'commit' });
+      const listPaint = await firstPaint(page, 'dagList');
+      await page.waitForTimeout(300);
+      const lastLongEnd = await page.evaluate<number>(`Math.max(0, ...window.__bench.longTasks.filter(([s]) => s < ${listPaint}).map(([s, d]) => s + d))`);
+      record('DAG list interactive', Math.max(listPaint, lastLongEnd));
+
+      // Grid: first paint, then a cell → the task instance's panel.
+      await page.goto(`${base}/dags/${BIG_DAG}/grid`, { waitUntil: 'commit' });
+      record('grid first paint', await firstPaint(page, 'gridCells'));
+      const row = 3 + rep;
+      const taskId = bigTaskId(row);
+      await page.waitForSelector(`[data-cell="${row}:${lastCol - 1}"]`);
+      record(
+        'grid cell → panel shown',
+        await page.evaluate<number>(`(async () => {
+          const until = ${UNTIL};
+          const cell = document.querySelector('[data-cell="${row}:${lastCol - 1}"]');
+          const t0 = performance.now();
+          cell.click();
+          const t1 = await until(() => document.querySelector('h1')?.textContent === ${JSON.stringify(taskId)} && (document.querySelector('.dag-header')?.textContent || '').includes('try '));
+          return t1 - t0;
+        })()`),
+      );
+
+      // Graph: laid out, while keys are pressed.
+      await page.goto(`${base}/dags/${BIG_DAG}/graph`, { waitUntil: 'commit' });
+      let drawn = false;
+      const presser = (async () => {
+        while (!drawn) {
+          await page.keyboard.press('Shift').catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const graphAt = await firstPaint(page, 'graphDrawn');
+      drawn = true;
+      await presser;
+      record('graph laid out', graphAt);
+      const probe = await page.evaluate<{ delays: number[]; longest: number }>(`({ delays: window.__bench.keyDelays, longest: Math.max(0, ...window.__bench.longTasks.filter(([s]) => s < ${graphAt}).map(([, d]) => d)) })`);
+      record('graph: keydown input delay during load (max)', Math.max(0, ...probe.delays));
+      record('graph: longest main-thread task during load', probe.longest);
+
+      // A state change committed through the API, seen in an open grid.
+      await page.goto(`${base}/dags/${BIG_DAG}/grid`, { waitUntil: 'commit' });
+      await firstPaint(page, 'gridCells');
+      await page.waitForTimeout(500); // the events stream opens
+      const cellRow = 1 + rep;
+      const runId = `run_${lastCol - 1}`;
+      const newState = 'failed'; // a success cell, a different one each repetition
+      await page.evaluate(`window.__bench.expect = { selector: '[data-cell="${cellRow}:${lastCol - 1}"]', attr: 'data-state', value: '${newState}' }; window.__bench.expectSeen = null;`);
+      const t0 = Date.now();
+      const res = await fetch(`${base}/api/v2/dags/${BIG_DAG}/dagRuns/${runId}/taskInstances/${encodeURIComponent(bigTaskId(cellRow))}`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ newState }) });
+      if (res.status !== 200) throw new Error(`mark: ${res.status} ${await res.text()}`);
+      await waitInPage(page, 'window.__bench.expectSeen !== null', 30_000);
+      record('state change visible', (await page.evaluate<number>('window.__bench.expectSeen')) - t0);
+
+      // The 50 MB log: its tail, then earlier lines.
+      await page.goto(`${base}/dags/${BIG_DAG}/runs/run_0/tasks/t0`, { waitUntil: 'commit' });
+      const tailAt = await firstPaint(page, 'logTail');
+      record('log tail shown (from navigation)', tailAt);
+      const logStart = await page.evaluate<number>(`Math.min(...performance.getEntriesByType('resource').filter((e) => /\\/logs\\/1\\?/.test(e.name)).map((e) => e.startTime))`);
+      record('log tail shown (from its request)', tailAt - logStart);
+      const earlier = page.getByRole('button', { name: 'Load earlier lines' });
+      if ((await earlier.count()) > 0) {
+        record(
+          'log: load earlier → lines shown',
+          await page.evaluate<number>(`(async () => {
+            const until = ${UNTIL};
+            const before = document.querySelector('.log-lines .log-inner')?.style.height;
+            const button = Array.from(document.querySelectorAll('button')).find((b) => b.textContent === 'Load earlier lines');
+            const t0 = performance.now();
+            button.click();
+            return (await until(() => document.querySelector('.log-lines .log-inner')?.style.height !== before)) - t0;
+          })()`),
+        );
+      }
+      process.stdout.write(`  repetition ${rep + 1}/${REPS} done\n`);
+    }
+    await context.close();
+  } finally {
+    await browser.close();
+    await server.close();
+    await db.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  process.stdout.write(`\n  ${'figure'.padEnd(48)} ${'p50'.padStart(7)} ${'p95'.padStart(7)}   target\n`);
+  for (const [name, xs] of figures) {
+    const target = TARGETS[name];
+    const p95 = quantile(xs, 0.95);
+    const verdict = target === undefined ? '' : `≤ ${target} ms ${p95 <= target ? 'met' : `MISSED by ${ms(p95 - target)} ms`}`;
+    process.stdout.write(`  ${name.padEnd(48)} ${ms(quantile(xs, 0.5)).padStart(7)} ${ms(p95).padStart(7)}   ${verdict}\n`);
+  }
+  process.stdout.write(`  (${REPS} repetitions; load after: ${loadavg().map((x) => x.toFixed(1)).join(' ')})\n`);
+}
+
+await main();

@@ -12,6 +12,7 @@ import { DagPage } from './pages/dag/DagPage.tsx';
 import { RunsBrowsePage, TaskInstancesBrowsePage } from './pages/BrowsePages.tsx';
 import { RunPage } from './pages/runs/RunPage.tsx';
 import { AuditLogPage, ConfigPage, ConnectionsPage, ImportErrorsPage, PoolsPage, UsersPage, VariablesPage } from './pages/admin/AdminPages.tsx';
+import { RolesPage } from './pages/admin/RolesPage.tsx';
 import { TaskInstancePage } from './pages/ti/TaskInstancePage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
@@ -39,6 +40,7 @@ export const routes: RouteObject[] = [
       { path: 'admin/variables', element: <VariablesPage /> },
       { path: 'admin/connections', element: <ConnectionsPage /> },
       { path: 'admin/users', element: <UsersPage /> },
+      { path: 'admin/roles', element: <RolesPage /> },
       { path: 'admin/config', element: <ConfigPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

@@ -40,6 +40,7 @@ export const NAV: NavSection[] = [
       { label: 'Variables', to: '/admin/variables', key: 'v', needs: 'variable:read' },
       { label: 'Connections', to: '/admin/connections', key: 'c', needs: 'connection:read' },
       { label: 'Users', to: '/admin/users', key: 'u', needs: 'user:read' },
+      { label: 'Roles', to: '/admin/roles', needs: 'role:read' },
       { label: 'Configuration', to: '/admin/config', needs: 'config:read' },
     ],
   },

@@ -13,6 +13,11 @@ import { useMe } from '../../auth/session.tsx';
 import { formatTime } from '../../components/format.ts';
 import { useUrlState } from '../../components/urlState.ts';
 import { RunsTable } from '../runs/RunsTable.tsx';
+import { BackfillsView } from './BackfillsView.tsx';
+import { CalendarView } from './CalendarView.tsx';
+import { CodeView } from './CodeView.tsx';
+import { DagAuditView } from './DagAuditView.tsx';
+import { GanttView } from './GanttView.tsx';
 import { GridView } from './GridView.tsx';
 import { TriggerDialog } from './TriggerDialog.tsx';
 
@@ -27,16 +32,23 @@ export function useDag(dagId: string) {
   return useQuery({ queryKey: dagQueryKey(dagId), queryFn: ({ signal }) => data(api.GET('/dags/{dagId}', { params: { path: { dagId } }, signal })) });
 }
 
-const TABS = [
+/** The DAG's views; `needs` is the permission a tab takes beyond reading the DAG. */
+const TABS: ReadonlyArray<{ id: string; label: string; needs?: string }> = [
   { id: 'grid', label: 'Grid' },
   { id: 'graph', label: 'Graph' },
+  { id: 'gantt', label: 'Gantt' },
+  { id: 'calendar', label: 'Calendar' },
   { id: 'runs', label: 'Runs' },
+  { id: 'backfills', label: 'Backfills' },
+  { id: 'code', label: 'Code' },
+  { id: 'audit', label: 'Audit log', needs: 'audit_log:read' },
   { id: 'details', label: 'Details' },
-] as const;
+];
 
 export function DagPage() {
   const { dagId = '', tab = 'grid' } = useParams();
   const dag = useDag(dagId);
+  const me = useMe().data;
   useLiveChanges(dagId);
   if (dag.isError) {
     return (
@@ -56,7 +68,7 @@ export function DagPage() {
       </nav>
       <DagHeader dagId={dagId} dag={dag.data} />
       <nav aria-label="DAG views" className="tabs">
-        {TABS.map((t) => (
+        {TABS.filter((t) => t.needs === undefined || me?.permissions.includes(t.needs)).map((t) => (
           <Link key={t.id} to={`/dags/${encodeURIComponent(dagId)}/${t.id}`} className={`tab ${tab === t.id ? 'active' : ''}`} aria-current={tab === t.id ? 'page' : undefined}>
             {t.label}
           </Link>
@@ -68,7 +80,12 @@ export function DagPage() {
           <GraphView dagId={dagId} />
         </Suspense>
       ) : null}
+      {tab === 'gantt' ? <GanttView dagId={dagId} /> : null}
+      {tab === 'calendar' ? <CalendarView dagId={dagId} /> : null}
       {tab === 'runs' ? <RunsTable dagId={dagId} /> : null}
+      {tab === 'backfills' ? <BackfillsView dagId={dagId} /> : null}
+      {tab === 'code' ? <CodeView dagId={dagId} /> : null}
+      {tab === 'audit' ? <DagAuditView dagId={dagId} /> : null}
       {dag.data && tab === 'details' ? <DagDetails dag={dag.data} /> : null}
     </>
   );

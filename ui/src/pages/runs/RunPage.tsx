@@ -8,12 +8,15 @@ import { api, data } from '../../api/v2.ts';
 import { useMe } from '../../auth/session.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { formatDuration, formatTime } from '../../components/format.ts';
+import { NoteEditor } from '../../components/NoteEditor.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { TaskInstancesTable } from './TaskInstancesTable.tsx';
 
 export function RunPage() {
   const { dagId = '', runId = '' } = useParams();
   useLiveChanges(dagId);
+  const me = useMe().data;
+  const qc = useQueryClient();
   const run = useQuery({ queryKey: liveKeys.run(dagId, runId), queryFn: ({ signal }) => data(api.GET('/dags/{dagId}/dagRuns/{dagRunId}', { params: { path: { dagId, dagRunId: runId } }, signal })) });
   const r = run.data;
   return (
@@ -49,7 +52,18 @@ export function RunPage() {
               <code>{JSON.stringify(r.conf)}</code>
             </dd>
             <dt>Note</dt>
-            <dd>{r.note ?? '—'}</dd>
+            <dd>
+              <NoteEditor
+                label={`Note of run ${runId}`}
+                note={r.note}
+                mayEdit={can(me, 'dag_run', 'edit')}
+                onSave={async (note) => {
+                  const saved = await data(api.PATCH('/dags/{dagId}/dagRuns/{dagRunId}', { params: { path: { dagId, dagRunId: runId } }, body: { note } }));
+                  qc.setQueryData(liveKeys.run(dagId, runId), saved);
+                  await qc.invalidateQueries({ queryKey: liveKeys.runs(dagId) });
+                }}
+              />
+            </dd>
           </dl>
         </section>
       ) : null}

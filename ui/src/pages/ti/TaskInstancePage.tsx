@@ -16,6 +16,7 @@ import { formatDuration, formatTime } from '../../components/format.ts';
 import { LogView } from '../../components/log/LogView.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { useUrlState } from '../../components/urlState.ts';
+import { XComTab } from './XComTab.tsx';
 
 const TABS = [
   { id: 'logs', label: 'Logs' },
@@ -23,6 +24,7 @@ const TABS = [
   { id: 'tries', label: 'Try history' },
   { id: 'why', label: "Why isn't it running?" },
   { id: 'rendered', label: 'Rendered templates' },
+  { id: 'xcom', label: 'XCom' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
 
@@ -102,6 +104,7 @@ export function TaskInstancePage() {
         {tab === 'tries' ? <Tries r={ref} /> : null}
         {tab === 'why' ? <Dependencies r={ref} /> : null}
         {tab === 'rendered' ? <Rendered r={ref} tryNumber={tryNumber} /> : null}
+        {tab === 'xcom' ? <XComTab r={ref} /> : null}
       </div>
     </>
   );

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
-import { LocalFileTaskLogHandler } from '../logging/logHandler.ts';
+import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
 import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
@@ -147,6 +147,8 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
   const c = engine.config;
   const fernet = createFernet(c.core.fernetKey);
   const enforce = checkAuthMode(engine);
+  // One task-log store (logging.remoteStore) for shipped chunks and for every reader.
+  const taskLogs = taskLogHandlerFor(c.logging, (id) => engine.secrets.requireConnection(id));
   return createApiApp({
     auth: {
       db: engine.db, auth: engine.auth, enforce, metricsRequireAuth: c.auth.metricsRequireAuth, cookieSecure: c.auth.cookieSecure, now: engine.now,
@@ -154,19 +156,19 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
     },
     execution: {
       db: engine.db, lifecycle: engine.lifecycle, dags: engine.dags, tokens: engine.tokens, secrets: engine.secrets, xcomMaxBytes: c.core.xcomMaxBytes, now: engine.now,
-      // Logs shipped by remote task processes (worker pods) land where local ones are written.
-      logs: new LocalFileTaskLogHandler(c.logging.baseLogFolder),
+      // Logs shipped by task processes land in the store every reader reads.
+      logs: taskLogs,
       serverSecrets: serverSecrets(c),
     },
     public: {
       db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}),
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
-      taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
+      taskLogs: { handler: taskLogs, live: workerPodLogSources(c, engine.secrets) },
     },
     v2: {
       db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}), parallelism: c.core.parallelism, dagsFolder: c.core.dagsFolder,
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
-      taskLogs: { handler: new LocalFileTaskLogHandler(c.logging.baseLogFolder), live: workerPodLogSources(c, engine.secrets) },
+      taskLogs: { handler: taskLogs, live: workerPodLogSources(c, engine.secrets) },
       admin: { auth: engine.auth, connections: new ConnectionStore(engine.db, { fernet }), variables: new VariableStore(engine.db, { fernet }), config: c, serverSecrets: serverSecrets(c), version: CAPSTAN_VERSION },
     },
     http: httpHygieneOptions(c.api),

@@ -184,6 +184,13 @@ export const OPTIONS: OptionTable = {
     shipTaskLogs: { kind: { type: 'boolean' }, default: true, doc: '`capstan tasks run` (worker pods) ships the task log to the API server log store while the try runs and when it ends' },
     shipIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often a shipping task process sends what its log gained' },
     taskLogToStdout: { kind: { type: 'boolean' }, default: true, doc: '`capstan tasks run` also prints the (masked) task log lines on stdout, so pods/log shows them while the pod runs' },
+    remoteStore: { kind: { type: 'enum', values: ['none', 's3'] }, default: 'none', doc: 'Where task logs are kept: none (files under baseLogFolder) or s3 (an S3-API bucket every API server and triggerer shares; docs/task-logs.md)' },
+    remoteBucket: { kind: { type: 'string' }, default: '', doc: 'Bucket of the task logs when remoteStore is s3' },
+    remotePrefix: { kind: { type: 'string' }, default: 'capstan/logs', doc: 'Key prefix of the task logs in the bucket (no leading or trailing /)' },
+    remoteEndpoint: { kind: { type: 'string' }, default: '', doc: 'S3 endpoint URL (MinIO, SeaweedFS, Ceph, …); empty: AWS S3 of remoteRegion' },
+    remoteRegion: { kind: { type: 'string', nonEmpty: true }, default: 'us-east-1', doc: 'Region the S3 requests are signed for' },
+    remoteForcePathStyle: { kind: { type: 'boolean' }, default: false, doc: 'Address the bucket in the URL path (most self-hosted S3 servers) instead of the host name' },
+    remoteConnId: { kind: { type: 'string' }, default: '', doc: 'Connection (type aws: login = access key id, password = secret access key) holding the S3 credentials; empty: the AWS SDK default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, instance role)' },
   },
   localKubernetesExecutor: {
     kubernetesQueue: { kind: { type: 'string', nonEmpty: true }, default: 'kubernetes', doc: 'LocalKubernetesExecutor: tasks on this queue run in worker pods, all others in local processes' },

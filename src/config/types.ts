@@ -162,6 +162,20 @@ export interface CapstanConfig {
     shipIntervalMs: number;
     /** `capstan tasks run` also prints the masked task log lines on stdout (a worker pod's `pods/log`). Default true. */
     taskLogToStdout: boolean;
+    /** Where task logs are kept: `none` (files under baseLogFolder, default) or `s3` (docs/task-logs.md). */
+    remoteStore: 'none' | 's3';
+    /** Bucket when remoteStore is s3. */
+    remoteBucket: string;
+    /** Key prefix in the bucket. Default `capstan/logs`. */
+    remotePrefix: string;
+    /** S3 endpoint URL; empty (default): AWS S3. */
+    remoteEndpoint: string;
+    /** Signing region. Default `us-east-1`. */
+    remoteRegion: string;
+    /** Path-style bucket addressing (self-hosted servers). Default false. */
+    remoteForcePathStyle: boolean;
+    /** Connection with the S3 credentials; empty (default): the AWS SDK default chain. */
+    remoteConnId: string;
   };
   /** Routing of the LocalKubernetesExecutor (docs/kubernetes/executor-operations.md). */
   localKubernetesExecutor: {

@@ -12,8 +12,9 @@
  * shipper asks the store's size first and ships the new file after what is stored.
  *
  * `LocalFileTaskLogHandler` keeps shipped logs in the API server's `logging.baseLogFolder`, in the same layout
- * the local task processes write, so every reader finds local and shipped logs alike. An object-store
- * handler implements the same three methods over objects (docs/kubernetes/executor-operations.md shows how).
+ * the local task processes write, so every reader finds local and shipped logs alike.
+ * `ObjectStoreTaskLogHandler` (objectStoreHandler.ts) implements the same three methods over an S3-API bucket;
+ * `taskLogHandlerFor` (handlerFromConfig.ts) picks one from `logging.remoteStore`.
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -31,7 +32,18 @@ export class TaskLogGapError extends CapstanError {
   }
 }
 
-/** Storage of task logs by try. Implementations must make `write` idempotent for the same bytes at the same offset. */
+/** Options of `TaskLogHandler.read`. */
+export interface TaskLogReadOptions {
+  /** First byte (default 0). */
+  fromByte?: number;
+  /** End byte, exclusive (default the stored size): a reader paging backwards reads only what it shows. */
+  toByte?: number;
+}
+
+/**
+ * Storage of task logs by try. Implementations must make `write` idempotent for the same bytes at the same
+ * offset. The same contract suite (test/logging/logHandlerContract.ts) runs against every implementation.
+ */
 export interface TaskLogHandler {
   /** Short name for diagnostics, e.g. `local-file`. */
   readonly name: string;
@@ -42,8 +54,11 @@ export interface TaskLogHandler {
   write(key: TaskLogKey, offset: number, chunk: Uint8Array): Promise<{ size: number }>;
   /** Bytes stored for the try (0 when none). */
   size(key: TaskLogKey): Promise<number>;
-  /** The stored log from `fromByte`; throws `NotFound` when nothing is stored for the try. */
-  read(key: TaskLogKey, options?: { fromByte?: number }): Promise<TaskLogChunk>;
+  /**
+   * The stored log from `fromByte` to `toByte` (a UTF-8 character cut at the end is left for the next read);
+   * `ended` says whether the stored log ends with the end marker. Throws `NotFound` when nothing is stored.
+   */
+  read(key: TaskLogKey, options?: TaskLogReadOptions): Promise<TaskLogChunk>;
 }
 
 /**
@@ -91,7 +106,7 @@ export class LocalFileTaskLogHandler implements TaskLogHandler {
     }
   }
 
-  read(key: TaskLogKey, options: { fromByte?: number } = {}): Promise<TaskLogChunk> {
+  read(key: TaskLogKey, options: TaskLogReadOptions = {}): Promise<TaskLogChunk> {
     return readTaskLog(taskLogPath(this.baseFolder, key), options);
   }
 }

@@ -19,13 +19,14 @@ export interface TaskLogChunk {
 }
 
 /** Longest end-marker line, with room for any ISO timestamp. */
-const END_LINE_MAX_BYTES = 64 + END_OF_LOG_MESSAGE.length;
+export const END_LINE_MAX_BYTES = 64 + END_OF_LOG_MESSAGE.length;
 
 /**
- * Read a task log from `fromByte` (default 0) to its current end. A multi-byte character cut by a write
- * still in progress is left for the next read. Throws `NotFound` when the file does not exist.
+ * Read a task log from `fromByte` (default 0) to `toByte` (exclusive; default its current end). A multi-byte
+ * character cut by a write still in progress (or by `toByte`) is left for the next read. `ended` says whether
+ * the file ends with the end marker, whatever the range. Throws `NotFound` when the file does not exist.
  */
-export async function readTaskLog(path: string, options: { fromByte?: number } = {}): Promise<TaskLogChunk> {
+export async function readTaskLog(path: string, options: { fromByte?: number; toByte?: number } = {}): Promise<TaskLogChunk> {
   const fromByte = options.fromByte ?? 0;
   let handle;
   try {
@@ -37,7 +38,7 @@ export async function readTaskLog(path: string, options: { fromByte?: number } =
   try {
     const { size } = await handle.stat();
     const start = Math.min(fromByte, size);
-    const bytes = await readRange(handle, start, size);
+    const bytes = await readRange(handle, start, Math.max(start, Math.min(options.toByte ?? size, size)));
     const usable = completeUtf8Length(bytes);
     const tail = await readRange(handle, Math.max(0, size - END_LINE_MAX_BYTES), size);
     return { text: bytes.subarray(0, usable).toString('utf8'), nextByte: start + usable, ended: endsWithMarker(tail) };
@@ -191,7 +192,7 @@ async function readRange(handle: FileHandle, start: number, end: number): Promis
 }
 
 /** Length of the longest prefix of `bytes` that does not end inside a UTF-8 sequence. */
-function completeUtf8Length(bytes: Buffer): number {
+export function completeUtf8Length(bytes: Buffer): number {
   let i = bytes.length - 1;
   let continuation = 0;
   while (i >= 0 && continuation < 4 && ((bytes[i] ?? 0) & 0xc0) === 0x80) {
@@ -204,7 +205,8 @@ function completeUtf8Length(bytes: Buffer): number {
   return needed > continuation ? i : bytes.length;
 }
 
-function endsWithMarker(tail: Buffer): boolean {
+/** True when `tail` (the last bytes of a log, at least `END_LINE_MAX_BYTES` of them when there are) ends with the end marker line. */
+export function endsWithMarker(tail: Buffer): boolean {
   const text = tail.toString('utf8');
   if (!text.endsWith('\n')) return false;
   const body = text.slice(0, -1);

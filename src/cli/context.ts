@@ -1,17 +1,28 @@
 /**
- * What every CLI command needs, created lazily so `--help` and config-only commands never touch the
- * database: the parsed config, the open metadata DB, and the chosen output format.
+ * What every CLI command needs: the chosen output format, and either the remote API server (`capstan login`
+ * profiles, `--api-url`) or the local parsed config and metadata DB. `prepare` runs before a command's action
+ * and loads only what that command will use, so `--help` and remote commands never load config parsing or the
+ * database drivers.
  */
 import type { Command } from 'commander';
-import { loadConfig, type CapstanConfig } from '../config/index.ts';
-import { openMetadataDb, type MetadataDb } from '../store/db.ts';
-import { assertSchemaCurrent } from '../store/migrate.ts';
-import { assertDeploymentConsistent, type DeploymentComponent } from '../app/deploymentChecks.ts';
+import type { CapstanConfig, loadConfig } from '../config/index.ts';
+import { CapstanError } from '../core/errors.ts';
+import type { DeploymentComponent } from '../app/deploymentChecks.ts';
+import type { MetadataDb, openMetadataDb } from '../store/db.ts';
 import type { OutputFormat } from './output.ts';
+import type { RemoteApi } from './remote/connection.ts';
+import { remoteSupportOf } from './remote/commands.ts';
+
+interface LocalModules {
+  loadConfig: typeof loadConfig;
+  openMetadataDb: typeof openMetadataDb;
+}
 
 export class CliContext {
   #config: CapstanConfig | undefined;
   #db: MetadataDb | undefined;
+  #local: LocalModules | undefined;
+  #remote: RemoteApi | undefined;
   readonly #program: Command;
 
   constructor(program: Command) {
@@ -24,23 +35,69 @@ export class CliContext {
     return opts.output === 'json' ? 'json' : 'table';
   }
 
+  /**
+   * Choose where command `path` (e.g. `dags list`) runs, before its action: the remote API server when a
+   * target is set (profile, `--api-url`, CAPSTAN_API_URL) and the command supports it; a clear error when it
+   * does not; else load the local config and database modules.
+   */
+  async prepare(path: string, commandOpts: { apiUrl?: unknown }): Promise<void> {
+    const support = remoteSupportOf(path);
+    if (support.kind === 'ownConnection') return;
+    if (support.kind !== 'localOnly') {
+      const globals = this.#program.opts<{ local?: boolean; profile?: string }>();
+      const { resolveRemoteTarget, RemoteApi } = await import('./remote/connection.ts');
+      const target = resolveRemoteTarget({
+        ...(globals.local ? { local: true } : {}),
+        ...(globals.profile === undefined ? {} : { profile: globals.profile }),
+        ...(typeof commandOpts.apiUrl === 'string' ? { apiUrl: commandOpts.apiUrl } : {}),
+      });
+      if (target !== undefined) {
+        if (support.kind === 'unsupported') {
+          throw new CapstanError('invalid_argument', `\`capstan ${path}\` works only on the local metadata DB, not through the API server ${target.apiUrl} (${target.source}): ${support.why}`, {
+            hint: 'run it on a machine with access to the metadata DB, with --local (or `capstan logout`) to use the local one',
+          });
+        }
+        this.#remote = new RemoteApi(target);
+        return;
+      }
+    }
+    await this.#loadLocal();
+  }
+
+  /** The API server this command talks to, or undefined when it works on the local metadata DB. */
+  get remote(): RemoteApi | undefined {
+    return this.#remote;
+  }
+
+  async #loadLocal(): Promise<void> {
+    if (this.#local) return;
+    const [{ loadConfig }, { openMetadataDb }] = await Promise.all([import('../config/index.ts'), import('../store/db.ts')]);
+    this.#local = { loadConfig, openMetadataDb };
+  }
+
+  #modules(): LocalModules {
+    if (!this.#local) throw new Error('CliContext.prepare() runs before a command uses the local config or DB');
+    return this.#local;
+  }
+
   config(): CapstanConfig {
     if (!this.#config) {
       const opts = this.#program.opts<{ config?: string }>();
-      this.#config = loadConfig(opts.config === undefined ? {} : { configPath: opts.config });
+      this.#config = this.#modules().loadConfig(opts.config === undefined ? {} : { configPath: opts.config });
     }
     return this.#config;
   }
 
   /** The metadata DB without a schema check (for `db` commands). */
   rawDb(): MetadataDb {
-    this.#db ??= openMetadataDb(this.config().database.url, { poolSize: this.config().database.poolSize });
+    this.#db ??= this.#modules().openMetadataDb(this.config().database.url, { poolSize: this.config().database.poolSize });
     return this.#db;
   }
 
   /** The metadata DB, refusing to run on a schema that is not current. */
   async db(): Promise<MetadataDb> {
     const m = this.rawDb();
+    const { assertSchemaCurrent } = await import('../store/migrate.ts');
     await assertSchemaCurrent(m);
     return m;
   }
@@ -51,6 +108,7 @@ export class CliContext {
    */
   async componentDb(component: DeploymentComponent): Promise<MetadataDb> {
     const m = await this.db();
+    const { assertDeploymentConsistent } = await import('../app/deploymentChecks.ts');
     await assertDeploymentConsistent(m, this.config(), component);
     return m;
   }

@@ -3,16 +3,23 @@
  * The `capstan` command line. Each command group lives in `commands/<group>.ts`; this file only wires
  * them and turns thrown errors into diagnostics and exit codes.
  */
+import { enableCompileCache } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import type { CliContext } from './context.ts';
 import { exitCodeFor, printError } from './output.ts';
 import { COMMAND_GROUPS, groupsFor } from './commands/index.ts';
+
+// Node caches the compiled code of every module loaded from here on (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1
+// turns it off): a CLI start compiles hundreds of modules (kysely alone is 260), which is most of its time.
+enableCompileCache();
 
 export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('capstan')
     .description('Capstan: a Kubernetes-native workflow orchestrator for TypeScript DAGs')
     .option('-c, --config <path>', 'config file (default: $CAPSTAN_HOME/capstan.yaml)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--profile <name>', 'the `capstan login` profile to use (default: $CAPSTAN_PROFILE, else "default")')
+    .option('--local', 'work on the local metadata DB even when a `capstan login` profile or CAPSTAN_API_URL is set')
     .exitOverride()
     .showHelpAfterError();
   const ctx = await registerCommandsFor(program, argv);
@@ -32,7 +39,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 /** Global options that take a value (their value is not a command name). */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-o', '--output']);
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-o', '--output', '--profile']);
 
 /** The first word of `argv` that is not a global option or its value: the top-level command asked for. */
 function commandWord(argv: readonly string[]): string | undefined {
@@ -59,10 +66,19 @@ async function registerCommandsFor(program: Command, argv: readonly string[]): P
     const { CliContext } = await import('./context.ts');
     const ctx = new CliContext(program);
     for (const g of groups) (await g.load())(program, ctx);
+    // Before each action: the remote API server or the local config and DB, whichever the command will use.
+    program.hook('preAction', (_program, action) => ctx.prepare(commandPath(action), action.opts()));
     return ctx;
   }
   for (const g of COMMAND_GROUPS) for (const [name, description] of Object.entries(g.commands)) program.command(name).description(description);
   return undefined;
+}
+
+/** `dags list` for the `list` subcommand of `dags`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 if (import.meta.main) {

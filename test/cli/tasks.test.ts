@@ -66,8 +66,8 @@ forEachCliDialect('capstan tasks', (t) => {
     assert.match(list.stdout, /^after_bad\s+upstream_failed\s+0/m);
     assert.match(list.stdout, /^flaky\s+success\s+2/m);
     assert.equal(state.stdout, 'success\n');
-    const tries = (JSON.parse(stateJson.stdout) as { tries: Array<{ try_number: number; state: string; executor: string }> }).tries;
-    assert.deepEqual(tries.map((x) => [x.try_number, x.state, x.executor]), [[1, 'up_for_retry', 'InProcess'], [2, 'success', 'InProcess']]);
+    const tries = (JSON.parse(stateJson.stdout) as { tries: Array<{ tryNumber: number; state: string; executor: string }> }).tries;
+    assert.deepEqual(tries.map((x) => [x.tryNumber, x.state, x.executor]), [[1, 'up_for_retry', 'InProcess'], [2, 'success', 'InProcess']]);
     assert.match(logs.stdout, /WARN broken/);
     assert.match(logs1.stdout, /try ended: up_for_retry/);
   });

@@ -1,43 +1,46 @@
-/** `capstan dags …`: list, inspect, trigger, pause, test and backfill DAGs. */
+/**
+ * `capstan dags …`: list, inspect, trigger, pause, test and backfill DAGs. Each action imports what it uses
+ * (stores, engine, SDK) when it runs, so registering the group costs nothing; the commands that also work
+ * through a remote API server (src/cli/remote/commands.ts) call src/cli/remote/dags.ts when `ctx.remote` is set.
+ */
 import { InvalidArgument } from '../../core/errors.ts';
-import { dagJson, runJson, tiJson } from '../../api/views.ts';
-import { markDagRun, setDagRunNote } from '../../engine/mark.ts';
-import { triggerDagRun } from '../../engine/triggerRun.ts';
-import { AuditLog } from '../../store/auditLog.ts';
-import { getDag, getSerializedDag, listDags, setPaused } from '../../store/dags.ts';
-import { listDagRuns } from '../../store/dagRuns.ts';
-import { ImportErrorStore } from '../../store/importErrors.ts';
 import type { RegisterCommands } from '../context.ts';
-import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
+import { parseConf, parseLogicalDate } from '../dagArguments.ts';
 import { printable, printObject, printRows } from '../output.ts';
-import { renderTaskTree } from '../taskTree.ts';
+import { withApiUrlOption } from '../remote/commands.ts';
 import { registerBackfillCommands } from './dagsBackfill.ts';
+
+const DAG_COLUMNS = ['dagId', 'schedule', 'isPaused', 'owner', 'tags', 'nextDataIntervalStart', 'fileloc'];
+const RUN_COLUMNS = ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate'];
+const remoteDags = () => import('../remote/dags.ts');
 
 export const registerDagCommands: RegisterCommands = (program, ctx) => {
   const dags = program.command('dags').description('list, inspect, trigger, pause and test DAGs');
 
-  dags
-    .command('list')
+  withApiUrlOption(dags.command('list'))
     .description('DAGs known to the metadata DB')
     .action(async () => {
-      const rows = (await listDags(await ctx.db())).map(dagJson);
-      printRows(rows, ['dagId', 'schedule', 'isPaused', 'owner', 'tags', 'nextDataIntervalStart', 'fileloc'], ctx.output);
+      if (ctx.remote) return (await remoteDags()).listDagsRemote(ctx.remote, ctx.output, DAG_COLUMNS);
+      const [{ listDags }, { dagJson }] = await Promise.all([import('../../store/dags.ts'), import('../../api/views.ts')]);
+      printRows((await listDags(await ctx.db())).map(dagJson), DAG_COLUMNS, ctx.output);
     });
 
-  dags
-    .command('list-import-errors')
+  withApiUrlOption(dags.command('list-import-errors'))
     .description('DAG files that failed to import, with the reason')
     .action(async () => {
+      if (ctx.remote) return (await remoteDags()).listImportErrorsRemote(ctx.remote, ctx.output);
+      const { ImportErrorStore } = await import('../../store/importErrors.ts');
       const errors = await new ImportErrorStore(await ctx.db()).list();
       printRows(errors.map((e) => ({ file: e.fileloc, at: new Date(e.timestamp).toISOString(), error: e.message })), ['file', 'at', 'error'], ctx.output);
       if (errors.length > 0 && ctx.output === 'table') process.exitCode = 1;
     });
 
-  dags
-    .command('list-warnings')
+  withApiUrlOption(dags.command('list-warnings'))
     .description('authoring warnings the DAG processor found (a :latest image without a pull policy, a pod without resource requests)')
     .option('--dag-id <dagId>', 'only this DAG')
     .action(async (opts: { dagId?: string }) => {
+      if (ctx.remote) return (await remoteDags()).listWarningsRemote(ctx.remote, ctx.output, opts.dagId);
+      const { getDag, getSerializedDag, listDags } = await import('../../store/dags.ts');
       const db = await ctx.db();
       const dagIds = opts.dagId === undefined ? (await listDags(db)).map((d) => d.dag_id) : [(await getDag(db, opts.dagId)).dag_id];
       const rows = [];
@@ -47,10 +50,11 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       printRows(rows, ['dagId', 'taskId', 'code', 'message'], ctx.output);
     });
 
-  dags
-    .command('show <dagId>')
+  withApiUrlOption(dags.command('show <dagId>'))
     .description('the DAG’s tasks, dependencies and settings')
     .action(async (dagId: string) => {
+      if (ctx.remote) return (await remoteDags()).showDagRemote(ctx.remote, ctx.output, dagId);
+      const [{ getSerializedDag }, { renderTaskTree }] = await Promise.all([import('../../store/dags.ts'), import('../taskTree.ts')]);
       const s = await getSerializedDag(await ctx.db(), dagId);
       if (ctx.output === 'json') {
         printObject(s as unknown as Record<string, unknown>, 'json');
@@ -63,13 +67,13 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         ['task', 'operator', 'triggerRule', 'retries', 'pool', 'upstream'],
         'table',
       );
-      process.stdout.write(`\n${renderTaskTree(s).join('\n')}\n`);
+      const tree = s.tasks.map((t) => ({ taskId: t.taskId, operator: t.operator, triggerRule: t.triggerRule, retries: t.retry.retries, upstream: t.upstream, downstream: t.downstream }));
+      process.stdout.write(`\n${renderTaskTree(tree).join('\n')}\n`);
       for (const w of s.warnings ?? []) process.stdout.write(`\nwarning (${w.code}${w.taskId === null ? '' : `, task ${w.taskId}`}): ${w.message}`);
       if ((s.warnings ?? []).length > 0) process.stdout.write('\n');
     });
 
-  dags
-    .command('trigger <dagId>')
+  withApiUrlOption(dags.command('trigger <dagId>'))
     .description('create a manual run')
     .option('--conf <json>', 'run configuration (JSON object)')
     .option('--run-id <id>', 'run id (default manual__<time>)')
@@ -77,6 +81,10 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, opts: { conf?: string; runId?: string; logicalDate?: string }) => {
       const logicalDate = parseLogicalDate(opts.logicalDate);
       const conf = parseConf(opts.conf);
+      if (ctx.remote) {
+        return (await remoteDags()).triggerDagRemote(ctx.remote, ctx.output, dagId, { ...(conf === undefined ? {} : { conf }), ...(opts.runId ? { runId: opts.runId } : {}), ...(logicalDate === undefined ? {} : { logicalDate }) });
+      }
+      const [{ triggerDagRun }, { AuditLog }, { runJson }] = await Promise.all([import('../../engine/triggerRun.ts'), import('../../store/auditLog.ts'), import('../../api/views.ts')]);
       const m = await ctx.db();
       const run = await triggerDagRun(
         m,
@@ -88,10 +96,11 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     });
 
   for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
-    dags
-      .command(`${name} <dagId>`)
+    withApiUrlOption(dags.command(`${name} <dagId>`))
       .description(paused ? 'stop creating scheduled runs' : 'resume scheduled runs')
       .action(async (dagId: string) => {
+        if (ctx.remote) return (await remoteDags()).setPausedRemote(ctx.remote, ctx.output, dagId, paused);
+        const [{ setPaused }, { AuditLog }] = await Promise.all([import('../../store/dags.ts'), import('../../store/auditLog.ts')]);
         const m = await ctx.db();
         await setPaused(m, dagId, paused);
         await new AuditLog(m).append({ actor: 'cli', event: `dag.${name}`, dagId });
@@ -99,8 +108,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       });
   }
 
-  dags
-    .command('list-runs <dagId>')
+  withApiUrlOption(dags.command('list-runs <dagId>'))
     .description('runs of a DAG, newest first')
     .option('--state <state>', 'only runs in this state')
     .option('--limit <n>', 'most runs shown', '25')
@@ -109,10 +117,11 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (state && !['queued', 'running', 'success', 'failed'].includes(state)) throw new InvalidArgument(`--state '${state}' is not a run state`, 'use queued, running, success or failed');
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgument(`--limit '${opts.limit}' is not a whole number ≥ 1`);
+      if (ctx.remote) return (await remoteDags()).listRunsRemote(ctx.remote, ctx.output, dagId, { ...(state ? { state } : {}), limit }, RUN_COLUMNS);
+      const [{ getDag }, { listDagRuns }, { runJson }] = await Promise.all([import('../../store/dags.ts'), import('../../store/dagRuns.ts'), import('../../api/views.ts')]);
       const m = await ctx.db();
       await getDag(m, dagId);
-      const rows = (await listDagRuns(m, { dagId, ...(state ? { state } : {}), limit })).map(runJson);
-      printRows(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate'], ctx.output);
+      printRows((await listDagRuns(m, { dagId, ...(state ? { state } : {}), limit })).map(runJson), RUN_COLUMNS, ctx.output);
     });
 
   dags
@@ -126,10 +135,16 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, opts: { logicalDate?: string; conf?: string; runId?: string; file?: string; skipRetryDelay?: boolean }) => {
       const logicalDate = parseLogicalDate(opts.logicalDate);
       const conf = parseConf(opts.conf);
+      const [{ importDagForCli, ProgressPrinter }, { runDagInProcess }, { createEngine }, { AuditLog }, { runJson, tiJson }] = await Promise.all([
+        import('../inProcess.ts'),
+        import('../../testing/index.ts'),
+        import('../../app/components.ts'),
+        import('../../store/auditLog.ts'),
+        import('../../api/views.ts'),
+      ]);
       const m = await ctx.db();
       const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);
       const config = ctx.config();
-      const [{ runDagInProcess }, { createEngine }] = await Promise.all([import('../../testing/index.ts'), import('../../app/components.ts')]);
       const progress = new ProgressPrinter(ctx);
       const stop = new AbortController();
       const onSigint = () => stop.abort(new Error('interrupted'));
@@ -174,6 +189,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .requiredOption('--state <state>', 'success or failed')
     .action(async (dagId: string, runId: string, opts: { state: string }) => {
       if (opts.state !== 'success' && opts.state !== 'failed') throw new InvalidArgument(`--state must be success or failed, not '${opts.state}'`);
+      const { markDagRun } = await import('../../engine/mark.ts');
       const result = await markDagRun(await ctx.db(), { dagId, runId, state: opts.state }, Date.now(), 'cli');
       if (ctx.output === 'json') {
         printObject(result as unknown as Record<string, unknown>, 'json');
@@ -189,6 +205,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .option('--clear', 'remove the note')
     .action(async (dagId: string, runId: string, note: string | undefined, opts: { clear?: boolean }) => {
       if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
+      const { setDagRunNote } = await import('../../engine/mark.ts');
       await setDagRunNote(await ctx.db(), { dagId, runId, note: opts.clear ? null : (note ?? null) }, Date.now(), 'cli');
       process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });

@@ -5,9 +5,9 @@
 import type { Command } from 'commander';
 import { InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
-import { backfillProgress, createBackfill, listBackfills, parseBackfillDate, type BackfillPlanEntry, type BackfillProgress, type ReprocessBehavior } from '../../engine/backfill.ts';
+import type { BackfillPlanEntry, BackfillProgress, ReprocessBehavior } from '../../engine/backfill.ts';
 import type { CliContext } from '../context.ts';
-import { parseConf } from '../inProcess.ts';
+import { parseConf } from '../dagArguments.ts';
 import { printObject, printRows } from '../output.ts';
 
 interface BackfillOptions {
@@ -58,6 +58,7 @@ export function registerBackfillCommands(dags: Command, ctx: CliContext): void {
     .option('--wait', 'follow progress until every run has finished; exits 1 when a run failed')
     .option('--poll-interval <ms>', 'progress poll interval with --wait', '1000')
     .action(async (dagId: string, opts: BackfillOptions) => {
+      const { backfillProgress, createBackfill, parseBackfillDate } = await import('../../engine/backfill.ts');
       const from = parseBackfillDate(opts.start, '--start');
       const to = parseBackfillDate(opts.end, '--end');
       const reprocess: ReprocessBehavior = opts.resetDagruns ? 'completed' : opts.rerunFailed ? 'failed' : 'none';
@@ -118,6 +119,7 @@ export function registerBackfillCommands(dags: Command, ctx: CliContext): void {
     .command('list-backfills <dagId>')
     .description('backfills of a DAG, newest first, with their progress')
     .action(async (dagId: string) => {
+      const { backfillProgress, listBackfills } = await import('../../engine/backfill.ts');
       const m = await ctx.db();
       const rows = [];
       for (const b of await listBackfills(m, dagId)) {

@@ -40,6 +40,10 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: { connections: 'manage connections to external systems' }, load: async () => (await import('./connections.ts')).registerConnectionCommands },
   { commands: { pools: 'manage pools (slot limits shared by tasks)' }, load: async () => (await import('./pools.ts')).registerPoolCommands },
   {
+    commands: { login: 'sign in to a Capstan API server, so the CLI works against it (see docs/cli-remote.md)', logout: 'revoke the API token of a login profile and remove the profile' },
+    load: async () => (await import('./login.ts')).registerLoginCommands,
+  },
+  {
     commands: { users: 'manage users who sign in to the API and UI', roles: 'manage custom roles: a built-in role (Viewer, User, Op) narrowed to some DAGs' },
     load: async () => (await import('./users.ts')).registerUserCommands,
   },

@@ -23,7 +23,8 @@ import { SecretsLookup } from '../../secrets/index.ts';
 import { applyRenderedFields } from '../../templating/index.ts';
 import { renderTaskInProcess } from '../../testing/index.ts';
 import type { RegisterCommands } from '../context.ts';
-import { importDagForCli, parseConf, parseLogicalDate } from '../inProcess.ts';
+import { parseConf, parseLogicalDate } from '../dagArguments.ts';
+import { importDagForCli } from '../inProcess.ts';
 import { cliFernet } from './audit.ts';
 
 import { printRows } from '../output.ts';

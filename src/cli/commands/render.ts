@@ -10,7 +10,8 @@ import { loadRenderedFields } from '../../store/renderedFields.ts';
 import { findTaskInstance } from '../../store/taskInstances.ts';
 import { renderedText, renderTaskInProcess } from '../../testing/index.ts';
 import type { RegisterCommands } from '../context.ts';
-import { importDagForCli, parseConf, parseLogicalDate } from '../inProcess.ts';
+import { parseConf, parseLogicalDate } from '../dagArguments.ts';
+import { importDagForCli } from '../inProcess.ts';
 import { printObject } from '../output.ts';
 
 export const registerRenderCommand: RegisterCommands = (program, ctx) => {

@@ -1,61 +1,74 @@
-/** `capstan tasks …`: inspect task instances, read their logs, and run one try (the task process entry). */
+/**
+ * `capstan tasks …`: inspect task instances, read their logs, and run one try (the task process entry). Each
+ * action imports what it uses when it runs; `list`, `state`, `logs` and `clear` also work through a remote API
+ * server (src/cli/remote/tasks.ts) when `ctx.remote` is set.
+ */
 import { InvalidArgument, NotFound } from '../../core/errors.ts';
-import { tiJson } from '../../api/views.ts';
-import { createEngine } from '../../app/components.ts';
-import { clearTaskInstances } from '../../engine/clear.ts';
-import { markTaskInstances, type MarkState } from '../../engine/mark.ts';
-import { taskLogPath } from '../../logging/taskLog.ts';
-import { followTaskLog } from '../../logging/taskLogReader.ts';
-import { LocalFileTaskLogHandler } from '../../logging/logHandler.ts';
-import { readTryLog } from '../../logging/tryLog.ts';
-import { usesWorkerPods, workerPodLogSources } from '../../executors/workerPodLogs.ts';
-import { runTaskTry } from '../../runtime/taskRunner.ts';
-import { getDagRun } from '../../store/dagRuns.ts';
-import { findTaskInstance, listTaskInstances, listTries } from '../../store/taskInstances.ts';
-import { testTaskInProcess } from '../../testing/index.ts';
-import { importDagForCli, parseConf, parseLogicalDate, ProgressPrinter } from '../inProcess.ts';
+import type { MarkState } from '../../engine/mark.ts';
 import type { RegisterCommands } from '../context.ts';
+import { parseConf, parseLogicalDate } from '../dagArguments.ts';
 import { printObject, printRows } from '../output.ts';
+import { withApiUrlOption } from '../remote/commands.ts';
+import type { TaskInstanceJson } from '../views.ts';
+
+const TI_COLUMNS = ['taskId', 'state', 'tryNumber', 'operator', 'startDate', 'durationMs', 'failureReason'];
+const remoteTasks = () => import('../remote/tasks.ts');
 
 export const registerTaskCommands: RegisterCommands = (program, ctx) => {
   const tasks = program.command('tasks').description('inspect, test, clear and run task instances');
 
-  tasks
-    .command('list <dagId> <runId>')
+  withApiUrlOption(tasks.command('list <dagId> <runId>'))
     .description('task instances of a run')
     .action(async (dagId: string, runId: string) => {
-      const m = await ctx.db();
-      const run = await getDagRun(m, dagId, runId);
-      const rows = (await listTaskInstances(m, { dagRunId: run.id })).map(tiJson);
+      let rows: TaskInstanceJson[];
+      if (ctx.remote) rows = await (await remoteTasks()).listTaskInstancesRemote(ctx.remote, ctx.output, dagId, runId);
+      else {
+        const [{ getDagRun }, { listTaskInstances }, { tiJson }] = await Promise.all([import('../../store/dagRuns.ts'), import('../../store/taskInstances.ts'), import('../../api/views.ts')]);
+        const m = await ctx.db();
+        const run = await getDagRun(m, dagId, runId);
+        rows = (await listTaskInstances(m, { dagRunId: run.id })).map(tiJson);
+      }
       // JSON keeps taskId and mapIndex apart; the table names a mapped task instance `task[i]`.
       const shown = ctx.output === 'json' ? rows : rows.map((r) => (r.mapIndex >= 0 ? { ...r, taskId: `${r.taskId}[${r.mapIndex}]` } : r));
-      printRows(shown, ['taskId', 'state', 'tryNumber', 'operator', 'startDate', 'durationMs', 'failureReason'], ctx.output);
+      printRows(shown, TI_COLUMNS, ctx.output);
     });
 
-  tasks
-    .command('state <dagId> <runId> <taskId>')
+  withApiUrlOption(tasks.command('state <dagId> <runId> <taskId>'))
     .description('state and tries of one task instance')
     .option('--map-index <n>', 'map index', '-1')
     .action(async (dagId: string, runId: string, taskId: string, opts: { mapIndex: string }) => {
+      const mapIndex = parseMapIndex(opts.mapIndex);
+      if (ctx.remote) return (await remoteTasks()).taskStateRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex });
+      const [{ findTaskInstance, listTries }, { tiJson }, { tryJson }] = await Promise.all([import('../../store/taskInstances.ts'), import('../../api/views.ts'), import('../views.ts')]);
       const m = await ctx.db();
-      const ti = await findTaskInstance(m, dagId, runId, taskId, parseMapIndex(opts.mapIndex));
+      const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
       if (ctx.output === 'json') {
-        printObject({ ...tiJson(ti), tries: await listTries(m, ti.id) }, 'json');
+        printObject({ ...tiJson(ti), tries: (await listTries(m, ti.id)).map(tryJson) }, 'json');
         return;
       }
       process.stdout.write(`${ti.state}\n`);
     });
 
-  tasks
-    .command('logs <dagId> <runId> <taskId>')
+  withApiUrlOption(tasks.command('logs <dagId> <runId> <taskId>'))
     .description('the log of a try (default: the latest)')
     .option('--try <n>', 'try number')
     .option('--map-index <n>', 'map index', '-1')
     .option('-f, --follow', 'keep printing as the log grows, until the try ends')
     .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string; mapIndex: string; follow?: boolean }) => {
+      const mapIndex = parseMapIndex(opts.mapIndex);
+      const askedTry = opts.try === undefined ? undefined : Number(opts.try);
+      if (ctx.remote) return (await remoteTasks()).taskLogsRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex }, { ...(askedTry === undefined ? {} : { tryNumber: askedTry }), follow: opts.follow ?? false });
+      const [{ findTaskInstance }, { taskLogPath }, { followTaskLog }, { LocalFileTaskLogHandler }, { readTryLog }, { usesWorkerPods, workerPodLogSources }] = await Promise.all([
+        import('../../store/taskInstances.ts'),
+        import('../../logging/taskLog.ts'),
+        import('../../logging/taskLogReader.ts'),
+        import('../../logging/logHandler.ts'),
+        import('../../logging/tryLog.ts'),
+        import('../../executors/workerPodLogs.ts'),
+      ]);
       const m = await ctx.db();
-      const ti = await findTaskInstance(m, dagId, runId, taskId, parseMapIndex(opts.mapIndex));
-      const tryNumber = opts.try === undefined ? ti.try_number : Number(opts.try);
+      const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
+      const tryNumber = askedTry ?? ti.try_number;
       if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`--try must be a try number ≥ 1 (the task instance is at try ${ti.try_number})`);
       const path = taskLogPath(ctx.config().logging.baseLogFolder, { dagId, runId, taskId, mapIndex: ti.map_index, tryNumber });
       if (opts.follow) {
@@ -66,7 +79,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       }
       const config = ctx.config();
       // The store (local file, or shipped by a worker pod), else the running worker pod's own log.
-      const live = usesWorkerPods(config) ? workerPodLogSources(config, createEngine(config, { db: m }).secrets) : [];
+      const live = usesWorkerPods(config) ? workerPodLogSources(config, (await import('../../app/components.ts')).createEngine(config, { db: m }).secrets) : [];
       const { text, source } = await readTryLog({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber }, { handler: new LocalFileTaskLogHandler(config.logging.baseLogFolder), live });
       if (ctx.output === 'json') printObject({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber, text, source }, 'json');
       else process.stdout.write(text);
@@ -81,6 +94,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const token = process.env.CAPSTAN_TASK_TOKEN;
       if (!token) throw new InvalidArgument('CAPSTAN_TASK_TOKEN is not set', 'task processes are started by an executor, which provides the token');
       const config = ctx.config();
+      const { runTaskTry } = await import('../../runtime/taskRunner.ts');
       process.exitCode = await runTaskTry({
         apiUrl: opts.apiUrl ?? config.api.executionApiUrl,
         token,
@@ -100,6 +114,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, taskId: string, opts: { logicalDate?: string; conf?: string; file?: string }) => {
       const logicalDate = parseLogicalDate(opts.logicalDate);
       const conf = parseConf(opts.conf);
+      const [{ importDagForCli, ProgressPrinter }, { testTaskInProcess }, { createEngine }] = await Promise.all([import('../inProcess.ts'), import('../../testing/index.ts'), import('../../app/components.ts')]);
       const m = await ctx.db();
       const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);
       if (!dag.tasks.has(taskId)) throw new NotFound(`DAG '${dagId}' has no task '${taskId}'`, `its tasks: ${[...dag.tasks.keys()].join(', ')}`);
@@ -133,8 +148,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       }
     });
 
-  tasks
-    .command('clear <dagId>')
+  withApiUrlOption(tasks.command('clear <dagId>'))
     .description('set task instances back to none so the scheduler runs them again (finished runs go back to queued); refuses without --yes and then only lists what it would clear')
     .option('--run-id <id>', 'only this run (default: every run of the DAG)')
     .option('-t, --task-regex <regex>', 'only tasks whose id matches this regular expression')
@@ -147,7 +161,6 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, opts: { runId?: string; taskRegex?: string; upstream?: boolean; downstream?: boolean; onlyFailed?: boolean; startDate?: string; endDate?: string; yes?: boolean }) => {
       const startDate = parseDateOption('--start-date', opts.startDate);
       const endDate = parseDateOption('--end-date', opts.endDate);
-      const m = await ctx.db();
       const request = {
         dagId,
         ...(opts.runId === undefined ? {} : { runId: opts.runId }),
@@ -159,7 +172,9 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         ...(endDate === undefined ? {} : { endDate }),
         dryRun: !opts.yes,
       };
-      const result = await clearTaskInstances(m, request, Date.now(), 'cli');
+      const result = ctx.remote
+        ? await (await remoteTasks()).clearTaskInstancesRemote(ctx.remote, request)
+        : await (await import('../../engine/clear.ts')).clearTaskInstances(await ctx.db(), request, Date.now(), 'cli');
       if (result.dryRun && result.taskInstances.length > 0) {
         printRows(result.taskInstances, ['runId', 'taskId', 'previousState'], ctx.output);
         throw new InvalidArgument(`refusing to clear ${result.taskInstances.length} task instance(s) without --yes`, 'check the list above and run the command again with --yes');
@@ -187,6 +202,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       .option('--future', 'also in every later run (by logical date)')
       .option('--dry-run', 'only list what would be marked')
       .action(async (dagId: string, runId: string, taskIds: string[], opts: { upstream?: boolean; downstream?: boolean; past?: boolean; future?: boolean; dryRun?: boolean }) => {
+        const { markTaskInstances } = await import('../../engine/mark.ts');
         const m = await ctx.db();
         const result = await markTaskInstances(
           m,

@@ -1,0 +1,146 @@
+/**
+ * `capstan tasks …` through a remote API server: the same rows, objects and exit codes as the local commands in
+ * src/cli/commands/tasks.ts, read from `/api/v2`. `tasks logs --follow` reads the try's log on from the last
+ * byte it printed (the API's continuation token) until the API says the try ended.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CapstanError, InvalidArgument } from '../../core/errors.ts';
+import type { JsonObject } from '../../core/serialized.ts';
+import { isTerminal } from '../../core/states.ts';
+import type { ClearRequest, ClearResult } from '../../engine/clear.ts';
+import { printObject, type OutputFormat } from '../output.ts';
+import { remoteTiJson, remoteTryJson, type TaskInstanceJson } from '../views.ts';
+import type { RemoteApi } from './connection.ts';
+import { allPages, PAGE } from './dags.ts';
+
+/** One task instance of a run. */
+export interface TiKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+}
+
+/** How often a follow asks for more log while the try runs. */
+const FOLLOW_POLL_MS = 500;
+/** Rendered fields are read for this many task instances at a time. */
+const RENDERED_FIELDS_CONCURRENCY = 8;
+
+export async function listTaskInstancesRemote(api: RemoteApi, output: OutputFormat, dagId: string, runId: string): Promise<TaskInstanceJson[]> {
+  const path = { dagId, dagRunId: runId };
+  const tis = await allPages(async (offset) => {
+    const page = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances', { path, query: { limit: PAGE, offset, orderBy: 'taskId' } }));
+    return { items: page.taskInstances, totalEntries: page.totalEntries };
+  });
+  tis.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.mapIndex - b.mapIndex)); // the local order: task id, then map index
+  // Only the JSON output carries rendered fields, which the list does not include: read them per task instance.
+  const rendered = output === 'json' ? await mapLimited(tis, RENDERED_FIELDS_CONCURRENCY, (t) => renderedFieldsOf(api, { dagId, runId, taskId: t.taskId, mapIndex: t.mapIndex })) : tis.map(() => null);
+  return tis.map((t, i) => remoteTiJson(t, rendered[i] ?? null));
+}
+
+export async function taskStateRemote(api: RemoteApi, output: OutputFormat, key: TiKey): Promise<void> {
+  const ti = await getTi(api, key);
+  if (output !== 'json') {
+    process.stdout.write(`${ti.state}\n`);
+    return;
+  }
+  const path = { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId };
+  const [tries, rendered] = await Promise.all([api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries', { path, query: { mapIndex: key.mapIndex } })), renderedFieldsOf(api, key)]);
+  printObject({ ...remoteTiJson(ti, rendered), tries: tries.taskInstances.map(remoteTryJson) }, 'json');
+}
+
+export async function taskLogsRemote(api: RemoteApi, output: OutputFormat, key: TiKey, o: { tryNumber?: number; follow: boolean }): Promise<void> {
+  let ti = await getTi(api, key);
+  // Following the latest try of a task that has not started yet waits for its first try.
+  while (o.follow && o.tryNumber === undefined && ti.tryNumber < 1 && !isTerminal(ti.state)) {
+    await sleep(FOLLOW_POLL_MS);
+    ti = await getTi(api, key);
+  }
+  const tryNumber = o.tryNumber ?? ti.tryNumber;
+  if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`--try must be a try number ≥ 1 (the task instance is at try ${ti.tryNumber})`);
+  const path = { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId, tryNumber };
+  const read = (token: string | undefined) => api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}', { path, query: { mapIndex: key.mapIndex, ...(token === undefined ? {} : { token }) } }));
+
+  if (!o.follow) {
+    let text = '';
+    let source: 'store' | 'live' = 'store';
+    for (let token: string | undefined; ; ) {
+      const chunk = await read(token);
+      text += chunk.content;
+      source = chunk.source;
+      if (chunk.content === '' || chunk.continuationToken === null) break;
+      token = chunk.continuationToken;
+    }
+    if (output === 'json') printObject({ dagId: key.dagId, runId: key.runId, taskId: key.taskId, mapIndex: key.mapIndex, tryNumber, text, source }, 'json');
+    else process.stdout.write(text);
+    return;
+  }
+
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let token: string | undefined;
+    while (!stop.signal.aborted) {
+      const chunk = await read(token).catch(async (err: unknown) => {
+        // No log yet: the try is queued or starting. Wait for it unless the task instance has finished without one.
+        if (err instanceof CapstanError && err.code === 'not_found' && !isTerminal((await getTi(api, key)).state)) return undefined;
+        throw err;
+      });
+      if (chunk !== undefined) {
+        process.stdout.write(chunk.content);
+        if (chunk.ended || chunk.continuationToken === null) return;
+        token = chunk.continuationToken;
+        if (chunk.content !== '') continue;
+      }
+      await sleep(FOLLOW_POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export async function clearTaskInstancesRemote(api: RemoteApi, r: ClearRequest): Promise<ClearResult> {
+  const body = {
+    dryRun: r.dryRun ?? false,
+    includeUpstream: r.upstream ?? false,
+    includeDownstream: r.downstream ?? false,
+    onlyFailed: r.onlyFailed ?? false,
+    ...(r.runId === undefined ? {} : { dagRunId: r.runId }),
+    ...(r.taskRegex === undefined ? {} : { taskRegex: r.taskRegex }),
+    ...(r.taskIds === undefined ? {} : { taskIds: r.taskIds }),
+    ...(r.startDate === undefined ? {} : { startDate: new Date(r.startDate).toISOString() }),
+    ...(r.endDate === undefined ? {} : { endDate: new Date(r.endDate).toISOString() }),
+  };
+  const result = await api.ok(api.client.call('post', '/dags/{dagId}/clearTaskInstances', { path: { dagId: r.dagId }, body }));
+  return {
+    dryRun: result.dryRun,
+    taskInstances: result.taskInstances.map((t) => ({ runId: t.dagRunId, taskId: t.taskId, mapIndex: t.mapIndex, previousState: t.previousState })),
+    runs: result.dagRuns.map((x) => ({ runId: x.dagRunId, previousState: x.previousState, state: x.state, clearNumber: x.clearNumber })),
+  };
+}
+
+function getTi(api: RemoteApi, key: TiKey) {
+  return api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}', { path: { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId }, query: { mapIndex: key.mapIndex } }));
+}
+
+/** The latest rendered fields of a task instance, null before a try rendered them (as locally). */
+async function renderedFieldsOf(api: RemoteApi, key: TiKey): Promise<JsonObject | null> {
+  const r = await api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/renderedFields', { path: { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId }, query: { mapIndex: key.mapIndex } });
+  if (r.status === 404) return null;
+  return (await api.ok(Promise.resolve(r))).renderedFields as JsonObject;
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

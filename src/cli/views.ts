@@ -1,0 +1,103 @@
+/**
+ * The JSON shapes of CLI output, one per concept, whether the command read the local metadata DB or a remote
+ * API server: local rows go through src/api/views.ts, `/api/v2` bodies are mapped here to the same shapes, so
+ * `--output json` does not depend on where the command ran (checked by test/cli/remote.test.ts).
+ */
+import type { components } from '../api/v2/client/index.ts';
+import type { dagJson, runJson, tiJson } from '../api/views.ts';
+import type { TaskInstanceTryRow } from '../store/schema.ts';
+
+type Schemas = components['schemas'];
+/** A DAG as `dags list` prints it. */
+export type DagJson = ReturnType<typeof dagJson>;
+/** A DAG run as `dags list-runs` and `dags trigger` print it. */
+export type RunJson = ReturnType<typeof runJson>;
+/** A task instance as `tasks list` and `tasks state` print it. */
+export type TaskInstanceJson = ReturnType<typeof tiJson>;
+/** One try of a task instance (`tasks state --output json`): the API's TaskInstanceTry. */
+export type TryJson = Schemas['TaskInstanceTry'];
+
+const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
+
+/** A stored try as {@link TryJson}. */
+export function tryJson(t: TaskInstanceTryRow): TryJson {
+  return {
+    dagId: t.dag_id,
+    dagRunId: t.run_id,
+    taskId: t.task_id,
+    mapIndex: t.map_index,
+    tryNumber: t.try_number,
+    state: t.state,
+    executor: t.executor,
+    hostname: t.hostname,
+    pid: t.pid,
+    externalExecutorId: t.external_executor_id,
+    queuedAt: iso(t.queued_at),
+    startDate: iso(t.start_date),
+    endDate: iso(t.end_date),
+    durationMs: t.duration_ms,
+    exitCode: t.exit_code,
+    failureReason: t.failure_reason,
+  };
+}
+
+/** An API try as {@link TryJson} (the same keys, in the same order, whatever else the server adds). */
+export function remoteTryJson(t: Schemas['TaskInstanceTry']): TryJson {
+  const { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason } = t;
+  return { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason };
+}
+
+/** An API DAG as {@link DagJson}. */
+export function remoteDagJson(d: Schemas['Dag']): DagJson {
+  return {
+    dagId: d.dagId,
+    fileloc: d.fileloc,
+    isPaused: d.isPaused,
+    isActive: d.isActive,
+    owner: d.owners[0] ?? '',
+    tags: d.tags,
+    schedule: d.timetableSummary,
+    description: d.description,
+    nextDataIntervalStart: d.nextDagrunDataIntervalStart,
+    nextDataIntervalEnd: d.nextDagrunDataIntervalEnd,
+  };
+}
+
+/** An API DAG run as {@link RunJson}. */
+export function remoteRunJson(r: Schemas['DagRun']): RunJson {
+  return {
+    dagId: r.dagId,
+    runId: r.dagRunId,
+    runType: r.runType,
+    state: r.state,
+    logicalDate: r.logicalDate,
+    dataIntervalStart: r.dataIntervalStart,
+    dataIntervalEnd: r.dataIntervalEnd,
+    conf: r.conf,
+    startDate: r.startDate,
+    endDate: r.endDate,
+    note: r.note,
+  };
+}
+
+/** An API task instance (and its rendered fields, read separately) as {@link TaskInstanceJson}. */
+export function remoteTiJson(t: Schemas['TaskInstance'], renderedFields: TaskInstanceJson['renderedFields']): TaskInstanceJson {
+  return {
+    taskId: t.taskId,
+    mapIndex: t.mapIndex,
+    state: t.state,
+    tryNumber: t.tryNumber,
+    maxTries: t.maxTries,
+    operator: t.operator,
+    pool: t.pool,
+    queuedAt: t.queuedAt,
+    startDate: t.startDate,
+    endDate: t.endDate,
+    durationMs: t.durationMs,
+    hostname: t.hostname,
+    pid: t.pid,
+    exitCode: t.exitCode,
+    failureReason: t.failureReason,
+    renderedFields,
+  };
+}

@@ -146,7 +146,7 @@ function NewBackfill({ dagId }: { dagId: string }) {
             {plan.plan.length > making ? ` and skip ${plan.plan.length - making} date${plan.plan.length - making === 1 ? '' : 's'}` : ''}.
             {plan.notEnded.length > 0 ? ` ${plan.notEnded.length} interval${plan.notEnded.length === 1 ? ' has' : 's have'} not ended yet and would not run.` : ''}
           </p>
-          <div className="table-wrap preview-list">
+          <div className="table-wrap preview-list" tabIndex={0} role="region" aria-label="Runs the backfill would make">
             <table className="table compact">
               <caption className="visually-hidden">Runs the backfill would make</caption>
               <thead>

@@ -31,18 +31,22 @@ function runDay(r: Schemas['DagRun']): string | undefined {
   return at ? dayKey(new Date(at).getTime()) : undefined;
 }
 
-/** Runs that started in the last year plus those still queued (not started yet). */
+/**
+ * Runs of the last year: by logical date, plus those without one that started in the year or wait queued
+ * (a manual run may have no logical date).
+ */
 async function yearOfRuns(dagId: string, since: string, signal: AbortSignal): Promise<{ runs: Schemas['DagRun'][]; partial: boolean }> {
   const seen = new Map<string, Schemas['DagRun']>();
   let partial = false;
-  for (const filter of [{ startDateGte: since }, { state: ['queued' as const] }]) {
+  for (const filter of [{ logicalDateGte: since }, { startDateGte: since }, { state: ['queued' as const] }]) {
     for (let page = 0; ; page++) {
       if (page === MAX_PAGES) {
         partial = true;
         break;
       }
       const r = await data(api.GET('/dags/{dagId}/dagRuns', { params: { path: { dagId }, query: { ...filter, limit: PAGE, offset: page * PAGE, orderBy: '-id' } }, signal }));
-      for (const run of r.dagRuns) seen.set(run.dagRunId, run);
+      // A run with an older logical date that started this year stays out: it belongs to its own day.
+      for (const run of r.dagRuns) if (!run.logicalDate || Date.parse(run.logicalDate) >= Date.parse(since)) seen.set(run.dagRunId, run);
       if ((page + 1) * PAGE >= r.totalEntries) break;
     }
   }

@@ -72,7 +72,13 @@ export function GanttView({ dagId }: { dagId: string }) {
   if (chosen.error) return <p role="alert" className="error-box">{chosen.error.message}</p>;
   if (chosen.isLoading) return <p role="status">Loading runs…</p>;
   if (!chosen.run) return <p className="muted">No runs yet: trigger one to see its Gantt chart.</p>;
-  const rows = barsOf(tis.data?.taskInstances ?? [], triesByTi);
+  // In the order they began, as a Gantt chart reads; those not begun last.
+  const began = (bars: Bar[]) => bars[0]?.queuedAt ?? bars[0]?.startAt ?? Number.POSITIVE_INFINITY;
+  const rows = barsOf(tis.data?.taskInstances ?? [], triesByTi).sort((a, b) => {
+    const x = began(a);
+    const y = began(b);
+    return x === y ? 0 : x < y ? -1 : 1;
+  });
   return (
     <section aria-label="Gantt chart" className="gantt-section">
       <div className="grid-tools">

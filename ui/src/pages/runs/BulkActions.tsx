@@ -142,7 +142,7 @@ export function BulkActions({ selection, onDone }: { selection: BulkSelection | 
           ) : preview.isSuccess ? (
             <>
               <p>{changes.length === 0 ? 'Nothing would change.' : `These ${changes.length} task instance${changes.length === 1 ? '' : 's'} will be ${verb}:`}</p>
-              <ul className="preview-list bulk-preview">
+              <ul className="preview-list bulk-preview" tabIndex={0} aria-label="What will change">
                 {changes.map((t) => (
                   <li key={tiKeyString(t)}>
                     <code>{t.taskId}</code>

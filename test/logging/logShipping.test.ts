@@ -5,24 +5,19 @@
  * Execution API into the engine's log store, prints it on stdout, and the public API serves it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { NotFound } from '../../src/core/errors.ts';
 import { LocalFileTaskLogHandler, TaskLogGapError } from '../../src/logging/logHandler.ts';
 import { isEndOfLogLine, type TaskLogKey } from '../../src/logging/taskLog.ts';
 import { readTryLog } from '../../src/logging/tryLog.ts';
 import { LogShipper, type LogChunkSink } from '../../src/runtime/logShipper.ts';
-import type { Executor, ExecutorEvent, TaskWorkload } from '../../src/executors/types.ts';
-import type { TaskInstanceRow } from '../../src/store/schema.ts';
-import type { Engine } from '../../src/app/components.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { SeparateHomeExecutor } from './support/separateHomeExecutor.ts';
 
 const KEY: TaskLogKey = { dagId: 'd', runId: 'r', taskId: 't', tryNumber: 1 };
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 function sinkOf(handler: LocalFileTaskLogHandler, key: TaskLogKey): LogChunkSink & { calls: number } {
   const sink = {
@@ -117,46 +112,6 @@ describe('reading a try log', () => {
     assert.equal((await readTryLog(KEY, { handler: store, live: [pod] })).source, 'store');
   });
 });
-
-/** Runs each try as `capstan tasks run` in a child process with a home of its own, as a worker pod would. */
-class SeparateHomeExecutor implements Executor {
-  readonly name = 'SeparateHomeExecutor';
-  readonly stdout = new Map<string, string>();
-  readonly #events: ExecutorEvent[] = [];
-  readonly #engine: Engine;
-  readonly #apiUrl: string;
-  constructor(engine: Engine, apiUrl: string) {
-    this.#engine = engine;
-    this.#apiUrl = apiUrl;
-  }
-  async start(): Promise<void> {}
-  openSlots(): number {
-    return 4;
-  }
-  queueWorkloads(workloads: TaskWorkload[]): void {
-    for (const w of workloads) {
-      const home = mkdtempSync(join(tmpdir(), 'capstan-pod-'));
-      const child = spawn(process.execPath, [MAIN, 'tasks', 'run', '--ti-id', w.tiId, '--api-url', this.#apiUrl], {
-        env: { PATH: process.env['PATH'] ?? '', CAPSTAN_HOME: home, CAPSTAN_TASK_TOKEN: this.#engine.tokens.issue(w.tiId, w.tryNumber, Date.now()), CAPSTAN__LOGGING__SHIP_INTERVAL_MS: '100' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('close', (code, signal) => {
-        this.stdout.set(w.taskId, out);
-        this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal });
-      });
-    }
-  }
-  async sync(): Promise<ExecutorEvent[]> {
-    return this.#events.splice(0);
-  }
-  async terminate(): Promise<void> {}
-  async tryAdopt(tis: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
-    return tis;
-  }
-  async end(): Promise<void> {}
-}
 
 describe('log shipping end to end', () => {
   let t: TestEngine;

@@ -114,3 +114,15 @@ export interface DagWarning {
   /** What is wrong, why it matters and the fix, in one sentence or two. */
   message: string;
 }
+
+/** What a trigger is stored as: enough to rebuild it in a triggerer process. */
+export interface SerializedTrigger {
+  /**
+   * `capstan.<Name>` for a built-in trigger (e.g. `capstan.DateTimeTrigger`), or `<module>#<export>` for a
+   * user trigger: an absolute path or `file:` URL of an ES module (or a package specifier) and the name of
+   * the exported class, whose constructor takes `kwargs`.
+   */
+  classpath: string;
+  /** JSON arguments for the trigger's constructor. */
+  kwargs: JsonObject;
+}

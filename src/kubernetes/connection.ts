@@ -27,7 +27,7 @@ import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgument } from '../core/errors.ts';
-import type { Connection } from '../store/connections.ts';
+import type { Connection } from '../core/connection.ts';
 import { validateResourceRequirements } from './pod/quantity.ts';
 import type { ResourceRequirements } from './pod/options.ts';
 

@@ -7,17 +7,8 @@ import type { Clock } from '../core/clock.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
 import type { DagRunType } from '../core/states.ts';
 
-/** A connection as task code receives it (secrets decrypted). */
-export interface TaskConnection {
-  connId: string;
-  connType: string;
-  host: string | null;
-  schema: string | null;
-  login: string | null;
-  password: string | null;
-  port: number | null;
-  extra: JsonObject;
-}
+import type { TaskConnection } from '../core/connection.ts';
+export type { TaskConnection };
 
 export interface TaskLogger {
   debug(message: string): void;

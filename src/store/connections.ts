@@ -9,23 +9,9 @@ import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { ConnectionRow } from './schema.ts';
+import type { Connection, ConnectionExtra } from '../core/connection.ts';
 
-/** JSON object of connection-type specific settings. */
-export type ConnectionExtra = Record<string, unknown>;
-
-/** One connection, in plaintext. Absent parts are null; `extra` is `{}` when there is none. */
-export interface Connection {
-  connId: string;
-  /** Lower-case type such as `postgres`, `http`, `aws`; the URI scheme with `-` read as `_`. */
-  connType: string;
-  description: string | null;
-  host: string | null;
-  schema: string | null;
-  login: string | null;
-  password: string | null;
-  port: number | null;
-  extra: ConnectionExtra;
-}
+export type { Connection, ConnectionExtra } from '../core/connection.ts';
 
 /** The query parameter that carries a whole JSON extra in a URI. */
 export const EXTRA_URI_PARAM = '__extra__';

@@ -7,7 +7,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { SerializedTrigger } from '../triggers/types.ts';
+import type { SerializedTrigger } from '../core/serialized.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TriggerRow } from './schema.ts';
 import { resumeTry, type MoveBy } from './transitions/index.ts';

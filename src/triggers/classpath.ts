@@ -1,6 +1,7 @@
 /** How a trigger names its class in the `trigger` table (see `SerializedTrigger.classpath`). */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
+import { INSTANCE_PARAM } from '../core/capstanResolver.ts';
 
 /** Prefix of built-in triggers: `capstan.DateTimeTrigger`. Stable across releases and moves of the code. */
 export const BUILTIN_PREFIX = 'capstan.';
@@ -23,6 +24,6 @@ export function triggerClasspath(moduleUrl: string, exportName: string): string 
   // A reused task process imports a DAG file's modules once per try (`?capstanInstance=N`); the triggerer needs the
   // module once, not a copy per try that deferred.
   const shared = new URL(url);
-  shared.searchParams.delete('capstanInstance');
+  shared.searchParams.delete(INSTANCE_PARAM);
   return `${shared.href}#${exportName}`;
 }

@@ -7,7 +7,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { InvalidArgument } from '../core/errors.ts';
 import type { JsonObject } from '../core/serialized.ts';
-import type { TaskConnection } from '../sdk/taskContext.ts';
+import type { TaskConnection } from '../core/connection.ts';
 import { builtinClasspath } from './classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from './types.ts';
 

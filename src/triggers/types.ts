@@ -8,19 +8,10 @@
  */
 import type { Clock } from '../core/clock.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TaskConnection } from '../sdk/taskContext.ts';
+import type { TaskConnection } from '../core/connection.ts';
+import type { SerializedTrigger } from '../core/serialized.ts';
 
-/** What a trigger is stored as: enough to rebuild it in a triggerer process. */
-export interface SerializedTrigger {
-  /**
-   * `capstan.<Name>` for a built-in trigger (e.g. `capstan.DateTimeTrigger`), or `<module>#<export>` for a
-   * user trigger: an absolute path or `file:` URL of an ES module (or a package specifier) and the name of
-   * the exported class, whose constructor takes `kwargs`.
-   */
-  classpath: string;
-  /** JSON arguments for the trigger's constructor. */
-  kwargs: JsonObject;
-}
+export type { SerializedTrigger } from '../core/serialized.ts';
 
 /** The one thing a trigger reports: its payload becomes `event` of the resumed task's method. */
 export interface TriggerEvent {

@@ -24,7 +24,7 @@ import { TaskFailedWith } from '../../core/failureReason.ts';
 import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
-import type { Connection } from '../../store/connections.ts';
+import type { Connection } from '../../core/connection.ts';
 import type { KubeClients } from '../clients.ts';
 import type { KubernetesConnection } from '../connection.ts';
 import type { OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';

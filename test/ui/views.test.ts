@@ -246,6 +246,28 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     await context.close();
   });
 
+  test('a Viewer sees the views but no backfill form or buttons, no bulk checkboxes, no note editing, no audit tab', { timeout: 120_000 }, async () => {
+    await s.t.engine.auth.createUser({ username: 'viewer', password: 'viewer-password', role: 'Viewer' });
+    const runId = (await json<{ dagRuns: Run[] }>('/api/v2/dags/ui_bulk/dagRuns?orderBy=-id&limit=1')).dagRuns[0]?.dagRunId;
+    assert.ok(runId, 'an earlier test ran ui_bulk');
+    const { context, page } = await newPage(browser);
+    const problems = collectPageProblems(page);
+    await signIn(page, s.url, 'viewer', 'viewer-password', '/dags/example_branching/backfills');
+    await page.locator('tr[data-backfill]').first().waitFor();
+    assert.equal(await page.getByRole('form', { name: 'New backfill' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /^(Pause|Unpause|Cancel) backfill/ }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Audit log' }).count(), 0, 'no audit tab without audit_log:read');
+    await page.goto(`${s.url}/task-instances?task=fail_`);
+    await page.locator('tbody tr', { hasText: 'fail_a' }).first().waitFor();
+    assert.equal(await page.getByRole('checkbox').count(), 0);
+    assert.equal(await page.getByRole('group', { name: 'Bulk actions' }).count(), 0);
+    await page.goto(`${s.url}/dags/ui_bulk/runs/${encodeURIComponent(runId)}`);
+    await page.getByText('No note.').waitFor();
+    assert.equal(await page.getByRole('button', { name: /note$/ }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test('roles: built-in and custom roles, create and edit a custom role', async () => {
     const { context, page } = await newPage(browser);
     const problems = collectPageProblems(page);

@@ -97,6 +97,19 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     assert.deepEqual(await seriousA11yViolations(page), [], 'xcom tab');
     await screenshot(page, 'ti-xcom');
 
+    // Browse › XComs: across DAGs, filtered by exact ids on submit.
+    await page.goto(`${s.url}/browse/xcoms`);
+    await page.getByRole('heading', { name: 'XComs', level: 1 }).waitFor();
+    await page.getByLabel('DAG id').fill('example_taskflow');
+    await page.getByLabel('Task id').fill('transform');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/dag=example_taskflow.*task=transform/);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1 && (document.querySelector('tbody tr')?.textContent ?? '').includes('transform'));
+    await page.getByRole('button', { name: 'Show value of return_value' }).click();
+    assert.equal((await page.getByLabel('Value of return_value').textContent())?.trim(), '23', 'transform summed the rows');
+    assert.deepEqual(await seriousA11yViolations(page), [], 'xcom browse');
+    await screenshot(page, 'browse-xcoms');
+
     // A note on the run, kept by the server: shown again after a reload.
     await page.goto(`${s.url}/dags/example_bash/runs/${encodeURIComponent(bashRun)}`);
     await page.getByRole('button', { name: 'Add note' }).click();

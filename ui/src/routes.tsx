@@ -13,6 +13,7 @@ import { RunsBrowsePage, TaskInstancesBrowsePage } from './pages/BrowsePages.tsx
 import { RunPage } from './pages/runs/RunPage.tsx';
 import { AuditLogPage, ConfigPage, ConnectionsPage, ImportErrorsPage, PoolsPage, UsersPage, VariablesPage } from './pages/admin/AdminPages.tsx';
 import { RolesPage } from './pages/admin/RolesPage.tsx';
+import { XComsPage } from './pages/XComsPage.tsx';
 import { TaskInstancePage } from './pages/ti/TaskInstancePage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
@@ -36,6 +37,7 @@ export const routes: RouteObject[] = [
       { path: 'task-instances', element: <TaskInstancesBrowsePage /> },
       { path: 'browse/audit-log', element: <AuditLogPage /> },
       { path: 'browse/import-errors', element: <ImportErrorsPage /> },
+      { path: 'browse/xcoms', element: <XComsPage /> },
       { path: 'admin/pools', element: <PoolsPage /> },
       { path: 'admin/variables', element: <VariablesPage /> },
       { path: 'admin/connections', element: <ConnectionsPage /> },

@@ -31,6 +31,7 @@ export const NAV: NavSection[] = [
     items: [
       { label: 'Audit log', to: '/browse/audit-log', key: 'a', needs: 'audit_log:read' },
       { label: 'Import errors', to: '/browse/import-errors', key: 'e', needs: 'import_error:read' },
+      { label: 'XComs', to: '/browse/xcoms', key: 'x', needs: 'xcom:read' },
     ],
   },
   {

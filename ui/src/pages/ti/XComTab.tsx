@@ -72,7 +72,7 @@ export function XComTab({ r }: { r: TiRef }) {
   );
 }
 
-function XComValue({ r, xcomKey }: { r: TiRef; xcomKey: string }) {
+export function XComValue({ r, xcomKey }: { r: TiRef; xcomKey: string }) {
   const [open, setOpen] = useState(false);
   const value = useQuery({
     queryKey: [...liveKeys.taskInstance(r.dagId, r.dagRunId, r.taskId), 'xcomValue', r.mapIndex, xcomKey],

@@ -31,10 +31,10 @@ export interface CliSuite {
   readonly db: MetadataDb;
 }
 
-/** Run `capstan` with `home` and `databaseUrl`, and none of the caller's other Capstan variables. */
-export function runCapstan(args: string[], home: string, databaseUrl: string, stdin?: string): Promise<CliResult> {
+/** Run `capstan` with `home` and `databaseUrl`, `extraEnv`, and none of the caller's other Capstan variables. */
+export function runCapstan(args: string[], home: string, databaseUrl: string, stdin?: string, extraEnv: Record<string, string> = {}): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CAPSTAN')));
-  const env = { ...base, CAPSTAN_HOME: home, CAPSTAN__DATABASE__URL: databaseUrl };
+  const env = { ...base, CAPSTAN_HOME: home, CAPSTAN__DATABASE__URL: databaseUrl, ...extraEnv };
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [MAIN, ...args], { env }, (err, stdout, stderr) => {
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });

@@ -50,7 +50,7 @@ export async function taskStateRemote(api: RemoteApi, output: OutputFormat, key:
 }
 
 export async function taskLogsRemote(api: RemoteApi, output: OutputFormat, key: TiKey, o: { tryNumber?: number; follow: boolean }): Promise<void> {
-  let ti = await getTi(api, key);
+  let ti = o.follow ? await waitForTi(api, key) : await getTi(api, key);
   // Following the latest try of a task that has not started yet waits for its first try.
   while (o.follow && o.tryNumber === undefined && ti.tryNumber < 1 && !isTerminal(ti.state)) {
     await sleep(FOLLOW_POLL_MS);
@@ -122,6 +122,23 @@ export async function clearTaskInstancesRemote(api: RemoteApi, r: ClearRequest):
 
 function getTi(api: RemoteApi, key: TiKey) {
   return api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}', { path: { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId }, query: { mapIndex: key.mapIndex } }));
+}
+
+/**
+ * The task instance, waiting while its run is too new to have it (a follow right after `dags trigger`); a run
+ * that is missing or finished without it is the 404 it would be locally.
+ */
+async function waitForTi(api: RemoteApi, key: TiKey): ReturnType<typeof getTi> {
+  for (;;) {
+    try {
+      return await getTi(api, key);
+    } catch (err) {
+      if (!(err instanceof CapstanError && err.code === 'not_found')) throw err;
+      const run = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}', { path: { dagId: key.dagId, dagRunId: key.runId } }));
+      if (run.state !== 'queued' && run.state !== 'running') throw err;
+    }
+    await sleep(FOLLOW_POLL_MS);
+  }
 }
 
 /** The latest rendered fields of a task instance, null before a try rendered them (as locally). */

@@ -120,6 +120,10 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     await page.reload();
     await page.getByText('checked by the UI test').waitFor();
     assert.deepEqual(await seriousA11yViolations(page), [], 'run with note');
+    await screenshot(page, 'run-note');
+    await page.getByRole('link', { name: 'Gantt chart of this run' }).click();
+    await page.waitForURL((u) => u.pathname === '/dags/example_bash/gantt' && u.searchParams.get('run') === bashRun);
+    await page.locator('.gantt-row').nth(4).waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   });

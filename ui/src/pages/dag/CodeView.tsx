@@ -1,12 +1,20 @@
 /** The DAG's source file as the DAG processor last parsed it (`/dags/<id>/code`): path, parse time, lines. */
 import { useQuery } from '@tanstack/react-query';
+import { ApiError } from '../../api/http.ts';
 import { api, data } from '../../api/v2.ts';
 import { formatDuration, formatTime } from '../../components/format.ts';
 import '../../views.css';
 
 export function CodeView({ dagId }: { dagId: string }) {
-  const source = useQuery({ queryKey: ['dagSource', dagId], queryFn: ({ signal }) => data(api.GET('/dagSources/{dagId}', { params: { path: { dagId } }, signal })) });
-  if (source.isError) return <p role="alert" className="error-box">{source.error.message}</p>;
+  const source = useQuery({ queryKey: ['dagSource', dagId], retry: false, queryFn: ({ signal }) => data(api.GET('/dagSources/{dagId}', { params: { path: { dagId } }, signal })) });
+  if (source.isError) {
+    return (
+      <p role="alert" className="error-box">
+        {source.error.message}
+        {source.error instanceof ApiError && source.error.hint ? ` (${source.error.hint})` : ''}
+      </p>
+    );
+  }
   if (!source.data) return <p role="status">Loading the source…</p>;
   const s = source.data;
   const lines = s.content.split('\n');

@@ -47,6 +47,10 @@ export function RunPage() {
             <dd>{formatTime(r.endDate)}</dd>
             <dt>Duration</dt>
             <dd>{formatDuration(r.durationMs)}</dd>
+            <dt>Timeline</dt>
+            <dd>
+              <Link to={`/dags/${encodeURIComponent(dagId)}/gantt?run=${encodeURIComponent(runId)}`}>Gantt chart of this run</Link>
+            </dd>
             <dt>Conf</dt>
             <dd>
               <code>{JSON.stringify(r.conf)}</code>

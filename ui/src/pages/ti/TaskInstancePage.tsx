@@ -2,7 +2,7 @@
  * One task instance: its state and actions (clear, mark success/failed — each confirmed against the
  * server's dry run listing what it would change), and tabs for the log of a chosen try (live while it
  * runs), details (executor, pool, host/pod, durations, failure kind), try history, "why isn't this
- * running?" and the rendered templates. The URL holds the tab, try and map index.
+ * running?", the rendered templates and its XCom entries. The URL holds the tab, try and map index.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';

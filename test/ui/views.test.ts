@@ -23,6 +23,13 @@ export default dag({ dagId: 'ui_bulk', schedule: null, tags: ['ui'] }, () => {
 });
 `;
 
+/** A task whose XCom holds a secret-named field: the server masks it, so the page never sees it. */
+const UI_XCOM = `
+import { dag, task } from 'capstan';
+const login = task({ taskId: 'login' }, () => ({ user: 'etl', password: 'hunter2-not-shown' }));
+export default dag({ dagId: 'ui_xcom', schedule: null }, () => { login(); });
+`;
+
 interface Run {
   dagRunId: string;
   state: string;
@@ -49,7 +56,7 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
   };
 
   before(async () => {
-    [s, browser] = await Promise.all([startUiServer({ dags: { 'ui_bulk.ts': UI_BULK } }), launchChromium()]);
+    [s, browser] = await Promise.all([startUiServer({ dags: { 'ui_bulk.ts': UI_BULK, 'ui_xcom.ts': UI_XCOM } }), launchChromium()]);
   });
   after(async () => {
     await browser?.close();
@@ -57,7 +64,7 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
   });
 
   test('Gantt of a run, code with parse time, XCom entries with masked values on demand', { timeout: 240_000 }, async () => {
-    const [bashRun, flowRun] = await Promise.all([runToEnd('example_bash'), runToEnd('example_taskflow')]);
+    const [bashRun, flowRun, secretRun] = await Promise.all([runToEnd('example_bash'), runToEnd('example_taskflow'), runToEnd('ui_xcom')]);
     const { context, page } = await newPage(browser);
     const problems = collectPageProblems(page);
     await signIn(page, s.url, undefined, undefined, `/dags/example_bash/gantt?run=${encodeURIComponent(bashRun)}`);
@@ -96,6 +103,12 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     assert.deepEqual(JSON.parse((await value.textContent()) ?? ''), { rows: [3, 1, 4, 1, 5, 9] });
     assert.deepEqual(await seriousA11yViolations(page), [], 'xcom tab');
     await screenshot(page, 'ti-xcom');
+
+    await page.goto(`${s.url}/dags/ui_xcom/runs/${encodeURIComponent(secretRun)}/tasks/login?tab=xcom`);
+    await page.getByRole('button', { name: 'Show value of return_value' }).click();
+    const masked = (await page.getByLabel('Value of return_value').textContent()) ?? '';
+    assert.deepEqual(JSON.parse(masked), { user: 'etl', password: '***' }, 'the secret-named field is masked');
+    assert.ok(!(await page.content()).includes('hunter2'), 'the secret is nowhere in the page');
 
     // Browse › XComs: across DAGs, filtered by exact ids on submit.
     await page.goto(`${s.url}/browse/xcoms`);

@@ -24,16 +24,26 @@ import { CapstanError } from '../core/errors.ts';
 import type { JsonObject } from '../core/serialized.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { TaskLifecycle, TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
-import { parseNextKwargs } from '../store/triggers.ts';
+import {
+  clearXComs,
+  encodeXCom,
+  findTaskInstanceById,
+  getDagRunById,
+  parseNextKwargs,
+  previousSuccessfulRun,
+  pullMappedXComs,
+  pullXCom,
+  pushXCom,
+  RETURN_VALUE_KEY,
+  saveRenderedFields,
+  tryStartDate,
+  type MetadataDb,
+  type TaskInstanceRow,
+} from '../store/index.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../secrets/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getDagRunById, previousSuccessfulRun } from '../store/dagRuns.ts';
-import { saveRenderedFields } from '../store/renderedFields.ts';
-import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
 import type { TaskRunContext } from './executionTypes.ts';
-import type { TaskTokenClaims, TaskTokenIssuer } from './taskToken.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
+import type { TaskTokenClaims, TaskTokenIssuer } from '../auth/taskToken.ts';
 import { errorResponse } from './errors.ts';
 import { TaskLogGapError, type TaskLogHandler } from '../logging/logHandler.ts';
 import type { TaskLogKey } from '../logging/taskLog.ts';
@@ -164,7 +174,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
 
   /** The try's task instance; 401 when it does not exist (a token for nothing), 409 when another try is current. */
   const currentTi = async (claims: TaskTokenClaims): Promise<TaskInstanceRow> => {
-    const ti = await d.db.db.selectFrom('task_instance').selectAll().where('id', '=', claims.tiId).executeTakeFirst();
+    const ti = await findTaskInstanceById(d.db, claims.tiId);
     if (ti === undefined) throw new CapstanError('unauthorized', `task instance ${claims.tiId} does not exist`);
     if (ti.try_number !== claims.tryNumber) throw new NotCurrent(`try ${claims.tryNumber} is not current: the task instance is at try ${ti.try_number}`, ti.state);
     return ti;
@@ -205,7 +215,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
     const ti = result.ti;
     // A try resuming after a deferral keeps what it pushed before deferring (Airflow's rule).
     if (ti.next_method === null) await clearXComs(d.db, ti.dag_run_id, ti.task_id, ti.map_index);
-    const tryRow = await d.db.db.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', ti.id).where('try_number', '=', ti.try_number).executeTakeFirst();
+    const tryStart = await tryStartDate(d.db, ti.id, ti.try_number);
     const next = parseNextKwargs(ti.next_kwargs);
     const run = await getDagRunById(d.db, ti.dag_run_id);
     const dag = await d.dags.get(ti.dag_id);
@@ -230,7 +240,7 @@ export function executionApi(d: ExecutionApiDeps): Hono<Env> {
       params: resolveParams(dag.dag, conf),
       fileloc: dag.dag.fileloc,
       executionTimeoutMs: dag.tasks.get(ti.task_id)?.executionTimeoutMs ?? null,
-      tryStartedAt: tryRow?.start_date ?? ti.start_date ?? d.now(),
+      tryStartedAt: tryStart ?? ti.start_date ?? d.now(),
       rescheduleCount: ti.reschedule_count,
       resume: ti.next_method === null ? null : { method: ti.next_method, event: next.event ?? null, kwargs: next.kwargs },
       token: d.tokens.refresh(claims, 'run', d.now()),

@@ -2,8 +2,7 @@
  * Health report in Airflow's shape: the metadata database answers, and a scheduler heartbeat is recent.
  * `status` is `healthy` only when both are.
  */
-import { pingDatabase, type MetadataDb } from '../store/db.ts';
-import { isJobAlive, JobRegistry } from '../store/jobs.ts';
+import { isJobAlive, JobRegistry, pingDatabase, type MetadataDb } from '../store/index.ts';
 
 export interface HealthReport {
   status: 'healthy' | 'unhealthy';

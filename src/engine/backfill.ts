@@ -13,23 +13,41 @@
  * instances (as `tasks clear`) and makes it a backfill run of this backfill. Every date of the range is
  * recorded with the run serving it or why it was skipped.
  */
-import { sql } from 'kysely';
 import { CapstanError, InvalidArgument } from '../core/errors.ts';
 import { firstInterval, nextInterval, type DataInterval } from '../core/schedule.ts';
 import type { JsonObject, SerializedDag } from '../core/serialized.ts';
 import { isDagRunTerminal, isTerminal, type DagRunState } from '../core/states.ts';
-import { AuditLog } from '../store/auditLog.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getSerializedDag } from '../store/dags.ts';
-import type { Page, PageRequest, SortRequest } from '../store/listPage.ts';
-import { countRunsByDag, createDagRun, findDagRunByLogicalDate, makeRunId } from '../store/dagRuns.ts';
-import type { BackfillTable, DagRunRow } from '../store/schema.ts';
-import { failQueuedRuns } from '../store/transitions/index.ts';
+import {
+  AuditLog,
+  backfillLinks,
+  backfillsOfRuns,
+  closeBackfillFailingQueuedRuns,
+  countRunsByDag,
+  createDagRun,
+  findBackfill,
+  findDagRunByLogicalDate,
+  getSerializedDag,
+  insertBackfill,
+  linkBackfillRun,
+  makeRunId,
+  markBackfillCompleted,
+  retypeAsBackfillRun,
+  runningRunsByBackfill,
+  runStates,
+  setBackfillPausedFlag,
+  tiCountsByStateOfRuns,
+  type BackfillInfo,
+  type BackfillLink,
+  type DagRunRow,
+  type MetadataDb,
+  type ReprocessBehavior,
+} from '../store/index.ts';
 import { clearTaskInstances } from './clear.ts';
 import { validateConf } from './triggerRun.ts';
 
-/** What happens to a date that already has a run (Airflow's `reprocess_behavior`). */
-export type ReprocessBehavior = BackfillTable['reprocess_behavior'];
+export { BACKFILL_SORT_FIELDS, listBackfills, pageBackfills, type BackfillInfo, type BackfillSortField, type ReprocessBehavior } from '../store/index.ts';
+
+/** Every reprocess behaviour, in the order the CLI lists them. */
 export const REPROCESS_BEHAVIORS: readonly ReprocessBehavior[] = ['none', 'failed', 'completed'];
 
 /** Most intervals one backfill may cover (a guard against a per-minute schedule over years). */
@@ -63,21 +81,6 @@ export interface BackfillPlanEntry {
   /** The run serving the date: the new run's id, or the existing run's. */
   runId: string;
   action: BackfillAction;
-}
-
-export interface BackfillInfo {
-  id: number;
-  dagId: string;
-  from: number;
-  to: number;
-  reprocess: ReprocessBehavior;
-  maxActiveRuns: number;
-  conf: JsonObject;
-  createdAt: number;
-  /** Set when every run finished, or when the backfill was cancelled. */
-  completedAt: number | null;
-  /** While paused, its queued runs are not started (running ones finish). */
-  isPaused: boolean;
 }
 
 export interface BackfillCreated {
@@ -185,13 +188,9 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
   }
   if (req.dryRun) return { backfill: null, plan, notEnded };
 
-  const row = await m.db
-    .insertInto('backfill')
-    .values({ dag_id: dag.dagId, from_date: req.from, to_date: req.to, reprocess_behavior: reprocess, max_active_runs: maxActiveRuns, dag_run_conf: JSON.stringify(conf), created_at: now, completed_at: null, updated_at: now })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const backfill = await insertBackfill(m, { dagId: dag.dagId, from: req.from, to: req.to, reprocess, maxActiveRuns, conf }, now);
   for (const [ordinal, entry] of plan.entries()) {
-    await applyEntry(m, { backfillId: row.id, ordinal, entry, existing: existingRuns.get(entry.logicalDate), dag, conf, now, actor });
+    await applyEntry(m, { backfillId: backfill.id, ordinal, entry, existing: existingRuns.get(entry.logicalDate), dag, conf, now, actor });
   }
   await new AuditLog(m, { now: () => now }).append({
     event: 'dag.backfill',
@@ -199,7 +198,7 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
     dagId: dag.dagId,
     runId: null,
     details: {
-      backfillId: row.id,
+      backfillId: backfill.id,
       from: new Date(req.from).toISOString(),
       to: new Date(req.to).toISOString(),
       reprocess,
@@ -209,7 +208,7 @@ export async function createBackfill(m: MetadataDb, req: BackfillRequest, now: n
       skipped: plan.filter((p) => p.action.kind === 'skip').length,
     },
   });
-  return { backfill: toInfo(row), plan, notEnded };
+  return { backfill, plan, notEnded };
 }
 
 /** Carry out one date of a backfill's plan: record a skip, create the run, or re-run the existing one. */
@@ -218,16 +217,17 @@ async function applyEntry(
   e: { backfillId: number; ordinal: number; entry: BackfillPlanEntry; existing: DagRunRow | undefined; dag: SerializedDag; conf: JsonObject; now: number; actor: string },
 ): Promise<void> {
   const { entry, dag, conf, now } = e;
-  const link = { backfill_id: e.backfillId, logical_date: entry.logicalDate, sort_ordinal: e.ordinal };
+  const link = (dagRunId: number | null, exceptionReason: BackfillLink['exceptionReason']) =>
+    linkBackfillRun(m, { backfillId: e.backfillId, logicalDate: entry.logicalDate, sortOrdinal: e.ordinal, dagRunId, exceptionReason });
   const a = entry.action;
   if (a.kind === 'skip') {
-    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: e.existing?.id ?? null, exception_reason: a.reason }).execute();
+    await link(e.existing?.id ?? null, a.reason);
     return;
   }
   if (a.kind === 'rerun' && e.existing) {
     // Link and retype first, so the run is under this backfill's limit from the moment it is queued again.
-    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: e.existing.id, exception_reason: null }).execute();
-    await m.db.updateTable('dag_run').set({ run_type: 'backfill', conf: JSON.stringify(conf), updated_at: now }).where('id', '=', e.existing.id).execute();
+    await link(e.existing.id, null);
+    await retypeAsBackfillRun(m, e.existing.id, conf, now);
     await clearTaskInstances(m, { dagId: dag.dagId, runId: e.existing.run_id }, now, e.actor);
     return;
   }
@@ -247,65 +247,17 @@ async function applyEntry(
     const other = await findDagRunByLogicalDate(m, dag.dagId, entry.logicalDate);
     if (!other) throw err;
     entry.action = { kind: 'skip', reason: 'in_flight', existingState: other.state };
-    await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: other.id, exception_reason: 'in_flight' }).execute();
+    await link(other.id, 'in_flight');
     return;
   }
-  await m.db.insertInto('backfill_dag_run').values({ ...link, dag_run_id: run.id, exception_reason: null }).execute();
-}
-
-function toInfo(row: { id: number; dag_id: string; from_date: number; to_date: number; reprocess_behavior: ReprocessBehavior; max_active_runs: number; dag_run_conf: string; created_at: number; completed_at: number | null; is_paused: number }): BackfillInfo {
-  return {
-    id: Number(row.id),
-    dagId: row.dag_id,
-    from: Number(row.from_date),
-    to: Number(row.to_date),
-    reprocess: row.reprocess_behavior,
-    maxActiveRuns: row.max_active_runs,
-    conf: JSON.parse(row.dag_run_conf) as JsonObject,
-    createdAt: Number(row.created_at),
-    completedAt: row.completed_at === null ? null : Number(row.completed_at),
-    isPaused: Number(row.is_paused) === 1,
-  };
+  await link(run.id, null);
 }
 
 /** The backfill with this id. Throws `not_found`. */
 export async function getBackfill(m: MetadataDb, id: number): Promise<BackfillInfo> {
-  const row = await m.db.selectFrom('backfill').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new CapstanError('not_found', `no backfill with id ${id}`, { hint: 'list them with `capstan dags list-backfills <dagId>`' });
-  return toInfo(row);
-}
-
-/** Backfills of a DAG, newest first. */
-export async function listBackfills(m: MetadataDb, dagId: string): Promise<BackfillInfo[]> {
-  const rows = await m.db.selectFrom('backfill').selectAll().where('dag_id', '=', dagId).orderBy('id', 'desc').execute();
-  return rows.map(toInfo);
-}
-
-/** Fields a backfill list may be ordered by. */
-export const BACKFILL_SORT_FIELDS = ['id', 'dagId', 'createdAt', 'completedAt', 'fromDate', 'toDate'] as const;
-export type BackfillSortField = (typeof BACKFILL_SORT_FIELDS)[number];
-const BACKFILL_COLUMNS = { id: 'id', dagId: 'dag_id', createdAt: 'created_at', completedAt: 'completed_at', fromDate: 'from_date', toDate: 'to_date' } as const;
-
-/**
- * One page of backfills, of the DAGs in `dagIds` when given (a principal limited to some DAGs) and of
- * `dagId` when given, optionally only active ones (not completed), ordered by `sort` (default newest
- * first), with how many matched.
- */
-export async function pageBackfills(
-  m: MetadataDb,
-  q: PageRequest & { dagId?: string; dagIds?: readonly string[]; active?: boolean; sort?: SortRequest<BackfillSortField> },
-): Promise<Page<BackfillInfo>> {
-  let base = m.db.selectFrom('backfill');
-  if (q.dagId !== undefined) base = base.where('dag_id', '=', q.dagId);
-  if (q.dagIds !== undefined) base = q.dagIds.length === 0 ? base.where(sql<boolean>`1 = 0`) : base.where('dag_id', 'in', [...q.dagIds]);
-  if (q.active !== undefined) base = base.where('completed_at', q.active ? 'is' : 'is not', null);
-  const sort = q.sort ?? { by: 'id', descending: true };
-  const direction = sort.descending ? 'desc' : 'asc';
-  const [rows, count] = await Promise.all([
-    base.selectAll().orderBy(BACKFILL_COLUMNS[sort.by], direction).orderBy('id', direction).limit(q.limit).offset(q.offset).execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toInfo), total: Number(count.n) };
+  const backfill = await findBackfill(m, id);
+  if (!backfill) throw new CapstanError('not_found', `no backfill with id ${id}`, { hint: 'list them with `capstan dags list-backfills <dagId>`' });
+  return backfill;
 }
 
 /**
@@ -315,7 +267,7 @@ export async function pageBackfills(
 export async function setBackfillPaused(m: MetadataDb, id: number, paused: boolean, now: number, actor: string): Promise<BackfillInfo> {
   const b = await getBackfill(m, id);
   if (b.completedAt !== null) throw new CapstanError('conflict', `backfill ${id} has ended; it can no longer be ${paused ? 'paused' : 'unpaused'}`, { hint: 'create a new backfill' });
-  await m.db.updateTable('backfill').set({ is_paused: paused ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+  await setBackfillPausedFlag(m, id, paused, now);
   await new AuditLog(m, { now: () => now }).append({ event: paused ? 'backfill.pause' : 'backfill.unpause', actor, dagId: b.dagId, details: { backfillId: id } });
   return getBackfill(m, id);
 }
@@ -328,12 +280,7 @@ export async function setBackfillPaused(m: MetadataDb, id: number, paused: boole
 export async function cancelBackfill(m: MetadataDb, id: number, now: number, actor: string): Promise<BackfillInfo> {
   const b = await getBackfill(m, id);
   if (b.completedAt !== null) throw new CapstanError('conflict', `backfill ${id} has already ended`);
-  const failed = await m.db.transaction().execute(async (tx) => {
-    await tx.updateTable('backfill').set({ is_paused: 1, completed_at: now, updated_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
-    const runs = await tx.selectFrom('backfill_dag_run').select('dag_run_id').where('backfill_id', '=', id).where('exception_reason', 'is', null).where('dag_run_id', 'is not', null).execute();
-    const runIds = runs.flatMap((r) => (r.dag_run_id === null ? [] : [r.dag_run_id]));
-    return (await failQueuedRuns(tx, runIds, `backfill ${id} cancelled`, { actor }, now)).length;
-  });
+  const failed = await closeBackfillFailingQueuedRuns(m, id, `backfill ${id} cancelled`, actor, now);
   await new AuditLog(m, { now: () => now }).append({ event: 'backfill.cancel', actor, dagId: b.dagId, details: { backfillId: id, queuedRunsFailed: failed } });
   return getBackfill(m, id);
 }
@@ -344,26 +291,20 @@ export async function cancelBackfill(m: MetadataDb, id: number, now: number, act
  */
 export async function backfillProgress(m: MetadataDb, id: number, now: number): Promise<BackfillProgress> {
   const backfill = await getBackfill(m, id);
-  const links = await m.db.selectFrom('backfill_dag_run').select(['dag_run_id', 'exception_reason']).where('backfill_id', '=', id).execute();
+  const links = await backfillLinks(m, id);
   const runIds = links.filter((l) => l.exception_reason === null && l.dag_run_id !== null).map((l) => Number(l.dag_run_id));
   const runs = { total: runIds.length, queued: 0, running: 0, success: 0, failed: 0 };
   const tasks = { done: 0, total: 0 };
   if (runIds.length > 0) {
-    for (const r of await m.db.selectFrom('dag_run').select('state').where('id', 'in', runIds).execute()) runs[r.state]++;
-    const tiRows = await m.db
-      .selectFrom('task_instance')
-      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('dag_run_id', 'in', runIds)
-      .groupBy('state')
-      .execute();
-    for (const t of tiRows) {
+    for (const state of await runStates(m, runIds)) runs[state]++;
+    for (const t of await tiCountsByStateOfRuns(m, runIds)) {
       tasks.total += Number(t.n);
       if (isTerminal(t.state)) tasks.done += Number(t.n);
     }
   }
   const complete = runs.queued === 0 && runs.running === 0;
   if (complete && backfill.completedAt === null) {
-    await m.db.updateTable('backfill').set({ completed_at: now, updated_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
+    await markBackfillCompleted(m, id, now);
     backfill.completedAt = now;
   }
   return { backfill, runs, skipped: links.length - runIds.length, tasks, complete };
@@ -393,28 +334,10 @@ export class RunStartGate {
     const backfillOf = new Map<number, { backfillId: number; max: number; paused: boolean }>();
     const runningByBackfill = new Map<number, number>();
     if (queuedBackfill.length > 0) {
-      const links = await m.db
-        .selectFrom('backfill_dag_run')
-        .innerJoin('backfill', 'backfill.id', 'backfill_dag_run.backfill_id')
-        .select(['backfill_dag_run.dag_run_id', 'backfill.id', 'backfill.max_active_runs', 'backfill.is_paused'])
-        .where('backfill_dag_run.dag_run_id', 'in', queuedBackfill)
-        // A run re-run by a later backfill belongs to the newest one: it is set last.
-        .orderBy('backfill.id')
-        .execute();
-      for (const l of links) backfillOf.set(Number(l.dag_run_id), { backfillId: Number(l.id), max: l.max_active_runs, paused: Number(l.is_paused) === 1 });
+      // A run re-run by a later backfill belongs to the newest one: it is set last.
+      for (const l of await backfillsOfRuns(m, queuedBackfill)) backfillOf.set(l.dagRunId, { backfillId: l.backfillId, max: l.maxActiveRuns, paused: l.paused });
       const backfillIds = [...new Set([...backfillOf.values()].map((b) => b.backfillId))];
-      if (backfillIds.length > 0) {
-        const rows = await m.db
-          .selectFrom('backfill_dag_run')
-          .innerJoin('dag_run', 'dag_run.id', 'backfill_dag_run.dag_run_id')
-          .select(['backfill_dag_run.backfill_id', (eb) => eb.fn.countAll<number>().as('n')])
-          .where('backfill_dag_run.backfill_id', 'in', backfillIds)
-          .where('backfill_dag_run.exception_reason', 'is', null)
-          .where('dag_run.state', '=', 'running')
-          .groupBy('backfill_dag_run.backfill_id')
-          .execute();
-        for (const r of rows) runningByBackfill.set(Number(r.backfill_id), Number(r.n));
-      }
+      if (backfillIds.length > 0) for (const [backfillId, n] of await runningRunsByBackfill(m, backfillIds)) runningByBackfill.set(backfillId, n);
     }
     return new RunStartGate(runningByDag, runningByBackfill, backfillOf);
   }

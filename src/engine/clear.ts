@@ -12,12 +12,17 @@
 import { InvalidArgument, NotFound } from '../core/errors.ts';
 import type { SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, TaskInstanceState } from '../core/states.ts';
-import { AuditLog } from '../store/auditLog.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getSerializedDag } from '../store/dags.ts';
-import { getDagRun, listDagRuns } from '../store/dagRuns.ts';
-import { listTaskInstances } from '../store/taskInstances.ts';
-import { clearRun, clearTis } from '../store/transitions/index.ts';
+import {
+  AuditLog,
+  clearRun,
+  clearTis,
+  getDagRun,
+  getSerializedDag,
+  inTransaction,
+  listDagRuns,
+  listTaskInstances,
+  type MetadataDb,
+} from '../store/index.ts';
 
 export interface ClearRequest {
   dagId: string;
@@ -131,7 +136,7 @@ export async function clearTaskInstances(m: MetadataDb, req: ClearRequest, now: 
     };
   }
   const retriesOf = new Map(dag.tasks.map((t) => [t.taskId, t.retry.retries]));
-  const result = await m.db.transaction().execute(async (tx) => {
+  const result = await inTransaction(m, async ({ db: tx }) => {
     const byRetries = new Map<number, string[]>();
     for (const ti of matching) {
       const r = retriesOf.get(ti.task_id) ?? ti.max_tries;

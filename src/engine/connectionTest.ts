@@ -20,7 +20,7 @@ import pg from 'pg';
 import { VersionApi } from '@kubernetes/client-node';
 import { errorMessage } from '../core/errors.ts';
 import { resolveKubeConfig } from '../kubernetes/index.ts';
-import type { Connection } from '../store/connections.ts';
+import type { Connection } from '../store/index.ts';
 
 /** One step of a test and how it went. */
 export interface ConnectionCheck {

@@ -3,8 +3,7 @@
  * on hot paths, and parsing the JSON on every read would dominate a 10,000-task run.
  */
 import type { SerializedDag, SerializedTask } from '../core/serialized.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getSerializedDag } from '../store/dags.ts';
+import { getSerializedDag, serializedDagHash, type MetadataDb } from '../store/index.ts';
 
 export interface IndexedDag {
   dag: SerializedDag;
@@ -35,13 +34,13 @@ export class SerializedDagCache {
     const now = this.#now();
     const cached = this.#cache.get(dagId);
     if (cached && now - cached.checkedAt < this.#maxAgeMs) return cached.indexed;
-    const row = await this.#db.db.selectFrom('serialized_dag').select('hash').where('dag_id', '=', dagId).executeTakeFirst();
-    if (cached && row && cached.indexed.hash === row.hash) {
+    const hash = await serializedDagHash(this.#db, dagId);
+    if (cached && hash !== undefined && cached.indexed.hash === hash) {
       cached.checkedAt = now;
       return cached.indexed;
     }
     const dag = await getSerializedDag(this.#db, dagId);
-    const indexed: IndexedDag = { dag, hash: row?.hash ?? '', tasks: new Map(dag.tasks.map((t) => [t.taskId, t])) };
+    const indexed: IndexedDag = { dag, hash: hash ?? '', tasks: new Map(dag.tasks.map((t) => [t.taskId, t])) };
     this.#cache.set(dagId, { indexed, checkedAt: now });
     return indexed;
   }

@@ -1,9 +1,8 @@
 /** The context a DAG-level callback receives, built from the ended run and its task instances. */
-import type { DagRunCallbackContext } from '../sdk/dag.ts';
-import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
+import type { DagCallbackContextData } from '../sdk/dag.ts';
+import type { DagRunRow, TaskInstanceRow } from '../store/index.ts';
 
-/** Context with `logicalDate` as epoch ms (it crosses a process boundary as JSON). */
-export type DagCallbackContextData = Omit<DagRunCallbackContext, 'logicalDate'> & { logicalDate: number | null };
+export type { DagCallbackContextData } from '../sdk/dag.ts';
 
 export function dagCallbackContext(run: DagRunRow, tis: TaskInstanceRow[]): DagCallbackContextData {
   const failed = tis.filter((t) => t.state === 'failed' || t.state === 'upstream_failed').map((t) => t.task_id);

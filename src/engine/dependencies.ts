@@ -12,8 +12,7 @@
 import type { SerializedTask } from '../core/serialized.ts';
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
-import type { TiDependencyFacts } from '../store/tiDependencyFacts.ts';
+import type { TaskInstanceRow, TiDependencyFacts } from '../store/index.ts';
 
 /** Kinds of unmet condition. */
 export type DependencyCode =

@@ -17,14 +17,23 @@
  */
 import { InvalidArgument } from '../core/errors.ts';
 import { isTerminal, statesLeadingTo, type DagRunState, type TaskInstanceState } from '../core/states.ts';
-import { AuditLog } from '../store/auditLog.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getSerializedDag } from '../store/dags.ts';
-import { getDagRun, listDagRuns, setRunNote } from '../store/dagRuns.ts';
-import { notifyTiChanged } from '../store/notifications.ts';
-import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
-import { listTaskInstances, syncTryRow } from '../store/taskInstances.ts';
-import { markRun, markTis, reopenRun } from '../store/transitions/index.ts';
+import {
+  AuditLog,
+  getDagRun,
+  getSerializedDag,
+  inTransaction,
+  listDagRuns,
+  listTaskInstances,
+  markRun,
+  markTis,
+  notifyTiChanged,
+  reopenRun,
+  setRunNote,
+  syncTryRow,
+  type DagRunRow,
+  type MetadataDb,
+  type TaskInstanceRow,
+} from '../store/index.ts';
 import { selectClearedTasks } from './clear.ts';
 
 export type MarkState = 'success' | 'failed';
@@ -97,7 +106,7 @@ export async function markTaskInstances(m: MetadataDb, req: MarkTasksRequest, no
   }
   if (req.dryRun || matching.length === 0) return { dryRun: req.dryRun ?? false, state: req.state, taskInstances: matching.map(marked) };
   const reason = req.state === 'failed' ? `marked failed by ${actor}` : null;
-  const moved = await m.db.transaction().execute(async (tx) => {
+  const moved = await inTransaction(m, async ({ db: tx }) => {
     const ids = new Set(await markTis(tx, matching.map((t) => t.id), req.state, reason, { actor }, now));
     for (const id of ids) await syncTryRow(tx, id);
     // A finished run is judged again by the scheduler from its new task states.
@@ -130,7 +139,7 @@ export async function markDagRun(m: MetadataDb, req: { dagId: string; runId: str
   const run = await getDagRun(m, req.dagId, req.runId);
   const tis = await listTaskInstances(m, { dagRunId: run.id });
   const changes: Array<MarkedTaskInstance & { state: TaskInstanceState }> = [];
-  await m.db.transaction().execute(async (tx) => {
+  await inTransaction(m, async ({ db: tx }) => {
     const move = async (rows: TaskInstanceRow[], to: 'success' | 'failed' | 'skipped', reason: string | null) => {
       const ids = new Set(await markTis(tx, rows.map((t) => t.id), to, reason, { actor }, now));
       for (const id of ids) await syncTryRow(tx, id);

@@ -4,32 +4,36 @@
  * without reporting, and the scheduler for zombies and timeouts. Each is one guarded update, so a try is
  * started at most once and ended at most once.
  */
-import { retryPolicyOf, type FailureReason } from '../core/failureReason.ts';
+import { retryPolicyOf } from '../core/failureReason.ts';
 import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
 import type { TaskInstanceState } from '../core/states.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { assertNever } from '../core/errors.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
-import { TiChangeNotifier } from '../store/notifications.ts';
-import { updateTryRow } from '../store/taskInstances.ts';
 import {
   deferTry,
   failOrRetryTry,
+  findTaskInstanceById,
   heartbeatTry,
+  insertTrigger,
+  inTransaction,
   rescheduleTry,
   skipTry,
   skipUnstartedTasks,
   startTry,
+  startTryRowOnce,
   succeedTry,
+  TiChangeNotifier,
+  tryStartDate,
+  updateTryRow,
   type Actor,
   type Db,
+  type MetadataDb,
   type MoveResult,
+  type NextKwargs,
+  type TaskInstanceRow,
   type TryEnd,
   type TryKey,
-} from '../store/transitions/index.ts';
-import { insertTrigger, type NextKwargs } from '../store/triggers.ts';
-import type { JsonObject } from '../core/serialized.ts';
-import type { SerializedTrigger } from '../triggers/types.ts';
+} from '../store/index.ts';
+import { assertNever } from '../core/errors.ts';
+import type { TryOutcome, TrySuspension } from '../core/execution.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
@@ -38,20 +42,7 @@ export type { TryKey } from '../store/transitions/index.ts';
 
 export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state: TaskInstanceState | 'missing'; reason: string };
 
-/** How a try ended, as reported by the task process or inferred by the platform. */
-export type TryOutcome =
-  /** `skipTaskIds`: downstream tasks to skip as the try succeeds (branch, short-circuit, latest-only). */
-  | { kind: 'success'; skipTaskIds?: string[] }
-  | { kind: 'skipped'; reason: string }
-  /** `failure` says why (and whether a retry may follow: see `retryPolicyOf`). */
-  | { kind: 'failed'; failure: FailureReason; exitCode?: number | null };
-
-/** How a try pauses without ending: it continues later with the same try number. */
-export type TrySuspension =
-  /** The try hands its wait to `trigger` and resumes in `method` when it fires (`timeoutMs`: null = none). */
-  | { kind: 'deferred'; trigger: SerializedTrigger; method: string; kwargs: JsonObject; timeoutMs: number | null }
-  /** A reschedule-mode sensor: the try continues at `rescheduleAt` (epoch ms), its slot free meanwhile. */
-  | { kind: 'rescheduled'; rescheduleAt: number };
+export type { TryOutcome, TrySuspension } from '../core/execution.ts';
 
 /**
  * Who reports a try's end from outside the task process: `process` names the task process that exited
@@ -100,7 +91,7 @@ export class TaskLifecycle {
         external_executor_id: row.external_executor_id,
       });
       // A try continued after a reschedule or a deferral keeps the start of its first run.
-      await this.#d.db.db.updateTable('task_instance_try').set({ start_date: now }).where('ti_id', '=', key.tiId).where('try_number', '=', key.tryNumber).where('start_date', 'is', null).execute();
+      await startTryRowOnce(this.#d.db, key.tiId, key.tryNumber, now);
       this.#d.events.tiChanged({ dagRunId: row.dag_run_id, tiId: row.id, state: 'running' });
       return { ok: true, ti: row };
     }
@@ -176,10 +167,10 @@ export class TaskLifecycle {
     // The skips of a branching task commit with its success: the scheduler sees both or neither.
     const state =
       outcome.kind === 'success' && skipIds.length > 0
-        ? await this.#d.db.db.transaction().execute(async (tx) => {
-            const ended = await endAndSync(tx);
+        ? await inTransaction(this.#d.db, async (tx) => {
+            const ended = await endAndSync(tx.db);
             if (ended === null) return null;
-            await skipUnstartedTasks(tx, cur.dag_run_id, skipIds, `skipped by '${cur.task_id}'`, by, now);
+            await skipUnstartedTasks(tx.db, cur.dag_run_id, skipIds, `skipped by '${cur.task_id}'`, by, now);
             return ended;
           })
         : await endAndSync(this.#d.db.db);
@@ -210,22 +201,22 @@ export class TaskLifecycle {
     const key = { tiId: cur.id, tryNumber: cur.try_number };
     // Read before the transaction: on SQLite a read outside it would wait for it to end.
     const executionTimeoutMs = outcome.kind === 'deferred' ? ((await this.#d.dags.get(cur.dag_id)).tasks.get(cur.task_id)?.executionTimeoutMs ?? null) : null;
-    const state = await this.#d.db.db.transaction().execute(async (tx) => {
+    const state = await inTransaction(this.#d.db, async (tx) => {
       let r: MoveResult<TaskInstanceRow>;
       if (outcome.kind === 'deferred') {
-        const triggerId = await insertTrigger(tx, outcome.trigger, now);
-        const firstStart = (await tx.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', cur.id).where('try_number', '=', cur.try_number).executeTakeFirst())?.start_date ?? cur.start_date ?? now;
-        r = await deferTry(tx, key, {
+        const triggerId = await insertTrigger(tx.db, outcome.trigger, now);
+        const firstStart = (await tryStartDate(tx, cur.id, cur.try_number)) ?? cur.start_date ?? now;
+        r = await deferTry(tx.db, key, {
           triggerId,
           method: outcome.method,
           nextKwargs: JSON.stringify({ kwargs: outcome.kwargs } satisfies NextKwargs),
           timeoutAt: deferralDeadline(now, outcome.timeoutMs, firstStart, executionTimeoutMs),
         }, by, now);
       } else {
-        r = await rescheduleTry(tx, key, outcome.rescheduleAt, by, now);
+        r = await rescheduleTry(tx.db, key, outcome.rescheduleAt, by, now);
       }
       if (r.kind !== 'moved') return null;
-      await updateTryRow(tx, cur.id, cur.try_number, { state: r.row.state });
+      await updateTryRow(tx.db, cur.id, cur.try_number, { state: r.row.state });
       return r.row.state;
     });
     if (state === null) return null;
@@ -250,7 +241,7 @@ export class TaskLifecycle {
   }
 
   async #current(tiId: string): Promise<TaskInstanceRow | undefined> {
-    return this.#d.db.db.selectFrom('task_instance').selectAll().where('id', '=', tiId).executeTakeFirst();
+    return findTaskInstanceById(this.#d.db, tiId);
   }
 }
 

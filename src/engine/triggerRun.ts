@@ -3,10 +3,7 @@ import { InvalidArgument } from '../core/errors.ts';
 import { validateParamValue } from '../core/params.ts';
 import { manualRunInterval } from '../core/schedule.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getSerializedDag } from '../store/dags.ts';
-import { createDagRun, makeRunId } from '../store/dagRuns.ts';
-import type { DagRunRow } from '../store/schema.ts';
+import { createDagRun, getSerializedDag, makeRunId, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_RUN_ID_PATTERN } from '../config/defaults.ts';
 
 export interface TriggerRequest {

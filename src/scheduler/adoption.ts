@@ -9,11 +9,16 @@
  */
 import type { Logger } from 'pino';
 import type { Executor } from '../executors/types.ts';
-import type { MetadataDb } from '../store/db.ts';
-import type { JobRegistry } from '../store/jobs.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
-import { takeOverTry, updateTryRow } from '../store/taskInstances.ts';
-import { requeueUnclaimedTry } from '../store/transitions/index.ts';
+import {
+  activeTisOfExecutor,
+  inTransaction,
+  requeueUnclaimedTry,
+  takeOverTry,
+  updateTryRow,
+  type JobRegistry,
+  type MetadataDb,
+  type TaskInstanceRow,
+} from '../store/index.ts';
 
 export async function adoptOrResetOrphans(
   m: MetadataDb,
@@ -26,12 +31,7 @@ export async function adoptOrResetOrphans(
   adopterJobId?: string,
 ): Promise<void> {
   const alive = new Set((await jobs.listAlive('scheduler', healthThresholdMs, now)).map((j) => j.id));
-  const candidates = await m.db
-    .selectFrom('task_instance')
-    .selectAll()
-    .where('state', 'in', ['queued', 'running'])
-    .where('executor', '=', executor.name)
-    .execute();
+  const candidates = await activeTisOfExecutor(m, executor.name);
   const found = candidates.filter((t) => t.queued_by_job_id === null || !alive.has(t.queued_by_job_id));
   const orphans: TaskInstanceRow[] = [];
   for (const t of found) if (adopterJobId === undefined || (await takeOverTry(m, t, adopterJobId))) orphans.push(t);
@@ -47,10 +47,10 @@ export async function adoptOrResetOrphans(
 
 /** Put an unclaimed queued try back to `scheduled` and close its try row as `removed` with `reason`. */
 async function requeueTry(m: MetadataDb, tiId: string, tryNumber: number, now: number, reason: string): Promise<boolean> {
-  return m.db.transaction().execute(async (tx) => {
-    const r = await requeueUnclaimedTry(tx, { tiId, tryNumber }, reason, { actor: 'scheduler' }, now);
+  return inTransaction(m, async (tx) => {
+    const r = await requeueUnclaimedTry(tx.db, { tiId, tryNumber }, reason, { actor: 'scheduler' }, now);
     if (r.kind !== 'moved') return false;
-    await updateTryRow(tx, tiId, tryNumber, { state: 'removed', end_date: now, failure_reason: reason });
+    await updateTryRow(tx.db, tiId, tryNumber, { state: 'removed', end_date: now, failure_reason: reason });
     return true;
   });
 }

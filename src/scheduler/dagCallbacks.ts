@@ -11,14 +11,12 @@
  * pending callbacks; a callback whose scheduler died while it ran stays `running` and is not run again
  * (at most once, as a callback may have side effects). Errors and timeouts are logged, never fatal.
  */
-import { callIsolated } from '../runtime/isolatedCall.ts';
+import { callIsolated } from '../dagprocessing/isolatedCall.ts';
 import type { Logger } from 'pino';
 import { dagCallbackContext, dagCallbackKind } from '../engine/dagCallbackContext.ts';
 import type { SerializedDagCache } from '../engine/dagCache.ts';
 import type { DagCallbackReply, DagCallbackRequest } from '../runtime/dagCallbackProcess.ts';
-import type { MetadataDb } from '../store/db.ts';
-import type { DagRunRow } from '../store/schema.ts';
-import { listTaskInstances } from '../store/taskInstances.ts';
+import { claimDagCallback, finishDagCallback, listTaskInstances, pendingDagCallbacks, type DagRunRow, type MetadataDb } from '../store/index.ts';
 
 const ENTRY = new URL('../runtime/dagCallbackProcess.ts', import.meta.url);
 
@@ -43,10 +41,9 @@ export class DagCallbackRunner {
   /** Claim due callbacks and start them; returns once they are started. */
   async runDue(): Promise<void> {
     const { db } = this.#d;
-    const due = await db.db.selectFrom('dag_run').selectAll().where('callback_state', '=', 'pending').orderBy('id').limit(20).execute();
+    const due = await pendingDagCallbacks(db, 20);
     for (const run of due) {
-      const claimed = await db.db.updateTable('dag_run').set({ callback_state: 'running' }).where('id', '=', run.id).where('callback_state', '=', 'pending').executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) continue;
+      if (!(await claimDagCallback(db, run.id))) continue;
       const p = this.#runOne(run).finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
     }
@@ -76,7 +73,7 @@ export class DagCallbackRunner {
     } catch (err) {
       log.error({ err }, 'DAG callback could not run (ignored)');
     }
-    await db.db.updateTable('dag_run').set({ callback_state: outcome }).where('id', '=', run.id).where('callback_state', '=', 'running').execute().catch((err: unknown) => log.error({ err }, 'could not record the DAG callback outcome'));
+    await finishDagCallback(db, run.id, outcome).catch((err: unknown) => log.error({ err }, 'could not record the DAG callback outcome'));
   }
 
   async #fork(request: DagCallbackRequest): Promise<DagCallbackReply> {

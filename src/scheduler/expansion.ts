@@ -14,12 +14,22 @@
 import { randomUUID } from 'node:crypto';
 import { expansionLength, mappingSources, MappingError } from '../core/mapping.ts';
 import type { JsonValue, SerializedTask } from '../core/serialized.ts';
-import { endWaiting, removeTis, skipAsPlaceholder } from '../store/transitions/index.ts';
+import {
+  clearMappedXComsFrom,
+  endWaiting,
+  indexPlaceholder,
+  insertMappedTis,
+  inTransaction,
+  pullMappedXComs,
+  pullXCom,
+  removeTis,
+  skipAsPlaceholder,
+  type DagRunRow,
+  type MetadataDb,
+  type NewMappedTi,
+  type TiStateRow,
+} from '../store/index.ts';
 import type { IndexedDag } from '../engine/dagCache.ts';
-import type { MetadataDb } from '../store/db.ts';
-import type { DagRunRow } from '../store/schema.ts';
-import type { TiStateRow } from '../store/taskInstances.ts';
-import { pullMappedXComs, pullXCom } from '../store/xcom.ts';
 import type { RunSnapshot } from './runSnapshot.ts';
 
 /** Default of `core.maxMapLength`, as Airflow's `max_map_length`. */
@@ -71,23 +81,16 @@ export async function expandMappedTask(
   }
   if (reason !== null) return endWaitingRows(m, rows, snap, 'failed', reason, now);
   if (length === 0) return expandToZero(m, rows, snap, task.taskId, now);
-  return m.db.transaction().execute(async (tx) => {
+  return inTransaction(m, async (tx) => {
     const placeholder = rows.find((r) => r.map_index === -1);
     const written: TiStateRow[] = [];
     if (placeholder) {
-      const moved = await tx
-        .updateTable('task_instance')
-        .set({ map_index: 0, updated_at: now })
-        .where('id', '=', placeholder.id)
-        .where('map_index', '=', -1)
-        .where('state', '=', 'none')
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) === 0) return { kind: 'raced' } as const;
+      if (!(await indexPlaceholder(tx, placeholder.id, now))) return { kind: 'raced' } as const;
       written.push({ ...placeholder, map_index: 0, updated_at: now });
     }
     const have = new Set(rows.filter((r) => r.map_index >= 0).map((r) => r.map_index));
     if (placeholder) have.add(0);
-    const fresh = [];
+    const fresh: NewMappedTi[] = [];
     for (let i = 0; i < length; i++) {
       if (have.has(i)) continue;
       fresh.push({
@@ -108,26 +111,17 @@ export async function expandMappedTask(
         updated_at: now,
       });
     }
-    // Chunked below both dialects' bind-parameter limits.
-    for (let i = 0; i < fresh.length; i += 1000) {
-      const inserted = await tx
-        .insertInto('task_instance')
-        .values(fresh.slice(i, i + 1000))
-        .onConflict((oc) => oc.columns(['dag_run_id', 'task_id', 'map_index']).doNothing())
-        .returning('id')
-        .execute();
-      const ids = new Set(inserted.map((r) => r.id));
-      for (const r of fresh.slice(i, i + 1000)) {
-        if (ids.has(r.id)) written.push({ id: r.id, task_id: r.task_id, map_index: r.map_index, state: 'none', try_number: 0, next_retry_at: null, updated_at: now });
-      }
+    const inserted = await insertMappedTis(tx, fresh);
+    for (const r of fresh) {
+      if (inserted.has(r.id)) written.push({ id: r.id, task_id: r.task_id, map_index: r.map_index, state: 'none', try_number: 0, next_retry_at: null, updated_at: now });
     }
     // A re-expansion to fewer elements: the indexes past the end no longer exist in the input.
     const beyond = rows.filter((r) => r.map_index >= length);
     if (beyond.length > 0) {
-      const ids = new Set(await removeTis(tx, beyond.map((r) => r.id), `map index beyond the expansion length ${length}`, now));
+      const ids = new Set(await removeTis(tx.db, beyond.map((r) => r.id), `map index beyond the expansion length ${length}`, now));
       for (const r of beyond) if (ids.has(r.id)) written.push({ ...r, state: 'removed', updated_at: now });
       // Their results are no longer part of the task's output (downstream pulls the list of what exists).
-      await tx.deleteFrom('xcom').where('dag_run_id', '=', run.id).where('task_id', '=', task.taskId).where('map_index', '>=', length).execute();
+      await clearMappedXComsFrom(tx, run.id, task.taskId, length);
     }
     snap.put(written);
     const ready = snap.rowsOf(task.taskId).filter((r) => r.state === 'none' && r.map_index >= 0 && r.map_index < length);
@@ -140,17 +134,17 @@ async function expandToZero(m: MetadataDb, rows: TiStateRow[], snap: RunSnapshot
   const reason = `mapped task '${taskId}' expanded to zero task instances (its input is empty)`;
   const placeholder = rows.find((r) => r.map_index === -1);
   if (placeholder) return endWaitingRows(m, [placeholder], snap, 'skipped', reason, now);
-  return m.db.transaction().execute(async (tx) => {
+  return inTransaction(m, async (tx) => {
     const waiting = rows.filter((r) => r.state === 'none');
     const [keep, ...rest] = waiting;
     if (!keep) return { kind: 'raced' } as const;
     const written: TiStateRow[] = [];
     if (rest.length > 0) {
-      const ids = new Set(await removeTis(tx, rest.map((r) => r.id), reason, now, { onlyWaiting: true }));
+      const ids = new Set(await removeTis(tx.db, rest.map((r) => r.id), reason, now, { onlyWaiting: true }));
       for (const r of rest) if (ids.has(r.id)) written.push({ ...r, state: 'removed', updated_at: now });
     }
-    if (await skipAsPlaceholder(tx, keep.id, reason, now)) written.push({ ...keep, map_index: -1, state: 'skipped', updated_at: now });
-    await tx.deleteFrom('xcom').where('dag_run_id', '=', snap.dagRunId).where('task_id', '=', taskId).where('map_index', '>=', 0).execute();
+    if (await skipAsPlaceholder(tx.db, keep.id, reason, now)) written.push({ ...keep, map_index: -1, state: 'skipped', updated_at: now });
+    await clearMappedXComsFrom(tx, snap.dagRunId, taskId, 0);
     snap.put(written);
     return { kind: 'ended', state: 'skipped', reason } as const;
   });

@@ -5,9 +5,7 @@
 import type { Logger } from 'pino';
 import { firstInterval, latestCompleteInterval, nextInterval, type DataInterval } from '../core/schedule.ts';
 import type { SerializedDag } from '../core/serialized.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { schedulableDags, setNextInterval } from '../store/dags.ts';
-import { countRunsByDag, createDagRun, latestScheduledRun, makeRunId } from '../store/dagRuns.ts';
+import { countRunsByDag, createDagRun, latestScheduledRun, makeRunId, schedulableDags, setNextInterval, type MetadataDb } from '../store/index.ts';
 
 /** The interval the next scheduled run of `dag` should cover, or null when none is due ever. */
 export async function nextDueInterval(m: MetadataDb, dag: SerializedDag, now: number): Promise<DataInterval | null> {

@@ -6,9 +6,7 @@
 import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
 import type { IndexedDag } from '../engine/dagCache.ts';
-import type { MetadataDb } from '../store/db.ts';
-import type { DagRunRow } from '../store/schema.ts';
-import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis } from '../store/transitions/index.ts';
+import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';
 import { tiKey, type RunSnapshot } from './runSnapshot.ts';
 

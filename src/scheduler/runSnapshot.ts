@@ -5,8 +5,7 @@
  * costs what changed, not the size of the run (a 10,000-task chain advances one task per loop).
  */
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { tiChangesSince, tiStatesOfRun, type TiStateRow } from '../store/taskInstances.ts';
+import { tiChangesSince, tiStatesOfRun, type MetadataDb, type TiStateRow } from '../store/index.ts';
 
 /**
  * Rows changed within this window before the last sync are read again: a write whose timestamp was taken

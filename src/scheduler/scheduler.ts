@@ -14,16 +14,26 @@ import type { TaskLifecycle } from '../engine/taskLifecycle.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { countTisByState } from '../store/taskInstances.ts';
-import { finishRun, skipUnfinished, startRun } from '../store/transitions/index.ts';
-import { JobRegistry } from '../store/jobs.ts';
-import { listenTiChanged } from '../store/notifications.ts';
-import type { DagRunRow } from '../store/schema.ts';
+import {
+  countTisByState,
+  failDeferral,
+  finishRun,
+  inTransaction,
+  JobRegistry,
+  listenTiChanged,
+  lockDagRows,
+  previousRunTiState,
+  queuedRunsToStart,
+  runningRuns,
+  skipUnfinished,
+  startRun,
+  timedOutDeferrals,
+  type DagRunRow,
+  type MetadataDb,
+} from '../store/index.ts';
 import { adoptOrResetOrphans } from './adoption.ts';
 import { DagCallbackRunner, hasDagCallback } from './dagCallbacks.ts';
 import { findTimedOutTries, findZombies } from './housekeeping.ts';
-import { failDeferral, timedOutDeferrals } from '../store/triggers.ts';
 import { QueueingCache, queueScheduledTasks } from './queueing.ts';
 import { DEFAULT_MAX_MAP_LENGTH } from './expansion.ts';
 import { createDueRuns } from './runCreation.ts';
@@ -176,15 +186,14 @@ export class Scheduler {
 
   async #startQueuedRuns(now: number): Promise<void> {
     const { db } = this.#d;
-    const queued = await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'queued').orderBy('logical_date').orderBy('id').limit(100).execute();
+    const queued = await queuedRunsToStart(db, 100);
     if (queued.length === 0) return;
     if (db.dialect !== 'postgres') return this.#startRuns(db, queued, now);
     // Two schedulers counting running runs at once would each start one past maxActiveRuns: hold the
     // DAGs' rows while counting and starting (the guarded update alone only stops starting a run twice).
-    await db.db.transaction().execute(async (tx) => {
-      const dagIds = [...new Set(queued.map((r) => r.dag_id))].sort();
-      await tx.selectFrom('dag').select('dag_id').where('dag_id', 'in', dagIds).orderBy('dag_id').forUpdate().execute();
-      await this.#startRuns({ ...db, db: tx }, queued, now);
+    await inTransaction(db, async (tx) => {
+      await lockDagRows(tx, [...new Set(queued.map((r) => r.dag_id))].sort());
+      await this.#startRuns(tx, queued, now);
     });
   }
 
@@ -205,7 +214,7 @@ export class Scheduler {
 
   async #scheduleRunningRuns(now: number): Promise<void> {
     const { db, options } = this.#d;
-    this.#runningRuns ??= await db.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
+    this.#runningRuns ??= await runningRuns(db);
     const runs = this.#runningRuns;
     const live = new Set(runs.map((r) => r.id));
     for (const id of this.#snapshots.keys()) if (!live.has(id)) this.#snapshots.delete(id);
@@ -278,17 +287,7 @@ export class Scheduler {
   }
 
   async #previousRunState(run: DagRunRow, taskId: string): Promise<TaskInstanceState | null> {
-    const prev = await this.#d.db.db
-      .selectFrom('task_instance')
-      .innerJoin('dag_run', 'dag_run.id', 'task_instance.dag_run_id')
-      .select('task_instance.state')
-      .where('dag_run.dag_id', '=', run.dag_id)
-      .where('task_instance.task_id', '=', taskId)
-      .where('dag_run.logical_date', '<', run.logical_date ?? Number.MAX_SAFE_INTEGER)
-      .orderBy('dag_run.logical_date', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return prev?.state ?? null;
+    return previousRunTiState(this.#d.db, { dagId: run.dag_id, taskId, before: run.logical_date ?? Number.MAX_SAFE_INTEGER });
   }
 
   async #queue(now: number): Promise<void> {

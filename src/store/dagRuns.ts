@@ -23,6 +23,16 @@ export interface NewRun {
   createdBy?: Actor;
 }
 
+/** Up to `limit` queued runs, oldest logical date first: the ones the scheduler considers starting. */
+export async function queuedRunsToStart(m: MetadataDb, limit: number): Promise<DagRunRow[]> {
+  return m.db.selectFrom('dag_run').selectAll().where('state', '=', 'queued').orderBy('logical_date').orderBy('id').limit(limit).execute();
+}
+
+/** Every running run, by id. */
+export async function runningRuns(m: MetadataDb): Promise<DagRunRow[]> {
+  return m.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').orderBy('id').execute();
+}
+
 /** Airflow-style run id: `scheduled__2026-01-01T00:00:00+00:00`; with `millis`, `manual__2026-01-01T00:00:00.123+00:00`. */
 export function makeRunId(runType: DagRunType, at: number, options: { millis?: boolean } = {}): string {
   const iso = new Date(at).toISOString();

@@ -8,6 +8,21 @@ import { CapstanError, NotFound } from '../core/errors.ts';
 import type { MetadataDb } from './db.ts';
 import type { DagRow } from './schema.ts';
 
+/** The hash of a DAG's stored serialized form (to tell whether a cached copy is current); undefined when none is stored. */
+export async function serializedDagHash(m: MetadataDb, dagId: string): Promise<string | undefined> {
+  const row = await m.db.selectFrom('serialized_dag').select('hash').where('dag_id', '=', dagId).executeTakeFirst();
+  return row?.hash;
+}
+
+/**
+ * Hold these DAGs' rows until the transaction `tx` ends (PostgreSQL `FOR UPDATE`, in `dag_id` order so two
+ * lockers cannot deadlock): the scheduler counts and starts runs under maxActiveRuns while holding them.
+ * Call it inside `inTransaction` (./db.ts); PostgreSQL only (SQLite's single writer already serializes).
+ */
+export async function lockDagRows(tx: MetadataDb, dagIds: readonly string[]): Promise<void> {
+  await tx.db.selectFrom('dag').select('dag_id').where('dag_id', 'in', [...dagIds]).orderBy('dag_id').forUpdate().execute();
+}
+
 /** Store a parsed DAG; returns true when its serialized form changed. */
 export async function upsertSerializedDag(m: MetadataDb, s: SerializedDag, now: number): Promise<boolean> {
   const data = JSON.stringify(s);

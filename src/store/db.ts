@@ -98,6 +98,17 @@ function sqlitePath(url: string): string {
   return match[1];
 }
 
+/**
+ * Run `fn` in one transaction (SQLite: `BEGIN IMMEDIATE`) with a handle on it: commits when `fn`
+ * resolves, rolls back when it throws. Every store function given the handle runs inside it.
+ *
+ * @example
+ * await inTransaction(m, async (tx) => { await lockDagRows(tx, ids); await startRuns(tx); });
+ */
+export async function inTransaction<T>(m: MetadataDb, fn: (tx: MetadataDb) => Promise<T>): Promise<T> {
+  return m.db.transaction().execute((tx) => fn({ ...m, db: tx }));
+}
+
 /** Resolves when the database answers a trivial query (`select 1`); rejects with the driver's error otherwise. */
 export async function pingDatabase(m: MetadataDb): Promise<void> {
   await sql`select 1`.execute(m.db);

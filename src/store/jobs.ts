@@ -152,6 +152,12 @@ export class JobRegistry {
     return row ? fromRow(row) : undefined;
   }
 
+  /** Which of the jobs `ids` are running with a heartbeat at most `thresholdMs` old at `now`. */
+  async aliveAmong(ids: readonly string[], thresholdMs: number, now: number = this.#now()): Promise<Set<string>> {
+    const jobs = await this.#m.db.selectFrom('job').select(['id', 'state', 'latest_heartbeat']).where('id', 'in', [...ids]).execute();
+    return new Set(jobs.filter((j) => j.state === 'running' && j.latest_heartbeat >= now - thresholdMs).map((j) => j.id));
+  }
+
   /** True when job `id` is running and heartbeated within `thresholdMs` of `now`. */
   async isAlive(id: string, thresholdMs: number, now: number = this.#now()): Promise<boolean> {
     const job = await this.get(id);

@@ -3,6 +3,7 @@
  * ./transitions/ (the only code that writes `task_instance.state`).
  */
 import type { Transaction } from 'kysely';
+import type { Db } from './transitions/index.ts';
 import { NotFound } from '../core/errors.ts';
 import type { TaskInstanceState } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
@@ -55,6 +56,46 @@ export async function getTaskInstance(m: MetadataDb, id: string): Promise<TaskIn
   const row = await m.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound(`no task instance with id ${id}`);
   return row;
+}
+
+/** The task instance with this id, or undefined. */
+export async function findTaskInstanceById(m: MetadataDb, id: string): Promise<TaskInstanceRow | undefined> {
+  return m.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Where a task instance stands — state, current try, end — or undefined (a cheap check for executors). */
+export async function tiPosition(m: MetadataDb, id: string): Promise<Pick<TaskInstanceRow, 'state' | 'try_number' | 'end_date'> | undefined> {
+  return m.db.selectFrom('task_instance').select(['state', 'try_number', 'end_date']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Running task instances. */
+export async function runningTis(m: MetadataDb): Promise<TaskInstanceRow[]> {
+  return m.db.selectFrom('task_instance').selectAll().where('state', '=', 'running').execute();
+}
+
+/** Running task instances whose last heartbeat is before `before` (zombie candidates). */
+export async function runningTisSilentSince(m: MetadataDb, before: number): Promise<TaskInstanceRow[]> {
+  return m.db.selectFrom('task_instance').selectAll().where('state', '=', 'running').where('last_heartbeat_at', '<', before).execute();
+}
+
+/** Task instances queued or running under executor `executor` (adoption candidates). */
+export async function activeTisOfExecutor(m: MetadataDb, executor: string): Promise<TaskInstanceRow[]> {
+  return m.db.selectFrom('task_instance').selectAll().where('state', 'in', ['queued', 'running']).where('executor', '=', executor).execute();
+}
+
+/** The state of `taskId` in the DAG's latest run with a logical date before `before` (null: none). */
+export async function previousRunTiState(m: MetadataDb, q: { dagId: string; taskId: string; before: number }): Promise<TaskInstanceState | null> {
+  const prev = await m.db
+    .selectFrom('task_instance')
+    .innerJoin('dag_run', 'dag_run.id', 'task_instance.dag_run_id')
+    .select('task_instance.state')
+    .where('dag_run.dag_id', '=', q.dagId)
+    .where('task_instance.task_id', '=', q.taskId)
+    .where('dag_run.logical_date', '<', q.before)
+    .orderBy('dag_run.logical_date', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return prev?.state ?? null;
 }
 
 export async function findTaskInstance(m: MetadataDb, dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
@@ -113,7 +154,7 @@ export async function countTisByState(m: MetadataDb): Promise<Map<TaskInstanceSt
  * Queue one scheduled task instance: `scheduled → queued`, the try number goes up by one and a try row
  * is written (see `queueTis`). Returns the new try number, or null when another scheduler got there first.
  */
-export async function queueTaskInstance(tx: Transaction<Database>, id: string, executor: string, now: number, jobId: string | null, by?: MoveBy): Promise<number | null> {
+export async function queueTaskInstance(tx: Db, id: string, executor: string, now: number, jobId: string | null, by?: MoveBy): Promise<number | null> {
   return (await queueTis(tx, [id], executor, now, jobId, by)).get(id) ?? null;
 }
 
@@ -123,6 +164,23 @@ export type TryRowUpdate = Partial<Pick<TaskInstanceTryRow, 'state' | 'hostname'
 /** Update one try row with values the caller already knows (no read). */
 export async function updateTryRow(db: MetadataDb['db'] | Transaction<Database>, tiId: string, tryNumber: number, set: TryRowUpdate): Promise<void> {
   await db.updateTable('task_instance_try').set(set).where('ti_id', '=', tiId).where('try_number', '=', tryNumber).execute();
+}
+
+/** The start of a try (its first run, for a try continued after a deferral or reschedule); undefined when it has no try row, null when it never started. */
+export async function tryStartDate(m: MetadataDb, tiId: string, tryNumber: number): Promise<number | null | undefined> {
+  const row = await m.db.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', tiId).where('try_number', '=', tryNumber).executeTakeFirst();
+  return row?.start_date;
+}
+
+/** A try's state as its try row records it, or undefined without a row. */
+export async function tryRowState(m: MetadataDb, tiId: string, tryNumber: number): Promise<TaskInstanceTryRow['state'] | undefined> {
+  const row = await m.db.selectFrom('task_instance_try').select('state').where('ti_id', '=', tiId).where('try_number', '=', tryNumber).executeTakeFirst();
+  return row?.state;
+}
+
+/** Record the try's start at `now` unless it has one (a continued try keeps its first start). */
+export async function startTryRowOnce(m: MetadataDb, tiId: string, tryNumber: number, now: number): Promise<void> {
+  await m.db.updateTable('task_instance_try').set({ start_date: now }).where('ti_id', '=', tiId).where('try_number', '=', tryNumber).where('start_date', 'is', null).execute();
 }
 
 /** Copy the task instance's current fields onto its try row (after a try's state changes). */

@@ -74,6 +74,11 @@ export async function clearXComs(m: MetadataDb, dagRunId: number, taskId: string
   await m.db.deleteFrom('xcom').where('dag_run_id', '=', dagRunId).where('task_id', '=', taskId).where('map_index', '=', mapIndex).execute();
 }
 
+/** Drop the XComs of a mapped task's indexes from `fromMapIndex` up (they left its expansion). */
+export async function clearMappedXComsFrom(m: MetadataDb, dagRunId: number, taskId: string, fromMapIndex: number): Promise<void> {
+  await m.db.deleteFrom('xcom').where('dag_run_id', '=', dagRunId).where('task_id', '=', taskId).where('map_index', '>=', fromMapIndex).execute();
+}
+
 export async function listXComs(m: MetadataDb, filter: { dagId: string; runId?: string; taskId?: string }): Promise<Array<{ runId: string; taskId: string; mapIndex: number; key: string; value: JsonValue }>> {
   let q = m.db.selectFrom('xcom').selectAll().where('dag_id', '=', filter.dagId).orderBy('dag_run_id').orderBy('task_id').orderBy('key');
   if (filter.runId) q = q.where('run_id', '=', filter.runId);

@@ -35,14 +35,34 @@ import { scheduleRun } from '../scheduler/runScheduling.ts';
 import { RunSnapshot } from '../scheduler/runSnapshot.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { createDagRun, deleteDagRun, findDagRun, getDagRunById, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
-import { finishRun, releaseRetries, startRun } from '../store/transitions/index.ts';
-import { saveRenderedFields } from '../store/renderedFields.ts';
-import type { DagRunRow, TaskInstanceRow } from '../store/schema.ts';
-import { getTaskInstance, listTaskInstances, queueTaskInstance } from '../store/taskInstances.ts';
-import { clearXComs, encodeXCom, pullMappedXComs, pullXCom, pushXCom, RETURN_VALUE_KEY } from '../store/xcom.ts';
-import { parseNextKwargs } from '../store/triggers.ts';
+import {
+  clearXComs,
+  createDagRun,
+  deleteDagRun,
+  encodeXCom,
+  findDagRun,
+  finishRun,
+  getDagRunById,
+  getTaskInstance,
+  inTransaction,
+  listTaskInstances,
+  makeRunId,
+  parseNextKwargs,
+  previousSuccessfulRun,
+  pullMappedXComs,
+  pullXCom,
+  pushXCom,
+  queueTaskInstance,
+  releaseRetries,
+  RETURN_VALUE_KEY,
+  saveRenderedFields,
+  setDagCallbackOutcome,
+  startRun,
+  tryStartDate,
+  type DagRunRow,
+  type MetadataDb,
+  type TaskInstanceRow,
+} from '../store/index.ts';
 import { createInProcessContext, type TaskLogLine, type XComBackend } from './context.ts';
 import { runTriggerInProcess } from './inProcessTrigger.ts';
 
@@ -207,7 +227,7 @@ async function runDagCallback(o: InProcessRunOptions, run: DagRunRow): Promise<v
   } catch (err) {
     error = errorMessage(err);
   }
-  await o.db.db.updateTable('dag_run').set({ callback_state: error === null ? 'done' : 'failed' }).where('id', '=', run.id).execute();
+  await setDagCallbackOutcome(o.db, run.id, error === null ? 'done' : 'failed');
   o.onDagCallback?.({ kind, error });
 }
 
@@ -275,7 +295,7 @@ class RunDriver {
   /** Queue, start, execute and end one try of a `scheduled` task instance. */
   async #runTry(tiId: string, taskId: string): Promise<void> {
     const { db } = this.#o;
-    const tryNumber = await db.db.transaction().execute((tx) => queueTaskInstance(tx, tiId, IN_PROCESS_EXECUTOR, this.#now(), null));
+    const tryNumber = await inTransaction(db, (tx) => queueTaskInstance(tx.db, tiId, IN_PROCESS_EXECUTOR, this.#now(), null));
     if (tryNumber === null) throw new CapstanError('conflict', `task '${taskId}' was queued by another process (is a scheduler serving this DAG?)`);
     const key = { tiId, tryNumber };
     const started = await this.#lifecycle.start(key, { hostname: hostname(), pid: process.pid });
@@ -287,7 +307,7 @@ class RunDriver {
     if (ti.next_method === null) await clearXComs(db, ti.dag_run_id, ti.task_id, ti.map_index);
     const next = parseNextKwargs(ti.next_kwargs);
     const resume = ti.next_method === null ? null : { method: ti.next_method, event: next.event ?? null, kwargs: next.kwargs };
-    const tryRow = await db.db.selectFrom('task_instance_try').select('start_date').where('ti_id', '=', tiId).where('try_number', '=', tryNumber).executeTakeFirst();
+    const tryStart = await tryStartDate(db, tiId, tryNumber);
     const masker = new SecretMasker();
     const file = this.#o.baseLogFolder
       ? await TaskLogWriter.open(taskLogPath(this.#o.baseLogFolder, { dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index, tryNumber }), { mask: (t) => masker.mask(t) })
@@ -315,7 +335,7 @@ class RunDriver {
         dataIntervalEnd: this.#run.data_interval_end,
         prevDataIntervalStartSuccess: prev?.data_interval_start ?? null,
         prevDataIntervalEndSuccess: prev?.data_interval_end ?? null,
-        tryStartedAt: tryRow?.start_date ?? ti.start_date ?? this.#now(),
+        tryStartedAt: tryStart ?? ti.start_date ?? this.#now(),
         rescheduleCount: ti.reschedule_count,
         params: this.#params,
         conf: this.#conf,

@@ -1,6 +1,5 @@
 /** The triggerer's health: the metadata database answers and a triggerer heartbeat is recent. */
-import { pingDatabase, type MetadataDb } from '../store/db.ts';
-import { JobRegistry } from '../store/jobs.ts';
+import { JobRegistry, pingDatabase, type MetadataDb } from '../store/index.ts';
 
 /** Same shape as the scheduler's report, with a `triggerer` section. */
 export interface TriggererHealthReport {

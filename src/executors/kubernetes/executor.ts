@@ -16,7 +16,7 @@ import type { FailureReason } from '../../core/failureReason.ts';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TaskTokenIssuer } from '../../api/taskToken.ts';
+import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
 import type { SerializedDagCache } from '../../engine/dagCache.ts';
@@ -27,8 +27,7 @@ import { isImageWaitingReason, isPodTerminal } from '../../kubernetes/lifecycle/
 import type { Manifest } from '../../kubernetes/pod/merge.ts';
 import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
-import type { MetadataDb } from '../../store/db.ts';
-import type { TaskInstanceRow } from '../../store/schema.ts';
+import { JobRegistry, tiPosition, tryRowState, type MetadataDb, type TaskInstanceRow } from '../../store/index.ts';
 import type { Executor, ExecutorEvent, ExecutorStartContext, TaskWorkload } from '../types.ts';
 import { kubernetesExecutorMetrics, type KubernetesExecutorMetrics } from './metrics.ts';
 import { adoptWorkerPod, deleteWorkerPod, finishWorkerPod, listWorkerPods, warningEventLines } from './podActions.ts';
@@ -564,14 +563,14 @@ export class KubernetesExecutor implements Executor {
 
   /** True while the try is still queued: its task process never claimed it, so nothing ran. */
   async #unclaimed(w: TaskWorkload): Promise<boolean> {
-    const row = await this.#o.db.db.selectFrom('task_instance').select(['state', 'try_number']).where('id', '=', w.tiId).executeTakeFirst();
+    const row = await tiPosition(this.#o.db, w.tiId);
     return row !== undefined && row.try_number === w.tryNumber && row.state === 'queued';
   }
 
   /** True when the try ended failed (it reported so), for deleteWorkerPodsOnFailure. */
   async #tryFailed(w: Pick<TaskWorkload, 'tiId' | 'tryNumber'>): Promise<boolean> {
-    const row = await this.#o.db.db.selectFrom('task_instance_try').select('state').where('ti_id', '=', w.tiId).where('try_number', '=', w.tryNumber).executeTakeFirst();
-    return row === undefined || (row.state !== 'success' && row.state !== 'skipped');
+    const state = await tryRowState(this.#o.db, w.tiId, w.tryNumber);
+    return state === undefined || (state !== 'success' && state !== 'skipped');
   }
 
   /** Pending too long → the try fails with the scheduler's explanation and the pod's events. */
@@ -613,16 +612,15 @@ export class KubernetesExecutor implements Executor {
       const pods = (await listWorkerPods(this.clients.core, this.#watched, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
       if (pods.length === 0) return;
       const owners = [...new Set(pods.map((p) => podOwner(p) ?? ''))];
-      const jobs = await this.#o.db.db.selectFrom('job').select(['id', 'state', 'latest_heartbeat']).where('id', 'in', owners).execute();
       const threshold = this.#o.healthCheckThresholdMs ?? 30_000;
       const now = this.#o.now();
-      const alive = new Set(jobs.filter((j) => j.state === 'running' && j.latest_heartbeat >= now - threshold).map((j) => j.id));
+      const alive = await new JobRegistry(this.#o.db).aliveAmong(owners, threshold, now);
       for (const pod of pods) {
         if (alive.has(podOwner(pod) ?? '')) continue;
         const tiId = pod.metadata?.annotations?.[TI_ID_ANNOTATION];
         const tryNumber = Number(pod.metadata?.annotations?.[POD_LABELS.tryNumber]);
         if (tiId === undefined) continue;
-        const ti = await this.#o.db.db.selectFrom('task_instance').select(['state', 'try_number', 'end_date']).where('id', '=', tiId).executeTakeFirst();
+        const ti = await tiPosition(this.#o.db, tiId);
         const current = ti !== undefined && ti.try_number === tryNumber;
         if (current && (ti.state === 'queued' || ti.state === 'running')) continue; // adoption's
         const [namespace, name] = [pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''];

@@ -272,6 +272,21 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     assert.deepEqual(first.taskInstances.map((t) => t.state).sort(), ['success', 'success', 'success']);
     assert.deepEqual(await seriousA11yViolations(page), [], 'task instances with selection');
     await screenshot(page, 'bulk-task-instances');
+
+    // One task's clear reaching earlier and later runs: the dry run names the instance in both runs.
+    await page.goto(`${s.url}/dags/ui_bulk/runs/${encodeURIComponent(runs[1] ?? '')}/tasks/fail_a?tab=details`);
+    await page.getByRole('button', { name: 'Clear', exact: true }).click();
+    const clear = page.getByRole('dialog', { name: 'Clear task instances' });
+    await clear.getByText('These 1 task instance will be cleared:').waitFor();
+    await clear.getByLabel('Earlier runs').check();
+    await clear.getByText('These 2 task instances will be cleared:').waitFor();
+    assert.deepEqual((await clear.locator('.preview-list li').allTextContents()).sort(), runs.map((r) => `fail_a in ${r} (now ${r === runs[0] ? 'success' : 'failed'})`).sort());
+    await clear.getByLabel('Later runs').check();
+    await clear.getByLabel('Downstream tasks').check();
+    await clear.getByText('These 2 task instances will be cleared:').waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), [], 'clear across runs');
+    await screenshot(page, 'clear-across-runs');
+    await clear.getByRole('button', { name: 'Cancel' }).click();
     assert.deepEqual(problems, []);
     await context.close();
   });

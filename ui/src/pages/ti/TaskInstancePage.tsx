@@ -66,7 +66,7 @@ export function TaskInstancePage() {
             <span className="muted">{ti.data.operator}</span>
           </>
         ) : null}
-        <Actions r={ref} />
+        <Actions r={ref} logicalDate={ti.data?.logicalDate} />
       </header>
       {ti.isError ? (
         <p role="alert" className="error-box">
@@ -260,20 +260,30 @@ function Rendered({ r, tryNumber }: { r: TiRef; tryNumber: number }) {
   );
 }
 
-type Action = { kind: 'clear'; onlyFailed: boolean; downstream: boolean } | { kind: 'mark'; state: 'success' | 'failed'; downstream: boolean };
+/** What else an action reaches: along the graph (upstream, downstream) and across runs by logical date (past, future). */
+interface Reach {
+  upstream: boolean;
+  downstream: boolean;
+  past: boolean;
+  future: boolean;
+}
+const NO_REACH: Reach = { upstream: false, downstream: false, past: false, future: false };
+type Action = ({ kind: 'clear'; onlyFailed: boolean } | { kind: 'mark'; state: 'success' | 'failed' }) & Reach;
 
 /** Clear and mark, each shown first as the server's dry run so the user sees what will change. */
-function Actions({ r }: { r: TiRef }) {
+function Actions({ r, logicalDate }: { r: TiRef; logicalDate: string | null | undefined }) {
   const me = useMe().data;
   const qc = useQueryClient();
   const [action, setAction] = useState<Action | undefined>();
   const run = async (a: Action, dryRun: boolean) => {
     const path = { dagId: r.dagId, dagRunId: r.dagRunId, taskId: r.taskId };
     if (a.kind === 'clear') {
-      const res = await data(api.POST('/dags/{dagId}/clearTaskInstances', { params: { path: { dagId: r.dagId } }, body: { dryRun, dagRunId: r.dagRunId, taskIds: [r.taskId], includeDownstream: a.downstream, includeUpstream: false, onlyFailed: a.onlyFailed } }));
+      // Past/future: every run up to / from this one's logical date instead of this run alone.
+      const across = (a.past || a.future) && logicalDate ? { ...(a.past ? {} : { startDate: logicalDate }), ...(a.future ? {} : { endDate: logicalDate }) } : { dagRunId: r.dagRunId };
+      const res = await data(api.POST('/dags/{dagId}/clearTaskInstances', { params: { path: { dagId: r.dagId } }, body: { dryRun, ...across, taskIds: [r.taskId], includeDownstream: a.downstream, includeUpstream: a.upstream, onlyFailed: a.onlyFailed } }));
       return res.taskInstances;
     }
-    const res = await data(api.PATCH('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}', { params: { path }, body: { newState: a.state, dryRun, includeDownstream: a.downstream, includeUpstream: false, includePast: false, includeFuture: false } }));
+    const res = await data(api.PATCH('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}', { params: { path }, body: { newState: a.state, dryRun, includeDownstream: a.downstream, includeUpstream: a.upstream, includePast: a.past, includeFuture: a.future } }));
     return res.taskInstances;
   };
   const preview = useQuery({ queryKey: ['preview', r, action], queryFn: () => run(action as Action, true), enabled: action !== undefined, staleTime: 0, gcTime: 0 });
@@ -289,21 +299,32 @@ function Actions({ r }: { r: TiRef }) {
   const title = action?.kind === 'clear' ? 'Clear task instances' : action ? `Mark as ${action.state}` : '';
   return (
     <div className="actions">
-      <button type="button" className="button" onClick={() => setAction({ kind: 'clear', onlyFailed: false, downstream: false })}>
+      <button type="button" className="button" onClick={() => setAction({ kind: 'clear', onlyFailed: false, ...NO_REACH })}>
         Clear
       </button>
-      <button type="button" className="button" onClick={() => setAction({ kind: 'mark', state: 'success', downstream: false })}>
+      <button type="button" className="button" onClick={() => setAction({ kind: 'mark', state: 'success', ...NO_REACH })}>
         Mark success
       </button>
-      <button type="button" className="button danger" onClick={() => setAction({ kind: 'mark', state: 'failed', downstream: false })}>
+      <button type="button" className="button danger" onClick={() => setAction({ kind: 'mark', state: 'failed', ...NO_REACH })}>
         Mark failed
       </button>
       <Dialog open={action !== undefined} title={title} onClose={() => setAction(undefined)}>
         {action ? (
           <div className="confirm">
-            <label className="check">
-              <input type="checkbox" checked={action.downstream} onChange={(e) => setAction({ ...action, downstream: e.target.checked })} /> Include downstream tasks
-            </label>
+            <div className="reach">
+              {(
+                [
+                  ['upstream', 'Upstream tasks'],
+                  ['downstream', 'Downstream tasks'],
+                  ['past', 'Earlier runs'],
+                  ['future', 'Later runs'],
+                ] as const
+              ).map(([k, label]) => (
+                <label key={k} className="check">
+                  <input type="checkbox" checked={action[k]} onChange={(e) => setAction({ ...action, [k]: e.target.checked })} /> {label}
+                </label>
+              ))}
+            </div>
             {action.kind === 'clear' ? (
               <label className="check">
                 <input type="checkbox" checked={action.onlyFailed} onChange={(e) => setAction({ ...action, onlyFailed: e.target.checked })} /> Only failed

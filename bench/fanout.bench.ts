@@ -1,13 +1,16 @@
 /**
- * `npm run bench:fanout`: issue 18's W1 and W2 through real task processes on a Capstan standalone (SQLite,
- * LocalExecutor, parallelism 8): W1 is one run of 100 independent no-op tasks, W2 a chain of 10; figures are
- * trigger → run end (the run's end_date), W1's task instances per second, W2's mean gap end(i) → start(i+1) and
- * the mean try duration (start → end), from the database. Each repetition is a fresh standalone in a process of
- * its own. Set CAPSTAN_BENCH_ROOT_BEFORE to another checkout (e.g. `git worktree add /tmp/capstan-before <sha>`
- * with node_modules symlinked) to time it in the same run, alternating with this one; medians are printed.
+ * `npm run bench:fanout`: issue 18's workloads through real task processes on a Capstan standalone (SQLite,
+ * LocalExecutor, parallelism 8): W1 is one run of 100 independent no-op tasks, W2 a chain of 10, W3 20 runs of a
+ * 10-task fan-out triggered at once, M1000 one task mapped over 1,000 elements (then a reduce). Figures are
+ * trigger → end of the last run (its end_date), task instances per second, trigger → first task start (W1's
+ * first try marked running), W2's mean gap end(i) → start(i+1) and the mean try duration (start → end), from the
+ * database. Each repetition is a fresh standalone in a process of its own. Set CAPSTAN_BENCH_ROOT_BEFORE to
+ * another checkout (e.g. `git worktree add /tmp/capstan-before <sha>` with node_modules symlinked) to time it in
+ * the same run, alternating with this one; medians are printed.
  *
  * Env: CAPSTAN_BENCH_RUNS (default 3), CAPSTAN_BENCH_WARM (localExecutor.warmProcesses, default 8: as many as
- * the parallelism, as Airflow's LocalExecutor keeps), CAPSTAN_BENCH_REUSE (true|false|unset: the checkout's default).
+ * the parallelism, as Airflow's LocalExecutor keeps), CAPSTAN_BENCH_REUSE (true|false|unset: the checkout's
+ * default), CAPSTAN_BENCH_MAPPED (elements of M1000, default 1000; 0 leaves it out).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -31,14 +34,21 @@ const spec: WorkloadSpec = {
   workloads: [
     { dagId: 'w1_fanout_100', shape: 'fanout', n: 100 },
     { dagId: 'w2_chain_10', shape: 'chain', n: 10 },
+    { dagId: 'w3_fanout_10_x20', shape: 'fanout', n: 10, runs: 20 },
   ],
 };
+const mapped = Number(process.env['CAPSTAN_BENCH_MAPPED'] ?? '1000');
+if (mapped > 0) spec.workloads.push({ dagId: 'm_mapped', shape: 'mapped', n: mapped });
 
 interface Figures {
   w1Ms: number;
   w1TiPerS: number;
+  firstStartMs: number;
   w2Ms: number;
   w2GapMs: number;
+  w3Ms: number;
+  w3TiPerS: number;
+  mappedMs: number;
   tryMs: number;
   load: number;
 }
@@ -46,28 +56,44 @@ interface Figures {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function figures(results: WorkloadResult[]): Figures {
-  const [w1, w2] = results;
-  if (!w1 || !w2) throw new Error('a workload is missing');
-  for (const r of results) if (r.run.state !== 'success') throw new Error(`${r.dagId} ended ${r.run.state}`);
-  const end = (r: WorkloadResult) => (r.run.end_date as number) - r.triggeredAt;
+  const [w1, w2, w3, m] = results;
+  if (!w1 || !w2 || !w3) throw new Error('a workload is missing');
+  for (const r of results) for (const run of r.runs) if (run.state !== 'success') throw new Error(`${r.dagId} ${run.runId} ended ${run.state}`);
+  const end = (r: WorkloadResult) => Math.max(...r.runs.map((run) => run.end_date as number)) - r.triggeredAt;
   const chain = [...w2.tis].sort((a, b) => Number(a.task_id.slice(1)) - Number(b.task_id.slice(1)));
   const gaps = chain.slice(1).map((t, i) => (t.start_date as number) - (chain[i]?.end_date as number));
-  const tries = [...w1.tis, ...w2.tis].map((t) => (t.end_date as number) - (t.start_date as number));
-  return { w1Ms: end(w1), w1TiPerS: (w1.tis.length * 1000) / end(w1), w2Ms: end(w2), w2GapMs: mean(gaps), tryMs: mean(tries), load: loadavg()[0] ?? 0 };
+  const tries = [...w1.tis, ...w2.tis, ...w3.tis].map((t) => (t.end_date as number) - (t.start_date as number));
+  const firstStart = Math.min(...w1.tis.map((t) => t.start_date as number)) - w1.triggeredAt;
+  return {
+    w1Ms: end(w1),
+    w1TiPerS: (w1.tis.length * 1000) / end(w1),
+    firstStartMs: firstStart,
+    w2Ms: end(w2),
+    w2GapMs: mean(gaps),
+    w3Ms: end(w3),
+    w3TiPerS: (w3.tis.length * 1000) / end(w3),
+    mappedMs: m ? end(m) : Number.NaN,
+    tryMs: mean(tries),
+    load: loadavg()[0] ?? 0,
+  };
 }
 
-process.stdout.write(`capstan W1/W2 (issue 18) — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} — node ${process.version} — ${runs} repetitions, warm ${spec.env['CAPSTAN__LOCAL_EXECUTOR__WARM_PROCESSES']}${reuse === undefined ? '' : `, reuseProcesses=${reuse}`}\n`);
+const line = (f: (k: keyof Figures) => number): string =>
+  `W1 ${ms(f('w1Ms')).padStart(6)} ms (${f('w1TiPerS').toFixed(1)} TI/s), first start ${ms(f('firstStartMs'))} ms   W2 ${ms(f('w2Ms')).padStart(6)} ms, mean gap ${ms(f('w2GapMs'))} ms   ` +
+  `W3 ${ms(f('w3Ms')).padStart(6)} ms (${f('w3TiPerS').toFixed(1)} TI/s)   M${mapped} ${ms(f('mappedMs')).padStart(6)} ms   mean try ${ms(f('tryMs'))} ms`;
+
+process.stdout.write(`capstan W1/W2/W3/M${mapped} (issue 18) — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} — node ${process.version} — ${runs} repetitions, warm ${spec.env['CAPSTAN__LOCAL_EXECUTOR__WARM_PROCESSES']}${reuse === undefined ? '' : `, reuseProcesses=${reuse}`}\n`);
 const all: Record<string, Figures[]> = Object.fromEntries(Object.keys(roots).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {
   for (const [name, root] of Object.entries(roots)) {
     const out = execFileSync(process.execPath, [RUNNER, root, JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const f = figures(out.trim().split('\n').map((l) => JSON.parse(l) as WorkloadResult));
     all[name]?.push(f);
-    process.stdout.write(`  #${i + 1} ${name.padEnd(6)} W1 ${ms(f.w1Ms).padStart(6)} ms (${f.w1TiPerS.toFixed(1)} TI/s)   W2 ${ms(f.w2Ms).padStart(6)} ms, mean gap ${ms(f.w2GapMs)} ms   mean try ${ms(f.tryMs)} ms   load ${f.load.toFixed(2)}\n`);
+    process.stdout.write(`  #${i + 1} ${name.padEnd(6)} ${line((k) => f[k])}   load ${f.load.toFixed(2)}\n`);
   }
 }
 process.stdout.write('\nmedians\n');
 for (const [name, fs] of Object.entries(all)) {
   const med = (k: keyof Figures) => quantile(fs.map((f) => f[k]), 0.5);
-  process.stdout.write(`  ${name.padEnd(6)} W1 ${ms(med('w1Ms')).padStart(6)} ms (${med('w1TiPerS').toFixed(1)} TI/s)   W2 ${ms(med('w2Ms')).padStart(6)} ms, mean gap ${ms(med('w2GapMs'))} ms   mean try ${ms(med('tryMs'))} ms\n`);
+  process.stdout.write(`  ${name.padEnd(6)} ${line(med)}\n`);
 }

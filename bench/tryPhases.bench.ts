@@ -9,7 +9,8 @@
  * Also printed: CPU per try of the task process and of the standalone process (scheduler, API server).
  *
  * Flags: --n N (default 30), --mode fresh|reuse|both (default both), --shape chain|fanout (default chain),
- * --warm W (localExecutor.warmProcesses, default 2 as in the default configuration).
+ * --warm W (localExecutor.warmProcesses, default 2 as in the default configuration), --settle MS (wait after
+ * start-up before triggering, default 3000: the warm processes boot and rehearse meanwhile).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,15 +26,17 @@ const n = Number(flag('--n', '30'));
 const mode = flag('--mode', 'both');
 const shape = flag('--shape', 'chain') as 'chain' | 'fanout';
 const warm = flag('--warm', '2');
+const settleMs = Number(flag('--settle', '3000'));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNNER = fileURLToPath(new URL('./support/runWorkloads.ts', import.meta.url));
 
 type Marks = Record<string, number> & { pid: number; tiId: string };
 
-/** Phase name → [from mark, to mark]; `boot` and `runtime import` count only for a process's first try. */
+/** Phase name → [from mark, to mark]; `boot`, `runtime import` and `warm-up` count only for a process's first try. */
 const PHASES: Array<[string, string, string]> = [
   ['spawn + Node boot', 'processStart', 'bootstrapComplete'],
   ['runtime import', 'bootstrapComplete', 'runtimeLoaded'],
+  ['warm-up (rehearsed try path)', 'runtimeLoaded', 'warmedUp'],
   ['start call', 'startCall', 'started'],
   ['log open', 'started', 'dagImport'],
   ['DAG module import', 'dagImport', 'dagImported'],
@@ -53,7 +56,7 @@ function runOnce(reuse: boolean): { result: WorkloadResult; marks: Marks[] } {
       CAPSTAN__CORE__TASK_ENV_ALLOW_LIST: 'CAPSTAN_TRY_PHASES_FILE',
       CAPSTAN__LOCAL_EXECUTOR__REUSE_PROCESSES: String(reuse),
     },
-    settleMs: 3_000,
+    settleMs,
     workloads: [{ dagId: `phases_${shape}`, shape, n }],
   };
   try {
@@ -81,16 +84,17 @@ function report(label: string, { result, marks }: { result: WorkloadResult; mark
   }
   const rows: Array<[string, number[]]> = [];
   for (const [name, from, to] of PHASES) {
-    const boot = from === 'processStart' || from === 'bootstrapComplete';
+    const boot = from === 'processStart' || from === 'bootstrapComplete' || from === 'runtimeLoaded';
     rows.push([name, marks.filter((m) => !boot || firstOfPid.has(m)).map((m) => (m[to] ?? Number.NaN) - (m[from] ?? Number.NaN))]);
   }
   const queuedToAssigned = marks.map((m) => (m['assigned'] ?? Number.NaN) - (byTi.get(m.tiId)?.queued_at ?? Number.NaN));
-  rows.splice(2, 0, ['queued → assigned to a process', queuedToAssigned]);
+  rows.splice(3, 0, ['queued → assigned to a process', queuedToAssigned]);
   rows.push(['CPU of the task process per try', marks.map((m) => m['cpuMs'] ?? Number.NaN)]);
   const chain = [...result.tis].sort((a, b) => Number(a.task_id.slice(1)) - Number(b.task_id.slice(1)));
   const gaps = shape === 'fanout' ? [] : chain.slice(1).map((t, i) => (t.start_date ?? Number.NaN) - (chain[i]?.end_date ?? Number.NaN));
   const firstQueued = Math.min(...result.tis.map((t) => t.queued_at ?? Number.POSITIVE_INFINITY));
   rows.push(['scheduler: trigger → first queued', [firstQueued - result.triggeredAt]]);
+  rows.push(['trigger → first task start (DB)', [Math.min(...result.tis.map((t) => t.start_date ?? Number.POSITIVE_INFINITY)) - result.triggeredAt]]);
   rows.push(['scheduler: queued → running (DB)', result.tis.map((t) => (t.start_date ?? Number.NaN) - (t.queued_at ?? Number.NaN))]);
   rows.push(['scheduler: end(i) → start(i+1) (DB)', gaps]);
   rows.push(['try wall: running → ended (DB)', result.tis.map((t) => (t.end_date ?? Number.NaN) - (t.start_date ?? Number.NaN))]);

@@ -23,17 +23,29 @@ export interface WorkloadSpec {
   env: Record<string, string>;
   /** Wait this long after start-up (warm processes booting) and between workloads. */
   settleMs: number;
-  workloads: Array<{ dagId: string; shape: 'fanout' | 'chain'; n: number }>;
+  workloads: Array<{
+    dagId: string;
+    /** `fanout`: n independent no-op tasks; `chain`: n no-op tasks one after another; `mapped`: one task mapped over n elements, then a reduce. */
+    shape: 'fanout' | 'chain' | 'mapped';
+    n: number;
+    /** Runs of the DAG triggered at once (default 1). */
+    runs?: number;
+  }>;
 }
 
 /** One workload's result. */
 export interface WorkloadResult {
   dagId: string;
+  /** When the (first) run was triggered. */
   triggeredAt: number;
+  /** Scheduler loops from trigger to the end of the last run. */
+  schedulerLoops: number;
+  /** Every run, when more than one was triggered (`run` is then the one that ended last). */
+  runs: Array<{ runId: string; state: string; start_date: number | null; end_date: number | null }>;
   /** CPU milliseconds this process (scheduler, API server, DAG processor, triggerer) used from trigger to run end. */
   serverCpuMs: number;
   run: { state: string; start_date: number | null; end_date: number | null };
-  tis: Array<{ id: string; task_id: string; state: string; queued_at: number | null; start_date: number | null; end_date: number | null; pid: number | null }>;
+  tis: Array<{ id: string; task_id: string; run_id: string; map_index: number; state: string; queued_at: number | null; start_date: number | null; end_date: number | null; pid: number | null }>;
 }
 
 const [root, specText] = process.argv.slice(2);
@@ -64,22 +76,31 @@ try {
   await sleep(spec.settleMs);
   for (const w of spec.workloads) {
     const cpuBefore = process.cpuUsage();
-    const triggeredAt = await triggerWhenParsed(db, w.dagId);
-    h.scheduler.wake();
-    for (;;) {
-      const run = await getDagRun(db, w.dagId, 'bench');
-      if (run.state === 'success' || run.state === 'failed') break;
-      await sleep(20);
+    const loopsBefore = h.scheduler.loops;
+    const runIds = Array.from({ length: w.runs ?? 1 }, (_, i) => (i === 0 ? 'bench' : `bench_${i}`));
+    // The API server wakes the scheduler on a trigger in a standalone; so does this, after each one.
+    let triggeredAt = Number.NaN;
+    for (const runId of runIds) {
+      const at = await triggerWhenParsed(db, w.dagId, runId);
+      if (Number.isNaN(triggeredAt)) triggeredAt = at;
+      h.scheduler.wake();
+    }
+    const ended = (state: string) => state === 'success' || state === 'failed';
+    for (const runId of runIds) {
+      while (!ended((await getDagRun(db, w.dagId, runId)).state)) await sleep(20);
     }
     const cpu = process.cpuUsage(cpuBefore);
-    const run = await getDagRun(db, w.dagId, 'bench');
-    const tis = await listTaskInstances(db, { dagId: w.dagId, runId: 'bench' });
+    const runs = await Promise.all(runIds.map(async (runId) => ({ runId, ...(await getDagRun(db, w.dagId, runId)) })));
+    const run = runs.reduce((a, b) => ((b.end_date ?? 0) > (a.end_date ?? 0) ? b : a));
+    const tis = (await Promise.all(runIds.map((runId) => listTaskInstances(db, { dagId: w.dagId, runId })))).flat();
     const result: WorkloadResult = {
       dagId: w.dagId,
       triggeredAt,
+      schedulerLoops: h.scheduler.loops - loopsBefore,
       serverCpuMs: (cpu.user + cpu.system) / 1000,
       run: { state: run.state, start_date: run.start_date, end_date: run.end_date },
-      tis: tis.map((t) => ({ id: t.id, task_id: t.task_id, state: t.state, queued_at: t.queued_at, start_date: t.start_date, end_date: t.end_date, pid: t.pid })),
+      runs: runs.map((r) => ({ runId: r.runId, state: r.state, start_date: r.start_date, end_date: r.end_date })),
+      tis: tis.map((t) => ({ id: t.id, task_id: t.task_id, run_id: t.run_id, map_index: t.map_index, state: t.state, queued_at: t.queued_at, start_date: t.start_date, end_date: t.end_date, pid: t.pid })),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     await sleep(spec.settleMs);
@@ -97,11 +118,11 @@ process.exit(0);
  * Trigger the run and return when (epoch ms); on a busy machine the DAG processor may still be parsing the file:
  * then wait for it (up to a minute).
  */
-async function triggerWhenParsed(db: Parameters<typeof triggerDagRun>[0], dagId: string): Promise<number> {
+async function triggerWhenParsed(db: Parameters<typeof triggerDagRun>[0], dagId: string, runId: string): Promise<number> {
   for (let waited = 0; ; waited += 200) {
     const at = Date.now();
     try {
-      await triggerDagRun(db, { dagId, runId: 'bench' }, at);
+      await triggerDagRun(db, { dagId, runId }, at);
       return at;
     } catch (err) {
       if ((err as { code?: string }).code !== 'not_found' || waited > 60_000) throw err;
@@ -111,9 +132,20 @@ async function triggerWhenParsed(db: Parameters<typeof triggerDagRun>[0], dagId:
 }
 
 function dagSource(w: WorkloadSpec['workloads'][number]): string {
+  const maxActiveRuns = w.runs ?? 1;
+  if (w.shape === 'mapped') {
+    return `import { dag, task } from 'capstan';
+export default dag({ dagId: '${w.dagId}', schedule: null, maxActiveTasks: ${w.n}, maxActiveRuns: ${maxActiveRuns} }, () => {
+  const numbers = task({ taskId: 'numbers' }, () => Array.from({ length: ${w.n} }, (_, i) => i));
+  const square = task({ taskId: 'square' }, (x: number) => x * x);
+  const total = task({ taskId: 'total' }, (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+  total(square.expand(numbers()));
+});
+`;
+  }
   const link = w.shape === 'chain' ? '    if (prev) prev.before(t);\n    prev = t;\n' : '';
   return `import { dag, EmptyOperator } from 'capstan';
-export default dag({ dagId: '${w.dagId}', schedule: null, maxActiveTasks: ${w.n} }, () => {
+export default dag({ dagId: '${w.dagId}', schedule: null, maxActiveTasks: ${w.n}, maxActiveRuns: ${maxActiveRuns} }, () => {
   let prev: EmptyOperator | undefined;
   for (let i = 0; i < ${w.n}; i++) {
     const t = new EmptyOperator({ taskId: 't' + i });

@@ -5,6 +5,9 @@
  * try's own environment and a new instance of its DAG file; see src/runtime/tryIsolation.ts for what is and
  * is not shared) until it has run `triesPerProcess` tries, grown past `processMemoryLimitBytes`, or a try
  * left something behind, was stopped, crashed or paused; without it every try gets a process of its own.
+ * Reused processes rehearse a try while they wait for their first (src/runtime/warmUp.ts), and offer their slot
+ * as soon as they report a try's outcome: the try the scheduler queues into it goes to the first process that is
+ * free, without another scheduling round.
  * Task processes are their own process-group leaders: stopping a try kills the whole group (a Bash
  * command's children too), and a scheduler crash leaves them running to report through the Execution API.
  */
@@ -16,7 +19,7 @@ import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../api/taskToken.ts';
 import type { TaskInstanceRow } from '../store/schema.ts';
 import type { RunTaskOptions } from '../runtime/taskRunner.ts';
-import { isProcessGroupMessage, isTryDone, type WorkerAssignment, type WorkerTryDone } from '../runtime/workerProtocol.ts';
+import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../runtime/workerProtocol.ts';
 import { taskEnvironment } from './taskEnv.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from './types.ts';
 
@@ -63,6 +66,12 @@ interface Running {
   pid: number;
   /** Process groups the task process announced (its commands' groups), stopped when it ends. */
   groups: number[];
+  /**
+   * A reused process said it is reporting the try's outcome: only that call, the task's callbacks and the end of
+   * its log are left, so its slot is offered to the scheduler again, and the try queued into it is handed to
+   * this process (or whichever is free first) as soon as it is done.
+   */
+  reporting: boolean;
 }
 
 export class LocalExecutor implements Executor {
@@ -72,6 +81,8 @@ export class LocalExecutor implements Executor {
   readonly #pending: TaskWorkload[] = [];
   readonly #events: ExecutorEvent[] = [];
   readonly #warm: IdleProcess[] = [];
+  /** Running tries reporting their outcome (see {@link Running.reporting}). */
+  #reporting = 0;
   readonly #spawnEnv: Record<string, string>;
   #adoptedPoll: NodeJS.Timeout | undefined;
   #idleCheck: NodeJS.Timeout | undefined;
@@ -94,14 +105,14 @@ export class LocalExecutor implements Executor {
   }
 
   openSlots(): number {
-    return Math.max(0, this.#o.parallelism - this.#running.size - this.#pending.length);
+    return Math.max(0, this.#o.parallelism - (this.#running.size - this.#reporting) - this.#pending.length);
   }
 
   queueWorkloads(workloads: TaskWorkload[]): void {
-    for (const w of workloads) {
-      const child = this.#takeWarm();
-      this.#launch(w, child);
-    }
+    // A try queued into the slot of one reporting its outcome waits for a process to be free: never more task
+    // processes than `parallelism`.
+    this.#pending.push(...workloads);
+    this.#launchPending();
   }
 
   async sync(): Promise<ExecutorEvent[]> {
@@ -109,6 +120,12 @@ export class LocalExecutor implements Executor {
   }
 
   async terminate(tiId: string, tryNumber: number, reason: string): Promise<void> {
+    const waiting = this.#pending.findIndex((w) => w.tiId === tiId && w.tryNumber === tryNumber);
+    if (waiting >= 0) {
+      this.#pending.splice(waiting, 1);
+      this.#events.push({ kind: 'exited', tiId, tryNumber, exitCode: null, signal: null, detail: `stopped before a task process took it (${reason})` });
+      return;
+    }
     const r = this.#running.get(key(tiId, tryNumber));
     if (!r) return;
     this.#o.logger.info({ tiId, tryNumber, reason }, 'stopping task process');
@@ -129,7 +146,7 @@ export class LocalExecutor implements Executor {
       if (ti.state === 'running' && ti.hostname === host && ti.pid !== null && isAlive(ti.pid)) {
         const w = { tiId: ti.id, tryNumber: ti.try_number, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, queue: ti.queue, priorityWeight: ti.priority_weight, fileloc: '', executionTimeoutMs: null };
         // Not our child, so it cannot announce its commands' process groups: note them while it lives.
-        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid, groups: descendantGroups(ti.pid) });
+        this.#running.set(key(ti.id, ti.try_number), { workload: w, child: null, pid: ti.pid, groups: descendantGroups(ti.pid), reporting: false });
       } else {
         notAdopted.push(ti);
       }
@@ -147,6 +164,8 @@ export class LocalExecutor implements Executor {
     if (this.#adoptedPoll) clearInterval(this.#adoptedPoll);
     if (this.#idleCheck) clearInterval(this.#idleCheck);
     for (const { child } of this.#warm.splice(0)) child.kill('SIGKILL');
+    // Tries no process took yet stay queued in the store, for the next scheduler to adopt or reset.
+    this.#pending.splice(0);
     if (this.#stderr !== undefined) closeSync(this.#stderr); // the children keep their own copies
     this.#stderr = undefined;
     // Running task processes carry on and report through the Execution API; their IPC channels must not
@@ -157,16 +176,29 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  /** Hand waiting tries to idle processes, or to new ones while fewer than `parallelism` run. */
+  #launchPending(): void {
+    while (this.#pending.length > 0) {
+      const child = this.#takeWarm();
+      if (child === undefined && this.#running.size >= this.#o.parallelism) return;
+      this.#launch(this.#pending.shift() as TaskWorkload, child);
+    }
+  }
+
   #launch(w: TaskWorkload, warm: ChildProcess | undefined): void {
     const child = warm ?? this.#spawn();
     const k = key(w.tiId, w.tryNumber);
-    const running: Running = { workload: w, child, pid: child.pid ?? -1, groups: [] };
+    const running: Running = { workload: w, child, pid: child.pid ?? -1, groups: [], reporting: false };
+    const previous = this.#running.get(k);
+    if (previous) this.#forget(k, previous);
     this.#running.set(k, running);
     let exited = false;
     const onMessage = (m: unknown): void => {
       if (isProcessGroupMessage(m)) {
         running.groups.push(m.pgid);
         if (exited) signalGroupOnly(m.pgid, 'SIGKILL');
+      } else if (isReporting(m) && m.tiId === w.tiId) {
+        this.#markReporting(running);
       } else if (isTryDone(m) && m.tiId === w.tiId) {
         detach();
         this.#tryDone(k, running, m);
@@ -179,8 +211,9 @@ export class LocalExecutor implements Executor {
       // commands run in groups of their own) is stopped with it.
       for (const g of [running.pid, ...running.groups]) signalGroupOnly(g, 'SIGKILL');
       // A try continued after a deferral may already run in a newer process under the same key.
-      if (this.#running.get(k) === running) this.#running.delete(k);
+      this.#forget(k, running);
       this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: code, signal, pid: running.pid });
+      this.#launchPending();
       this.#fillWarmPool();
     };
     const detach = (): void => {
@@ -213,19 +246,39 @@ export class LocalExecutor implements Executor {
     const { workload: w, child } = running;
     // What the try's commands left in groups of their own goes with the try, as when its process exits.
     for (const g of running.groups) signalGroupOnly(g, 'SIGKILL');
-    if (this.#running.get(k) === running) this.#running.delete(k);
+    this.#forget(k, running);
     this.#events.push({ kind: 'exited', tiId: w.tiId, tryNumber: w.tryNumber, exitCode: done.exitCode, signal: null, pid: running.pid });
     if (child === null) return;
     if (done.retiring !== null) {
       // It exits on its own once it sent this; a replacement starts now.
       this.#o.logger.debug({ pid: running.pid, reason: done.retiring }, 'task process retires');
-      child.once('exit', () => this.#fillWarmPool());
+      child.once('exit', () => {
+        this.#launchPending();
+        this.#fillWarmPool();
+      });
     } else if (this.#ended || !child.connected) {
       child.kill('SIGKILL');
+    } else if (this.#pending.length > 0) {
+      // The next try goes straight to the process that is free, without waiting for the scheduler.
+      this.#launch(this.#pending.shift() as TaskWorkload, child);
     } else {
       this.#addIdle(child);
     }
+    this.#launchPending();
     this.#fillWarmPool();
+  }
+
+  #markReporting(running: Running): void {
+    if (running.reporting || this.#running.get(key(running.workload.tiId, running.workload.tryNumber)) !== running) return;
+    running.reporting = true;
+    this.#reporting++;
+  }
+
+  /** `running` is over: it no longer holds a slot. */
+  #forget(k: string, running: Running): void {
+    if (this.#running.get(k) !== running) return;
+    this.#running.delete(k);
+    if (running.reporting) this.#reporting--;
   }
 
   #stderr: number | undefined;
@@ -244,6 +297,12 @@ export class LocalExecutor implements Executor {
     // pipe): what it prints outside its task log goes to a file beside the task logs.
     const child = fork(WORKER, [], { detached: true, stdio: ['ignore', 'ignore', this.#stderrFd(), 'ipc'], env: this.#spawnEnv });
     child.on('error', (err) => this.#o.logger.error({ err }, 'task process error'));
+    if (this.#o.reuseProcesses) {
+      // A process that runs many tries rehearses one while it waits (src/runtime/warmUp.ts); one that runs a
+      // single try would spend more CPU rehearsing than its try saves.
+      const warmUp: WorkerWarmUp = { kind: 'warmUp', apiUrl: this.#o.executionApiUrl };
+      child.send(warmUp, () => undefined);
+    }
     child.once('exit', () => {
       const i = this.#warm.findIndex((idle) => idle.child === child);
       if (i >= 0) this.#warm.splice(i, 1);
@@ -270,7 +329,7 @@ export class LocalExecutor implements Executor {
     if (this.#ended) return;
     // Reused processes come back when their try ends: never more of them than tries can run at once. Single-use
     // ones are kept ready for the next tries however many run now.
-    const target = this.#o.reuseProcesses ? Math.min(this.#o.warmProcesses, this.#o.parallelism - this.#running.size) : this.#o.warmProcesses;
+    const target = this.#o.reuseProcesses ? Math.min(this.#o.warmProcesses, this.#o.parallelism - this.#running.size - this.#pending.length) : this.#o.warmProcesses;
     while (this.#warm.length < target) this.#addIdle(this.#spawn());
   }
 
@@ -291,7 +350,7 @@ export class LocalExecutor implements Executor {
       } else {
         // Gone without us seeing how: stop what it left behind, as for a child of ours.
         for (const g of r.groups) signalGroupOnly(g, 'SIGKILL');
-        this.#running.delete(k);
+        this.#forget(k, r);
         this.#events.push({ kind: 'exited', tiId: r.workload.tiId, tryNumber: r.workload.tryNumber, exitCode: null, signal: null, detail: 'adopted process is gone', pid: r.pid });
       }
     }

@@ -55,6 +55,8 @@ export interface ReusedProcessHooks {
   importDag: (path: string) => Promise<Dag[]>;
   /** Filled in as the try ends. */
   report: TryEndReport;
+  /** Called as the try's final outcome (not a pause) is about to be reported: only reporting, callbacks and the log's end are left. */
+  onReporting?: () => void;
 }
 
 /** How a try went, beyond its exit code: what a reused task process needs to know to take another one. */
@@ -160,6 +162,7 @@ async function runClaimedTry(o: RunTaskOptions, reused: ReusedProcessHooks | und
   markPhase('logSettle');
   await settleLog();
   markPhase('finishCall');
+  if (outcome.kind !== 'deferred' && outcome.kind !== 'rescheduled') reused?.onReporting?.();
   try {
     const finished = await api.finish(outcome, returnValue).catch((err: unknown) => {
       // A return value too large to send at all fails the try as one over core.xcomMaxBytes does.

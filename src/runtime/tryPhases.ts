@@ -33,5 +33,6 @@ export function writePhases(fields: Record<string, string | number | boolean>): 
   const cpu = process.cpuUsage(cpuAtLastWrite);
   cpuAtLastWrite = process.cpuUsage();
   appendFileSync(PHASES_FILE, `${JSON.stringify({ pid: process.pid, ...fields, ...boot, ...marks, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
-  marks = { runtimeLoaded: marks['runtimeLoaded'] ?? Number.NaN };
+  // The process's own marks (booted, warmed up) stay with every later try's.
+  marks = { runtimeLoaded: marks['runtimeLoaded'] ?? Number.NaN, warmedUp: marks['warmedUp'] ?? Number.NaN };
 }

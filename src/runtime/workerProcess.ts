@@ -5,7 +5,7 @@
  * either takes the next try or retires (see tryIsolation.ts and workerProtocol.ts).
  */
 import { markPhase } from './tryPhases.ts';
-import type { WorkerAssignment, WorkerTryDone } from './workerProtocol.ts';
+import type { WorkerAssignment, WorkerReporting, WorkerTryDone, WorkerWarmUp } from './workerProtocol.ts';
 
 // An idle process whose executor is gone (its scheduler was killed without a clean shutdown) will never
 // get an assignment: it exits as soon as the IPC channel closes, or — should anything else hold the
@@ -32,6 +32,7 @@ const { runTaskTry } = await import('./taskRunner.ts');
 const { importDagFileInstance, registerCapstanResolver } = await import('../dagprocessing/loader.ts');
 const { onProcessGroup } = await import('../sdk/processGroups.ts');
 const { TryIsolation } = await import('./tryIsolation.ts');
+const { warmUpTryPath } = await import('./warmUp.ts');
 registerCapstanResolver();
 // Loaded while the process waits rather than on a try's critical path: the SDK every DAG file imports as
 // 'capstan', and fetch's HTTP client (loaded on first use; a data: URL needs no server).
@@ -46,13 +47,25 @@ onProcessGroup((pgid) => {
 
 let tries = 0;
 let isolation: InstanceType<typeof TryIsolation> | undefined;
+/** The rehearsal of a try's path (warmUp.ts), when the executor asked for one; a try waits for it to end. */
+let warmingUp: Promise<void> | undefined;
 
-process.on('message', (msg: WorkerAssignment) => {
+process.on('message', (msg: WorkerAssignment | WorkerWarmUp) => {
+  if (msg?.kind === 'warmUp' && warmingUp === undefined && tries === 0 && !busy) {
+    warmingUp = warmUpTryPath(msg.apiUrl, importDagFileInstance).then(() => markPhase('warmedUp'));
+    return;
+  }
   if (busy || msg?.kind !== 'run') return;
   busy = true;
   markPhase('assigned');
+  if (warmingUp === undefined) runAssignment(msg);
+  else void warmingUp.then(() => runAssignment(msg));
+});
+
+function runAssignment(msg: WorkerAssignment): void {
   const reuse = msg.reuse;
   if (reuse) {
+    // Taken once the process is booted and warmed up: what the first try finds is what every try must find.
     isolation ??= new TryIsolation();
     isolation.enter(reuse.env);
   } else {
@@ -61,7 +74,11 @@ process.on('message', (msg: WorkerAssignment) => {
     process.channel?.unref();
   }
   const report = { paused: false, aborted: false };
-  void runTaskTry(msg.run, reuse ? { report, importDag: importDagFileInstance } : undefined)
+  const onReporting = (): void => {
+    const reporting: WorkerReporting = { kind: 'reporting', tiId: msg.run.tiId };
+    if (process.connected) process.send?.(reporting, undefined, {}, () => undefined);
+  };
+  void runTaskTry(msg.run, reuse ? { report, importDag: importDagFileInstance, onReporting } : undefined)
     .catch((err: unknown) => {
       process.stderr.write(`task process failed: ${err instanceof Error ? err.stack : String(err)}\n`);
       return 1;
@@ -83,7 +100,7 @@ process.on('message', (msg: WorkerAssignment) => {
       }
       process.send?.(done, undefined, {}, () => exitIfOrphaned());
     });
-});
+}
 markPhase('runtimeLoaded');
 process.send?.({ ready: true });
 

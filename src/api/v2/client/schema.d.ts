@@ -271,26 +271,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Try history of a task instance
-         * @description Every try, oldest first: executor, host or pod, times, exit code and failure reason.
-         */
-        get: operations["getTaskInstanceTries"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/dependencies": {
         parameters: {
             query?: never;
@@ -331,6 +311,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Try history of a task instance
+         * @description Every try, oldest first — a cleared instance keeps its earlier tries: executor, host or pod, times, exit code and failure reason.
+         */
+        get: operations["getTaskInstanceTries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/stateHistory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every state move of a task instance, across its tries
+         * @description From the state history table: each queueing, start and end, and the clears, marks and retries between them, with who moved it (`actor`) and why (`reason`, `failureKind`). Oldest first unless `orderBy=-at`.
+         */
+        get: operations["getTaskInstanceStateHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}": {
         parameters: {
             query?: never;
@@ -340,7 +360,7 @@ export interface paths {
         };
         /**
          * A try's log, by byte range
-         * @description Reads at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. `tailBytes` reads the end of the log (from the first whole line within that many bytes) — how a viewer opens a 50 MB log at its tail, then loads backwards with `fromByte`/`toByte`.
+         * @description Forwards: at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. At the tail: `tailBytes` reads the end of the log (from the first whole line within that many bytes). Backwards: `endByte` (or `before`) reads at most `maxBytes` ending there, from the first whole line — how a viewer opens a 50 MB log at its tail, then loads earlier pages on demand with each answer’s `previousToken`.
          */
         get: operations["getLog"];
         put?: never;
@@ -1322,6 +1342,20 @@ export interface components {
             /** Format: date-time */
             endDate?: string;
         };
+        TaskInstanceDependencies: {
+            state: components["schemas"]["TaskInstanceState"];
+            /** @description one line per unmet condition; empty when nothing holds it back */
+            dependencies: {
+                code: string;
+                message: string;
+            }[];
+        };
+        RenderedFields: {
+            tryNumber: number;
+            renderedFields: {
+                [key: string]: unknown;
+            };
+        };
         TaskInstanceTry: {
             dagId: string;
             dagRunId: string;
@@ -1342,20 +1376,28 @@ export interface components {
             durationMs: number | null;
             exitCode: number | null;
             failureReason: string | null;
+            /**
+             * @description what kind of failure ended the try (oomKilled, imagePullFailed, exitCode, …)
+             * @enum {string|null}
+             */
+            failureKind?: "exception" | "exitCode" | "timeout" | "xcom" | "containerConfigError" | "deadlineExceeded" | "configError" | "oomKilled" | "evicted" | "imagePullFailed" | "nodeLost" | "heartbeatLost" | "podDeleted" | "unschedulable" | "launchFailed" | "unknown" | null;
         };
-        TaskInstanceDependencies: {
-            state: components["schemas"]["TaskInstanceState"];
-            /** @description one line per unmet condition; empty when nothing holds it back */
-            dependencies: {
-                code: string;
-                message: string;
-            }[];
-        };
-        RenderedFields: {
+        TaskInstanceStateMove: {
+            /** @description the try the move belongs to (0 before the first queueing) */
             tryNumber: number;
-            renderedFields: {
-                [key: string]: unknown;
-            };
+            mapIndex: number;
+            fromState: components["schemas"]["TaskInstanceState"];
+            toState: components["schemas"]["TaskInstanceState"];
+            /** @description `scheduler`, `executor`, `triggerer`, `worker`, a user name, or `token:<id>` */
+            actor: string;
+            reason: string | null;
+            /**
+             * @description set on moves to failed and up_for_retry
+             * @enum {string|null}
+             */
+            failureKind: "exception" | "exitCode" | "timeout" | "xcom" | "containerConfigError" | "deadlineExceeded" | "configError" | "oomKilled" | "evicted" | "imagePullFailed" | "nodeLost" | "heartbeatLost" | "podDeleted" | "unschedulable" | "launchFailed" | "unknown" | null;
+            /** Format: date-time */
+            at: string | null;
         };
         TaskLogChunk: {
             /** @description log text from fromByte to nextByte (UTF-8) */
@@ -1371,6 +1413,8 @@ export interface components {
             source: "store" | "live";
             /** @description pass as `token` to read on from nextByte; null once ended */
             continuationToken: string | null;
+            /** @description pass as `before` to read the page ending at fromByte; null at the start of the log */
+            previousToken: string | null;
         };
         Grid: {
             dagId: string;
@@ -3251,76 +3295,6 @@ export interface operations {
             };
         };
     };
-    getTaskInstanceTries: {
-        parameters: {
-            query?: {
-                /** @description map index; -1 (default) for an unmapped task */
-                mapIndex?: number;
-            };
-            header?: never;
-            path: {
-                /** @description DAG id */
-                dagId: string;
-                /** @description DAG run id */
-                dagRunId: string;
-                /** @description task id */
-                taskId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        taskInstances: components["schemas"]["TaskInstanceTry"][];
-                        /** @description entries matching the filters, over all pages */
-                        totalEntries: number;
-                    };
-                };
-            };
-            /** @description Invalid input; `error.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The role lacks the permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (or outside the caller’s DAG grants) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     getTaskInstanceDependencies: {
         parameters: {
             query?: {
@@ -3454,6 +3428,158 @@ export interface operations {
             };
         };
     };
+    getTaskInstanceTries: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        taskInstances: components["schemas"]["TaskInstanceTry"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskInstanceStateHistory: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description only the moves of this try */
+                tryNumber?: number;
+                /** @description page size (default 100, at most 1000) */
+                limit?: number;
+                /** @description entries to skip */
+                offset?: number;
+                /** @description sort field; a leading `-` sorts descending */
+                orderBy?: "at" | "-at";
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        stateMoves: components["schemas"]["TaskInstanceStateMove"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getLog: {
         parameters: {
             query?: {
@@ -3465,10 +3591,14 @@ export interface operations {
                 toByte?: number;
                 /** @description read the last N bytes instead */
                 tailBytes?: number;
+                /** @description read backwards: the page ending at this byte (exclusive) */
+                endByte?: number;
                 /** @description default 1048576 */
                 maxBytes?: number;
-                /** @description a continuationToken from an earlier read */
+                /** @description a continuationToken from an earlier read: the page after it */
                 token?: string;
+                /** @description a previousToken from an earlier read: the page before it */
+                before?: string;
             };
             header?: never;
             path: {

@@ -1,6 +1,7 @@
 /**
- * Task logs per try: a byte range (`fromByte`/`toByte`, or the last `tailBytes`) with a continuation token
- * for the next read, and a live follow of a running try as Server-Sent Events.
+ * Task logs per try: a byte range (`fromByte`/`toByte`, the last `tailBytes`, or the page ending at `endByte`)
+ * with continuation tokens for the next and the previous page, and a live follow of a running try as
+ * Server-Sent Events.
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -34,19 +35,20 @@ const LogChunkSchema = z
     ended: z.boolean().openapi({ description: 'the try is over and this read reached the end of its log' }),
     source: z.enum(['store', 'live']).openapi({ description: 'store: the log store; live: the worker pod, while the try runs' }),
     continuationToken: z.string().nullable().openapi({ description: 'pass as `token` to read on from nextByte; null once ended' }),
+    previousToken: z.string().nullable().openapi({ description: 'pass as `before` to read the page ending at fromByte; null at the start of the log' }),
   })
   .openapi('TaskLogChunk');
 
 /** The token is the next byte offset, opaque to clients so its form may change. */
 const tokenFor = (nextByte: number) => Buffer.from(JSON.stringify({ b: nextByte })).toString('base64url');
-function byteOfToken(token: string): number {
+function byteOfToken(token: string, field: 'token' | 'before'): number {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { b?: unknown };
     if (typeof v.b === 'number' && Number.isSafeInteger(v.b) && v.b >= 0) return v.b;
   } catch {
     // fall through
   }
-  throw new InvalidField('token', 'query: token: is not a continuation token of this API');
+  throw new InvalidField(field, `query: ${field}: is not a continuation token of this API`);
 }
 
 async function tryOf(d: V2Deps, p: { dagId: string; dagRunId: string; taskId: string; tryNumber: number }, mapIndex: number): Promise<{ ti: TaskInstanceRow; key: TaskLogKey }> {
@@ -75,13 +77,55 @@ function cutUtf8(bytes: Buffer, max: number): Buffer {
   return bytes.subarray(0, end);
 }
 
+/** Continuation-token query parameters and the read each one asks for. */
+type LogRead = { kind: 'forward'; fromByte: number } | { kind: 'tail'; bytes: number } | { kind: 'backward'; endByte: number };
+
+function logReadOf(q: { fromByte?: number | undefined; token?: string | undefined; tailBytes?: number | undefined; endByte?: number | undefined; before?: string | undefined }): LogRead {
+  const given = (['fromByte', 'token', 'tailBytes', 'endByte', 'before'] as const).filter((k) => q[k] !== undefined);
+  if (given.length > 1) throw new InvalidField(given[1] ?? 'fromByte', `query: give one of fromByte, token, tailBytes, endByte and before, not ${given.join(' and ')}`);
+  if (q.tailBytes !== undefined) return { kind: 'tail', bytes: q.tailBytes };
+  if (q.endByte !== undefined) return { kind: 'backward', endByte: q.endByte };
+  if (q.before !== undefined) return { kind: 'backward', endByte: byteOfToken(q.before, 'before') };
+  return { kind: 'forward', fromByte: q.token !== undefined ? byteOfToken(q.token, 'token') : (q.fromByte ?? 0) };
+}
+
+/**
+ * Bytes `fromByte`..`toByte` of the try's log (at most what exists), where the log is, and its whole size:
+ * the store's range read when it holds the log (a 50 MB log is not read to answer 1 MiB of it), else the
+ * live source's text.
+ */
+async function readLogRange(d: V2Deps, key: TaskLogKey, fromByte: number, toByte: number): Promise<{ bytes: Buffer; size: number; ended: boolean; source: TryLogChunk['source'] }> {
+  const logs = d.taskLogs as NonNullable<V2Deps['taskLogs']>;
+  const size = await logs.handler.size(key);
+  if (size > 0) {
+    const chunk = await logs.handler.read(key, { fromByte: Math.min(fromByte, size), toByte: Math.min(toByte, size) });
+    return { bytes: Buffer.from(chunk.text, 'utf8'), size, ended: chunk.ended, source: 'store' };
+  }
+  const chunk = await readLog(d, key, 0);
+  const all = Buffer.from(chunk.text, 'utf8');
+  return { bytes: all.subarray(Math.min(fromByte, all.length), Math.min(toByte, all.length)), size: all.length, ended: chunk.ended, source: chunk.source };
+}
+
+/** Where `bytes` (read from an offset that may fall inside a line) starts its first whole line; 0 when none. */
+function firstLineStart(bytes: Buffer): number {
+  const nl = bytes.indexOf(0x0a);
+  if (nl >= 0 && nl + 1 < bytes.length) return nl + 1;
+  // One line longer than the read: start at a whole UTF-8 character instead.
+  let i = 0;
+  while (i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i++;
+  return i;
+}
+
 export const getLog = defineRoute({
   method: 'get',
   path: '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}',
   operationId: 'getLog',
   tags: TAGS,
   summary: "A try's log, by byte range",
-  description: 'Reads at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. `tailBytes` reads the end of the log (from the first whole line within that many bytes) — how a viewer opens a 50 MB log at its tail, then loads backwards with `fromByte`/`toByte`.',
+  description:
+    'Forwards: at most `maxBytes` (default 1 MiB, at most 8 MiB) from `fromByte` (or `token`), up to `toByte` (exclusive) when given. ' +
+    'At the tail: `tailBytes` reads the end of the log (from the first whole line within that many bytes). ' +
+    'Backwards: `endByte` (or `before`) reads at most `maxBytes` ending there, from the first whole line — how a viewer opens a 50 MB log at its tail, then loads earlier pages on demand with each answer’s `previousToken`.',
   access: onDag('task_log', 'read'),
   params: LogPath,
   query: {
@@ -89,36 +133,56 @@ export const getLog = defineRoute({
     fromByte: byteQuery('first byte (default 0)'),
     toByte: byteQuery('end byte, exclusive'),
     tailBytes: intQuery({ min: 1, max: MAX_READ_BYTES, description: 'read the last N bytes instead' }).optional(),
+    endByte: byteQuery('read backwards: the page ending at this byte (exclusive)'),
     maxBytes: intQuery({ min: 1, max: MAX_READ_BYTES, description: `default ${DEFAULT_READ_BYTES}` }).optional(),
-    token: z.string().max(200).optional().openapi({ description: 'a continuationToken from an earlier read' }),
+    token: z.string().max(200).optional().openapi({ description: 'a continuationToken from an earlier read: the page after it' }),
+    before: z.string().max(200).optional().openapi({ description: 'a previousToken from an earlier read: the page before it' }),
   },
   response: { schema: LogChunkSchema },
   handler: async (_c, { params, query: q }, d) => {
-    if ([q.fromByte, q.token, q.tailBytes].filter((v) => v !== undefined).length > 1) throw new InvalidField('fromByte', 'query: give one of fromByte, token and tailBytes');
+    const read = logReadOf(q);
+    if (read.kind !== 'forward' && q.toByte !== undefined) throw new InvalidField('toByte', 'query: toByte: goes with fromByte or token only');
+    if (read.kind === 'forward' && q.toByte !== undefined && q.toByte < read.fromByte) throw new InvalidField('toByte', 'query: toByte: must be at least fromByte');
     const { key } = await tryOf(d, params, q.mapIndex);
-    let fromByte = q.token !== undefined ? byteOfToken(q.token) : (q.fromByte ?? 0);
-    if (q.tailBytes !== undefined) {
+    const max = q.maxBytes ?? DEFAULT_READ_BYTES;
+    let from: number;
+    let to: number;
+    if (read.kind === 'forward') {
+      from = read.fromByte;
+      to = Math.min(q.toByte ?? Number.MAX_SAFE_INTEGER, from + max);
+    } else {
       const size = await (d.taskLogs as NonNullable<V2Deps['taskLogs']>).handler.size(key);
-      fromByte = Math.max(0, size - q.tailBytes);
+      // A log only in the live source has no stored size: its range is cut from the whole text below.
+      const end = read.kind === 'tail' ? size || Number.MAX_SAFE_INTEGER : read.endByte;
+      from = Math.max(0, end - (read.kind === 'tail' ? read.bytes : max));
+      to = end;
     }
-    if (q.toByte !== undefined && q.toByte < fromByte) throw new InvalidField('toByte', 'query: toByte: must be at least fromByte');
-    const chunk = await readLog(d, key, fromByte);
-    const start = Math.min(fromByte, chunk.nextByte);
-    let bytes = Buffer.from(chunk.text, 'utf8');
-    let first = start;
-    if (q.tailBytes !== undefined && first > 0) {
-      // Start at a whole line.
-      const nl = bytes.indexOf(0x0a);
-      if (nl >= 0 && nl + 1 < bytes.length) {
-        bytes = bytes.subarray(nl + 1);
-        first += nl + 1;
-      }
+    const range = await readLogRange(d, key, from, to);
+    if (read.kind === 'tail' && range.size < to) {
+      // Live text: now that its size is known, take its tail.
+      from = Math.max(0, range.size - read.bytes);
+      to = range.size;
+      range.bytes = (await readLogRange(d, key, from, to)).bytes;
     }
-    const limit = Math.min(q.maxBytes ?? DEFAULT_READ_BYTES, q.toByte === undefined ? Number.MAX_SAFE_INTEGER : q.toByte - first);
-    const slice = cutUtf8(bytes, Math.max(0, limit));
+    let bytes = range.bytes;
+    let first = Math.min(from, range.size);
+    if (read.kind !== 'forward' && first > 0) {
+      const skip = firstLineStart(bytes);
+      bytes = bytes.subarray(skip);
+      first += skip;
+    }
+    const slice = cutUtf8(bytes, read.kind === 'forward' ? max : bytes.length);
     const nextByte = first + slice.length;
-    const ended = chunk.ended && nextByte >= chunk.nextByte;
-    return { content: slice.toString('utf8'), fromByte: first, nextByte, ended, source: chunk.source, continuationToken: ended ? null : tokenFor(nextByte) };
+    const ended = range.ended && nextByte >= range.size;
+    return {
+      content: slice.toString('utf8'),
+      fromByte: first,
+      nextByte,
+      ended,
+      source: range.source,
+      continuationToken: ended ? null : tokenFor(nextByte),
+      previousToken: first > 0 ? tokenFor(first) : null,
+    };
   },
 });
 

@@ -1,7 +1,7 @@
 /**
  * Task instances: list per run or across runs and DAGs (`~`), a batch list by body, one instance (any map
- * index) and a mapped task's indexes, mark with upstream/downstream/past/future and a dry run, clear, try
- * history, "why is this not running", and rendered template fields.
+ * index) and a mapped task's indexes, mark with upstream/downstream/past/future and a dry run, clear,
+ * "why is this not running", and rendered template fields (tries and state moves: tries.ts).
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../core/errors.ts';
@@ -12,14 +12,14 @@ import { getSerializedDag } from '../../../store/dags.ts';
 import { getDagRun } from '../../../store/dagRuns.ts';
 import { loadRenderedFields } from '../../../store/renderedFields.ts';
 import { searchTaskInstances, TI_SORT_FIELDS, type TiSearch } from '../../../store/runSearch.ts';
-import { findTaskInstance, listTries } from '../../../store/taskInstances.ts';
+import { findTaskInstance } from '../../../store/taskInstances.ts';
 import { tiDependencyFacts } from '../../../store/tiDependencyFacts.ts';
 import { onDag, onDagAudited } from '../access.ts';
 import { dateQuery, intQuery, listQuery, orderByQuery, pageQuery, searchQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';
 import { DagId, DagIdOrAll, pageOf, RunId, RunIdOrAll, TaskId, TaskIdField } from '../schemas/common.ts';
 import { ClearResultSchema, clearResultView, MarkResultSchema, markResultView } from '../schemas/actions.ts';
-import { TaskInstanceSchema, TaskInstanceStateSchema, TaskInstanceTrySchema, taskInstanceView, tryView } from '../schemas/runs.ts';
+import { TaskInstanceSchema, TaskInstanceStateSchema, taskInstanceView } from '../schemas/runs.ts';
 import { actor, dagScope } from './scope.ts';
 
 const TAGS = ['TaskInstance'];
@@ -293,24 +293,6 @@ export const clearTaskInstancesRoute = defineRoute({
   },
 });
 
-export const listTaskInstanceTries = defineRoute({
-  method: 'get',
-  path: '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries',
-  operationId: 'getTaskInstanceTries',
-  tags: TAGS,
-  summary: 'Try history of a task instance',
-  description: 'Every try, oldest first: executor, host or pod, times, exit code and failure reason.',
-  access: onDag('task_instance', 'read'),
-  params: TiPath,
-  query: { mapIndex: MapIndexQuery },
-  response: { schema: pageOf('taskInstances', TaskInstanceTrySchema) },
-  handler: async (_c, { params, query }, d) => {
-    const ti = await findTaskInstance(d.db, params.dagId, params.dagRunId, params.taskId, query.mapIndex);
-    const tries = await listTries(d.db, ti.id);
-    return { taskInstances: tries.map(tryView), totalEntries: tries.length };
-  },
-});
-
 const DependenciesSchema = z
   .object({
     state: TaskInstanceStateSchema,
@@ -364,7 +346,6 @@ export const taskInstanceRoutes = [
   listMappedTaskInstances,
   patchTaskInstance,
   clearTaskInstancesRoute,
-  listTaskInstanceTries,
   getTaskInstanceDependencies,
   getRenderedFields,
 ];

@@ -1,5 +1,6 @@
 /** Schemas and JSON views of DAG runs and task instances (Airflow 3's responses in camelCase). */
 import { z } from '@hono/zod-openapi';
+import { FAILURE_KINDS } from '../../../core/failureReason.ts';
 import { DAG_RUN_TYPES, TASK_INSTANCE_STATES } from '../../../core/states.ts';
 import type { JsonObject } from '../../../core/serialized.ts';
 import type { DagRunRow, TaskInstanceRow, TaskInstanceTryRow } from '../../../store/schema.ts';
@@ -124,6 +125,7 @@ export const TaskInstanceTrySchema = z
     durationMs: z.number().nullable(),
     exitCode: z.number().int().nullable(),
     failureReason: z.string().nullable(),
+    failureKind: z.enum(FAILURE_KINDS).nullable().optional().openapi({ description: 'what kind of failure ended the try (oomKilled, imagePullFailed, exitCode, …)' }),
   })
   .openapi('TaskInstanceTry');
 
@@ -145,6 +147,7 @@ export function tryView(t: TaskInstanceTryRow): z.input<typeof TaskInstanceTrySc
     durationMs: t.duration_ms,
     exitCode: t.exit_code,
     failureReason: t.failure_reason,
+    failureKind: t.failure_kind,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * A try's log: virtualised lines (a 50 MB log scrolls as fast as a short one), ANSI colours, search with
- * highlighted matches and next/previous, wrap and timestamp toggles, download, "load earlier" for logs
- * opened at their tail, and live follow that sticks to the bottom unless the reader scrolls up.
+ * highlighted matches and next/previous, wrap and timestamp toggles, download, earlier lines of a log opened
+ * at its tail read backwards on demand (the button, or scrolling to the top) with the lines in view kept in
+ * place, and live follow that sticks to the bottom unless the reader scrolls up.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
@@ -21,6 +22,21 @@ export function LogView({ tryRef }: { tryRef: TryRef }) {
   const needle = search.toLowerCase();
   const matches = useMemo(() => (needle === '' ? [] : shown.flatMap((l, i) => (plainText(l).toLowerCase().includes(needle) ? [i] : []))), [shown, needle]);
   const rows = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => 20, overscan: 20 });
+  // While earlier lines load: the first line in view and the count before, to keep that line in place.
+  const anchor = useRef<{ index: number; count: number } | undefined>(undefined);
+  const loadEarlier = () => {
+    const el = scroller.current;
+    const top = el ? rows.getVirtualItems().find((v) => v.end > el.scrollTop)?.index : undefined;
+    anchor.current = { index: top ?? 0, count: shown.length };
+    setStick(false);
+    log.loadEarlier();
+  };
+  useEffect(() => {
+    const a = anchor.current;
+    if (!a || shown.length === a.count) return;
+    anchor.current = undefined;
+    rows.scrollToIndex(a.index + shown.length - a.count, { align: 'start' });
+  }, [shown.length]);
 
   // Follow: new lines keep the view at the bottom while the reader has not scrolled away.
   useEffect(() => {
@@ -32,11 +48,15 @@ export function LogView({ tryRef }: { tryRef: TryRef }) {
       setStick(false);
       rows.scrollToIndex(target, { align: 'center' });
     }
-  }, [matchIndex, matches]);
+    // Not on `matches` alone: earlier lines arriving must not move the view to a match.
+  }, [matchIndex, needle]);
 
   const onScroll = () => {
     const el = scroller.current;
-    if (el) setStick(el.scrollHeight - el.scrollTop - el.clientHeight < 30);
+    if (!el) return;
+    setStick(el.scrollHeight - el.scrollTop - el.clientHeight < 30);
+    // Scrolled to the top of what is loaded: read the part before it.
+    if (el.scrollTop < 40 && log.fromByte > 0 && !log.loadingEarlier && shown.length > 0) loadEarlier();
   };
   const download = () => {
     const url = URL.createObjectURL(new Blob([log.lines.join('\n') + '\n'], { type: 'text/plain' }));
@@ -94,11 +114,11 @@ export function LogView({ tryRef }: { tryRef: TryRef }) {
         </p>
       ) : null}
       {log.fromByte > 0 ? (
-        <button type="button" className="button small" onClick={log.loadEarlier}>
-          Load earlier lines
+        <button type="button" className="button small" onClick={loadEarlier} disabled={log.loadingEarlier}>
+          {log.loadingEarlier ? 'Loading earlier lines…' : 'Load earlier lines'}
         </button>
       ) : null}
-      <div ref={scroller} className={`log-lines ${wrap ? 'wrap' : ''}`} onScroll={onScroll} tabIndex={0} aria-label="Log lines" role="log">
+      <div ref={scroller} className={`log-lines ${wrap ? 'wrap' : ''}`} onScroll={onScroll} tabIndex={0} aria-label="Log lines" role="log" data-line-count={shown.length}>
         <div className="log-inner" ref={(el) => el?.style.setProperty('height', `${rows.getTotalSize()}px`)}>
           {rows.getVirtualItems().map((v) => (
             <div

@@ -25,6 +25,8 @@ export interface TryLog {
   following: boolean;
   error: string | undefined;
   loading: boolean;
+  /** A "load earlier" read is under way (a second one waits for it). */
+  loadingEarlier: boolean;
   loadEarlier: () => void;
 }
 
@@ -45,6 +47,7 @@ export function useTryLog(r: TryRef): TryLog {
   const [following, setFollowing] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(true);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
   // A partial last line (no newline yet) waits here for the rest.
   const partial = useRef('');
   const key = `${r.dagId}/${r.dagRunId}/${r.taskId}/${r.mapIndex}/${r.tryNumber}`;
@@ -104,7 +107,8 @@ export function useTryLog(r: TryRef): TryLog {
   }, [key]);
 
   const loadEarlier = useCallback(() => {
-    if (fromByte === 0) return;
+    if (fromByte === 0 || loadingEarlier) return;
+    setLoadingEarlier(true);
     const start = Math.max(0, fromByte - CHUNK_BYTES);
     void data(api.GET('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}', { params: { path: logPath(r), query: { mapIndex: r.mapIndex, fromByte: start, toByte: fromByte, maxBytes: CHUNK_BYTES } } }))
       .then((chunk) => {
@@ -121,8 +125,9 @@ export function useTryLog(r: TryRef): TryLog {
         setFromByte(first);
         setLines((prev) => splitLines(text).concat(prev));
       })
-      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
-  }, [fromByte, key]);
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)))
+      .finally(() => setLoadingEarlier(false));
+  }, [fromByte, key, loadingEarlier]);
 
-  return { lines, fromByte, ended, following, error, loading, loadEarlier };
+  return { lines, fromByte, ended, following, error, loading, loadingEarlier, loadEarlier };
 }

@@ -13,9 +13,14 @@ import { api, data } from '../../api/v2.ts';
 import { useUrlState } from '../../components/urlState.ts';
 import { taskInstancePath } from '../ti/paths.ts';
 import { layout } from './graph/layout.ts';
+import { quickLayout } from './graph/quickLayout.ts';
 
 const NODE_W = 190;
 const NODE_H = 44;
+/** Above this many tasks React Flow draws only the nodes in view. */
+const DRAW_VISIBLE_ONLY_ABOVE = 200;
+
+type Positions = Map<string, { x: number; y: number }>;
 
 export function GraphView({ dagId }: { dagId: string }) {
   return (
@@ -35,7 +40,9 @@ function Graph({ dagId }: { dagId: string }) {
     queryKey: [...liveKeys.graph(dagId), runId ?? ''],
     queryFn: ({ signal }) => data(api.GET('/dags/{dagId}/graph', { params: { path: { dagId }, query: runId ? { dagRunId: runId } : {} }, signal })),
   });
-  const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | undefined>();
+  // The quick layout first (drawn at once), then ELK's when its worker answers.
+  const [laidOut, setLaidOut] = useState<{ by: 'quick' | 'elk'; positions: Positions } | undefined>();
+  const positions = laidOut?.positions;
   const [layoutError, setLayoutError] = useState<string | undefined>();
   const structure = useMemo(() => (graph.data ? JSON.stringify([graph.data.nodes.map((n) => n.id), graph.data.edges]) : ''), [graph.data]);
   const selected = u.get('task');
@@ -45,8 +52,10 @@ function Graph({ dagId }: { dagId: string }) {
   useEffect(() => {
     if (!graph.data) return;
     let live = true;
-    layout({ nodes: graph.data.nodes.map((n) => ({ id: n.id, width: NODE_W, height: NODE_H })), edges: graph.data.edges.map((e) => ({ id: `${e.sourceId}->${e.targetId}`, source: e.sourceId, target: e.targetId })) })
-      .then((p) => live && setPositions(p))
+    const input = { nodes: graph.data.nodes.map((n) => ({ id: n.id, width: NODE_W, height: NODE_H })), edges: graph.data.edges.map((e) => ({ id: `${e.sourceId}->${e.targetId}`, source: e.sourceId, target: e.targetId })) };
+    setLaidOut({ by: 'quick', positions: quickLayout(input) });
+    layout(input)
+      .then((p) => live && setLaidOut({ by: 'elk', positions: p }))
       .catch((err: unknown) => live && setLayoutError(err instanceof Error ? err.message : String(err)));
     return () => {
       live = false;
@@ -133,7 +142,7 @@ function Graph({ dagId }: { dagId: string }) {
         ) : null}
       </div>
       {layoutError ? <p role="alert">{layoutError}</p> : null}
-      <div className="graph-canvas" data-laid-out={positions ? 'true' : 'false'}>
+      <div className="graph-canvas" data-laid-out={positions ? 'true' : 'false'} data-layout={laidOut?.by ?? 'none'}>
         {positions ? (
           <ReactFlow
             nodes={nodes}
@@ -141,6 +150,7 @@ function Graph({ dagId }: { dagId: string }) {
             fitView
             nodesDraggable={false}
             nodesConnectable={false}
+            onlyRenderVisibleElements={nodes.length > DRAW_VISIBLE_ONLY_ABOVE}
             proOptions={{ hideAttribution: true }}
             onNodeClick={(_, n) => u.set({ task: n.id === selected ? undefined : n.id })}
             onNodeDoubleClick={(_, n) => runId && void navigate(taskInstancePath(dagId, runId, n.id))}

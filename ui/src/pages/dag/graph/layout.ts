@@ -27,7 +27,8 @@ export async function layout(input: LayoutInput): Promise<Map<string, { x: numbe
   const id = nextId++;
   const graph: ElkNode = {
     id: 'root',
-    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.layered.spacing.nodeNodeBetweenLayers': '60', 'elk.spacing.nodeNode': '24' },
+    // React Flow draws its own edges, so ELK's (costlier) orthogonal edge routing would be thrown away.
+    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.layered.spacing.nodeNodeBetweenLayers': '60', 'elk.spacing.nodeNode': '24', 'elk.edgeRouting': 'POLYLINE' },
     children: input.nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
     edges: input.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   };

@@ -313,7 +313,7 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     await context.close();
   });
 
-  test('roles: built-in and custom roles, create and edit a custom role', async () => {
+  test('roles: built-in and custom roles, create and edit a custom role; API tokens listed and revoked', async () => {
     const { context, page } = await newPage(browser);
     const problems = collectPageProblems(page);
     await signIn(page, s.url, undefined, undefined, '/');
@@ -339,6 +339,28 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     assert.deepEqual(stored, { ...stored, baseRole: 'Op', dagTags: ['bash', 'example'] });
     assert.deepEqual(await seriousA11yViolations(page), [], 'roles');
     await screenshot(page, 'admin-roles');
+
+    // Every user's API tokens: listed without secrets, revoked from here.
+    // (Minted by the page's session: a token may not mint tokens.)
+    const token = await page.evaluate(async () => {
+      const csrf = /capstan_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+      const r = await fetch('/auth/tokens', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': decodeURIComponent(csrf) }, body: JSON.stringify({ name: 'nightly-export' }) });
+      return (await r.json()) as { tokenId: string; token: string };
+    });
+    assert.ok(token.tokenId, JSON.stringify(token));
+    await page.goto(`${s.url}/admin/tokens`);
+    const tokenRow = page.locator(`tr[data-token="${token.tokenId}"]`);
+    await tokenRow.getByRole('cell', { name: 'nightly-export', exact: true }).waitFor();
+    assert.ok(!(await page.content()).includes(token.token), 'the secret is not shown');
+    assert.deepEqual(await seriousA11yViolations(page), [], 'tokens');
+    await screenshot(page, 'admin-tokens');
+    await tokenRow.getByRole('button', { name: 'Revoke token nightly-export of admin' }).click();
+    await tokenRow.waitFor({ state: 'detached' });
+    await page.getByLabel('Show revoked tokens').check();
+    await page.waitForURL(/revoked=1/);
+    await tokenRow.getByText(/^revoked /).waitFor();
+    const refused = await fetch(`${s.url}/api/v2/version`, { headers: { authorization: `Bearer ${token.token}` } });
+    assert.equal(refused.status, 401, 'the revoked token no longer works');
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -13,6 +13,7 @@ import { RunsBrowsePage, TaskInstancesBrowsePage } from './pages/BrowsePages.tsx
 import { RunPage } from './pages/runs/RunPage.tsx';
 import { AuditLogPage, ConfigPage, ConnectionsPage, ImportErrorsPage, PoolsPage, UsersPage, VariablesPage } from './pages/admin/AdminPages.tsx';
 import { RolesPage } from './pages/admin/RolesPage.tsx';
+import { TokensPage } from './pages/admin/TokensPage.tsx';
 import { XComsPage } from './pages/XComsPage.tsx';
 import { TaskInstancePage } from './pages/ti/TaskInstancePage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
@@ -43,6 +44,7 @@ export const routes: RouteObject[] = [
       { path: 'admin/connections', element: <ConnectionsPage /> },
       { path: 'admin/users', element: <UsersPage /> },
       { path: 'admin/roles', element: <RolesPage /> },
+      { path: 'admin/tokens', element: <TokensPage /> },
       { path: 'admin/config', element: <ConfigPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

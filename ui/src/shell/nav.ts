@@ -42,6 +42,7 @@ export const NAV: NavSection[] = [
       { label: 'Connections', to: '/admin/connections', key: 'c', needs: 'connection:read' },
       { label: 'Users', to: '/admin/users', key: 'u', needs: 'user:read' },
       { label: 'Roles', to: '/admin/roles', needs: 'role:read' },
+      { label: 'API tokens', to: '/admin/tokens', needs: 'user:read' },
       { label: 'Configuration', to: '/admin/config', needs: 'config:read' },
     ],
   },

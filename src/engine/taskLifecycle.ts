@@ -38,7 +38,7 @@ import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
 /** One try of a task instance (the key every try verb is checked against). */
-export type { TryKey } from '../store/transitions/index.ts';
+export type { TryKey } from '../store/index.ts';
 
 export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state: TaskInstanceState | 'missing'; reason: string };
 

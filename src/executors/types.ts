@@ -4,7 +4,7 @@
  * cannot: that a process or pod ended. The task's own outcome arrives through the Execution API.
  */
 import type { FailureReason } from '../core/failureReason.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
+import type { TaskInstanceRow } from '../store/index.ts';
 
 /** Everything an executor needs to start one try. */
 export interface TaskWorkload {

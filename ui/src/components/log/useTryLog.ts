@@ -109,21 +109,18 @@ export function useTryLog(r: TryRef): TryLog {
   const loadEarlier = useCallback(() => {
     if (fromByte === 0 || loadingEarlier) return;
     setLoadingEarlier(true);
-    const start = Math.max(0, fromByte - CHUNK_BYTES);
-    void data(api.GET('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}', { params: { path: logPath(r), query: { mapIndex: r.mapIndex, fromByte: start, toByte: fromByte, maxBytes: CHUNK_BYTES } } }))
+    // A backward read: the page ending where the lines held begin, starting at a whole line.
+    void data(api.GET('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}', { params: { path: logPath(r), query: { mapIndex: r.mapIndex, endByte: fromByte, maxBytes: CHUNK_BYTES } } }))
       .then((chunk) => {
-        let text = chunk.content;
-        let first = chunk.fromByte;
-        // Not at the start: drop the first, partial line (it is re-read with the next "earlier").
-        if (first > 0) {
-          const nl = text.indexOf('\n');
-          if (nl >= 0) {
-            first += new TextEncoder().encode(text.slice(0, nl + 1)).length;
-            text = text.slice(nl + 1);
-          }
-        }
-        setFromByte(first);
-        setLines((prev) => splitLines(text).concat(prev));
+        setFromByte(chunk.fromByte);
+        setLines((prev) => {
+          const earlier = splitLines(chunk.content);
+          // A page of one line longer than a read ends mid-line: its end and the first line held are one line.
+          const last = earlier.pop();
+          if (last === undefined) return prev;
+          if (chunk.content.endsWith('\n') || prev.length === 0) return [...earlier, last, ...prev];
+          return [...earlier, last + (prev[0] ?? ''), ...prev.slice(1)];
+        });
       })
       .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)))
       .finally(() => setLoadingEarlier(false));

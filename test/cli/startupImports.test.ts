@@ -1,0 +1,56 @@
+/**
+ * What a CLI start loads (issue 18 §4): `--help` and a remote command load no config parsing, database,
+ * Kubernetes, HTTP-server or engine code; a local `dags list` loads the store but not the engine, the SDK or
+ * ajv. Checked from the modules the process really loaded, not from timings.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const HOOK = fileURLToPath(new URL('./loadedModules.ts', import.meta.url));
+const home = mkdtempSync(join(tmpdir(), 'capstan-cli-imports-'));
+after(() => rmSync(home, { recursive: true, force: true }));
+
+/** The module URLs `capstan <args>` loaded, and its exit code. */
+function loadedBy(args: string[]): Promise<{ code: number; modules: string[]; stderr: string }> {
+  const file = join(home, `modules-${args.join('_').replace(/\W/g, '')}.txt`);
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CAPSTAN')));
+  const env = { ...base, CAPSTAN_HOME: home, CAPSTAN_TEST_LOADED_MODULES: file };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', HOOK, MAIN, ...args], { env }, (err, _stdout, stderr) => {
+      resolve({ code: err ? Number(err.code ?? 1) : 0, modules: readFileSync(file, 'utf8').trim().split('\n'), stderr });
+    });
+  });
+}
+
+const HEAVY = [/\/src\/store\//, /\/src\/config\//, /\/src\/engine\//, /\/src\/kubernetes\//, /\/src\/api\/(?!v2\/client\/)/, /node_modules\/(kysely|pg|yaml|zod|ajv|hono|@hono|@kubernetes)\//];
+const heavyIn = (modules: string[]) => modules.filter((m) => HEAVY.some((h) => h.test(m)));
+
+test('--help loads only the command index: no config, database, engine, Kubernetes or HTTP-server code', async () => {
+  const r = await loadedBy(['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(heavyIn(r.modules), []);
+});
+
+test('a remote command loads the API client, not config, database, engine, Kubernetes or HTTP-server code', async () => {
+  // Port 9 (discard) has no API server: the command fails to connect after loading what it needs.
+  const r = await loadedBy(['dags', 'list', '--api-url', 'http://127.0.0.1:9']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Capstan API server at http:\/\/127\.0\.0\.1:9/);
+  assert.ok(r.modules.some((m) => m.endsWith('/src/api/v2/client/index.ts')));
+  assert.deepEqual(heavyIn(r.modules), []);
+});
+
+test('a local dags list loads the store but not the engine, the SDK, ajv or the Kubernetes client', async () => {
+  const migrated = await loadedBy(['db', 'migrate']);
+  assert.equal(migrated.code, 0, migrated.stderr);
+  const r = await loadedBy(['dags', 'list']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.modules.some((m) => m.endsWith('/src/store/dags.ts')));
+  assert.deepEqual(r.modules.filter((m) => /\/src\/(engine|sdk|kubernetes|scheduler)\/|node_modules\/(ajv|hono|@kubernetes)\//.test(m)), []);
+});

@@ -215,6 +215,9 @@ export function createTriggerer(engine: Engine): Triggerer {
     },
     registry: engine.metrics.registry,
     events: engine.events,
+    // A deferred pod task's container log goes into its try's log while the triggerer watches the pod.
+    taskLogs: taskLogHandlerFor(engine.config.logging, (id) => engine.secrets.requireConnection(id)),
+    serverSecrets: serverSecrets(engine.config),
   });
 }
 

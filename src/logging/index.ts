@@ -6,3 +6,4 @@ export { LocalFileTaskLogHandler, TaskLogGapError, type TaskLogHandler, type Tas
 export { readTryLog, type LiveTaskLogSource, type TryLogChunk } from './tryLog.ts';
 export { ObjectStoreTaskLogHandler, type ObjectStoreCredentials, type ObjectStoreLocation } from './objectStoreHandler.ts';
 export { taskLogHandlerFor, type ConnectionResolver, type S3ConnectionParts } from './handlerFromConfig.ts';
+export { TaskLogAppender, type TaskLogAppenderOptions } from './taskLogAppender.ts';

@@ -12,10 +12,14 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import type { EngineEvents } from '../engine/events.ts';
+import { TaskLogAppender } from '../logging/taskLogAppender.ts';
+import type { TaskLogHandler } from '../logging/logHandler.ts';
+import { SecretMasker } from '../secrets/masker.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { JobRegistry } from '../store/jobs.ts';
 import { TiChangeNotifier } from '../store/notifications.ts';
+import { tiPosition } from '../store/taskInstances.ts';
 import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, isDeferredOn, releaseTriggers, type AssignedTrigger } from '../store/triggers.ts';
 import { loadTrigger } from '../triggers/registry.ts';
 import type { TriggerEnv, TriggerLogger } from '../triggers/types.ts';
@@ -37,6 +41,13 @@ export interface TriggererDeps {
   events?: EngineEvents;
   /** The clock triggers wait on. Default the wall clock. */
   clock?: Clock;
+  /**
+   * The task-log store (`logging.remoteStore`'s handler): triggers write into their deferred try's log through
+   * it (`env.taskLog`), masked with `serverSecrets` and every connection the trigger resolved. None: no `taskLog`.
+   */
+  taskLogs?: TaskLogHandler;
+  /** This deployment's own secrets (keys, the database password), masked in what triggers write to task logs. */
+  serverSecrets?: readonly string[];
 }
 
 interface Running {
@@ -147,9 +158,17 @@ export class Triggerer {
   #start(t: AssignedTrigger): void {
     const abort = new AbortController();
     const log = this.#triggerLogger(t);
+    const masker = new SecretMasker();
+    for (const secret of this.#d.serverSecrets ?? []) masker.add(secret);
     const env: TriggerEnv = {
-      clock: this.#clock, log, triggerId: t.id, getConnection: this.#d.getConnection,
+      clock: this.#clock, log, triggerId: t.id,
+      getConnection: async (connId) => {
+        const c = await this.#d.getConnection(connId);
+        masker.addConnection(c);
+        return c;
+      },
       isTaskDeferred: () => isDeferredOn(this.#d.db, t.tiId, t.id),
+      ...(this.#d.taskLogs ? { taskLog: this.#taskLog(t, this.#d.taskLogs, masker, log) } : {}),
     };
     const done = (async () => {
       try {
@@ -199,6 +218,15 @@ export class Triggerer {
       this.#notifier.changed(dagRunId);
       this.#d.events?.tiChanged({ dagRunId, tiId: t.tiId, state: 'scheduled' });
     }
+  }
+
+  /** The deferred try's log (its try number read when the first line is written). */
+  #taskLog(t: AssignedTrigger, handler: TaskLogHandler, masker: SecretMasker, log: TriggerLogger): TaskLogAppender {
+    return new TaskLogAppender(handler, async () => {
+      const position = await tiPosition(this.#d.db, t.tiId);
+      if (position === undefined) throw new Error(`task instance ${t.tiId} is gone`);
+      return { dagId: t.dagId, runId: t.runId, taskId: t.taskId, mapIndex: t.mapIndex, tryNumber: position.try_number };
+    }, { mask: (text) => masker.mask(text), onError: (err) => log.warn(errorMessage(err)) });
   }
 
   #triggerLogger(t: AssignedTrigger): TriggerLogger {

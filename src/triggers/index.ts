@@ -1,5 +1,5 @@
 /** Triggers: the deferrable-wait contract, the built-in triggers and the classpath registry. */
-export type { SerializedTrigger, Trigger, TriggerClass, TriggerEnv, TriggerEvent, TriggerLogger } from './types.ts';
+export type { SerializedTrigger, Trigger, TriggerClass, TriggerEnv, TriggerEvent, TriggerLogger, TriggerTaskLog } from './types.ts';
 export { builtinClasspath, triggerClasspath, BUILTIN_PREFIX } from './classpath.ts';
 export { DateTimeTrigger, TimeDeltaTrigger, type DateTimeTriggerKwargs } from './dateTime.ts';
 export { FileTrigger, matchingFiles, type FileTriggerKwargs } from './file.ts';

@@ -46,6 +46,19 @@ export interface TriggerEnv {
    * Absent where no database is at hand (an in-process test run): treat the task as still deferred.
    */
   isTaskDeferred?(): Promise<boolean>;
+  /**
+   * The deferred try's own task log, for what the awaited work prints while no task process runs (a pod's
+   * container log): lines appear to readers of the try's log at once, masked like the task's. Absent where the
+   * triggerer keeps no task logs (an in-process test run).
+   */
+  taskLog?: TriggerTaskLog;
+}
+
+/** Lines into the deferred try's task log (see `TriggerEnv.taskLog`). */
+export interface TriggerTaskLog {
+  info(text: string): void;
+  /** Resolves once every line written so far is stored: call before yielding the event that resumes the task. */
+  flush(): Promise<void>;
 }
 
 /**

@@ -94,6 +94,8 @@ export default example;
 /** The running setup; `stop()` ends everything it started. */
 export interface DeferrableSetup {
   core: CoreV1Api;
+  /** The control plane (e.g. `setPodLogs` to make a running pod print more). */
+  cluster: TestCluster;
   namespace: string;
   t: TestEngine;
   triggerer(): Triggerer | undefined;
@@ -145,7 +147,7 @@ export async function startDeferrableSetup(): Promise<DeferrableSetup> {
     .filter((p) => !p.metadata?.deletionTimestamp);
   startTriggerer();
   return {
-    core, namespace, t, startTriggerer, stopTriggerer, podsOf,
+    core, cluster, namespace, t, startTriggerer, stopTriggerer, podsOf,
     triggerer: () => running?.t,
     release: async (dagId) => {
       for (const p of await podsOf(dagId)) {

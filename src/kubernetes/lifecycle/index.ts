@@ -13,7 +13,7 @@ export { awaitPodEnd, awaitPodStart } from './podStartup.ts';
 export type { PodEndWaitOptions, StartupOptions, StartupResult } from './podStartup.ts';
 export { followContainerLogs } from './podLogs.ts';
 export type { FollowLogsOptions, LogLine } from './podLogs.ts';
-export { LogCursor, parseTimedLine } from './logCursor.ts';
+export { LogCursor, parseTimedLine, type LogCursorState } from './logCursor.ts';
 export { streamPodEvents, formatPodEvent } from './podEvents.ts';
 export type { PodEvent, PodEventsOptions } from './podEvents.ts';
 export { nativeSidecarProblem, NATIVE_SIDECARS_SINCE, parseServerVersion, requireNativeSidecars, serverVersion } from './serverVersion.ts';

@@ -30,12 +30,36 @@ export function parseTimedLine(line: string): TimedLine {
   return { ns: BigInt(ms) * 1_000_000n + nanos, timestamp: whole.slice(0, -1), text: line.slice(whole.length) };
 }
 
+/**
+ * Where a follower stopped, as JSON: the last timestamp delivered (ns since the epoch, decimal) and how many
+ * lines carried it. A deferrable pod task's trigger hands it to the resumed task, which reads on from there.
+ */
+export interface LogCursorState {
+  lastNs: string;
+  atLast: number;
+}
+
 /** Tracks what was delivered so a resumed stream neither repeats nor skips lines. */
 export class LogCursor {
   #lastNs: bigint | undefined;
   #atLast = 0;
   /** Count of matching lines skipped in the current stream (reset by {@link beginStream}). */
   #skippedAtLast = 0;
+
+  /** A cursor that continues after `state` (as {@link state} returned it); a malformed state starts afresh. */
+  static from(state: LogCursorState | undefined): LogCursor {
+    const cursor = new LogCursor();
+    if (state !== undefined && /^\d{1,30}$/.test(state.lastNs) && Number.isSafeInteger(state.atLast) && state.atLast > 0) {
+      cursor.#lastNs = BigInt(state.lastNs);
+      cursor.#atLast = state.atLast;
+    }
+    return cursor;
+  }
+
+  /** Where this cursor stands, or undefined before any timestamped line. */
+  state(): LogCursorState | undefined {
+    return this.#lastNs === undefined ? undefined : { lastNs: this.#lastNs.toString(), atLast: this.#atLast };
+  }
 
   /** Call when a new stream (re)opens: its lines start from `sinceTime()`. */
   beginStream(): void {

@@ -40,6 +40,8 @@ export interface FollowLogsOptions {
   terminatedGraceMs?: number;
   /** Rate-limiter token per request, including every reconnection (`KubeClients.streamPermit`). */
   permit?: (() => Promise<void>) | undefined;
+  /** Continue after what an earlier follower delivered (a deferred task's trigger); default: the whole log. */
+  cursor?: LogCursor | undefined;
 }
 
 type Phase = 'started' | 'finished' | 'gone';
@@ -55,7 +57,7 @@ function phaseOf(s: PodSnapshot, container: string): Phase | undefined {
 export async function followContainerLogs(options: FollowLogsOptions): Promise<void> {
   const { signal, container, watcher } = options;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  const cursor = new LogCursor();
+  const cursor = options.cursor ?? new LogCursor();
   const deliver = (raw: string): void => {
     const line = parseTimedLine(raw);
     if (cursor.accept(line)) options.onLine({ container, text: line.text, timestamp: line.timestamp });

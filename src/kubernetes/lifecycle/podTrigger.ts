@@ -4,8 +4,13 @@
  * resumed after drops and 410s by the shared list-watch, never polling — until the base container ends, the
  * pod fails to start (image pull, container config: at once), or the schedule / startup timeout passes. It
  * judges the pod with the very code the worker uses in sync mode (`awaitPodEnd`), and its event carries that
- * judgement: the task resumes on a worker (`KubernetesPodOperator.executeComplete`), which reads the whole
- * log, the XCom, runs the callbacks and the finish action.
+ * judgement: the task resumes on a worker (`KubernetesPodOperator.executeComplete`), which reads the rest of
+ * the log, the XCom, runs the callbacks and the finish action.
+ *
+ * While it waits it follows the containers' logs (`logContainers`) into the deferred try's own log
+ * (`env.taskLog`, when the triggerer keeps task logs), so readers see the pod's output live while no task
+ * process runs; the event says where each follower stopped (`logs`), and the resumed task reads on from there,
+ * so no line is written twice.
  *
  * It never creates anything, so the triggerer may run it again after a restart or a takeover; the timeouts
  * count from the pod's own creation / scheduling times, so a restart gives no fresh allowance. When it is
@@ -14,10 +19,15 @@
  * reason (triggerer stopping, trigger handed over) it leaves the pod running.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import type { Clock } from '../../core/clock.ts';
 import { errorMessage, InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
 import { builtinClasspath } from '../../triggers/classpath.ts';
-import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskLog } from '../../triggers/types.ts';
+import type { KubeClients } from '../clients.ts';
+import { BASE_CONTAINER } from './podState.ts';
+import { LogCursor } from './logCursor.ts';
+import { followContainerLogs } from './podLogs.ts';
 import { deletePod } from './cleanup.ts';
 import type { PodEnd } from './podEnd.ts';
 import { formatPodEvent, streamPodEvents } from './podEvents.ts';
@@ -43,12 +53,23 @@ export interface KubernetesPodTriggerKwargs extends JsonObject {
   watchTimeoutSeconds: number;
   /** The task's try, for the triggerer's log lines. */
   tryKey: string;
+  /** Containers whose logs go into the try's log while deferred (the operator's `containerLogs`). Default `['base']`. */
+  logContainers: string[];
 }
 
-/** The event's payload: how the pod ended, as `PodEnd` (JSON). */
+/** The event's payload: how the pod ended, as `PodEnd` (JSON), and how far the logs were streamed. */
 export interface KubernetesPodTriggerPayload extends JsonObject {
   end: JsonObject;
+  /** Per container, where the trigger's follower stopped (`LogCursorState`): the resumed task reads on from there. */
+  logs: JsonObject;
+  /** The base container's last lines, for a failure's message. */
+  logTail: string[];
 }
+
+/** The last lines of the base container kept for a failure's message. */
+const TAIL_LINES = 20;
+/** Longest wait, once the pod ended, for its logs' last lines before the task resumes (it reads the rest). */
+const LOG_SETTLE_MS = 15_000;
 
 function field<T>(kwargs: JsonObject, name: string, check: (v: unknown) => v is T, what: string): T {
   const v = kwargs[name];
@@ -77,6 +98,7 @@ export class KubernetesPodTrigger implements Trigger {
       deleteGracePeriodSeconds: grace,
       watchTimeoutSeconds: kwargs['watchTimeoutSeconds'] === undefined ? 300 : field(kwargs, 'watchTimeoutSeconds', isCount, 'a number of seconds'),
       tryKey: typeof kwargs['tryKey'] === 'string' ? kwargs['tryKey'] : '',
+      logContainers: Array.isArray(kwargs['logContainers']) ? kwargs['logContainers'].filter(isString) : [BASE_CONTAINER],
     };
   }
 
@@ -97,7 +119,7 @@ export class KubernetesPodTrigger implements Trigger {
     }
     if (initial === undefined || initial.metadata?.uid !== k.uid) {
       log('gone before the trigger started watching it');
-      yield event({ kind: 'deleted' });
+      yield event({ kind: 'deleted' }, undefined);
       return;
     }
     const background = new AbortController();
@@ -110,17 +132,19 @@ export class KubernetesPodTrigger implements Trigger {
         eventLines.push(line);
         env.log.debug(`${where}: [event] ${line}`);
       } });
+    const logs = env.taskLog === undefined ? undefined : followLogs(env.taskLog, clients, watcher, k, AbortSignal.any([signal, background.signal]));
     let fired = false;
     try {
       const end = await awaitPodEnd({ watcher, scheduleTimeoutSeconds: k.scheduleTimeoutSeconds, startupTimeoutSeconds: k.startupTimeoutSeconds,
         events: () => Promise.resolve([...eventLines]), signal, now: () => env.clock.now() });
       if (end === undefined || signal.aborted) return;
       log(`ended (${end.kind}); the task resumes on a worker`);
+      const streamed = await logs?.settle(env.clock);
       fired = true;
-      yield event(end);
+      yield event(end, streamed);
     } finally {
       background.abort();
-      await Promise.allSettled([watcher.stop(), events]);
+      await Promise.allSettled([watcher.stop(), events, logs?.done]);
       if (!fired && signal.aborted) await this.#onCancel(env, clients.core, log);
     }
   }
@@ -144,7 +168,48 @@ export class KubernetesPodTrigger implements Trigger {
   }
 }
 
-function event(end: PodEnd): TriggerEvent {
-  const payload: KubernetesPodTriggerPayload = { end: JSON.parse(JSON.stringify(end)) as JsonObject };
+function event(end: PodEnd, streamed: { logs: JsonObject; logTail: string[] } | undefined): TriggerEvent {
+  const payload: KubernetesPodTriggerPayload = { end: JSON.parse(JSON.stringify(end)) as JsonObject, logs: streamed?.logs ?? {}, logTail: streamed?.logTail ?? [] };
   return { payload };
+}
+
+/**
+ * Follows the pod's containers into the deferred try's log, as the worker does in sync mode (`[container] line`).
+ * `settle` waits (briefly) for the followers to deliver the last lines of the ended containers, stores them, and
+ * says where each stopped.
+ */
+function followLogs(taskLog: TriggerTaskLog, clients: KubeClients, watcher: PodWatcher, k: KubernetesPodTriggerKwargs, signal: AbortSignal) {
+  const stop = new AbortController();
+  const cursors = new Map(k.logContainers.map((c) => [c, new LogCursor()]));
+  const tail: string[] = [];
+  if (cursors.size > 0) taskLog.info(`the triggerer follows the log of pod ${k.namespace}/${k.name} while the task is deferred`);
+  const followers = [...cursors].map(([container, cursor]) => followContainerLogs({
+    kubeConfig: clients.kubeConfig, namespace: k.namespace, pod: k.name, container, watcher, cursor, permit: clients.streamPermit,
+    signal: AbortSignal.any([signal, stop.signal]),
+    onReconnect: (why) => taskLog.info(`[${container}] ${why}; resuming`),
+    onLine: (line) => {
+      taskLog.info(`[${line.container}] ${line.text}`);
+      if (line.container !== BASE_CONTAINER) return;
+      tail.push(line.text);
+      if (tail.length > TAIL_LINES) tail.shift();
+    },
+  }));
+  const done = Promise.allSettled(followers);
+  return {
+    done,
+    async settle(clock: Clock): Promise<{ logs: JsonObject; logTail: string[] }> {
+      const timeout = new AbortController();
+      await Promise.race([done, clock.sleep(LOG_SETTLE_MS, timeout.signal).catch(() => undefined)]);
+      timeout.abort();
+      stop.abort();
+      await done;
+      await taskLog.flush();
+      const logs: JsonObject = {};
+      for (const [container, cursor] of cursors) {
+        const state = cursor.state();
+        if (state !== undefined) logs[container] = { ...state };
+      }
+      return { logs, logTail: [...tail] };
+    },
+  };
 }

@@ -14,6 +14,7 @@ import type { OnFinishAction } from './cleanup.ts';
 import { toTaskOutcome } from './podEnd.ts';
 import type { PodEnd, PodTaskOutcome } from './podEnd.ts';
 import { formatPodEvent, streamPodEvents } from './podEvents.ts';
+import { LogCursor, type LogCursorState } from './logCursor.ts';
 import { followContainerLogs } from './podLogs.ts';
 import { awaitPodEnd } from './podStartup.ts';
 import { PodWatcher } from './podWatcher.ts';
@@ -128,6 +129,13 @@ export interface FollowPodOptions extends RunPodOptions {
    * logs, XCom, callbacks and finish action follow as in sync mode.
    */
   knownEnd?: PodEnd;
+  /**
+   * Per container, where the trigger's log follower stopped while the task was deferred (those lines are in the
+   * task log already): the logs are read on from there, not again from the start.
+   */
+  logCursors?: Readonly<Record<string, LogCursorState>>;
+  /** The base container's last lines the trigger saw, for a failure's message (with `logCursors`). */
+  logTail?: readonly string[];
 }
 
 /**
@@ -169,8 +177,8 @@ export async function followPod(clients: KubeClients, started: StartedPod, optio
     return [...eventLines];
   };
 
-  const tail: string[] = [];
   const tailMax = options.logTailLines ?? 20;
+  const tail: string[] = [...(options.logTail ?? [])].slice(-tailMax);
   const logsStop = new AbortController();
   const logContainers = options.logContainers === false ? [] : options.logContainers ?? [BASE_CONTAINER];
   const followed = logContainers.map((container) => ({ container, stop: new AbortController() }));
@@ -178,6 +186,7 @@ export async function followPod(clients: KubeClients, started: StartedPod, optio
   const followers = followed.map((f) => followContainerLogs({
     container: f.container, signal: AbortSignal.any([logsStop.signal, f.stop.signal]),
     kubeConfig: clients.kubeConfig, namespace, pod: name, watcher,
+    ...(options.logCursors?.[f.container] === undefined ? {} : { cursor: LogCursor.from(options.logCursors[f.container]) }),
     idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs, permit: clients.streamPermit,
     onReconnect: (why) => log(`[${f.container}] ${why}; resuming`),
     onLine: (line) => {

@@ -27,7 +27,7 @@ import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { KubeClients } from '../clients.ts';
 import type { KubernetesConnection } from '../connection.ts';
-import type { OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
+import type { LogCursorState, OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
 import { failureOfPodTask, toTaskOutcome } from '../lifecycle/podEnd.ts'; // pure and light, unlike the lifecycle index
 import { FAIL_METHOD } from '../../triggers/signals.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
@@ -175,6 +175,7 @@ export class KubernetesPodOperator extends BaseOperator {
         deleteGracePeriodSeconds: r.terminationGracePeriodOnKill ?? null,
         watchTimeoutSeconds: 300,
         tryKey: `${ctx.dagId}/${ctx.runId}/${ctx.taskId}${ctx.mapIndex >= 0 ? `[${ctx.mapIndex}]` : ''} try ${ctx.tryNumber}`,
+        logContainers: r.containerLogs === false ? [] : [...(r.containerLogs ?? ['base'])],
       }),
       method: 'executeComplete',
       kwargs: { name: started.name, namespace: started.namespace, uid },
@@ -182,8 +183,8 @@ export class KubernetesPodOperator extends BaseOperator {
   }
 
   /**
-   * Resumes a deferrable task once the trigger reported the pod's end (`event.end`): the whole log of the
-   * followed containers into the task log, `onOperatorResuming`, `onPodCompletion`, the XCom, `onPodTeardown`,
+   * Resumes a deferrable task once the trigger reported the pod's end (`event.end`): the rest of the followed
+   * containers' logs (after what the trigger streamed while deferred, `event.logs`) into the task log, `onOperatorResuming`, `onPodCompletion`, the XCom, `onPodTeardown`,
    * the finish action and `onPodCleanup`, and the outcome judged by the same code as sync mode.
    */
   async executeComplete(ctx: TaskContext, event: JsonValue, kwargs: JsonObject): Promise<JsonValue | undefined> {
@@ -206,7 +207,10 @@ export class KubernetesPodOperator extends BaseOperator {
     const log = (m: string): void => ctx.log.info(m);
     log(`resumed: pod ${namespace}/${name} ended (${end.kind}) while the task was deferred`);
     await invokeCallback(options.callbacks, 'onOperatorResuming', { pod, client: clients.core, mode: 'deferred', event: event as Record<string, unknown> }, log);
-    return this.#report(await followPod(clients, { pod, name, namespace, reattached: true }, { ...options, knownEnd: end }, { log }));
+    // The trigger streamed the logs into the task log while deferred: read on from where it stopped.
+    const streamed = event as { logs?: Record<string, LogCursorState>; logTail?: string[] };
+    const logs = { ...(streamed.logs === undefined ? {} : { logCursors: streamed.logs }), ...(Array.isArray(streamed.logTail) ? { logTail: streamed.logTail } : {}) };
+    return this.#report(await followPod(clients, { pod, name, namespace, reattached: true }, { ...options, knownEnd: end, ...logs }, { log }));
   }
 
   /** A deferral that timed out or whose trigger failed deletes the pod (as a killed task does), then fails. */

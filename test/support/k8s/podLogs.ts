@@ -4,8 +4,9 @@
 // GET /containerLogs/{namespace}/{pod}/{container} like a kubelet: the
 // container's log text (from setPodLogs files or the pod's annotations),
 // honouring tailLines, limitBytes and timestamps; with follow=true the
-// stream stays open until the container has terminated, as it does with a
-// kubelet (kwok's own log server never ends a followed stream).
+// stream sends lines added later and stays open until the container has
+// terminated, as it does with a kubelet (kwok's own log server never ends a
+// followed stream).
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -176,26 +177,46 @@ export async function startLogServer(options: {
       res.writeHead(400).end(`previous terminated container "${container}" in pod "${name}" not found`);
       return;
     }
-    const text = renderLog(await logText(options.logsDir, pod, container), {
+    const render = (source: string): string => renderLog(source, {
       tailLines: optionalInt(url.searchParams.get('tailLines')),
       limitBytes: optionalInt(url.searchParams.get('limitBytes')),
       timestamps: url.searchParams.get('timestamps') === 'true',
       sinceTime: optionalDate(url.searchParams.get('sinceTime')),
       at: startedAt(pod, container),
     });
+    const source = await logText(options.logsDir, pod, container);
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.write(text);
+    res.write(render(source));
     if (url.searchParams.get('follow') !== 'true' || isTerminated(pod, container)) {
       res.end();
       return;
     }
+    // Like a kubelet, a followed stream sends the lines the container writes later (setPodLogs growing the
+    // text), polled here: the complete lines past what was sent, rendered with the same options.
+    let sent = source.endsWith('\n') || source === '' ? source : source.slice(0, source.lastIndexOf('\n') + 1);
+    const tick = setInterval(() => {
+      const current = findPod(namespace, name);
+      if (current === undefined) return;
+      void logText(options.logsDir, current, container).then((now) => {
+        const complete = now.slice(0, now.lastIndexOf('\n') + 1);
+        if (!complete.startsWith(sent) || complete.length === sent.length || res.writableEnded) return;
+        const before = render(sent);
+        const after = render(complete);
+        if (after.startsWith(before)) res.write(after.slice(before.length));
+        sent = complete;
+      }, () => undefined);
+    }, 200);
     const follower = (): void => {
       if (!isTerminated(findPod(namespace, name), container)) return;
       followers.delete(follower);
+      clearInterval(tick);
       res.end();
     };
     followers.add(follower);
-    res.on('close', () => followers.delete(follower));
+    res.on('close', () => {
+      followers.delete(follower);
+      clearInterval(tick);
+    });
   };
 
   const server = createServer(

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
+import { tryPodReaderFor } from '../executors/tryPods.ts';
 import { workerPodLogSources } from '../executors/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/localExecutor.ts';
@@ -149,6 +150,7 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
   const enforce = checkAuthMode(engine);
   // One task-log store (logging.remoteStore) for shipped chunks and for every reader.
   const taskLogs = taskLogHandlerFor(c.logging, (id) => engine.secrets.requireConnection(id));
+  const tryPods = tryPodReaderFor(c, engine.secrets);
   return createApiApp({
     auth: {
       db: engine.db, auth: engine.auth, enforce, metricsRequireAuth: c.auth.metricsRequireAuth, cookieSecure: c.auth.cookieSecure, now: engine.now,
@@ -169,6 +171,7 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}), parallelism: c.core.parallelism, dagsFolder: c.core.dagsFolder,
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: taskLogs, live: workerPodLogSources(c, engine.secrets) },
+      ...(tryPods ? { tryPods } : {}),
       admin: { auth: engine.auth, connections: new ConnectionStore(engine.db, { fernet }), variables: new VariableStore(engine.db, { fernet }), config: c, serverSecrets: serverSecrets(c), version: CAPSTAN_VERSION },
     },
     http: httpHygieneOptions(c.api),

@@ -4,6 +4,7 @@ import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
+import type { TryPodReader } from '../../executors/tryPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';
 
 export interface V2Limits {
@@ -25,6 +26,8 @@ export interface V2Deps {
   events?: EngineEvents;
   /** Where task logs are read: the log store, then live sources. Absent: the log routes answer 404. */
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
+  /** The cluster tries' pods are read from, connected on first use. Absent: the pod routes answer 404. */
+  tryPods?: () => Promise<TryPodReader>;
   /** Auth service, secret stores and options of the admin routes (routes/admin). Absent: they answer 404. */
   admin?: AdminDeps;
   /** Set by the v2 app: fired after each successful change through the API, so live streams answer at once. */

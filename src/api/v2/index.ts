@@ -26,6 +26,7 @@ import { dagDetailRoutes } from './routes/dagDetails.ts';
 import { dagRunRoutes } from './routes/dagRuns.ts';
 import { taskInstanceRoutes } from './routes/taskInstances.ts';
 import { tryRoutes } from './routes/tries.ts';
+import { tryPodRoutes } from './routes/tryPods.ts';
 import { logRoutes } from './routes/logs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { viewRoutes } from './routes/views.ts';
@@ -34,7 +35,7 @@ export { defineRoute, type AnyRoute } from './route.ts';
 export type { V2Deps, V2Limits } from './deps.ts';
 
 /** Every v2 operation, in the order the reference page lists them. */
-export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...dagDetailRoutes, ...dagRunRoutes, ...taskInstanceRoutes, ...tryRoutes, ...logRoutes, ...eventRoutes, ...viewRoutes, ...dagWarningRoutes, ...adminRoutes];
+export const V2_ROUTES: readonly AnyRoute[] = [...dagRoutes, ...dagDetailRoutes, ...dagRunRoutes, ...taskInstanceRoutes, ...tryRoutes, ...tryPodRoutes, ...logRoutes, ...eventRoutes, ...viewRoutes, ...dagWarningRoutes, ...adminRoutes];
 
 /** Mount prefix of the v2 API. */
 export const V2_PREFIX = '/api/v2';

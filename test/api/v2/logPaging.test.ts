@@ -54,11 +54,12 @@ describe('API v2 log paging backwards', () => {
     assert.ok(tail.data.previousToken !== null && tail.data.fromByte > 0);
     const bytes = Buffer.from(forward);
     const pages = [tail.data.content];
-    let before = tail.data.previousToken;
+    let before: string | null = tail.data.previousToken;
     let expectedEnd = tail.data.fromByte;
     let reads = 0;
     while (before !== null) {
-      const { data, error } = await api.call('get', LOG, { path, query: { before, maxBytes: PAGE } });
+      const cursor: string = before;
+      const { data, error } = await api.call('get', LOG, { path, query: { before: cursor, maxBytes: PAGE } });
       assert.ok(data, JSON.stringify(error));
       assert.equal(data.nextByte, expectedEnd, 'a page ends where the later one began');
       assert.ok(Buffer.byteLength(data.content) <= PAGE);

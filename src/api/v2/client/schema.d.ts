@@ -351,6 +351,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries/{tryNumber}/pods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kubernetes pods of a try
+         * @description The worker pod and the operator pods of the try, oldest first: node, phase, and each container’s state with its exit code and reason (OOMKilled, ImagePullBackOff, …). 404 without a configured cluster or when the try has no pod in the cluster.
+         */
+        get: operations["getTryPods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries/{tryNumber}/pods/{podName}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kubernetes events of a pod of a try
+         * @description Scheduling, image pulls, kills, back-offs…, oldest first (the cluster keeps events about an hour).
+         */
+        get: operations["getTryPodEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries/{tryNumber}/pods/{podName}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A pod's container log
+         * @description The container’s stdout and stderr from the kubelet (not the task log store): what the pod printed, including what happened before the task process started. 409 while the container has not started.
+         */
+        get: operations["getTryPodLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/tries/{tryNumber}/pods/{podName}/log/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a pod's container log live (Server-Sent Events)
+         * @description Events: `log` with `{ content }` as the container writes, `end` with `{ reason }` when the container ends (`end`), the stream was cut (`cut`, `idle`) or the kubelet refused (`status`, with `message`).
+         */
+        get: operations["followTryPodLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/logs/{tryNumber}": {
         parameters: {
             query?: never;
@@ -1398,6 +1478,71 @@ export interface components {
             failureKind: "exception" | "exitCode" | "timeout" | "xcom" | "containerConfigError" | "deadlineExceeded" | "configError" | "oomKilled" | "evicted" | "imagePullFailed" | "nodeLost" | "heartbeatLost" | "podDeleted" | "unschedulable" | "launchFailed" | "unknown" | null;
             /** Format: date-time */
             at: string | null;
+        };
+        PodSummary: {
+            name: string;
+            namespace: string;
+            /** @description `worker` (a KubernetesExecutor worker pod), `pod-operator`, `job-operator`, … */
+            kind: string | null;
+            node: string | null;
+            /** @description Pending, Running, Succeeded, Failed, Unknown */
+            phase: string | null;
+            /** @description e.g. Evicted */
+            reason: string | null;
+            message: string | null;
+            podIp: string | null;
+            /** Format: date-time */
+            createdAt: string | null;
+            /** Format: date-time */
+            startedAt: string | null;
+            /** @description the pod is being deleted */
+            deleting: boolean;
+            initContainers: components["schemas"]["PodContainerStatus"][];
+            containers: components["schemas"]["PodContainerStatus"][];
+        };
+        PodContainerStatus: {
+            name: string;
+            image: string | null;
+            ready: boolean;
+            restartCount: number;
+            /** @enum {string} */
+            state: "waiting" | "running" | "terminated" | "unknown";
+            /** @description e.g. ImagePullBackOff, CrashLoopBackOff (waiting), OOMKilled, Error, Completed (terminated) */
+            reason: string | null;
+            message: string | null;
+            exitCode: number | null;
+            /** Format: date-time */
+            startedAt: string | null;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description how the previous run of a restarted container ended */
+            lastTermination: {
+                reason: string | null;
+                exitCode: number;
+                /** Format: date-time */
+                finishedAt: string | null;
+            } | null;
+        };
+        PodEvent: {
+            /** @description Normal or Warning */
+            type: string | null;
+            /** @description e.g. Scheduled, Pulling, Failed, BackOff, FailedScheduling, OOMKilling */
+            reason: string | null;
+            message: string | null;
+            count: number;
+            /** @description the component that reported it (kubelet, default-scheduler, …) */
+            source: string | null;
+            /** Format: date-time */
+            firstAt: string | null;
+            /** Format: date-time */
+            lastAt: string | null;
+        };
+        PodLog: {
+            podName: string;
+            namespace: string;
+            container: string;
+            /** @description the container’s log as the kubelet has it now (at most 8 MiB) */
+            content: string;
         };
         TaskLogChunk: {
             /** @description log text from fromByte to nextByte (UTF-8) */
@@ -3540,6 +3685,300 @@ export interface operations {
                         /** @description entries matching the filters, over all pages */
                         totalEntries: number;
                     };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTryPods: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pods: components["schemas"]["PodSummary"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTryPodEvents: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+                /** @description a pod of this try, as listed by …/pods */
+                podName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        events: components["schemas"]["PodEvent"][];
+                        /** @description entries matching the filters, over all pages */
+                        totalEntries: number;
+                    };
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTryPodLog: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description default: `base`, else the pod’s first container */
+                container?: string;
+                /** @description only the last N lines */
+                tailLines?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+                /** @description a pod of this try, as listed by …/pods */
+                podName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PodLog"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    followTryPodLog: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+                /** @description default: `base`, else the pod’s first container */
+                container?: string;
+                /** @description only the last N lines */
+                tailLines?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+                /** @description try number (1 = first try) */
+                tryNumber: number;
+                /** @description a pod of this try, as listed by …/pods */
+                podName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description Invalid input; `error.field` names the field */

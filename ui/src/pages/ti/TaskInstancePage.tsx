@@ -16,6 +16,7 @@ import { formatDuration, formatTime } from '../../components/format.ts';
 import { LogView } from '../../components/log/LogView.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { useUrlState } from '../../components/urlState.ts';
+import { KubernetesTab, runsInPods } from './KubernetesTab.tsx';
 import { XComTab } from './XComTab.tsx';
 
 const TABS = [
@@ -25,6 +26,7 @@ const TABS = [
   { id: 'why', label: "Why isn't it running?" },
   { id: 'rendered', label: 'Rendered templates' },
   { id: 'xcom', label: 'XCom' },
+  { id: 'k8s', label: 'Kubernetes' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
 
@@ -74,7 +76,7 @@ export function TaskInstancePage() {
         </p>
       ) : null}
       <div className="tabs" role="tablist" aria-label="Task instance views">
-        {TABS.map((t) => (
+        {TABS.filter((t) => t.id !== 'k8s' || (ti.data && runsInPods(ti.data))).map((t) => (
           <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls="ti-panel" className={`tab tab-button ${tab === t.id ? 'active' : ''}`} onClick={() => u.set({ tab: t.id === 'logs' ? undefined : t.id })}>
             {t.label}
           </button>
@@ -105,6 +107,7 @@ export function TaskInstancePage() {
         {tab === 'why' ? <Dependencies r={ref} /> : null}
         {tab === 'rendered' ? <Rendered r={ref} tryNumber={tryNumber} /> : null}
         {tab === 'xcom' ? <XComTab r={ref} /> : null}
+        {tab === 'k8s' && ti.data ? <KubernetesTab t={{ ...ref, tryNumber }} active={['queued', 'running', 'deferred', 'up_for_reschedule'].includes(ti.data.state)} /> : null}
       </div>
     </>
   );

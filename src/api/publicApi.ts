@@ -1,5 +1,6 @@
 /**
- * The public REST API (`/api/v1`): DAGs, runs and task instances. Routes call stores and engine
+ * The public REST API v1 (`/api/v1`), deprecated in favour of `/api/v2`: DAGs, runs and task instances. Every
+ * answer carries `Deprecation` and a `Link` to its v2 successor (RFC 9745). Routes call stores and engine
  * services; they hold no SQL. Every route checks its path parameters, query and JSON body against strict
  * schemas before it reads anything (unknown fields and wrong types are a 400 naming the field); list routes
  * take `limit` (default 100, at most 1000) and `offset` and answer `totalEntries` beside their list.
@@ -46,6 +47,15 @@ export interface PublicApiLimits {
 
 const DEFAULT_LIMITS: PublicApiLimits = { maxConfBytes: 64 * 1024, maxConfDepth: 32, allowedRunIdPattern: DEFAULT_RUN_ID_PATTERN };
 
+/** When v1 was deprecated (RFC 9745 structured date: seconds since the epoch), the day /api/v2 shipped. */
+export const V1_DEPRECATED_SINCE = `@${Date.UTC(2026, 11, 7) / 1000}`;
+
+/** The v2 path answering what a v1 path answers (v2 keeps the v1 paths, backfills moved to `/backfills`). */
+export function v2Successor(v1Path: string): string {
+  const rest = v1Path.replace(/^\/api\/v1/, '');
+  return /^\/dags\/[^/]+\/backfills/.test(rest) ? '/api/v2/backfills' : `/api/v2${rest}`;
+}
+
 /** Path parameters by name; every route checks all of its own before it reads anything. */
 const P = { dagId: DagIdParam, runId: RunIdParam, taskId: TaskIdParam, tryNumber: PositiveIntParam, id: PositiveIntParam };
 const NO_QUERY = {};
@@ -69,6 +79,11 @@ export function publicApi(d: PublicApiDeps): Hono<ApiEnv> {
     .strict();
   const BackfillBody = BackfillFields.extend({ dagRunConf: conf.optional() }).strict();
   app.onError((err, c) => errorResponse(c, err));
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('Deprecation', V1_DEPRECATED_SINCE);
+    c.header('Link', `<${v2Successor(c.req.path)}>; rel="successor-version", </api/v2/docs>; rel="deprecation"`);
+  });
 
   app.get('/dags', async (c) => {
     const q = queryParams(c, PageQuery);

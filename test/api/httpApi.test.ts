@@ -1,5 +1,5 @@
 /**
- * The HTTP surface over a running engine: /health, /metrics, the REST API, and the Execution API's
+ * The HTTP surface over a running engine: /health, /metrics, the REST API (v1, deprecated), and the Execution API's
  * refusal of requests without a valid task-try token.
  */
 import assert from 'node:assert/strict';
@@ -56,6 +56,18 @@ describe('HTTP API', () => {
     assert.equal(run.state, 'success');
     const tis = (await (await t.apiFetch(`/api/v1/dags/api_dag/dagRuns/rest1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; state: string }> };
     assert.deepEqual(tis.taskInstances.map((x) => [x.taskId, x.state]), [['hello', 'success']]);
+  });
+
+  test('v1 is deprecated: every answer, error or not, has Deprecation and a Link to its v2 successor', async () => {
+    const dags = await t.apiFetch(`/api/v1/dags?limit=5`);
+    assert.equal(dags.status, 200);
+    assert.match(dags.headers.get('deprecation') ?? '', /^@\d+$/);
+    assert.equal(dags.headers.get('link'), '</api/v2/dags>; rel="successor-version", </api/v2/docs>; rel="deprecation"');
+    const missing = await t.apiFetch(`/api/v1/dags/nope/backfills/1`);
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('deprecation') ?? '', /^@\d+$/);
+    assert.match(missing.headers.get('link') ?? '', /^<\/api\/v2\/backfills>; rel="successor-version"/);
+    assert.equal((await t.apiFetch(`/api/v2/dags?limit=5`)).headers.get('deprecation'), null);
   });
 
   test('REST errors carry a code, a message and the right status', async () => {

@@ -30,6 +30,14 @@ const login = task({ taskId: 'login' }, () => ({ user: 'etl', password: 'hunter2
 export default dag({ dagId: 'ui_xcom', schedule: null }, () => { login(); });
 `;
 
+/** A pod task on a server with no cluster: the Kubernetes tab is offered and says why it has nothing. */
+const UI_POD = `
+import { dag, KubernetesPodOperator } from 'capstan';
+export default dag({ dagId: 'ui_pod', schedule: null }, () => {
+  new KubernetesPodOperator({ taskId: 'in_pod', kubernetesConnId: 'no_such_cluster', image: 'busybox:1.36', cmds: ['true'], retries: 0 });
+});
+`;
+
 interface Run {
   dagRunId: string;
   state: string;
@@ -56,7 +64,7 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
   };
 
   before(async () => {
-    [s, browser] = await Promise.all([startUiServer({ dags: { 'ui_bulk.ts': UI_BULK, 'ui_xcom.ts': UI_XCOM } }), launchChromium()]);
+    [s, browser] = await Promise.all([startUiServer({ dags: { 'ui_bulk.ts': UI_BULK, 'ui_xcom.ts': UI_XCOM, 'ui_pod.ts': UI_POD } }), launchChromium()]);
   });
   after(async () => {
     await browser?.close();
@@ -313,6 +321,24 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     await context.close();
   });
 
+  test('the Kubernetes tab is offered for a pod task only, and shows what the API says about its pods', { timeout: 120_000 }, async () => {
+    const [podRun, otherRun] = await Promise.all([runToEnd('ui_pod'), runToEnd('ui_xcom')]);
+    const { context, page } = await newPage(browser);
+    // This server reads no cluster: the pod routes answer 404 with the reason, which the tab shows.
+    const problems = collectPageProblems(page, { allowStatuses: [401, 404] });
+    await signIn(page, s.url, undefined, undefined, `/dags/ui_pod/runs/${encodeURIComponent(podRun)}/tasks/in_pod`);
+    await page.getByRole('tab', { name: 'Kubernetes' }).click();
+    await page.waitForURL(/tab=k8s/);
+    await page.getByText(/this API server reads no Kubernetes cluster/).waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), [], 'kubernetes tab');
+    await screenshot(page, 'ti-kubernetes-no-cluster');
+    await page.goto(`${s.url}/dags/ui_xcom/runs/${encodeURIComponent(otherRun)}/tasks/login`);
+    await page.getByRole('tab', { name: 'XCom' }).waitFor();
+    assert.equal(await page.getByRole('tab', { name: 'Kubernetes' }).count(), 0, 'no Kubernetes tab for a TaskFlow task on the LocalExecutor');
+    assert.deepEqual(problems.filter((p) => !/HTTP 404 GET .*\/tries\/1\/pods/.test(p)), []);
+    await context.close();
+  });
+
   test('roles: built-in and custom roles, create and edit a custom role; API tokens listed and revoked', async () => {
     const { context, page } = await newPage(browser);
     const problems = collectPageProblems(page);
@@ -356,7 +382,8 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
     await screenshot(page, 'admin-tokens');
     await tokenRow.getByRole('button', { name: 'Revoke token nightly-export of admin' }).click();
     await tokenRow.waitFor({ state: 'detached' });
-    await page.getByLabel('Show revoked tokens').check();
+    // A click, not check(): the box follows the URL, which lags the click a little under load.
+    await page.getByLabel('Show revoked tokens').click();
     await page.waitForURL(/revoked=1/);
     await tokenRow.getByText(/^revoked /).waitFor();
     const refused = await fetch(`${s.url}/api/v2/version`, { headers: { authorization: `Bearer ${token.token}` } });

@@ -25,12 +25,13 @@ const ROUNDS = 4;
 
 /**
  * Rehearse a try's path `ROUNDS` times against the Execution API at `apiUrl`, importing DAG instances with
- * `importDag`. Never throws: a rehearsal that fails only leaves the process less warm.
+ * `importDag`; once `signal` aborts (a real try arrived) it ends after the round under way. Never throws: a
+ * rehearsal that fails only leaves the process less warm.
  */
-export async function warmUpTryPath(apiUrl: string, importDag: (path: string) => Promise<Dag[]>): Promise<void> {
+export async function warmUpTryPath(apiUrl: string, importDag: (path: string) => Promise<Dag[]>, signal?: AbortSignal): Promise<void> {
   const folder = await mkdtemp(join(tmpdir(), `capstan-warm-up-${process.pid}-`)).catch(() => undefined);
   try {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < ROUNDS && signal?.aborted !== true; round++) {
       await rehearse(apiUrl, importDag, folder, round).catch(() => undefined);
     }
   } finally {

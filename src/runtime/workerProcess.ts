@@ -47,17 +47,22 @@ onProcessGroup((pgid) => {
 
 let tries = 0;
 let isolation: InstanceType<typeof TryIsolation> | undefined;
-/** The rehearsal of a try's path (warmUp.ts), when the executor asked for one; a try waits for it to end. */
+/**
+ * The rehearsal of a try's path (warmUp.ts), when the executor asked for one. A try that arrives meanwhile cuts
+ * it short and waits only for the round under way.
+ */
 let warmingUp: Promise<void> | undefined;
+const warmUpStop = new AbortController();
 
 process.on('message', (msg: WorkerAssignment | WorkerWarmUp) => {
   if (msg?.kind === 'warmUp' && warmingUp === undefined && tries === 0 && !busy) {
-    warmingUp = warmUpTryPath(msg.apiUrl, importDagFileInstance).then(() => markPhase('warmedUp'));
+    warmingUp = warmUpTryPath(msg.apiUrl, importDagFileInstance, warmUpStop.signal).then(() => markPhase('warmedUp'));
     return;
   }
   if (busy || msg?.kind !== 'run') return;
   busy = true;
   markPhase('assigned');
+  warmUpStop.abort();
   if (warmingUp === undefined) runAssignment(msg);
   else void warmingUp.then(() => runAssignment(msg));
 });

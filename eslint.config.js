@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import noStateWrites from './eslint-rules/noStateWrites.js';
+import layers from './eslint-rules/layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'docs/**', 'deploy/**', 'k8s/**', 'test/sdk/fixtures/**', 'ui/dist/**'] },
@@ -27,6 +28,12 @@ export default tseslint.config(
     ignores: ['src/store/transitions/**'],
     plugins: { capstan: { rules: { 'no-state-writes': noStateWrites } } },
     rules: { 'capstan/no-state-writes': 'error' },
+  },
+  {
+    // Folders of src/ import only from lower layers: no import cycle between folders (eslint-rules/layers.js).
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: { 'capstan-layers': { rules: { layers } } },
+    rules: { 'capstan-layers/layers': 'error' },
   },
   {
     // SQL lives in the store: everything else reaches the database through src/store/index.ts (the Store).

@@ -13,7 +13,7 @@ import { SecretsLookup } from '../secrets/index.ts';
 import { openMetadataDb, type MetadataDb } from '../store/db.ts';
 import { ConnectionStore } from '../store/connections.ts';
 import { VariableStore } from '../store/variables.ts';
-import { TaskTokenIssuer } from '../api/taskToken.ts';
+import { TaskTokenIssuer } from '../auth/taskToken.ts';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
 import { AuthService } from '../auth/authService.ts';
 

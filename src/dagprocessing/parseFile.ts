@@ -1,7 +1,7 @@
 /**
  * Parse a DAG file in a fresh child process with a timeout.
  */
-import { callIsolated } from '../runtime/isolatedCall.ts';
+import { callIsolated } from './isolatedCall.ts';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
 import type { ParseResult } from './parseWorker.ts';
 

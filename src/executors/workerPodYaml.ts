@@ -4,7 +4,8 @@
  * `kubernetesExecutor` config, so what is printed is what the executor would create — except the try's
  * token, which is issued per try and replaced by a placeholder.
  */
-import type { Engine } from '../app/components.ts';
+import type { CapstanConfig } from '../config/index.ts';
+import type { SerializedDagCache } from '../engine/dagCache.ts';
 import { loadPodTemplate } from '../kubernetes/pod/build.ts';
 import { loadPodMutationHook } from '../kubernetes/pod/mutationHook.ts';
 import { renderPodYaml } from '../kubernetes/pod/yaml.ts';
@@ -22,11 +23,17 @@ export interface WorkerPodYaml {
   yaml: string;
 }
 
+/** What the render reads: the config and the serialized DAGs (an `Engine` has both). */
+export interface WorkerPodYamlSource {
+  config: Pick<CapstanConfig, 'kubernetesExecutor' | 'kubernetes' | 'api'>;
+  dags: Pick<SerializedDagCache, 'get'>;
+}
+
 /**
  * @example
  * for (const { taskId, yaml } of await renderDagWorkerPods(engine, 'etl', { runId: 'manual__2026-01-01T00:00:00+00:00' })) console.log(taskId, yaml);
  */
-export async function renderDagWorkerPods(engine: Engine, dagId: string, options: { runId: string }): Promise<WorkerPodYaml[]> {
+export async function renderDagWorkerPods(engine: WorkerPodYamlSource, dagId: string, options: { runId: string }): Promise<WorkerPodYaml[]> {
   const s = engine.config.kubernetesExecutor;
   const dag = await engine.dags.get(dagId);
   const baseTemplate = s.podTemplateFile === '' ? undefined : loadPodTemplate(s.podTemplateFile);

@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../core/errors.ts';
 import { importDagFile, registerCapstanResolver } from '../dagprocessing/loader.ts';
-import type { DagCallbackContextData } from '../engine/dagCallbackContext.ts';
+import type { DagCallbackContextData } from '../sdk/dag.ts';
 
 registerCapstanResolver();
 

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { CapstanError, errorMessage, TaskSkipped } from '../core/errors.ts';
 import { failureOfError } from '../core/failureReason.ts';
 import type { JsonValue } from '../core/serialized.ts';
-import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import type { TryOutcome, TrySuspension } from '../core/execution.ts';
 import type { JsonObject } from '../core/serialized.ts';
 import { TaskDeferred, TaskRescheduled } from '../triggers/signals.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';

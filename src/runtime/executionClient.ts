@@ -10,9 +10,8 @@
  */
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import type { TaskRunContext, TryOutcome, TrySuspension } from '../core/execution.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
-import type { TaskRunContext } from '../api/executionTypes.ts';
 
 export class ConflictError extends CapstanError {
   readonly state: string;

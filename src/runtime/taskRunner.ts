@@ -14,12 +14,11 @@ import { SecretMasker } from '../secrets/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
-import type { TaskRunContext } from '../api/executionTypes.ts';
 import { ConflictError, ExecutionClient, PayloadTooLargeError } from './executionClient.ts';
 import { executeSuspendable, runTaskCallbacks, type SuspendableTryResult } from './executeTry.ts';
 import { LogShipper } from './logShipper.ts';
 import { markPhase, writePhases } from './tryPhases.ts';
-import type { TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import type { TaskRunContext, TryOutcome, TrySuspension } from '../core/execution.ts';
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
 export const DEFAULT_TASK_HEARTBEAT_INTERVAL_MS = 5_000;

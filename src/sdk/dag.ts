@@ -123,6 +123,9 @@ export interface DagRunCallbackContext {
 
 export type DagRunCallback = (ctx: DagRunCallbackContext) => void | Promise<void>;
 
+/** {@link DagRunCallbackContext} with `logicalDate` as epoch ms: the form that crosses a process boundary as JSON. */
+export type DagCallbackContextData = Omit<DagRunCallbackContext, 'logicalDate'> & { logicalDate: number | null };
+
 const DAG_ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
 
 export class Dag {

@@ -13,7 +13,7 @@ import type { TaskContext } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getTaskInstance } from '../store/taskInstances.ts';
 import { failDeferral, fireTrigger, getTrigger } from '../store/triggers.ts';
-import { loadTrigger } from '../triggers/registry.ts';
+import { loadTrigger } from '../triggerer/providerTriggers.ts';
 import type { SerializedTrigger, TriggerEnv } from '../triggers/types.ts';
 
 /** How a trigger run in this process ended: its first event, or why there is none. */

@@ -21,7 +21,7 @@ import { JobRegistry } from '../store/jobs.ts';
 import { TiChangeNotifier } from '../store/notifications.ts';
 import { tiPosition } from '../store/taskInstances.ts';
 import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, isDeferredOn, releaseTriggers, type AssignedTrigger } from '../store/triggers.ts';
-import { loadTrigger } from '../triggers/registry.ts';
+import { loadTrigger } from './providerTriggers.ts';
 import type { TriggerEnv, TriggerLogger } from '../triggers/types.ts';
 import { triggererMetrics, type TriggererMetrics } from './metrics.ts';
 

@@ -20,12 +20,17 @@ const BUILTIN: ReadonlyMap<string, TriggerClass> = new Map<string, TriggerClass>
 ]);
 
 /**
- * Built-in triggers whose modules are loaded on first use: the Kubernetes client library they need takes
- * ~300 ms to load, which a triggerer that runs no Kubernetes trigger should not pay.
+ * Built-in triggers whose modules are loaded on first use, registered by the layer that knows them (the
+ * Kubernetes provider's `capstan.KubernetesPodTrigger`: see src/triggerer/providerTriggers.ts). Its client
+ * library takes ~300 ms to load, which a triggerer that runs no Kubernetes trigger should not pay.
  */
-const LAZY_BUILTIN: ReadonlyMap<string, () => Promise<TriggerClass>> = new Map<string, () => Promise<TriggerClass>>([
-  ['KubernetesPodTrigger', async () => (await import('../kubernetes/lifecycle/podTrigger.ts')).KubernetesPodTrigger],
-]);
+const LAZY_BUILTIN = new Map<string, () => Promise<TriggerClass>>();
+
+/** Make `capstan.<name>` load the class `load` resolves to, the first time a stored trigger names it (idempotent per name). */
+export function registerLazyBuiltinTrigger(name: string, load: () => Promise<TriggerClass>): void {
+  if (BUILTIN.has(name)) throw new CapstanError('invalid_argument', `built-in trigger '${name}' is already defined`);
+  LAZY_BUILTIN.set(name, load);
+}
 
 /** Names of the built-in triggers (without the `capstan.` prefix). */
 export function builtinTriggerNames(): string[] {

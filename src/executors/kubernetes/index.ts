@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TaskTokenIssuer } from '../../api/taskToken.ts';
+import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import { InvalidArgument } from '../../core/errors.ts';
 import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';

@@ -57,7 +57,7 @@ void describe('executorConfig', () => {
 
 void describe('worker pod token lifetime', () => {
   void test('a caller can narrow a try token below the configured lifetime, never widen it', async () => {
-    const { TaskTokenIssuer } = await import('../../../src/api/taskToken.ts');
+    const { TaskTokenIssuer } = await import('../../../src/auth/taskToken.ts');
     const issuer = new TaskTokenIssuer('k'.repeat(32), 24 * 3600_000);
     const now = 1_000_000;
     assert.equal(issuer.verify(issuer.issue('ti', 1, now, 60_000), now).exp, now + 60_000);

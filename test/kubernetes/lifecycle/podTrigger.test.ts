@@ -2,7 +2,7 @@
 // kwargs unchanged, and bad kwargs refused with the field named.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinTriggerNames, loadTrigger } from '../../../src/triggers/registry.ts';
+import { builtinTriggerNames, loadTrigger } from '../../../src/triggerer/providerTriggers.ts';
 import { KubernetesPodTrigger } from '../../../src/kubernetes/lifecycle/podTrigger.ts';
 import { InvalidArgument } from '../../../src/core/errors.ts';
 

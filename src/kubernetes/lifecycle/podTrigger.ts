@@ -53,8 +53,14 @@ export interface KubernetesPodTriggerKwargs extends JsonObject {
   watchTimeoutSeconds: number;
   /** The task's try, for the triggerer's log lines. */
   tryKey: string;
-  /** Containers whose logs go into the try's log while deferred (the operator's `containerLogs`). Default `['base']`. */
-  logContainers: string[];
+  // Also `logContainers` (string[]) when given: the containers whose logs go into the try's log while deferred
+  // (the operator's containerLogs); absent (a trigger stored before it existed): ['base']. Read by logContainersOf.
+}
+
+/** The containers a trigger follows (see `KubernetesPodTriggerKwargs`). */
+function logContainersOf(kwargs: JsonObject): string[] {
+  const v = kwargs['logContainers'];
+  return Array.isArray(v) ? v.filter(isString) : [BASE_CONTAINER];
 }
 
 /** The event's payload: how the pod ended, as `PodEnd` (JSON), and how far the logs were streamed. */
@@ -98,7 +104,7 @@ export class KubernetesPodTrigger implements Trigger {
       deleteGracePeriodSeconds: grace,
       watchTimeoutSeconds: kwargs['watchTimeoutSeconds'] === undefined ? 300 : field(kwargs, 'watchTimeoutSeconds', isCount, 'a number of seconds'),
       tryKey: typeof kwargs['tryKey'] === 'string' ? kwargs['tryKey'] : '',
-      logContainers: Array.isArray(kwargs['logContainers']) ? kwargs['logContainers'].filter(isString) : [BASE_CONTAINER],
+      ...(Array.isArray(kwargs['logContainers']) ? { logContainers: kwargs['logContainers'].filter(isString) } : {}),
     };
   }
 
@@ -180,7 +186,7 @@ function event(end: PodEnd, streamed: { logs: JsonObject; logTail: string[] } | 
  */
 function followLogs(taskLog: TriggerTaskLog, clients: KubeClients, watcher: PodWatcher, k: KubernetesPodTriggerKwargs, signal: AbortSignal) {
   const stop = new AbortController();
-  const cursors = new Map(k.logContainers.map((c) => [c, new LogCursor()]));
+  const cursors = new Map(logContainersOf(k).map((c) => [c, new LogCursor()]));
   const tail: string[] = [];
   if (cursors.size > 0) taskLog.info(`the triggerer follows the log of pod ${k.namespace}/${k.name} while the task is deferred`);
   const followers = [...cursors].map(([container, cursor]) => followContainerLogs({

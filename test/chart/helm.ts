@@ -1,7 +1,7 @@
 // Runs the helm binary built by scripts/helm.sh against chart/: `helm template` with chosen values, parsed into
 // Kubernetes objects, the way Airflow's chart tests call render_chart. CI exports CAPSTAN_HELM (and
 // CAPSTAN_HELM_REQUIRED=1, so a missing binary fails instead of skipping).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,11 +41,28 @@ export interface HelmResult {
   stderr: string;
 }
 
+const helmEnv = (): NodeJS.ProcessEnv => ({ ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'capstan-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'capstan-helm-config'), HELM_DATA_HOME: join(tmpdir(), 'capstan-helm-data') });
+
 /** Run helm with `args`; never throws on a non-zero exit. */
 export function runHelm(args: readonly string[]): HelmResult {
   if (!helm) throw new Error(HELM_MISSING);
-  const r = spawnSync(helm, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'capstan-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'capstan-helm-config'), HELM_DATA_HOME: join(tmpdir(), 'capstan-helm-data') } });
+  const r = spawnSync(helm, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: helmEnv() });
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** {@link runHelm} without blocking the event loop: for `helm install` while this process runs the pods (local kubelet). */
+export function runHelmAsync(args: readonly string[]): Promise<HelmResult> {
+  const bin = helm;
+  if (!bin) return Promise.reject(new Error(HELM_MISSING));
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: helmEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+  });
 }
 
 export interface RenderOptions {

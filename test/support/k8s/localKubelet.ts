@@ -20,7 +20,7 @@
 // LOCAL_KUBELET_POD_ANNOTATIONS): otherwise kwok ends them on its own clock,
 // whatever the process does.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve, dirname } from 'node:path';
@@ -28,12 +28,16 @@ import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import {
   CoreV1Api,
+  DiscoveryV1Api,
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { KubeConfig, V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Container, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import type { LocalImage, LocalImageResolver } from './localImage.ts';
+import { containerEnv, fieldValue } from './podEnv.ts';
 import { POD_ANNOTATIONS } from './podOutcome.ts';
+import { createPodSandbox, type PodSandbox, type SandboxCommand } from './podSandbox.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The repo's CLI entry, run by `capstan` in a container command. */
@@ -76,6 +80,13 @@ export interface LocalKubeletOptions {
   baseEnv?: Readonly<Record<string, string>>;
   /** Longest SIGTERM → SIGKILL wait on deletion, whatever the pod asks. Default 30 s. */
   maxGraceMs?: number;
+  /**
+   * Run pods as a container runtime would (podSandbox.ts): the image's entrypoint, env and files (`images`), init
+   * containers first, every volume at its mount path, the pod's service-account token, its own loopback IP
+   * (written to status.podIP) and Service names in its /etc/hosts. Without it, only the first container's command
+   * runs, in a scratch folder with the machine's filesystem (what the executor tests need).
+   */
+  sandbox?: { images: LocalImageResolver };
   /** Called with every problem the kubelet meets (a failed patch, a broken watch). Default: stderr. */
   onError?: (err: unknown, what: string) => void;
 }
@@ -86,6 +97,8 @@ export interface LocalKubelet {
   readonly runs: ReadonlyMap<string, LocalContainerRun>;
   /** Processes running now. */
   running(): number;
+  /** Sandbox mode: the loopback address on this machine where the pod with this IP (status.podIP) listens. */
+  localAddress(podIP: string): string | undefined;
   /** Stops watching and kills every process it started (SIGKILL), waiting for them to exit. */
   stop(): Promise<void>;
 }
@@ -113,6 +126,8 @@ interface Running {
   log: WriteStream;
   exited: Promise<void>;
   killTimer: NodeJS.Timeout | undefined;
+  /** The pod is being deleted: no further container starts. */
+  terminating: boolean;
 }
 
 /**
@@ -171,7 +186,7 @@ export async function startLocalKubelet(options: LocalKubeletOptions): Promise<L
     const log = createWriteStream(join(logDir, `${container.name}.log`), { flags: 'a' });
     let resolveExited: () => void = () => {};
     const exited = new Promise<void>((r) => (resolveExited = r));
-    const entry: Running = { run, child: undefined, log, exited, killTimer: undefined };
+    const entry: Running = { run, child: undefined, log, exited, killTimer: undefined, terminating: false };
     active.set(uid, entry);
 
     const finish = (exitCode: number, startError?: string): void => {
@@ -180,6 +195,7 @@ export async function startLocalKubelet(options: LocalKubeletOptions): Promise<L
       if (startError !== undefined) run.startError = startError;
       if (entry.killTimer) clearTimeout(entry.killTimer);
       active.delete(uid);
+      sandboxes.delete(uid);
       log.end(() => {
         resolveExited();
         const current = informer.get(name, namespace);
@@ -192,38 +208,83 @@ export async function startLocalKubelet(options: LocalKubeletOptions): Promise<L
       });
     };
 
-    let env: Record<string, string>;
-    let local: string[];
+    // The processes to run in order: the init containers (sandbox only), then the main container.
+    const steps: Array<{ container: V1Container; command: SandboxCommand; cwd: string }> = [];
+    const home = join(podsDir, uid);
     try {
-      env = await containerEnv(core, pod, container);
-      local = resolveCommand(argv);
+      mkdirSync(home, { recursive: true });
+      if (options.sandbox) {
+        const imageOf = (c: V1Container): LocalImage => {
+          const image = options.sandbox?.images(c.image ?? '');
+          if (image === undefined) throw new Error(`image ${c.image ?? '(none)'} is not known to the local kubelet`);
+          return image;
+        };
+        const box = await createPodSandbox({ core, kubeConfig: options.kubeConfig, fieldValue }, pod, home, localAddress(pod.status?.podIP ?? ''), imageOf(container));
+        sandboxes.set(uid, box);
+        rewriteHosts();
+        for (const c of [...(pod.spec?.initContainers ?? []), container]) {
+          steps.push({ container: c, command: box.command(c, imageOf(c), { ...options.baseEnv, ...await containerEnv(core, pod, c) }), cwd: home });
+        }
+      } else {
+        const env = await containerEnv(core, pod, container);
+        const [exe = '', ...args] = resolveCommand(argv);
+        steps.push({ container, command: { exe, args, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...options.baseEnv, ...env } }, cwd: home });
+      }
     } catch (err) {
       // A kubelet reports this as CreateContainerConfigError; a failed start is the closest kwok outcome.
       finish(128, `local kubelet could not start the container: ${(err as Error).message}`);
       return;
     }
-    const home = join(podsDir, uid);
-    mkdirSync(home, { recursive: true });
-    const [exe, ...args] = local;
-    const child = spawn(exe ?? '', args, {
-      cwd: home,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...options.baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so a kill reaches whatever the task started too.
-      detached: true,
-    });
-    entry.child = child;
-    run.pid = child.pid;
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    child.once('error', (err) => finish(128, err.message));
-    child.once('close', (code, signal) => finish(containerExitCode(code, signal)));
+
+    try {
+      await runSteps(steps, container, entry, logDir, log, finish);
+    } catch (err) {
+      finish(128, `local kubelet could not start the container: ${(err as Error).message}`);
+    }
+  };
+
+  const runSteps = async (
+    steps: ReadonlyArray<{ container: V1Container; command: SandboxCommand; cwd: string }>,
+    container: V1Container, entry: Running, logDir: string, log: WriteStream, finish: (code: number, error?: string) => void,
+  ): Promise<void> => {
+    const run = entry.run;
+    for (const step of steps) {
+      if (stopped || entry.terminating) {
+        finish(143);
+        return;
+      }
+      const isMain = step.container === container;
+      const stepLog = isMain ? log : createWriteStream(join(logDir, `${step.container.name}.log`), { flags: 'a' });
+      const child = spawn(step.command.exe, step.command.args, {
+        cwd: step.cwd,
+        env: step.command.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so a kill reaches whatever the task started too.
+        detached: true,
+      });
+      entry.child = child;
+      if (isMain) run.pid = child.pid;
+      child.stdout.pipe(stepLog, { end: false });
+      child.stderr.pipe(stepLog, { end: false });
+      const outcome = await new Promise<{ code: number; error?: string }>((resolveStep) => {
+        child.once('error', (err) => resolveStep({ code: 128, error: err.message }));
+        child.once('close', (code, signal) => resolveStep({ code: containerExitCode(code, signal) }));
+      });
+      if (!isMain) stepLog.end();
+      if (isMain || outcome.code !== 0 || entry.terminating || stopped) {
+        const error = outcome.error ?? (isMain || outcome.code === 0 ? undefined : `init container ${step.container.name} exited with ${outcome.code}`);
+        finish(outcome.code, error);
+        return;
+      }
+    }
   };
 
   const kill = (uid: string, graceMs: number): void => {
     const entry = active.get(uid);
-    const child = entry?.child;
-    if (entry === undefined || child?.pid === undefined || entry.killTimer !== undefined) return;
+    if (entry === undefined || entry.terminating) return;
+    entry.terminating = true;
+    const child = entry.child;
+    if (child?.pid === undefined) return; // not started yet: the next start sees `terminating`
     signalGroup(child.pid, 'SIGTERM');
     entry.killTimer = setTimeout(() => signalGroup(child.pid ?? 0, 'SIGKILL'), Math.min(graceMs, maxGraceMs));
   };
@@ -241,6 +302,49 @@ export async function startLocalKubelet(options: LocalKubeletOptions): Promise<L
     start(pod).catch((err: unknown) => onError(err, `starting pod ${namespace}/${pod.metadata?.name ?? ''}`));
   };
 
+  // Sandbox mode: each pod's IP (kwok's, in status.podIP, so Services and EndpointSlices are the real ones) is
+  // mapped to a loopback address of its own on this machine, where the pod's servers listen (podNetwork.ts);
+  // Service names in a pod's /etc/hosts resolve to the mapped address of a ready endpoint.
+  const localAddresses = new Map<string, string>();
+  const sandboxes = new Map<string, PodSandbox>();
+  const localAddress = (podIP: string): string => {
+    let ip = localAddresses.get(podIP);
+    if (ip !== undefined) return ip;
+    const taken = new Set(localAddresses.values());
+    do ip = `127.${64 + randomInt(64)}.${randomInt(256)}.${1 + randomInt(254)}`; while (taken.has(ip));
+    localAddresses.set(podIP, ip);
+    return ip;
+  };
+  const slices = options.sandbox ? makeInformer<V1EndpointSlice>(
+    options.kubeConfig,
+    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+    () => options.kubeConfig.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace }),
+  ) : undefined;
+  const serviceHosts = (): Map<string, string> => {
+    const hosts = new Map<string, string>();
+    for (const slice of slices?.list() ?? []) {
+      const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+      const ready = (slice.endpoints ?? []).find((e) => e.conditions?.ready !== false && localAddresses.has(e.addresses[0] ?? ''));
+      const address = localAddresses.get(ready?.addresses[0] ?? '');
+      if (service === undefined || address === undefined) continue;
+      hosts.set([service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`].join(' '), address);
+    }
+    return hosts;
+  };
+  const rewriteHosts = (): void => {
+    const hosts = serviceHosts();
+    for (const box of sandboxes.values()) box.writeHosts(hosts);
+  };
+  if (slices) {
+    for (const event of ['add', 'update', 'delete'] as const) slices.on(event, rewriteHosts);
+    slices.on('error', (err: unknown) => {
+      if (stopped) return;
+      onError(err, 'watching endpoint slices (restarting)');
+      setTimeout(() => void slices.start().catch((e: unknown) => onError(e, 'restarting the endpoint slice watch')), 200);
+    });
+    await slices.start();
+  }
+
   informer.on('add', onPod);
   informer.on('update', onPod);
   informer.on('delete', (pod) => kill(pod.metadata?.uid ?? '', 0));
@@ -254,9 +358,11 @@ export async function startLocalKubelet(options: LocalKubeletOptions): Promise<L
   return {
     runs,
     running: () => active.size,
+    localAddress: (podIP) => localAddresses.get(podIP),
     async stop() {
       stopped = true;
       await informer.stop();
+      await slices?.stop();
       const waits = [...active.values()].map((entry) => {
         if (entry.child?.pid !== undefined) signalGroup(entry.child.pid, 'SIGKILL');
         return entry.exited;
@@ -272,66 +378,5 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch {
     // Already gone.
-  }
-}
-
-/** The container's environment as a kubelet resolves it (literal values and the usual valueFrom sources). */
-async function containerEnv(core: CoreV1Api, pod: V1Pod, container: V1Container): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
-  const namespace = pod.metadata?.namespace ?? '';
-  for (const from of container.envFrom ?? []) {
-    const data = from.secretRef
-      ? decodeSecret((await core.readNamespacedSecret({ namespace, name: from.secretRef.name ?? '' })).data)
-      : from.configMapRef
-        ? (await core.readNamespacedConfigMap({ namespace, name: from.configMapRef.name ?? '' })).data ?? {}
-        : {};
-    for (const [k, v] of Object.entries(data)) env[`${from.prefix ?? ''}${k}`] = v;
-  }
-  for (const e of container.env ?? []) env[e.name] = expand(await envValue(core, pod, e), env);
-  return env;
-}
-
-function decodeSecret(data: Record<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-}
-
-/** `$(VAR)` references to earlier variables, as the kubelet expands them; `$$` escapes. */
-function expand(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) =>
-    m === '$$' ? '$' : name !== undefined && env[name] !== undefined ? env[name] : m);
-}
-
-async function envValue(core: CoreV1Api, pod: V1Pod, e: V1EnvVar): Promise<string> {
-  if (e.value !== undefined) return e.value;
-  const from = e.valueFrom;
-  const namespace = pod.metadata?.namespace ?? '';
-  if (from?.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath);
-  if (from?.secretKeyRef) {
-    const secret = await core.readNamespacedSecret({ namespace, name: from.secretKeyRef.name ?? '' });
-    const v = secret.data?.[from.secretKeyRef.key];
-    if (v === undefined) throw new Error(`secret ${from.secretKeyRef.name ?? ''} has no key ${from.secretKeyRef.key}`);
-    return Buffer.from(v, 'base64').toString('utf8');
-  }
-  if (from?.configMapKeyRef) {
-    const cm = await core.readNamespacedConfigMap({ namespace, name: from.configMapKeyRef.name ?? '' });
-    const v = cm.data?.[from.configMapKeyRef.key];
-    if (v === undefined) throw new Error(`config map ${from.configMapKeyRef.name ?? ''} has no key ${from.configMapKeyRef.key}`);
-    return v;
-  }
-  return '';
-}
-
-function fieldValue(pod: V1Pod, path: string): string {
-  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[m[2] ?? ''] ?? '';
-  switch (path) {
-    case 'metadata.name': return pod.metadata?.name ?? '';
-    case 'metadata.namespace': return pod.metadata?.namespace ?? '';
-    case 'metadata.uid': return pod.metadata?.uid ?? '';
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP': return pod.status?.podIP ?? '';
-    case 'status.hostIP': return pod.status?.hostIP ?? '';
-    default: throw new Error(`fieldRef ${path} is not supported by the local kubelet`);
   }
 }

@@ -8,6 +8,7 @@
  * Package imports and files outside src/ are not this rule's business.
  */
 import { dirname, relative, resolve, sep } from 'node:path';
+import { cwd } from 'node:process';
 
 /** Layer of each top-level folder of src/ (`index` is src/index.ts, the public authoring entry). */
 export const LAYERS = {
@@ -47,7 +48,7 @@ export default {
   },
   create(context) {
     const file = context.physicalFilename ?? context.filename;
-    const srcRoot = resolve(context.cwd ?? process.cwd(), 'src');
+    const srcRoot = resolve(context.cwd ?? cwd(), 'src');
     const from = folderOf(srcRoot, file);
     if (from === null) return {};
     const fromLayer = LAYERS[from];

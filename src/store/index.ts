@@ -31,124 +31,145 @@ import * as xcom from './xcom.ts';
 /** `f` with its first argument (the open database) already given. */
 export type Bound<F> = F extends (m: MetadataDb, ...args: infer A) => infer R ? (...args: A) => R : never;
 
-/** Task instances and their try rows (reads and non-state columns; states move through ./transitions/). */
-export interface TaskInstanceQueries {
-  get: Bound<typeof tis.getTaskInstance>;
-  findById: Bound<typeof tis.findTaskInstanceById>;
-  find: Bound<typeof tis.findTaskInstance>;
-  list: Bound<typeof tis.listTaskInstances>;
-  count: Bound<typeof tis.countTaskInstances>;
-  countByState: Bound<typeof tis.countTisByState>;
-  statesOfRun: Bound<typeof tis.tiStatesOfRun>;
-  changesSince: Bound<typeof tis.tiChangesSince>;
-  position: Bound<typeof tis.tiPosition>;
-  running: Bound<typeof tis.runningTis>;
-  runningSilentSince: Bound<typeof tis.runningTisSilentSince>;
-  activeOfExecutor: Bound<typeof tis.activeTisOfExecutor>;
-  previousRunState: Bound<typeof tis.previousRunTiState>;
-  takeOverTry: Bound<typeof tis.takeOverTry>;
-  tries: Bound<typeof tis.listTries>;
-  tryStartDate: Bound<typeof tis.tryStartDate>;
-  tryRowState: Bound<typeof tis.tryRowState>;
-  startTryRowOnce: Bound<typeof tis.startTryRowOnce>;
-  indexPlaceholder: Bound<typeof mappedTis.indexPlaceholder>;
-  insertMapped: Bound<typeof mappedTis.insertMappedTis>;
-}
+/** A group of queries: the name a {@link Store} caller uses → the module function, which takes the open database first. */
+type QueryTable = Record<string, (m: MetadataDb, ...args: never[]) => unknown>;
 
-/** DAG runs. */
-export interface RunQueries {
-  create: Bound<typeof dagRuns.createDagRun>;
-  get: Bound<typeof dagRuns.getDagRun>;
-  getById: Bound<typeof dagRuns.getDagRunById>;
-  find: Bound<typeof dagRuns.findDagRun>;
-  findByLogicalDate: Bound<typeof dagRuns.findDagRunByLogicalDate>;
-  list: Bound<typeof dagRuns.listDagRuns>;
-  count: Bound<typeof dagRuns.countDagRuns>;
-  countByDag: Bound<typeof dagRuns.countRunsByDag>;
-  queuedToStart: Bound<typeof dagRuns.queuedRunsToStart>;
-  running: Bound<typeof dagRuns.runningRuns>;
-  previousSuccessful: Bound<typeof dagRuns.previousSuccessfulRun>;
-  setNote: Bound<typeof dagRuns.setRunNote>;
-  delete: Bound<typeof dagRuns.deleteDagRun>;
-  pendingCallbacks: Bound<typeof dagCallbacks.pendingDagCallbacks>;
-  claimCallback: Bound<typeof dagCallbacks.claimDagCallback>;
-  finishCallback: Bound<typeof dagCallbacks.finishDagCallback>;
-}
+/** Every function of a {@link QueryTable} with the open database already given. */
+export type BoundQueries<T extends QueryTable> = { [K in keyof T]: Bound<T[K]> };
 
+/**
+ * The groups of {@link Store} that are module functions: each table names the functions a caller holding a
+ * `Store` may call. A new entry here is all it takes: the group's type and {@link createStore}'s wiring
+ * both follow from it.
+ */
+const queryTables = {
+  /** DAGs and their serialized form. */
+  dags: {
+    get: dags.getDag,
+    getSerialized: dags.getSerializedDag,
+    serializedHash: dags.serializedDagHash,
+    list: dags.listDags,
+    setPaused: dags.setPaused,
+    /** PostgreSQL: hold the rows until the transaction ends (call on `transaction`'s handle). */
+    lockRows: dags.lockDagRows,
+  },
+  /** DAG runs. */
+  runs: {
+    create: dagRuns.createDagRun,
+    get: dagRuns.getDagRun,
+    getById: dagRuns.getDagRunById,
+    find: dagRuns.findDagRun,
+    findByLogicalDate: dagRuns.findDagRunByLogicalDate,
+    list: dagRuns.listDagRuns,
+    count: dagRuns.countDagRuns,
+    countByDag: dagRuns.countRunsByDag,
+    queuedToStart: dagRuns.queuedRunsToStart,
+    running: dagRuns.runningRuns,
+    previousSuccessful: dagRuns.previousSuccessfulRun,
+    setNote: dagRuns.setRunNote,
+    delete: dagRuns.deleteDagRun,
+    pendingCallbacks: dagCallbacks.pendingDagCallbacks,
+    claimCallback: dagCallbacks.claimDagCallback,
+    finishCallback: dagCallbacks.finishDagCallback,
+  },
+  /** Task instances and their try rows (reads and non-state columns; states move through ./transitions/). */
+  taskInstances: {
+    get: tis.getTaskInstance,
+    findById: tis.findTaskInstanceById,
+    find: tis.findTaskInstance,
+    list: tis.listTaskInstances,
+    count: tis.countTaskInstances,
+    countByState: tis.countTisByState,
+    statesOfRun: tis.tiStatesOfRun,
+    changesSince: tis.tiChangesSince,
+    position: tis.tiPosition,
+    running: tis.runningTis,
+    runningSilentSince: tis.runningTisSilentSince,
+    activeOfExecutor: tis.activeTisOfExecutor,
+    previousRunState: tis.previousRunTiState,
+    takeOverTry: tis.takeOverTry,
+    tries: tis.listTries,
+    tryStartDate: tis.tryStartDate,
+    tryRowState: tis.tryRowState,
+    startTryRowOnce: tis.startTryRowOnce,
+    indexPlaceholder: mappedTis.indexPlaceholder,
+    insertMapped: mappedTis.insertMappedTis,
+  },
+  /** Every state move of a task instance or run (oldest first), kept after clears and retries. */
+  history: { ofTask: listTaskInstanceHistory, ofRun: listDagRunHistory },
+  /** Backfill rows and their date → run links. */
+  backfills: {
+    insert: backfills.insertBackfill,
+    find: backfills.findBackfill,
+    list: backfills.listBackfills,
+    page: backfills.pageBackfills,
+    link: backfills.linkBackfillRun,
+    links: backfills.backfillLinks,
+    ofRuns: backfills.backfillsOfRuns,
+    runningByBackfill: backfills.runningRunsByBackfill,
+  },
+  /** Deferred tasks' triggers. */
+  triggers: {
+    get: triggers.getTrigger,
+    claim: triggers.claimTriggers,
+    assigned: triggers.assignedTriggers,
+    release: triggers.releaseTriggers,
+    fire: triggers.fireTrigger,
+    failDeferral: triggers.failDeferral,
+    timedOutDeferrals: triggers.timedOutDeferrals,
+    deleteUnused: triggers.deleteUnusedTriggers,
+  },
+  /** XCom values. */
+  xcom: {
+    push: xcom.pushXCom,
+    pull: xcom.pullXCom,
+    pullMapped: xcom.pullMappedXComs,
+    clear: xcom.clearXComs,
+    list: xcom.listXComs,
+  },
+  /** The reads and the commit of the scheduler's critical section (call on `transaction`'s handle). */
+  queueing: {
+    poolSizes: queueing.readPoolSizes,
+    slotUsage: queueing.readSlotUsage,
+    dagTaskLimits: queueing.readDagTaskLimits,
+    candidates: queueing.selectQueueCandidates,
+    commit: queueing.commitQueued,
+    failUnqueueable: queueing.failUnqueueableTis,
+  },
+} satisfies Record<string, QueryTable>;
+
+type QueryTables = typeof queryTables;
 /** DAGs and their serialized form. */
-export interface DagQueries {
-  get: Bound<typeof dags.getDag>;
-  getSerialized: Bound<typeof dags.getSerializedDag>;
-  serializedHash: Bound<typeof dags.serializedDagHash>;
-  list: Bound<typeof dags.listDags>;
-  setPaused: Bound<typeof dags.setPaused>;
-  /** PostgreSQL: hold the rows until the transaction ends (call on `transaction`'s handle). */
-  lockRows: Bound<typeof dags.lockDagRows>;
-}
-
+export type DagQueries = BoundQueries<QueryTables['dags']>;
+/** DAG runs. */
+export type RunQueries = BoundQueries<QueryTables['runs']>;
+/** Task instances and their try rows (reads and non-state columns; states move through ./transitions/). */
+export type TaskInstanceQueries = BoundQueries<QueryTables['taskInstances']>;
+/** Every state move of a task instance or run (oldest first). */
+export type HistoryQueries = BoundQueries<QueryTables['history']>;
 /** Backfill rows and their date → run links. */
-export interface BackfillQueries {
-  insert: Bound<typeof backfills.insertBackfill>;
-  find: Bound<typeof backfills.findBackfill>;
-  list: Bound<typeof backfills.listBackfills>;
-  page: Bound<typeof backfills.pageBackfills>;
-  link: Bound<typeof backfills.linkBackfillRun>;
-  links: Bound<typeof backfills.backfillLinks>;
-  ofRuns: Bound<typeof backfills.backfillsOfRuns>;
-  runningByBackfill: Bound<typeof backfills.runningRunsByBackfill>;
-}
-
+export type BackfillQueries = BoundQueries<QueryTables['backfills']>;
 /** Deferred tasks' triggers. */
-export interface TriggerQueries {
-  get: Bound<typeof triggers.getTrigger>;
-  claim: Bound<typeof triggers.claimTriggers>;
-  assigned: Bound<typeof triggers.assignedTriggers>;
-  release: Bound<typeof triggers.releaseTriggers>;
-  fire: Bound<typeof triggers.fireTrigger>;
-  failDeferral: Bound<typeof triggers.failDeferral>;
-  timedOutDeferrals: Bound<typeof triggers.timedOutDeferrals>;
-  deleteUnused: Bound<typeof triggers.deleteUnusedTriggers>;
-}
-
+export type TriggerQueries = BoundQueries<QueryTables['triggers']>;
 /** XCom values. */
-export interface XComQueries {
-  push: Bound<typeof xcom.pushXCom>;
-  pull: Bound<typeof xcom.pullXCom>;
-  pullMapped: Bound<typeof xcom.pullMappedXComs>;
-  clear: Bound<typeof xcom.clearXComs>;
-  list: Bound<typeof xcom.listXComs>;
-}
-
+export type XComQueries = BoundQueries<QueryTables['xcom']>;
 /** The reads and the commit of the scheduler's critical section (call on `transaction`'s handle). */
-export interface QueueingQueries {
-  poolSizes: Bound<typeof queueing.readPoolSizes>;
-  slotUsage: Bound<typeof queueing.readSlotUsage>;
-  dagTaskLimits: Bound<typeof queueing.readDagTaskLimits>;
-  candidates: Bound<typeof queueing.selectQueueCandidates>;
-  commit: Bound<typeof queueing.commitQueued>;
-  failUnqueueable: Bound<typeof queueing.failUnqueueableTis>;
-}
+export type QueueingQueries = BoundQueries<QueryTables['queueing']>;
+
+/** Every group of {@link queryTables}, bound to one open database. */
+type BoundGroups = { readonly [G in keyof QueryTables]: BoundQueries<QueryTables[G]> };
 
 /**
  * One open metadata database, grouped by what it holds. Each group's functions are the module functions
- * of the same name with the database given; `db` is the handle those module functions (and the
- * transition verbs, as `db.db`) take.
+ * its table in {@link queryTables} names, with the database given; `db` is the handle those module
+ * functions (and the transition verbs, as `db.db`) take.
  */
-export interface Store {
+export interface Store extends BoundGroups {
   readonly db: MetadataDb;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   /** Run `fn` in one transaction, with a store whose every query runs inside it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
-  readonly dags: DagQueries;
-  readonly runs: RunQueries;
-  readonly taskInstances: TaskInstanceQueries;
-  /** Every state move of a task instance or run (oldest first), kept after clears and retries. */
-  readonly history: { ofTask: Bound<typeof listTaskInstanceHistory>; ofRun: Bound<typeof listDagRunHistory> };
-  readonly backfills: BackfillQueries;
-  readonly triggers: TriggerQueries;
-  readonly xcom: XComQueries;
-  readonly queueing: QueueingQueries;
   readonly pools: PoolStore;
   readonly jobs: JobRegistry;
   readonly audit: AuditLog;
@@ -164,8 +185,12 @@ export interface StoreOptions {
   now?: () => number;
 }
 
-function on<A extends unknown[], R>(m: MetadataDb, f: (m: MetadataDb, ...args: A) => R): (...args: A) => R {
-  return (...args) => f(m, ...args);
+/** Each function of `table` with `m` given as its first argument. */
+function bindQueries<T extends QueryTable>(m: MetadataDb, table: T): BoundQueries<T> {
+  const bound: Record<string, (...args: never[]) => unknown> = {};
+  for (const [name, f] of Object.entries(table)) bound[name] = (...args) => f(m, ...args);
+  // Each entry is `Bound<T[name]>` by construction; TypeScript cannot follow a conditional type through a loop.
+  return bound as BoundQueries<T>;
 }
 
 /** The {@link Store} of an open database. Cheap: it only binds functions; no query runs. */
@@ -176,90 +201,14 @@ export function createStore(m: MetadataDb, options: StoreOptions = {}): Store {
     db: m,
     ping: () => pingDatabase(m),
     transaction: (fn) => inTransaction(m, (tx) => fn(createStore(tx, options))),
-    dags: {
-      get: on(m, dags.getDag),
-      getSerialized: on(m, dags.getSerializedDag),
-      serializedHash: on(m, dags.serializedDagHash),
-      list: on(m, dags.listDags),
-      setPaused: on(m, dags.setPaused),
-      lockRows: on(m, dags.lockDagRows),
-    },
-    runs: {
-      create: on(m, dagRuns.createDagRun),
-      get: on(m, dagRuns.getDagRun),
-      getById: on(m, dagRuns.getDagRunById),
-      find: on(m, dagRuns.findDagRun),
-      findByLogicalDate: on(m, dagRuns.findDagRunByLogicalDate),
-      list: on(m, dagRuns.listDagRuns),
-      count: on(m, dagRuns.countDagRuns),
-      countByDag: on(m, dagRuns.countRunsByDag),
-      queuedToStart: on(m, dagRuns.queuedRunsToStart),
-      running: on(m, dagRuns.runningRuns),
-      previousSuccessful: on(m, dagRuns.previousSuccessfulRun),
-      setNote: on(m, dagRuns.setRunNote),
-      delete: on(m, dagRuns.deleteDagRun),
-      pendingCallbacks: on(m, dagCallbacks.pendingDagCallbacks),
-      claimCallback: on(m, dagCallbacks.claimDagCallback),
-      finishCallback: on(m, dagCallbacks.finishDagCallback),
-    },
-    taskInstances: {
-      get: on(m, tis.getTaskInstance),
-      findById: on(m, tis.findTaskInstanceById),
-      find: on(m, tis.findTaskInstance),
-      list: on(m, tis.listTaskInstances),
-      count: on(m, tis.countTaskInstances),
-      countByState: on(m, tis.countTisByState),
-      statesOfRun: on(m, tis.tiStatesOfRun),
-      changesSince: on(m, tis.tiChangesSince),
-      position: on(m, tis.tiPosition),
-      running: on(m, tis.runningTis),
-      runningSilentSince: on(m, tis.runningTisSilentSince),
-      activeOfExecutor: on(m, tis.activeTisOfExecutor),
-      previousRunState: on(m, tis.previousRunTiState),
-      takeOverTry: on(m, tis.takeOverTry),
-      tries: on(m, tis.listTries),
-      tryStartDate: on(m, tis.tryStartDate),
-      tryRowState: on(m, tis.tryRowState),
-      startTryRowOnce: on(m, tis.startTryRowOnce),
-      indexPlaceholder: on(m, mappedTis.indexPlaceholder),
-      insertMapped: on(m, mappedTis.insertMappedTis),
-    },
-    history: { ofTask: on(m, listTaskInstanceHistory), ofRun: on(m, listDagRunHistory) },
-    backfills: {
-      insert: on(m, backfills.insertBackfill),
-      find: on(m, backfills.findBackfill),
-      list: on(m, backfills.listBackfills),
-      page: on(m, backfills.pageBackfills),
-      link: on(m, backfills.linkBackfillRun),
-      links: on(m, backfills.backfillLinks),
-      ofRuns: on(m, backfills.backfillsOfRuns),
-      runningByBackfill: on(m, backfills.runningRunsByBackfill),
-    },
-    triggers: {
-      get: on(m, triggers.getTrigger),
-      claim: on(m, triggers.claimTriggers),
-      assigned: on(m, triggers.assignedTriggers),
-      release: on(m, triggers.releaseTriggers),
-      fire: on(m, triggers.fireTrigger),
-      failDeferral: on(m, triggers.failDeferral),
-      timedOutDeferrals: on(m, triggers.timedOutDeferrals),
-      deleteUnused: on(m, triggers.deleteUnusedTriggers),
-    },
-    xcom: {
-      push: on(m, xcom.pushXCom),
-      pull: on(m, xcom.pullXCom),
-      pullMapped: on(m, xcom.pullMappedXComs),
-      clear: on(m, xcom.clearXComs),
-      list: on(m, xcom.listXComs),
-    },
-    queueing: {
-      poolSizes: on(m, queueing.readPoolSizes),
-      slotUsage: on(m, queueing.readSlotUsage),
-      dagTaskLimits: on(m, queueing.readDagTaskLimits),
-      candidates: on(m, queueing.selectQueueCandidates),
-      commit: on(m, queueing.commitQueued),
-      failUnqueueable: on(m, queueing.failUnqueueableTis),
-    },
+    dags: bindQueries(m, queryTables.dags),
+    runs: bindQueries(m, queryTables.runs),
+    taskInstances: bindQueries(m, queryTables.taskInstances),
+    history: bindQueries(m, queryTables.history),
+    backfills: bindQueries(m, queryTables.backfills),
+    triggers: bindQueries(m, queryTables.triggers),
+    xcom: bindQueries(m, queryTables.xcom),
+    queueing: bindQueries(m, queryTables.queueing),
     pools: new PoolStore(m),
     jobs: new JobRegistry(m, clock),
     audit: new AuditLog(m, clock),

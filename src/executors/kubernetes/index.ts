@@ -11,10 +11,12 @@ import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
 import type { SerializedDagCache } from '../../engine/dagCache.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { MetadataDb } from '../../store/db.ts';
-import { KubernetesExecutor, type KubernetesExecutorConnection } from './executor.ts';
+import { KubernetesExecutor } from './executor.ts';
+import type { KubernetesExecutorConnection } from './options.ts';
 
-export { KUBERNETES_EXECUTOR_NAME, KubernetesExecutor } from './executor.ts';
-export type { KubernetesExecutorConnection, KubernetesExecutorOptions } from './executor.ts';
+export { KubernetesExecutor } from './executor.ts';
+export { KUBERNETES_EXECUTOR_NAME } from './options.ts';
+export type { KubernetesExecutorConnection, KubernetesExecutorOptions } from './options.ts';
 export { kubernetesExecutorMetrics } from './metrics.ts';
 export type { KubernetesExecutorMetrics } from './metrics.ts';
 export { describeEnd, isRelaunchable, judgePod } from './podVerdict.ts';

@@ -5,7 +5,6 @@
  */
 import type { components } from '../api/v2/client/index.ts';
 import type { dagJson, runJson, tiJson } from '../api/views.ts';
-import type { TaskInstanceTryRow } from '../store/schema.ts';
 
 type Schemas = components['schemas'];
 /** A DAG as `dags list` prints it. */
@@ -14,37 +13,16 @@ export type DagJson = ReturnType<typeof dagJson>;
 export type RunJson = ReturnType<typeof runJson>;
 /** A task instance as `tasks list` and `tasks state` print it. */
 export type TaskInstanceJson = ReturnType<typeof tiJson>;
-/** One try of a task instance (`tasks state --output json`): the API's TaskInstanceTry. */
+/**
+ * One try of a task instance (`tasks state --output json`): the API's TaskInstanceTry. A local command maps
+ * its stored tries with the API's own `tryView` (src/api/v2/schemas/runs.ts), so the shape has one home.
+ */
 export type TryJson = Schemas['TaskInstanceTry'];
-
-const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
-
-/** A stored try as {@link TryJson}. */
-export function tryJson(t: TaskInstanceTryRow): TryJson {
-  return {
-    dagId: t.dag_id,
-    dagRunId: t.run_id,
-    taskId: t.task_id,
-    mapIndex: t.map_index,
-    tryNumber: t.try_number,
-    state: t.state,
-    executor: t.executor,
-    hostname: t.hostname,
-    pid: t.pid,
-    externalExecutorId: t.external_executor_id,
-    queuedAt: iso(t.queued_at),
-    startDate: iso(t.start_date),
-    endDate: iso(t.end_date),
-    durationMs: t.duration_ms,
-    exitCode: t.exit_code,
-    failureReason: t.failure_reason,
-  };
-}
 
 /** An API try as {@link TryJson} (the same keys, in the same order, whatever else the server adds). */
 export function remoteTryJson(t: Schemas['TaskInstanceTry']): TryJson {
-  const { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason } = t;
-  return { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason };
+  const { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason, failureKind } = t;
+  return { dagId, dagRunId, taskId, mapIndex, tryNumber, state, executor, hostname, pid, externalExecutorId, queuedAt, startDate, endDate, durationMs, exitCode, failureReason, failureKind: failureKind ?? null };
 }
 
 /** An API DAG as {@link DagJson}. */

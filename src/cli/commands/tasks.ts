@@ -39,11 +39,13 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, runId: string, taskId: string, opts: { mapIndex: string }) => {
       const mapIndex = parseMapIndex(opts.mapIndex);
       if (ctx.remote) return (await remoteTasks()).taskStateRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex });
-      const [{ findTaskInstance, listTries }, { tiJson }, { tryJson }] = await Promise.all([import('../../store/taskInstances.ts'), import('../../api/views.ts'), import('../views.ts')]);
+      const [{ findTaskInstance, listTries }, { tiJson }] = await Promise.all([import('../../store/taskInstances.ts'), import('../../api/views.ts')]);
       const m = await ctx.db();
       const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
       if (ctx.output === 'json') {
-        printObject({ ...tiJson(ti), tries: (await listTries(m, ti.id)).map(tryJson) }, 'json');
+        // The API's own view of a try (loaded only here: it brings the API's schemas).
+        const { tryView } = await import('../../api/v2/schemas/runs.ts');
+        printObject({ ...tiJson(ti), tries: (await listTries(m, ti.id)).map(tryView) }, 'json');
         return;
       }
       process.stdout.write(`${ti.state}\n`);

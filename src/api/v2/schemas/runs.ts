@@ -129,6 +129,7 @@ export const TaskInstanceTrySchema = z
   })
   .openapi('TaskInstanceTry');
 
+/** A stored try as a TaskInstanceTry: the API's answer, and the CLI's local `tasks state --output json` (src/cli/views.ts). */
 export function tryView(t: TaskInstanceTryRow): z.input<typeof TaskInstanceTrySchema> {
   return {
     dagId: t.dag_id,

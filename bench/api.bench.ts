@@ -2,11 +2,12 @@
  * `npm run bench:api`: latency of the API v2's list, grid and graph endpoints and of its live stream, on
  * SQLite and PostgreSQL (a real server started for the run), over real HTTP to an in-process API server.
  *
- * Seed (issue 14): 5,000 DAGs of 15 tasks with one run each (75,000 task instances) and a
- * 1,000-task DAG with 25 runs (25,000 task instances), states set by marking runs success or failed (a third of
- * the small DAGs' runs stay queued, and the big DAG's newest run). Each endpoint is called 5 times to warm up, then
- * 40 times in a row; figures are p50/p95 in milliseconds. The live-stream figure is the time from a mark
- * request's start to the state-change event arriving on an open SSE stream (10 samples).
+ * Seed (issue 14, bench/support/seed.ts, the same as bench:ui's): 5,000 DAGs of 15 tasks with one run each
+ * (75,000 task instances) and a 1,000-task DAG with 25 runs (25,000 task instances), states set by marking runs
+ * success or failed (a third of the small DAGs' runs stay queued, and the big DAG's newest run). Each endpoint
+ * is called 5 times to warm up, then 40 times in a row; figures are p50/p95 in milliseconds. The live-stream
+ * figure is the time from a mark request's start to the state-change event arriving on an open SSE stream
+ * (10 samples).
  *
  * Flags: --quick (500 DAGs, 200-task DAG × 10 runs), --dialect sqlite|postgres.
  */
@@ -17,23 +18,17 @@ import { createEngine } from '../src/app/components.ts';
 import { createApiAppFor } from '../src/app/roles.ts';
 import { listen } from '../src/api/server.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { dag, EmptyOperator, type Dag } from '../src/sdk/index.ts';
-import { markDagRun } from '../src/engine/mark.ts';
-import { createDagRun } from '../src/store/dagRuns.ts';
-import { upsertSerializedDag } from '../src/store/dags.ts';
 import { openMetadataDb, type MetadataDb } from '../src/store/db.ts';
 import type { DialectName } from '../src/store/dialect.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 import { createTestDatabase, stopPostgres } from '../test/support/postgres.ts';
 import { openSse } from '../test/support/sse.ts';
+import { BIG_DAG, bigTaskId, FULL_SEED, QUICK_SEED, seedBenchData } from './support/seed.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyDialect = args.includes('--dialect') ? (args[args.indexOf('--dialect') + 1] as DialectName) : undefined;
-const SMALL_DAGS = quick ? 500 : 5_000;
-const SMALL_TASKS = 15;
-const BIG_TASKS = quick ? 200 : 1_000;
-const BIG_RUNS = quick ? 10 : 25;
+const size = quick ? QUICK_SEED : FULL_SEED;
 const WARMUP = 5;
 const SAMPLES = 40;
 
@@ -48,40 +43,6 @@ async function freshDb(dialect: DialectName): Promise<{ db: MetadataDb; dispose:
   const db = openMetadataDb(t.url, { poolSize: 10 });
   await migrateToLatest(db);
   return { db, dispose: async () => { await db.close(); await t.drop(); } };
-}
-
-function chainDag(dagId: string, n: number, tags: string[]): Dag {
-  return dag({ dagId, schedule: null, tags, maxActiveTasks: n }, () => {
-    let prev = new EmptyOperator({ taskId: 't0' });
-    for (let i = 1; i < n; i++) {
-      const t = new EmptyOperator({ taskId: `group_${i % 10}.t${i}` });
-      prev.before(t);
-      prev = t;
-    }
-  });
-}
-
-const STATES = ['success', 'failed', undefined] as const;
-
-async function seed(db: MetadataDb): Promise<void> {
-  const now = Date.now();
-  const started = performance.now();
-  for (let i = 0; i < SMALL_DAGS; i++) {
-    const s = chainDag(`bench_${String(i).padStart(5, '0')}`, SMALL_TASKS, [`t${i % 10}`, i % 2 === 0 ? 'even' : 'odd']).serialize(`/bench/d${i}.ts`);
-    await upsertSerializedDag(db, s, now);
-    const run = await createDagRun(db, { dagId: s.dagId, runId: 'run_0', runType: 'manual', logicalDate: now - i * 1000, dataIntervalStart: null, dataIntervalEnd: null, conf: {}, note: null }, s, now);
-    const state = STATES[i % STATES.length];
-    // States through the engine's own verb (marking a run marks its task instances); a third stay queued.
-    if (state !== undefined) await markDagRun(db, { dagId: s.dagId, runId: run.run_id, state }, now, 'bench');
-  }
-  const big = chainDag('big', BIG_TASKS, ['big']).serialize('/bench/big.ts');
-  await upsertSerializedDag(db, big, now);
-  for (let r = 0; r < BIG_RUNS; r++) {
-    const run = await createDagRun(db, { dagId: 'big', runId: `run_${r}`, runType: 'manual', logicalDate: now - (BIG_RUNS - r) * 60_000, dataIntervalStart: null, dataIntervalEnd: null, conf: {}, note: null }, big, now);
-    if (r < BIG_RUNS - 1) await markDagRun(db, { dagId: 'big', runId: run.run_id, state: 'success' }, now, 'bench');
-  }
-  const tis = Number((await db.db.selectFrom('task_instance').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  process.stdout.write(`  seeded ${SMALL_DAGS + 1} DAGs, ${tis} task instances in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -109,7 +70,7 @@ async function benchDialect(dialect: DialectName): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'capstan-bench-api-home-'));
   const { db, dispose } = await freshDb(dialect);
   try {
-    await seed(db);
+    await seedBenchData(db, size);
     const config = loadConfig({ env: { CAPSTAN_HOME: home, CAPSTAN__CORE__LOAD_EXAMPLES: 'false', CAPSTAN__API__PORT: '0', CAPSTAN__LOGGING__LEVEL: 'error', CAPSTAN__AUTH__PASSWORD_HASH_COST: '10' } });
     const engine = createEngine(config, { db });
     const admin = await engine.auth.createUser({ username: 'bench', password: 'bench-password', role: 'Admin' });
@@ -118,33 +79,33 @@ async function benchDialect(dialect: DialectName): Promise<void> {
     const auth = { authorization: `Bearer ${token}` };
     const v2 = `${server.url}/api/v2`;
     try {
-      const grid = (await (await fetch(`${v2}/dags/big/grid`, { headers: auth })).json()) as { cursor: number };
-      const last = `run_${BIG_RUNS - 1}`;
+      const grid = (await (await fetch(`${v2}/dags/${BIG_DAG}/grid`, { headers: auth })).json()) as { cursor: number };
+      const last = `run_${size.bigRuns - 1}`;
       const endpoints: Array<[string, string]> = [
         ['list DAGs (100)', `${v2}/dags?limit=100`],
         ['list DAGs, search + order by last run', `${v2}/dags?limit=100&dagIdPattern=bench_001&orderBy=-lastRunStartDate`],
         ['list DAGs, tags all + last run state', `${v2}/dags?limit=100&tags=t3&tags=odd&tagsMatchMode=all&lastDagRunState=success`],
         ['list runs across DAGs (~), state filter', `${v2}/dags/~/dagRuns?limit=100&state=success`],
         ['list TIs across DAGs (~), state filter', `${v2}/dags/~/dagRuns/~/taskInstances?limit=100&state=success`],
-        [`list TIs of one run (${BIG_TASKS})`, `${v2}/dags/big/dagRuns/${last}/taskInstances?limit=1000`],
-        [`grid full (${BIG_TASKS} tasks × ${BIG_RUNS} runs)`, `${v2}/dags/big/grid`],
-        ['grid incremental (changedSince)', `${v2}/dags/big/grid?changedSince=${grid.cursor + 5000}`],
-        [`graph (${BIG_TASKS} tasks)`, `${v2}/dags/big/graph`],
-        ['task dependencies', `${v2}/dags/big/dagRuns/${last}/taskInstances/t0/dependencies`],
+        [`list TIs of one run (${size.bigTasks})`, `${v2}/dags/${BIG_DAG}/dagRuns/${last}/taskInstances?limit=1000`],
+        [`grid full (${size.bigTasks} tasks × ${size.bigRuns} runs)`, `${v2}/dags/${BIG_DAG}/grid`],
+        ['grid incremental (changedSince)', `${v2}/dags/${BIG_DAG}/grid?changedSince=${grid.cursor + 5000}`],
+        [`graph (${size.bigTasks} tasks)`, `${v2}/dags/${BIG_DAG}/graph`],
+        ['task dependencies', `${v2}/dags/${BIG_DAG}/dagRuns/${last}/taskInstances/t0/dependencies`],
       ];
       for (const [name, url] of endpoints) {
         const r = await timeEndpoint(url, auth);
         process.stdout.write(`  ${name.padEnd(48)} p50 ${r.p50.toFixed(1).padStart(7)} ms   p95 ${r.p95.toFixed(1).padStart(7)} ms   ${(r.bytes / 1024).toFixed(0)} KiB\n`);
       }
       // Live stream: from the start of a request that marks a succeeded task failed to its event on an open stream.
-      const stream = await openSse(`${v2}/dags/big/events?dagRunId=${last}`, auth);
+      const stream = await openSse(`${v2}/dags/${BIG_DAG}/events?dagRunId=${last}`, auth);
       await stream.next((e) => e.event === 'ready');
       const lat: number[] = [];
       for (let i = 0; i < 10; i++) {
-        const taskId = `group_${(i + 1) % 10}.t${i + 1}`;
+        const taskId = bigTaskId(i + 1);
         const seen = stream.events.length;
         const t0 = performance.now();
-        const res = await fetch(`${v2}/dags/big/dagRuns/${last}/taskInstances/${encodeURIComponent(taskId)}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ newState: 'failed' }) });
+        const res = await fetch(`${v2}/dags/${BIG_DAG}/dagRuns/${last}/taskInstances/${encodeURIComponent(taskId)}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ newState: 'failed' }) });
         if (res.status !== 200) throw new Error(`mark: ${res.status} ${await res.text()}`);
         await stream.next((e) => stream.events.indexOf(e) >= seen && e.event === 'taskInstance' && (JSON.parse(e.data) as { taskId: string }).taskId === taskId, 10_000);
         lat.push(performance.now() - t0);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ui`: the web UI measured in Debian's Chromium (issue 15, "Performance, measured in the
  * browser"), against a real API server serving the built UI over the data `bench:api` seeds (5,000 DAGs,
- * 100,000 task instances, a 1,000-task DAG with 25 runs; see bench/uiSeed.ts) on SQLite.
+ * 100,000 task instances, a 1,000-task DAG with 25 runs; see bench/support/seed.ts) on SQLite.
  *
  * Figures, each over several repetitions (p50/p95 in milliseconds), every one a fresh page load unless said:
  * - DAG list interactive: navigation start → the first page of DAG rows painted and no long task running.
@@ -41,7 +41,7 @@ import { migrateToLatest } from '../src/store/migrate.ts';
 import { launchChromium } from '../test/ui/support/browser.ts';
 import { ensureUiBuilt, newPage, signIn } from '../test/ui/support/uiServer.ts';
 import { ms, quantile } from './support/stats.ts';
-import { BIG_DAG, bigTaskId, FULL_SEED, QUICK_SEED, seedBenchData } from './uiSeed.ts';
+import { BIG_DAG, bigTaskId, FULL_SEED, QUICK_SEED, seedBenchData } from './support/seed.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -288,9 +288,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  UI: ${UI_DIST ?? 'a copy of ui/dist'}${BEFORE_DIST ? `; before: ${BEFORE_DIST} (repetitions interleaved)` : ''}\n`);
   const db = openMetadataDb(`sqlite://${join(home, 'capstan.db')}`);
   await migrateToLatest(db);
-  const started = performance.now();
-  const tis = await seedBenchData(db, size);
-  process.stdout.write(`  seeded ${size.smallDags + 1} DAGs, ${tis} task instances in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  await seedBenchData(db, size);
   const config = loadConfig({ env: { CAPSTAN_HOME: home, CAPSTAN__CORE__LOAD_EXAMPLES: 'false', CAPSTAN__API__PORT: '0', CAPSTAN__LOGGING__LEVEL: 'error', CAPSTAN__AUTH__PASSWORD_HASH_COST: '10' } });
   const engine = createEngine(config, { db });
   const admin = await engine.auth.createUser({ username: USER, password: PASSWORD, role: 'Admin' });

@@ -1,16 +1,14 @@
 /**
- * The data `bench:ui` seeds: the same set as `bench:api` (issue 14) — small chain DAGs with one run each (a
- * third of the runs left queued) and one big chain DAG with many runs (all but the newest marked success) —
- * so the browser figures and the API figures describe the same database. States are set through the engine's
- * own verb (marking a run marks its task instances).
- *
- * bench/api.bench.ts seeds the same shapes inline; this module is the one the browser bench imports.
+ * The data `bench:api` and `bench:ui` seed (issue 14), so the API figures and the browser figures describe the
+ * same database: small chain DAGs with one run each (a third of the runs left queued) and one big chain DAG with
+ * many runs (all but the newest marked success). States are set through the engine's own verb (marking a run
+ * marks its task instances).
  */
-import { dag, EmptyOperator, type Dag } from '../src/sdk/index.ts';
-import { markDagRun } from '../src/engine/mark.ts';
-import { createDagRun } from '../src/store/dagRuns.ts';
-import { upsertSerializedDag } from '../src/store/dags.ts';
-import type { MetadataDb } from '../src/store/db.ts';
+import { dag, EmptyOperator, type Dag } from '../../src/sdk/index.ts';
+import { markDagRun } from '../../src/engine/mark.ts';
+import { createDagRun } from '../../src/store/dagRuns.ts';
+import { upsertSerializedDag } from '../../src/store/dags.ts';
+import type { MetadataDb } from '../../src/store/db.ts';
 
 /** How much to seed; {@link FULL_SEED} is issue 14's size. */
 export interface SeedSize {
@@ -47,9 +45,10 @@ export function bigTaskId(i: number): string {
 
 const STATES = ['success', 'failed', undefined] as const;
 
-/** Seed `db` (migrated, empty); returns the number of task instances written. */
+/** Seed `db` (migrated, empty), print how much in how long, and return the number of task instances written. */
 export async function seedBenchData(db: MetadataDb, size: SeedSize): Promise<number> {
   const now = Date.now();
+  const started = performance.now();
   for (let i = 0; i < size.smallDags; i++) {
     const s = chainDag(`bench_${String(i).padStart(5, '0')}`, size.smallTasks, [`t${i % 10}`, i % 2 === 0 ? 'even' : 'odd']).serialize(`/bench/d${i}.ts`);
     await upsertSerializedDag(db, s, now);
@@ -63,5 +62,7 @@ export async function seedBenchData(db: MetadataDb, size: SeedSize): Promise<num
     const run = await createDagRun(db, { dagId: BIG_DAG, runId: `run_${r}`, runType: 'manual', logicalDate: now - (size.bigRuns - r) * 60_000, dataIntervalStart: null, dataIntervalEnd: null, conf: {}, note: null }, big, now);
     if (r < size.bigRuns - 1) await markDagRun(db, { dagId: BIG_DAG, runId: run.run_id, state: 'success' }, now, 'bench');
   }
-  return Number((await db.db.selectFrom('task_instance').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const tis = Number((await db.db.selectFrom('task_instance').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  process.stdout.write(`  seeded ${size.smallDags + 1} DAGs, ${tis} task instances in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return tis;
 }

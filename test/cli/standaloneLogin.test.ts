@@ -32,11 +32,11 @@ test('standalone: first-start admin, printed once, 0600 file, login works, resta
   assert.equal(statSync(file!).mode & 0o777, 0o600);
 
   const base = `http://127.0.0.1:${port}`;
-  assert.equal((await fetch(`${base}/api/v1/dags`)).status, 401);
+  assert.equal((await fetch(`${base}/api/v2/dags`)).status, 401);
   const login = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
   assert.equal(login.status, 201);
   const { access_token } = (await login.json()) as { access_token: string };
-  assert.equal((await fetch(`${base}/api/v1/dags`, { headers: { authorization: `Bearer ${access_token}` } })).status, 200);
+  assert.equal((await fetch(`${base}/api/v2/dags`, { headers: { authorization: `Bearer ${access_token}` } })).status, 200);
   first.kill('SIGTERM');
   await first.exited;
 

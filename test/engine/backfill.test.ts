@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { apiV2Client } from '../../src/api/v2/client/index.ts';
 import { backfillProgress, cancelBackfill, createBackfill, parseBackfillDate, RunStartGate, setBackfillPaused, type BackfillProgress } from '../../src/engine/backfill.ts';
 import { markDagRun } from '../../src/engine/mark.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
@@ -148,30 +149,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(audit.map((e) => `${e.event}:${e.actor}`), ['backfill.pause:alice', 'backfill.unpause:alice', 'backfill.cancel:bob']);
     });
 
-    test('REST: POST /dags/:dagId/backfills (dry run, then for real), GET its progress and the list; bad bodies are 400', async () => {
-      const post = (body: unknown) => t.apiFetch(`/api/v1/dags/daily_etl/backfills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const dry = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', dryRun: true });
-      assert.equal(dry.status, 200);
-      assert.deepEqual(((await dry.json()) as { plan: unknown[] }).plan, [
-        { logicalDate: '2025-02-01T00:00:00.000Z', dataIntervalEnd: '2025-02-02T00:00:00.000Z', runId: 'backfill__2025-02-01T00:00:00+00:00', action: 'create' },
-        { logicalDate: '2025-02-02T00:00:00.000Z', dataIntervalEnd: '2025-02-03T00:00:00.000Z', runId: 'backfill__2025-02-02T00:00:00+00:00', action: 'create' },
+    test('REST (API v2): POST /backfills/dryRun, then POST /backfills for real, GET its progress and the list; bad bodies are 400 naming the field', async () => {
+      const api = apiV2Client({ baseUrl: t.api.url, token: t.adminToken });
+      const dry = await api.call('post', '/backfills/dryRun', { body: { dagId: 'daily_etl', fromDate: '2025-02-01', toDate: '2025-02-02' } });
+      assert.equal(dry.status, 200, JSON.stringify(dry.error));
+      assert.deepEqual(dry.data?.plan, [
+        { logicalDate: '2025-02-01T00:00:00.000Z', dataIntervalEnd: '2025-02-02T00:00:00.000Z', dagRunId: 'backfill__2025-02-01T00:00:00+00:00', action: 'create' },
+        { logicalDate: '2025-02-02T00:00:00.000Z', dataIntervalEnd: '2025-02-03T00:00:00.000Z', dagRunId: 'backfill__2025-02-02T00:00:00+00:00', action: 'create' },
       ]);
-      const created = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', maxActiveRuns: 1 });
-      assert.equal(created.status, 201);
-      const { backfill } = (await created.json()) as { backfill: { id: number; maxActiveRuns: number; reprocessBehavior: string } };
-      assert.deepEqual([backfill.maxActiveRuns, backfill.reprocessBehavior], [1, 'none']);
+      const created = await api.call('post', '/backfills', { body: { dagId: 'daily_etl', fromDate: '2025-02-01', toDate: '2025-02-02', maxActiveRuns: 1 } });
+      assert.equal(created.status, 201, JSON.stringify(created.error));
+      const backfill = created.data?.backfill;
+      assert.ok(backfill);
+      assert.deepEqual([backfill.dagId, backfill.maxActiveRuns, backfill.reprocessBehavior], ['daily_etl', 1, 'none']);
       await finish(backfill.id);
-      const got = (await (await t.apiFetch(`/api/v1/dags/daily_etl/backfills/${backfill.id}`)).json()) as { runs: Record<string, number>; complete: boolean };
-      assert.deepEqual([got.runs['success'], got.complete], [2, true]);
-      const list = (await (await t.apiFetch(`/api/v1/dags/daily_etl/backfills`)).json()) as { backfills: Array<{ id: number }> };
-      assert.equal(list.backfills[0]?.id, backfill.id);
-      const bad = await post({ fromDate: '2025-02-30', toDate: '2025-03-01' });
+      const got = await api.call('get', '/backfills/{backfillId}', { path: { backfillId: backfill.id } });
+      assert.deepEqual([got.data?.runs.success, got.data?.complete], [2, true]);
+      const list = await api.call('get', '/backfills', { query: { dagId: 'daily_etl' } });
+      assert.equal(list.data?.backfills[0]?.id, backfill.id);
+      const bad = await api.call('post', '/backfills', { body: { dagId: 'daily_etl', fromDate: '2025-02-30', toDate: '2025-03-01' } });
       assert.equal(bad.status, 400);
-      assert.match(JSON.stringify(await bad.json()), /fromDate '2025-02-30' is not a date/);
-      const unknownField = await post({ fromDate: '2025-02-01', toDate: '2025-02-02', reprocessBehavior: 'sometimes' });
-      assert.equal(unknownField.status, 400);
-      assert.match(JSON.stringify(await unknownField.json()), /backfill: reprocessBehavior/);
-      assert.equal((await t.apiFetch(`/api/v1/dags/daily_etl/backfills/999`)).status, 404);
+      assert.match(bad.error?.error.message ?? '', /fromDate '2025-02-30' is not a date/);
+      const unknownValue = await api.call('post', '/backfills', { body: { dagId: 'daily_etl', fromDate: '2025-02-01', toDate: '2025-02-02', reprocessBehavior: 'sometimes' as 'none' } });
+      assert.equal(unknownValue.status, 400);
+      assert.equal(unknownValue.error?.error.field, 'reprocessBehavior');
+      assert.equal((await api.call('get', '/backfills/{backfillId}', { path: { backfillId: 999 } })).status, 404);
     });
 
     test('bad requests are refused with clear errors', async () => {

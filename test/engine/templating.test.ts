@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { apiV2Client } from '../../src/api/v2/client/index.ts';
 import { createFernet } from '../../src/crypto/index.ts';
 import { listDagRuns } from '../../src/store/dagRuns.ts';
 import { ConnectionStore, connectionFromUri } from '../../src/store/connections.ts';
@@ -126,10 +127,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(JSON.parse(tries[0]?.rendered_fields ?? 'null'), stored);
       const file = (await t.taskInstances('tmpl_sched', first.run_id)).find((ti) => ti.task_id === 'file');
       assert.match((JSON.parse(file?.rendered_fields ?? '{}') as { bashCommand: string }).bashCommand, /^echo "report 2026-01-01 for core after \d+ chars"\n$/);
-      const viaRest = (await (await t.apiFetch(`/api/v1/dags/tmpl_sched/dagRuns/${encodeURIComponent(first.run_id)}/taskInstances`)).json()) as {
-        taskInstances: Array<{ taskId: string; renderedFields: unknown }>;
-      };
-      assert.deepEqual(viaRest.taskInstances.find((x) => x.taskId === 'show')?.renderedFields, stored, 'the REST API shows the rendered fields');
+      const api = apiV2Client({ baseUrl: t.api.url, token: t.adminToken });
+      const viaRest = await api.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/renderedFields', { path: { dagId: 'tmpl_sched', dagRunId: first.run_id, taskId: 'show' } });
+      assert.deepEqual(viaRest.data, { tryNumber: 1, renderedFields: stored }, 'the REST API shows the rendered fields');
       const extract = (await t.taskInstances('tmpl_sched', first.run_id)).find((ti) => ti.task_id === 'extract');
       assert.deepEqual(JSON.parse(extract?.rendered_fields ?? '{}'), { args: ['20260101'] });
     });
@@ -158,11 +158,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       test('REST: conf that violates the params is rejected with 400 and the path of each bad value; no run is stored', async () => {
         const post = (conf: unknown) =>
-          t.apiFetch(`/api/v1/dags/tmpl_params/dagRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'bad', conf }) });
+          t.apiFetch(`/api/v2/dags/tmpl_params/dagRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dagRunId: 'bad', conf }) });
         const res = await post({ batchSize: 'ten', mode: 'some', table: 'Bad-Name' });
         assert.equal(res.status, 400);
-        const body = (await res.json()) as { error: { code: string; message: string } };
+        const body = (await res.json()) as { error: { code: string; message: string; field?: string } };
         assert.equal(body.error.code, 'invalid_argument');
+        assert.match(body.error.field ?? '', /^conf\.(batchSize|mode|table)$/, 'the field of the first bad value');
         assert.match(body.error.message, /conf\.batchSize: must be integer/);
         assert.match(body.error.message, /conf\.mode: must be equal to one of the allowed values: "full", "delta"/);
         assert.match(body.error.message, /conf\.table: must match pattern/);

@@ -182,7 +182,7 @@ describe('the Capstan image in real containers', { skip, timeout: 600_000 }, () 
     });
     assert.equal(token.status, 201, await token.clone().text());
     const { access_token: accessToken } = (await token.json()) as { access_token: string };
-    const dags = await fetch(`http://127.0.0.1:${port}/api/v1/dags`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const dags = await fetch(`http://127.0.0.1:${port}/api/v2/dags`, { headers: { authorization: `Bearer ${accessToken}` } });
     assert.equal(dags.status, 200, await dags.clone().text());
     assert.equal(await hostUidOf(name), 1000);
     assert.ok(listensOnAllInterfaces(port), `the api-server binds 0.0.0.0:${port} (api.host's container default), not loopback only`);

@@ -142,10 +142,10 @@ export default dag({ dagId: 'shipped', schedule: null }, () => { talk(); });
     const stored = await handler.read({ dagId: 'shipped', runId: 'r1', taskId: 'talk', tryNumber: 1 });
     assert.match(stored.text, /INFO line 0\n.*INFO line 1\n.*INFO line 2\n/s);
     assert.ok(stored.ended, 'the end marker was shipped');
-    const res = await t.apiFetch(`/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/1`);
-    const body = (await res.json()) as { text: string; source: string; ended: boolean };
-    assert.equal(body.text, stored.text);
-    assert.equal(body.source, 'store');
+    const res = await t.apiFetch(`/api/v2/dags/shipped/dagRuns/r1/taskInstances/talk/logs/1`);
+    const body = (await res.json()) as { content: string; source: string; ended: boolean };
+    assert.equal(body.content, stored.text);
+    assert.deepEqual([body.source, body.ended], ['store', true]);
     // The same lines went to the worker's stdout (a pod's pods/log).
     const stdout = executor?.stdout.get('talk') ?? '';
     assert.ok(stdout.split('\n').some((l) => l.endsWith('INFO line 1')), stdout);
@@ -153,8 +153,8 @@ export default dag({ dagId: 'shipped', schedule: null }, () => { talk(); });
   });
 
   test('the public API names a bad try number', async () => {
-    const res = await t.apiFetch(`/api/v1/dags/shipped/dagRuns/r1/taskInstances/talk/logs/0`);
+    const res = await t.apiFetch(`/api/v2/dags/shipped/dagRuns/r1/taskInstances/talk/logs/0`);
     assert.equal(res.status, 400);
-    assert.match(JSON.stringify(await res.json()), /tryNumber/);
+    assert.equal(((await res.json()) as { error: { field?: string } }).error.field, 'tryNumber');
   });
 });

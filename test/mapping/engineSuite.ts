@@ -154,7 +154,7 @@ export function describeMappingEngine(dialect: DialectName): void {
 
     test('each map index shows with its index in the public API and the CLI, with its own log', async () => {
       await t.waitForRun('literal', 'r1', { timeoutMs: 30_000 });
-      const body = (await (await t.apiFetch(`/api/v1/dags/literal/dagRuns/r1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; mapIndex: number; state: string }> };
+      const body = (await (await t.apiFetch(`/api/v2/dags/literal/dagRuns/r1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; mapIndex: number; state: string }> };
       assert.deepEqual(body.taskInstances.filter((x) => x.taskId === 'echo').map((x) => [x.mapIndex, x.state]), [[0, 'success'], [1, 'success']]);
       // The CLI reads the same rows on either database; once is enough for the file's time budget.
       if (dialect !== 'sqlite') return;

@@ -23,7 +23,7 @@ void describe('createMetrics', () => {
     m.dagParseDuration.observe({ file: 'etl.ts' }, 0.3);
     m.dagImportErrors.set(1);
     m.dagProcessingFiles.inc({ outcome: 'import_error' });
-    m.apiRequestDuration.observe({ method: 'GET', route: '/api/v1/dags/:dagId', status: '200' }, 0.004);
+    m.apiRequestDuration.observe({ method: 'GET', route: '/api/v2/dags/:dagId', status: '200' }, 0.004);
     const text = await m.metricsText();
 
     assert.equal(sample(text, 'capstan_task_instances{state="running"}'), 3);
@@ -38,7 +38,7 @@ void describe('createMetrics', () => {
     assert.equal(sample(text, 'capstan_dag_parse_duration_seconds_sum{file="etl.ts"}'), 0.3);
     assert.equal(sample(text, 'capstan_dag_import_errors'), 1);
     assert.equal(sample(text, 'capstan_dag_processing_files_total{outcome="import_error"}'), 1);
-    assert.equal(sample(text, 'capstan_api_request_duration_seconds_count{method="GET",route="/api/v1/dags/:dagId",status="200"}'), 1);
+    assert.equal(sample(text, 'capstan_api_request_duration_seconds_count{method="GET",route="/api/v2/dags/:dagId",status="200"}'), 1);
     assert.match(text, /^# TYPE capstan_scheduler_loop_duration_seconds histogram$/m);
     assert.match(text, /^# TYPE capstan_task_instances gauge$/m);
     assert.match(text, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);

@@ -44,7 +44,7 @@ export default dag({ dagId: 'gated', schedule: null }, () => {
 });
 `;
 
-interface LogBody { text: string; source: string; ended: boolean }
+interface LogBody { content: string; source: string; ended: boolean }
 
 void describe('KubernetesExecutor end to end', { skip: !available && 'binaries not built' }, () => {
   let cluster: TestCluster;
@@ -72,7 +72,7 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
   });
 
   const readLog = async (dagId: string, runId: string, taskId: string): Promise<{ status: number; body: LogBody }> => {
-    const res = await h.t.apiFetch(`/api/v1/dags/${dagId}/dagRuns/${runId}/taskInstances/${taskId}/logs/1`);
+    const res = await h.t.apiFetch(`/api/v2/dags/${dagId}/dagRuns/${runId}/taskInstances/${taskId}/logs/1`);
     return { status: res.status, body: (await res.json()) as LogBody };
   };
 
@@ -89,8 +89,8 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
       const notOk = bad.map((ti) => `${ti.task_id}=${ti.state}#${ti.try_number} ${ti.failure_reason ?? ''}`);
       // On failure, the end of the first few bad tasks' logs tells why (the engine's home is gone afterwards).
       const logTails = await Promise.all(bad.slice(0, 3).map(async (ti) => {
-        const log = await readLog('big', 'r1', ti.task_id).catch((err: unknown) => ({ status: 0, body: { text: String(err), source: '', ended: false } }));
-        return `--- ${ti.task_id} (${log.status}):\n${log.body.text.split('\n').slice(-15).join('\n')}`;
+        const log = await readLog('big', 'r1', ti.task_id).catch((err: unknown) => ({ status: 0, body: { content: String(err), source: '', ended: false } }));
+        return `--- ${ti.task_id} (${log.status}):\n${log.body.content.split('\n').slice(-15).join('\n')}`;
       }));
       assert.deepEqual(notOk, [], logTails.join('\n'));
       assert.equal(run.state, 'success');
@@ -116,7 +116,7 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
     await h.t.trigger('gated', { runId: 'g1' });
     const live = await waitFor('the live log through the public API', async () => {
       const { status, body } = await readLog('gated', 'g1', 'wait');
-      return status === 200 && body.text.includes('waiting for the gate') ? body : undefined;
+      return status === 200 && body.content.includes('waiting for the gate') ? body : undefined;
     }, 60_000, 200);
     assert.equal(live.source, 'live');
     assert.equal(live.ended, false);
@@ -130,6 +130,6 @@ void describe('KubernetesExecutor end to end', { skip: !available && 'binaries n
       return status === 200 && body.ended ? body : undefined;
     }, 30_000, 200);
     assert.equal(stored.source, 'store');
-    assert.match(stored.text, /INFO waiting for the gate\n.*INFO through the gate\n/s);
+    assert.match(stored.content, /INFO waiting for the gate\n.*INFO through the gate\n/s);
   });
 });

@@ -124,6 +124,7 @@ export const OPTIONS: OptionTable = {
   },
   scheduler: {
     loopIntervalMs: { kind: { type: 'duration', min: 1 }, default: SECOND, doc: 'Longest sleep between scheduling loops when no event wakes the scheduler' },
+    wakeOnNotify: { kind: { type: 'boolean' }, default: true, doc: 'PostgreSQL: LISTEN on a dedicated connection for the NOTIFY other processes (API server, triggerer, other schedulers) send when they queue a run or end a try, and run the loop at once instead of after loopIntervalMs (which stays the fallback); false: poll only, e.g. behind a PgBouncer in transaction mode. No effect on SQLite' },
     heartbeatIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often the scheduler writes its heartbeat' },
     healthCheckThresholdMs: { kind: { type: 'duration', min: 1 }, default: 30 * SECOND, doc: 'A scheduler whose heartbeat is older than this is dead' },
     taskHeartbeatTimeoutMs: { kind: { type: 'duration', min: 1 }, default: 5 * MINUTE, doc: 'A running task whose heartbeat is older than this is a zombie' },

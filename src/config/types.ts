@@ -55,6 +55,12 @@ export interface CapstanConfig {
   scheduler: {
     /** Longest sleep between scheduling loops when no event wakes it. Default 1 s. */
     loopIntervalMs: number;
+    /**
+     * PostgreSQL: wake the loop on the `NOTIFY` another process sends when it queues a run or ends a try
+     * (a dedicated `LISTEN` connection, reconnected with backoff), instead of waiting for `loopIntervalMs`.
+     * No effect on SQLite. Default true.
+     */
+    wakeOnNotify: boolean;
     /** How often the scheduler writes its heartbeat. Default 5 s. */
     heartbeatIntervalMs: number;
     /** A scheduler whose heartbeat is older than this is dead. Default 30 s. */

@@ -21,6 +21,8 @@ import {
   inTransaction,
   listDagRuns,
   listTaskInstances,
+  notifyRunsQueued,
+  notifyTiChanged,
   type MetadataDb,
 } from '../store/index.ts';
 
@@ -136,7 +138,8 @@ export async function clearTaskInstances(m: MetadataDb, req: ClearRequest, now: 
     };
   }
   const retriesOf = new Map(dag.tasks.map((t) => [t.taskId, t.retry.retries]));
-  const result = await inTransaction(m, async ({ db: tx }) => {
+  const result = await inTransaction(m, async (inTx) => {
+    const tx = inTx.db;
     const byRetries = new Map<number, string[]>();
     for (const ti of matching) {
       const r = retriesOf.get(ti.task_id) ?? ti.max_tries;
@@ -151,6 +154,9 @@ export async function clearTaskInstances(m: MetadataDb, req: ClearRequest, now: 
       const after = await clearRun(tx, runId, { actor }, now);
       if (!after) throw new NotFound(`no DAG run with id ${runId}`);
       clearedRuns.push({ runId: after.run_id, previousState: before?.state ?? after.state, state: after.state, clearNumber: after.clear_number });
+      // A scheduler in another process acts on the commit at once (nothing is sent if this rolls back).
+      if (after.state === 'queued') await notifyRunsQueued(inTx, [runId]);
+      else await notifyTiChanged(inTx, runId);
     }
     return {
       dryRun: false,

@@ -2,7 +2,8 @@
  * The scheduler loop. Each iteration: create due runs, start queued runs, decide what is ready in each
  * running run, queue ready tries to the executor, and process executor events. Housekeeping (zombies,
  * timeouts, its own heartbeat) runs on its own cadence. The loop sleeps until its interval passes or an
- * event (a task finished in this process) wakes it.
+ * event wakes it: a task finished or a run was triggered in this process, or — on PostgreSQL — another
+ * process said so with a NOTIFY. Events arriving during a pass coalesce into one more pass.
  */
 import type { Logger } from 'pino';
 import { Wakeup } from '../core/async.ts';
@@ -20,7 +21,7 @@ import {
   finishRun,
   inTransaction,
   JobRegistry,
-  listenTiChanged,
+  listenForChanges,
   lockDagRows,
   previousRunTiState,
   queuedRunsToStart,
@@ -43,7 +44,7 @@ import { RunSnapshot } from './runSnapshot.ts';
 /** The `scheduler` config section's loop settings (documented there), plus test-only knobs. */
 export type SchedulerOptions = Pick<
   CapstanConfig['scheduler'],
-  'loopIntervalMs' | 'heartbeatIntervalMs' | 'healthCheckThresholdMs' | 'taskHeartbeatTimeoutMs' | 'zombieCheckIntervalMs' | 'maxTisPerQuery' | 'maxDagRunsPerLoop'
+  'loopIntervalMs' | 'wakeOnNotify' | 'heartbeatIntervalMs' | 'healthCheckThresholdMs' | 'taskHeartbeatTimeoutMs' | 'zombieCheckIntervalMs' | 'maxTisPerQuery' | 'maxDagRunsPerLoop'
 > & {
   /** How often to look for due scheduled runs. Default 1 s. */
   runCreationIntervalMs?: number;
@@ -118,7 +119,7 @@ export class Scheduler {
     return this.#loops;
   }
 
-  /** Wake the loop now (e.g. a DAG was triggered in this process). */
+  /** Wake the loop now to look for queued runs (a DAG was triggered in this process, or another one said so). */
   wake(): void {
     this.#checkQueuedRuns = true;
     this.#wakeup.notify();
@@ -132,10 +133,25 @@ export class Scheduler {
     await executor.start({ jobId: this.#jobId });
     await adoptOrResetOrphans(db, executor, this.#jobs, this.#d.options.healthCheckThresholdMs, this.#d.now(), logger, this.#jobId);
     logger.info({ jobId: this.#jobId, executor: executor.name }, 'scheduler started');
-    const unlisten = await listenTiChanged(db, (dagRunId) => {
-      this.#hinted.add(dagRunId);
-      this.#wakeup.notify();
-    }, logger);
+    // Other processes' runs and task ends (PostgreSQL NOTIFY); the loop's poll stays the fallback.
+    const listener = this.#d.options.wakeOnNotify
+      ? listenForChanges(
+          db,
+          {
+            runQueued: () => this.wake(),
+            tiChanged: (dagRunId) => {
+              this.#hinted.add(dagRunId);
+              this.#wakeup.notify();
+            },
+            reconnected: () => {
+              // Notifications sent while the connection was down are lost: look at everything once.
+              this.#runningRuns = undefined;
+              this.wake();
+            },
+          },
+          logger,
+        )
+      : undefined;
     try {
       while (!signal.aborted) {
         try {
@@ -146,7 +162,7 @@ export class Scheduler {
         await this.#wakeup.wait(this.#d.options.loopIntervalMs, signal);
       }
     } finally {
-      await unlisten();
+      await listener?.close();
       // Callbacks already started finish (each within its timeout) rather than be lost.
       await this.#callbacks.idle();
       await executor.end();
@@ -231,6 +247,8 @@ export class Scheduler {
       this.#hinted.delete(run.id);
       await this.#scheduleOne(run, now);
     }
+    // Hints for runs not running here (ended, or another scheduler's) would otherwise pile up.
+    for (const id of this.#hinted) if (!live.has(id)) this.#hinted.delete(id);
   }
 
   async #scheduleOne(run: DagRunRow, now: number): Promise<void> {

@@ -7,6 +7,7 @@ import { CapstanError, NotFound } from '../core/errors.ts';
 import type { JsonObject, SerializedDag } from '../core/serialized.ts';
 import type { DagRunState, DagRunType } from '../core/states.ts';
 import type { MetadataDb } from './db.ts';
+import { notifyRunsQueued } from './notifications.ts';
 import type { DagRunRow } from './schema.ts';
 import { moveRunTo, type Actor, type MoveBy } from './transitions/index.ts';
 
@@ -49,7 +50,11 @@ function isUniqueViolation(err: unknown): boolean {
   return e.code === '23505' || (e.code === 'ERR_SQLITE_ERROR' && e.errcode === 2067);
 }
 
-/** Insert a queued run and one `none` task instance per task. Throws `conflict` if the run id exists. */
+/**
+ * Insert a queued run and one `none` task instance per task. Throws `conflict` if the run id exists. On
+ * PostgreSQL the same transaction notifies listening schedulers ({@link notifyRunsQueued}), so one in
+ * another process starts the run at once; a rolled-back insert notifies no one.
+ */
 export async function createDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now: number): Promise<DagRunRow> {
   try {
     return await insertDagRun(m, run, dag, now);
@@ -87,6 +92,7 @@ async function insertDagRun(m: MetadataDb, run: NewRun, dag: SerializedDag, now:
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    await notifyRunsQueued({ ...m, db: tx }, [row.id]);
     const tis = dag.tasks.map((t) => ({
       id: randomUUID(),
       dag_run_id: row.id,

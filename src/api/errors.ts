@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   task_not_found: 404,
   run_not_found: 404,
   method_not_allowed: 405,
+  gone: 410,
   conflict: 409,
   invalid_argument: 400,
   dag_invalid: 400,

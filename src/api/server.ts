@@ -1,7 +1,8 @@
 /**
- * The API server: `/health`, `/metrics`, the Execution API for task processes, the public REST API and
- * the web UI's files, on one Hono app served by Node's HTTP server. Every request passes the transport rules (`http/`: Host,
- * Origin, JSON-only bounded bodies, security headers, JSON 404/405) and then authentication (`auth/`).
+ * The API server: `/health`, `/metrics`, the Execution API for task processes, the public REST API
+ * (`/api/v2`; the removed `/api/v1` answers 410 Gone) and the web UI's files, on one Hono app served by
+ * Node's HTTP server. Every request passes the transport rules (`http/`: Host, Origin, JSON-only bounded
+ * bodies, security headers, JSON 404/405) and then authentication (`auth/`).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Histogram, Registry } from 'prom-client';
 import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
 import type { HealthReport } from './health.ts';
-import { publicApi, type PublicApiDeps } from './publicApi.ts';
+import { v1RemovedApi, V1_PREFIX } from './v1Removed.ts';
 import { v2Api, V2_PREFIX, type V2Deps } from './v2/index.ts';
 import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
 import { mountHttpHygiene, type HttpHygieneOptions } from './http/index.ts';
@@ -20,7 +21,6 @@ export interface ApiAppDeps {
   /** Observes request latency by route pattern. */
   requestDuration?: Histogram<'method' | 'route' | 'status'>;
   execution: ExecutionApiDeps;
-  public: PublicApiDeps;
   /** The public REST API v2 (`/api/v2`). */
   v2: V2Deps;
   /** Authentication and authorization of every route but /health and the Execution API's own. */
@@ -58,7 +58,8 @@ export function createApiApp(d: ApiAppDeps): Hono<ApiEnv> {
     return c.text(await d.registry.metrics(), 200, { 'content-type': d.registry.contentType });
   });
   app.route('/execution/v1', executionApi(d.execution));
-  app.route('/api/v1', publicApi(d.public));
+  // Removed: answers 410 Gone naming its v2 successor.
+  app.route(V1_PREFIX, v1RemovedApi());
   app.route(V2_PREFIX, v2Api(d.v2));
   if (d.ui !== false) mountWebUi(app, d.ui ?? {});
   return app;

@@ -1,4 +1,4 @@
-/** JSON views of rows, shared by the REST API and `--output json` in the CLI. */
+/** JSON views of rows for the CLI's `--output json` (`src/cli/views.ts` maps `/api/v2` answers to the same shapes). */
 import type { JsonObject } from '../core/serialized.ts';
 import type { DagRow, DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 

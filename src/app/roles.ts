@@ -162,11 +162,6 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       logs: taskLogs,
       serverSecrets: serverSecrets(c),
     },
-    public: {
-      db: engine.db, now: engine.now, ...(onTriggered ? { onTriggered } : {}),
-      limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
-      taskLogs: { handler: taskLogs, live: workerPodLogSources(c, engine.secrets) },
-    },
     v2: {
       db: engine.db, now: engine.now, events: engine.events, ...(onTriggered ? { onTriggered } : {}), parallelism: c.core.parallelism, dagsFolder: c.core.dagsFolder,
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'rate_limited'
   | 'method_not_allowed'
+  /** The route was removed for good (`/api/v1`); the hint says what replaced it. */
+  | 'gone'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'host_not_allowed'

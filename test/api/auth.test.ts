@@ -18,7 +18,7 @@ export default dag({ dagId: '${dagId}', schedule: null ${extra} }, () => { new B
 
 /** Concrete values for a route's parameters: a real DAG, and ids that exist nowhere (so nothing real is deleted). */
 function concretePath(path: string): string {
-  const values: Record<string, string> = { dagId: 'team_a_dag', runId: 'no-such-run', taskId: 'hi', tryNumber: '1', id: '999', username: 'nobody', name: 'no-such-role', tokenId: 'nosuchtoken0' };
+  const values: Record<string, string> = { dagId: 'team_a_dag', dagRunId: 'no-such-run', taskId: 'hi', tryNumber: '1', backfillId: '999', username: 'nobody', roleName: 'no-such-role', tokenId: 'nosuchtoken0' };
   return path.replace(/:(\w+)/g, (_, p: string) => values[p] ?? 'x');
 }
 
@@ -92,31 +92,31 @@ describe('authentication and authorization', () => {
   });
 
   test('the matrix means what Airflow means: Viewer reads, User triggers, Op manages pools, Admin manages users', async () => {
-    assert.equal((await call('GET', '/api/v1/dags', tokens.Viewer)).status, 200);
-    assert.equal((await call('POST', '/api/v1/dags/team_a_dag/dagRuns', tokens.Viewer, { runId: 'viewer_try' })).status, 403);
-    assert.equal((await call('POST', '/api/v1/dags/team_a_dag/dagRuns', tokens.User, { runId: 'user_run' })).status, 201);
-    assert.equal((await call('POST', '/api/v1/dags/team_a_dag/backfills', tokens.User, { fromDate: '2026-01-01', toDate: '2026-01-02' })).status, 403);
-    assert.equal((await call('GET', '/api/v1/auditLog', tokens.User)).status, 403);
-    assert.equal((await call('GET', '/api/v1/auditLog', tokens.Op)).status, 200);
-    assert.equal((await call('POST', '/api/v1/users', tokens.Op, { username: 'x', password: 'long-enough', role: 'Viewer' })).status, 403);
-    assert.equal((await call('POST', '/api/v1/users', tokens.Admin, { username: 'made_by_admin', password: 'long-enough', role: 'Viewer' })).status, 201);
+    assert.equal((await call('GET', '/api/v2/dags', tokens.Viewer)).status, 200);
+    assert.equal((await call('POST', '/api/v2/dags/team_a_dag/dagRuns', tokens.Viewer, { dagRunId: 'viewer_try' })).status, 403);
+    assert.equal((await call('POST', '/api/v2/dags/team_a_dag/dagRuns', tokens.User, { dagRunId: 'user_run' })).status, 201);
+    assert.equal((await call('POST', '/api/v2/backfills', tokens.User, { dagId: 'team_a_dag', fromDate: '2026-01-01', toDate: '2026-01-02' })).status, 403);
+    assert.equal((await call('GET', '/api/v2/eventLogs', tokens.User)).status, 403);
+    assert.equal((await call('GET', '/api/v2/eventLogs', tokens.Op)).status, 200);
+    assert.equal((await call('POST', '/api/v2/users', tokens.Op, { username: 'x', password: 'long-enough', role: 'Viewer' })).status, 403);
+    assert.equal((await call('POST', '/api/v2/users', tokens.Admin, { username: 'made_by_admin', password: 'long-enough', role: 'Viewer' })).status, 201);
   });
 
   test('custom roles and accessControl: team A sees its DAGs only — lists, runs, logs — and reads a shared DAG', async () => {
     await t.engine.auth.createRole({ name: 'team-a', baseRole: 'User', dagTags: ['team-a'] });
     const alice = await t.engine.auth.createUser({ username: 'alice', password: 'alice-password', role: 'team-a' });
     const { token } = await t.engine.auth.createApiToken(await t.engine.auth.principalFor(alice), { name: 'a' });
-    const listed = ((await (await call('GET', '/api/v1/dags', token)).json()) as { dags: Array<{ dagId: string }> }).dags.map((d) => d.dagId).sort();
+    const listed = ((await (await call('GET', '/api/v2/dags', token)).json()) as { dags: Array<{ dagId: string }> }).dags.map((d) => d.dagId).sort();
     assert.deepEqual(listed, ['shared_dag', 'team_a_dag']);
-    assert.equal((await call('GET', '/api/v1/dags/team_b_dag', token)).status, 404);
-    assert.equal((await call('GET', '/api/v1/dags/team_b_dag/dagRuns', token)).status, 404);
-    assert.equal((await call('GET', '/api/v1/dags/team_b_dag/dagRuns/r/taskInstances/hi/logs/1', token)).status, 404);
-    assert.equal((await call('POST', '/api/v1/dags/team_b_dag/dagRuns', token, {})).status, 404);
-    assert.equal((await call('POST', '/api/v1/dags/team_a_dag/dagRuns', token, { runId: 'alice_run' })).status, 201);
-    assert.equal((await call('GET', '/api/v1/dags/shared_dag', token)).status, 200);
-    assert.equal((await call('PATCH', '/api/v1/dags/shared_dag', token, { isPaused: true })).status, 403);
+    assert.equal((await call('GET', '/api/v2/dags/team_b_dag', token)).status, 404);
+    assert.equal((await call('GET', '/api/v2/dags/team_b_dag/dagRuns', token)).status, 404);
+    assert.equal((await call('GET', '/api/v2/dags/team_b_dag/dagRuns/r/taskInstances/hi/logs/1', token)).status, 404);
+    assert.equal((await call('POST', '/api/v2/dags/team_b_dag/dagRuns', token, {})).status, 404);
+    assert.equal((await call('POST', '/api/v2/dags/team_a_dag/dagRuns', token, { dagRunId: 'alice_run' })).status, 201);
+    assert.equal((await call('GET', '/api/v2/dags/shared_dag', token)).status, 200);
+    assert.equal((await call('PATCH', '/api/v2/dags/shared_dag', token, { isPaused: true })).status, 403);
     // Admin still sees everything.
-    const all = ((await (await call('GET', '/api/v1/dags', tokens.Admin)).json()) as { dags: unknown[] }).dags;
+    const all = ((await (await call('GET', '/api/v2/dags', tokens.Admin)).json()) as { dags: unknown[] }).dags;
     assert.equal(all.length, 3);
   });
 
@@ -157,11 +157,11 @@ describe('authentication and authorization', () => {
     const { csrfToken } = (await res.json()) as { csrfToken: string };
     const cookie = cookies.map((c) => c.split(';')[0]).join('; ');
     assert.equal((await call('GET', '/auth/me', undefined, undefined, { cookie })).status, 200);
-    const noCsrf = await call('POST', '/api/v1/dags/team_a_dag/dagRuns', undefined, { runId: 'cookie_nocsrf' }, { cookie });
+    const noCsrf = await call('POST', '/api/v2/dags/team_a_dag/dagRuns', undefined, { dagRunId: 'cookie_nocsrf' }, { cookie });
     assert.equal(noCsrf.status, 403);
-    const badCsrf = await call('POST', '/api/v1/dags/team_a_dag/dagRuns', undefined, { runId: 'cookie_bad' }, { cookie, 'x-csrf-token': 'guess' });
+    const badCsrf = await call('POST', '/api/v2/dags/team_a_dag/dagRuns', undefined, { dagRunId: 'cookie_bad' }, { cookie, 'x-csrf-token': 'guess' });
     assert.equal(badCsrf.status, 403);
-    const ok = await call('POST', '/api/v1/dags/team_a_dag/dagRuns', undefined, { runId: 'cookie_ok' }, { cookie, 'x-csrf-token': csrfToken });
+    const ok = await call('POST', '/api/v2/dags/team_a_dag/dagRuns', undefined, { dagRunId: 'cookie_ok' }, { cookie, 'x-csrf-token': csrfToken });
     assert.equal(ok.status, 201);
     // A session token is not accepted as a bearer token (it would skip CSRF).
     const sessionToken = decodeURIComponent(session.split(';')[0]!.split('=')[1]!);
@@ -179,16 +179,16 @@ describe('authentication and authorization', () => {
     assert.match(token, /^cap_/);
     const listed = (await (await call('GET', '/auth/tokens', login.access_token)).json()) as { apiTokens: Array<Record<string, unknown>> };
     assert.ok(listed.apiTokens.every((x) => !('token' in x) && !('secretHash' in x)));
-    assert.equal((await call('GET', '/api/v1/dags', token)).status, 200);
-    assert.equal((await call('POST', '/api/v1/dags/team_a_dag/dagRuns', token, {})).status, 403, 'a Viewer token of a User');
+    assert.equal((await call('GET', '/api/v2/dags', token)).status, 200);
+    assert.equal((await call('POST', '/api/v2/dags/team_a_dag/dagRuns', token, {})).status, 403, 'a Viewer token of a User');
     assert.equal((await call('POST', '/auth/tokens', token, { name: 'child' })).status, 403);
     assert.equal((await call('DELETE', `/auth/tokens/${tokenId}`, login.access_token)).status, 200);
-    assert.equal((await call('GET', '/api/v1/dags', token)).status, 401);
+    assert.equal((await call('GET', '/api/v2/dags', token)).status, 401);
     // Deactivating a user stops their tokens at once.
-    assert.equal((await call('GET', '/api/v1/dags', tokens.User)).status, 200);
-    assert.equal((await call('PATCH', '/api/v1/users/u_user', tokens.Admin, { active: false })).status, 200);
-    assert.equal((await call('GET', '/api/v1/dags', tokens.User)).status, 401);
-    assert.equal((await call('PATCH', '/api/v1/users/u_user', tokens.Admin, { active: true })).status, 200);
+    assert.equal((await call('GET', '/api/v2/dags', tokens.User)).status, 200);
+    assert.equal((await call('PATCH', '/api/v2/users/u_user', tokens.Admin, { active: false })).status, 200);
+    assert.equal((await call('GET', '/api/v2/dags', tokens.User)).status, 401);
+    assert.equal((await call('PATCH', '/api/v2/users/u_user', tokens.Admin, { active: true })).status, 200);
   });
 
   test('the last active Admin cannot be demoted, deactivated or deleted', async () => {
@@ -196,8 +196,8 @@ describe('authentication and authorization', () => {
     for (const a of admins.slice(1)) await t.engine.auth.updateUser(a.username, { role: 'Op' });
     const last = admins[0]!.username;
     const only = await t.engine.auth.createApiToken(await t.engine.auth.principalFor(admins[0]!), { name: 'last-admin' });
-    assert.equal((await call('PATCH', `/api/v1/users/${last}`, only.token, { role: 'Viewer' })).status, 409);
-    assert.equal((await call('DELETE', `/api/v1/users/${last}`, only.token)).status, 409);
+    assert.equal((await call('PATCH', `/api/v2/users/${last}`, only.token, { role: 'Viewer' })).status, 409);
+    assert.equal((await call('DELETE', `/api/v2/users/${last}`, only.token)).status, 409);
     for (const a of admins.slice(1)) await t.engine.auth.updateUser(a.username, { role: 'Admin' });
   });
 
@@ -209,17 +209,19 @@ describe('authentication and authorization', () => {
   });
 
   test('the audit log records the real actor and the outcome of refused requests', async () => {
-    await call('POST', '/api/v1/dags/team_a_dag/dagRuns', tokens.Viewer, { runId: 'denied_run' });
-    await call('POST', '/api/v1/users', tokens.Admin, { username: 'audited_user', password: 'long-enough', role: 'Viewer' });
-    const entries = (await (await call('GET', '/api/v1/auditLog?limit=200', tokens.Admin)).json()) as { auditLog: Array<{ event: string; actor: string; details: { outcome?: string } | null }>; totalEntries: number };
-    assert.ok(entries.auditLog.some((e) => e.event === 'dag.trigger' && e.actor === 'u_viewer (token matrix)' && e.details?.outcome === 'denied'));
-    assert.ok(entries.auditLog.some((e) => e.event === 'user.create' && e.actor === 'u_admin (token matrix)' && e.details?.outcome === 'success'));
-    assert.ok(entries.auditLog.some((e) => e.event === 'auth.login' && e.actor === 'ghost' && e.details?.outcome === 'failed'));
-    assert.ok(entries.totalEntries >= entries.auditLog.length);
-    // Filters work and an Op limited to no DAGs sees no DAG's entries.
-    const byActor = (await (await call('GET', `/api/v1/auditLog?actor=${encodeURIComponent('u_admin (token matrix)')}`, tokens.Admin)).json()) as { auditLog: Array<{ actor: string }> };
-    assert.ok(byActor.auditLog.length > 0 && byActor.auditLog.every((e) => e.actor === 'u_admin (token matrix)'));
-    assert.equal((await call('GET', '/api/v1/auditLog?since=yesterday', tokens.Admin)).status, 400);
+    await call('POST', '/api/v2/dags/team_a_dag/dagRuns', tokens.Viewer, { dagRunId: 'denied_run' });
+    await call('POST', '/api/v2/users', tokens.Admin, { username: 'audited_user', password: 'long-enough', role: 'Viewer' });
+    const entries = (await (await call('GET', '/api/v2/eventLogs?limit=200', tokens.Admin)).json()) as { eventLogs: Array<{ event: string; owner: string; extra: { outcome?: string } | null }>; totalEntries: number };
+    assert.ok(entries.eventLogs.some((e) => e.event === 'dag.trigger' && e.owner === 'u_viewer (token matrix)' && e.extra?.outcome === 'denied'));
+    assert.ok(entries.eventLogs.some((e) => e.event === 'user.create' && e.owner === 'u_admin (token matrix)' && e.extra?.outcome === 'success'));
+    assert.ok(entries.eventLogs.some((e) => e.event === 'auth.login' && e.owner === 'ghost' && e.extra?.outcome === 'failed'));
+    assert.ok(entries.totalEntries >= entries.eventLogs.length);
+    // Filters work; a bad time bound is a 400 naming it.
+    const byActor = (await (await call('GET', `/api/v2/eventLogs?owner=${encodeURIComponent('u_admin (token matrix)')}`, tokens.Admin)).json()) as { eventLogs: Array<{ owner: string }> };
+    assert.ok(byActor.eventLogs.length > 0 && byActor.eventLogs.every((e) => e.owner === 'u_admin (token matrix)'));
+    const badTime = await call('GET', '/api/v2/eventLogs?after=yesterday', tokens.Admin);
+    assert.equal(badTime.status, 400);
+    assert.equal(((await badTime.json()) as { error: { field?: string } }).error.field, 'after');
   });
 });
 
@@ -232,7 +234,7 @@ describe('auth.mode disabled', () => {
       const open = createApiAppFor(t.engine);
       const me = (await (await open.request('/auth/me')).json()) as { username: string; role: string; authKind: string };
       assert.deepEqual([me.username, me.role, me.authKind], ['anonymous', 'Admin', 'anonymous']);
-      assert.equal((await open.request('/api/v1/dags')).status, 200);
+      assert.equal((await open.request('/api/v2/dags')).status, 200);
       for (const host of ['0.0.0.0', '10.1.2.3', '::']) {
         const wide = { ...t.engine, config: { ...t.engine.config, api: { ...t.engine.config.api, host } } };
         assert.throws(() => createApiAppFor(wide), /auth.mode: 'disabled' is refused with api.host/);

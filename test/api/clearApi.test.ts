@@ -1,7 +1,7 @@
 /**
- * `POST /api/v1/dags/:dagId/clearTaskInstances` over a running engine: a dry run (the default) lists and
+ * `POST /api/v2/dags/{dagId}/clearTaskInstances` over a running engine: a dry run (the default) lists and
  * changes nothing, a real clear sets the failed task and what it blocked back to none, and the scheduler
- * runs them to success; bad bodies are 400, unknown DAGs 404.
+ * runs them to success; bad bodies are 400 naming the field, unknown DAGs 404.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -33,8 +33,8 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
   });
 
   const post = async (dagId: string, body: unknown) => {
-    const res = await t.apiFetch(`/api/v1/dags/${dagId}/clearTaskInstances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as { dryRun?: boolean; taskInstances?: Array<{ taskId: string; previousState: string }>; runs?: Array<{ state: string }>; error?: { code: string; message: string } } };
+    const res = await t.apiFetch(`/api/v2/dags/${dagId}/clearTaskInstances`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { dryRun?: boolean; taskInstances?: Array<{ taskId: string; previousState: string }>; dagRuns?: Array<{ state: string }>; error?: { code: string; message: string; field?: string } } };
   };
 
   test('dry run by default; then a real clear re-runs the failed task and its downstream', async () => {
@@ -52,7 +52,7 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
     const real = await post('flip', { dagRunId: 'r1', taskIds: ['flip'], includeDownstream: true, dryRun: false });
     assert.equal(real.status, 200);
     assert.deepEqual(real.body.taskInstances?.map((x) => x.taskId).sort(), ['after', 'flip']);
-    assert.deepEqual(real.body.runs?.map((r) => r.state), ['queued']);
+    assert.deepEqual(real.body.dagRuns?.map((r) => r.state), ['queued']);
     const rerun = await t.waitForRun('flip', 'r1', { states: ['success'] });
     assert.equal(rerun.clear_number, 1);
     assert.deepEqual(await t.taskStates('flip', 'r1'), { after: 'success', fine: 'success', flip: 'success' });
@@ -61,19 +61,20 @@ export default dag({ dagId: 'flip', schedule: null }, () => {
   });
 
   test('bad bodies are 400 naming the field; unknown DAGs, runs and tasks are reported', async () => {
-    const cases: Array<[string, unknown, number, RegExp]> = [
-      ['flip', { dryRun: 'yes' }, 400, /clearTaskInstances: dryRun: /],
-      ['flip', { startDate: 'monday' }, 400, /clearTaskInstances: startDate: /],
-      ['flip', { surprise: true }, 400, /clearTaskInstances: surprise: unknown field surprise/],
-      ['flip', { taskRegex: '(' }, 400, /is not a regular expression/],
+    const cases: Array<[string, unknown, number, RegExp, string?]> = [
+      ['flip', { dryRun: 'yes' }, 400, /body: dryRun: /, 'dryRun'],
+      ['flip', { startDate: 'monday' }, 400, /body: startDate: /, 'startDate'],
+      ['flip', { surprise: true }, 400, /body: surprise: unknown field surprise/, 'surprise'],
+      ['flip', { taskRegex: '(' }, 400, /is not a regular expression/, 'taskRegex'],
       ['flip', { taskIds: ['nope'] }, 400, /DAG 'flip' has no task 'nope'/],
       ['flip', { dagRunId: 'nope' }, 404, /DAG 'flip' has no run 'nope'/],
       ['nope', {}, 404, /DAG 'nope' is not known/],
     ];
-    for (const [dagId, body, status, message] of cases) {
+    for (const [dagId, body, status, message, field] of cases) {
       const r = await post(dagId, body);
       assert.equal(r.status, status, JSON.stringify(body));
       assert.match(r.body.error?.message ?? '', message, JSON.stringify(body));
+      if (field !== undefined) assert.equal(r.body.error?.field, field, JSON.stringify(body));
     }
   });
 });

@@ -16,7 +16,7 @@ const DAG = `
 import { dag, BashOperator } from 'capstan';
 export default dag({ dagId: 'chain_dag', schedule: null }, () => { new BashOperator({ taskId: 'hi', bashCommand: 'echo hi' }); });
 `;
-const HOSTILE = JSON.stringify({ runId: 'r$(id>pwned)' });
+const HOSTILE = JSON.stringify({ dagRunId: 'r$(id>pwned)' });
 
 /** One raw HTTP request, so Host and Origin are exactly what a browser or an attacker sends. */
 function send(url: string, o: { method: string; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
@@ -35,7 +35,7 @@ function send(url: string, o: { method: string; path: string; headers: Record<st
 describe('the critical chain fails at every link', () => {
   let t: TestEngine;
   let host: string;
-  const path = '/api/v1/dags/chain_dag/dagRuns';
+  const path = '/api/v2/dags/chain_dag/dagRuns';
   const runs = async () => (await t.engine.db.db.selectFrom('dag_run').select('run_id').where('dag_id', '=', 'chain_dag').execute()).length;
 
   before(async () => {
@@ -49,32 +49,32 @@ describe('the critical chain fails at every link', () => {
   test('link 1: the probe exactly as sent (anonymous, text/plain, foreign Origin) is refused, nothing is stored', async () => {
     const res = await send(t.api.url, { method: 'POST', path, headers: { host, origin: 'http://evil.example', 'content-type': 'text/plain' }, body: HOSTILE });
     assert.ok([401, 403, 415].includes(res.status), `${res.status} ${res.body}`);
-    const anonymousJson = await send(t.api.url, { method: 'POST', path, headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'fine' }) });
+    const anonymousJson = await send(t.api.url, { method: 'POST', path, headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ dagRunId: 'fine' }) });
     assert.equal(anonymousJson.status, 401);
     assert.equal(await runs(), 0);
   });
 
   test('link 2: even signed in, text/plain and form bodies get 415, a foreign Origin 403, a rebinding Host 421', async () => {
     const auth = `Bearer ${t.adminToken}`;
-    const body = JSON.stringify({ runId: 'ok_run' });
+    const body = JSON.stringify({ dagRunId: 'ok_run' });
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const res = await send(t.api.url, { method: 'POST', path, headers: { host, authorization: auth, 'content-type': type }, body });
       assert.equal(res.status, 415, `${type}: ${res.body}`);
     }
     const foreign = await send(t.api.url, { method: 'POST', path, headers: { host, authorization: auth, origin: 'http://evil.example', 'content-type': 'application/json' }, body });
     assert.equal(foreign.status, 403, foreign.body);
-    const rebound = await send(t.api.url, { method: 'GET', path: '/api/v1/dags', headers: { host: 'evil.example:8080', authorization: auth } });
+    const rebound = await send(t.api.url, { method: 'GET', path: '/api/v2/dags', headers: { host: 'evil.example:8080', authorization: auth } });
     assert.equal(rebound.status, 421, rebound.body);
     assert.equal(await runs(), 0);
   });
 
-  test('link 3: even signed in, same-origin and JSON, a shell-injecting run id is a 400 naming runId', async () => {
+  test('link 3: even signed in, same-origin and JSON, a shell-injecting run id is a 400 naming dagRunId', async () => {
     const res = await send(t.api.url, { method: 'POST', path, headers: { host, authorization: `Bearer ${t.adminToken}`, origin: t.api.url, 'content-type': 'application/json' }, body: HOSTILE });
     assert.equal(res.status, 400, res.body);
-    assert.match(res.body, /runId/);
+    assert.equal((JSON.parse(res.body) as { error: { field?: string } }).error.field, 'dagRunId');
     assert.equal(await runs(), 0);
     // The same request with a safe id goes through: the refusals above are about the input, not the route.
-    const ok = await send(t.api.url, { method: 'POST', path, headers: { host, authorization: `Bearer ${t.adminToken}`, origin: t.api.url, 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'safe_run' }) });
+    const ok = await send(t.api.url, { method: 'POST', path, headers: { host, authorization: `Bearer ${t.adminToken}`, origin: t.api.url, 'content-type': 'application/json' }, body: JSON.stringify({ dagRunId: 'safe_run' }) });
     assert.equal(ok.status, 201, ok.body);
   });
 });

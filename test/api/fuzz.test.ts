@@ -129,7 +129,6 @@ function knownParams(f: Fixture, caller: Caller): Record<string, string[]> {
   const tiIds = caller === 'queuedTask' ? [f.queued.id] : caller === 'runningTask' ? [f.running.id] : [f.queued.id, f.running.id];
   return {
     dagId: ['fuzz_dag', '~'],
-    runId: ['r1'],
     dagRunId: ['r1', '~'],
     taskId: ['a', 'b'],
     tryNumber: ['1'],
@@ -137,7 +136,6 @@ function knownParams(f: Fixture, caller: Caller): Record<string, string[]> {
     key: ['return_value', 'k'],
     connId: ['conn'],
     username: ['fuzz_victim', 'nobody'],
-    name: ['no-such-role'],
     tokenId: ['nosuchtoken0'],
     connectionId: ['conn', 'fuzz_conn'],
     variableKey: ['var', 'fuzz_var'],
@@ -348,7 +346,7 @@ describe('API fuzzing: every route, bad inputs', () => {
     }
     // The Execution API first: REST calls may end the run whose task instances its tokens belong to.
     routes.sort((a, b) => Number(!a.path.startsWith('/execution/')) - Number(!b.path.startsWith('/execution/')));
-    assert.ok(routes.some((r) => r.path.startsWith('/execution/v1/')) && routes.some((r) => r.path.startsWith('/api/v1/')), 'both APIs are routed');
+    assert.ok(routes.some((r) => r.path.startsWith('/execution/v1/')) && routes.some((r) => r.path.startsWith('/api/v2/')), 'both APIs are routed');
     const statuses = new Map<number, number>();
     let digest = snap.digest();
 
@@ -388,17 +386,17 @@ describe('API fuzzing: every route, bad inputs', () => {
         else req.end(body);
       });
     const auth = { authorization: `Bearer ${f.adminToken}` };
-    const trigger = '/api/v1/dags/fuzz_dag/dagRuns';
+    const trigger = '/api/v2/dags/fuzz_dag/dagRuns';
     const before = snap.digest();
     const cases: Array<[string, Record<string, string>, string | Buffer, number, string]> = [
-      ['text/plain CSRF', { ...auth, 'content-type': 'text/plain', origin: 'https://evil.example' }, '{"runId":"r$(id>pwned)"}', 403, 'forbidden'],
-      ['text/plain same origin', { ...auth, 'content-type': 'text/plain' }, '{"runId":"plain"}', 415, 'unsupported_media_type'],
-      ['form post', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, 'runId=form', 415, 'unsupported_media_type'],
+      ['text/plain CSRF', { ...auth, 'content-type': 'text/plain', origin: 'https://evil.example' }, '{"dagRunId":"r$(id>pwned)"}', 403, 'forbidden'],
+      ['text/plain same origin', { ...auth, 'content-type': 'text/plain' }, '{"dagRunId":"plain"}', 415, 'unsupported_media_type'],
+      ['form post', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, 'dagRunId=form', 415, 'unsupported_media_type'],
       ['DNS rebinding Host', { ...auth, 'content-type': 'application/json', host: 'attacker.example:8080' }, '{}', 421, 'host_not_allowed'],
       ['oversize by Content-Length', { ...auth, 'content-type': 'application/json', 'content-length': String(100 * 1024 * 1024) }, '{"conf":', 413, 'payload_too_large'],
       ['deep conf', { ...auth, 'content-type': 'application/json' }, `{"conf":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`, 400, 'invalid_argument'],
-      ['bad run id', { ...auth, 'content-type': 'application/json' }, '{"runId":"r$(id>pwned)"}', 400, 'invalid_argument'],
-      ['numeric run id', { ...auth, 'content-type': 'application/json' }, '{"runId":123}', 400, 'invalid_argument'],
+      ['bad run id', { ...auth, 'content-type': 'application/json' }, '{"dagRunId":"r$(id>pwned)"}', 400, 'invalid_argument'],
+      ['numeric run id', { ...auth, 'content-type': 'application/json' }, '{"dagRunId":123}', 400, 'invalid_argument'],
     ];
     for (const [name, headers, payload, status, code] of cases) {
       const r = await send('POST', trigger, headers, payload);
@@ -409,7 +407,7 @@ describe('API fuzzing: every route, bad inputs', () => {
     assert.equal(snap.digest(), before, 'no refused request created a run');
     const probe = await send('GET', '/health', { host: '10.1.2.3:8080' });
     assert.notEqual(probe.status, 421, 'a kubelet probe with the pod IP as Host is answered');
-    const ok = await send('POST', trigger, { ...auth, 'content-type': 'application/json', origin: server.url }, '{"runId":"same_origin_ok"}');
+    const ok = await send('POST', trigger, { ...auth, 'content-type': 'application/json', origin: server.url }, '{"dagRunId":"same_origin_ok"}');
     assert.equal(ok.status, 201, ok.text);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * The HTTP surface over a running engine: /health, /metrics, the REST API (v1, deprecated), and the Execution API's
- * refusal of requests without a valid task-try token.
+ * The HTTP surface over a running engine: /health, /metrics, the REST API (v2; the removed v1 answers 410 Gone),
+ * and the Execution API's refusal of requests without a valid task-try token.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { apiV2Client, type ApiV2Client } from '../../src/api/v2/client/index.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 
 const DAG = `
@@ -14,8 +15,10 @@ export default dag({ dagId: 'api_dag', schedule: null, params: { who: 'world' } 
 
 describe('HTTP API', () => {
   let t: TestEngine;
+  let api: ApiV2Client;
   before(async () => {
     t = await startTestEngine({ dags: { 'api.ts': DAG } });
+    api = apiV2Client({ baseUrl: t.api.url, token: t.adminToken });
   });
   after(async () => {
     await t.stop();
@@ -42,42 +45,62 @@ describe('HTTP API', () => {
     assert.match(text, /^capstan_dag_import_errors 0$/m);
   });
 
-  test('REST: list DAGs, trigger a run with conf, read its task instances', async () => {
-    const dags = (await (await t.apiFetch(`/api/v1/dags`)).json()) as { dags: Array<{ dagId: string }> };
-    assert.deepEqual(dags.dags.map((d) => d.dagId), ['api_dag']);
-    const created = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ runId: 'rest1', conf: { who: 'rest' } }),
-    });
-    assert.equal(created.status, 201);
-    assert.equal(((await created.json()) as { runId: string }).runId, 'rest1');
+  test('REST (v2): list DAGs, trigger a run with conf, read its task instances', async () => {
+    const dags = await api.call('get', '/dags', {});
+    assert.deepEqual(dags.data?.dags.map((d) => d.dagId), ['api_dag']);
+    const created = await api.call('post', '/dags/{dagId}/dagRuns', { path: { dagId: 'api_dag' }, body: { dagRunId: 'rest1', conf: { who: 'rest' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.error));
+    assert.equal(created.data?.dagRunId, 'rest1');
     const run = await t.waitForRun('api_dag', 'rest1');
     assert.equal(run.state, 'success');
-    const tis = (await (await t.apiFetch(`/api/v1/dags/api_dag/dagRuns/rest1/taskInstances`)).json()) as { taskInstances: Array<{ taskId: string; state: string }> };
-    assert.deepEqual(tis.taskInstances.map((x) => [x.taskId, x.state]), [['hello', 'success']]);
+    const tis = await api.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances', { path: { dagId: 'api_dag', dagRunId: 'rest1' } });
+    assert.deepEqual(tis.data?.taskInstances.map((x) => [x.taskId, x.state]), [['hello', 'success']]);
   });
 
-  test('v1 is deprecated: every answer, error or not, has Deprecation and a Link to its v2 successor', async () => {
-    const dags = await t.apiFetch(`/api/v1/dags?limit=5`);
-    assert.equal(dags.status, 200);
-    assert.match(dags.headers.get('deprecation') ?? '', /^@\d+$/);
-    assert.equal(dags.headers.get('link'), '</api/v2/dags>; rel="successor-version", </api/v2/docs>; rel="deprecation"');
-    const missing = await t.apiFetch(`/api/v1/dags/nope/backfills/1`);
-    assert.equal(missing.status, 404);
-    assert.match(missing.headers.get('deprecation') ?? '', /^@\d+$/);
-    assert.match(missing.headers.get('link') ?? '', /^<\/api\/v2\/backfills>; rel="successor-version"/);
+  test('v1 was removed: every method under /api/v1 answers 410 Gone in the error shape, signed in or not, with a Link to its v2 successor and the reference', async () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ['GET', '/api/v1/dags?limit=5', '/api/v2/dags'],
+      ['POST', '/api/v1/dags/api_dag/dagRuns', '/api/v2/dags/api_dag/dagRuns'],
+      ['GET', '/api/v1/dags/api_dag/dagRuns/rest1/taskInstances/hello/logs/1', '/api/v2/dags/api_dag/dagRuns/rest1/taskInstances/hello/logs/1'],
+      ['GET', '/api/v1/dags/api_dag/backfills', '/api/v2/backfills?dagId=api_dag'],
+      ['POST', '/api/v1/dags/api_dag/backfills', '/api/v2/backfills'],
+      ['GET', '/api/v1/dags/api_dag/backfills/1', '/api/v2/backfills/1'],
+      ['GET', '/api/v1/auditLog', '/api/v2/eventLogs'],
+      ['DELETE', '/api/v1/users/nobody', '/api/v2/users/nobody'],
+      ['GET', '/api/v1/nothing/here', undefined],
+      ['GET', '/api/v1', undefined],
+    ];
+    for (const [method, path, successor] of cases) {
+      for (const headers of [{}, { authorization: 'Bearer not-a-token' }, { authorization: `Bearer ${t.adminToken}` }]) {
+        const res = await fetch(`${t.api.url}${path}`, { method, headers: { ...headers, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) }, ...(method === 'GET' ? {} : { body: '{}' }) });
+        const what = `${method} ${path} ${JSON.stringify(headers).slice(0, 30)}`;
+        assert.equal(res.status, 410, what);
+        const body = (await res.json()) as { error: { code: string; message: string; hint?: string } };
+        assert.equal(body.error.code, 'gone', what);
+        assert.match(body.error.message, /^\/api\/v1 was removed/, what);
+        assert.match(body.error.hint ?? '', /\/api\/v2\/docs/, what);
+        assert.equal(res.headers.get('link'), `${successor ? `<${successor}>; rel="successor-version", ` : ''}</api/v2/docs>; rel="help"`, what);
+        if (successor) assert.ok(body.error.message.endsWith(`is now ${method} ${successor}`), `${what}: ${body.error.message}`);
+      }
+    }
+    assert.equal((await fetch(`${t.api.url}/api/v1/dags`, { method: 'HEAD' })).status, 410);
     assert.equal((await t.apiFetch(`/api/v2/dags?limit=5`)).headers.get('deprecation'), null);
+    assert.equal(await t.engine.db.db.selectFrom('dag_run').select('run_id').where('dag_id', '=', 'api_dag').execute().then((r) => r.length), 1, 'a POST to v1 triggered nothing');
   });
 
-  test('REST errors carry a code, a message and the right status', async () => {
-    const missing = await t.apiFetch(`/api/v1/dags/nope/dagRuns`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  test('REST errors carry a code, a message, the field and the right status; a retried trigger with the same run id is idempotent (200), another conf under it a 409', async () => {
+    const missing = await api.call('post', '/dags/{dagId}/dagRuns', { path: { dagId: 'nope' }, body: {} });
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
-    const dup = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ runId: 'rest1' }), headers: { 'content-type': 'application/json' } });
+    assert.equal(missing.error?.error.code, 'not_found');
+    const retry = await api.call('post', '/dags/{dagId}/dagRuns', { path: { dagId: 'api_dag' }, body: { dagRunId: 'rest1', conf: { who: 'rest' } } });
+    assert.equal(retry.status, 200, JSON.stringify(retry.error));
+    assert.equal(retry.data?.dagRunId, 'rest1');
+    const dup = await api.call('post', '/dags/{dagId}/dagRuns', { path: { dagId: 'api_dag' }, body: { dagRunId: 'rest1' } });
     assert.equal(dup.status, 409);
-    const badConf = await t.apiFetch(`/api/v1/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ conf: [1, 2] }), headers: { 'content-type': 'application/json' } });
+    assert.equal(dup.error?.error.code, 'conflict');
+    const badConf = await t.apiFetch(`/api/v2/dags/api_dag/dagRuns`, { method: 'POST', body: JSON.stringify({ conf: [1, 2] }), headers: { 'content-type': 'application/json' } });
     assert.equal(badConf.status, 400);
+    assert.equal(((await badConf.json()) as { error: { field?: string } }).error.field, 'conf');
   });
 
   test('the Execution API refuses a missing, forged or foreign token', async () => {

@@ -41,18 +41,21 @@ describe('API input and transport rules', () => {
     await t.stop();
   });
 
-  test('unknown routes are a JSON 404, a known path with another method a 405 with Allow', async () => {
-    const missing = await call('GET', '/api/v1/nothing/here');
+  test('unknown routes are a JSON 404, a known path with another method a 405 with Allow, the removed /api/v1 a 410', async () => {
+    const missing = await call('GET', '/api/v2/nothing/here');
     assert.equal(missing.status, 404);
     assert.equal((await error(missing)).code, 'not_found');
-    const wrong = await call('DELETE', '/api/v1/dags/rules');
+    const removed = await call('GET', '/api/v1/nothing/here');
+    assert.equal(removed.status, 410);
+    assert.equal((await error(removed)).code, 'gone');
+    const wrong = await call('DELETE', '/api/v2/dags/rules');
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.get('allow'), 'GET, HEAD, PATCH');
     assert.equal((await error(wrong)).code, 'method_not_allowed');
   });
 
   test('every response carries the security headers; API JSON is not cached', async () => {
-    for (const res of [await call('GET', '/api/v1/dags'), await call('GET', '/nope'), await app.request('/health')]) {
+    for (const res of [await call('GET', '/api/v2/dags'), await call('GET', '/nope'), await app.request('/health')]) {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('x-frame-options'), 'DENY');
       assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -62,10 +65,10 @@ describe('API input and transport rules', () => {
   });
 
   test('Host: names outside api.allowedHosts get 421, IP literals and loopback names pass, /health always answers', async () => {
-    const foreign = await call('GET', '/api/v1/dags', undefined, { host: 'rebound.attacker.example' });
+    const foreign = await call('GET', '/api/v2/dags', undefined, { host: 'rebound.attacker.example' });
     assert.equal(foreign.status, 421);
     assert.equal((await error(foreign)).code, 'host_not_allowed');
-    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', '10.0.0.7']) assert.equal((await call('GET', '/api/v1/dags', undefined, { host })).status, 200, host);
+    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', '10.0.0.7']) assert.equal((await call('GET', '/api/v2/dags', undefined, { host })).status, 200, host);
     assert.notEqual((await app.request('/health', { headers: { host: 'whatever.example' } })).status, 421);
     const list = parseAllowList('capstan.example.com, *.svc.cluster.local');
     assert.ok(hostAllowed('capstan-api.capstan.svc.cluster.local', list));
@@ -79,12 +82,12 @@ describe('API input and transport rules', () => {
 
   test('Origin: a cross-site unsafe request is 403, same origin and programs pass; api.allowedOrigins admits others with CORS', async () => {
     const body = JSON.stringify({ isPaused: false });
-    assert.equal((await call('PATCH', '/api/v1/dags/rules', body, { origin: 'https://evil.example' })).status, 403);
-    assert.equal((await call('PATCH', '/api/v1/dags/rules', body, { 'sec-fetch-site': 'cross-site' })).status, 403);
-    assert.equal((await call('PATCH', '/api/v1/dags/rules', body, { origin: 'null' })).status, 403);
-    assert.equal((await call('PATCH', '/api/v1/dags/rules', body, { origin: 'http://localhost' })).status, 200);
-    assert.equal((await call('PATCH', '/api/v1/dags/rules', body)).status, 200);
-    assert.equal((await call('GET', '/api/v1/dags', undefined, { origin: 'https://evil.example' })).status, 200, 'reads need no Origin check: no CORS answer lets the page read them');
+    assert.equal((await call('PATCH', '/api/v2/dags/rules', body, { origin: 'https://evil.example' })).status, 403);
+    assert.equal((await call('PATCH', '/api/v2/dags/rules', body, { 'sec-fetch-site': 'cross-site' })).status, 403);
+    assert.equal((await call('PATCH', '/api/v2/dags/rules', body, { origin: 'null' })).status, 403);
+    assert.equal((await call('PATCH', '/api/v2/dags/rules', body, { origin: 'http://localhost' })).status, 200);
+    assert.equal((await call('PATCH', '/api/v2/dags/rules', body)).status, 200);
+    assert.equal((await call('GET', '/api/v2/dags', undefined, { origin: 'https://evil.example' })).status, 200, 'reads need no Origin check: no CORS answer lets the page read them');
     const small = new Hono();
     mountHttpHygiene(small, httpHygieneOptions({ allowedHosts: 'localhost', allowedOrigins: 'https://UI.example.com/', maxBodyBytes: 1024 }));
     small.post('/x', (c) => c.json({ ok: true }));
@@ -98,23 +101,24 @@ describe('API input and transport rules', () => {
   });
 
   test('bodies: JSON only, objects of known fields with the right types, each error naming its field', async () => {
-    const trigger = '/api/v1/dags/rules/dagRuns';
-    assert.equal((await call('POST', trigger, '{"runId":"plain"}', { 'content-type': 'text/plain' })).status, 415);
+    const trigger = '/api/v2/dags/rules/dagRuns';
+    assert.equal((await call('POST', trigger, '{"dagRunId":"plain"}', { 'content-type': 'text/plain' })).status, 415);
     for (const raw of ['null', '123', '"str"', 'true', '[]', '{']) {
       const res = await call('POST', trigger, raw);
       assert.equal(res.status, 400, raw);
       assert.equal((await error(res)).code, 'invalid_argument', raw);
     }
     const cases: Array<[string, string, string, string]> = [
-      ['PATCH', '/api/v1/dags/rules', '{"isPaused":"yes"}', 'isPaused'],
-      ['PATCH', '/api/v1/dags/rules', '{"paused":true}', 'paused'],
+      ['PATCH', '/api/v2/dags/rules', '{"isPaused":"yes"}', 'isPaused'],
+      ['PATCH', '/api/v2/dags/rules', '{"paused":true}', 'isPaused'],
+      ['PATCH', '/api/v2/dags/rules', '{"isPaused":true,"paused":true}', 'paused'],
       ['POST', trigger, '{"logicalDate":"not a date"}', 'logicalDate'],
       ['POST', trigger, '{"logicalDate":"2026-13-45T00:00:00Z"}', 'logicalDate'],
-      ['POST', trigger, '{"runId":123}', 'runId'],
+      ['POST', trigger, '{"dagRunId":123}', 'dagRunId'],
       ['POST', trigger, `{"conf":${'{"a":'.repeat(33)}1${'}'.repeat(33)}}`, 'conf'],
       ['POST', trigger, JSON.stringify({ conf: { big: 'x'.repeat(65 * 1024) } }), 'conf'],
       ['POST', trigger, '{"conf":[1]}', 'conf'],
-      ['PATCH', '/api/v1/dags/rules/dagRuns/x', '{"state":"running"}', 'state'],
+      ['PATCH', '/api/v2/dags/rules/dagRuns/x', '{"state":"running"}', 'state'],
     ];
     for (const [method, path, body, field] of cases) {
       const res = await call(method, path, body);
@@ -128,27 +132,27 @@ describe('API input and transport rules', () => {
 
   test('path ids are checked before any lookup: a 5,000-character task id is a 400 that names no server path', async () => {
     await triggerDagRun(t.engine.db, { dagId: 'rules', runId: 'ids' }, Date.now());
-    const res = await call('GET', `/api/v1/dags/rules/dagRuns/ids/taskInstances/${'t'.repeat(5000)}/logs/1`);
+    const res = await call('GET', `/api/v2/dags/rules/dagRuns/ids/taskInstances/${'t'.repeat(5000)}/logs/1`);
     assert.equal(res.status, 400);
     const text = await res.text();
     assert.ok(!text.includes(t.home), text);
     assert.equal(((JSON.parse(text) as ErrorBody).error).field, 'taskId');
-    const nul = await call('GET', '/api/v1/dags/rules/dagRuns/a%00b');
+    const nul = await call('GET', '/api/v2/dags/rules/dagRuns/a%00b');
     assert.equal(nul.status, 400);
-    assert.equal((await error(nul)).field, 'runId');
-    const missingLog = await call('GET', '/api/v1/dags/rules/dagRuns/ids/taskInstances/hello/logs/1');
+    assert.equal((await error(nul)).field, 'dagRunId');
+    const missingLog = await call('GET', '/api/v2/dags/rules/dagRuns/ids/taskInstances/hello/logs/1');
     assert.equal(missingLog.status, 404);
     assert.ok(!(await missingLog.text()).includes(t.home), 'a missing log does not name its file');
   });
 
   test('run ids: the allowed pattern, 250 characters, strings only; manual ids have milliseconds', async () => {
-    const trigger = '/api/v1/dags/rules/dagRuns';
+    const trigger = '/api/v2/dags/rules/dagRuns';
     for (const runId of ['r$(id>pwned)', 'a\u0000b', '\u001b[31mred', 'x'.repeat(251), 'with space', '']) {
-      const res = await call('POST', trigger, JSON.stringify({ runId }));
+      const res = await call('POST', trigger, JSON.stringify({ dagRunId: runId }));
       assert.equal(res.status, 400, JSON.stringify(runId));
       assert.ok(!(await res.text()).includes('pwned'), 'the refused id is not echoed');
     }
-    assert.equal((await call('POST', trigger, JSON.stringify({ runId: 'nightly.2026-01-01T00:00:00+00:00~1' }))).status, 201);
+    assert.equal((await call('POST', trigger, JSON.stringify({ dagRunId: 'nightly.2026-01-01T00:00:00+00:00~1' }))).status, 201);
     assert.throws(() => checkRunId('ab\u0007', '^.+$'), /runId must match/, 'control characters never pass, whatever the pattern');
     assert.equal(checkRunId('a/b', '^[a-z/]+$'), 'a/b', 'core.allowedRunIdPattern replaces the default');
     const at = Date.parse('2026-12-07T05:01:02.345Z');
@@ -159,19 +163,19 @@ describe('API input and transport rules', () => {
   });
 
   test('lists take limit (≤ 1000) and offset and report totalEntries', async () => {
-    const total = ((await (await call('GET', '/api/v1/dags/rules/dagRuns?limit=1000')).json()) as { totalEntries: number; dagRuns: unknown[] });
+    const total = ((await (await call('GET', '/api/v2/dags/rules/dagRuns?limit=1000')).json()) as { totalEntries: number; dagRuns: unknown[] });
     assert.ok(total.totalEntries >= 3);
     assert.equal(total.dagRuns.length, total.totalEntries);
-    const page = (await (await call('GET', '/api/v1/dags/rules/dagRuns?limit=2&offset=1')).json()) as { totalEntries: number; dagRuns: Array<{ runId: string }> };
+    const page = (await (await call('GET', '/api/v2/dags/rules/dagRuns?limit=2&offset=1')).json()) as { totalEntries: number; dagRuns: Array<{ dagRunId: string }> };
     assert.equal(page.dagRuns.length, 2);
     assert.equal(page.totalEntries, total.totalEntries);
-    assert.deepEqual(page.dagRuns.map((r) => r.runId), (total.dagRuns as Array<{ runId: string }>).slice(1, 3).map((r) => r.runId));
-    const dags = (await (await call('GET', '/api/v1/dags?limit=1')).json()) as { dags: unknown[]; totalEntries: number };
+    assert.deepEqual(page.dagRuns.map((r) => r.dagRunId), (total.dagRuns as Array<{ dagRunId: string }>).slice(1, 3).map((r) => r.dagRunId));
+    const dags = (await (await call('GET', '/api/v2/dags?limit=1')).json()) as { dags: unknown[]; totalEntries: number };
     assert.deepEqual([dags.dags.length, dags.totalEntries], [1, 1]);
-    const tis = (await (await call('GET', '/api/v1/dags/rules/dagRuns/ids/taskInstances?offset=1')).json()) as { taskInstances: unknown[]; totalEntries: number };
+    const tis = (await (await call('GET', '/api/v2/dags/rules/dagRuns/ids/taskInstances?offset=1')).json()) as { taskInstances: unknown[]; totalEntries: number };
     assert.deepEqual([tis.taskInstances.length, tis.totalEntries], [0, 1]);
     for (const q of ['limit=1001', 'limit=0', 'offset=-1', 'limit=abc', 'limit=1&limit=2', 'surprise=1']) {
-      const res = await call('GET', `/api/v1/dags/rules/dagRuns?${q}`);
+      const res = await call('GET', `/api/v2/dags/rules/dagRuns?${q}`);
       assert.equal(res.status, 400, q);
     }
   });

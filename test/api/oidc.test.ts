@@ -220,7 +220,7 @@ describe('OIDC single sign-on against a real provider', () => {
     assert.equal(dave.roleName, 'Op', 'a built-in role wins over a custom role');
 
     // The session works for the API, and unsafe requests still need the CSRF header.
-    const dags = await capstan(app, '/api/v1/dags', alice.jar);
+    const dags = await capstan(app, '/api/v2/dags', alice.jar);
     assert.equal(dags.status, 200);
 
     const audit = await new AuditLog(t.engine.db).list({ event: 'auth.login', actor: 'alice' });

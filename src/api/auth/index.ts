@@ -1,18 +1,17 @@
 /**
  * The API's front door: authentication, the permission table, audit of mutating requests, and the `/auth`
- * and administration routes.
+ * routes.
  *
  * @example
  * const app = new Hono();
  * mountAuth(app, { db, auth: new AuthService({ db, settings: config.auth, secretKey }), enforce: true, metricsRequireAuth: true, cookieSecure: 'auto' });
- * app.route('/api/v1', publicApi(deps)); // every request now passes the middleware first
+ * app.route('/api/v2', v2Api(deps)); // every request now passes the middleware first
  */
 import type { Hono } from 'hono';
 import type { AuthService } from '../../auth/authService.ts';
 import type { OidcLogin } from '../../auth/oidcLogin.ts';
 import { AuditLog } from '../../store/auditLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
-import { adminRoutes } from './adminRoutes.ts';
 import { authMiddleware, type ApiEnv } from './authMiddleware.ts';
 import { authRoutes } from './authRoutes.ts';
 import { oidcRoutes } from './oidcRoutes.ts';
@@ -33,12 +32,11 @@ export interface MountAuthDeps {
   now?: () => number;
 }
 
-/** Install the auth middleware on `app` (before any route) and mount `/auth` and the admin routes. */
+/** Install the auth middleware on `app` (before any route) and mount `/auth` (administration is in `/api/v2`). */
 export function mountAuth<E extends ApiEnv>(app: Hono<E>, d: MountAuthDeps): void {
   const audit = new AuditLog(d.db, d.now ? { now: d.now } : {});
   const index = new RoutePermissionIndex();
   app.use('*', authMiddleware({ db: d.db, auth: d.enforce ? d.auth : undefined, index, audit, metricsRequireAuth: d.metricsRequireAuth }));
   app.route('/auth', authRoutes({ auth: d.auth, audit, cookieSecure: d.cookieSecure }));
   app.route('/auth', oidcRoutes({ auth: d.auth, audit, cookieSecure: d.cookieSecure, oidc: d.oidc }));
-  app.route('/api/v1', adminRoutes({ db: d.db, auth: d.auth, audit }));
 }

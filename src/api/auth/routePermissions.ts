@@ -5,11 +5,12 @@
  */
 import { TrieRouter } from 'hono/router/trie-router';
 import type { Action, Resource } from '../../auth/permissions.ts';
+import { v1RemovedRoutePermissions } from '../v1Removed.ts';
 import { v2RoutePermissions } from '../v2/index.ts';
 
 /** What a route requires. */
 export type RouteAccess =
-  /** Anyone: the liveness probe, the login routes (password and single sign-on) and the web UI's files. */
+  /** Anyone: the liveness probe, the login routes (password and single sign-on), the web UI's files and the 410s of the removed `/api/v1`. */
   | { kind: 'public' }
   /** A task-try token, checked by the Execution API itself. */
   | { kind: 'task' }
@@ -25,9 +26,6 @@ export type RouteAccess =
 const PUBLIC: RouteAccess = { kind: 'public' };
 const TASK: RouteAccess = { kind: 'task' };
 const can = (resource: Resource, action: Action, event?: string): RouteAccess => ({ kind: 'permission', resource, action, ...(event ? { event } : {}) });
-const onDag = (resource: Resource, action: Action): RouteAccess => ({ kind: 'permission', resource, action, dagParam: 'dagId' });
-/** A DAG route whose service audits its own successes. */
-const onDagAudited = (resource: Resource, action: Action, event: string): RouteAccess => ({ kind: 'permission', resource, action, dagParam: 'dagId', event, auditedBy: 'service' });
 
 /** `METHOD /path/:param` → access. Paths are the full paths the server answers. */
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
@@ -55,34 +53,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
   'POST /auth/tokens': can('api_token', 'create', 'api_token.create'),
   'DELETE /auth/tokens/:tokenId': can('api_token', 'delete', 'api_token.revoke'),
 
-  'GET /api/v1/dags': can('dag', 'read'),
-  'GET /api/v1/dags/:dagId': onDag('dag', 'read'),
-  'PATCH /api/v1/dags/:dagId': onDagAudited('dag', 'edit', 'dag.patch'),
-  'GET /api/v1/dags/:dagId/dagRuns': onDag('dag_run', 'read'),
-  'POST /api/v1/dags/:dagId/dagRuns': onDagAudited('dag_run', 'create', 'dag.trigger'),
-  'GET /api/v1/dags/:dagId/dagRuns/:runId': onDag('dag_run', 'read'),
-  'PATCH /api/v1/dags/:dagId/dagRuns/:runId': onDagAudited('dag_run', 'edit', 'dag_run.patch'),
-  'GET /api/v1/dags/:dagId/dagRuns/:runId/taskInstances': onDag('task_instance', 'read'),
-  'PATCH /api/v1/dags/:dagId/dagRuns/:runId/taskInstances/:taskId': onDagAudited('task_instance', 'edit', 'task_instance.mark'),
-  'GET /api/v1/dags/:dagId/dagRuns/:runId/taskInstances/:taskId/logs/:tryNumber': onDag('task_log', 'read'),
-  'POST /api/v1/dags/:dagId/clearTaskInstances': onDagAudited('task_instance', 'edit', 'task_instance.clear'),
-  'POST /api/v1/dags/:dagId/backfills': onDagAudited('backfill', 'create', 'dag.backfill'),
-  'GET /api/v1/dags/:dagId/backfills': onDag('backfill', 'read'),
-  'GET /api/v1/dags/:dagId/backfills/:id': onDag('backfill', 'read'),
-
-  'GET /api/v1/users': can('user', 'read'),
-  'POST /api/v1/users': can('user', 'create', 'user.create'),
-  'GET /api/v1/users/:username': can('user', 'read'),
-  'PATCH /api/v1/users/:username': can('user', 'edit', 'user.patch'),
-  'DELETE /api/v1/users/:username': can('user', 'delete', 'user.delete'),
-  'GET /api/v1/roles': can('role', 'read'),
-  'POST /api/v1/roles': can('role', 'create', 'role.create'),
-  'GET /api/v1/roles/:name': can('role', 'read'),
-  'PATCH /api/v1/roles/:name': can('role', 'edit', 'role.patch'),
-  'DELETE /api/v1/roles/:name': can('role', 'delete', 'role.delete'),
-  'GET /api/v1/apiTokens': can('user', 'read'),
-  'DELETE /api/v1/apiTokens/:tokenId': can('user', 'edit', 'api_token.revoke'),
-  'GET /api/v1/auditLog': can('audit_log', 'read'),
+  // /api/v1 was removed: every method answers 410 Gone with its v2 successor, signed in or not.
+  ...v1RemovedRoutePermissions(),
 
   // Every /api/v2 route, from the permission each route declares beside its definition (src/api/v2/routes).
   ...v2RoutePermissions(),

@@ -37,7 +37,7 @@ export function installFallbacks<E extends Env>(app: Hono<E>, logger: Logger | u
       res.headers.set('allow', allowed.join(', '));
       return res;
     }
-    return errorResponse(c, new CapstanError('not_found', 'no such route', { hint: 'the REST API is under /api/v2 (its reference: /api/v2/docs; the older /api/v1 still answers)' }));
+    return errorResponse(c, new CapstanError('not_found', 'no such route', { hint: 'the REST API is under /api/v2 (its reference: /api/v2/docs)' }));
   });
   app.onError((err, c) => errorResponse(c, err));
   app.use('*', logInternalErrors(logger));

@@ -7,7 +7,7 @@
  * @example
  * const app = new Hono();
  * mountHttpHygiene(app, httpHygieneOptions(config.api), logger);
- * app.route('/api/v1', publicApi(deps));
+ * app.route('/api/v2', v2Api(deps));
  */
 import type { Env, Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -19,7 +19,7 @@ import { hostAndOriginCheck, parseAllowList, type AllowList } from './hostOrigin
 
 export { isJsonContentType } from './body.ts';
 export { hostAllowed, hostName, parseAllowList, type AllowList } from './hostOrigin.ts';
-export { confSchema, DagIdParam, InvalidField, jsonDepth, parseInput, pathParams, PageQuery, PositiveIntParam, queryParams, readJsonBody, RunIdParam, TaskIdParam, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './input.ts';
+export { confSchema, DagIdParam, InvalidField, jsonDepth, parseInput, readJsonBody, RunIdParam, TaskIdParam, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './input.ts';
 
 /** Prefix of the Execution API, whose bodies follow its own rules. */
 const EXECUTION_PREFIX = '/execution/';

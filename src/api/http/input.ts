@@ -28,19 +28,6 @@ export const MAX_BODY_DEPTH = 64;
 export const MAX_PAGE_LIMIT = 1000;
 export const DEFAULT_PAGE_LIMIT = 100;
 
-const decimal = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,12}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().max(max));
-
-/** `?limit=&offset=` of a list endpoint; above the maximum is an error, not silently clamped. */
-export const PageQuery = {
-  limit: decimal(Number.MAX_SAFE_INTEGER).pipe(z.number().min(1, 'must be at least 1').max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}`)).default(DEFAULT_PAGE_LIMIT),
-  offset: decimal(Number.MAX_SAFE_INTEGER).default(0),
-};
-
 /** A DAG id as the SDK accepts it (`dag()`): 1-250 of `[A-Za-z0-9_.-]`. */
 export const DagIdParam = z.string().regex(/^[A-Za-z0-9_.-]{1,250}$/, 'must be 1-250 characters of A-Z a-z 0-9 _ . -');
 /** A task id as the SDK accepts it (`taskId`): 1-250 of `[A-Za-z0-9_.-]`. */
@@ -50,8 +37,6 @@ export const TaskIdParam = DagIdParam;
  * must match (`core.allowedRunIdPattern`), so runs stored under an older or looser rule stay reachable.
  */
 export const RunIdParam = z.string().regex(/^[^\p{Cc}]{1,250}$/u, 'must be 1-250 characters without control characters');
-/** A positive whole number in a path (`tryNumber`, a backfill's `id`). */
-export const PositiveIntParam = decimal(1_000_000_000).pipe(z.number().min(1, 'must be at least 1'));
 
 /**
  * The JSON body of a request, or `undefined` when it has none. Bodies are bounded in size before this
@@ -81,19 +66,6 @@ export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, what: string):
   const field = keys !== '' ? (path === '' ? keys : `${path}.${keys}`) : path || (what === 'query' || what === 'path' ? what : 'body');
   const message = keys !== '' ? `unknown field${issue?.code === 'unrecognized_keys' && issue.keys.length > 1 ? 's' : ''} ${keys}` : (issue?.message ?? 'invalid');
   throw new InvalidField(field, `${what}: ${field}: ${message}`);
-}
-
-/** The path parameters of this request checked against `shape` (every route's parameters, nothing else). */
-export function pathParams<S extends z.ZodRawShape>(c: Context, shape: S): z.infer<z.ZodObject<S>> {
-  return parseInput(z.object(shape).strict(), c.req.param(), 'path') as z.infer<z.ZodObject<S>>;
-}
-
-/** The query string of this request checked against `shape`; unknown and repeated parameters are errors. */
-export function queryParams<S extends z.ZodRawShape>(c: Context, shape: S): z.infer<z.ZodObject<S>> {
-  const all = c.req.queries();
-  const repeated = Object.entries(all).find(([, v]) => v.length > 1);
-  if (repeated) throw new InvalidField(clip(repeated[0]), `query: ${clip(repeated[0])}: given more than once`);
-  return parseInput(z.object(shape).strict(), c.req.query(), 'query') as z.infer<z.ZodObject<S>>;
 }
 
 /**

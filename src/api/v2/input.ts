@@ -33,11 +33,14 @@ export function readQuery<T>(c: Context, schema: z.ZodObject & z.ZodType<T>): T 
   return parseInput(schema, raw, 'query');
 }
 
-/** The JSON body; an absent body is `{}` when not required (so defaults apply), else a 400 naming `body`. */
+/**
+ * The JSON body; an absent (empty) body is `{}` when not required (so defaults apply), else a 400 naming
+ * `body`. A body of JSON `null` is not absent: it is checked like any other value (and refused).
+ */
 export async function readBody<T>(c: Context, schema: z.ZodType<T>, required: boolean): Promise<T> {
   const raw = await readJsonBody(c);
   if (raw === undefined && required) throw new InvalidField('body', 'body: a JSON body is required', 'send a JSON object with Content-Type: application/json');
-  return parseInput(schema, raw ?? {}, 'body');
+  return parseInput(schema, raw === undefined ? {} : raw, 'body');
 }
 
 function isList(s: z.ZodType): boolean {

@@ -1,5 +1,6 @@
 /**
- * `/auth`: signing in and out, who am I, and one's own personal API tokens.
+ * `/auth`: signing in and out, who am I, and one's own personal API tokens. Bodies are checked and answers
+ * typed by the schemas in `authSchemas.ts`, which also describe these routes in the OpenAPI document.
  *
  *   POST   /auth/token           {username, password} → 201 {access_token, token_type: "bearer", expires_in}
  *   POST   /auth/login           {username, password} → 200 the user + csrfToken; sets the session cookies
@@ -11,15 +12,16 @@
  */
 import { Hono, type Context } from 'hono';
 import { deleteCookie } from 'hono/cookie';
-import { z } from 'zod';
+import type { z } from '@hono/zod-openapi';
 import { LoginRateLimited, type AuthService } from '../../auth/authService.ts';
 import { ROLE_PERMISSIONS } from '../../auth/permissions.ts';
 import { NotFound } from '../../core/errors.ts';
 import type { AuditLog } from '../../store/auditLog.ts';
-import type { ApiTokenInfo } from '../../store/apiTokens.ts';
 import type { UserInfo } from '../../store/users.ts';
 import { errorResponse } from '../errors.ts';
+import { tokenView, userView } from '../v2/schemas/users.ts';
 import { CSRF_COOKIE, SESSION_COOKIE, type ApiEnv } from './authMiddleware.ts';
+import { ApiTokenCreateSchema, CredentialsSchema, type AccessTokenSchema, type ApiTokenCreatedSchema, type MeSchema, type OwnApiTokensSchema, type SessionSchema } from './authSchemas.ts';
 import { readBody } from './body.ts';
 import { clientAddress, setSessionCookies, type CookieSecure } from './sessionCookies.ts';
 
@@ -29,14 +31,6 @@ export interface AuthRoutesDeps {
   cookieSecure: CookieSecure;
 }
 
-const Credentials = z.object({ username: z.string().min(1).max(250), password: z.string().min(1).max(1024) }).strict();
-const NewToken = z
-  .object({
-    name: z.string().min(1).max(100),
-    role: z.enum(['Viewer', 'User', 'Op', 'Admin']).optional(),
-    expiresInMs: z.number().int().positive().optional(),
-  })
-  .strict();
 
 export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -47,7 +41,7 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
   });
 
   const login = async (c: Context<ApiEnv>): Promise<UserInfo> => {
-    const body = await readBody(c, Credentials, 'login');
+    const body = await readBody(c, CredentialsSchema, 'login');
     const client = clientAddress(c);
     try {
       const user = await d.auth.login(body.username, body.password, client);
@@ -62,14 +56,18 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
   app.post('/token', async (c) => {
     const user = await login(c);
     const { token, claims } = await d.auth.issueSession(user.username, 'bearer');
-    return c.json({ access_token: token, token_type: 'bearer', expires_in: Math.max(0, Math.round((claims.expiresAt - Date.now()) / 1000)) }, 201);
+    const answer: z.input<typeof AccessTokenSchema> = { access_token: token, token_type: 'bearer', expires_in: Math.max(0, Math.round((claims.expiresAt - Date.now()) / 1000)) };
+    return c.json(answer, 201);
   });
 
   app.post('/login', async (c) => {
     const user = await login(c);
     const { token, claims } = await d.auth.issueSession(user.username, 'session');
+    // A session's claims always carry its CSRF secret (sessionTokens.ts); a bearer token's never do.
+    if (claims.csrf === undefined) throw new Error('a browser session was issued without its CSRF secret');
     setSessionCookies(c, token, claims, d.cookieSecure);
-    return c.json({ ...userJson(user), csrfToken: claims.csrf, expiresAt: new Date(claims.expiresAt).toISOString() });
+    const answer: z.input<typeof SessionSchema> = { ...userView(user), csrfToken: claims.csrf, expiresAt: new Date(claims.expiresAt).toISOString() };
+    return c.json(answer);
   });
 
   app.post('/logout', async (c) => {
@@ -83,7 +81,7 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
   app.get('/me', async (c) => {
     const p = c.get('principal');
     const user = p.kind === 'anonymous' ? undefined : await d.auth.users.find(p.username);
-    return c.json({
+    const answer: z.input<typeof MeSchema> = {
       username: p.username,
       displayName: user?.displayName ?? p.username,
       email: user?.email ?? null,
@@ -92,24 +90,27 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
       authKind: p.kind,
       ...(p.tokenName ? { tokenName: p.tokenName } : {}),
       permissions: [...ROLE_PERMISSIONS[p.role]].sort(),
-      dags: p.dags.kind === 'all' ? { all: true } : { all: false, dagIds: p.dags.dagIds, tags: p.dags.tags },
-    });
+      dags: p.dags.kind === 'all' ? { all: true } : { all: false, dagIds: [...p.dags.dagIds], tags: [...p.dags.tags] },
+    };
+    return c.json(answer);
   });
 
   app.get('/tokens', async (c) => {
     const tokens = await d.auth.apiTokens.list({ username: c.get('principal').username });
-    return c.json({ apiTokens: tokens.map(apiTokenJson), totalEntries: tokens.length });
+    const answer: z.input<typeof OwnApiTokensSchema> = { apiTokens: tokens.map(tokenView), totalEntries: tokens.length };
+    return c.json(answer);
   });
 
   app.post('/tokens', async (c) => {
-    const body = await readBody(c, NewToken, 'apiToken');
+    const body = await readBody(c, ApiTokenCreateSchema, 'apiToken');
     const { token, info } = await d.auth.createApiToken(c.get('principal'), {
       name: body.name,
       ...(body.role === undefined ? {} : { role: body.role }),
       ...(body.expiresInMs === undefined ? {} : { expiresInMs: body.expiresInMs }),
     });
     c.set('auditTarget', { details: { tokenName: info.name, tokenId: info.tokenId, role: info.role } });
-    return c.json({ ...apiTokenJson(info), token }, 201);
+    const answer: z.input<typeof ApiTokenCreatedSchema> = { ...tokenView(info), token };
+    return c.json(answer, 201);
   });
 
   app.delete('/tokens/:tokenId', async (c) => {
@@ -119,26 +120,8 @@ export function authRoutes(d: AuthRoutesDeps): Hono<ApiEnv> {
     if (!row || row.username !== p.username) throw new NotFound(`you have no API token '${tokenId.slice(0, 40)}'`);
     const info = await d.auth.apiTokens.revoke(tokenId);
     c.set('auditTarget', { details: { tokenName: info.name, tokenId } });
-    return c.json(apiTokenJson(info));
+    return c.json(tokenView(info));
   });
 
   return app;
-}
-
-export function userJson(u: UserInfo): Record<string, unknown> {
-  return {
-    username: u.username,
-    displayName: u.displayName,
-    email: u.email,
-    role: u.role,
-    active: u.active,
-    authSource: u.authSource,
-    createdAt: new Date(u.createdAt).toISOString(),
-    lastLoginAt: u.lastLoginAt === null ? null : new Date(u.lastLoginAt).toISOString(),
-  };
-}
-
-export function apiTokenJson(t: ApiTokenInfo): Record<string, unknown> {
-  const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
-  return { tokenId: t.tokenId, username: t.username, name: t.name, role: t.role, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
 }

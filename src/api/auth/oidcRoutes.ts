@@ -1,5 +1,5 @@
 /**
- * Single sign-on routes (all public: they are how one signs in):
+ * Single sign-on routes (all public: they are how one signs in; described in the OpenAPI document by `authSchemas.ts`):
  *
  *   GET /auth/providers          → {password: true, oidc: {enabled, loginUrl}}: what a login page may offer
  *   GET /auth/oidc/login?next=/p → 302 to the provider; the sealed transaction goes into a SameSite=Lax cookie
@@ -9,6 +9,7 @@
  * The transaction cookie is SameSite=Lax, not Strict, because the provider's redirect back is a cross-site
  * navigation; it is scoped to /auth/oidc and dies after OIDC_TRANSACTION_TTL_MS or at the first callback.
  */
+import type { z } from '@hono/zod-openapi';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { OIDC_TRANSACTION_TTL_MS, type OidcLogin } from '../../auth/oidcLogin.ts';
@@ -17,6 +18,7 @@ import { CapstanError, InvalidArgument } from '../../core/errors.ts';
 import type { AuditLog } from '../../store/auditLog.ts';
 import { errorResponse } from '../errors.ts';
 import type { ApiEnv } from './authMiddleware.ts';
+import type { AuthProvidersSchema } from './authSchemas.ts';
 import { clientAddress, secureCookies, setSessionCookies, type CookieSecure } from './sessionCookies.ts';
 
 /** The HttpOnly cookie holding an OIDC login in progress. */
@@ -53,7 +55,10 @@ export function oidcRoutes(d: OidcRoutesDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((err, c) => errorPage(c, err));
 
-  app.get('/providers', (c) => c.json({ password: true, oidc: d.oidc ? { enabled: true, loginUrl: OIDC_LOGIN_PATH } : { enabled: false, loginUrl: null } }));
+  app.get('/providers', (c) => {
+    const answer: z.input<typeof AuthProvidersSchema> = { password: true, oidc: d.oidc ? { enabled: true, loginUrl: OIDC_LOGIN_PATH } : { enabled: false, loginUrl: null } };
+    return c.json(answer);
+  });
 
   const sso = (): OidcLogin => {
     if (d.oidc) return d.oidc;

@@ -33,6 +33,8 @@ interface ParameterView {
 
 let cached: string | undefined;
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
 /** The page for `doc` (rendered once per process: the document does not change while it runs). */
 export function referencePage(c: Context, doc: OpenApiDocument): Response {
   cached ??= render(doc);
@@ -42,7 +44,10 @@ export function referencePage(c: Context, doc: OpenApiDocument): Response {
 function render(doc: OpenApiDocument): string {
   const groups = new Map<string, unknown[]>();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    // A path item's own `servers` (the /auth operations: the server root) is not an operation.
+    const atRoot = item.servers !== undefined;
     for (const [method, op] of Object.entries(item as Record<string, Record<string, unknown>>)) {
+      if (!HTTP_METHODS.has(method)) continue;
       const tag = ((op['tags'] as string[] | undefined) ?? ['Other'])[0] ?? 'Other';
       const body = (op['requestBody'] as { required?: boolean; content?: Record<string, { schema?: unknown }> } | undefined) ?? undefined;
       const responses = Object.entries((op['responses'] as Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>) ?? {}).map(([status, r]) => {
@@ -52,6 +57,7 @@ function render(doc: OpenApiDocument): string {
       const view = {
         method,
         path,
+        atRoot,
         operationId: op['operationId'],
         summary: op['summary'] ?? '',
         description: op['description'] ?? '',

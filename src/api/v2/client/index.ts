@@ -34,7 +34,7 @@ export interface CallResult<T> {
 }
 
 export interface ApiV2ClientOptions {
-  /** The server's origin (`http://host:port`); `/api/v2` is appended. */
+  /** The server's origin (`http://host:port`); `/api/v2` is appended (to all but the `/auth` operations). */
   baseUrl: string;
   token?: string;
   fetch?: typeof fetch;
@@ -71,5 +71,7 @@ function buildUrl(base: string, template: string, path: Record<string, string | 
     for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
   }
   const s = qs.toString();
-  return `${base.replace(/\/$/, '')}/api/v2${p}${s === '' ? '' : `?${s}`}`;
+  // The document's /auth operations are served at the server root (their path item's own `servers`).
+  const prefix = p.startsWith('/auth/') ? '' : '/api/v2';
+  return `${base.replace(/\/$/, '')}${prefix}${p}${s === '' ? '' : `?${s}`}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Users, custom roles and everyone's API tokens (Admin), through the same AuthService as `/api/v1`: a
+ * Users, custom roles and everyone's API tokens (Admin), through the AuthService: a
  * password is never answered, the last active Admin cannot be demoted, deactivated or deleted, a role held
  * by users cannot be deleted, and revoking a token ends it at once. Each signed-in user manages their own
  * tokens under `/auth/tokens`.
@@ -7,12 +7,12 @@
 import { z } from '@hono/zod-openapi';
 import type { AuthService } from '../../../../auth/authService.ts';
 import { BUILTIN_ROLES } from '../../../../auth/permissions.ts';
-import type { ApiTokenInfo } from '../../../../store/apiTokens.ts';
-import type { CustomRole, UserInfo } from '../../../../store/users.ts';
+import type { CustomRole } from '../../../../store/users.ts';
 import { can } from '../../access.ts';
 import { boolQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';
 import { pageOf } from '../../schemas/common.ts';
+import { ApiTokenSchema, tokenView, UserSchema, userView } from '../../schemas/users.ts';
 import { iso } from './common.ts';
 import { adminDeps } from './deps.ts';
 
@@ -20,19 +20,6 @@ const name = z.string().min(1).max(250);
 const UsernameParam = z.string().regex(/^[^\p{Cc}/]{1,250}$/u, 'must be 1-250 characters without control characters or /').openapi({ description: 'user name' });
 const RoleNameParam = z.string().regex(/^[^\p{Cc}/]{1,100}$/u, 'must be 1-100 characters without control characters or /').openapi({ description: 'custom role name' });
 const TokenIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 characters of A-Z a-z 0-9 _ -').openapi({ description: 'API token id (the part before the dot)' });
-
-const UserSchema = z
-  .object({
-    username: z.string(),
-    displayName: z.string(),
-    email: z.string().nullable(),
-    role: z.string(),
-    active: z.boolean(),
-    authSource: z.enum(['password', 'oidc']),
-    createdAt: z.string().openapi({ format: 'date-time' }),
-    lastLoginAt: z.string().nullable().openapi({ format: 'date-time' }),
-  })
-  .openapi('User');
 
 const RoleSchema = z
   .object({
@@ -44,19 +31,6 @@ const RoleSchema = z
     createdAt: z.string().openapi({ format: 'date-time' }),
   })
   .openapi('Role');
-
-const ApiTokenSchema = z
-  .object({
-    tokenId: z.string(),
-    username: z.string(),
-    name: z.string(),
-    role: z.string(),
-    createdAt: z.string().openapi({ format: 'date-time' }),
-    expiresAt: z.string().openapi({ format: 'date-time' }),
-    lastUsedAt: z.string().nullable().openapi({ format: 'date-time' }),
-    revokedAt: z.string().nullable().openapi({ format: 'date-time' }),
-  })
-  .openapi('ApiToken');
 
 const NewUserBody = z
   .object({
@@ -94,16 +68,8 @@ const PatchRoleBody = z
   .strict()
   .openapi('RolePatch');
 
-function userView(u: UserInfo): z.input<typeof UserSchema> {
-  return { username: u.username, displayName: u.displayName, email: u.email, role: u.role, active: u.active, authSource: u.authSource, createdAt: iso(u.createdAt) ?? '', lastLoginAt: iso(u.lastLoginAt) };
-}
-
 function roleView(r: CustomRole): z.input<typeof RoleSchema> {
   return { name: r.name, baseRole: r.baseRole, dagIds: r.dagIds, dagTags: r.dagTags, description: r.description, createdAt: iso(r.createdAt) ?? '' };
-}
-
-function tokenView(t: ApiTokenInfo): z.input<typeof ApiTokenSchema> {
-  return { tokenId: t.tokenId, username: t.username, name: t.name, role: t.role, createdAt: iso(t.createdAt) ?? '', expiresAt: iso(t.expiresAt) ?? '', lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
 }
 
 /** Only the fields that were given. */

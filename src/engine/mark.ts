@@ -1,6 +1,7 @@
 /**
- * Marking task instances and runs by hand (Airflow's "mark success" / "mark failed"), and run notes.
- * Used by `capstan tasks mark-success|mark-failed`, `capstan dags mark-run|note` and the REST API.
+ * Marking task instances and runs by hand (Airflow's "mark success" / "mark failed"), and run and
+ * task-instance notes. Used by `capstan tasks mark-success|mark-failed|note`, `capstan dags mark-run|note`
+ * and the REST API.
  *
  * Marking a task: the selected tasks (plus, on request, all their upstream / downstream tasks) of one run
  * (plus, on request, every earlier / later run by logical date) are set to the state with one guarded
@@ -29,10 +30,12 @@ import {
   notifyTiChanged,
   reopenRun,
   setRunNote,
+  setTiNote,
   syncTryRow,
   type DagRunRow,
   type MetadataDb,
   type TaskInstanceRow,
+  type TiNoteKey,
 } from '../store/index.ts';
 import { selectClearedTasks } from './clear.ts';
 
@@ -162,4 +165,14 @@ export async function markDagRun(m: MetadataDb, req: { dagId: string; runId: str
 export async function setDagRunNote(m: MetadataDb, req: { dagId: string; runId: string; note: string | null }, now: number, actor: string): Promise<void> {
   await setRunNote(m, req.dagId, req.runId, req.note);
   await new AuditLog(m, { now: () => now }).append({ event: 'dag_run.note', actor, dagId: req.dagId, runId: req.runId, details: { note: req.note } });
+}
+
+/**
+ * Set (or with null, remove) a task instance's note as `actor`, audited; answers the instance with its note.
+ * The note stays with the instance across clears and retries.
+ */
+export async function setTaskInstanceNote(m: MetadataDb, req: TiNoteKey & { note: string | null }, now: number, actor: string): Promise<TaskInstanceRow> {
+  const ti = await setTiNote(m, req, req.note, actor, now);
+  await new AuditLog(m, { now: () => now }).append({ event: 'task_instance.note', actor, dagId: req.dagId, runId: req.runId, taskId: req.taskId, details: { mapIndex: req.mapIndex, note: req.note } });
+  return ti;
 }

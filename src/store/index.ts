@@ -92,6 +92,7 @@ const queryTables = {
     tryStartDate: tis.tryStartDate,
     tryRowState: tis.tryRowState,
     startTryRowOnce: tis.startTryRowOnce,
+    setNote: tis.setTiNote,
     indexPlaceholder: mappedTis.indexPlaceholder,
     insertMapped: mappedTis.insertMappedTis,
   },

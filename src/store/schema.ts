@@ -113,6 +113,10 @@ export interface TaskInstanceTable {
   continue_try: Generated<number>;
   /** Reschedules within the current try (a sensor's pokes so far). */
   reschedule_count: Generated<number>;
+  /** A user's note on the instance (kept across tries), who last set it and when; null when none. */
+  note: Generated<string | null>;
+  note_updated_by: Generated<string | null>;
+  note_updated_at: Generated<number | null>;
 }
 
 /** One row per try of a task instance, kept forever (until the run is deleted). */

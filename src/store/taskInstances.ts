@@ -63,6 +63,33 @@ export async function findTaskInstanceById(m: MetadataDb, id: string): Promise<T
   return m.db.selectFrom('task_instance').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Which task instance a note is on. */
+export interface TiNoteKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  /** -1 for an unmapped task. */
+  mapIndex: number;
+}
+
+/**
+ * Set (or with null, remove) a task instance's note, recording who set it and when; the note is the
+ * instance's, kept across its tries. Not a state move: `updated_at` (the change feed's cursor) is left alone.
+ */
+export async function setTiNote(m: MetadataDb, key: TiNoteKey, note: string | null, by: string, now: number): Promise<TaskInstanceRow> {
+  const row = await m.db
+    .updateTable('task_instance')
+    .set({ note, note_updated_by: note === null ? null : by, note_updated_at: note === null ? null : now })
+    .where('dag_id', '=', key.dagId)
+    .where('run_id', '=', key.runId)
+    .where('task_id', '=', key.taskId)
+    .where('map_index', '=', key.mapIndex)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new NotFound(`DAG '${key.dagId}' run '${key.runId}' has no task '${key.taskId}'${key.mapIndex >= 0 ? ` [${key.mapIndex}]` : ''}`);
+  return row;
+}
+
 /** Where a task instance stands — state, current try, end — or undefined (a cheap check for executors). */
 export async function tiPosition(m: MetadataDb, id: string): Promise<Pick<TaskInstanceRow, 'state' | 'try_number' | 'end_date'> | undefined> {
   return m.db.selectFrom('task_instance').select(['state', 'try_number', 'end_date']).where('id', '=', id).executeTakeFirst();

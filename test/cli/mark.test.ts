@@ -1,5 +1,5 @@
 /**
- * `capstan tasks mark-success|mark-failed`, `capstan dags mark-run|note`, and a branching DAG through
+ * `capstan tasks mark-success|mark-failed|note`, `capstan dags mark-run|note`, and a branching DAG through
  * `dags test`, as child processes on SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
@@ -52,14 +52,22 @@ forEachCliDialect('capstan mark and notes', (t) => {
     assert.equal((await run(RULES_RUN)).note, 'looked into it');
     assert.equal((await t.run(['dags', 'note', 'rules', RULES_RUN, '--clear'])).code, 0);
     assert.equal((await run(RULES_RUN)).note, null);
+
+    const tiNote = async () => t.db.db.selectFrom('task_instance').select(['note', 'note_updated_by']).where('run_id', '=', RULES_RUN).where('task_id', '=', 'bad').executeTakeFirstOrThrow();
+    const noted = await t.run(['tasks', 'note', 'rules', RULES_RUN, 'bad', 'flaky upstream API']);
+    assert.equal(noted.code, 0, noted.stderr);
+    assert.deepEqual({ ...(await tiNote()) }, { note: 'flaky upstream API', note_updated_by: 'cli' });
+    assert.equal((await t.run(['tasks', 'note', 'rules', RULES_RUN, 'bad', '--clear'])).code, 0);
+    assert.deepEqual({ ...(await tiNote()) }, { note: null, note_updated_by: null });
   });
 
-  void test('bad input: unknown task, bad state, missing note text, unknown run', async () => {
-    const [unknownTask, badState, noText, noRun] = await runMany(t, [
+  void test('bad input: unknown task, bad state, missing note text, unknown run, note on an unknown task', async () => {
+    const [unknownTask, badState, noText, noRun, noTaskNote] = await runMany(t, [
       ['tasks', 'mark-failed', 'rules', RULES_RUN, 'nope'],
       ['dags', 'mark-run', 'rules', RULES_RUN, '--state', 'running'],
       ['dags', 'note', 'rules', RULES_RUN],
       ['dags', 'note', 'rules', 'no_such_run', 'x'],
+      ['tasks', 'note', 'rules', RULES_RUN, 'nope', 'x'],
     ]);
     assert.notEqual(unknownTask?.code, 0);
     assert.match(unknownTask?.stderr ?? '', /has no task 'nope'/);
@@ -69,6 +77,8 @@ forEachCliDialect('capstan mark and notes', (t) => {
     assert.match(noText?.stderr ?? '', /give the note text/);
     assert.notEqual(noRun?.code, 0);
     assert.match(noRun?.stderr ?? '', /no run 'no_such_run'/);
+    assert.notEqual(noTaskNote?.code, 0);
+    assert.match(noTaskNote?.stderr ?? '', /has no task 'nope'/);
   });
 
   void test('dags test runs a branch: the chosen task runs, the other is skipped', async () => {

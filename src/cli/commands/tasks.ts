@@ -224,6 +224,19 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         process.stdout.write(`\n${result.dryRun ? 'would mark' : 'marked'} ${result.taskInstances.length} task instance(s) ${state}\n`);
       });
   }
+
+  tasks
+    .command('note <dagId> <runId> <taskId> [note]')
+    .description('set the note of a task instance, kept across its tries (omit the text, or pass --clear, to remove it)')
+    .option('--map-index <n>', 'map index', '-1')
+    .option('--clear', 'remove the note')
+    .action(async (dagId: string, runId: string, taskId: string, note: string | undefined, opts: { mapIndex: string; clear?: boolean }) => {
+      if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
+      const mapIndex = parseMapIndex(opts.mapIndex);
+      const { setTaskInstanceNote } = await import('../../engine/mark.ts');
+      await setTaskInstanceNote(await ctx.db(), { dagId, runId, taskId, mapIndex, note: opts.clear ? null : (note ?? null) }, Date.now(), 'cli');
+      process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
+    });
 };
 
 function parseMapIndex(text: string): number {

@@ -15,6 +15,7 @@ import * as m008 from './008_backfill_paused.ts';
 import * as m009 from './009_import_error_line.ts';
 import * as m010 from './010_state_history.ts';
 import * as m011 from './011_deployment_key.ts';
+import * as m012 from './012_task_instance_note.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '009_import_error_line': m009,
   '010_state_history': m010,
   '011_deployment_key': m011,
+  '012_task_instance_note': m012,
 };
 
 /** The newest schema version this code knows. */

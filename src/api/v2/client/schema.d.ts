@@ -254,6 +254,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set or remove a task instance's note
+         * @description The note belongs to the instance (one map index), not to one try: it stays across clears and retries. The answer carries who set it and when.
+         */
+        patch: operations["setTaskInstanceNote"];
+        trace?: never;
+    };
     "/dags/{dagId}/clearTaskInstances": {
         parameters: {
             query?: never;
@@ -987,7 +1007,7 @@ export interface paths {
         };
         /**
          * List custom roles
-         * @description The custom roles (a built-in role narrowed to DAGs by id or tag), and the built-in role names.
+         * @description The custom roles (a built-in role narrowed to DAGs by id or tag), and the built-in roles' names and permissions.
          */
         get: operations["listRoles"];
         put?: never;
@@ -1130,6 +1150,184 @@ export interface paths {
          * @description Every option with its value and where it came from; secrets (keys, passwords, the database URL’s password) show as `***`. Off unless `api.exposeConfig` is true (404 until then; 403 stays the answer to a role without config read).
          */
         get: operations["getConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in for a bearer token
+         * @description For scripts and the remote CLI. Unknown user and wrong password get the same 401; repeated failures from one client get 429 with Retry-After.
+         */
+        post: operations["createAccessToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in for a browser session
+         * @description Sets the HttpOnly SameSite=Strict session cookie and the CSRF cookie; unsafe requests of the session must echo `csrfToken` in `X-CSRF-Token`.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out
+         * @description Ends the session or bearer token of this request (an API token stays valid: revoke it with DELETE /auth/tokens/{tokenId}) and clears the cookies.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who am I */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My API tokens
+         * @description Never their secrets. Everyone’s tokens: GET /api/v2/apiTokens (Admin).
+         */
+        get: operations["listOwnApiTokens"];
+        put?: never;
+        /**
+         * Create a personal API token
+         * @description With a role at most the caller’s; an API token cannot mint tokens. The answer holds the token once.
+         */
+        post: operations["createOwnApiToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of my API tokens */
+        delete: operations["revokeOwnApiToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How one may sign in
+         * @description What a login page may offer: passwords always, single sign-on when auth.oidcIssuerUrl is set.
+         */
+        get: operations["getAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Single sign-on: go to the provider
+         * @description A browser navigation: redirects to the OIDC provider with a sealed transaction cookie (SameSite=Lax, path /auth/oidc).
+         */
+        get: operations["beginOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Single sign-on: the provider’s redirect back
+         * @description Checks state, exchanges the code, maps groups to a role, sets the session cookies as POST /auth/login does and redirects to `next`. Errors are JSON, or a small HTML page for a browser (Accept: text/html).
+         */
+        get: operations["completeOidcLogin"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1355,6 +1553,15 @@ export interface components {
             failureReason: string | null;
             /** Format: date-time */
             logicalDate: string | null;
+            /** @description a user's note on the instance, kept across its tries */
+            note: string | null;
+            /** @description who last set the note */
+            noteUpdatedBy: string | null;
+            /**
+             * Format: date-time
+             * @description when the note was last set
+             */
+            noteUpdatedAt: string | null;
         };
         TaskInstanceBatchQuery: {
             dagIds?: string[];
@@ -1400,6 +1607,10 @@ export interface components {
             includeFuture?: boolean;
             /** @default false */
             dryRun?: boolean;
+        };
+        TaskInstanceNote: {
+            /** @description at most 1000 characters; null removes the note */
+            note: string | null;
         };
         ClearTaskInstances: {
             /**
@@ -1898,6 +2109,10 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        BuiltinRole: {
+            name: string;
+            permissions: string[];
+        };
         RoleCreate: {
             name: string;
             /** @enum {string} */
@@ -1996,6 +2211,82 @@ export interface components {
                     source: string;
                 }[];
             }[];
+        };
+        AccessToken: {
+            /** @description send as `Authorization: Bearer <access_token>` */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /** @description seconds until it expires (auth.sessionTtlMs) */
+            expires_in: number;
+        };
+        Credentials: {
+            username: string;
+            password: string;
+        };
+        Session: components["schemas"]["User"] & {
+            /** @description send it back in `X-CSRF-Token` on unsafe requests of this session (it is also the capstan_csrf cookie) */
+            csrfToken: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        Me: {
+            username: string;
+            displayName: string;
+            email: string | null;
+            /**
+             * @description the built-in role whose permissions apply (a custom role’s base role)
+             * @enum {string}
+             */
+            role: "Viewer" | "User" | "Op" | "Admin";
+            /** @description the role as assigned: built-in or custom */
+            roleName: string;
+            /**
+             * @description anonymous only when auth.mode is disabled
+             * @enum {string}
+             */
+            authKind: "user" | "api_token" | "anonymous";
+            /** @description the API token’s name, when signed in with one */
+            tokenName?: string;
+            /** @description `resource:action` pairs of the role, sorted */
+            permissions: string[];
+            /** @description which DAGs the caller sees: all, or those of a custom role’s ids and tags */
+            dags: {
+                /** @enum {boolean} */
+                all: true;
+            } | {
+                /** @enum {boolean} */
+                all: false;
+                dagIds: string[];
+                tags: string[];
+            };
+        };
+        OwnApiTokens: {
+            apiTokens: components["schemas"]["ApiToken"][];
+            totalEntries: number;
+        };
+        ApiTokenCreated: components["schemas"]["ApiToken"] & {
+            /** @description the token (cap_…), shown this once; send as `Authorization: Bearer <token>` */
+            token: string;
+        };
+        ApiTokenCreate: {
+            name: string;
+            /**
+             * @description at most the user’s own role (default: it)
+             * @enum {string}
+             */
+            role?: "Viewer" | "User" | "Op" | "Admin";
+            /** @description lifetime (default and maximum: auth.apiTokenMaxTtlMs) */
+            expiresInMs?: number;
+        };
+        AuthProviders: {
+            /** @enum {boolean} */
+            password: true;
+            oidc: {
+                enabled: boolean;
+                /** @description GET /auth/oidc/login when single sign-on is set up */
+                loginUrl: string | null;
+            };
         };
     };
     responses: never;
@@ -3359,6 +3650,85 @@ export interface operations {
             };
             /** @description Not found (or outside the caller’s DAG grants) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setTaskInstanceNote: {
+        parameters: {
+            query?: {
+                /** @description map index; -1 (default) for an unmapped task */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+                /** @description DAG run id */
+                dagRunId: string;
+                /** @description task id */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskInstanceNote"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskInstance"];
+                };
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6585,6 +6955,8 @@ export interface operations {
                         /** @description entries matching the filters, over all pages */
                         totalEntries: number;
                         builtinRoles: string[];
+                        /** @description each built-in role with its permissions (`resource:action`), in rank order */
+                        builtinRolePermissions: components["schemas"]["BuiltinRole"][];
                     };
                 };
             };
@@ -7169,6 +7541,436 @@ export interface operations {
             };
             /** @description The role lacks the permission */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createAccessToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Credentials"];
+            };
+        };
+        responses: {
+            /** @description Signed in */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessToken"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong user name or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed sign-ins (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Credentials"];
+            };
+        };
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    /** @description capstan_session (HttpOnly) and capstan_csrf */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong user name or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed sign-ins (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOwnApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnApiTokens"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createOwnApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiTokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenCreated"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission, or a role above the caller’s */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeOwnApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API token id (the part before the dot) */
+                tokenId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiToken"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such token of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthProviders"];
+                };
+            };
+        };
+    };
+    beginOidcLogin: {
+        parameters: {
+            query?: {
+                /** @description a path on this server to return to (default /); other hosts are refused */
+                next?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `next` is not a path on this server */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Single sign-on is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The provider cannot be reached */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeOidcLogin: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                /** @description the provider’s refusal */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: to `next` */
+            302: {
+                headers: {
+                    /** @description capstan_session (HttpOnly) and capstan_csrf */
+                    "Set-Cookie"?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description State mismatch or a refused sign-in */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The provider’s answer does not sign anyone in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Single sign-on is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The provider cannot be reached */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

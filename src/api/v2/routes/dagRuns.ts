@@ -20,12 +20,11 @@ import { dateQuery, listQuery, orderByQuery, pageQuery, searchQuery } from '../i
 import { defineRoute } from '../route.ts';
 import { DagId, DagIdOrAll, pageOf, RunId } from '../schemas/common.ts';
 import { DagRunStateSchema } from '../schemas/dags.ts';
-import { DagRunSchema, DagRunTypeSchema, dagRunView } from '../schemas/runs.ts';
+import { DagRunSchema, DagRunTypeSchema, dagRunView, MAX_NOTE_LENGTH } from '../schemas/runs.ts';
 import { ClearResultSchema, clearResultView } from '../schemas/actions.ts';
 import { actor, dagScope } from './scope.ts';
 
 const TAGS = ['DagRun'];
-const MAX_NOTE_LENGTH = 1000;
 const RunPath = { dagId: DagId, dagRunId: RunId };
 
 /** An ISO 8601 date-time with a zone, as epoch milliseconds. */

@@ -1,13 +1,13 @@
 /**
  * Task instances: list per run or across runs and DAGs (`~`), a batch list by body, one instance (any map
- * index) and a mapped task's indexes, mark with upstream/downstream/past/future and a dry run, clear,
+ * index) and a mapped task's indexes, mark with upstream/downstream/past/future and a dry run, its note, clear,
  * "why is this not running", and rendered template fields (tries and state moves: tries.ts).
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../core/errors.ts';
 import { explainTaskInstance } from '../../../engine/dependencies.ts';
 import { clearTaskInstances } from '../../../engine/clear.ts';
-import { markTaskInstances } from '../../../engine/mark.ts';
+import { markTaskInstances, setTaskInstanceNote } from '../../../engine/mark.ts';
 import { getSerializedDag } from '../../../store/dags.ts';
 import { getDagRun } from '../../../store/dagRuns.ts';
 import { loadRenderedFields } from '../../../store/renderedFields.ts';
@@ -19,7 +19,7 @@ import { dateQuery, intQuery, listQuery, orderByQuery, pageQuery, searchQuery } 
 import { defineRoute } from '../route.ts';
 import { DagId, DagIdOrAll, pageOf, RunId, RunIdOrAll, TaskId, TaskIdField } from '../schemas/common.ts';
 import { ClearResultSchema, clearResultView, MarkResultSchema, markResultView } from '../schemas/actions.ts';
-import { TaskInstanceSchema, TaskInstanceStateSchema, taskInstanceView } from '../schemas/runs.ts';
+import { MAX_NOTE_LENGTH, TaskInstanceSchema, TaskInstanceStateSchema, taskInstanceView } from '../schemas/runs.ts';
 import { actor, dagScope } from './scope.ts';
 
 const TAGS = ['TaskInstance'];
@@ -233,6 +233,30 @@ export const patchTaskInstance = defineRoute({
   },
 });
 
+const TiNoteBody = z
+  .object({ note: z.string().max(MAX_NOTE_LENGTH).nullable().openapi({ description: `at most ${MAX_NOTE_LENGTH} characters; null removes the note` }) })
+  .strict()
+  .openapi('TaskInstanceNote');
+
+export const setTaskInstanceNoteRoute = defineRoute({
+  method: 'patch',
+  path: '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/note',
+  operationId: 'setTaskInstanceNote',
+  tags: TAGS,
+  summary: "Set or remove a task instance's note",
+  description: 'The note belongs to the instance (one map index), not to one try: it stays across clears and retries. The answer carries who set it and when.',
+  access: onDagAudited('task_instance', 'edit', 'task_instance.note'),
+  params: TiPath,
+  query: { mapIndex: MapIndexQuery },
+  body: TiNoteBody,
+  response: { schema: TaskInstanceSchema },
+  handler: async (c, { params, query, body }, d) => {
+    const run = await getDagRun(d.db, params.dagId, params.dagRunId);
+    const ti = await setTaskInstanceNote(d.db, { dagId: params.dagId, runId: params.dagRunId, taskId: params.taskId, mapIndex: query.mapIndex, note: body.note }, d.now(), actor(c));
+    return taskInstanceView({ ...ti, logical_date: run.logical_date });
+  },
+});
+
 const ClearBody = z
   .object({
     dryRun: z.boolean().default(true).openapi({ description: 'default true (as in Airflow): answer what would be cleared' }),
@@ -345,6 +369,7 @@ export const taskInstanceRoutes = [
   getTaskInstance,
   listMappedTaskInstances,
   patchTaskInstance,
+  setTaskInstanceNoteRoute,
   clearTaskInstancesRoute,
   getTaskInstanceDependencies,
   getRenderedFields,

@@ -7,6 +7,9 @@ import type { DagRunRow, TaskInstanceRow, TaskInstanceTryRow } from '../../../st
 import { Timestamp } from './common.ts';
 import { DagRunStateSchema, iso } from './dags.ts';
 
+/** The longest note of a run or task instance, in characters. */
+export const MAX_NOTE_LENGTH = 1000;
+
 export const DagRunTypeSchema = z.enum(DAG_RUN_TYPES).openapi('DagRunType');
 export const TaskInstanceStateSchema = z.enum(TASK_INSTANCE_STATES).openapi('TaskInstanceState');
 
@@ -75,6 +78,9 @@ export const TaskInstanceSchema = z
     exitCode: z.number().int().nullable(),
     failureReason: z.string().nullable(),
     logicalDate: Timestamp,
+    note: z.string().nullable().openapi({ description: "a user's note on the instance, kept across its tries" }),
+    noteUpdatedBy: z.string().nullable().openapi({ description: 'who last set the note' }),
+    noteUpdatedAt: Timestamp.openapi({ description: 'when the note was last set' }),
   })
   .openapi('TaskInstance');
 
@@ -104,6 +110,9 @@ export function taskInstanceView(t: TaskInstanceRow & { logical_date?: number | 
     exitCode: t.exit_code,
     failureReason: t.failure_reason,
     logicalDate: iso(t.logical_date ?? null),
+    note: t.note,
+    noteUpdatedBy: t.note_updated_by,
+    noteUpdatedAt: iso(t.note_updated_at),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { AuthService } from '../../../../auth/authService.ts';
-import { BUILTIN_ROLES } from '../../../../auth/permissions.ts';
+import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../auth/permissions.ts';
 import type { CustomRole } from '../../../../store/users.ts';
 import { can } from '../../access.ts';
 import { boolQuery, pageQuery } from '../../input.ts';
@@ -160,19 +160,31 @@ export const deleteUser = defineRoute({
   },
 });
 
+const BuiltinRoleSchema = z.object({ name: z.string(), permissions: z.array(z.string()) }).openapi('BuiltinRole');
+
 export const listRoles = defineRoute({
   method: 'get',
   path: '/roles',
   operationId: 'listRoles',
   tags: ROLE_TAGS,
   summary: 'List custom roles',
-  description: 'The custom roles (a built-in role narrowed to DAGs by id or tag), and the built-in role names.',
+  description: "The custom roles (a built-in role narrowed to DAGs by id or tag), and the built-in roles' names and permissions.",
   access: can('role', 'read'),
   query: pageQuery(),
-  response: { schema: pageOf('roles', RoleSchema).extend({ builtinRoles: z.array(z.string()) }) },
+  response: {
+    schema: pageOf('roles', RoleSchema).extend({
+      builtinRoles: z.array(z.string()),
+      builtinRolePermissions: z.array(BuiltinRoleSchema).openapi({ description: 'each built-in role with its permissions (`resource:action`), in rank order' }),
+    }),
+  },
   handler: async (_c, { query: q }, d) => {
     const roles = await adminDeps(d).auth.users.listRoles();
-    return { roles: roles.slice(q.offset, q.offset + q.limit).map(roleView), builtinRoles: [...BUILTIN_ROLES], totalEntries: roles.length };
+    return {
+      roles: roles.slice(q.offset, q.offset + q.limit).map(roleView),
+      builtinRoles: [...BUILTIN_ROLES],
+      builtinRolePermissions: BUILTIN_ROLES.map((role) => ({ name: role, permissions: [...ROLE_PERMISSIONS[role]].sort() })),
+      totalEntries: roles.length,
+    };
   },
 });
 

@@ -3,7 +3,7 @@ export { createLogger, formatPrettyLine, prettyDestination, type CreateLoggerOpt
 export { END_OF_LOG_MESSAGE, escapePathSegment, isEndOfLogLine, taskLogPath, TaskLogWriter, type TaskLogKey, type TaskLogLevel, type TaskLogWriterOptions } from './taskLog.ts';
 export { followTaskLog, readTaskLog, type FollowOptions, type TaskLogChunk } from './taskLogReader.ts';
 export { LocalFileTaskLogHandler, TaskLogGapError, type TaskLogHandler, type TaskLogReadOptions } from './logHandler.ts';
-export { readTryLog, type LiveTaskLogSource, type TryLogChunk } from './tryLog.ts';
+export { followTryLog, readTryLog, type FollowTryLogOptions, type LiveTaskLogSource, type TryLogChunk } from './tryLog.ts';
 export { ObjectStoreTaskLogHandler, type ObjectStoreCredentials, type ObjectStoreLocation } from './objectStoreHandler.ts';
 export { taskLogHandlerFor, type ConnectionResolver, type S3ConnectionParts } from './handlerFromConfig.ts';
 export { TaskLogAppender, type TaskLogAppenderOptions } from './taskLogAppender.ts';

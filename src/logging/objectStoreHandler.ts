@@ -9,8 +9,12 @@
  * stores only the bytes past the stored size (the handler contract: the same offset carries the same bytes),
  * so a resent chunk adds nothing. When a write ends the log (its last line is the end marker) the pieces are
  * joined into `<rel>` and the parts deleted; a reader that finds a part gone meanwhile reads again.
+ *
+ * The AWS SDK is loaded on the first request, not when the handler is built: every role builds its handler at
+ * start, and a process keeping logs locally (or a CLI that reads one log) should not pay for loading it.
  */
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CapstanError, NotFound } from '../core/errors.ts';
 import { TaskLogGapError, type TaskLogHandler, type TaskLogReadOptions } from './logHandler.ts';
 import { taskLogPath, type TaskLogKey } from './taskLog.ts';
@@ -38,6 +42,8 @@ interface Piece {
   size: number;
 }
 
+type Sdk = typeof S3Sdk;
+
 const PARTS = '.parts/';
 const OFFSET_DIGITS = 16;
 
@@ -51,23 +57,35 @@ const OFFSET_DIGITS = 16;
 export class ObjectStoreTaskLogHandler implements TaskLogHandler {
   readonly name = 's3';
   readonly location: ObjectStoreLocation;
-  readonly #s3: S3Client;
+  readonly #credentials: ObjectStoreCredentials | undefined;
+  #client: Promise<{ s3: S3Client; sdk: Sdk }> | undefined;
+  #destroyed = false;
 
   constructor(location: ObjectStoreLocation, credentials?: ObjectStoreCredentials) {
     this.location = location;
-    this.#s3 = new S3Client({
-      region: location.region,
-      forcePathStyle: location.forcePathStyle,
-      ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint }),
-      ...(credentials === undefined ? {} : { credentials }),
-      // Each try is retried by the SDK; a task log write is idempotent, so a retried PUT is harmless.
-      maxAttempts: 4,
-    });
+    this.#credentials = credentials;
   }
 
   /** Close the HTTP connections (tests, a process shutting down). */
   destroy(): void {
-    this.#s3.destroy();
+    this.#destroyed = true;
+    void this.#client?.then(({ s3 }) => s3.destroy(), () => undefined);
+  }
+
+  /** The SDK and a client, loaded and built on the first request. */
+  #connect(): Promise<{ s3: S3Client; sdk: Sdk }> {
+    if (this.#destroyed) return Promise.reject(new Error('the S3 task log handler was destroyed'));
+    return (this.#client ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      s3: new sdk.S3Client({
+        region: this.location.region,
+        forcePathStyle: this.location.forcePathStyle,
+        ...(this.location.endpoint === undefined ? {} : { endpoint: this.location.endpoint }),
+        ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }),
+        // Each try is retried by the SDK; a task log write is idempotent, so a retried PUT is harmless.
+        maxAttempts: 4,
+      }),
+    })));
   }
 
   async write(key: TaskLogKey, offset: number, chunk: Uint8Array): Promise<{ size: number }> {
@@ -106,7 +124,7 @@ export class ObjectStoreTaskLogHandler implements TaskLogHandler {
         const usable = completeUtf8Length(body);
         return { text: body.subarray(0, usable).toString('utf8'), nextByte: start + usable, ended: endsWithMarker(tail) };
       } catch (err) {
-        if (!(err instanceof NoSuchKey) || attempt >= 3) throw err;
+        if (!(err instanceof (await this.#connect()).sdk.NoSuchKey) || attempt >= 3) throw err;
       }
     }
   }
@@ -119,10 +137,11 @@ export class ObjectStoreTaskLogHandler implements TaskLogHandler {
 
   /** The log's pieces in byte order: the compacted object, then the parts. */
   async #pieces(rel: string): Promise<Piece[]> {
+    const { s3, sdk } = await this.#connect();
     const pieces: Piece[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#s3.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: rel, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+      const page = await s3.send(new sdk.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: rel, ...(token === undefined ? {} : { ContinuationToken: token }) }));
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
         if (o.Key === rel) pieces.push({ key: o.Key, start: 0, size: o.Size ?? 0 });
@@ -139,6 +158,8 @@ export class ObjectStoreTaskLogHandler implements TaskLogHandler {
   /** Bytes [from, to) of the log assembled from `pieces`. */
   async #range(pieces: readonly Piece[], from: number, to: number): Promise<Buffer> {
     const out = Buffer.alloc(Math.max(0, to - from));
+    // An empty range asks for nothing (a GET of bytes=10-9 is refused as unsatisfiable).
+    if (to <= from) return out;
     let covered = from;
     for (const p of pieces) {
       const pEnd = p.start + p.size;
@@ -154,14 +175,16 @@ export class ObjectStoreTaskLogHandler implements TaskLogHandler {
   }
 
   async #get(key: string, from: number, to: number): Promise<Buffer> {
-    const res = await this.#s3.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: key, Range: `bytes=${from}-${to - 1}` }));
+    const { s3, sdk } = await this.#connect();
+    const res = await s3.send(new sdk.GetObjectCommand({ Bucket: this.location.bucket, Key: key, Range: `bytes=${from}-${to - 1}` }));
     const bytes = Buffer.from((await res.Body?.transformToByteArray()) ?? new Uint8Array());
     if (bytes.length !== to - from) throw new Error(`s3 object ${key}: asked for bytes ${from}-${to - 1}, got ${bytes.length} bytes`);
     return bytes;
   }
 
   async #put(key: string, body: Uint8Array): Promise<void> {
-    await this.#s3.send(new PutObjectCommand({ Bucket: this.location.bucket, Key: key, Body: body, ContentType: 'text/plain; charset=utf-8' }));
+    const { s3, sdk } = await this.#connect();
+    await s3.send(new sdk.PutObjectCommand({ Bucket: this.location.bucket, Key: key, Body: body, ContentType: 'text/plain; charset=utf-8' }));
   }
 
   /** Join the pieces of an ended log into `<rel>` and delete the parts. */
@@ -170,8 +193,9 @@ export class ObjectStoreTaskLogHandler implements TaskLogHandler {
     if (parts.length === 0) return;
     const size = sizeOf(pieces);
     await this.#put(rel, await this.#range(pieces, 0, size));
+    const { s3, sdk } = await this.#connect();
     for (let i = 0; i < parts.length; i += 1000) {
-      await this.#s3.send(new DeleteObjectsCommand({ Bucket: this.location.bucket, Delete: { Objects: parts.slice(i, i + 1000).map((p) => ({ Key: p.key })), Quiet: true } }));
+      await s3.send(new sdk.DeleteObjectsCommand({ Bucket: this.location.bucket, Delete: { Objects: parts.slice(i, i + 1000).map((p) => ({ Key: p.key })), Quiet: true } }));
     }
   }
 }

@@ -55,3 +55,59 @@ export async function readTryLog(
   }
   throw notFound;
 }
+
+/** Options of {@link followTryLog}. */
+export interface FollowTryLogOptions {
+  handler: TaskLogHandler;
+  live?: readonly LiveTaskLogSource[];
+  /** Where to start. Default 0. */
+  fromByte?: number;
+  /** Period of the reads. Default 500 ms. */
+  pollIntervalMs?: number;
+  /**
+   * Asked while nothing is stored for the try: true when the try is over (or was moved on) and will write no
+   * log, which ends the follow. Default: never (wait for a log or the signal).
+   */
+  isOver?: () => Promise<boolean>;
+}
+
+/**
+ * Deliver the try's log to `onText` as it grows, read through `readTryLog` (so from whichever store is
+ * configured, e.g. a bucket a remote worker ships to), until the stored log ends with the end marker, `isOver`
+ * says no log will come, or `signal` aborts. Resolves with where reading stopped. The API's log stream
+ * follows the same way; a local file can instead be watched with `followTaskLog`.
+ *
+ * @example
+ * await followTryLog(key, (text) => process.stdout.write(text), ac.signal, { handler: taskLogHandlerFor(config.logging) });
+ */
+export async function followTryLog(key: TaskLogKey, onText: (text: string) => void, signal: AbortSignal, options: FollowTryLogOptions): Promise<{ nextByte: number; ended: boolean }> {
+  let cursor = options.fromByte ?? 0;
+  while (!signal.aborted) {
+    let chunk: TryLogChunk | undefined;
+    try {
+      chunk = await readTryLog(key, { handler: options.handler, fromByte: cursor, ...(options.live ? { live: options.live } : {}) });
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+    }
+    if (chunk && chunk.nextByte > cursor) {
+      cursor = chunk.nextByte;
+      onText(chunk.text);
+    }
+    if (chunk?.ended) return { nextByte: cursor, ended: true };
+    if (!chunk && options.isOver && (await options.isOver())) return { nextByte: cursor, ended: false };
+    await sleep(options.pollIntervalMs ?? 500, signal);
+  }
+  return { nextByte: cursor, ended: false };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

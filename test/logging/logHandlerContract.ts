@@ -1,7 +1,9 @@
 // The behaviour every TaskLogHandler must have, as one suite run against each implementation
 // (logHandlers.test.ts: the local-file handler and the S3 handler on a real SeaweedFS server): positional,
-// idempotent writes that refuse gaps; reads by byte range that never cut a UTF-8 character; the end marker;
-// one log per try (try number, map index, odd ids kept apart); and the shipper writing through it.
+// idempotent writes that refuse gaps; reads by byte range that never cut a UTF-8 character, forwards and
+// backwards page by page; the end marker; one log per try (try number, map index, odd ids kept apart); the
+// shipper writing through it; a follow through it (followTryLog, what `capstan tasks logs --follow` uses on a
+// remote store) seeing lines as they are stored; and nothing stored anywhere being NotFound.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import { test } from 'node:test';
 import { NotFound } from '../../src/core/errors.ts';
 import { TaskLogGapError, type TaskLogHandler } from '../../src/logging/logHandler.ts';
 import { END_OF_LOG_MESSAGE, TaskLogWriter, type TaskLogKey } from '../../src/logging/taskLog.ts';
-import { readTryLog } from '../../src/logging/tryLog.ts';
+import { followTryLog, readTryLog } from '../../src/logging/tryLog.ts';
 import { LogShipper, type LogChunkSink } from '../../src/runtime/logShipper.ts';
 
 let counter = 0;
@@ -129,6 +131,65 @@ export function taskLogHandlerContract(make: () => TaskLogHandler): void {
     for (const [i, k] of keys.entries()) await h.write(k, 0, Buffer.from(`log ${i}\n`));
     for (const [i, k] of keys.entries()) assert.equal((await h.read(k)).text, `log ${i}\n`);
     assert.equal((await h.read({ ...base, mapIndex: -1 })).text, 'log 0\n', 'map index -1 is the unmapped task');
+  });
+
+  test('reads backwards page by page (toByte): each page ends where the later one began and the pages join into the log', async () => {
+    const h = make();
+    const key = freshKey();
+    const text = Array.from({ length: 60 }, (_, i) => `2026-01-01T00:00:00.000Z INFO row é ${i}\n`).join('');
+    // Shipped in uneven chunks, so the S3 store holds many parts.
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; at += 333) await h.write(key, at, bytes.subarray(at, at + 333));
+    const pages: string[] = [];
+    let end = await h.size(key);
+    assert.equal(end, bytes.length);
+    while (end > 0) {
+      const from = Math.max(0, end - 100);
+      const page = await h.read(key, { fromByte: from, toByte: end });
+      assert.equal(page.nextByte, end, 'a page ends at its toByte (a line end cuts no character)');
+      // As the API's backward read does: a page starts at its first whole line (the window may begin mid-line).
+      const whole = from === 0 ? page.text : page.text.slice(page.text.indexOf('\n') + 1);
+      const start = end - Buffer.byteLength(whole);
+      assert.ok(start === 0 || bytes[start - 1] === 0x0a);
+      assert.equal(whole, bytes.subarray(start, end).toString('utf8'));
+      pages.unshift(whole);
+      end = start;
+    }
+    assert.equal(pages.join(''), text);
+    assert.equal((await h.read(key, { fromByte: 10, toByte: 10 })).text, '');
+  });
+
+  test('a follow sees lines as they are stored and ends with the end marker; one with no log ends when the try is over', async () => {
+    const h = make();
+    const key = freshKey();
+    const seen: string[] = [];
+    const ac = new AbortController();
+    let gotFirst: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (gotFirst = resolve));
+    const following = followTryLog(key, (t) => { seen.push(t); gotFirst(); }, ac.signal, { handler: h, pollIntervalMs: 20 });
+    await h.write(key, 0, Buffer.from('2026-01-01T00:00:00.000Z INFO first\n'));
+    await first;
+    assert.equal(seen.join(''), '2026-01-01T00:00:00.000Z INFO first\n');
+    const endLine = `2026-01-01T00:00:01.000Z INFO ${END_OF_LOG_MESSAGE}\n`;
+    await h.write(key, await h.size(key), Buffer.from(`2026-01-01T00:00:00.500Z INFO second\n${endLine}`));
+    const done = await following;
+    assert.deepEqual(done, { nextByte: await h.size(key), ended: true });
+    assert.equal(seen.join(''), (await h.read(key)).text);
+    // From a later byte: only what follows it.
+    const tail: string[] = [];
+    await followTryLog(key, (t) => tail.push(t), ac.signal, { handler: h, fromByte: done.nextByte - Buffer.byteLength(endLine) });
+    assert.equal(tail.join(''), endLine);
+    // Nothing stored, and the try will write nothing: the follow ends when told so.
+    let asked = 0;
+    const none = await followTryLog(freshKey(), () => assert.fail('no text'), ac.signal, { handler: h, pollIntervalMs: 20, isOver: async () => ++asked >= 3 });
+    assert.deepEqual(none, { nextByte: 0, ended: false });
+    assert.equal(asked, 3);
+  });
+
+  test('a try with no log anywhere (store and live sources) is NotFound', async () => {
+    const h = make();
+    await assert.rejects(readTryLog(freshKey(), { handler: h, live: [{ read: async () => undefined }] }), NotFound);
+    await assert.rejects(h.read(freshKey(), { fromByte: 0, toByte: 10 }), NotFound);
   });
 
   test('readTryLog serves the store before any live source', async () => {

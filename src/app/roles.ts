@@ -75,6 +75,8 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         idleProcessTimeoutMs: config.localExecutor.idleProcessTimeoutMs,
         executionApiUrl,
         baseLogFolder: config.logging.baseLogFolder,
+        // The API server keeps task logs elsewhere (a bucket): local tries ship theirs there, as worker pods do.
+        ...(config.logging.remoteStore === 'none' ? {} : { shipLogs: { intervalMs: config.logging.shipIntervalMs } }),
         tokens: engine.tokens,
         baseEnv: userCodeEnvironment(config),
         killGraceMs: config.core.killedTaskCleanupTimeMs,

@@ -30,6 +30,13 @@ export interface LocalExecutorOptions {
   warmProcesses: number;
   executionApiUrl: string;
   baseLogFolder: string;
+  /**
+   * Ship each try's log through the Execution API into the API server's task-log store every `intervalMs`,
+   * before its outcome is reported and at its end, as worker pods do: set when that store is not this machine's
+   * `baseLogFolder` (`logging.remoteStore` other than `none`). The file in `baseLogFolder` is written either way.
+   * Default: not shipped.
+   */
+  shipLogs?: { intervalMs: number };
   tokens: TaskTokenIssuer;
   killGraceMs: number;
   heartbeatIntervalMs?: number;
@@ -227,6 +234,7 @@ export class LocalExecutor implements Executor {
       token: this.#o.tokens.issue(w.tiId, w.tryNumber, this.#o.now()),
       tiId: w.tiId,
       baseLogFolder: this.#o.baseLogFolder,
+      ...(this.#o.shipLogs === undefined ? {} : { shipLogs: this.#o.shipLogs }),
       ...(this.#o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: this.#o.heartbeatIntervalMs }),
     };
     const msg: WorkerAssignment = this.#o.reuseProcesses

@@ -5,6 +5,7 @@
  */
 import { InvalidArgument, NotFound } from '../../core/errors.ts';
 import type { MarkState } from '../../engine/mark.ts';
+import type { SecretsLookup } from '../../secrets/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { parseConf, parseLogicalDate } from '../dagArguments.ts';
 import { printObject, printRows } from '../output.ts';
@@ -60,29 +61,45 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const mapIndex = parseMapIndex(opts.mapIndex);
       const askedTry = opts.try === undefined ? undefined : Number(opts.try);
       if (ctx.remote) return (await remoteTasks()).taskLogsRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex }, { ...(askedTry === undefined ? {} : { tryNumber: askedTry }), follow: opts.follow ?? false });
-      const [{ findTaskInstance }, { taskLogPath }, { followTaskLog }, { LocalFileTaskLogHandler }, { readTryLog }, { usesWorkerPods, workerPodLogSources }] = await Promise.all([
+      const [{ findTaskInstance }, { taskLogPath }, { followTaskLog }, { LocalFileTaskLogHandler }, { taskLogHandlerFor }, { followTryLog, readTryLog }, { usesWorkerPods, workerPodLogSources }, { isTerminal }] = await Promise.all([
         import('../../store/taskInstances.ts'),
         import('../../logging/taskLog.ts'),
         import('../../logging/taskLogReader.ts'),
         import('../../logging/logHandler.ts'),
+        import('../../logging/handlerFromConfig.ts'),
         import('../../logging/tryLog.ts'),
         import('../../executors/workerPodLogs.ts'),
+        import('../../core/states.ts'),
       ]);
       const m = await ctx.db();
       const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
       const tryNumber = askedTry ?? ti.try_number;
       if (!Number.isInteger(tryNumber) || tryNumber < 1) throw new InvalidArgument(`--try must be a try number ≥ 1 (the task instance is at try ${ti.try_number})`);
-      const path = taskLogPath(ctx.config().logging.baseLogFolder, { dagId, runId, taskId, mapIndex: ti.map_index, tryNumber });
-      if (opts.follow) {
-        const ac = new AbortController();
+      const config = ctx.config();
+      const key = { dagId, runId, taskId, mapIndex: ti.map_index, tryNumber };
+      let engineSecrets: Promise<SecretsLookup> | undefined;
+      const secrets = () => (engineSecrets ??= import('../../app/components.ts').then(({ createEngine }) => createEngine(config, { db: m }).secrets));
+      // The store the API server reads (logging.remoteStore): local files by default, else e.g. a bucket.
+      const handler = taskLogHandlerFor(config.logging, async (id) => (await secrets()).requireConnection(id));
+      const ac = new AbortController();
+      if (opts.follow && handler instanceof LocalFileTaskLogHandler) {
         process.once('SIGINT', () => ac.abort());
-        await followTaskLog(path, (chunk) => process.stdout.write(chunk), ac.signal);
+        await followTaskLog(taskLogPath(handler.baseFolder, key), (chunk) => process.stdout.write(chunk), ac.signal);
         return;
       }
-      const config = ctx.config();
       // The store (local file, or shipped by a worker pod), else the running worker pod's own log.
-      const live = usesWorkerPods(config) ? workerPodLogSources(config, (await import('../../app/components.ts')).createEngine(config, { db: m }).secrets) : [];
-      const { text, source } = await readTryLog({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber }, { handler: new LocalFileTaskLogHandler(config.logging.baseLogFolder), live });
+      const live = usesWorkerPods(config) ? workerPodLogSources(config, await secrets()) : [];
+      if (opts.follow) {
+        process.once('SIGINT', () => ac.abort());
+        // No log and none to come: the try is over, or the task instance moved on to a later try.
+        const isOver = async () => {
+          const now = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
+          return now.try_number > tryNumber || (now.try_number === tryNumber && isTerminal(now.state));
+        };
+        await followTryLog(key, (chunk) => process.stdout.write(chunk), ac.signal, { handler, live, isOver });
+        return;
+      }
+      const { text, source } = await readTryLog(key, { handler, live });
       if (ctx.output === 'json') printObject({ dagId, runId, taskId, mapIndex: ti.map_index, tryNumber, text, source }, 'json');
       else process.stdout.write(text);
     });

@@ -1,12 +1,13 @@
 /**
  * A note shown as text, edited in place by those who may (`onSave` sends it; an empty note clears it).
- * The server's answer replaces the shown note, so what is displayed is what was stored.
+ * The server's answer replaces the shown note, so what is displayed is what was stored. `meta` (e.g. who
+ * set the note and when) is shown under it.
  */
 import { useMutation } from '@tanstack/react-query';
 import { useId, useState, type FormEvent } from 'react';
 import '../views.css';
 
-export function NoteEditor({ note, mayEdit, onSave, label }: { note: string | null; mayEdit: boolean; onSave: (note: string | null) => Promise<unknown>; label: string }) {
+export function NoteEditor({ note, mayEdit, onSave, label, meta }: { note: string | null; mayEdit: boolean; onSave: (note: string | null) => Promise<unknown>; label: string; meta?: string | undefined }) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const id = useId();
@@ -15,6 +16,7 @@ export function NoteEditor({ note, mayEdit, onSave, label }: { note: string | nu
     return (
       <div className="note-box">
         {note ? <p className="note-text">{note}</p> : <p className="muted note-text">No note.</p>}
+        {note && meta ? <p className="muted note-meta">{meta}</p> : null}
         {mayEdit ? (
           <button
             type="button"

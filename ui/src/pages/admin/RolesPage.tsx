@@ -1,7 +1,7 @@
 /**
  * Roles (`/admin/roles`): the built-in roles, and the custom roles that narrow one of them to some DAGs
  * (by id or tag) — created, changed and deleted here when the signed-in role may (the server refuses a
- * role still held by users). The signed-in user's own permissions are listed under their role.
+ * role still held by users). Each built-in role is listed with its permissions, the signed-in user's marked.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
@@ -118,23 +118,20 @@ export function RolesPage() {
             </tr>
           </thead>
           <tbody>
-            {(roles.data?.builtinRoles ?? []).map((r) => (
-              <tr key={r}>
+            {(roles.data?.builtinRolePermissions ?? []).map((r) => (
+              <tr key={r.name}>
                 <td>
-                  <span className="role-badge">{r}</span>
+                  <span className="role-badge">{r.name}</span>
+                  {me?.roleName === r.name ? <span className="muted"> (yours)</span> : null}
                 </td>
                 <td>
-                  {me && me.roleName === r ? (
-                    <ul className="perm-list" aria-label={`Permissions of ${r}`}>
-                      {me.permissions.map((p) => (
-                        <li key={p}>
-                          <code>{p}</code>
-                        </li>
-                      ))}
-                    </ul>
-                  ) : (
-                    <span className="muted">the API lists the signed-in role's permissions only</span>
-                  )}
+                  <ul className="perm-list" aria-label={`Permissions of ${r.name}`}>
+                    {r.permissions.map((p) => (
+                      <li key={p}>
+                        <code>{p}</code>
+                      </li>
+                    ))}
+                  </ul>
                 </td>
               </tr>
             ))}

@@ -1,6 +1,7 @@
 /**
  * One task instance: its state and actions (clear, mark success/failed — each confirmed against the
- * server's dry run listing what it would change), and tabs for the log of a chosen try (live while it
+ * server's dry run listing what it would change), its note (kept across tries, with who set it and when),
+ * and tabs for the log of a chosen try (live while it
  * runs), details (executor, pool, host/pod, durations, failure kind), try history, "why isn't this
  * running?", the rendered templates and its XCom entries. The URL holds the tab, try and map index.
  */
@@ -14,6 +15,7 @@ import { useMe } from '../../auth/session.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { formatDuration, formatTime } from '../../components/format.ts';
 import { LogView } from '../../components/log/LogView.tsx';
+import { NoteEditor } from '../../components/NoteEditor.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { useUrlState } from '../../components/urlState.ts';
 import { KubernetesTab, runsInPods } from './KubernetesTab.tsx';
@@ -75,6 +77,7 @@ export function TaskInstancePage() {
           {ti.error.message}
         </p>
       ) : null}
+      {ti.data ? <TiNote r={ref} ti={ti.data} /> : null}
       <div className="tabs" role="tablist" aria-label="Task instance views">
         {TABS.filter((t) => t.id !== 'k8s' || (ti.data && runsInPods(ti.data))).map((t) => (
           <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls="ti-panel" className={`tab tab-button ${tab === t.id ? 'active' : ''}`} onClick={() => u.set({ tab: t.id === 'logs' ? undefined : t.id })}>
@@ -114,6 +117,29 @@ export function TaskInstancePage() {
 }
 
 type TaskInstance = NonNullable<ReturnType<typeof useTaskInstance>['data']>;
+
+/** The instance's note: shown to all, edited in place by a role that may edit task instances. */
+function TiNote({ r, ti }: { r: TiRef; ti: TaskInstance }) {
+  const me = useMe().data;
+  const qc = useQueryClient();
+  const name = r.mapIndex >= 0 ? `${r.taskId} [${r.mapIndex}]` : r.taskId;
+  return (
+    <section className="card ti-note" aria-labelledby="ti-note-title">
+      <h2 id="ti-note-title">Note</h2>
+      <NoteEditor
+        label={`Note of task ${name} in run ${r.dagRunId}`}
+        note={ti.note}
+        meta={ti.noteUpdatedBy ? `set by ${ti.noteUpdatedBy}, ${formatTime(ti.noteUpdatedAt)}` : undefined}
+        mayEdit={can(me, 'task_instance', 'edit')}
+        onSave={async (note) => {
+          const saved = await data(api.PATCH('/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/note', { params: { path: { dagId: r.dagId, dagRunId: r.dagRunId, taskId: r.taskId }, query: { mapIndex: r.mapIndex } }, body: { note } }));
+          qc.setQueryData([...liveKeys.taskInstance(r.dagId, r.dagRunId, r.taskId), r.mapIndex], saved);
+          await qc.invalidateQueries({ queryKey: liveKeys.taskInstances(r.dagId) });
+        }}
+      />
+    </section>
+  );
+}
 
 /** Failures the platform caused, as opposed to the task's own code. */
 const PLATFORM_FAILURES = /oom|evict|image|heartbeat|node|pod|schedul|timeout|lost|zombie|executor/i;

@@ -81,7 +81,7 @@ describe('web UI: task-instance notes, built-in role permissions', { skip: chrom
       return ti.tryNumber === 2 && ti.state === 'success';
     }, 'load reruns', 120_000);
     await page.reload();
-    await page.getByText('try 2 of', { exact: false }).waitFor();
+    await page.getByText(/^try 2 of \d+$/).waitFor();
     await note.getByText('Rerun after the dump was fixed.').waitFor();
     assert.deepEqual(problems, []);
     await context.close();

@@ -9,6 +9,7 @@ import type { PodLifecycleCallbacks } from '../../src/kubernetes/lifecycle/index
 import type { KubeClients } from '../../src/kubernetes/clients.ts';
 import { nativeSidecarProblem, serverVersion } from '../../src/kubernetes/lifecycle/serverVersion.ts';
 import { binariesAvailable, connectTestCluster, inPhase, waitForPod } from '../support/k8s/index.ts';
+import { LOG_LATENCY_ANNOTATION_PREFIX } from '../support/k8s/podLogs.ts';
 import type { TestCluster } from '../support/k8s/index.ts';
 import { kubeClients, memorySink, taskLabels, taskPod } from './lifecycleSupport.ts';
 
@@ -59,6 +60,21 @@ void describe('pod lifecycle (runPod)', { skip: !available && 'binaries not buil
     assert.ok(!sink.lines.some((l) => /resuming/.test(l)), 'no reconnect on a clean run');
     const left = await exists('ok');
     assert.ok(left === undefined || left.metadata?.deletionTimestamp !== undefined, 'pod deleted');
+  });
+
+  void test('init-container logs come first and in order even when their kubelet answers late', async () => {
+    // The kubelet answers the init containers' log requests 1.5 s late (a busy node): the base container has
+    // printed by then, and followed side by side its lines landed above the init output.
+    const sink = memorySink();
+    const pod = taskPod('initorder', { runMs: 400, initStepMs: 50, logs: { clone: 'cloned repo\n', fetch: 'fetched 3 files\n', base: 'hello\n' } },
+      { initContainers: [{ name: 'clone', image: 'capstan/init:test' }, { name: 'fetch', image: 'capstan/init:test' }] });
+    pod.metadata!.annotations = { ...pod.metadata!.annotations, [`${LOG_LATENCY_ANNOTATION_PREFIX}clone`]: '1500', [`${LOG_LATENCY_ANNOTATION_PREFIX}fetch`]: '1500' };
+    const result = await runPod(clients, pod, { logContainers: ['base', 'fetch', 'clone'] }, sink);
+    assert.deepEqual(result.outcome, { kind: 'success' });
+    const at = (line: string): number => sink.lines.indexOf(line);
+    assert.ok(at('[clone] cloned repo') >= 0 && at('[fetch] fetched 3 files') >= 0 && at('[base] hello') >= 0, sink.lines.join('\n'));
+    assert.ok(at('[clone] cloned repo') < at('[fetch] fetched 3 files'), `init containers in their spec order:\n${sink.lines.join('\n')}`);
+    assert.ok(at('[fetch] fetched 3 files') < at('[base] hello'), `init containers before the base container:\n${sink.lines.join('\n')}`);
   });
 
   void test('doXcomPush checks the server for native sidecars: the real one (1.29+) passes, an older one served by a fake fails before any pod is created', async () => {

@@ -10,7 +10,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { KubeClients } from '../clients.ts';
 import { runListWatch } from '../lifecycle/listWatch.ts';
 import { classifyPod, toTaskOutcome } from '../lifecycle/podEnd.ts';
-import { followContainerLogs } from '../lifecycle/podLogs.ts';
+import { followContainerLogs, followInPodOrder } from '../lifecycle/podLogs.ts';
 import { BASE_CONTAINER, containerStatus, fatalWaiting, hasTerminated } from '../lifecycle/podState.ts';
 import type { FatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
@@ -164,12 +164,12 @@ export class JobPodTracker {
     const stopLogs = new AbortController();
     const signal = AbortSignal.any([stopLogs.signal, this.#stop.signal]);
     const containers = o.logContainers === false ? [] : o.logContainers ?? [BASE_CONTAINER];
-    const logs = Promise.allSettled(containers.map((container) => followContainerLogs({
+    const logs = followInPodOrder(pod, containers, (container) => followContainerLogs({
       kubeConfig: clients.kubeConfig, namespace, pod: name, container, watcher, signal, permit: clients.streamPermit,
       idleTimeoutMs: o.logIdleTimeoutMs, terminatedGraceMs: o.logTerminatedGraceMs,
       onReconnect: (why) => o.log(`[${name}/${container}] ${why}; resuming`),
       onLine: (line) => o.log(`[${container === BASE_CONTAINER ? name : `${name}/${container}`}] ${line.text}`),
-    })));
+    }));
     const xcom = o.doXcomPush === true ? this.#readXcom(watcher, pod, name) : Promise.resolve();
     this.#pods.set(uid, { name, watcher, stopLogs, logs, xcom });
   }

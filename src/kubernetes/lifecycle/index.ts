@@ -11,7 +11,7 @@ export { PodWatcher } from './podWatcher.ts';
 export type { PodSnapshot, PodWatcherOptions } from './podWatcher.ts';
 export { awaitPodEnd, awaitPodStart } from './podStartup.ts';
 export type { PodEndWaitOptions, StartupOptions, StartupResult } from './podStartup.ts';
-export { followContainerLogs } from './podLogs.ts';
+export { followContainerLogs, followInPodOrder } from './podLogs.ts';
 export type { FollowLogsOptions, LogLine } from './podLogs.ts';
 export { LogCursor, parseTimedLine, type LogCursorState } from './logCursor.ts';
 export { streamPodEvents, formatPodEvent } from './podEvents.ts';

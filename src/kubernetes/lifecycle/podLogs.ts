@@ -5,7 +5,7 @@
  * reopened, a stream still open `terminatedGraceMs` after the container terminated is closed, and the
  * tail is then fetched once without `follow`.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { abortableDelay } from '../../core/async.ts';
 import { backoffMs } from './listWatch.ts';
 import { LineSplitter, LogCursor, parseTimedLine } from './logCursor.ts';
@@ -51,6 +51,25 @@ function phaseOf(s: PodSnapshot, container: string): Phase | undefined {
   if (hasTerminated(s.pod, container)) return 'finished';
   if (hasStarted(s.pod, container)) return 'started';
   return isPodTerminal(s.pod) ? 'gone' : undefined;
+}
+
+/**
+ * Follows several containers of one pod in the order a kubelet runs them: the init containers one after
+ * another in spec order, then every other container side by side. An init container has finished before the
+ * next one (and the pod's containers) start, so reading it in full first puts its lines above theirs in the
+ * task log, as Airflow prints init-container logs first, even when a stream opens late (a busy node, a worker
+ * that attached to a running pod). Native sidecars (init containers with `restartPolicy: Always`) run beside
+ * the pod's containers and are followed with them. Resolves when every follower has; never rejects.
+ *
+ * @example
+ * await followInPodOrder(pod, ['base', 'git-sync'], (container) => followContainerLogs({ ...options, container }));
+ */
+export async function followInPodOrder(pod: V1Pod | undefined, containers: readonly string[], follow: (container: string) => Promise<void>): Promise<void> {
+  const inits = (pod?.spec?.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always').map((c) => c.name);
+  for (const name of inits) {
+    if (containers.includes(name)) await Promise.allSettled([follow(name)]);
+  }
+  await Promise.allSettled(containers.filter((c) => !inits.includes(c)).map(follow));
 }
 
 /** Resolves once the container's whole log was delivered, the pod is gone, or `signal` aborts. */

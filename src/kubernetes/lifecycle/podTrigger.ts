@@ -27,7 +27,7 @@ import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskL
 import type { KubeClients } from '../clients.ts';
 import { BASE_CONTAINER } from './podState.ts';
 import { LogCursor } from './logCursor.ts';
-import { followContainerLogs } from './podLogs.ts';
+import { followContainerLogs, followInPodOrder } from './podLogs.ts';
 import { deletePod } from './cleanup.ts';
 import type { PodEnd } from './podEnd.ts';
 import { formatPodEvent, streamPodEvents } from './podEvents.ts';
@@ -189,8 +189,8 @@ function followLogs(taskLog: TriggerTaskLog, clients: KubeClients, watcher: PodW
   const cursors = new Map(logContainersOf(k).map((c) => [c, new LogCursor()]));
   const tail: string[] = [];
   if (cursors.size > 0) taskLog.info(`the triggerer follows the log of pod ${k.namespace}/${k.name} while the task is deferred`);
-  const followers = [...cursors].map(([container, cursor]) => followContainerLogs({
-    kubeConfig: clients.kubeConfig, namespace: k.namespace, pod: k.name, container, watcher, cursor, permit: clients.streamPermit,
+  const done = followInPodOrder(watcher.snapshot.pod, [...cursors.keys()], (container) => followContainerLogs({
+    kubeConfig: clients.kubeConfig, namespace: k.namespace, pod: k.name, container, watcher, cursor: cursors.get(container), permit: clients.streamPermit,
     signal: AbortSignal.any([signal, stop.signal]),
     onReconnect: (why) => taskLog.info(`[${container}] ${why}; resuming`),
     onLine: (line) => {
@@ -200,7 +200,6 @@ function followLogs(taskLog: TriggerTaskLog, clients: KubeClients, watcher: PodW
       if (tail.length > TAIL_LINES) tail.shift();
     },
   }));
-  const done = Promise.allSettled(followers);
   return {
     done,
     async settle(clock: Clock): Promise<{ logs: JsonObject; logTail: string[] }> {

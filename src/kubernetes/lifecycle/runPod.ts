@@ -15,7 +15,7 @@ import { toTaskOutcome } from './podEnd.ts';
 import type { PodEnd, PodTaskOutcome } from './podEnd.ts';
 import { formatPodEvent, streamPodEvents } from './podEvents.ts';
 import { LogCursor, type LogCursorState } from './logCursor.ts';
-import { followContainerLogs } from './podLogs.ts';
+import { followContainerLogs, followInPodOrder } from './podLogs.ts';
 import { awaitPodEnd } from './podStartup.ts';
 import { PodWatcher } from './podWatcher.ts';
 import { BASE_CONTAINER, hasStarted, hasTerminated } from './podState.ts';
@@ -183,12 +183,13 @@ export async function followPod(clients: KubeClients, started: StartedPod, optio
   const logContainers = options.logContainers === false ? [] : options.logContainers ?? [BASE_CONTAINER];
   const followed = logContainers.map((container) => ({ container, stop: new AbortController() }));
   const stopFollower = (f: { stop: AbortController }) => () => f.stop.abort();
-  const followers = followed.map((f) => followContainerLogs({
-    container: f.container, signal: AbortSignal.any([logsStop.signal, f.stop.signal]),
+  const stopOf = (container: string): AbortSignal => followed.find((f) => f.container === container)?.stop.signal ?? logsStop.signal;
+  const follow = (container: string): Promise<void> => followContainerLogs({
+    container, signal: AbortSignal.any([logsStop.signal, stopOf(container)]),
     kubeConfig: clients.kubeConfig, namespace, pod: name, watcher,
-    ...(options.logCursors?.[f.container] === undefined ? {} : { cursor: LogCursor.from(options.logCursors[f.container]) }),
+    ...(options.logCursors?.[container] === undefined ? {} : { cursor: LogCursor.from(options.logCursors[container]) }),
     idleTimeoutMs: options.logIdleTimeoutMs, terminatedGraceMs: options.logTerminatedGraceMs, permit: clients.streamPermit,
-    onReconnect: (why) => log(`[${f.container}] ${why}; resuming`),
+    onReconnect: (why) => log(`[${container}] ${why}; resuming`),
     onLine: (line) => {
       log(`[${line.container}] ${line.text}`);
       if (line.container === BASE_CONTAINER) {
@@ -197,7 +198,8 @@ export async function followPod(clients: KubeClients, started: StartedPod, optio
       }
       void invokeCallback(callbacks, 'progress', { line: line.text, container: line.container, timestamp: line.timestamp, client: core, mode }, log);
     },
-  }));
+  });
+  const followers = [followInPodOrder(created, logContainers, follow)];
 
   let end: PodEnd;
   let xcom: { value: unknown } | undefined;

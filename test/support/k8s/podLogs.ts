@@ -22,6 +22,11 @@ export type PodLogs = string | Readonly<Record<string, string>>;
 export const LOGS_ANNOTATION = 'capstan.test/logs';
 /** Prefix of the per-container log annotation: `capstan.test/logs.<container>`. */
 export const CONTAINER_LOGS_ANNOTATION_PREFIX = 'capstan.test/logs.';
+/**
+ * Prefix of the per-container latency annotation: `capstan.test/log-latency.<container>` = milliseconds the
+ * server waits before it answers a log request of that container (a slow or busy node's kubelet).
+ */
+export const LOG_LATENCY_ANNOTATION_PREFIX = 'capstan.test/log-latency.';
 
 const ALL_CONTAINERS_FILE = '_all.log';
 
@@ -173,6 +178,8 @@ export async function startLogServer(options: {
         `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`);
       return;
     }
+    const latency = optionalInt(pod.metadata?.annotations?.[`${LOG_LATENCY_ANNOTATION_PREFIX}${container}`] ?? null);
+    if (latency !== undefined) await new Promise((resolve) => setTimeout(resolve, latency));
     if (url.searchParams.get('previous') === 'true') {
       res.writeHead(400).end(`previous terminated container "${container}" in pod "${name}" not found`);
       return;

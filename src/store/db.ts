@@ -3,8 +3,9 @@
  * `postgresql://user:password@host:5432/dbname`. Both go through Kysely so every query is written once.
  */
 import { CompiledQuery, Kysely, sql, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { InvalidArgument } from '../core/errors.ts';
 import type { DialectName } from './dialect.ts';
@@ -19,8 +20,20 @@ export interface MetadataDb {
   close(): Promise<void>;
 }
 
-// BIGINT columns hold epoch milliseconds, well inside Number's safe range; parse them as numbers.
-pg.types.setTypeParser(20, (v) => Number(v));
+let pgModule: typeof pg | undefined;
+
+/**
+ * The `pg` driver, loaded on first use: a SQLite process (standalone, the CLI on a SQLite home) never loads it.
+ * Synchronous (`require`, pg is CommonJS) because opening a database is.
+ */
+export function loadPg(): typeof pg {
+  if (pgModule === undefined) {
+    pgModule = createRequire(import.meta.url)('pg') as typeof pg;
+    // BIGINT columns hold epoch milliseconds, well inside Number's safe range; parse them as numbers.
+    pgModule.types.setTypeParser(20, (v) => Number(v));
+  }
+  return pgModule;
+}
 
 export interface OpenOptions {
   /** Largest PostgreSQL pool size. Default 10. */
@@ -36,7 +49,7 @@ export function openMetadataDb(url: string, options: OpenOptions = {}): Metadata
     return { db, dialect: 'sqlite', url, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: url, max: options.poolSize ?? 10 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', url, close: () => db.destroy() };
   }

@@ -11,9 +11,9 @@
  * | `capstan_run_queued` | a run becomes `queued` (created, or cleared back to queued) | inside the creating transaction ({@link notifyRunQueued}): PostgreSQL delivers at commit, a rollback sends nothing |
  * | `capstan_ti_changed` | a task instance of a running run moved (a try ended, deferred, was marked) | after the move committed ({@link TiChangeNotifier}, coalesced per event-loop turn, or {@link notifyTiChanged}) |
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { MetadataDb } from './db.ts';
+import { loadPg, type MetadataDb } from './db.ts';
 import { sql } from 'kysely';
 
 const TI_CHANGED = 'capstan_ti_changed';
@@ -143,7 +143,7 @@ class PgChangeListener implements ChangeListener {
     this.#retry = undefined;
     if (this.#closed) return;
     // TCP keepalive: a connection that silently died (a dropped network path) errors instead of waiting forever.
-    const c = new pg.Client({ connectionString: this.#url, application_name: LISTENER_APPLICATION_NAME, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    const c = new (loadPg().Client)({ connectionString: this.#url, application_name: LISTENER_APPLICATION_NAME, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     let lost = false;
     // A terminated backend reports twice (its error message, then the socket's end): act once per connection.
     const onLost = (err?: unknown): void => {

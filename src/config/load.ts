@@ -12,9 +12,10 @@
  * default. Every problem found is reported at once in one `ConfigError` (code `config_invalid`).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type * as Yaml from 'yaml';
 import { errorMessage } from '../core/errors.ts';
 import { CONFIG_FILE_NAME, isDerivedDefault, keysOf, optionSpec, SECTION_NAMES, type SectionName } from './defaults.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
@@ -238,6 +239,8 @@ function locateConfigFile(options: LoadConfigOptions, env: Record<string, string
 /** Parse the YAML file into `section.key` settings, flagging unknown names and malformed structure. */
 function readConfigFile(path: string, issues: ConfigIssue[]): Map<string, RawSetting> {
   const settings = new Map<string, RawSetting>();
+  // Loaded only when there is a file to read (~70 modules): most CLI starts have none. Synchronous, as loadConfig is.
+  const { parse: parseYaml, YAMLParseError } = createRequire(import.meta.url)('yaml') as typeof Yaml;
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));

@@ -1,8 +1,8 @@
 /**
- * Turns one raw setting (a YAML scalar or an environment string) into a typed value with zod, per the
- * option's kind, and explains a rejection as a problem plus a fix.
+ * Turns one raw setting (a YAML scalar or an environment string) into a typed value, per the option's kind,
+ * and explains a rejection as a problem plus a fix. Plain checks rather than a schema library: every CLI start
+ * with CAPSTAN_HOME set validates settings, and zod alone is ~95 modules to load.
  */
-import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isFernetKey, MIN_SECRET_KEY_LENGTH } from './secrets.ts';
@@ -12,8 +12,12 @@ import { closestMatch } from './suggest.ts';
 /** Result of validating one value. */
 export type Checked = { ok: true; value: unknown } | { ok: false; problem: string; fix: string };
 
+/** A value of the kind, or why not: `reason` is a specific message (a bad duration), else the kind's description is used. */
+type Parsed = { ok: true; value: unknown } | { ok: false; reason?: string };
+
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+const REJECTED: Parsed = { ok: false };
 
 function integerFromText(v: unknown): unknown {
   return typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : v;
@@ -27,19 +31,24 @@ function booleanFromText(v: unknown): unknown {
   return v;
 }
 
-function durationSchema(min: number): z.ZodType<number> {
-  return z
-    .union([z.number(), z.string()])
-    .transform((v, ctx) => {
-      const text = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
-      try {
-        return parseDuration(text, 'duration');
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: errorMessage(err) });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.number().min(min));
+/** Milliseconds from a number or text ('30s', '5m', '1500'), at least `min`. */
+function parseDurationSetting(v: unknown, min: number): Parsed {
+  if (!(typeof v === 'number' && Number.isFinite(v)) && typeof v !== 'string') return REJECTED;
+  const text = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+  let ms: number;
+  try {
+    ms = parseDuration(text, 'duration');
+  } catch (err) {
+    return { ok: false, reason: errorMessage(err) };
+  }
+  return Number.isFinite(ms) && ms >= min ? { ok: true, value: ms } : REJECTED;
+}
+
+/** A string, trimmed, that passes `accept`. */
+function trimmedString(v: unknown, accept: (s: string) => boolean): Parsed {
+  if (typeof v !== 'string') return REJECTED;
+  const s = v.trim();
+  return accept(s) ? { ok: true, value: s } : REJECTED;
 }
 
 function isDatabaseUrl(url: string): boolean {
@@ -60,31 +69,33 @@ function isHttpUrl(url: string): boolean {
   return protocol === 'http:' || protocol === 'https:';
 }
 
-function schemaFor(kind: OptionKind): z.ZodType {
+function parseAs(kind: OptionKind, raw: unknown): Parsed {
   switch (kind.type) {
     case 'string':
-      return kind.nonEmpty ? z.string().trim().min(1) : z.string();
+      return kind.nonEmpty ? trimmedString(raw, (s) => s.length > 0) : typeof raw === 'string' ? { ok: true, value: raw } : REJECTED;
     case 'path':
-      return z.string().trim().min(1);
+      return trimmedString(raw, (s) => s.length > 0);
     case 'integer': {
-      let n = z.number().int().min(kind.min);
-      if (kind.max !== undefined) n = n.max(kind.max);
-      return z.preprocess(integerFromText, n);
+      const n = integerFromText(raw);
+      const inRange = typeof n === 'number' && Number.isSafeInteger(n) && n >= kind.min && (kind.max === undefined || n <= kind.max);
+      return inRange ? { ok: true, value: n } : REJECTED;
     }
-    case 'boolean':
-      return z.preprocess(booleanFromText, z.boolean());
+    case 'boolean': {
+      const b = booleanFromText(raw);
+      return typeof b === 'boolean' ? { ok: true, value: b } : REJECTED;
+    }
     case 'duration':
-      return durationSchema(kind.min ?? 0);
+      return parseDurationSetting(raw, kind.min ?? 0);
     case 'enum':
-      return z.enum(kind.values as [string, ...string[]]);
+      return typeof raw === 'string' && kind.values.includes(raw) ? { ok: true, value: raw } : REJECTED;
     case 'databaseUrl':
-      return z.string().trim().refine(isDatabaseUrl);
+      return trimmedString(raw, isDatabaseUrl);
     case 'httpUrl':
-      return z.string().trim().refine(isHttpUrl);
+      return trimmedString(raw, isHttpUrl);
     case 'fernetKey':
-      return z.string().trim().refine(isFernetKeyList);
+      return trimmedString(raw, isFernetKeyList);
     case 'secretKey':
-      return z.string().trim().min(MIN_SECRET_KEY_LENGTH);
+      return trimmedString(raw, (s) => s.length >= MIN_SECRET_KEY_LENGTH);
   }
 }
 
@@ -119,11 +130,10 @@ export function checkValue(kind: OptionKind, raw: unknown, keyPath: string): Che
   if (raw !== null && typeof raw === 'object') {
     return { ok: false, problem: `a single value is expected, got ${Array.isArray(raw) ? 'a list' : 'a mapping'}`, fix: `set ${keyPath} to ${describeKind(kind)}` };
   }
-  const result = schemaFor(kind).safeParse(raw);
-  if (result.success) return { ok: true, value: result.data };
+  const parsed = parseAs(kind, raw);
+  if (parsed.ok) return { ok: true, value: parsed.value };
   let problem = `not ${describeKind(kind)}`;
-  const custom = result.error.issues.find((i) => i.code === 'custom' && i.message);
-  if (custom && kind.type === 'duration') problem = custom.message.replace(/^duration: /, '');
+  if (parsed.reason !== undefined) problem = parsed.reason.replace(/^duration: /, '');
   const match = kind.type === 'enum' && typeof raw === 'string' ? closestMatch(raw, kind.values) : undefined;
   if (match !== undefined) return { ok: false, problem: `${problem}; did you mean '${match}'?`, fix: `set ${keyPath} to ${match}` };
   return { ok: false, problem, fix: `set ${keyPath} to ${describeKind(kind)}` };

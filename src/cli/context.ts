@@ -8,20 +8,15 @@ import type { Command } from 'commander';
 import type { CapstanConfig, loadConfig } from '../config/index.ts';
 import { CapstanError } from '../core/errors.ts';
 import type { DeploymentComponent } from '../app/deploymentChecks.ts';
-import type { MetadataDb, openMetadataDb } from '../store/db.ts';
+import type { MetadataDb } from '../store/db.ts';
 import type { OutputFormat } from './output.ts';
 import type { RemoteApi } from './remote/connection.ts';
 import { remoteSupportOf } from './remote/commands.ts';
 
-interface LocalModules {
-  loadConfig: typeof loadConfig;
-  openMetadataDb: typeof openMetadataDb;
-}
-
 export class CliContext {
   #config: CapstanConfig | undefined;
   #db: MetadataDb | undefined;
-  #local: LocalModules | undefined;
+  #loadConfig: typeof loadConfig | undefined;
   #remote: RemoteApi | undefined;
   readonly #program: Command;
 
@@ -61,7 +56,7 @@ export class CliContext {
         return;
       }
     }
-    await this.#loadLocal();
+    this.#loadConfig ??= (await import('../config/index.ts')).loadConfig;
   }
 
   /** The API server this command talks to, or undefined when it works on the local metadata DB. */
@@ -69,34 +64,30 @@ export class CliContext {
     return this.#remote;
   }
 
-  async #loadLocal(): Promise<void> {
-    if (this.#local) return;
-    const [{ loadConfig }, { openMetadataDb }] = await Promise.all([import('../config/index.ts'), import('../store/db.ts')]);
-    this.#local = { loadConfig, openMetadataDb };
-  }
-
-  #modules(): LocalModules {
-    if (!this.#local) throw new Error('CliContext.prepare() runs before a command uses the local config or DB');
-    return this.#local;
-  }
-
   config(): CapstanConfig {
     if (!this.#config) {
+      if (!this.#loadConfig) throw new Error('CliContext.prepare() runs before a command uses the local config');
       const opts = this.#program.opts<{ config?: string }>();
-      this.#config = this.#modules().loadConfig(opts.config === undefined ? {} : { configPath: opts.config });
+      this.#config = this.#loadConfig(opts.config === undefined ? {} : { configPath: opts.config });
     }
     return this.#config;
   }
 
-  /** The metadata DB without a schema check (for `db` commands). */
-  rawDb(): MetadataDb {
-    this.#db ??= this.#modules().openMetadataDb(this.config().database.url, { poolSize: this.config().database.poolSize });
+  /**
+   * The metadata DB without a schema check (for `db` commands). The store (Kysely, ~260 modules) is imported
+   * here, so a local command that never opens the DB (`config get`) does not load it.
+   */
+  async rawDb(): Promise<MetadataDb> {
+    if (!this.#db) {
+      const { openMetadataDb } = await import('../store/db.ts');
+      this.#db ??= openMetadataDb(this.config().database.url, { poolSize: this.config().database.poolSize });
+    }
     return this.#db;
   }
 
   /** The metadata DB, refusing to run on a schema that is not current. */
   async db(): Promise<MetadataDb> {
-    const m = this.rawDb();
+    const m = await this.rawDb();
     const { assertSchemaCurrent } = await import('../store/migrate.ts');
     await assertSchemaCurrent(m);
     return m;

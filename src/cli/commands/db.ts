@@ -14,14 +14,14 @@ export const registerDbCommands: RegisterCommands = (program, ctx) => {
   db.command('migrate')
     .description('create or upgrade the schema (idempotent)')
     .action(async () => {
-      const applied = await migrateToLatest(ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
+      const applied = await migrateToLatest(await ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
       printObject({ database: redactUrl(ctx.config().database.url), applied: applied.length ? applied : 'already current' }, ctx.output);
     });
 
   db.command('check')
     .description('exit non-zero unless the schema is current')
     .action(async () => {
-      const status = await migrationStatus(ctx.rawDb());
+      const status = await migrationStatus(await ctx.rawDb());
       printObject({ database: redactUrl(ctx.config().database.url), ...status }, ctx.output);
       if (status.pending.length > 0) process.exitCode = 1;
     });
@@ -31,7 +31,7 @@ export const registerDbCommands: RegisterCommands = (program, ctx) => {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (opts: { yes?: boolean }) => {
       if (!opts.yes) throw new InvalidArgument('db reset deletes every DAG run, task instance, variable and connection', 'pass --yes to confirm');
-      await resetDatabase(ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
+      await resetDatabase(await ctx.rawDb(), { defaultPoolSlots: ctx.config().core.defaultPoolSlots });
       printObject({ database: redactUrl(ctx.config().database.url), reset: true }, ctx.output);
     });
 

@@ -35,7 +35,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
     .description('run everything in one process on the embedded defaults: migrate, DAG processor, scheduler, triggerer, API server')
     .action(async () => {
       const config = ctx.config();
-      const engine = createEngine(config, { db: ctx.rawDb() });
+      const engine = createEngine(config, { db: await ctx.rawDb() });
       const signal = shutdownSignal();
       const { startStandalone } = await roles();
       const h = await startStandalone(engine, signal);

@@ -222,7 +222,9 @@ void describe('helm install with the Capstan pods running (local kubelet sandbox
     assert.equal(run.state, 'success', `${JSON.stringify(run.tries)}\n${diagnostics()}`);
     const workers = runsOf('tasks run');
     assert.equal(workers.length, 1, diagnostics());
-    assert.equal(workers[0]?.exitCode, 0);
+    // The run is over once the worker reported; its process exits a moment later.
+    const exitCode = await waitFor('the worker pod to exit', async () => runsOf('tasks run')[0]?.exitCode, 60_000, 250);
+    assert.equal(exitCode, 0, diagnostics());
 
     // The scheduler's Kubernetes client is the in-cluster one: its pod's own token, of the chart's ServiceAccount.
     const scheduler = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=scheduler' })).items[0];

@@ -49,7 +49,7 @@ export class CliContext {
       if (target !== undefined) {
         if (support.kind === 'unsupported') {
           throw new CapstanError('invalid_argument', `\`capstan ${path}\` works only on the local metadata DB, not through the API server ${target.apiUrl} (${target.source}): ${support.why}`, {
-            hint: 'run it on a machine with access to the metadata DB, with --local (or `capstan logout`) to use the local one',
+            hint: `add --local (\`capstan --local ${path} …\`) to run it on this machine's metadata DB, or \`capstan logout\``,
           });
         }
         this.#remote = new RemoteApi(target);

@@ -58,9 +58,15 @@ function commandWord(argv: readonly string[]): string | undefined {
  * share, when any were loaded.
  */
 async function registerCommandsFor(program: Command, argv: readonly string[]): Promise<CliContext | undefined> {
-  let word = commandWord(argv);
-  if (word === 'help') word = commandWord(argv.slice(argv.indexOf('help') + 1));
-  const groups = word === undefined ? [] : groupsFor(word);
+  let rest = argv;
+  let word = commandWord(rest);
+  if (word === 'help') {
+    rest = rest.slice(rest.indexOf('help') + 1);
+    word = commandWord(rest);
+  }
+  // The word after the command (`list` of `tasks list`) picks among the groups that add subcommands to it.
+  const sub = word === undefined ? undefined : commandWord(rest.slice(rest.indexOf(word) + 1));
+  const groups = word === undefined ? [] : groupsFor(word, sub);
   if (groups.length > 0) {
     // The context (config loading, database drivers) is loaded only for a command that may use it.
     const { CliContext } = await import('./context.ts');

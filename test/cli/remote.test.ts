@@ -1,8 +1,10 @@
 /**
  * The remote CLI against a real standalone server in another process: `capstan login` (wrong password, 0600
  * profile), README's quick start through the API (list the DAGs, trigger one, follow its log until the run
- * succeeds), `--output json` equal to the local CLI's on the server's own database, a Viewer's 403 on trigger,
- * 404/400 exit codes as locally, commands that cannot work remotely, env overrides, and logout revoking the token.
+ * succeeds), `--output json` equal to the local CLI's on the server's own database, the rest of README's CLI
+ * table (show, history, marks, notes, clear, backfills, variables, pools) each checked, a Viewer's 403 on
+ * trigger, 404/400 exit codes as locally, commands that only work on this machine refusing with --local named,
+ * env overrides, and logout revoking the token.
  * The client side runs with its own home and a database URL that does not exist, so nothing is read locally.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +22,8 @@ const NO_LOCAL_DB = 'sqlite:///nonexistent-capstan-remote-test/capstan.db';
 const profileFile = join(clientHome, 'cli-profiles.json');
 const DAG = 'example_params_and_variables';
 const RUN = 'remote_quickstart_1';
+/** A daily example DAG, for backfills. */
+const BACKFILL_DAG = 'example_bash';
 let apiUrl = '';
 let adminPassword = '';
 /** Everything the CLI printed in this file, to check that no token ever appears. */
@@ -140,6 +144,141 @@ test('--output json through the API equals the local CLI on the same database', 
   }
   const [tableR, tableL] = await Promise.all([remote(['tasks', 'list', DAG, RUN]), local(['tasks', 'list', DAG, RUN])]);
   assert.equal(tableR.stdout, tableL.stdout);
+});
+
+/** The run of `dagId` with id `runId` once it has finished (in state `want`, when given), read through the API. */
+async function finishedRun(dagId: string, runId: string, want?: 'success' | 'failed'): Promise<{ runId: string; state: string; note: string | null }> {
+  return pollUntil(
+    `${dagId} ${runId} finishes`,
+    async () => {
+      const runs = json(await remote(['-o', 'json', 'dags', 'list-runs', dagId, '--limit', '100'])) as Array<{ runId: string; state: string; note: string | null }>;
+      const r = runs.find((x) => x.runId === runId);
+      return (want === undefined ? r?.state === 'success' || r?.state === 'failed' : r?.state === want) ? r : undefined;
+    },
+    { timeoutMs: 120_000 },
+  );
+}
+
+test("README's CLI table through the API: show, history, marks, notes, clear, backfills, variables and pools, each checked", async () => {
+  // dags show and list-import-errors: the same table as on the server's machine.
+  for (const args of [['dags', 'show', DAG], ['dags', 'list-import-errors']]) {
+    const [r, l] = await Promise.all([remote(args), local(args)]);
+    assert.equal(r.code, l.code, r.stderr);
+    assert.equal(r.stdout, l.stdout, `capstan ${args.join(' ')}`);
+  }
+  const showJson = await remote(['-o', 'json', 'dags', 'show', DAG]);
+  assert.equal(showJson.code, 2);
+  assert.match(showJson.stderr, /`dags show --output json` prints the serialized DAG, which \/api\/v2 does not serve/);
+
+  // tasks history: the state moves of the quick start's run, as locally.
+  const history = json(await remote(['-o', 'json', 'tasks', 'history', DAG, RUN, 'greet'])) as Array<{ to: string; try: number }>;
+  assert.deepEqual(history, json(await local(['-o', 'json', 'tasks', 'history', DAG, RUN, 'greet'])));
+  assert.equal(history.at(-1)?.to, 'success');
+  const historyTable = await remote(['tasks', 'history', DAG, RUN, 'greet']);
+  assert.match(historyTable.stdout, /^at\s+mapIndex\s+try\s+from\s+to\s+actor/);
+  assert.equal((await remote(['tasks', 'history', DAG, RUN, 'no_such_task'])).code, 3);
+
+  // tasks mark-failed: a dry run answers what the local one does; then for real, judged again as a failed run.
+  const dry = ['-o', 'json', 'tasks', 'mark-failed', DAG, RUN, 'summarize', '--dry-run'];
+  assert.deepEqual(json(await remote(dry)), json(await local(dry)));
+  assert.deepEqual(json(await remote(dry)), { dryRun: true, state: 'failed', taskInstances: [{ runId: RUN, taskId: 'summarize', mapIndex: -1, previousState: 'success' }] });
+  const markedFailed = await remote(['tasks', 'mark-failed', DAG, RUN, 'summarize']);
+  assert.equal(markedFailed.code, 0, markedFailed.stderr);
+  assert.match(markedFailed.stdout, /^runId\s+taskId\s+previousState\n.*\nremote_quickstart_1\s+summarize\s+success\n\nmarked 1 task instance\(s\) failed$/m);
+  assert.equal((await remote(['tasks', 'state', DAG, RUN, 'summarize'])).stdout, 'failed\n');
+  // A finished run is judged again: it fails now.
+  await finishedRun(DAG, RUN, 'failed');
+
+  // dags mark-run: the run back to success, with the task instance it moved.
+  const markRun = json(await remote(['-o', 'json', 'dags', 'mark-run', DAG, RUN, '--state', 'success']));
+  assert.deepEqual(markRun, { runId: RUN, previousState: 'failed', state: 'success', taskInstances: [{ runId: RUN, taskId: 'summarize', mapIndex: -1, previousState: 'failed', state: 'success' }] });
+  const summarizeMoves = json(await remote(['-o', 'json', 'tasks', 'history', DAG, RUN, 'summarize'])) as Array<{ from: string; to: string; actor: string }>;
+  assert.deepEqual(summarizeMoves, json(await local(['-o', 'json', 'tasks', 'history', DAG, RUN, 'summarize'])));
+  assert.deepEqual(summarizeMoves.slice(-2).map((m) => [m.from, m.to]), [['success', 'failed'], ['failed', 'success']]);
+
+  // Notes on the run and on a task instance.
+  const runNote = await remote(['dags', 'note', DAG, RUN, 'checked from a laptop']);
+  assert.equal(runNote.code, 0, runNote.stderr);
+  assert.equal(runNote.stdout, 'note saved\n');
+  assert.equal((await finishedRun(DAG, RUN)).note, 'checked from a laptop');
+  const tiNote = await remote(['tasks', 'note', DAG, RUN, 'greet', 'greeting looked right']);
+  assert.equal(tiNote.code, 0, tiNote.stderr);
+  assert.equal(tiNote.stdout, 'note saved\n');
+  assert.equal((await remote(['tasks', 'note', DAG, RUN, 'greet', '--clear'])).stdout, 'note removed\n');
+  assert.equal((await remote(['tasks', 'note', DAG, RUN, 'no_such_task', 'x'])).code, 3);
+
+  // tasks clear with a task regex and --downstream: the run goes back to queued and runs again.
+  const clear = await remote(['tasks', 'clear', DAG, '--run-id', RUN, '-t', '^greet$', '--downstream', '--yes']);
+  assert.equal(clear.code, 0, clear.stderr);
+  assert.match(clear.stdout, /^cleared 2 task instance\(s\) in 1 run\(s\)$/m);
+  assert.match(clear.stdout, /^remote_quickstart_1\s+success\s+queued\s+1$/m);
+  await finishedRun(DAG, RUN, 'success');
+  assert.match((await remote(['tasks', 'list', DAG, RUN])).stdout, /^greet\s+success\s+2/m);
+
+  // Backfills of a daily DAG: the plan as locally, a run followed to the end, the list as locally, a cancel.
+  assert.equal((await remote(['dags', 'unpause', BACKFILL_DAG])).code, 0);
+  const plan = ['-o', 'json', 'dags', 'backfill', BACKFILL_DAG, '--start', '2026-01-01', '--end', '2026-01-02', '--dry-run'];
+  assert.deepEqual(json(await remote(plan)), json(await local(plan)));
+  const backfill = await remote(['dags', 'backfill', BACKFILL_DAG, '--start', '2026-01-01', '--end', '2026-01-02', '--max-active-runs', '2', '--wait', '--poll-interval', '200']);
+  assert.equal(backfill.code, 0, backfill.stderr);
+  assert.match(backfill.stdout, /^backfill (\d+) of DAG 'example_bash': 2 run\(s\) created, 0 re-run, 0 skipped; max 2 active$/m);
+  assert.match(backfill.stdout, /^backfill \d+: runs 0 queued, 0 running, 2 success, 0 failed \(of 2\); tasks 10\/10 done$/m);
+  const backfills = ['-o', 'json', 'dags', 'list-backfills', BACKFILL_DAG];
+  const listed = json(await remote(backfills)) as Array<{ success: number; tasksDone: number }>;
+  assert.deepEqual(listed, json(await local(backfills)));
+  assert.equal(listed[0]?.success, 2);
+  const again = json(await remote(['-o', 'json', 'dags', 'backfill', BACKFILL_DAG, '--start', '2026-01-01', '--end', '2026-01-02', '--dry-run'])) as { plan: Array<{ action: string }> };
+  assert.deepEqual(again.plan.map((p) => p.action), ['skip (exists: success)', 'skip (exists: success)']);
+  const second = json(await remote(['-o', 'json', 'dags', 'backfill', BACKFILL_DAG, '--start', '2026-02-01', '--end', '2026-02-03', '--max-active-runs', '1'])) as { backfill: { id: number; from: number } };
+  assert.equal(second.backfill.from, Date.parse('2026-02-01T00:00:00Z'));
+  const cancelled = json(await remote(['-o', 'json', 'dags', 'cancel-backfill', String(second.backfill.id)])) as { id: number; cancelled: boolean; completedAt: string | null };
+  assert.equal(cancelled.id, second.backfill.id);
+  assert.equal(cancelled.cancelled, true);
+  assert.notEqual(cancelled.completedAt, null);
+  assert.equal((await remote(['dags', 'cancel-backfill', '999999'])).code, 3);
+
+  // Variables: set, get, list and delete through the API; a secret-named value is not readable remotely.
+  const setVar = json(await remote(['-o', 'json', 'variables', 'set', 'region', 'eu-west-1', '--description', 'where to run']));
+  assert.deepEqual(setVar, { key: 'region', description: 'where to run', encrypted: false });
+  assert.deepEqual(json(await remote(['-o', 'json', 'variables', 'set', 'region', 'us-east-2'])), { key: 'region', description: 'where to run', encrypted: false });
+  assert.equal((await remote(['variables', 'get', 'region'])).stdout, 'us-east-2\n');
+  assert.equal((await remote(['variables', 'set', 'api_password', 's3cret'])).code, 0);
+  const secret = await remote(['variables', 'get', 'api_password']);
+  assert.equal(secret.code, 2);
+  assert.match(secret.stderr, /never returns such a value/);
+  assert.equal((await local(['variables', 'get', 'api_password'])).stdout, 's3cret\n');
+  assert.deepEqual(json(await remote(['-o', 'json', 'variables', 'list'])), json(await local(['-o', 'json', 'variables', 'list'])));
+  assert.equal((await remote(['variables', 'get', 'nope', '--default', 'fallback'])).stdout, 'fallback\n');
+  assert.equal((await remote(['variables', 'get', 'nope'])).code, 3);
+  assert.deepEqual(json(await remote(['-o', 'json', 'variables', 'delete', 'region'])), { key: 'region', deleted: true });
+  assert.equal((await remote(['variables', 'delete', 'region'])).code, 3);
+
+  // Pools: create, resize, get, list and delete through the API, the same rows as locally.
+  assert.deepEqual(json(await remote(['-o', 'json', 'pools', 'set', 'warehouse', '4', '--description', 'the DWH'])), { name: 'warehouse', slots: 4, include_deferred: false, description: 'the DWH' });
+  assert.deepEqual(json(await remote(['-o', 'json', 'pools', 'set', 'warehouse', '6'])), { name: 'warehouse', slots: 6, include_deferred: false, description: 'the DWH' });
+  assert.deepEqual(json(await remote(['-o', 'json', 'pools', 'get', 'warehouse'])), json(await local(['-o', 'json', 'pools', 'get', 'warehouse'])));
+  assert.deepEqual(json(await remote(['-o', 'json', 'pools', 'list'])), json(await local(['-o', 'json', 'pools', 'list'])));
+  assert.equal((await remote(['pools', 'get', 'nope'])).code, 3);
+  assert.deepEqual(json(await remote(['-o', 'json', 'pools', 'delete', 'warehouse'])), { name: 'warehouse', deleted: true });
+  assert.equal((await remote(['pools', 'delete', 'default_pool'])).code, 2);
+});
+
+test('commands that only work on this machine refuse a remote target, naming --local', async () => {
+  for (const [args, why] of [
+    [['db', 'migrate'], 'it manages the metadata database itself'],
+    [['users', 'create', '--username', 'x', '--role', 'Viewer', '--random-password'], 'users, roles and tokens are managed on the metadata DB'],
+    [['scheduler'], 'it runs a Capstan role in this process'],
+    [['config', 'list'], "it shows this machine's configuration"],
+    [['variables', 'export', '-'], 'it writes every value in plain text'],
+  ] as const) {
+    const r = await remote([...args]);
+    assert.equal(r.code, 2, `capstan ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`error \\[invalid_argument\\]: \`capstan ${args[0]}[^\`]*\` works only on the local metadata DB, not through the API server ${apiUrl} \\(profile 'default'\\): ${why.replace(/[()]/g, '\\$&')}`));
+    assert.match(r.stderr, /hint: add --local/);
+  }
+  // With --local the same command runs on this machine's metadata DB, whatever target is set.
+  const checked = await runCapstan(['--local', 'db', 'check'], serverHome, serverDb, undefined, { CAPSTAN_API_URL: apiUrl });
+  assert.equal(checked.code, 0, checked.stderr);
 });
 
 test('errors keep the local exit codes; a Viewer gets a clear 403 on trigger', async () => {

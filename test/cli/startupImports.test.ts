@@ -41,12 +41,24 @@ test('--help loads only the command index: no config, database, engine, Kubernet
 });
 
 test('a remote command loads the API client, not config, database, engine, Kubernetes or HTTP-server code', async () => {
-  // Port 9 (discard) has no API server: the command fails to connect after loading what it needs.
-  const r = await loadedBy(['dags', 'list', '--api-url', 'http://127.0.0.1:9']);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /cannot reach the Capstan API server at http:\/\/127\.0\.0\.1:9/);
-  assert.ok(r.modules.some((m) => m.endsWith('/src/api/v2/client/index.ts')));
-  assert.deepEqual(heavyIn(r.modules), []);
+  const commands = [
+    ['dags', 'list'],
+    ['dags', 'backfill', 'd', '--start', '2026-01-01', '--end', '2026-01-02'],
+    ['dags', 'mark-run', 'd', 'r', '--state', 'success'],
+    ['tasks', 'list', 'd', 'r'],
+    ['tasks', 'history', 'd', 'r', 't'],
+    ['tasks', 'mark-success', 'd', 'r', 't'],
+    ['variables', 'list'],
+    ['pools', 'list'],
+  ];
+  for (const args of commands) {
+    // Port 9 (discard) has no API server: the command fails to connect after loading what it needs.
+    const r = await loadedBy([...args, '--api-url', 'http://127.0.0.1:9']);
+    assert.equal(r.code, 1, `capstan ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /cannot reach the Capstan API server at http:\/\/127\.0\.0\.1:9/);
+    assert.ok(r.modules.some((m) => m.endsWith('/src/api/v2/client/index.ts')));
+    assert.deepEqual(heavyIn(r.modules), [], `capstan ${args.join(' ')}`);
+  }
 });
 
 test('a local dags list loads the store but not the engine, the SDK, ajv or the Kubernetes client', async () => {

@@ -183,14 +183,15 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
 
   registerBackfillCommands(dags, ctx);
 
-  dags
-    .command('mark-run <dagId> <runId>')
+  withApiUrlOption(dags.command('mark-run <dagId> <runId>'))
     .description('set a whole run to success (every task instance success) or failed (running tasks failed, unfinished ones skipped)')
     .requiredOption('--state <state>', 'success or failed')
     .action(async (dagId: string, runId: string, opts: { state: string }) => {
       if (opts.state !== 'success' && opts.state !== 'failed') throw new InvalidArgument(`--state must be success or failed, not '${opts.state}'`);
-      const { markDagRun } = await import('../../engine/mark.ts');
-      const result = await markDagRun(await ctx.db(), { dagId, runId, state: opts.state }, Date.now(), 'cli');
+      const state = opts.state;
+      const result = ctx.remote
+        ? await (await remoteDags()).markRunRemote(ctx.remote, dagId, runId, state)
+        : await (await import('../../engine/mark.ts')).markDagRun(await ctx.db(), { dagId, runId, state }, Date.now(), 'cli');
       if (ctx.output === 'json') {
         printObject(result as unknown as Record<string, unknown>, 'json');
         return;
@@ -199,14 +200,14 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (result.taskInstances.length > 0) printRows(result.taskInstances, ['taskId', 'previousState', 'state'], 'table');
     });
 
-  dags
-    .command('note <dagId> <runId> [note]')
+  withApiUrlOption(dags.command('note <dagId> <runId> [note]'))
     .description('set the note of a run (omit the text, or pass --clear, to remove it)')
     .option('--clear', 'remove the note')
     .action(async (dagId: string, runId: string, note: string | undefined, opts: { clear?: boolean }) => {
       if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
-      const { setDagRunNote } = await import('../../engine/mark.ts');
-      await setDagRunNote(await ctx.db(), { dagId, runId, note: opts.clear ? null : (note ?? null) }, Date.now(), 'cli');
+      const text = opts.clear ? null : (note ?? null);
+      if (ctx.remote) await (await remoteDags()).setRunNoteRemote(ctx.remote, dagId, runId, text);
+      else await (await import('../../engine/mark.ts')).setDagRunNote(await ctx.db(), { dagId, runId, note: text }, Date.now(), 'cli');
       process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });
 };

@@ -8,8 +8,12 @@ import type { RegisterCommands } from '../context.ts';
 interface CommandGroup {
   /** Top-level commands this group defines, with their one-line descriptions (the group's own, checked by a test). */
   commands: Readonly<Record<string, string>>;
-  /** Top-level commands of other groups this group adds subcommands to. */
-  extends?: readonly string[];
+  /**
+   * Top-level commands of other groups this group adds subcommands to, with those subcommands: `capstan tasks
+   * list` does not load the groups that only add `tasks render-pod` or `tasks history` (and the engine, store or
+   * Kubernetes code they import).
+   */
+  extends?: Readonly<Record<string, readonly string[]>>;
   load(): Promise<RegisterCommands>;
 }
 
@@ -29,11 +33,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: { tasks: 'inspect, test, clear and run task instances' }, load: async () => (await import('./tasks.ts')).registerTaskCommands },
   {
     commands: { kubernetes: 'KubernetesExecutor housekeeping: leftover worker pods, worker pod YAML' },
-    extends: ['tasks'],
+    extends: { tasks: ['render-pod'] },
     load: async () => (await import('./kubernetes.ts')).registerKubernetesCommands,
   },
-  { commands: {}, extends: ['tasks'], load: async () => (await import('./render.ts')).registerRenderCommand },
-  { commands: {}, extends: ['tasks'], load: async () => (await import('./history.ts')).registerHistoryCommand },
+  { commands: {}, extends: { tasks: ['render'] }, load: async () => (await import('./render.ts')).registerRenderCommand },
+  { commands: {}, extends: { tasks: ['history'] }, load: async () => (await import('./history.ts')).registerHistoryCommand },
   { commands: { db: 'manage the metadata database' }, load: async () => (await import('./db.ts')).registerDbCommands },
   { commands: { config: 'show the configuration in effect' }, load: async () => (await import('./config.ts')).registerConfigCommands },
   { commands: { variables: 'manage variables (values DAGs read at run time)' }, load: async () => (await import('./variables.ts')).registerVariableCommands },
@@ -49,9 +53,17 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   },
 ];
 
-/** The groups that define or extend top-level command `name` (empty for an unknown name). */
-export function groupsFor(name: string): CommandGroup[] {
-  return COMMAND_GROUPS.filter((g) => name in g.commands || (g.extends ?? []).includes(name));
+/**
+ * The groups that define or extend top-level command `name` (empty for an unknown name). With `sub` (the word
+ * after it, e.g. `list` of `tasks list`), a group that only extends `name` is left out unless it adds `sub`;
+ * without one (`capstan tasks --help`) every group that adds to `name` is loaded.
+ */
+export function groupsFor(name: string, sub?: string): CommandGroup[] {
+  const all = COMMAND_GROUPS.filter((g) => name in g.commands || g.extends?.[name] !== undefined);
+  if (sub === undefined || sub === 'help' || !all.some((g) => name in g.commands)) return all;
+  const added = all.filter((g) => !(name in g.commands) && g.extends?.[name]?.includes(sub));
+  if (added.length > 0) return all.filter((g) => name in g.commands || added.includes(g));
+  return all.filter((g) => name in g.commands);
 }
 
 /** Every group's registration, in order (for `--help` of everything, and tests). */

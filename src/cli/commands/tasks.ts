@@ -1,7 +1,7 @@
 /**
  * `capstan tasks …`: inspect task instances, read their logs, and run one try (the task process entry). Each
- * action imports what it uses when it runs; `list`, `state`, `logs` and `clear` also work through a remote API
- * server (src/cli/remote/tasks.ts) when `ctx.remote` is set.
+ * action imports what it uses when it runs; `list`, `state`, `logs`, `clear`, `mark-success|failed` and `note`
+ * also work through a remote API server (src/cli/remote/tasks.ts) when `ctx.remote` is set.
  */
 import { InvalidArgument, NotFound } from '../../core/errors.ts';
 import type { MarkState } from '../../engine/mark.ts';
@@ -214,8 +214,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     });
 
   for (const state of ['success', 'failed'] as const satisfies MarkState[]) {
-    tasks
-      .command(`mark-${state} <dagId> <runId> <taskIds...>`)
+    withApiUrlOption(tasks.command(`mark-${state} <dagId> <runId> <taskIds...>`))
       .description(`set task instances of a run to ${state}${state === 'failed' ? ' (a running try stops at its next heartbeat and is not retried)' : ''}; a finished run is judged again`)
       .option('-u, --upstream', 'also mark every upstream task')
       .option('-d, --downstream', 'also mark every downstream task')
@@ -223,14 +222,10 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       .option('--future', 'also in every later run (by logical date)')
       .option('--dry-run', 'only list what would be marked')
       .action(async (dagId: string, runId: string, taskIds: string[], opts: { upstream?: boolean; downstream?: boolean; past?: boolean; future?: boolean; dryRun?: boolean }) => {
-        const { markTaskInstances } = await import('../../engine/mark.ts');
-        const m = await ctx.db();
-        const result = await markTaskInstances(
-          m,
-          { dagId, runId, taskIds, state, upstream: opts.upstream ?? false, downstream: opts.downstream ?? false, past: opts.past ?? false, future: opts.future ?? false, dryRun: opts.dryRun ?? false },
-          Date.now(),
-          'cli',
-        );
+        const request = { dagId, runId, taskIds, state, upstream: opts.upstream ?? false, downstream: opts.downstream ?? false, past: opts.past ?? false, future: opts.future ?? false, dryRun: opts.dryRun ?? false };
+        const result = ctx.remote
+          ? await (await remoteTasks()).markTaskInstancesRemote(ctx.remote, request)
+          : await (await import('../../engine/mark.ts')).markTaskInstances(await ctx.db(), request, Date.now(), 'cli');
         if (ctx.output === 'json') {
           printObject(result as unknown as Record<string, unknown>, 'json');
           return;
@@ -244,16 +239,16 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       });
   }
 
-  tasks
-    .command('note <dagId> <runId> <taskId> [note]')
+  withApiUrlOption(tasks.command('note <dagId> <runId> <taskId> [note]'))
     .description('set the note of a task instance, kept across its tries (omit the text, or pass --clear, to remove it)')
     .option('--map-index <n>', 'map index', '-1')
     .option('--clear', 'remove the note')
     .action(async (dagId: string, runId: string, taskId: string, note: string | undefined, opts: { mapIndex: string; clear?: boolean }) => {
       if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
       const mapIndex = parseMapIndex(opts.mapIndex);
-      const { setTaskInstanceNote } = await import('../../engine/mark.ts');
-      await setTaskInstanceNote(await ctx.db(), { dagId, runId, taskId, mapIndex, note: opts.clear ? null : (note ?? null) }, Date.now(), 'cli');
+      const text = opts.clear ? null : (note ?? null);
+      if (ctx.remote) await (await remoteTasks()).setTaskNoteRemote(ctx.remote, { dagId, runId, taskId, mapIndex }, text);
+      else await (await import('../../engine/mark.ts')).setTaskInstanceNote(await ctx.db(), { dagId, runId, taskId, mapIndex, note: text }, Date.now(), 'cli');
       process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });
 };

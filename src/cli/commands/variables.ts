@@ -1,10 +1,15 @@
-/** `capstan variables get|set|list|delete|import|export`: manage variables in the metadata database. */
+/**
+ * `capstan variables get|set|list|delete|import|export`: manage variables in the metadata database. `get`, `set`,
+ * `list` and `delete` also work through a remote API server (src/cli/remote/resources.ts); the store is loaded
+ * only for a local command.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgument, NotFound, errorMessage } from '../../core/errors.ts';
-import { VariableStore } from '../../store/variables.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
-import { auditCli, cliFernet } from './audit.ts';
+import { withApiUrlOption } from '../remote/commands.ts';
+
+const remoteResources = () => import('../remote/resources.ts');
 
 type OnExisting = 'overwrite' | 'skip' | 'fail';
 const ON_EXISTING: readonly OnExisting[] = ['overwrite', 'skip', 'fail'];
@@ -13,14 +18,12 @@ const ON_EXISTING: readonly OnExisting[] = ['overwrite', 'skip', 'fail'];
 export const registerVariableCommands: RegisterCommands = (program, ctx) => {
   const variables = program.command('variables').description('manage variables (values DAGs read at run time)');
 
-  variables
-    .command('get <key>')
+  withApiUrlOption(variables.command('get <key>'))
     .description('print a variable value')
     .option('--json', 'parse the value as JSON and pretty-print it')
     .option('--default <value>', 'print this instead of failing when the variable does not exist')
     .action(async (key: string, opts: { json?: boolean; default?: string }) => {
-      const { store } = await open(ctx);
-      const value = (await store.get(key)) ?? opts.default;
+      const value = (ctx.remote ? await (await remoteResources()).getVariableRemote(ctx.remote, key) : await (await open(ctx)).store.get(key)) ?? opts.default;
       if (value === undefined) throw new NotFound(`variable '${key}' does not exist`, 'list variables with `capstan variables list`, or pass --default <value>');
       if (opts.json) {
         let parsed: unknown;
@@ -37,8 +40,7 @@ export const registerVariableCommands: RegisterCommands = (program, ctx) => {
       }
     });
 
-  variables
-    .command('set <key> <value>')
+  withApiUrlOption(variables.command('set <key> <value>'))
     .description('create or replace a variable (secret-looking keys are stored encrypted)')
     .option('--description <text>', 'what the variable is for')
     .option('--json', 'require the value to be valid JSON')
@@ -50,26 +52,32 @@ export const registerVariableCommands: RegisterCommands = (program, ctx) => {
           throw new InvalidArgument(`--json: the value for '${key}' is not valid JSON (${errorMessage(err)})`, `quote it for your shell, e.g. '{"a": 1}'`);
         }
       }
-      const { m, store } = await open(ctx);
+      if (ctx.remote) {
+        printObject(await (await remoteResources()).setVariableRemote(ctx.remote, key, value, opts.description), ctx.output);
+        return;
+      }
+      const { m, store, auditCli } = await open(ctx);
       const saved = await store.set(key, value, opts.description === undefined ? {} : { description: opts.description });
       await auditCli(m, { event: 'variable.set', details: { key } });
       printObject({ key, description: saved.description, encrypted: saved.isEncrypted }, ctx.output);
     });
 
-  variables
-    .command('list')
+  withApiUrlOption(variables.command('list'))
     .description('list variable keys (values are not shown)')
     .action(async () => {
-      const { store } = await open(ctx);
-      const rows = (await store.list()).map((v) => ({ key: v.key, description: v.description, encrypted: v.isEncrypted }));
+      const rows = ctx.remote ? await (await remoteResources()).listVariablesRemote(ctx.remote) : (await (await open(ctx)).store.list()).map((v) => ({ key: v.key, description: v.description, encrypted: v.isEncrypted }));
       printRows(rows, ['key', 'description', 'encrypted'], ctx.output);
     });
 
-  variables
-    .command('delete <key>')
+  withApiUrlOption(variables.command('delete <key>'))
     .description('delete a variable')
     .action(async (key: string) => {
-      const { m, store } = await open(ctx);
+      if (ctx.remote) {
+        await (await remoteResources()).deleteVariableRemote(ctx.remote, key);
+        printObject({ key, deleted: true }, ctx.output);
+        return;
+      }
+      const { m, store, auditCli } = await open(ctx);
       if (!(await store.delete(key))) throw new NotFound(`variable '${key}' does not exist`, 'list variables with `capstan variables list`');
       await auditCli(m, { event: 'variable.delete', details: { key } });
       printObject({ key, deleted: true }, ctx.output);
@@ -83,7 +91,7 @@ export const registerVariableCommands: RegisterCommands = (program, ctx) => {
       const onExisting = ON_EXISTING.find((a) => a === opts.onExisting);
       if (!onExisting) throw new InvalidArgument(`--on-existing: '${opts.onExisting}' is not an action`, `use one of ${ON_EXISTING.join(', ')}`);
       const entries = parseImportFile(file);
-      const { m, store } = await open(ctx);
+      const { m, store, auditCli } = await open(ctx);
       const existing = new Set((await store.list()).map((v) => v.key));
       const clashes = entries.filter((e) => existing.has(e.key)).map((e) => e.key);
       if (onExisting === 'fail' && clashes.length > 0) {
@@ -107,7 +115,7 @@ export const registerVariableCommands: RegisterCommands = (program, ctx) => {
     .command('export <file>')
     .description('write every variable to a JSON file (plaintext, mode 0600; - writes stdout)')
     .action(async (file: string) => {
-      const { m, store } = await open(ctx);
+      const { m, store, auditCli } = await open(ctx);
       const out: Record<string, unknown> = {};
       for (const v of await store.list()) {
         const value = parseOrKeep(v.value);
@@ -129,8 +137,9 @@ export const registerVariableCommands: RegisterCommands = (program, ctx) => {
 };
 
 async function open(ctx: CliContext) {
+  const [{ VariableStore }, { auditCli, cliFernet }] = await Promise.all([import('../../store/variables.ts'), import('./audit.ts')]);
   const m = await ctx.db();
-  return { m, store: new VariableStore(m, { fernet: cliFernet(ctx) }) };
+  return { m, store: new VariableStore(m, { fernet: cliFernet(ctx) }), auditCli };
 }
 
 interface ImportEntry {

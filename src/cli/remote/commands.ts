@@ -1,8 +1,9 @@
 /**
  * Which commands work through a remote API server. A command listed as remote runs against the server when a
- * target is set (profile, `--api-url`, CAPSTAN_API_URL); a local-only one ignores the target (the roles, `db`,
- * `config`, `tasks run` inside a worker, `login` itself); any other command refuses, saying why, rather than
- * quietly working on a local database while the user thinks it is the server's.
+ * target is set (profile, `--api-url`, CAPSTAN_API_URL); `tasks run` (inside a worker) and `login` ignore the
+ * target; any other command — the roles, `db`, `config`, `users`, `dags test`… — refuses while a target is set,
+ * saying why and that `--local` runs it here, rather than quietly working on a local database while the user
+ * thinks it is the server's.
  */
 import type { Command } from 'commander';
 
@@ -19,32 +20,63 @@ export const REMOTE_COMMANDS: ReadonlySet<string> = new Set([
   'dags pause',
   'dags unpause',
   'dags list-runs',
+  'dags mark-run',
+  'dags note',
+  'dags backfill',
+  'dags list-backfills',
+  'dags cancel-backfill',
   'tasks list',
   'tasks state',
   'tasks logs',
   'tasks clear',
+  'tasks history',
+  'tasks mark-success',
+  'tasks mark-failed',
+  'tasks note',
+  'variables get',
+  'variables set',
+  'variables list',
+  'variables delete',
+  'pools set',
+  'pools list',
+  'pools get',
+  'pools delete',
 ]);
 
-/** Commands (or first words) that always use this machine and never a remote target. */
-const LOCAL_ONLY = ['standalone', 'scheduler', 'triggerer', 'api-server', 'dag-processor', 'db', 'config', 'tasks run'];
+/** `tasks run` is started by an executor with its own Execution API URL: it never takes a remote target. */
+const ALWAYS_LOCAL = ['tasks run'];
 
 /** Commands that open their own connection to a server (they need neither a target nor the local DB). */
 const OWN_CONNECTION = ['login', 'logout'];
 
-/** Why the rest cannot go through the API (checked from the most specific). */
+/**
+ * Why the rest cannot go through the API (checked from the most specific): run while a target is set, they
+ * stop and say so, and `--local` runs them on this machine.
+ */
 const WHY: ReadonlyArray<readonly [string, string]> = [
+  ['standalone', 'it runs the Capstan roles in this process'],
+  ['scheduler', 'it runs a Capstan role in this process'],
+  ['triggerer', 'it runs a Capstan role in this process'],
+  ['api-server', 'it runs a Capstan role in this process'],
+  ['dag-processor', 'it runs a Capstan role in this process'],
+  ['db', 'it manages the metadata database itself'],
+  ['config', "it shows this machine's configuration (the server's is GET /api/v2/config)"],
   ['dags test', 'it runs the DAG in this process'],
   ['tasks test', 'it runs the task in this process'],
   ['tasks render', 'it imports the DAG file in this process'],
-  ['tasks history', 'the API serves tries (`capstan tasks state --output json`) but not the state history'],
-  ['dags backfill', 'the CLI has no remote backfill yet (the API has POST /api/v2/backfills)'],
+  ['tasks render-pod', 'it imports the DAG file in this process'],
+  ['variables import', 'it reads a file on this machine in one transaction'],
+  ['variables export', 'it writes every value in plain text, which the API masks'],
+  ['connections', 'the remote CLI does not cover connections yet (the API has /api/v2/connections; its URI form and masking are built on this machine from the store module)'],
+  ['users', 'users, roles and tokens are managed on the metadata DB (the bootstrap admin has no server yet)'],
+  ['roles', 'users, roles and tokens are managed on the metadata DB (the bootstrap admin has no server yet)'],
   ['kubernetes', 'it talks to the Kubernetes cluster and the metadata DB directly'],
 ];
 
 export function remoteSupportOf(path: string): RemoteSupport {
   if (REMOTE_COMMANDS.has(path)) return { kind: 'remote' };
   if (OWN_CONNECTION.includes(path)) return { kind: 'ownConnection' };
-  if (LOCAL_ONLY.some((p) => path === p || path.startsWith(`${p} `))) return { kind: 'localOnly' };
+  if (ALWAYS_LOCAL.includes(path)) return { kind: 'localOnly' };
   const why = WHY.find(([p]) => path === p || path.startsWith(`${p} `))?.[1];
   return { kind: 'unsupported', why: why ?? 'the remote CLI does not cover this command yet' };
 }

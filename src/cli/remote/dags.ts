@@ -96,3 +96,44 @@ export async function listRunsRemote(api: RemoteApi, output: OutputFormat, dagId
   });
   printRows(runs.map(remoteRunJson), columns, output);
 }
+
+/** What `dags mark-run` prints: the engine's MarkRunResult. */
+export interface MarkRunOutput {
+  runId: string;
+  previousState: string;
+  state: 'success' | 'failed';
+  taskInstances: Array<{ runId: string; taskId: string; mapIndex: number; previousState: string; state: string }>;
+}
+
+/**
+ * `dags mark-run`: `PATCH …/dagRuns/{run}` with the state. The API answers the run; the task instances it moved
+ * are those whose state differs from before the call (read before and after), listed as locally: the ones moved
+ * to the run's state first, then (marking failed) the unfinished ones it skipped.
+ */
+export async function markRunRemote(api: RemoteApi, dagId: string, runId: string, state: 'success' | 'failed'): Promise<MarkRunOutput> {
+  const path = { dagId, dagRunId: runId };
+  const run = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}', { path }));
+  const before = await runTaskInstances(api, dagId, runId);
+  await api.ok(api.client.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}', { path, body: { state } }));
+  const after = new Map((await runTaskInstances(api, dagId, runId)).map((t) => [`${t.taskId}\u0000${t.mapIndex}`, t.state]));
+  const moved = before.flatMap((t) => {
+    const now = after.get(`${t.taskId}\u0000${t.mapIndex}`);
+    return now === undefined || now === t.state ? [] : [{ runId, taskId: t.taskId, mapIndex: t.mapIndex, previousState: t.state, state: now }];
+  });
+  moved.sort((a, b) => Number(b.state === state) - Number(a.state === state));
+  return { runId: run.dagRunId, previousState: run.state, state, taskInstances: moved };
+}
+
+/** `dags note`: `PATCH …/dagRuns/{run}` with the note (null removes it). */
+export async function setRunNoteRemote(api: RemoteApi, dagId: string, runId: string, note: string | null): Promise<void> {
+  await api.ok(api.client.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}', { path: { dagId, dagRunId: runId }, body: { note } }));
+}
+
+/** Every task instance of a run, in the local order (task id, then map index). */
+async function runTaskInstances(api: RemoteApi, dagId: string, runId: string) {
+  const tis = await allPages(async (offset) => {
+    const page = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances', { path: { dagId, dagRunId: runId }, query: { limit: PAGE, offset, orderBy: 'taskId' } }));
+    return { items: page.taskInstances, totalEntries: page.totalEntries };
+  });
+  return tis.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.mapIndex - b.mapIndex));
+}

@@ -161,3 +161,79 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/** One state move as `tasks history` prints it. */
+export interface HistoryRow {
+  at: string | null;
+  mapIndex: number;
+  try: number;
+  from: string | null;
+  to: string | null;
+  actor: string;
+  failureKind: string | null;
+  reason: string | null;
+}
+
+/**
+ * `tasks history`: every state move of a task in a run from `…/stateHistory`, oldest first; without a map
+ * index, every instance of the task (a mapped task's indexes in order), as locally.
+ */
+export async function taskHistoryRemote(api: RemoteApi, key: Omit<TiKey, 'mapIndex'> & { mapIndex?: number }): Promise<HistoryRow[]> {
+  const path = { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId };
+  let indexes: number[];
+  if (key.mapIndex !== undefined) indexes = [key.mapIndex];
+  else {
+    const tis = await allPages(async (offset) => {
+      const page = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances', { path: { dagId: key.dagId, dagRunId: key.runId }, query: { limit: PAGE, offset, orderBy: 'taskId' } }));
+      return { items: page.taskInstances, totalEntries: page.totalEntries };
+    });
+    indexes = tis.filter((t) => t.taskId === key.taskId).map((t) => t.mapIndex).sort((a, b) => a - b);
+    // An unknown task is the API's 404, as locally.
+    if (indexes.length === 0) indexes = [-1];
+  }
+  const rows: HistoryRow[] = [];
+  for (const mapIndex of indexes) {
+    const moves = await allPages(async (offset) => {
+      const page = await api.ok(api.client.call('get', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/stateHistory', { path, query: { mapIndex, limit: PAGE, offset, orderBy: 'at' } }));
+      return { items: page.stateMoves, totalEntries: page.totalEntries };
+    });
+    for (const m of moves) rows.push({ at: m.at, mapIndex: m.mapIndex, try: m.tryNumber, from: m.fromState, to: m.toState, actor: m.actor, failureKind: m.failureKind, reason: m.reason });
+  }
+  return rows;
+}
+
+/** What `tasks mark-success|mark-failed` prints: the engine's MarkTasksResult. */
+export interface MarkTasksOutput {
+  dryRun: boolean;
+  state: 'success' | 'failed';
+  taskInstances: Array<{ runId: string; taskId: string; mapIndex: number; previousState: string }>;
+}
+
+/**
+ * `tasks mark-success|mark-failed`: `PATCH …/taskInstances/{task}` for each named task (the API marks one task
+ * and what its flags add along the graph and across runs); the task instances of every answer, each once.
+ */
+export async function markTaskInstancesRemote(
+  api: RemoteApi,
+  r: { dagId: string; runId: string; taskIds: string[]; state: 'success' | 'failed'; upstream: boolean; downstream: boolean; past: boolean; future: boolean; dryRun: boolean },
+): Promise<MarkTasksOutput> {
+  if (r.taskIds.length === 0) throw new InvalidArgument('name at least one task to mark');
+  const seen = new Set<string>();
+  const taskInstances: MarkTasksOutput['taskInstances'] = [];
+  for (const taskId of r.taskIds) {
+    const body = { newState: r.state, includeUpstream: r.upstream, includeDownstream: r.downstream, includePast: r.past, includeFuture: r.future, dryRun: r.dryRun };
+    const result = await api.ok(api.client.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}', { path: { dagId: r.dagId, dagRunId: r.runId, taskId }, body }));
+    for (const t of result.taskInstances) {
+      const id = JSON.stringify([t.dagRunId, t.taskId, t.mapIndex]);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      taskInstances.push({ runId: t.dagRunId, taskId: t.taskId, mapIndex: t.mapIndex, previousState: t.previousState });
+    }
+  }
+  return { dryRun: r.dryRun, state: r.state, taskInstances };
+}
+
+/** `tasks note`: `PATCH …/taskInstances/{task}/note` (null removes it). */
+export async function setTaskNoteRemote(api: RemoteApi, key: TiKey, note: string | null): Promise<void> {
+  await api.ok(api.client.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/note', { path: { dagId: key.dagId, dagRunId: key.runId, taskId: key.taskId }, query: { mapIndex: key.mapIndex }, body: { note } }));
+}

@@ -8,9 +8,12 @@ import type { MetadataDb } from './db.ts';
  */
 export async function saveRenderedFields(m: MetadataDb, tiId: string, tryNumber: number, rendered: JsonObject): Promise<void> {
   const text = JSON.stringify(rendered);
+  // The task instance row first, then its try row: the order every state change locks them in (it moves the
+  // task instance, then copies it onto the try row). The other order deadlocked on PostgreSQL against a run
+  // being marked while its task wrote its rendered fields (40P01 in test/engine/mark.test.ts).
   await m.db.transaction().execute(async (tx) => {
-    await tx.updateTable('task_instance_try').set({ rendered_fields: text }).where('ti_id', '=', tiId).where('try_number', '=', tryNumber).execute();
     await tx.updateTable('task_instance').set({ rendered_fields: text }).where('id', '=', tiId).where('try_number', '=', tryNumber).execute();
+    await tx.updateTable('task_instance_try').set({ rendered_fields: text }).where('ti_id', '=', tiId).where('try_number', '=', tryNumber).execute();
   });
 }
 

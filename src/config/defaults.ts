@@ -182,7 +182,7 @@ export const OPTIONS: OptionTable = {
     level: { kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error'] }, default: 'info', doc: 'Least severe level of process logs that is written' },
     baseLogFolder: { kind: { type: 'path' }, default: derived('<home>/logs', (c) => `${c.core.home}/logs`), doc: 'Folder of task log files' },
     format: { kind: { type: 'enum', values: ['json', 'pretty'] }, default: 'json', doc: 'Process log format: json for machines, pretty for people' },
-    shipTaskLogs: { kind: { type: 'boolean' }, default: true, doc: '`capstan tasks run` (worker pods) ships the task log to the API server log store while the try runs and when it ends' },
+    shipTaskLogs: { kind: { type: 'boolean' }, default: true, doc: '`capstan tasks run` (worker pods) ships the task log to the API server log store while the try runs and when it ends; LocalExecutor tries ship theirs too when remoteStore is not none' },
     shipIntervalMs: { kind: { type: 'duration', min: 1 }, default: 5 * SECOND, doc: 'How often a shipping task process sends what its log gained' },
     taskLogToStdout: { kind: { type: 'boolean' }, default: true, doc: '`capstan tasks run` also prints the (masked) task log lines on stdout, so pods/log shows them while the pod runs' },
     remoteStore: { kind: { type: 'enum', values: ['none', 's3'] }, default: 'none', doc: 'Where task logs are kept: none (files under baseLogFolder) or s3 (an S3-API bucket every API server and triggerer shares; docs/task-logs.md)' },

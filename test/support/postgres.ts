@@ -15,10 +15,10 @@
  * `scripts/ci-postgres.sh` installs them when neither has `initdb`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
@@ -255,4 +255,9 @@ function withDatabase(url: string, name: string): string {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/** The folder of the PostgreSQL server binaries the tests use, links followed (pg_dump and pg_restore beside them). */
+export function postgresBinDir(): string {
+  return dirname(realpathSync(join(findBinDir(process.env), 'initdb')));
 }

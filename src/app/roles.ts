@@ -81,7 +81,6 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         baseEnv: userCodeEnvironment(config),
         killGraceMs: config.core.killedTaskCleanupTimeMs,
         heartbeatIntervalMs: taskHeartbeatIntervalMs(config.scheduler.taskHeartbeatTimeoutMs),
-        heartbeatTimeoutMs: config.scheduler.taskHeartbeatTimeoutMs,
         now: engine.now,
         logger: createLogger(config.logging, 'executor'),
         // Operators in task processes (KubernetesPodOperator) apply the configured pod mutation hook.

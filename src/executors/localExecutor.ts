@@ -40,8 +40,6 @@ export interface LocalExecutorOptions {
   tokens: TaskTokenIssuer;
   killGraceMs: number;
   heartbeatIntervalMs?: number;
-  /** The scheduler's zombie threshold, told to each try (RunTaskOptions.heartbeatTimeoutMs). */
-  heartbeatTimeoutMs?: number;
   now: () => number;
   logger: Logger;
   /**
@@ -238,7 +236,6 @@ export class LocalExecutor implements Executor {
       baseLogFolder: this.#o.baseLogFolder,
       ...(this.#o.shipLogs === undefined ? {} : { shipLogs: this.#o.shipLogs }),
       ...(this.#o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: this.#o.heartbeatIntervalMs }),
-      ...(this.#o.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: this.#o.heartbeatTimeoutMs }),
     };
     const msg: WorkerAssignment = this.#o.reuseProcesses
       ? { kind: 'run', run, reuse: { env: this.#spawnEnv, maxTries: this.#o.triesPerProcess ?? 100, maxRssBytes: this.#o.processMemoryLimitBytes ?? 512 * 1024 * 1024 } }

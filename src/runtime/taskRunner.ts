@@ -22,8 +22,6 @@ import type { TaskRunContext, TryOutcome, TrySuspension } from '../core/executio
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
 export const DEFAULT_TASK_HEARTBEAT_INTERVAL_MS = 5_000;
-/** The zombie threshold a try assumes when it is not told (the default of `scheduler.taskHeartbeatTimeoutMs`). */
-export const DEFAULT_TASK_HEARTBEAT_TIMEOUT_MS = 300_000;
 
 /**
  * The heartbeat interval for task processes judged against `zombieTimeoutMs`
@@ -41,13 +39,6 @@ export interface RunTaskOptions {
   baseLogFolder: string;
   /** Default 5 s. */
   heartbeatIntervalMs?: number;
-  /**
-   * The scheduler's zombie threshold (`scheduler.taskHeartbeatTimeoutMs`, default 5 min): a try whose heartbeats
-   * have reached no API server for longer stops its task, since the scheduler takes such a try for lost and runs it
-   * again (Airflow's supervisor does the same after failed heartbeats). Without this a try whose scheduler and API
-   * server are gone for good (a killed standalone) would run on unwatched for as long as its code does.
-   */
-  heartbeatTimeoutMs?: number;
   /**
    * Ship the task log to the API server's log store every `intervalMs` and at the end (worker pods, whose
    * filesystem goes with them). Default: not shipped (the log stays in `baseLogFolder`).
@@ -128,8 +119,7 @@ async function runClaimedTry(o: RunTaskOptions, reused: ReusedProcessHooks | und
     await shipper?.finish().catch((err: unknown) => process.stderr.write(`${errorMessage(err)}\n`));
   };
   const abort = new AbortController();
-  const stopHeartbeat = startHeartbeat(api, { everyMs: o.heartbeatIntervalMs ?? DEFAULT_TASK_HEARTBEAT_INTERVAL_MS,
-    timeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_TASK_HEARTBEAT_TIMEOUT_MS }, abort, log);
+  const stopHeartbeat = startHeartbeat(api, o.heartbeatIntervalMs ?? DEFAULT_TASK_HEARTBEAT_INTERVAL_MS, abort, log);
   const stopCapture = captureConsole(log);
   let result: SuspendableTryResult;
   let op: BaseOperator | undefined;
@@ -279,31 +269,22 @@ function stopChangedElsewhere(err: ConflictError, log: TaskLogWriter, abort: Abo
   abort.abort(new CapstanError('task_failed', `task stopped: its state was set to ${err.state} externally`));
 }
 
-function startHeartbeat(api: ExecutionClient, timing: { everyMs: number; timeoutMs: number }, abort: AbortController, log: TaskLogWriter): () => void {
+function startHeartbeat(api: ExecutionClient, everyMs: number, abort: AbortController, log: TaskLogWriter): () => void {
   // One heartbeat in flight at a time: while the API is down a call keeps retrying, and piling up a
   // new one every interval would only multiply the load once it is back.
   let inFlight = false;
-  let lastAnswered = Date.now();
   const timer = setInterval(() => {
-    const silentMs = Date.now() - lastAnswered;
-    if (silentMs > timing.timeoutMs && !abort.signal.aborted) {
-      const s = (ms: number): string => `${Math.round(ms / 1000)} s`;
-      log.error(`no heartbeat has reached the API server for ${s(silentMs)}, longer than the ${s(timing.timeoutMs)} after which the scheduler takes this try for lost and runs it again; stopping the task`);
-      abort.abort(new CapstanError('task_failed', `task stopped: its heartbeats reached no API server for ${s(silentMs)} (scheduler.taskHeartbeatTimeoutMs is ${s(timing.timeoutMs)})`));
-    }
     if (inFlight) return;
     inFlight = true;
     api
       .heartbeat()
-      .then(() => {
-        lastAnswered = Date.now();
-      }, (err: unknown) => {
+      .catch((err: unknown) => {
         if (err instanceof ConflictError) stopChangedElsewhere(err, log, abort);
       })
       .finally(() => {
         inFlight = false;
       });
-  }, timing.everyMs);
+  }, everyMs);
   // Kept referenced on purpose: while the try runs, the heartbeat keeps the process alive, so task code
   // awaiting something that holds no handle of its own does not let the process exit unreported.
   return () => clearInterval(timer);

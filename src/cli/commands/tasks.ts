@@ -113,7 +113,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const token = process.env.CAPSTAN_TASK_TOKEN;
       if (!token) throw new InvalidArgument('CAPSTAN_TASK_TOKEN is not set', 'task processes are started by an executor, which provides the token');
       const config = ctx.config();
-      const { runTaskTry, taskHeartbeatIntervalMs } = await import('../../runtime/taskRunner.ts');
+      const { runTaskTry } = await import('../../runtime/taskRunner.ts');
       process.exitCode = await runTaskTry({
         apiUrl: opts.apiUrl ?? config.api.executionApiUrl,
         token,
@@ -121,8 +121,6 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         baseLogFolder: config.logging.baseLogFolder,
         ...(config.logging.shipTaskLogs ? { shipLogs: { intervalMs: config.logging.shipIntervalMs } } : {}),
         logToStdout: config.logging.taskLogToStdout,
-        heartbeatIntervalMs: taskHeartbeatIntervalMs(config.scheduler.taskHeartbeatTimeoutMs),
-        heartbeatTimeoutMs: config.scheduler.taskHeartbeatTimeoutMs,
       });
     });
 

@@ -131,9 +131,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const gate = await RunStartGate.load(t.engine.db, queued);
       assert.deepEqual(queued.map((r) => gate.mayStart(r, 16)), queued.map(() => false), 'the scheduler starts none of a paused backfill’s runs');
       await setBackfillPaused(t.engine.db, id, false, Date.now(), 'alice');
-      const reopened = await RunStartGate.load(t.engine.db, queued);
-      assert.ok(queued.some((r) => reopened.mayStart(r, 16)), 'unpaused, its runs may start again');
-      assert.equal((await finish(id)).runs.success, 4);
+      // Unpaused, its runs start again: all four end. (Not checked through the gate at this instant: the runs that
+      // the scheduler, woken by the runs' creation, started before the pause may fill the backfill's two slots.)
+      assert.equal((await finish(id)).runs.success, 4, 'unpaused, its runs may start again');
       await assert.rejects(setBackfillPaused(t.engine.db, id, true, Date.now(), 'alice'), /has ended/);
 
       const other = await createBackfill(t.engine.db, { dagId: 'daily_etl', from: day('2025-06-01'), to: day('2025-06-05'), maxActiveRuns: 1 }, Date.now(), 'test');

@@ -5,10 +5,10 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
-import { tryPodReaderFor } from '../executors/tryPods.ts';
-import { workerPodLogSources } from '../executors/workerPodLogs.ts';
+import { tryPodReaderFor } from '../executors/kubernetes/tryPods.ts';
+import { workerPodLogSources } from '../executors/kubernetes/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
-import { LocalExecutor } from '../executors/localExecutor.ts';
+import { LocalExecutor } from '../executors/local/index.ts';
 import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
 import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
 import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';

@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi';
 import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../core/errors.ts';
-import type { TryPodReader } from '../../../executors/tryPods.ts';
+import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
 import { KubernetesApiError } from '../../../kubernetes/errors.ts';
 import type { TaskLogKey } from '../../../logging/taskLog.ts';
 import { findTaskInstance } from '../../../store/taskInstances.ts';

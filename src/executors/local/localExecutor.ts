@@ -16,14 +16,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync }
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { TaskTokenIssuer } from '../auth/taskToken.ts';
-import type { TaskInstanceRow } from '../store/schema.ts';
-import type { RunTaskOptions } from '../runtime/taskRunner.ts';
-import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../runtime/workerProtocol.ts';
-import { taskEnvironment } from './taskEnv.ts';
-import type { Executor, ExecutorEvent, TaskWorkload } from './types.ts';
+import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
+import type { TaskInstanceRow } from '../../store/schema.ts';
+import type { RunTaskOptions } from '../../runtime/taskRunner.ts';
+import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../../runtime/workerProtocol.ts';
+import { taskEnvironment } from '../taskEnv.ts';
+import type { Executor, ExecutorEvent, TaskWorkload } from '../types.ts';
 
-const WORKER = new URL('../runtime/workerProcess.ts', import.meta.url);
+const WORKER = new URL('../../runtime/workerProcess.ts', import.meta.url);
 
 export interface LocalExecutorOptions {
   parallelism: number;

@@ -5,12 +5,12 @@
  * caller can reach only the pods of a try it may read.
  */
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { CapstanConfig } from '../config/index.ts';
-import type { KubeClients } from '../kubernetes/clients.ts';
-import { requestLog, type LogRequestEnd } from '../kubernetes/lifecycle/logRequest.ts';
-import { POD_LABELS, labelValue } from '../kubernetes/pod/names.ts';
-import type { TaskLogKey } from '../logging/taskLog.ts';
-import type { SecretsLookup } from '../secrets/index.ts';
+import type { CapstanConfig } from '../../config/index.ts';
+import type { KubeClients } from '../../kubernetes/clients.ts';
+import { requestLog, type LogRequestEnd } from '../../kubernetes/lifecycle/logRequest.ts';
+import { POD_LABELS, labelValue } from '../../kubernetes/pod/names.ts';
+import type { TaskLogKey } from '../../logging/taskLog.ts';
+import type { SecretsLookup } from '../../secrets/index.ts';
 import { executorClusterClients, usesWorkerPods, workerNamespaces } from './workerPodLogs.ts';
 
 /** Label selector of every pod of one try, whatever its kind (worker, pod-operator, …). */

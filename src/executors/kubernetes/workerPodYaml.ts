@@ -4,13 +4,13 @@
  * `kubernetesExecutor` config, so what is printed is what the executor would create — except the try's
  * token, which is issued per try and replaced by a placeholder.
  */
-import type { CapstanConfig } from '../config/index.ts';
-import type { SerializedDagCache } from '../engine/dagCache.ts';
-import { loadPodTemplate } from '../kubernetes/pod/build.ts';
-import { loadPodMutationHook } from '../kubernetes/pod/mutationHook.ts';
-import { renderPodYaml } from '../kubernetes/pod/yaml.ts';
-import { buildWorkerPod } from './kubernetes/workerPod.ts';
-import { watchedNamespaces } from './kubernetes/settings.ts';
+import type { CapstanConfig } from '../../config/index.ts';
+import type { SerializedDagCache } from '../../engine/dagCache.ts';
+import { loadPodTemplate } from '../../kubernetes/pod/build.ts';
+import { loadPodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
+import { renderPodYaml } from '../../kubernetes/pod/yaml.ts';
+import { buildWorkerPod } from './workerPod.ts';
+import { watchedNamespaces } from './settings.ts';
 
 /** Stands in for the try's Execution API token, which only the scheduler issues, per try. */
 export const TOKEN_PLACEHOLDER = '<issued per try by the scheduler>';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { runPod, taskPodSelector, XCOM_MARKER, XCOM_SIDECAR_NAME } from '../../src/kubernetes/lifecycle/index.ts';
 import type { PodLifecycleCallbacks } from '../../src/kubernetes/lifecycle/index.ts';
-import type { KubeClients } from '../../src/kubernetes/clients.ts';
+import type { KubeClients } from '../../src/kubernetes/client/clients.ts';
 import { nativeSidecarProblem, serverVersion } from '../../src/kubernetes/lifecycle/serverVersion.ts';
 import { binariesAvailable, connectTestCluster, inPhase, waitForPod } from '../support/k8s/index.ts';
 import { LOG_LATENCY_ANNOTATION_PREFIX } from '../support/k8s/podLogs.ts';

@@ -62,8 +62,8 @@ export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesE
     connect: async (): Promise<KubernetesExecutorConnection> => {
       // The client library is large: load it only when this executor is used.
       const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }, { loadPodTemplate }, { loadPodMutationHook }] = await Promise.all([
-        import('../../kubernetes/client.ts'),
-        import('../../kubernetes/connection.ts'),
+        import('../../kubernetes/client/client.ts'),
+        import('../../kubernetes/client/connection.ts'),
         import('../../kubernetes/pod/build.ts'),
         import('../../kubernetes/pod/mutationHook.ts'),
       ]);

@@ -7,7 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { failureOfPodEnd } from '../../kubernetes/lifecycle/podEnd.ts';
 import { isImageWaitingReason } from '../../kubernetes/lifecycle/podState.ts';
-import { KubernetesApiError } from '../../kubernetes/errors.ts';
+import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
 import { tiPosition, tryRowState } from '../../store/index.ts';
 import type { TaskWorkload } from '../types.ts';
 import { pump } from './launch.ts';

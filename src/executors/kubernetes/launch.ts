@@ -7,7 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
-import { KubernetesApiError } from '../../kubernetes/errors.ts';
+import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
 import type { TaskWorkload } from '../types.ts';
 import type { ExecutorState, Tracked } from './state.ts';
 import { buildWorkerPod } from './workerPod.ts';

@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { FailureReason } from '../../core/failureReason.ts';
-import type { KubeClients } from '../../kubernetes/clients.ts';
+import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
 import type { ExecutorEvent, TaskWorkload } from '../types.ts';
 import { kubernetesExecutorMetrics, type KubernetesExecutorMetrics } from './metrics.ts';

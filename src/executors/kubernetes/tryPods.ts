@@ -6,7 +6,7 @@
  */
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { CapstanConfig } from '../../config/index.ts';
-import type { KubeClients } from '../../kubernetes/clients.ts';
+import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import { requestLog, type LogRequestEnd } from '../../kubernetes/lifecycle/logRequest.ts';
 import { POD_LABELS, labelValue } from '../../kubernetes/pod/names.ts';
 import type { TaskLogKey } from '../../logging/taskLog.ts';

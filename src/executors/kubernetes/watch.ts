@@ -4,7 +4,7 @@
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
-import { runListWatch } from '../../kubernetes/lifecycle/listWatch.ts';
+import { runListWatch } from '../../kubernetes/watch/listWatch.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
 import { onSnapshot } from './judging.ts';
 import type { ExecutorState } from './state.ts';

@@ -6,7 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { CapstanConfig } from '../../config/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
-import type { KubeClients } from '../../kubernetes/clients.ts';
+import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import { identityLabels, POD_LABELS } from '../../kubernetes/pod/names.ts';
 import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
 import type { TaskLogKey } from '../../logging/taskLog.ts';
@@ -23,8 +23,8 @@ export const WORKER_CONTAINER = 'base';
 export async function executorClusterClients(config: CapstanConfig, secrets: SecretsLookup): Promise<KubeClients> {
   // The client library is large: loaded only by readers that reach a cluster.
   const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }] = await Promise.all([
-    import('../../kubernetes/client.ts'),
-    import('../../kubernetes/connection.ts'),
+    import('../../kubernetes/client/client.ts'),
+    import('../../kubernetes/client/connection.ts'),
   ]);
   const s = config.kubernetesExecutor;
   const connection = s.kubernetesConnId === '' ? undefined : parseKubernetesConnection(await secrets.requireConnection(s.kubernetesConnId));

@@ -7,8 +7,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
-import { runListWatch } from '../lifecycle/listWatch.ts';
+import type { KubeClients } from '../client/clients.ts';
+import { runListWatch } from '../watch/listWatch.ts';
 import { classifyPod, toTaskOutcome } from '../lifecycle/podEnd.ts';
 import { followContainerLogs, followInPodOrder } from '../lifecycle/podLogs.ts';
 import { BASE_CONTAINER, containerStatus, fatalWaiting, hasTerminated } from '../lifecycle/podState.ts';

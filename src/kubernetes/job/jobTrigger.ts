@@ -14,11 +14,11 @@ import type { JsonObject } from '../../core/serialized.ts';
 import { triggerClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
 import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
-import { runListWatch } from '../lifecycle/listWatch.ts';
+import { runListWatch } from '../watch/listWatch.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { jobEnd } from './jobState.ts';
 import type { JobEnd } from './jobState.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import type { PropagationPolicy } from './options.ts';
 import { deleteJob, watchJob } from './runJob.ts';
 

@@ -8,13 +8,13 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import { ALREADY_CHECKED_LABEL } from '../lifecycle/cleanup.ts';
 import { formatPodEvent, streamPodEvents } from '../lifecycle/podEvents.ts';
 import { choosePod } from '../lifecycle/reattach.ts';
 import { withXcomSidecar } from '../lifecycle/xcom.ts';
 import type { XcomSidecarOptions } from '../lifecycle/xcom.ts';
-import { ObjectWatcher } from '../resources/objectWatcher.ts';
+import { ObjectWatcher } from '../watch/objectWatcher.ts';
 import { JobPodTracker } from './jobPods.ts';
 import type { FailedPod } from './jobPods.ts';
 import { collectXcom, describeJobEnd, jobEnd, selectorString } from './jobState.ts';

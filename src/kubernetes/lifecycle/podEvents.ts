@@ -4,7 +4,7 @@
  * after a reconnect) is delivered again only when its count grew.
  */
 import type { CoreV1Api, CoreV1Event, Watch } from '@kubernetes/client-node';
-import { runListWatch } from './listWatch.ts';
+import { runListWatch } from '../watch/listWatch.ts';
 
 /** A pod event as delivered to the task log. */
 export interface PodEvent {

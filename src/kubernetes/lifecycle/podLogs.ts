@@ -7,7 +7,7 @@
  */
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { abortableDelay } from '../../core/async.ts';
-import { backoffMs } from './listWatch.ts';
+import { backoffMs } from '../watch/listWatch.ts';
 import { LineSplitter, LogCursor, parseTimedLine } from './logCursor.ts';
 import { requestLog } from './logRequest.ts';
 import type { LogRequestEnd } from './logRequest.ts';

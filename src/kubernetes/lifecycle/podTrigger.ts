@@ -24,7 +24,7 @@ import { errorMessage, InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
 import { builtinClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskLog } from '../../triggers/types.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import { BASE_CONTAINER } from './podState.ts';
 import { LogCursor } from './logCursor.ts';
 import { followContainerLogs, followInPodOrder } from './podLogs.ts';

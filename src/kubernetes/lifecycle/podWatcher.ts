@@ -3,7 +3,7 @@
  * await conditions on it (scheduled, started, finished…) without polling.
  */
 import type { CoreV1Api, V1Pod, Watch } from '@kubernetes/client-node';
-import { runListWatch } from './listWatch.ts';
+import { runListWatch } from '../watch/listWatch.ts';
 
 /** The pod as last seen; `deleted` once the object is gone (then `pod` is its last snapshot). */
 export interface PodSnapshot {

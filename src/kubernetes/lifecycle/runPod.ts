@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import { invokeCallback } from './callbacks.ts';
 import type { ExecutionMode, PodLifecycleCallbacks } from './callbacks.ts';
 import { deletePod, finishPlan, markPodChecked } from './cleanup.ts';

@@ -6,7 +6,7 @@
  */
 import type { VersionInfo } from '@kubernetes/client-node';
 import { errorMessage, TaskFailFast } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 
 /** First Kubernetes version with native sidecars enabled by default. */
 export const NATIVE_SIDECARS_SINCE = { major: 1, minor: 29 } as const;

@@ -6,9 +6,9 @@
 import type { TaskConnection } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { TriggerEnv } from '../../triggers/types.ts';
-import { createKubeClients } from '../client.ts';
-import type { KubeClients } from '../clients.ts';
-import { parseKubernetesConnection, resolveKubeConfig } from '../connection.ts';
+import { createKubeClients } from '../client/client.ts';
+import type { KubeClients } from '../client/clients.ts';
+import { parseKubernetesConnection, resolveKubeConfig } from '../client/connection.ts';
 
 function toConnection(c: TaskConnection): Connection {
   return { ...c, description: null, extra: c.extra as Connection['extra'] };

@@ -27,7 +27,7 @@ import type { JobFinishAction, JobOptions, PropagationPolicy } from '../job/opti
 import { FAIL_METHOD } from '../../triggers/signals.ts';
 import { JOB_FINISH_ACTIONS, JOB_TEMPLATE_FIELDS } from '../job/options.ts';
 import type { XcomSidecarOptions } from '../lifecycle/index.ts';
-import type { KubernetesConnection } from '../connection.ts';
+import type { KubernetesConnection } from '../client/connection.ts';
 import type { PodIdentity } from '../pod/index.ts';
 import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
 import { connectCluster, dryRunNamespace, taskIdentity, TASK_OPTION_KEYS, toConnection, xcomSidecarOptions } from './podOperator.ts';

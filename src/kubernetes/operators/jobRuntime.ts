@@ -2,5 +2,5 @@
 export { buildJob, createOrReattachJob, deleteJob, jobEnd, jobStatusValue, runJob, selectorString, watchJob, withJobXcomSidecar } from '../job/index.ts';
 export { KubernetesJobTrigger } from '../job/jobTrigger.ts';
 export { identityLabels, renderPodYaml } from '../pod/index.ts';
-export { parseKubernetesConnection } from '../connection.ts';
+export { parseKubernetesConnection } from '../client/connection.ts';
 export { requireNativeSidecars, taskPodSelector } from '../lifecycle/index.ts';

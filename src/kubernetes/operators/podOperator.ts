@@ -1,6 +1,6 @@
 /**
  * KubernetesPodOperator: runs a task as a pod. The pieces are the pure pod builder (`../pod`), the client
- * layer (`../client.ts`, `../connection.ts`) and the pod lifecycle (`../lifecycle`); this class only
+ * layer (`../client/client.ts`, `../client/connection.ts`) and the pod lifecycle (`../lifecycle`); this class only
  * connects them to the task: it resolves the cluster from a connection, builds the manifest with the
  * task's identity labels, runs the pod with the task's abort signal (a killed task deletes its pod) and
  * maps the pod's end to the task's outcome. On a retry it reattaches to the task's still-running pod
@@ -25,8 +25,8 @@ import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../core/connection.ts';
-import type { KubeClients } from '../clients.ts';
-import type { KubernetesConnection } from '../connection.ts';
+import type { KubeClients } from '../client/clients.ts';
+import type { KubernetesConnection } from '../client/connection.ts';
 import type { LogCursorState, OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
 import { failureOfPodTask, toTaskOutcome } from '../lifecycle/podEnd.ts'; // pure and light, unlike the lifecycle index
 import { FAIL_METHOD } from '../../triggers/signals.ts';

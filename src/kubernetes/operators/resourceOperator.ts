@@ -17,7 +17,7 @@ import { CapstanError, InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject, JsonValue } from '../../core/serialized.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskContext } from '../../sdk/taskContext.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import type { CreateMode, ResourceManifest, ResourceRef, WaitCondition } from '../resources/resources.ts';
 import type { PropagationPolicy } from '../job/options.ts';
 import { connectCluster } from './podOperator.ts';

@@ -9,9 +9,9 @@ import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { KubernetesObject, V1APIResource } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { InvalidArgument } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
-import { ObjectWatcher } from './objectWatcher.ts';
-import type { ObjectSnapshot } from './objectWatcher.ts';
+import type { KubeClients } from '../client/clients.ts';
+import { ObjectWatcher } from '../watch/objectWatcher.ts';
+import type { ObjectSnapshot } from '../watch/objectWatcher.ts';
 
 /** A manifest: at least apiVersion, kind and metadata.name. */
 export interface ResourceManifest extends KubernetesObject {

@@ -7,7 +7,7 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import { ALREADY_CHECKED_LABEL } from '../lifecycle/cleanup.ts';
 import { classifyPod, toTaskOutcome } from '../lifecycle/podEnd.ts';
 import { followContainerLogs } from '../lifecycle/podLogs.ts';
@@ -15,8 +15,8 @@ import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
 import { choosePod } from '../lifecycle/reattach.ts';
 import type { Manifest } from '../pod/merge.ts';
-import { ObjectWatcher } from '../resources/objectWatcher.ts';
-import type { KubeObject } from '../resources/objectWatcher.ts';
+import { ObjectWatcher } from '../watch/objectWatcher.ts';
+import type { KubeObject } from '../watch/objectWatcher.ts';
 import { SPARK_APPLICATION, SPARK_DRIVER_CONTAINER } from './build.ts';
 
 /** A SparkApplication as read back (only what is used here). */

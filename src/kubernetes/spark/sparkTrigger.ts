@@ -15,7 +15,7 @@ import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
 import { errorMessage } from '../../core/errors.ts';
-import type { KubeClients } from '../clients.ts';
+import type { KubeClients } from '../client/clients.ts';
 import { deleteSparkApplication, driverPodName, isStarting, sparkEnd, sparkState, startupLeftMs, watchSparkApplication } from './runSpark.ts';
 import type { SparkEnd } from './runSpark.ts';
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VersionInfo } from '@kubernetes/client-node';
 import { TaskFailFast } from '../../../src/core/errors.ts';
-import type { KubeClients } from '../../../src/kubernetes/clients.ts';
+import type { KubeClients } from '../../../src/kubernetes/client/clients.ts';
 import { nativeSidecarProblem, parseServerVersion, requireNativeSidecars, serverVersion } from '../../../src/kubernetes/lifecycle/serverVersion.ts';
 
 const served = (major: string, minor: string, gitVersion: string) => ({ major, minor, gitVersion });

@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../core/errors.ts';
 import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
-import { KubernetesApiError } from '../../../kubernetes/errors.ts';
+import { KubernetesApiError } from '../../../kubernetes/client/errors.ts';
 import type { TaskLogKey } from '../../../logging/taskLog.ts';
 import { findTaskInstance } from '../../../store/taskInstances.ts';
 import { onDag } from '../access.ts';

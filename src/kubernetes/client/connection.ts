@@ -26,10 +26,10 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgument } from '../core/errors.ts';
-import type { Connection } from '../core/connection.ts';
-import { validateResourceRequirements } from './pod/quantity.ts';
-import type { ResourceRequirements } from './pod/options.ts';
+import { InvalidArgument } from '../../core/errors.ts';
+import type { Connection } from '../../core/connection.ts';
+import { validateResourceRequirements } from '../pod/quantity.ts';
+import type { ResourceRequirements } from '../pod/options.ts';
 
 /** The connection type name, as in `kubernetes://` URIs and `conn_type`. */
 export const KUBERNETES_CONN_TYPE = 'kubernetes';

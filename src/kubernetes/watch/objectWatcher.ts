@@ -1,11 +1,11 @@
 /**
  * The latest state of one named object of any kind (a Job, a SparkApplication, any custom resource), fed by a
- * list-then-watch on `metadata.name=<name>` (../lifecycle/listWatch.ts: resumes from the last version, re-lists
+ * list-then-watch on `metadata.name=<name>` (listWatch.ts: resumes from the last version, re-lists
  * on 410, retries with backoff). Callers await conditions on it with {@link ObjectWatcher.until} — no polling.
  * The pod lifecycle's `PodWatcher` is the same idea specialised to pods.
  */
 import type { Watch } from '@kubernetes/client-node';
-import { runListWatch } from '../lifecycle/listWatch.ts';
+import { runListWatch } from './listWatch.ts';
 
 /** Any Kubernetes object (only the metadata is read here). */
 export interface KubeObject {

@@ -3,8 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Watch } from '@kubernetes/client-node';
-import { runListWatch } from '../../../src/kubernetes/lifecycle/listWatch.ts';
-import type { Watched } from '../../../src/kubernetes/lifecycle/listWatch.ts';
+import { runListWatch } from '../../../src/kubernetes/watch/listWatch.ts';
+import type { Watched } from '../../../src/kubernetes/watch/listWatch.ts';
 
 type Session = (cb: (type: string, obj: unknown) => void, done: (err: unknown) => void) => void;
 

@@ -15,8 +15,8 @@ import {
   createKubeClients,
   describeRequest,
   isRetryable,
-} from '../../src/kubernetes/index.ts';
-import type { LimiterClock } from '../../src/kubernetes/index.ts';
+} from '../../../src/kubernetes/index.ts';
+import type { LimiterClock } from '../../../src/kubernetes/index.ts';
 
 void describe('retry policy', () => {
   void test('idempotent requests retry 429, 5xx and connection failures; 4xx never', () => {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectionFromUri } from '../../src/store/connections.ts';
-import type { Connection } from '../../src/store/connections.ts';
-import { parseKubernetesConnection, resolveKubeConfig, resolveNamespace } from '../../src/kubernetes/index.ts';
+import { connectionFromUri } from '../../../src/store/connections.ts';
+import type { Connection } from '../../../src/store/connections.ts';
+import { parseKubernetesConnection, resolveKubeConfig, resolveNamespace } from '../../../src/kubernetes/index.ts';
 
 function conn(extra: Record<string, unknown>, connType = 'kubernetes'): Connection {
   return { connId: 'k8s_test', connType, description: null, host: null, schema: null, login: null, password: null, port: null, extra };

@@ -2,7 +2,7 @@
 # CI entry for the Kubernetes integration tests: makes sure the tools are
 # there, builds the control-plane binaries unless cached (first build: see
 # docs/testing.md for the time it takes), then runs `npm run test:k8s`, which
-# starts one test cluster, runs test/k8s/**/*.test.ts against it and stops it.
+# starts one test cluster, runs test/kubernetes/cluster/**/*.test.ts against it and stops it.
 #
 # Needs: Go (>= the go line of k8s/testcluster/*/go.mod), openssl, flock,
 # network access to the Go module proxy on a cold cache, and the npm

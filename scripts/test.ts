@@ -1,6 +1,6 @@
 /**
  * `npm test`: typecheck (the server and the web UI), lint, then every test file under test/ and examples/tests with Node's test runner. The
- * Kubernetes integration tests (test/k8s) run too when a test control plane is available
+ * Kubernetes integration tests (test/kubernetes/cluster) run too when a test control plane is available
  * (CAPSTAN_K8S_TESTS=1, set by scripts/ci-k8s.sh after it builds the cluster binaries); pass
  * `--no-k8s` or set CAPSTAN_K8S_TESTS=0 to skip them. Extra arguments are test files to run alone.
  */
@@ -30,7 +30,7 @@ if (only.length > 0) {
 }
 // Unit and engine tests (everything but the Kubernetes suite, which shares one cluster via a global setup),
 // and the example tests DAG authors copy (examples/tests, written against `capstan/testing`).
-const files = [...globSync('test/**/*.test.ts').filter((f) => !f.startsWith('test/k8s/')), ...globSync('examples/tests/**/*.test.ts')].sort();
+const files = [...globSync('test/**/*.test.ts').filter((f) => !f.startsWith('test/kubernetes/cluster/')), ...globSync('examples/tests/**/*.test.ts')].sort();
 run(process.execPath, ['--test', concurrency, '--test-timeout=600000', ...files]);
 if (noK8s) {
   process.stdout.write('(Kubernetes integration tests skipped: CAPSTAN_K8S_TESTS is not 1; see docs/testing.md)\n');

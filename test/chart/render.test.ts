@@ -239,7 +239,7 @@ void describe('chart: secrets', { skip }, () => {
     assert.equal(Buffer.from(keys['fernet-key'] ?? '', 'base64url').length, 32);
     assert.ok((keys['secret-key'] ?? '').length >= 32);
     // helm template sees no cluster, so lookup finds nothing and every render generates anew; the
-    // server-side test (test/k8s/chartServerSide.test.ts) proves the value is read back from a live Secret.
+    // server-side test (test/kubernetes/cluster/chartServerSide.test.ts) proves the value is read back from a live Secret.
     assert.notEqual(secretData(find(render(), 'Secret', 'rel-capstan-keys'))['fernet-key'], keys['fernet-key']);
     const helpers = readFileSync(join(CHART, 'templates', '_helpers.tpl'), 'utf8');
     assert.match(helpers, /lookup "v1" "Secret" \.root\.Release\.Namespace \.secret/);

@@ -132,7 +132,7 @@ describe('the Capstan image recipe (docker/Dockerfile)', () => {
     }
     assert.ok(inContext(ignore, 'src/cli/main.ts'));
     assert.ok(!inContext(ignore, 'src/cli/x.test.ts'));
-    assert.ok(!inContext(ignore, 'test/k8s/localKubelet.test.ts'));
+    assert.ok(!inContext(ignore, 'test/kubernetes/cluster/localKubelet.test.ts'));
     assert.ok(!inContext(ignore, 'node_modules/kysely/package.json'));
   });
 

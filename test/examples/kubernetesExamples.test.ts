@@ -1,7 +1,7 @@
 /**
  * The KubernetesPodOperator examples (examples/kubernetes/dags): every file imports, every pod task renders a
  * manifest that passes the pod builder's checks, and the manifests contain what the examples say they do.
- * No cluster: test/k8s/kubernetesExamples.test.ts sends the same manifests to an API server.
+ * No cluster: test/kubernetes/cluster/kubernetesExamples.test.ts sends the same manifests to an API server.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -36,7 +36,7 @@ describe('Kubernetes example DAGs', () => {
   });
 
   test('every example file imports, one DAG per seed topic', () => {
-    // The Job, Spark and resource operator examples live in the same folder (tested in test/k8s/resourceExamples.test.ts).
+    // The Job, Spark and resource operator examples live in the same folder (tested in test/kubernetes/cluster/resourceExamples.test.ts).
     assert.deepEqual([...dags.keys()].filter((id) => !/^(job|spark|resource)_/.test(id)).sort(), [
       'k8s_advanced',
       'k8s_anti_patterns',

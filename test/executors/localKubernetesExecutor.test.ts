@@ -2,7 +2,7 @@
  * LocalKubernetesExecutor routing: the kubernetes queue goes to the pod side, everything else to the local
  * side; each side is handed only what it has room for (the rest waits and is handed over on sync); terminate,
  * adoption, start and end reach the right side. The sides here record what they are given; the real pair runs
- * end to end in test/k8s/e2e/executorEndToEnd*.test.ts.
+ * end to end in test/kubernetes/cluster/e2e/executorEndToEnd*.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 // The pods pinned by golden files (test/kubernetes/golden/<name>.yaml): one per parameter group, plus template
-// precedence and the explicit-empty override. test/k8s/client.test.ts sends each to a real API server
+// precedence and the explicit-empty override. test/kubernetes/cluster/client.test.ts sends each to a real API server
 // (server-side dry run) to prove the manifests are valid Kubernetes.
 import { join } from 'node:path';
 import type { BuildPodContext, PodOptions } from '../../src/kubernetes/index.ts';

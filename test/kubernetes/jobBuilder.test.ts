@@ -29,7 +29,7 @@ function buildError(options: JobOptions): string {
   assert.fail('expected the build to fail');
 }
 
-/** The Jobs pinned by golden files; test/k8s/jobOperator.test.ts sends some to a real API server (dry run). */
+/** The Jobs pinned by golden files; test/kubernetes/cluster/jobOperator.test.ts sends some to a real API server (dry run). */
 export const jobGoldenCases: { name: string; options: JobOptions; context?: Partial<BuildPodContext> }[] = [
   { name: 'minimal', options: { image: 'busybox:1.37' } },
   {

@@ -3,7 +3,7 @@
  * answers 404 with the problem shape on every pod route, a cluster named by a missing connection is a 404
  * too, bad pod names are 400s naming the field, and the pod summary of a waiting (ImagePullBackOff) and an
  * OOM-killed container reads their reasons and exit codes. The routes against a real control plane are in
- * test/k8s/apiTryPods.test.ts.
+ * test/kubernetes/cluster/apiTryPods.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

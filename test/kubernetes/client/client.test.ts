@@ -1,7 +1,7 @@
 // The client layer without a cluster: which failures are retried, the backoff, the token bucket (driven by a
 // manual clock), the errors built from API Status objects, and a create against a closed port (refused →
 // retried, since it cannot have reached a server). The same behaviours against a real API server and the fault
-// proxy are in test/k8s/client.test.ts.
+// proxy are in test/kubernetes/cluster/client.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';

@@ -1,5 +1,5 @@
 // doXcomPush needs native sidecars (Kubernetes ≥ 1.29): the pure decision on a served /version, and the per-client
-// cache of the version read (one request per client set). test/k8s/lifecycle.test.ts reads the real server's.
+// cache of the version read (one request per client set). test/kubernetes/cluster/lifecycle.test.ts reads the real server's.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VersionInfo } from '@kubernetes/client-node';

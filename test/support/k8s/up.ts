@@ -2,7 +2,7 @@
 // can be run again and again against it without paying for a start:
 //   node test/support/k8s/up.ts
 //   export CAPSTAN_TEST_CLUSTER=...   (printed below)
-//   node --test test/k8s/smoke.test.ts
+//   node --test test/kubernetes/cluster/smoke.test.ts
 import { join } from 'node:path';
 import { CLUSTER_ENV, startTestCluster } from './cluster.ts';
 

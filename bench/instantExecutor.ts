@@ -4,7 +4,7 @@
  * not task processes.
  */
 import { hostname } from 'node:os';
-import type { TaskLifecycle } from '../src/engine/taskLifecycle.ts';
+import type { TaskLifecycle } from '../src/services/taskLifecycle.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from '../src/executors/types.ts';
 import type { TaskInstanceRow } from '../src/store/schema.ts';
 

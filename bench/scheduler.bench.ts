@@ -24,7 +24,7 @@ import { openMetadataDb, type MetadataDb } from '../src/store/db.ts';
 import type { DialectName } from '../src/store/dialect.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 import { listTaskInstances } from '../src/store/taskInstances.ts';
-import { triggerDagRun } from '../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../src/services/triggerRun.ts';
 import { createTestDatabase, stopPostgres } from '../test/support/postgres.ts';
 import { InstantExecutor } from './instantExecutor.ts';
 

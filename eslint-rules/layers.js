@@ -17,7 +17,7 @@ export const LAYERS = {
   logging: 2, metrics: 2, store: 2,
   sdk: 3, secrets: 3, auth: 3,
   templating: 4, kubernetes: 4,
-  index: 5, dagprocessing: 5, engine: 5,
+  index: 5, dagprocessing: 5, services: 5,
   runtime: 6,
   executors: 7,
   scheduler: 8, triggerer: 8,

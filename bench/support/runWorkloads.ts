@@ -26,7 +26,7 @@ import type * as RolesModule from '../../src/app/roles.ts';
 import type * as DbModule from '../../src/store/db.ts';
 import type * as DagRunsModule from '../../src/store/dagRuns.ts';
 import type * as TaskInstancesModule from '../../src/store/taskInstances.ts';
-import type * as TriggerRunModule from '../../src/engine/triggerRun.ts';
+import type * as TriggerRunModule from '../../src/services/triggerRun.ts';
 import type * as PostgresModule from '../../test/support/postgres.ts';
 
 /** What to run. */
@@ -74,7 +74,7 @@ const { startStandalone } = (await import(src('app/roles.ts'))) as typeof RolesM
 const { openMetadataDb } = (await import(src('store/db.ts'))) as typeof DbModule;
 const { getDagRun } = (await import(src('store/dagRuns.ts'))) as typeof DagRunsModule;
 const { listTaskInstances } = (await import(src('store/taskInstances.ts'))) as typeof TaskInstancesModule;
-const { triggerDagRun } = (await import(src('engine/triggerRun.ts'))) as typeof TriggerRunModule;
+const { triggerDagRun } = (await import(src('services/triggerRun.ts'))) as typeof TriggerRunModule;
 
 const mode = spec.mode ?? 'standalone';
 const home = mkdtempSync(join(tmpdir(), `capstan-bench-${mode}-`));

@@ -5,7 +5,7 @@
  * marks its task instances).
  */
 import { dag, EmptyOperator, type Dag } from '../../src/sdk/index.ts';
-import { markDagRun } from '../../src/engine/mark.ts';
+import { markDagRun } from '../../src/services/mark.ts';
 import { createDagRun } from '../../src/store/dagRuns.ts';
 import { upsertSerializedDag } from '../../src/store/dags.ts';
 import type { MetadataDb } from '../../src/store/db.ts';

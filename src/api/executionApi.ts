@@ -22,8 +22,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { CapstanError } from '../core/errors.ts';
 import type { JsonObject } from '../core/serialized.ts';
-import type { SerializedDagCache } from '../engine/dagCache.ts';
-import type { TaskLifecycle, TryOutcome, TrySuspension } from '../engine/taskLifecycle.ts';
+import type { SerializedDagCache } from '../services/dagCache.ts';
+import type { TaskLifecycle, TryOutcome, TrySuspension } from '../services/taskLifecycle.ts';
 import {
   clearXComs,
   encodeXCom,

@@ -5,9 +5,9 @@
 import type { Logger } from 'pino';
 import type { CapstanConfig } from '../config/index.ts';
 import { createFernet } from '../crypto/index.ts';
-import { SerializedDagCache } from '../engine/dagCache.ts';
-import { EngineEvents } from '../engine/events.ts';
-import { TaskLifecycle } from '../engine/taskLifecycle.ts';
+import { SerializedDagCache } from '../services/dagCache.ts';
+import { EngineEvents } from '../services/events.ts';
+import { TaskLifecycle } from '../services/taskLifecycle.ts';
 import { createMetrics, type CapstanMetrics } from '../metrics/index.ts';
 import { SecretsLookup } from '../secrets/index.ts';
 import { openMetadataDb, type MetadataDb } from '../store/db.ts';

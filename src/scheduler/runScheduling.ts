@@ -5,7 +5,7 @@
  */
 import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
-import type { IndexedDag } from '../engine/dagCache.ts';
+import type { IndexedDag } from '../services/dagCache.ts';
 import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';
 import { tiKey, type RunSnapshot } from './runSnapshot.ts';

@@ -8,10 +8,10 @@
 import type { Logger } from 'pino';
 import { Wakeup } from '../core/async.ts';
 import { isTerminal, type TaskInstanceState } from '../core/states.ts';
-import { RunStartGate } from '../engine/backfill.ts';
-import type { SerializedDagCache } from '../engine/dagCache.ts';
-import type { EngineEvents } from '../engine/events.ts';
-import type { TaskLifecycle } from '../engine/taskLifecycle.ts';
+import { RunStartGate } from '../services/backfill.ts';
+import type { SerializedDagCache } from '../services/dagCache.ts';
+import type { EngineEvents } from '../services/events.ts';
+import type { TaskLifecycle } from '../services/taskLifecycle.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';

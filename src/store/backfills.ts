@@ -1,7 +1,7 @@
 /**
  * Backfill rows (`backfill`) and the date → run links of each (`backfill_dag_run`). The rules — which
  * dates to create, re-run or skip, and when a backfill run may start — are the engine's
- * (engine/backfill.ts); this module only reads and writes the rows.
+ * (services/backfill.ts); this module only reads and writes the rows.
  */
 import { sql } from 'kysely';
 import type { JsonObject } from '../core/serialized.ts';

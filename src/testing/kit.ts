@@ -27,7 +27,7 @@ import { assertNever, InvalidArgument, NotFound } from '../core/errors.ts';
 import { firstInterval, type DataInterval } from '../core/schedule.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
 import type { DagRunType, TaskInstanceState } from '../core/states.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TryOutcome } from '../services/taskLifecycle.ts';
 import { nextDueInterval } from '../scheduler/runCreation.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { connectionEnvName, SecretsLookup, variableEnvName } from '../secrets/index.ts';

@@ -6,12 +6,12 @@
  */
 import { systemClock, type Clock } from '../core/clock.ts';
 import { InvalidArgument } from '../core/errors.ts';
-import { validateConf } from '../engine/triggerRun.ts';
+import { validateConf } from '../services/triggerRun.ts';
 import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TryOutcome } from '../engine/taskLifecycle.ts';
+import type { TryOutcome } from '../services/taskLifecycle.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
 import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
-import { deferralDeadline } from '../engine/taskLifecycle.ts';
+import { deferralDeadline } from '../services/taskLifecycle.ts';
 import { FAIL_METHOD } from '../triggers/signals.ts';
 import { awaitTriggerEvent } from './inProcessTrigger.ts';
 import { manualRunInterval } from '../core/schedule.ts';

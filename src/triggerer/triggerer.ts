@@ -11,7 +11,7 @@ import { Wakeup } from '../core/async.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { CapstanConfig } from '../config/index.ts';
-import type { EngineEvents } from '../engine/events.ts';
+import type { EngineEvents } from '../services/events.ts';
 import { TaskLogAppender } from '../logging/taskLogAppender.ts';
 import type { TaskLogHandler } from '../logging/logHandler.ts';
 import { SecretMasker } from '../secrets/masker.ts';

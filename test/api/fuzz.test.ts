@@ -27,7 +27,7 @@ import { createEngine, type Engine } from '../../src/app/components.ts';
 import { createApiAppFor, createDagProcessor, createScheduler } from '../../src/app/roles.ts';
 import { listen, type RunningServer } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import type { Executor, TaskWorkload } from '../../src/executors/types.ts';
 import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';

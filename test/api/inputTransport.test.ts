@@ -11,7 +11,7 @@ import { createApiAppFor } from '../../src/app/roles.ts';
 import { hostAllowed, httpHygieneOptions, mountHttpHygiene, parseAllowList } from '../../src/api/http/index.ts';
 import { printable } from '../../src/cli/output.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { checkRunId, triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { checkRunId, triggerDagRun } from '../../src/services/triggerRun.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 
 const DAG = `

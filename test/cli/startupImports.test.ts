@@ -31,7 +31,7 @@ function loadedBy(args: string[], extraEnv: Record<string, string> = {}): Promis
   });
 }
 
-const HEAVY = [/\/src\/store\//, /\/src\/config\//, /\/src\/engine\//, /\/src\/kubernetes\//, /\/src\/api\/(?!v2\/client\/)/, /node_modules\/(kysely|pg|yaml|zod|ajv|hono|@hono|@kubernetes)\//];
+const HEAVY = [/\/src\/store\//, /\/src\/config\//, /\/src\/services\//, /\/src\/kubernetes\//, /\/src\/api\/(?!v2\/client\/)/, /node_modules\/(kysely|pg|yaml|zod|ajv|hono|@hono|@kubernetes)\//];
 const heavyIn = (modules: string[]) => modules.filter((m) => HEAVY.some((h) => h.test(m)));
 
 test('--help loads only the command index: no config, database, engine, Kubernetes or HTTP-server code', async () => {
@@ -67,7 +67,7 @@ test('a local dags list loads the store but not the engine, the SDK, ajv or the 
   const r = await loadedBy(['dags', 'list']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.modules.some((m) => m.endsWith('/src/store/dags.ts')));
-  assert.deepEqual(r.modules.filter((m) => /\/src\/(engine|sdk|kubernetes|scheduler)\/|node_modules\/(ajv|hono|@kubernetes)\//.test(m)), []);
+  assert.deepEqual(r.modules.filter((m) => /\/src\/(services|sdk|kubernetes|scheduler)\/|node_modules\/(ajv|hono|@kubernetes)\//.test(m)), []);
 });
 
 /** Modules of npm package `name` among `modules`. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DagDefinitionError, InvalidArgument } from '../../src/core/errors.ts';
 import { validateParamValue } from '../../src/core/params.ts';
-import { validateConf } from '../../src/engine/triggerRun.ts';
+import { validateConf } from '../../src/services/triggerRun.ts';
 import { dag } from '../../src/index.ts';
 
 describe('params', () => {

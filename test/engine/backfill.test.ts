@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiV2Client } from '../../src/api/v2/client/index.ts';
-import { backfillProgress, cancelBackfill, createBackfill, parseBackfillDate, RunStartGate, setBackfillPaused, type BackfillProgress } from '../../src/engine/backfill.ts';
-import { markDagRun } from '../../src/engine/mark.ts';
+import { backfillProgress, cancelBackfill, createBackfill, parseBackfillDate, RunStartGate, setBackfillPaused, type BackfillProgress } from '../../src/services/backfill.ts';
+import { markDagRun } from '../../src/services/mark.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import type { DagRunRow } from '../../src/store/schema.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';

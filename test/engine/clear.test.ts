@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clearTaskInstances, selectClearedTasks } from '../../src/engine/clear.ts';
-import { SerializedDagCache } from '../../src/engine/dagCache.ts';
-import { EngineEvents } from '../../src/engine/events.ts';
-import { TaskLifecycle } from '../../src/engine/taskLifecycle.ts';
+import { clearTaskInstances, selectClearedTasks } from '../../src/services/clear.ts';
+import { SerializedDagCache } from '../../src/services/dagCache.ts';
+import { EngineEvents } from '../../src/services/events.ts';
+import { TaskLifecycle } from '../../src/services/taskLifecycle.ts';
 import type { TaskInstanceState } from '../../src/core/states.ts';
 import { chain, dag, EmptyOperator } from '../../src/sdk/index.ts';
 import { upsertSerializedDag } from '../../src/store/dags.ts';

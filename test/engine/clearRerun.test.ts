@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { clearTaskInstances } from '../../src/services/clear.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
 import { stopPostgres } from '../support/postgres.ts';

@@ -18,7 +18,7 @@ import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import { getSerializedDag } from '../../src/store/dags.ts';
 import { listTaskInstances, listTries } from '../../src/store/taskInstances.ts';
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from '../../src/executors/types.ts';
 import type { TaskInstanceRow } from '../../src/store/schema.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';

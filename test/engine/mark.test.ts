@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { markDagRun, markTaskInstances } from '../../src/engine/mark.ts';
+import { markDagRun, markTaskInstances } from '../../src/services/mark.ts';
 import { AuditLog } from '../../src/store/auditLog.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import { readTaskLog } from '../../src/logging/taskLogReader.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { markTaskInstances } from '../../src/engine/mark.ts';
+import { markTaskInstances } from '../../src/services/mark.ts';
 import type { TaskInstanceState } from '../../src/core/states.ts';
 import { chain, dag, EmptyOperator } from '../../src/sdk/index.ts';
 import { upsertSerializedDag } from '../../src/store/dags.ts';

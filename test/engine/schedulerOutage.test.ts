@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';
 import { getSerializedDag } from '../../src/store/dags.ts';

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { clearTaskInstances } from '../../src/services/clear.ts';
 import { createFernet } from '../../src/crypto/index.ts';
 import type { TaskInstanceRow } from '../../src/store/schema.ts';
 import { listTries } from '../../src/store/taskInstances.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { IndexedDag } from '../../src/engine/dagCache.ts';
+import type { IndexedDag } from '../../src/services/dagCache.ts';
 import { expandMappedTask } from '../../src/scheduler/expansion.ts';
 import { scheduleRun } from '../../src/scheduler/runScheduling.ts';
 import { RunSnapshot } from '../../src/scheduler/runSnapshot.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import { createDagRun, getDagRun, listDagRuns } from '../../src/store/dagRuns.ts';
 import { getSerializedDag } from '../../src/store/dags.ts';
 import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';

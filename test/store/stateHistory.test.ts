@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Migrator } from 'kysely';
-import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { clearTaskInstances } from '../../src/services/clear.ts';
 import { openMetadataDb, type MetadataDb } from '../../src/store/db.ts';
 import type { DialectName } from '../../src/store/dialect.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';

@@ -19,7 +19,7 @@ import { getDagRun } from '../../src/store/dagRuns.ts';
 import { listTaskInstances } from '../../src/store/taskInstances.ts';
 import type { DagRunRow, TaskInstanceRow } from '../../src/store/schema.ts';
 import type { DagRunState } from '../../src/core/states.ts';
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import type { JsonValue } from '../../src/core/serialized.ts';
 import { openFreshDb } from './dialects.ts';
 

@@ -3,7 +3,7 @@
  * by a real bash), and the bundled templating example, triggered with hostile run ids, runs none of the
  * commands they carry while still printing the run id as text.
  */
-import { triggerDagRun } from '../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../src/services/triggerRun.ts';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { clearTaskInstances } from '../../src/services/clear.ts';
 import { SecretsLookup } from '../../src/secrets/index.ts';
 import { dag, getCurrentContext, task } from '../../src/sdk/index.ts';
 import { upsertSerializedDag } from '../../src/store/dags.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pullXCom } from '../../src/store/xcom.ts';
 import { listTries } from '../../src/store/taskInstances.ts';
-import { clearTaskInstances } from '../../src/engine/clear.ts';
+import { clearTaskInstances } from '../../src/services/clear.ts';
 import { triggererHealthReport } from '../../src/triggerer/index.ts';
 import { PoolStore } from '../../src/store/pools.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CapstanError, InvalidArgument } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/serialized.ts';
 import { isTerminal } from '../../core/states.ts';
-import type { ClearRequest, ClearResult } from '../../engine/clear.ts';
+import type { ClearRequest, ClearResult } from '../../services/clear.ts';
 import { printObject, type OutputFormat } from '../output.ts';
 import { remoteTiJson, remoteTryJson, type TaskInstanceJson } from '../views.ts';
 import type { RemoteApi } from './connection.ts';

@@ -8,7 +8,7 @@ import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import { InvalidArgument } from '../../core/errors.ts';
 import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
-import type { SerializedDagCache } from '../../engine/dagCache.ts';
+import type { SerializedDagCache } from '../../services/dagCache.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { MetadataDb } from '../../store/db.ts';
 import { KubernetesExecutor } from './executor.ts';

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
-import type { SerializedDagCache } from '../../engine/dagCache.ts';
+import type { SerializedDagCache } from '../../services/dagCache.ts';
 import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import type { Manifest } from '../../kubernetes/pod/merge.ts';
 import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';

@@ -15,7 +15,7 @@ import { taskLogPath } from '../../../src/logging/taskLog.ts';
 import { binariesAvailable, connectTestCluster, podAnnotations, waitFor } from '../../support/k8s/index.ts';
 import type { TestCluster } from '../../support/k8s/index.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
-import { markTaskInstances } from '../../../src/engine/mark.ts';
+import { markTaskInstances } from '../../../src/services/mark.ts';
 
 const available = await binariesAvailable();
 

@@ -3,7 +3,7 @@
 // deleting the pod, and a triggerer restart mid-pod that neither deletes the pod nor loses the task.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { markTaskInstances } from '../../../src/engine/mark.ts';
+import { markTaskInstances } from '../../../src/services/mark.ts';
 import { binariesAvailable, waitFor } from '../../support/k8s/index.ts';
 import { startDeferrableSetup, type DeferrableSetup } from './podDeferrableSupport.ts';
 

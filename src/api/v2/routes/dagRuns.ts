@@ -6,9 +6,9 @@
 import { z } from '@hono/zod-openapi';
 import { CapstanError } from '../../../core/errors.ts';
 import type { JsonObject } from '../../../core/serialized.ts';
-import { clearTaskInstances } from '../../../engine/clear.ts';
-import { markDagRun, setDagRunNote } from '../../../engine/mark.ts';
-import { confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../engine/triggerRun.ts';
+import { clearTaskInstances } from '../../../services/clear.ts';
+import { markDagRun, setDagRunNote } from '../../../services/mark.ts';
+import { confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../services/triggerRun.ts';
 import { AuditLog } from '../../../store/auditLog.ts';
 import { getSerializedDag } from '../../../store/dags.ts';
 import { deleteDagRun, findDagRun, getDagRun } from '../../../store/dagRuns.ts';

@@ -5,9 +5,9 @@
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../core/errors.ts';
-import { explainTaskInstance } from '../../../engine/dependencies.ts';
-import { clearTaskInstances } from '../../../engine/clear.ts';
-import { markTaskInstances, setTaskInstanceNote } from '../../../engine/mark.ts';
+import { explainTaskInstance } from '../../../services/dependencies.ts';
+import { clearTaskInstances } from '../../../services/clear.ts';
+import { markTaskInstances, setTaskInstanceNote } from '../../../services/mark.ts';
 import { getSerializedDag } from '../../../store/dags.ts';
 import { getDagRun } from '../../../store/dagRuns.ts';
 import { loadRenderedFields } from '../../../store/renderedFields.ts';

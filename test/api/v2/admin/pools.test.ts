@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { markDagRun } from '../../../../src/engine/mark.ts';
+import { markDagRun } from '../../../../src/services/mark.ts';
 import { startTestEngine, type TestEngine } from '../../../support/engine.ts';
 import { roleClients, type RoleClients } from './support.ts';
 

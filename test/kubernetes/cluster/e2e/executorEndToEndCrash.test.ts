@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binariesAvailable, connectTestCluster } from '../../../support/k8s/index.ts';
 import type { TestCluster } from '../../../support/k8s/index.ts';
-import { triggerDagRun } from '../../../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../../../src/services/triggerRun.ts';
 import { pollUntil, startRole, type RoleProcess } from '../../../support/roles.ts';
 import { assertEveryTaskExactlyOnce, describeScenario, executions, setUpScenario, type Scenario } from './executorEndToEndSupport.ts';
 

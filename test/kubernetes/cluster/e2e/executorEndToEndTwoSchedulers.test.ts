@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binariesAvailable, connectTestCluster } from '../../../support/k8s/index.ts';
 import type { TestCluster } from '../../../support/k8s/index.ts';
-import { triggerDagRun } from '../../../../src/engine/triggerRun.ts';
+import { triggerDagRun } from '../../../../src/services/triggerRun.ts';
 import { createTestDatabase, stopPostgres, type TestDatabase } from '../../../support/postgres.ts';
 import { startRole, type RoleProcess } from '../../../support/roles.ts';
 import { assertEveryTaskExactlyOnce, setUpScenario, type Scenario } from './executorEndToEndSupport.ts';

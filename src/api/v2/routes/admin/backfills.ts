@@ -1,6 +1,6 @@
 /**
  * Backfills (Airflow 3's `/backfills`): create (and plan with a dry run), list, get with progress, pause,
- * unpause, cancel — all through src/engine/backfill.ts, which records its own audit entries. The DAG is
+ * unpause, cancel — all through src/services/backfill.ts, which records its own audit entries. The DAG is
  * named in the body or found from the backfill, so the caller's DAG grants are checked here.
  */
 import { z } from '@hono/zod-openapi';
@@ -19,7 +19,7 @@ import {
   type BackfillInfo,
   type BackfillPlanEntry,
   type ReprocessBehavior,
-} from '../../../../engine/backfill.ts';
+} from '../../../../services/backfill.ts';
 import { confSchema, InvalidField } from '../../../http/index.ts';
 import { can } from '../../access.ts';
 import type { V2Deps } from '../../deps.ts';

@@ -2,12 +2,12 @@
  * Connections (Airflow 3's `/connections` in camelCase): list, create, get, patch, delete, and "test". Secrets
  * are write-only: `password` is answered as `***` (or null when there is none) and secret-named `extra`
  * fields as `***`; a patch without `password`, or with `***`, keeps the stored one. The test action is off
- * unless `api.testConnection` is set (404 until then; it reaches out from the API server; see src/engine/connectionTest.ts
+ * unless `api.testConnection` is set (404 until then; it reaches out from the API server; see src/services/connectionTest.ts
  * for what each type checks).
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../../core/errors.ts';
-import { testConnection } from '../../../../engine/connectionTest.ts';
+import { testConnection } from '../../../../services/connectionTest.ts';
 import { CONNECTION_SORT_FIELDS, MAX_CONN_ID_LENGTH, normalizeConnType, type Connection, type ConnectionPatch } from '../../../../store/connections.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';

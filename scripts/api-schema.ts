@@ -1,6 +1,6 @@
 /**
  * Writes the API v2's OpenAPI document (docs/api/openapi.json) and the TypeScript types generated from it
- * by openapi-typescript (src/api/v2/client/schema.d.ts for the server's tests and the remote CLI,
+ * by openapi-typescript (src/api/public/v2/client/schema.d.ts for the server's tests and the remote CLI,
  * ui/src/api/schema.d.ts for the web UI's openapi-fetch client). test/api/v2/openapiDocument.test.ts fails
  * when any of them differs from what the routes generate.
  *

@@ -4,7 +4,7 @@
  * here, not in src/, because openapi-typescript is a development dependency (the image ships none).
  */
 import openapiTS, { astToString } from 'openapi-typescript';
-import { v2OpenApiDocument } from '../src/api/v2/index.ts';
+import { v2OpenApiDocument } from '../src/api/public/v2/index.ts';
 
 /** Repository path → content. */
 export async function apiSchemaFiles(): Promise<Record<string, string>> {
@@ -15,7 +15,7 @@ export async function apiSchemaFiles(): Promise<Record<string, string>> {
   const types = header + astToString(ast);
   return {
     'docs/api/openapi.json': json,
-    'src/api/v2/client/schema.d.ts': types,
+    'src/api/public/v2/client/schema.d.ts': types,
     'ui/src/api/schema.d.ts': types,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The API server: `/health`, `/metrics`, the Execution API for task processes, the public REST API
- * (`/api/v2`; the removed `/api/v1` answers 410 Gone) and the web UI's files, on one Hono app served by
+ * The API server: `/health`, `/metrics`, the Execution API for task processes (`execution/`), the public REST API
+ * (`public/`: `/api/v2`; the removed `/api/v1` answers 410 Gone) and the web UI's files, on one Hono app served by
  * Node's HTTP server. Every request passes the transport rules (`http/`: Host, Origin, JSON-only bounded
  * bodies, security headers, JSON 404/405) and then authentication (`auth/`).
  */
@@ -8,10 +8,9 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import type { Histogram, Registry } from 'prom-client';
-import { executionApi, type ExecutionApiDeps } from './executionApi.ts';
+import { executionApi, type ExecutionApiDeps } from './execution/index.ts';
 import type { HealthReport } from './health.ts';
-import { v1RemovedApi, V1_PREFIX } from './v1Removed.ts';
-import { v2Api, V2_PREFIX, type V2Deps } from './v2/index.ts';
+import { v1RemovedApi, V1_PREFIX, v2Api, V2_PREFIX, type V2Deps } from './public/index.ts';
 import { mountAuth, type ApiEnv, type MountAuthDeps } from './auth/index.ts';
 import { mountHttpHygiene, type HttpHygieneOptions } from './http/index.ts';
 import { mountWebUi, type WebUiOptions } from './ui/index.ts';

@@ -3,7 +3,7 @@
  * API server: local rows go through src/api/views.ts, `/api/v2` bodies are mapped here to the same shapes, so
  * `--output json` does not depend on where the command ran (checked by test/cli/remote.test.ts).
  */
-import type { components } from '../api/v2/client/index.ts';
+import type { components } from '../api/public/v2/client/index.ts';
 import type { dagJson, runJson, tiJson } from '../api/views.ts';
 
 type Schemas = components['schemas'];
@@ -15,7 +15,7 @@ export type RunJson = ReturnType<typeof runJson>;
 export type TaskInstanceJson = ReturnType<typeof tiJson>;
 /**
  * One try of a task instance (`tasks state --output json`): the API's TaskInstanceTry. A local command maps
- * its stored tries with the API's own `tryView` (src/api/v2/schemas/runs.ts), so the shape has one home.
+ * its stored tries with the API's own `tryView` (src/api/public/v2/schemas/runs.ts), so the shape has one home.
  */
 export type TryJson = Schemas['TaskInstanceTry'];
 

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import type { z } from '@hono/zod-openapi';
 import { ROUTE_PERMISSIONS, splitRoute } from '../../src/api/auth/index.ts';
 import { AccessTokenSchema, ApiTokenCreatedSchema, AuthProvidersSchema, MeSchema, OwnApiTokensSchema, SessionSchema } from '../../src/api/auth/authSchemas.ts';
-import { apiV2Client } from '../../src/api/v2/client/index.ts';
-import { v2OpenApiDocument } from '../../src/api/v2/index.ts';
-import { ApiTokenSchema } from '../../src/api/v2/schemas/users.ts';
+import { apiV2Client } from '../../src/api/public/v2/client/index.ts';
+import { v2OpenApiDocument } from '../../src/api/public/v2/index.ts';
+import { ApiTokenSchema } from '../../src/api/public/v2/schemas/users.ts';
 import { startTestEngine, TEST_ADMIN_PASSWORD, type TestEngine } from '../support/engine.ts';
 
 /** `value` parsed by `schema` with no unknown field at the top level. */

@@ -31,7 +31,7 @@ function loadedBy(args: string[], extraEnv: Record<string, string> = {}): Promis
   });
 }
 
-const HEAVY = [/\/src\/store\//, /\/src\/config\//, /\/src\/services\//, /\/src\/kubernetes\//, /\/src\/api\/(?!v2\/client\/)/, /node_modules\/(kysely|pg|yaml|zod|ajv|hono|@hono|@kubernetes)\//];
+const HEAVY = [/\/src\/store\//, /\/src\/config\//, /\/src\/services\//, /\/src\/kubernetes\//, /\/src\/api\/(?!public\/v2\/client\/)/, /node_modules\/(kysely|pg|yaml|zod|ajv|hono|@hono|@kubernetes)\//];
 const heavyIn = (modules: string[]) => modules.filter((m) => HEAVY.some((h) => h.test(m)));
 
 test('--help loads only the command index: no config, database, engine, Kubernetes or HTTP-server code', async () => {
@@ -56,7 +56,7 @@ test('a remote command loads the API client, not config, database, engine, Kuber
     const r = await loadedBy([...args, '--api-url', 'http://127.0.0.1:9']);
     assert.equal(r.code, 1, `capstan ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /cannot reach the Capstan API server at http:\/\/127\.0\.0\.1:9/);
-    assert.ok(r.modules.some((m) => m.endsWith('/src/api/v2/client/index.ts')));
+    assert.ok(r.modules.some((m) => m.endsWith('/src/api/public/v2/client/index.ts')));
     assert.deepEqual(heavyIn(r.modules), [], `capstan ${args.join(' ')}`);
   }
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiV2Client } from '../../src/api/v2/client/index.ts';
+import { apiV2Client } from '../../src/api/public/v2/client/index.ts';
 import { backfillProgress, cancelBackfill, createBackfill, parseBackfillDate, RunStartGate, setBackfillPaused, type BackfillProgress } from '../../src/services/backfill.ts';
 import { markDagRun } from '../../src/services/mark.ts';
 import { getDagRun } from '../../src/store/dagRuns.ts';

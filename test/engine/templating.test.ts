@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { apiV2Client } from '../../src/api/v2/client/index.ts';
+import { apiV2Client } from '../../src/api/public/v2/client/index.ts';
 import { createFernet } from '../../src/crypto/index.ts';
 import { listDagRuns } from '../../src/store/dagRuns.ts';
 import { ConnectionStore, connectionFromUri } from '../../src/store/connections.ts';

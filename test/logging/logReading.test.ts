@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { apiV2Client, type ApiV2Client } from '../../src/api/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client } from '../../src/api/public/v2/client/index.ts';
 import { createFernet } from '../../src/crypto/index.ts';
 import { ConnectionStore, connectionFromUri } from '../../src/store/connections.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';

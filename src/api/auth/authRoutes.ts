@@ -19,7 +19,7 @@ import { NotFound } from '../../core/errors.ts';
 import type { AuditLog } from '../../store/auditLog.ts';
 import type { UserInfo } from '../../store/users.ts';
 import { errorResponse } from '../errors.ts';
-import { tokenView, userView } from '../v2/schemas/users.ts';
+import { tokenView, userView } from '../public/v2/schemas/users.ts';
 import { CSRF_COOKIE, SESSION_COOKIE, type ApiEnv } from './authMiddleware.ts';
 import { ApiTokenCreateSchema, CredentialsSchema, type AccessTokenSchema, type ApiTokenCreatedSchema, type MeSchema, type OwnApiTokensSchema, type SessionSchema } from './authSchemas.ts';
 import { readBody } from './body.ts';

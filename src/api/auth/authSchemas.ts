@@ -1,14 +1,14 @@
 /**
  * The schemas of `/auth` (sign-in, who am I, one's own API tokens, single sign-on), which both validate its
  * requests (`authRoutes.ts`, `oidcRoutes.ts`) and describe its operations in the API's OpenAPI document
- * ({@link AUTH_OPERATIONS}, added by `src/api/v2/document.ts` with the server root as their server, since
+ * ({@link AUTH_OPERATIONS}, added by `src/api/public/v2/document.ts` with the server root as their server, since
  * `/auth` is not under `/api/v2`). Which of them need a signed-in caller is the permission table's to say;
  * the descriptions repeat it (`security: []` on the public ones) and a test checks the two agree.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { BUILTIN_ROLES } from '../../auth/permissions.ts';
-import { ErrorSchema } from '../v2/schemas/common.ts';
-import { ApiTokenSchema, UserSchema } from '../v2/schemas/users.ts';
+import { ErrorSchema } from '../public/v2/schemas/common.ts';
+import { ApiTokenSchema, UserSchema } from '../public/v2/schemas/users.ts';
 
 const BuiltinRoleSchema = z.enum(BUILTIN_ROLES as unknown as [string, ...string[]]);
 

@@ -5,8 +5,8 @@
  */
 import { TrieRouter } from 'hono/router/trie-router';
 import type { Action, Resource } from '../../auth/permissions.ts';
-import { v1RemovedRoutePermissions } from '../v1Removed.ts';
-import { v2RoutePermissions } from '../v2/index.ts';
+import { v1RemovedRoutePermissions } from '../public/v1Removed.ts';
+import { v2RoutePermissions } from '../public/v2/index.ts';
 
 /** What a route requires. */
 export type RouteAccess =
@@ -56,7 +56,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteAccess>> = {
   // /api/v1 was removed: every method answers 410 Gone with its v2 successor, signed in or not.
   ...v1RemovedRoutePermissions(),
 
-  // Every /api/v2 route, from the permission each route declares beside its definition (src/api/v2/routes).
+  // Every /api/v2 route, from the permission each route declares beside its definition (src/api/public/v2/routes).
   ...v2RoutePermissions(),
 
   'POST /execution/v1/task-instances/:id/start': TASK,

@@ -20,10 +20,10 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { CapstanError } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
-import type { SerializedDagCache } from '../services/dagCache.ts';
-import type { TaskLifecycle, TryOutcome, TrySuspension } from '../services/taskLifecycle.ts';
+import { CapstanError } from '../../core/errors.ts';
+import type { JsonObject } from '../../core/serialized.ts';
+import type { SerializedDagCache } from '../../services/dagCache.ts';
+import type { TaskLifecycle, TryOutcome, TrySuspension } from '../../services/taskLifecycle.ts';
 import {
   clearXComs,
   encodeXCom,
@@ -39,14 +39,14 @@ import {
   tryStartDate,
   type MetadataDb,
   type TaskInstanceRow,
-} from '../store/index.ts';
-import { resolveParams } from '../scheduler/params.ts';
-import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../secrets/index.ts';
+} from '../../store/index.ts';
+import { resolveParams } from '../../scheduler/params.ts';
+import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../../secrets/index.ts';
 import type { TaskRunContext } from './executionTypes.ts';
-import type { TaskTokenClaims, TaskTokenIssuer } from '../auth/taskToken.ts';
-import { errorResponse } from './errors.ts';
-import { TaskLogGapError, type TaskLogHandler } from '../logging/logHandler.ts';
-import type { TaskLogKey } from '../logging/taskLog.ts';
+import type { TaskTokenClaims, TaskTokenIssuer } from '../../auth/taskToken.ts';
+import { errorResponse } from '../errors.ts';
+import { TaskLogGapError, type TaskLogHandler } from '../../logging/logHandler.ts';
+import type { TaskLogKey } from '../../logging/taskLog.ts';
 
 /** Largest log chunk one request may ship; shippers send longer logs in several chunks. */
 export const MAX_LOG_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -10,9 +10,9 @@
  * // Link: </api/v2/dags>; rel="successor-version", </api/v2/docs>; rel="help"
  */
 import { Hono } from 'hono';
-import { CapstanError } from '../core/errors.ts';
-import type { RouteAccess } from './auth/routePermissions.ts';
-import { errorResponse } from './errors.ts';
+import { CapstanError } from '../../core/errors.ts';
+import type { RouteAccess } from '../auth/routePermissions.ts';
+import { errorResponse } from '../errors.ts';
 
 /** Where the removed API was mounted. */
 export const V1_PREFIX = '/api/v1';

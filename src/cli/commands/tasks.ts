@@ -45,7 +45,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
       if (ctx.output === 'json') {
         // The API's own view of a try (loaded only here: it brings the API's schemas).
-        const { tryView } = await import('../../api/v2/schemas/runs.ts');
+        const { tryView } = await import('../../api/public/v2/schemas/runs.ts');
         printObject({ ...tiJson(ti), tries: (await listTries(m, ti.id)).map(tryView) }, 'json');
         return;
       }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiV2Client, type ApiV2Client } from '../../../src/api/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client } from '../../../src/api/public/v2/client/index.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const dagFile = (dagId: string, o: { tags?: string[]; owner?: string } = {}) => `

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROUTE_PERMISSIONS } from '../../../src/api/auth/index.ts';
 import { apiSchemaFiles } from '../../../scripts/apiSchemaFiles.ts';
-import { V2_PREFIX, V2_ROUTES, v2OpenApiDocument } from '../../../src/api/v2/index.ts';
+import { V2_PREFIX, V2_ROUTES, v2OpenApiDocument } from '../../../src/api/public/v2/index.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { apiV2Client, type ApiV2Client } from '../../../src/api/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client } from '../../../src/api/public/v2/client/index.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const marker = join(mkdtempSync(join(tmpdir(), 'capstan-tries-')), 'second-try');

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { apiV2Client, type ApiV2Client } from '../../../src/api/v2/client/index.ts';
-import { podSummaryView } from '../../../src/api/v2/schemas/pods.ts';
+import { apiV2Client, type ApiV2Client } from '../../../src/api/public/v2/client/index.ts';
+import { podSummaryView } from '../../../src/api/public/v2/schemas/pods.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const DAG = `

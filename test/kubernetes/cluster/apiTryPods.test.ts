@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { apiV2Client, type ApiV2Client } from '../../../src/api/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client } from '../../../src/api/public/v2/client/index.ts';
 import { ConnectionStore } from '../../../src/store/connections.ts';
 import { createFernet } from '../../../src/crypto/index.ts';
 import { binariesAvailable, connectTestCluster, podAnnotations } from '../../support/k8s/index.ts';

@@ -1,10 +1,10 @@
 /** What the v2 routes are given: the store, the clock, wake-ups, logs and input limits. */
-import type { EngineEvents } from '../../services/events.ts';
+import type { EngineEvents } from '../../../services/events.ts';
 import type { ChangeSignal } from './sse.ts';
-import type { TaskLogHandler } from '../../logging/logHandler.ts';
-import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
-import type { MetadataDb } from '../../store/db.ts';
-import type { TryPodReader } from '../../executors/kubernetes/tryPods.ts';
+import type { TaskLogHandler } from '../../../logging/logHandler.ts';
+import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';
+import type { MetadataDb } from '../../../store/db.ts';
+import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';
 
 export interface V2Limits {

@@ -5,7 +5,7 @@
  * I, own tokens), which is served at the server root: those paths carry their own `servers` entry.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { AUTH_OPERATIONS } from '../auth/authSchemas.ts';
+import { AUTH_OPERATIONS } from '../../auth/authSchemas.ts';
 import type { AnyRoute } from './route.ts';
 
 /** The document's `info` and servers. */

@@ -10,9 +10,9 @@
  * app.route('/api/v2', v2Api({ db, now, limits }));
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { ApiEnv } from '../auth/authMiddleware.ts';
-import type { RouteAccess } from '../auth/routePermissions.ts';
-import { errorResponse } from '../errors.ts';
+import type { ApiEnv } from '../../auth/authMiddleware.ts';
+import type { RouteAccess } from '../../auth/routePermissions.ts';
+import { errorResponse } from '../../errors.ts';
 import { SIGNED_IN } from './access.ts';
 import type { V2Deps } from './deps.ts';
 import { openApiDocument, type OpenApiDocument } from './document.ts';

@@ -8,7 +8,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { DEFAULT_PAGE_LIMIT, InvalidField, MAX_PAGE_LIMIT, parseInput, readJsonBody } from '../http/index.ts';
+import { DEFAULT_PAGE_LIMIT, InvalidField, MAX_PAGE_LIMIT, parseInput, readJsonBody } from '../../http/index.ts';
 
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT };
 

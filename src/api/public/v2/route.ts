@@ -16,8 +16,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ApiEnv } from '../auth/authMiddleware.ts';
-import type { RouteAccess } from '../auth/routePermissions.ts';
+import type { ApiEnv } from '../../auth/authMiddleware.ts';
+import type { RouteAccess } from '../../auth/routePermissions.ts';
 import type { V2Deps } from './deps.ts';
 import { readBody, readParams, readQuery } from './input.ts';
 import { ErrorSchema } from './schemas/common.ts';

@@ -2,7 +2,7 @@
  * For the admin resource tests: a test engine with one signed-in client per built-in role (Viewer, User,
  * Op, Admin), each a real user with a personal API token, talking to the server through the typed client.
  */
-import { apiV2Client, type ApiV2Client } from '../../../../src/api/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client } from '../../../../src/api/public/v2/client/index.ts';
 import type { BuiltinRole } from '../../../../src/auth/permissions.ts';
 import type { TestEngine } from '../../../support/engine.ts';
 

@@ -2,11 +2,11 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { z } from '@hono/zod-openapi';
-import { visibleDagIds } from '../../../auth/dagGrants.ts';
-import { NotFound } from '../../../core/errors.ts';
-import type { SerializedDag, SerializedTask } from '../../../core/serialized.ts';
-import { getDag, getDagFileParse, getSerializedDag } from '../../../store/dags.ts';
-import { runCountsByDagAndState } from '../../../store/runSearch.ts';
+import { visibleDagIds } from '../../../../auth/dagGrants.ts';
+import { NotFound } from '../../../../core/errors.ts';
+import type { SerializedDag, SerializedTask } from '../../../../core/serialized.ts';
+import { getDag, getDagFileParse, getSerializedDag } from '../../../../store/dags.ts';
+import { runCountsByDagAndState } from '../../../../store/runSearch.ts';
 import { can, onDag } from '../access.ts';
 import { listQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

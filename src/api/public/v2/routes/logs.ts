@@ -5,13 +5,13 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { NotFound } from '../../../core/errors.ts';
-import { isTerminal } from '../../../core/states.ts';
-import type { TaskLogKey } from '../../../logging/taskLog.ts';
-import { readTryLog, type TryLogChunk } from '../../../logging/tryLog.ts';
-import { findTaskInstance } from '../../../store/taskInstances.ts';
-import type { TaskInstanceRow } from '../../../store/schema.ts';
-import { InvalidField } from '../../http/index.ts';
+import { NotFound } from '../../../../core/errors.ts';
+import { isTerminal } from '../../../../core/states.ts';
+import type { TaskLogKey } from '../../../../logging/taskLog.ts';
+import { readTryLog, type TryLogChunk } from '../../../../logging/tryLog.ts';
+import { findTaskInstance } from '../../../../store/taskInstances.ts';
+import type { TaskInstanceRow } from '../../../../store/schema.ts';
+import { InvalidField } from '../../../http/index.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';

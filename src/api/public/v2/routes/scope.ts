@@ -1,9 +1,9 @@
 /** What a `{dagId}` (or `~`) in a list route's path covers for this caller. */
 import type { Context } from 'hono';
-import { visibleDagIds } from '../../../auth/dagGrants.ts';
-import { actorName } from '../../../auth/permissions.ts';
-import { getDag } from '../../../store/dags.ts';
-import type { ApiEnv } from '../../auth/authMiddleware.ts';
+import { visibleDagIds } from '../../../../auth/dagGrants.ts';
+import { actorName } from '../../../../auth/permissions.ts';
+import { getDag } from '../../../../store/dags.ts';
+import type { ApiEnv } from '../../../auth/authMiddleware.ts';
 import type { V2Deps } from '../deps.ts';
 
 /**

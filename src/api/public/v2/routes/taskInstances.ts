@@ -4,16 +4,16 @@
  * "why is this not running", and rendered template fields (tries and state moves: tries.ts).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../core/errors.ts';
-import { explainTaskInstance } from '../../../services/dependencies.ts';
-import { clearTaskInstances } from '../../../services/clear.ts';
-import { markTaskInstances, setTaskInstanceNote } from '../../../services/mark.ts';
-import { getSerializedDag } from '../../../store/dags.ts';
-import { getDagRun } from '../../../store/dagRuns.ts';
-import { loadRenderedFields } from '../../../store/renderedFields.ts';
-import { searchTaskInstances, TI_SORT_FIELDS, type TiSearch } from '../../../store/runSearch.ts';
-import { findTaskInstance } from '../../../store/taskInstances.ts';
-import { tiDependencyFacts } from '../../../store/tiDependencyFacts.ts';
+import { NotFound } from '../../../../core/errors.ts';
+import { explainTaskInstance } from '../../../../services/dependencies.ts';
+import { clearTaskInstances } from '../../../../services/clear.ts';
+import { markTaskInstances, setTaskInstanceNote } from '../../../../services/mark.ts';
+import { getSerializedDag } from '../../../../store/dags.ts';
+import { getDagRun } from '../../../../store/dagRuns.ts';
+import { loadRenderedFields } from '../../../../store/renderedFields.ts';
+import { searchTaskInstances, TI_SORT_FIELDS, type TiSearch } from '../../../../store/runSearch.ts';
+import { findTaskInstance } from '../../../../store/taskInstances.ts';
+import { tiDependencyFacts } from '../../../../store/tiDependencyFacts.ts';
 import { onDag, onDagAudited } from '../access.ts';
 import { dateQuery, intQuery, listQuery, orderByQuery, pageQuery, searchQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

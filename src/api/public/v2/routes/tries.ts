@@ -4,10 +4,10 @@
  * state move, with who moved it and why).
  */
 import { z } from '@hono/zod-openapi';
-import { FAILURE_KINDS } from '../../../core/failureReason.ts';
-import { pageTaskInstanceHistory } from '../../../store/taskInstanceHistoryPage.ts';
-import { findTaskInstance, listTries } from '../../../store/taskInstances.ts';
-import type { TaskInstanceHistoryRow } from '../../../store/schema.ts';
+import { FAILURE_KINDS } from '../../../../core/failureReason.ts';
+import { pageTaskInstanceHistory } from '../../../../store/taskInstanceHistoryPage.ts';
+import { findTaskInstance, listTries } from '../../../../store/taskInstances.ts';
+import type { TaskInstanceHistoryRow } from '../../../../store/schema.ts';
 import { onDag } from '../access.ts';
 import { intQuery, orderByQuery, pageQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

@@ -8,11 +8,11 @@
 import { z } from '@hono/zod-openapi';
 import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
-import { CapstanError, NotFound } from '../../../core/errors.ts';
-import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
-import { KubernetesApiError } from '../../../kubernetes/client/errors.ts';
-import type { TaskLogKey } from '../../../logging/taskLog.ts';
-import { findTaskInstance } from '../../../store/taskInstances.ts';
+import { CapstanError, NotFound } from '../../../../core/errors.ts';
+import type { TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
+import { KubernetesApiError } from '../../../../kubernetes/client/errors.ts';
+import type { TaskLogKey } from '../../../../logging/taskLog.ts';
+import { findTaskInstance } from '../../../../store/taskInstances.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';

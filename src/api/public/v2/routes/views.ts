@@ -4,12 +4,12 @@
  * groups from dotted task ids, optionally one run's states). Each is two or three queries at any size.
  */
 import { z } from '@hono/zod-openapi';
-import type { SerializedDag } from '../../../core/serialized.ts';
-import type { TaskInstanceState } from '../../../core/states.ts';
-import { getSerializedDag } from '../../../store/dags.ts';
-import { getDagRun } from '../../../store/dagRuns.ts';
-import type { DagRunRow } from '../../../store/schema.ts';
-import { gridCells, latestRuns, mappedCells, type GridCell } from '../../../store/gridData.ts';
+import type { SerializedDag } from '../../../../core/serialized.ts';
+import type { TaskInstanceState } from '../../../../core/states.ts';
+import { getSerializedDag } from '../../../../store/dags.ts';
+import { getDagRun } from '../../../../store/dagRuns.ts';
+import type { DagRunRow } from '../../../../store/schema.ts';
+import { gridCells, latestRuns, mappedCells, type GridCell } from '../../../../store/gridData.ts';
 import { onDag } from '../access.ts';
 import { intQuery, listQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

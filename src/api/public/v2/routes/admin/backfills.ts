@@ -4,8 +4,8 @@
  * named in the body or found from the backfill, so the caller's DAG grants are checked here.
  */
 import { z } from '@hono/zod-openapi';
-import type { RouteAccess } from '../../../auth/routePermissions.ts';
-import type { JsonObject } from '../../../../core/serialized.ts';
+import type { RouteAccess } from '../../../../auth/routePermissions.ts';
+import type { JsonObject } from '../../../../../core/serialized.ts';
 import {
   backfillProgress,
   BACKFILL_SORT_FIELDS,
@@ -19,8 +19,8 @@ import {
   type BackfillInfo,
   type BackfillPlanEntry,
   type ReprocessBehavior,
-} from '../../../../services/backfill.ts';
-import { confSchema, InvalidField } from '../../../http/index.ts';
+} from '../../../../../services/backfill.ts';
+import { confSchema, InvalidField } from '../../../../http/index.ts';
 import { can } from '../../access.ts';
 import type { V2Deps } from '../../deps.ts';
 import { boolQuery, intQuery, orderByQuery, pageQuery } from '../../input.ts';

@@ -1,11 +1,11 @@
 /** Pieces shared by the admin route files: timestamps, who acted, DAG grants checked on ids from a body. */
 import type { Context } from 'hono';
-import { visibleDagIds } from '../../../../auth/dagGrants.ts';
-import { actorName, dagAccess, dagAccessPermits, type Action } from '../../../../auth/permissions.ts';
-import { CapstanError } from '../../../../core/errors.ts';
-import { dagAccessFacts } from '../../../../store/dagAccess.ts';
-import type { MetadataDb } from '../../../../store/db.ts';
-import type { ApiEnv } from '../../../auth/authMiddleware.ts';
+import { visibleDagIds } from '../../../../../auth/dagGrants.ts';
+import { actorName, dagAccess, dagAccessPermits, type Action } from '../../../../../auth/permissions.ts';
+import { CapstanError } from '../../../../../core/errors.ts';
+import { dagAccessFacts } from '../../../../../store/dagAccess.ts';
+import type { MetadataDb } from '../../../../../store/db.ts';
+import type { ApiEnv } from '../../../../auth/authMiddleware.ts';
 
 /** Epoch ms as ISO 8601 (UTC), null kept. */
 export const iso = (v: number | null): string | null => (v === null ? null : new Date(v).toISOString());

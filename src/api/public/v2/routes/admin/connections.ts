@@ -6,9 +6,9 @@
  * for what each type checks).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../core/errors.ts';
-import { testConnection } from '../../../../services/connectionTest.ts';
-import { CONNECTION_SORT_FIELDS, MAX_CONN_ID_LENGTH, normalizeConnType, type Connection, type ConnectionPatch } from '../../../../store/connections.ts';
+import { NotFound } from '../../../../../core/errors.ts';
+import { testConnection } from '../../../../../services/connectionTest.ts';
+import { CONNECTION_SORT_FIELDS, MAX_CONN_ID_LENGTH, normalizeConnType, type Connection, type ConnectionPatch } from '../../../../../store/connections.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -1,9 +1,9 @@
 /** What the admin routes need beyond {@link V2Deps}: the auth service, the secret stores, and the options they read. */
-import type { AuthService } from '../../../../auth/authService.ts';
-import type { CapstanConfig } from '../../../../config/index.ts';
-import { CapstanError } from '../../../../core/errors.ts';
-import type { ConnectionStore } from '../../../../store/connections.ts';
-import type { VariableStore } from '../../../../store/variables.ts';
+import type { AuthService } from '../../../../../auth/authService.ts';
+import type { CapstanConfig } from '../../../../../config/index.ts';
+import { CapstanError } from '../../../../../core/errors.ts';
+import type { ConnectionStore } from '../../../../../store/connections.ts';
+import type { VariableStore } from '../../../../../store/variables.ts';
 
 export interface AdminDeps {
   /** Users, roles and API tokens. */

@@ -5,9 +5,9 @@
  * of its DAGs only.
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../core/errors.ts';
-import type { AuditEntry } from '../../../../store/auditLog.ts';
-import { AuditLog } from '../../../../store/auditLog.ts';
+import { NotFound } from '../../../../../core/errors.ts';
+import type { AuditEntry } from '../../../../../store/auditLog.ts';
+import { AuditLog } from '../../../../../store/auditLog.ts';
 import { can } from '../../access.ts';
 import { dateQuery, intQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -4,11 +4,11 @@
  * secrets redacted as `capstan config list` shows them, and only when `api.exposeConfig` is on).
  */
 import { z } from '@hono/zod-openapi';
-import { describeConfig, type CapstanConfig } from '../../../../config/index.ts';
-import { SECTION_NAMES, type SectionName } from '../../../../config/defaults.ts';
-import { NotFound } from '../../../../core/errors.ts';
-import { isJobAlive, JOB_SORT_FIELDS, JobRegistry, type Job, type JobState } from '../../../../store/jobs.ts';
-import { componentHealthReport, type HealthThresholds } from '../../../health.ts';
+import { describeConfig, type CapstanConfig } from '../../../../../config/index.ts';
+import { SECTION_NAMES, type SectionName } from '../../../../../config/defaults.ts';
+import { NotFound } from '../../../../../core/errors.ts';
+import { isJobAlive, JOB_SORT_FIELDS, JobRegistry, type Job, type JobState } from '../../../../../store/jobs.ts';
+import { componentHealthReport, type HealthThresholds } from '../../../../health.ts';
 import { can, SIGNED_IN } from '../../access.ts';
 import { boolQuery, orderByQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -4,9 +4,9 @@
  * the same `***` sent back on an update keeps the stored secret, so a form that shows what it read can
  * save without wiping it.
  */
-import { MASK, SecretMasker } from '../../../../secrets/index.ts';
-import type { Connection, ConnectionExtra } from '../../../../store/connections.ts';
-import { isSecretName } from '../../../../store/variables.ts';
+import { MASK, SecretMasker } from '../../../../../secrets/index.ts';
+import type { Connection, ConnectionExtra } from '../../../../../store/connections.ts';
+import { isSecretName } from '../../../../../store/variables.ts';
 
 export { MASK };
 

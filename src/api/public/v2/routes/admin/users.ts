@@ -5,9 +5,9 @@
  * tokens under `/auth/tokens`.
  */
 import { z } from '@hono/zod-openapi';
-import type { AuthService } from '../../../../auth/authService.ts';
-import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../auth/permissions.ts';
-import type { CustomRole } from '../../../../store/users.ts';
+import type { AuthService } from '../../../../../auth/authService.ts';
+import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../../auth/permissions.ts';
+import type { CustomRole } from '../../../../../store/users.ts';
 import { can } from '../../access.ts';
 import { boolQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

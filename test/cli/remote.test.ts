@@ -2,7 +2,7 @@
  * The remote CLI against a real standalone server in another process: `capstan login` (wrong password, 0600
  * profile), README's quick start through the API (list the DAGs, trigger one, follow its log until the run
  * succeeds), `--output json` equal to the local CLI's on the server's own database, the rest of README's CLI
- * table (show, history, marks, notes, clear, backfills, variables, pools) each checked, a Viewer's 403 on
+ * table (show, history, marks, notes, clear, backfills, variables, pools, connections, users, roles, tokens) each checked, a Viewer's 403 on
  * trigger, 404/400 exit codes as locally, commands that only work on this machine refusing with --local named,
  * env overrides, and logout revoking the token.
  * The client side runs with its own home and a database URL that does not exist, so nothing is read locally.
@@ -263,10 +263,68 @@ test("README's CLI table through the API: show, history, marks, notes, clear, ba
   assert.equal((await remote(['pools', 'delete', 'default_pool'])).code, 2);
 });
 
+test('connections, users, roles and tokens through the API: the same rows as locally, secrets never served', async () => {
+  // Connections: the password and secret extras come back masked, as the local command prints them by default.
+  const uri = 'postgresql://etl:pw-remote-1@db.example:5432/dw?sslmode=require&api_key=key-remote-1';
+  const added = json(await remote(['-o', 'json', 'connections', 'add', 'warehouse', '--conn-uri', uri, '--conn-description', 'the DWH'])) as Record<string, unknown>;
+  assert.deepEqual(added, json(await local(['-o', 'json', 'connections', 'get', 'warehouse'])));
+  assert.equal(added['password'], '***');
+  assert.deepEqual(added['extra'], { sslmode: 'require', api_key: '***' });
+  // The secrets were stored (read on the server's machine, outside `printed`).
+  assert.match((await runCapstan(['--local', '-o', 'json', 'connections', 'get', 'warehouse', '--show-secrets'], serverHome, serverDb)).stdout, /pw-remote-1/);
+  assert.deepEqual(json(await remote(['-o', 'json', 'connections', 'get', 'warehouse'])), added);
+  assert.deepEqual(json(await remote(['-o', 'json', 'connections', 'list'])), json(await local(['-o', 'json', 'connections', 'list'])));
+  const shown = await remote(['connections', 'get', 'warehouse', '--show-secrets']);
+  assert.equal(shown.code, 2);
+  assert.match(shown.stderr, /--show-secrets: the API server never returns a connection's password/);
+  assert.match(shown.stderr, /capstan --local connections get warehouse --show-secrets/);
+  const [twiceR, twiceL] = [await remote(['connections', 'add', 'warehouse', '--conn-type', 'http']), await local(['connections', 'add', 'warehouse', '--conn-type', 'http'])];
+  assert.equal(twiceR.code, twiceL.code, twiceR.stderr);
+  assert.match(twiceR.stderr, /connection 'warehouse' already exists/);
+  const badPort = await remote(['connections', 'add', 'other', '--conn-type', 'http', '--conn-port', '99999']);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /--conn-port: '99999' is not a port number/);
+  assert.deepEqual(json(await remote(['-o', 'json', 'connections', 'delete', 'warehouse'])), { conn_id: 'warehouse', deleted: true });
+  assert.equal((await remote(['connections', 'get', 'warehouse'])).code, 3);
+  assert.equal((await remote(['connections', 'delete', 'warehouse'])).code, 3);
+
+  // Users: create, change, deactivate, list, delete; the rows equal the local command's.
+  const created = json(await remote(['-o', 'json', 'users', 'create', '--username', 'ops1', '--role', 'Op', '--random-password', '--email', 'ops1@example.com'])) as { username: string; role: string; password: string };
+  assert.equal(created.role, 'Op');
+  assert.ok(created.password.length >= 12);
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'set-role', 'ops1', 'User'])), { username: 'ops1', role: 'User' });
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'reset-password', 'ops1', '--password-stdin'], { stdin: 'ops1-new-password-1\n' })), { username: 'ops1', password: 'changed' });
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'deactivate', 'ops1'])), { username: 'ops1', active: false });
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'activate', 'ops1'])), { username: 'ops1', active: true });
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'list'])), json(await local(['-o', 'json', 'users', 'list'])));
+  const demoteLastAdmin = await remote(['users', 'set-role', 'admin', 'Viewer']);
+  assert.equal(demoteLastAdmin.code, await local(['users', 'set-role', 'admin', 'Viewer']).then((r) => r.code));
+  assert.notEqual(demoteLastAdmin.code, 0);
+
+  // Tokens: listed without secrets, revoked through the API.
+  const token = json(await local(['-o', 'json', 'users', 'create-token', 'ops1', 'ci'])) as { token_id: string; token: string };
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'list-tokens', '--username', 'ops1'])), json(await local(['-o', 'json', 'users', 'list-tokens', '--username', 'ops1'])));
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'revoke-token', token.token_id])), { token_id: token.token_id, revoked: true });
+  const revoked = json(await remote(['-o', 'json', 'users', 'list-tokens', '--username', 'ops1', '--include-revoked'])) as Array<{ token_id: string; revoked: string | null }>;
+  assert.notEqual(revoked.find((t) => t.token_id === token.token_id)?.revoked ?? null, null);
+  assert.equal((await remote(['users', 'list-tokens', '--username', 'ops1'])).stdout.includes(token.token), false);
+
+  // Custom roles: create, list, delete; a bad base role is refused before the call.
+  assert.deepEqual(json(await remote(['-o', 'json', 'roles', 'create', 'bash_viewers', '--base', 'Viewer', '--dags', `${BACKFILL_DAG}`, '--description', 'read example_bash'])), { name: 'bash_viewers', base_role: 'Viewer', dag_ids: [BACKFILL_DAG], dag_tags: [] });
+  assert.deepEqual(json(await remote(['-o', 'json', 'roles', 'list'])), json(await local(['-o', 'json', 'roles', 'list'])));
+  const badBase = await remote(['roles', 'create', 'x', '--base', 'Admin']);
+  assert.equal(badBase.code, 2);
+  assert.match(badBase.stderr, /--base: 'Admin' is not a base role/);
+  assert.deepEqual(json(await remote(['-o', 'json', 'roles', 'delete', 'bash_viewers'])), { name: 'bash_viewers', deleted: true });
+  assert.deepEqual(json(await remote(['-o', 'json', 'users', 'delete', 'ops1'])), { username: 'ops1', deleted: true });
+  assert.equal((await remote(['users', 'delete', 'ops1'])).code, 3);
+  assert.equal(printed.some((p) => p.includes('pw-remote-1') || p.includes('key-remote-1') || p.includes('ops1-new-password-1')), false);
+});
+
 test('commands that only work on this machine refuse a remote target, naming --local', async () => {
   for (const [args, why] of [
     [['db', 'migrate'], 'it manages the metadata database itself'],
-    [['users', 'create', '--username', 'x', '--role', 'Viewer', '--random-password'], 'users, roles and tokens are managed on the metadata DB'],
+    [['users', 'create-token', 'admin', 'ci'], 'the API mints a token only for the signed-in user'],
     [['scheduler'], 'it runs a Capstan role in this process'],
     [['config', 'list'], "it shows this machine's configuration"],
     [['variables', 'export', '-'], 'it writes every value in plain text'],

@@ -1,10 +1,16 @@
-/** `capstan connections add|get|list|delete`: manage connections; secrets are shown as *** unless asked. */
+/**
+ * `capstan connections add|get|list|delete`: manage connections; secrets are shown as *** unless asked. All four
+ * also work through a remote API server (src/cli/remote/connections.ts), which never answers secrets.
+ */
 import { errorMessage, InvalidArgument } from '../../core/errors.ts';
 import { SecretMasker, MASK } from '../../secrets/masker.ts';
 import { connectionFromUri, connectionToUri, ConnectionStore, normalizeConnType, type Connection } from '../../store/connections.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
+import { withApiUrlOption } from '../remote/commands.ts';
 import { auditCli, cliFernet } from './audit.ts';
+
+const remoteConnections = () => import('../remote/connections.ts');
 
 interface AddOptions {
   connUri?: string;
@@ -32,8 +38,7 @@ const FIELD_FLAGS: Array<[keyof AddOptions, string]> = [
 export const registerConnectionCommands: RegisterCommands = (program, ctx) => {
   const connections = program.command('connections').description('manage connections to external systems');
 
-  connections
-    .command('add <connId>')
+  withApiUrlOption(connections.command('add <connId>'))
     .description('add a connection from a URI (--conn-uri) or from fields (--conn-type, --conn-host, ...)')
     .option('--conn-uri <uri>', 'type://login:password@host:port/schema?param=value')
     .option('--conn-type <type>', 'connection type, e.g. postgres, http, aws')
@@ -46,35 +51,54 @@ export const registerConnectionCommands: RegisterCommands = (program, ctx) => {
     .option('--conn-description <text>', 'what the connection is for')
     .action(async (connId: string, opts: AddOptions) => {
       const c = connectionFromOptions(connId, opts);
+      if (ctx.remote) {
+        printObject(display(await (await remoteConnections()).addConnectionRemote(ctx.remote, c), false), ctx.output);
+        return;
+      }
       const { m, store } = await open(ctx);
       await store.add(c);
       await auditCli(m, { event: 'connection.add', details: { connId, connType: c.connType } });
       printObject(display(c, false), ctx.output);
     });
 
-  connections
-    .command('get <connId>')
+  withApiUrlOption(connections.command('get <connId>'))
     .description('show one connection')
     .option('--show-secrets', 'print the password and secret extras instead of ***')
     .action(async (connId: string, opts: { showSecrets?: boolean }) => {
+      if (ctx.remote) {
+        const remote = await remoteConnections();
+        if (opts.showSecrets) throw remote.secretsNotServed(`connections get ${connId}`);
+        printObject(display(await remote.getConnectionRemote(ctx.remote, connId), false), ctx.output);
+        return;
+      }
       const { store } = await open(ctx);
       printObject(display(await store.require(connId), opts.showSecrets === true), ctx.output);
     });
 
-  connections
-    .command('list')
+  withApiUrlOption(connections.command('list'))
     .description('list connections')
     .option('--show-secrets', 'print passwords and secret extras instead of ***')
     .action(async (opts: { showSecrets?: boolean }) => {
-      const { store } = await open(ctx);
-      const rows = (await store.list()).map((c) => display(c, opts.showSecrets === true));
+      let listed: Connection[];
+      if (ctx.remote) {
+        const remote = await remoteConnections();
+        if (opts.showSecrets) throw remote.secretsNotServed('connections list');
+        listed = await remote.listConnectionsRemote(ctx.remote);
+      } else {
+        listed = await (await open(ctx)).store.list();
+      }
+      const rows = listed.map((c) => display(c, opts.showSecrets === true));
       printRows(rows, ['conn_id', 'conn_type', 'host', 'port', 'schema', 'login', 'password', 'description'], ctx.output);
     });
 
-  connections
-    .command('delete <connId>')
+  withApiUrlOption(connections.command('delete <connId>'))
     .description('delete a connection')
     .action(async (connId: string) => {
+      if (ctx.remote) {
+        await (await remoteConnections()).deleteConnectionRemote(ctx.remote, connId);
+        printObject({ conn_id: connId, deleted: true }, ctx.output);
+        return;
+      }
       const { m, store } = await open(ctx);
       await store.require(connId);
       await store.delete(connId);

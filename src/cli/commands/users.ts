@@ -2,6 +2,7 @@
  * `capstan users …` and `capstan roles …`: the people who sign in, their roles, their API tokens, and the custom
  * roles that narrow a built-in role to some DAGs. Passwords never go on the command line (where `ps` and shell
  * history would keep them): `--password-stdin` reads one line, `--random-password` generates and prints one.
+ * Every command but `users create-token` also works through a remote API server (src/cli/remote/users.ts).
  */
 import { readFileSync } from 'node:fs';
 import { AuthService } from '../../auth/authService.ts';
@@ -10,7 +11,10 @@ import { InvalidArgument } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
+import { withApiUrlOption } from '../remote/commands.ts';
 import { auditCli } from './audit.ts';
+
+const remoteUsers = () => import('../remote/users.ts');
 
 const USER_COLUMNS = ['username', 'role', 'active', 'display_name', 'email', 'last_login'];
 const TOKEN_COLUMNS = ['token_id', 'username', 'name', 'role', 'expires', 'last_used', 'revoked'];
@@ -26,8 +30,7 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
     cmd.option('--password-stdin', 'read the password from the first line of standard input').option('--random-password', 'generate a password and print it once');
 
   withPassword(
-    users
-      .command('create')
+    withApiUrlOption(users.command('create'))
       .description('create a user')
       .requiredOption('--username <name>', 'login name')
       .requiredOption('--role <role>', 'Viewer, User, Op, Admin, or a custom role')
@@ -35,6 +38,12 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
       .option('--email <address>', 'email address'),
   ).action(async (opts: PasswordOptions & { username: string; role: string; displayName?: string; email?: string }) => {
     const password = readPassword(opts);
+    if (ctx.remote) {
+      const fields = { ...(opts.displayName === undefined ? {} : { displayName: opts.displayName }), ...(opts.email === undefined ? {} : { email: opts.email }) };
+      const user = await (await remoteUsers()).createUserRemote(ctx.remote, { username: opts.username, role: opts.role, password: password.value, ...fields });
+      printObject({ username: user.username, role: user.role, ...(password.generated ? { password: password.value } : {}) }, ctx.output);
+      return;
+    }
     const { auth, m } = await open(ctx);
     const user = await auth.createUser({
       username: opts.username,
@@ -47,10 +56,14 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
     printObject({ username: user.username, role: user.role, ...(password.generated ? { password: password.value } : {}) }, ctx.output);
   });
 
-  users
-    .command('list')
+  withApiUrlOption(users.command('list'))
     .description('every user with their role')
     .action(async () => {
+      if (ctx.remote) {
+        const remote = await remoteUsers();
+        printRows((await remote.listUsersRemote(ctx.remote)).map(remote.userRow), USER_COLUMNS, ctx.output);
+        return;
+      }
       const { auth } = await open(ctx);
       const { users: all } = await auth.users.list({ limit: 100_000 });
       printRows(
@@ -60,29 +73,41 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
       );
     });
 
-  users
-    .command('set-role <username> <role>')
+  withApiUrlOption(users.command('set-role <username> <role>'))
     .description("change a user's role")
     .action(async (username: string, role: string) => {
+      if (ctx.remote) {
+        const user = await (await remoteUsers()).patchUserRemote(ctx.remote, username, { role });
+        printObject({ username: user.username, role: user.role }, ctx.output);
+        return;
+      }
       const { auth, m } = await open(ctx);
       const user = await auth.updateUser(username, { role });
       await auditCli(m, { event: 'user.patch', details: { username, role } });
       printObject({ username: user.username, role: user.role }, ctx.output);
     });
 
-  withPassword(users.command('reset-password <username>').description("set a user's password")).action(async (username: string, opts: PasswordOptions) => {
+  withPassword(withApiUrlOption(users.command('reset-password <username>')).description("set a user's password")).action(async (username: string, opts: PasswordOptions) => {
     const password = readPassword(opts);
-    const { auth, m } = await open(ctx);
-    await auth.updateUser(username, { password: password.value });
-    await auditCli(m, { event: 'user.patch', details: { username, password: 'changed' } });
+    if (ctx.remote) {
+      await (await remoteUsers()).patchUserRemote(ctx.remote, username, { password: password.value });
+    } else {
+      const { auth, m } = await open(ctx);
+      await auth.updateUser(username, { password: password.value });
+      await auditCli(m, { event: 'user.patch', details: { username, password: 'changed' } });
+    }
     printObject({ username, ...(password.generated ? { password: password.value } : { password: 'changed' }) }, ctx.output);
   });
 
   for (const [name, active] of [['activate', true], ['deactivate', false]] as const) {
-    users
-      .command(`${name} <username>`)
+    withApiUrlOption(users.command(`${name} <username>`))
       .description(active ? 'let a user sign in again' : 'stop a user from signing in (their tokens stop working too)')
       .action(async (username: string) => {
+        if (ctx.remote) {
+          const user = await (await remoteUsers()).patchUserRemote(ctx.remote, username, { active });
+          printObject({ username: user.username, active: user.active }, ctx.output);
+          return;
+        }
         const { auth, m } = await open(ctx);
         const user = await auth.updateUser(username, { active });
         await auditCli(m, { event: 'user.patch', details: { username, active } });
@@ -90,13 +115,16 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
       });
   }
 
-  users
-    .command('delete <username>')
+  withApiUrlOption(users.command('delete <username>'))
     .description('delete a user and their API tokens')
     .action(async (username: string) => {
-      const { auth, m } = await open(ctx);
-      await auth.deleteUser(username);
-      await auditCli(m, { event: 'user.delete', details: { username } });
+      if (ctx.remote) {
+        await (await remoteUsers()).deleteUserRemote(ctx.remote, username);
+      } else {
+        const { auth, m } = await open(ctx);
+        await auth.deleteUser(username);
+        await auditCli(m, { event: 'user.delete', details: { username } });
+      }
       printObject({ username, deleted: true }, ctx.output);
     });
 
@@ -114,12 +142,17 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
       printObject({ token_id: info.tokenId, username, name, role: info.role, expires: new Date(info.expiresAt).toISOString(), token }, ctx.output);
     });
 
-  users
-    .command('list-tokens')
+  withApiUrlOption(users.command('list-tokens'))
     .description('API tokens (never their secrets)')
     .option('--username <name>', 'only this user’s')
     .option('--include-revoked', 'also revoked tokens')
     .action(async (opts: { username?: string; includeRevoked?: boolean }) => {
+      if (ctx.remote) {
+        const remote = await remoteUsers();
+        const tokens = await remote.listTokensRemote(ctx.remote, { ...(opts.username === undefined ? {} : { username: opts.username }), includeRevoked: opts.includeRevoked === true });
+        printRows(tokens.map(remote.tokenRow), TOKEN_COLUMNS, ctx.output);
+        return;
+      }
       const { auth } = await open(ctx);
       const tokens = await auth.apiTokens.list({ ...(opts.username === undefined ? {} : { username: opts.username }), includeRevoked: opts.includeRevoked === true });
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -130,47 +163,62 @@ export const registerUserCommands: RegisterCommands = (program, ctx) => {
       );
     });
 
-  users
-    .command('revoke-token <tokenId>')
+  withApiUrlOption(users.command('revoke-token <tokenId>'))
     .description('revoke an API token at once')
     .action(async (tokenId: string) => {
-      const { auth, m } = await open(ctx);
-      const info = await auth.apiTokens.revoke(tokenId);
-      await auditCli(m, { event: 'api_token.revoke', details: { tokenId, username: info.username, tokenName: info.name } });
+      if (ctx.remote) {
+        await (await remoteUsers()).revokeTokenRemote(ctx.remote, tokenId);
+      } else {
+        const { auth, m } = await open(ctx);
+        const info = await auth.apiTokens.revoke(tokenId);
+        await auditCli(m, { event: 'api_token.revoke', details: { tokenId, username: info.username, tokenName: info.name } });
+      }
       printObject({ token_id: tokenId, revoked: true }, ctx.output);
     });
 
   const roles = program.command('roles').description('manage custom roles: a built-in role (Viewer, User, Op) narrowed to some DAGs');
-  roles
-    .command('create <name>')
+  withApiUrlOption(roles.command('create <name>'))
     .description('create a custom role')
     .requiredOption('--base <role>', 'Viewer, User or Op: what the role may do')
     .option('--dags <ids>', 'comma-separated DAG ids the role reaches', '')
     .option('--tags <tags>', 'comma-separated DAG tags the role reaches', '')
     .option('--description <text>', 'what the role is for')
     .action(async (name: string, opts: { base: string; dags: string; tags: string; description?: string }) => {
+      if (ctx.remote) {
+        if (!isBaseRole(opts.base)) throw new InvalidArgument(`--base: '${opts.base}' is not a base role`, 'pass Viewer, User or Op');
+        const role = await (await remoteUsers()).createRoleRemote(ctx.remote, { name, baseRole: opts.base, dagIds: list(opts.dags), dagTags: list(opts.tags), description: opts.description ?? null });
+        printObject({ name: role.name, base_role: role.baseRole, dag_ids: role.dagIds, dag_tags: role.dagTags }, ctx.output);
+        return;
+      }
       const { auth, m } = await open(ctx);
       const role = await auth.createRole({ name, baseRole: opts.base, dagIds: list(opts.dags), dagTags: list(opts.tags), description: opts.description ?? null });
       await auditCli(m, { event: 'role.create', details: { ...role } });
       printObject({ name: role.name, base_role: role.baseRole, dag_ids: role.dagIds, dag_tags: role.dagTags }, ctx.output);
     });
-  roles
-    .command('list')
+  withApiUrlOption(roles.command('list'))
     .description('custom roles (the built-in ones are Viewer, User, Op, Admin)')
     .action(async () => {
-      const { auth } = await open(ctx);
-      printRows((await auth.users.listRoles()).map((r) => ({ name: r.name, base_role: r.baseRole, dag_ids: r.dagIds.join(','), dag_tags: r.dagTags.join(','), description: r.description })), ['name', 'base_role', 'dag_ids', 'dag_tags', 'description'], ctx.output);
+      const listed = ctx.remote ? await (await remoteUsers()).listRolesRemote(ctx.remote) : await (await open(ctx)).auth.users.listRoles();
+      printRows(listed.map((r) => ({ name: r.name, base_role: r.baseRole, dag_ids: r.dagIds.join(','), dag_tags: r.dagTags.join(','), description: r.description })), ['name', 'base_role', 'dag_ids', 'dag_tags', 'description'], ctx.output);
     });
-  roles
-    .command('delete <name>')
+  withApiUrlOption(roles.command('delete <name>'))
     .description('delete a custom role no user holds')
     .action(async (name: string) => {
-      const { auth, m } = await open(ctx);
-      await auth.users.deleteRole(name);
-      await auditCli(m, { event: 'role.delete', details: { name } });
+      if (ctx.remote) {
+        await (await remoteUsers()).deleteRoleRemote(ctx.remote, name);
+      } else {
+        const { auth, m } = await open(ctx);
+        await auth.users.deleteRole(name);
+        await auditCli(m, { event: 'role.delete', details: { name } });
+      }
       printObject({ name, deleted: true }, ctx.output);
     });
 };
+
+const BASE_ROLES = ['Viewer', 'User', 'Op'] as const;
+function isBaseRole(s: string): s is (typeof BASE_ROLES)[number] {
+  return (BASE_ROLES as readonly string[]).includes(s);
+}
 
 function list(csv: string): string[] {
   return csv

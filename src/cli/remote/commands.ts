@@ -1,7 +1,7 @@
 /**
  * Which commands work through a remote API server. A command listed as remote runs against the server when a
  * target is set (profile, `--api-url`, CAPSTAN_API_URL); `tasks run` (inside a worker) and `login` ignore the
- * target; any other command — the roles, `db`, `config`, `users`, `dags test`… — refuses while a target is set,
+ * target; any other command — the roles, `db`, `config`, `users create-token`, `dags test`… — refuses while a target is set,
  * saying why and that `--local` runs it here, rather than quietly working on a local database while the user
  * thinks it is the server's.
  */
@@ -41,6 +41,22 @@ export const REMOTE_COMMANDS: ReadonlySet<string> = new Set([
   'pools list',
   'pools get',
   'pools delete',
+  'connections add',
+  'connections get',
+  'connections list',
+  'connections delete',
+  'users create',
+  'users list',
+  'users set-role',
+  'users reset-password',
+  'users activate',
+  'users deactivate',
+  'users delete',
+  'users list-tokens',
+  'users revoke-token',
+  'roles create',
+  'roles list',
+  'roles delete',
 ]);
 
 /** `tasks run` is started by an executor with its own Execution API URL: it never takes a remote target. */
@@ -67,9 +83,7 @@ const WHY: ReadonlyArray<readonly [string, string]> = [
   ['tasks render-pod', 'it imports the DAG file in this process'],
   ['variables import', 'it reads a file on this machine in one transaction'],
   ['variables export', 'it writes every value in plain text, which the API masks'],
-  ['connections', 'the remote CLI does not cover connections yet (the API has /api/v2/connections; its URI form and masking are built on this machine from the store module)'],
-  ['users', 'users, roles and tokens are managed on the metadata DB (the bootstrap admin has no server yet)'],
-  ['roles', 'users, roles and tokens are managed on the metadata DB (the bootstrap admin has no server yet)'],
+  ['users create-token', "the API mints a token only for the signed-in user (`POST /auth/tokens`, the UI's \"generate API token\"), never for someone else"],
   ['kubernetes', 'it talks to the Kubernetes cluster and the metadata DB directly'],
 ];
 

@@ -163,7 +163,7 @@ export async function markDagRun(m: MetadataDb, req: { dagId: string; runId: str
 
 /** Set (or with null, remove) a run's note, audited. */
 export async function setDagRunNote(m: MetadataDb, req: { dagId: string; runId: string; note: string | null }, now: number, actor: string): Promise<void> {
-  await setRunNote(m, req.dagId, req.runId, req.note);
+  await setRunNote(m, req.dagId, req.runId, req.note, now);
   await new AuditLog(m, { now: () => now }).append({ event: 'dag_run.note', actor, dagId: req.dagId, runId: req.runId, details: { note: req.note } });
 }
 

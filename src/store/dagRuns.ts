@@ -185,8 +185,9 @@ export async function transitionDagRun(
   return moveRunTo(m.db, id, from, to, now, extra);
 }
 
-export async function setRunNote(m: MetadataDb, dagId: string, runId: string, note: string | null): Promise<void> {
-  const r = await m.db.updateTable('dag_run').set({ note }).where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+/** Set (or with null, remove) a run's note; stamps `updated_at` so the live stream carries it (see setTiNote). */
+export async function setRunNote(m: MetadataDb, dagId: string, runId: string, note: string | null, now: number): Promise<void> {
+  const r = await m.db.updateTable('dag_run').set({ note, updated_at: now }).where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
   if (Number(r.numUpdatedRows) === 0) throw new NotFound(`DAG '${dagId}' has no run '${runId}'`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Reading recent state changes of runs and task instances, for the API's live stream: rows whose
- * `updated_at` (stamped by every transition) is at or after a moment, optionally within one DAG or run or
+ * `updated_at` (stamped by every transition and note change) is at or after a moment, optionally within one DAG or run or
  * a set of DAGs, oldest first.
  */
 import { sql } from 'kysely';
@@ -17,6 +17,7 @@ export interface RunChange {
   dag_id: string;
   run_id: string;
   state: DagRunState;
+  note: string | null;
   updated_at: number;
 }
 
@@ -27,12 +28,13 @@ export interface TiChange {
   map_index: number;
   state: TaskInstanceState;
   try_number: number;
+  note: string | null;
   updated_at: number;
 }
 
 /** Runs changed at or after `since`, at most `limit`, oldest first. */
 export async function runChangesSince(m: MetadataDb, scope: ChangeScope, since: number, limit: number): Promise<RunChange[]> {
-  let q = m.db.selectFrom('dag_run').select(['dag_id', 'run_id', 'state', 'updated_at']).where('updated_at', '>=', since);
+  let q = m.db.selectFrom('dag_run').select(['dag_id', 'run_id', 'state', 'note', 'updated_at']).where('updated_at', '>=', since);
   if (scope.dagId !== undefined) q = q.where('dag_id', '=', scope.dagId);
   if (scope.dagIds) q = scope.dagIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('dag_id', 'in', [...scope.dagIds]);
   if (scope.runId !== undefined) q = q.where('run_id', '=', scope.runId);
@@ -41,7 +43,7 @@ export async function runChangesSince(m: MetadataDb, scope: ChangeScope, since: 
 
 /** Task instances changed at or after `since`, at most `limit`, oldest first. */
 export async function tiChangesSinceAnywhere(m: MetadataDb, scope: ChangeScope, since: number, limit: number): Promise<TiChange[]> {
-  let q = m.db.selectFrom('task_instance').select(['dag_id', 'run_id', 'task_id', 'map_index', 'state', 'try_number', 'updated_at']).where('updated_at', '>=', since);
+  let q = m.db.selectFrom('task_instance').select(['dag_id', 'run_id', 'task_id', 'map_index', 'state', 'try_number', 'note', 'updated_at']).where('updated_at', '>=', since);
   if (scope.dagId !== undefined) q = q.where('dag_id', '=', scope.dagId);
   if (scope.dagIds) q = scope.dagIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('dag_id', 'in', [...scope.dagIds]);
   if (scope.runId !== undefined) q = q.where('run_id', '=', scope.runId);

@@ -74,12 +74,13 @@ export interface TiNoteKey {
 
 /**
  * Set (or with null, remove) a task instance's note, recording who set it and when; the note is the
- * instance's, kept across its tries. Not a state move: `updated_at` (the change feed's cursor) is left alone.
+ * instance's, kept across its tries. Not a state move, but it stamps `updated_at` (the change feed's cursor), so
+ * the API's live stream and the grid's incremental view carry the new note to open pages.
  */
 export async function setTiNote(m: MetadataDb, key: TiNoteKey, note: string | null, by: string, now: number): Promise<TaskInstanceRow> {
   const row = await m.db
     .updateTable('task_instance')
-    .set({ note, note_updated_by: note === null ? null : by, note_updated_at: note === null ? null : now })
+    .set({ note, note_updated_by: note === null ? null : by, note_updated_at: note === null ? null : now, updated_at: now })
     .where('dag_id', '=', key.dagId)
     .where('run_id', '=', key.runId)
     .where('task_id', '=', key.taskId)

@@ -148,6 +148,16 @@ describe('API v2 DAG runs and task instances', () => {
     assert.match(followed, /started[\s\S]*finished/);
     await log.ended;
     await events.next((e) => e.event === 'dagRun' && JSON.parse(e.data).dagRunId === 'live1' && JSON.parse(e.data).state === 'success', 30_000);
+    // Notes reach open pages the same way: the run's and the task instance's, then the task note removed.
+    const path = { dagId: 'v2_slow', dagRunId: 'live1' };
+    assert.equal((await api.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}', { path, body: { note: 'run looked at' } })).status, 200);
+    await events.next((e) => e.event === 'dagRun' && JSON.parse(e.data).dagRunId === 'live1' && JSON.parse(e.data).note === 'run looked at' && JSON.parse(e.data).state === 'success');
+    const tiNote = (note: string | null) => api.call('patch', '/dags/{dagId}/dagRuns/{dagRunId}/taskInstances/{taskId}/note', { path: { ...path, taskId: 'wait' }, body: { note } });
+    assert.equal((await tiNote('slow on purpose')).status, 200);
+    await events.next((e) => e.event === 'taskInstance' && JSON.parse(e.data).taskId === 'wait' && JSON.parse(e.data).note === 'slow on purpose' && JSON.parse(e.data).state === 'success');
+    const seen = events.events.length;
+    assert.equal((await tiNote(null)).status, 200);
+    await events.next((e) => events.events.indexOf(e) >= seen && e.event === 'taskInstance' && JSON.parse(e.data).taskId === 'wait' && JSON.parse(e.data).note === null);
     events.close();
   });
 

@@ -500,7 +500,7 @@ export interface paths {
         };
         /**
          * Live run and task-instance state changes (Server-Sent Events)
-         * @description Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, updatedAt }` as they change. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.
+         * @description Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, note, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, note, updatedAt }` as their state or note changes. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.
          */
         get: operations["streamStateChanges"];
         put?: never;

@@ -1,5 +1,5 @@
 /**
- * Live state changes of runs and task instances as Server-Sent Events, for one DAG (optionally one run) or
+ * Live state and note changes of runs and task instances as Server-Sent Events, for one DAG (optionally one run) or
  * every DAG the caller may see (`~`). Fed by the engine's in-process change signal (standalone) and a
  * short poll of the `updated_at` every transition stamps, so a change committed by any process arrives
  * within about half a second, with no client polling.
@@ -27,7 +27,7 @@ export const streamEvents = defineRoute({
   tags: ['Event'],
   summary: 'Live run and task-instance state changes (Server-Sent Events)',
   description:
-    'Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, updatedAt }` as they change. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.',
+    'Events: `ready` (with the cursor) once, then `dagRun` `{ dagId, dagRunId, state, note, updatedAt }` and `taskInstance` `{ dagId, dagRunId, taskId, mapIndex, state, tryNumber, note, updatedAt }` as their state or note changes. Each event id is a cursor: reconnecting with Last-Event-ID (or `since`, epoch ms) resumes without gaps. `~` as the DAG id streams every DAG the caller may see.',
   access: onDag('task_instance', 'read'),
   params: { dagId: DagIdOrAll },
   query: {
@@ -69,7 +69,7 @@ function changeStream(c: Context, d: V2Deps, scope: ChangeScope, since: number):
       for (const r of runs) {
         newest = Math.max(newest, r.updated_at);
         if (!fresh(`r|${r.dag_id}|${r.run_id}`, `${r.state}@${r.updated_at}`, r.updated_at) || r.updated_at < since) continue;
-        await stream.writeSSE({ event: 'dagRun', id: String(r.updated_at), data: JSON.stringify({ dagId: r.dag_id, dagRunId: r.run_id, state: r.state, updatedAt: new Date(r.updated_at).toISOString() }) });
+        await stream.writeSSE({ event: 'dagRun', id: String(r.updated_at), data: JSON.stringify({ dagId: r.dag_id, dagRunId: r.run_id, state: r.state, note: r.note, updatedAt: new Date(r.updated_at).toISOString() }) });
       }
       for (const t of tis) {
         newest = Math.max(newest, t.updated_at);
@@ -77,7 +77,7 @@ function changeStream(c: Context, d: V2Deps, scope: ChangeScope, since: number):
         await stream.writeSSE({
           event: 'taskInstance',
           id: String(t.updated_at),
-          data: JSON.stringify({ dagId: t.dag_id, dagRunId: t.run_id, taskId: t.task_id, mapIndex: t.map_index, state: t.state, tryNumber: t.try_number, updatedAt: new Date(t.updated_at).toISOString() }),
+          data: JSON.stringify({ dagId: t.dag_id, dagRunId: t.run_id, taskId: t.task_id, mapIndex: t.map_index, state: t.state, tryNumber: t.try_number, note: t.note, updatedAt: new Date(t.updated_at).toISOString() }),
         });
       }
       cursor = newest;

@@ -138,9 +138,10 @@ export function isPlatformFailure(failure: FailureReason): boolean {
 
 /**
  * What a failure does to the try: `retry` — up for retry while the task has retries left (after its retry
- * delay); `failFast` — failed now, whatever retries remain.
+ * delay); `failFast` — failed now, whatever retries remain. (The task's retries and delay are serialized.ts's
+ * `RetryPolicy`; the two names differ so core/index.ts can export both.)
  */
-export type RetryPolicy = 'retry' | 'failFast';
+export type FailureRetryPolicy = 'retry' | 'failFast';
 
 /**
  * The retry policy of a failure: the task's own fail-fast and a launch that can never succeed end the task
@@ -150,7 +151,7 @@ export type RetryPolicy = 'retry' | 'failFast';
  * retryPolicyOf({ kind: 'exception', message: 'bad input', failFast: true }) // 'failFast'
  * retryPolicyOf({ kind: 'oomKilled', message: '…', exitCode: 137 })         // 'retry'
  */
-export function retryPolicyOf(failure: FailureReason): RetryPolicy {
+export function retryPolicyOf(failure: FailureReason): FailureRetryPolicy {
   switch (failure.kind) {
     case 'exception':
       return failure.failFast === true ? 'failFast' : 'retry';

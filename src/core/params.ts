@@ -4,7 +4,9 @@
  * own default when the DAG is parsed. Errors name the JSON path of the bad value: `conf.batchSize: must
  * be integer`, `conf.ids[2]: must be >= 1`.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type * as AjvModule from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonObject, JsonValue, SerializedParam } from './serialized.ts';
 
 /** JSON-schema keywords a param may add to its type and enum. */
@@ -28,8 +30,18 @@ export const PARAM_SCHEMA_KEYWORDS = [
   'const',
 ] as const;
 
-// Formats (date-time, email…) need ajv-formats; they are documented as not checked, so Ajv must not reject them.
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+let ajv: Ajv | undefined;
+/**
+ * Ajv, loaded on first use: core/index.ts re-exports this module, and a light CLI command that imports core
+ * must not pay for Ajv (~60 modules). Ajv is CommonJS, so a synchronous require keeps the callers synchronous.
+ */
+function getAjv(): Ajv {
+  if (ajv) return ajv;
+  const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof AjvModule;
+  // Formats (date-time, email…) need ajv-formats; they are documented as not checked, so Ajv must not reject them.
+  ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false });
+  return ajv;
+}
 const compiled = new Map<string, ValidateFunction>();
 
 /** The JSON Schema of one param. */
@@ -46,7 +58,7 @@ export function compileParamSchema(schema: JsonObject): ValidateFunction {
   const key = JSON.stringify(schema);
   let v = compiled.get(key);
   if (!v) {
-    v = ajv.compile(schema);
+    v = getAjv().compile(schema);
     compiled.set(key, v);
   }
   return v;

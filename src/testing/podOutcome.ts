@@ -19,7 +19,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { InvalidArgument, TaskSkipped } from '../core/errors.ts';
-import { failureOfError, isPlatformFailure, retryPolicyOf, type FailureReason, type RetryPolicy } from '../core/failureReason.ts';
+import { failureOfError, isPlatformFailure, retryPolicyOf, type FailureReason, type FailureRetryPolicy } from '../core/failureReason.ts';
 import type { JsonValue } from '../core/serialized.ts';
 import { KubernetesPodOperator } from '../kubernetes/operators/podOperator.ts';
 import type { PodEnd } from '../kubernetes/lifecycle/index.ts';
@@ -55,7 +55,7 @@ export interface PodTaskSimulation {
   /** True when the platform, not the task's code, is to blame (evicted, image pull, OOM killed, node lost…). */
   platformFailure: boolean;
   /** Whether a failed try may be retried; null unless failed. */
-  retryPolicy: RetryPolicy | null;
+  retryPolicy: FailureRetryPolicy | null;
   /** The pod the task would create. */
   pod: V1Pod;
 }

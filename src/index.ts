@@ -2,10 +2,16 @@
  * Capstan's public API: everything a DAG author imports from `capstan`.
  */
 export * from './sdk/index.ts';
-export { TaskSkipped, TaskFailFast, CapstanError, DagDefinitionError } from './core/errors.ts';
-export type { JsonValue, JsonObject } from './core/serialized.ts';
-export { systemClock, type Clock, type SleepOptions } from './core/clock.ts';
-export type { TriggerRule } from './core/triggerRules.ts';
+export {
+  CapstanError,
+  type Clock,
+  DagDefinitionError,
+  type SleepOptions,
+  systemClock,
+  TaskFailFast,
+  TaskSkipped,
+} from './core/index.ts';
+export type { JsonObject, JsonValue, TriggerRule } from './core/index.ts';
 export type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerLogger } from './triggers/types.ts';
 export { triggerClasspath } from './triggers/classpath.ts';
 export { DateTimeTrigger, TimeDeltaTrigger } from './triggers/dateTime.ts';

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CapstanError, type ErrorCode } from '../core/errors.ts';
+import { CapstanError, type ErrorCode } from '../core/index.ts';
 import { InvalidField } from './http/input.ts';
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {

@@ -1,5 +1,5 @@
 /** JSON views of rows for the CLI's `--output json` (`src/cli/views.ts` maps `/api/v2` answers to the same shapes). */
-import type { JsonObject } from '../core/serialized.ts';
+import type { JsonObject } from '../core/index.ts';
 import type { DagRow, DagRunRow, TaskInstanceRow } from '../store/schema.ts';
 
 const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());

@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { configSources, containerMarker, type CapstanConfig } from '../config/index.ts';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { keyFingerprint, recordKeyFingerprint } from '../store/deploymentKeys.ts';
 

@@ -5,7 +5,7 @@
  * the stores.
  */
 import type { CapstanConfig } from '../config/index.ts';
-import { CapstanError, InvalidArgument } from '../core/errors.ts';
+import { CapstanError, InvalidArgument } from '../core/index.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { ApiTokenStore, type ApiTokenInfo } from '../store/apiTokens.ts';
 import { UserStore, type CustomRole, type UserInfo } from '../store/users.ts';

@@ -7,7 +7,7 @@
 import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import * as oidc from 'openid-client';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { UserInfo } from '../store/users.ts';
 import { checkUsername, type AuthService } from './authService.ts';
 import { parseOidcSettings, roleForGroups, type OidcOptions, type OidcSettings } from './oidcSettings.ts';

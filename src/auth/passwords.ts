@@ -4,7 +4,7 @@
  * verifiable. Hashing runs on libuv's thread pool and never blocks the event loop.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { InvalidArgument } from '../core/errors.ts';
+import { InvalidArgument } from '../core/index.ts';
 
 /**
  * Default cost: N = 2^15, r = 8, p = 1 — 32 MiB and tens of milliseconds per hash, the parameters Werkzeug (and so

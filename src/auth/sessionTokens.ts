@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 
 export type SessionKind = 'session' | 'bearer';
 

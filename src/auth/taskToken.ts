@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 
 /**
  * `run`: the token a try is launched with or its heartbeat hands back, good while the try runs. `closing`:

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CapstanConfig, loadConfig } from '../config/index.ts';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { DeploymentComponent } from '../app/deploymentChecks.ts';
 import type { MetadataDb } from '../store/db.ts';
 import type { OutputFormat } from './output.ts';

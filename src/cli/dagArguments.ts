@@ -1,6 +1,6 @@
 /** The `--logical-date`, `--conf` and backfill `--start`/`--end` arguments of `dags trigger`, `dags test`, `tasks test` and `dags backfill`. */
-import { InvalidArgument } from '../core/errors.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import { InvalidArgument } from '../core/index.ts';
+import type { JsonValue } from '../core/index.ts';
 
 /** `--logical-date` as epoch ms, or undefined when absent. */
 export function parseLogicalDate(text: string | undefined): number | undefined {

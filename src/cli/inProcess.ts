@@ -3,7 +3,7 @@
  * and outcomes as they happen. In `--output json` mode progress goes to stderr so stdout carries only the final
  * JSON document.
  */
-import { NotFound } from '../core/errors.ts';
+import { NotFound } from '../core/index.ts';
 import { getDag } from '../store/dags.ts';
 import type { TaskLogLine, TaskOutcomeEvent } from '../testing/index.ts';
 import type { Dag } from '../sdk/dag.ts';

@@ -2,7 +2,7 @@
  * Rendering of command results: aligned tables for people, `--output json` for programs, and the
  * `{ code, message, hint }` diagnostics every command prints on failure.
  */
-import { CapstanError, type Diagnostic } from '../core/errors.ts';
+import { CapstanError, type Diagnostic } from '../core/index.ts';
 
 export type OutputFormat = 'table' | 'json';
 

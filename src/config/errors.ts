@@ -1,5 +1,5 @@
 /** The one error configuration loading raises, carrying every problem found so all can be fixed at once. */
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 
 /** One bad setting: where it came from, which key, the offending value, what is wrong and how to fix it. */
 export interface ConfigIssue {

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type * as Yaml from 'yaml';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/index.ts';
 import { CONFIG_FILE_NAME, isDerivedDefault, keysOf, optionSpec, SECTION_NAMES, type SectionName } from './defaults.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { ensureGeneratedSecrets } from './secrets.ts';

@@ -3,8 +3,7 @@
  * and explains a rejection as a problem plus a fix. Plain checks rather than a schema library: every CLI start
  * with CAPSTAN_HOME set validates settings, and zod alone is ~95 modules to load.
  */
-import { parseDuration } from '../core/duration.ts';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, parseDuration } from '../core/index.ts';
 import { isFernetKey, MIN_SECRET_KEY_LENGTH } from './secrets.ts';
 import type { OptionKind } from './defaults.ts';
 import { closestMatch } from './suggest.ts';

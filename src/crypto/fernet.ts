@@ -20,7 +20,7 @@
  * f.decrypt(token); // 's3cret'
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 
 const VERSION = 0x80;
 const HEADER_BYTES = 1 + 8 + 16;

@@ -3,8 +3,7 @@
  * hook maps the bare `capstan` specifier to this installation's entry point.
  */
 import { pathToFileURL } from 'node:url';
-import { INSTANCE_PARAM, registerCapstanResolver } from '../core/capstanResolver.ts';
-import { DagDefinitionError, errorMessage } from '../core/errors.ts';
+import { DagDefinitionError, errorMessage, INSTANCE_PARAM, registerCapstanResolver } from '../core/index.ts';
 import { takeDefinedDags } from '../sdk/authoring.ts';
 import type { Dag } from '../sdk/dag.ts';
 

@@ -2,8 +2,8 @@
  * Child-process entry that parses one DAG file and sends back its serialized DAGs over IPC. Running each
  * parse in its own process means a file that throws, hangs or leaks cannot harm the processor.
  */
-import { errorMessage } from '../core/errors.ts';
-import type { SerializedDag } from '../core/serialized.ts';
+import { errorMessage } from '../core/index.ts';
+import type { SerializedDag } from '../core/index.ts';
 import { setAuthoringDefaults, type AuthoringDefaults } from '../sdk/authoring.ts';
 import { errorLineIn } from './errorLine.ts';
 import { importDagFile } from './loader.ts';

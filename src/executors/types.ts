@@ -3,7 +3,7 @@
  * somewhere (a local child process, a Kubernetes pod) and reports only what the task process itself
  * cannot: that a process or pod ended. The task's own outcome arrives through the Execution API.
  */
-import type { FailureReason } from '../core/failureReason.ts';
+import type { FailureReason } from '../core/index.ts';
 import type { TaskInstanceRow } from '../store/index.ts';
 
 /** Everything an executor needs to start one try. */

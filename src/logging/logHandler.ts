@@ -18,7 +18,7 @@
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import { taskLogPath, type TaskLogKey } from './taskLog.ts';
 import { readTaskLog, type TaskLogChunk } from './taskLogReader.ts';
 

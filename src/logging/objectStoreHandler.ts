@@ -15,7 +15,7 @@
  */
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { CapstanError, NotFound } from '../core/errors.ts';
+import { CapstanError, NotFound } from '../core/index.ts';
 import { TaskLogGapError, type TaskLogHandler, type TaskLogReadOptions } from './logHandler.ts';
 import { taskLogPath, type TaskLogKey } from './taskLog.ts';
 import { completeUtf8Length, END_LINE_MAX_BYTES, endsWithMarker, type TaskLogChunk } from './taskLogReader.ts';

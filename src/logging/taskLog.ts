@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { InvalidArgument } from '../core/errors.ts';
+import { InvalidArgument } from '../core/index.ts';
 import { Writable } from 'node:stream';
 
 /** Identifies one try of one task instance. `mapIndex` below 0 (or absent) means the task is not mapped. */

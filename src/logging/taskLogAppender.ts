@@ -7,7 +7,7 @@
  * the appender first waits (up to `settleTimeoutMs`) for the stored log to end with the marker; only then does
  * it write, each batch at the stored size. Nothing else writes a deferred try's log, so nothing interleaves.
  */
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/index.ts';
 import type { TaskLogHandler } from './logHandler.ts';
 import type { TaskLogKey, TaskLogLevel } from './taskLog.ts';
 import { END_OF_LOG_MESSAGE } from './taskLog.ts';

@@ -5,7 +5,7 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { NotFound } from '../core/errors.ts';
+import { NotFound } from '../core/index.ts';
 import { END_OF_LOG_MESSAGE, isEndOfLogLine } from './taskLog.ts';
 
 /** A slice of a task log. */

@@ -3,7 +3,7 @@
  * or what a remote worker shipped), then, while a remote try has shipped nothing yet, a live source such as
  * the worker pod's `pods/log`. `capstan tasks logs` and the public API both read through here.
  */
-import { NotFound } from '../core/errors.ts';
+import { NotFound } from '../core/index.ts';
 import type { TaskLogHandler } from './logHandler.ts';
 import type { TaskLogKey } from './taskLog.ts';
 import type { TaskLogChunk } from './taskLogReader.ts';

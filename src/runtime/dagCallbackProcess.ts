@@ -3,7 +3,7 @@
  * callback and its context over IPC, and gets `{ ok }` or `{ ok: false, error }` back. The user's code
  * runs here, isolated like a task, never inside the scheduler.
  */
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/index.ts';
 import { importDagFile, registerCapstanResolver } from '../dagprocessing/loader.ts';
 import type { DagCallbackContextData } from '../sdk/dag.ts';
 

@@ -4,12 +4,8 @@
  * the store) share it, so a try ends the same way in both — success with a JSON return value, skipped on
  * `TaskSkipped`, failed (retryable unless `TaskFailFast`) on anything else, and failed on timeout.
  */
-import { systemClock, type Clock } from '../core/clock.ts';
-import { CapstanError, errorMessage, TaskSkipped } from '../core/errors.ts';
-import { failureOfError } from '../core/failureReason.ts';
-import type { JsonValue } from '../core/serialized.ts';
-import type { TryOutcome, TrySuspension } from '../core/execution.ts';
-import type { JsonObject } from '../core/serialized.ts';
+import { CapstanError, type Clock, errorMessage, failureOfError, systemClock, TaskSkipped } from '../core/index.ts';
+import type { JsonObject, JsonValue, TryOutcome, TrySuspension } from '../core/index.ts';
 import { TaskDeferred, TaskRescheduled } from '../triggers/signals.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { MappedOperator } from '../sdk/mapping.ts';

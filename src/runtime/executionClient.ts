@@ -8,9 +8,8 @@
  * templates that read the same key many times cost one Execution API call per key (a value changed while the
  * try runs is seen by the next try, as with Airflow's variable cache).
  */
-import { CapstanError } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TaskRunContext, TryOutcome, TrySuspension } from '../core/execution.ts';
+import { CapstanError } from '../core/index.ts';
+import type { JsonObject, JsonValue, TaskRunContext, TryOutcome, TrySuspension } from '../core/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 
 export class ConflictError extends CapstanError {

@@ -5,7 +5,7 @@
  * store answers with the size it holds and shipping resumes from there).
  */
 import { open } from 'node:fs/promises';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/index.ts';
 
 /** What the shipper needs of the Execution API client. */
 export interface LogChunkSink {

@@ -5,9 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { systemClock } from '../core/clock.ts';
-import { CapstanError, errorMessage } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import { CapstanError, errorMessage, systemClock } from '../core/index.ts';
+import type { JsonObject, JsonValue, TaskRunContext, TryOutcome, TrySuspension } from '../core/index.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { SecretMasker } from '../secrets/index.ts';
@@ -18,7 +17,6 @@ import { ConflictError, ExecutionClient, PayloadTooLargeError } from './executio
 import { executeSuspendable, runTaskCallbacks, type SuspendableTryResult } from './executeTry.ts';
 import { LogShipper } from './logShipper.ts';
 import { markPhase, writePhases } from './tryPhases.ts';
-import type { TaskRunContext, TryOutcome, TrySuspension } from '../core/execution.ts';
 
 /** How often a task process heart-beats unless the zombie threshold asks for more. */
 export const DEFAULT_TASK_HEARTBEAT_INTERVAL_MS = 5_000;

@@ -12,8 +12,8 @@
  * task cannot double it.
  */
 import { randomUUID } from 'node:crypto';
-import { expansionLength, mappingSources, MappingError } from '../core/mapping.ts';
-import type { JsonValue, SerializedTask } from '../core/serialized.ts';
+import { expansionLength, MappingError, mappingSources } from '../core/index.ts';
+import type { JsonValue, SerializedTask } from '../core/index.ts';
 import {
   clearMappedXComsFrom,
   endWaiting,

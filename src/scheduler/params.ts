@@ -1,5 +1,5 @@
 /** DAG params: defaults merged with a run's conf. */
-import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
+import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 
 export function paramDefaults(dag: SerializedDag): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};

@@ -3,8 +3,8 @@
  * run (all of them with catchup, only the latest without), within startDate/endDate and maxActiveRuns.
  */
 import type { Logger } from 'pino';
-import { firstInterval, latestCompleteInterval, nextInterval, type DataInterval } from '../core/schedule.ts';
-import type { SerializedDag } from '../core/serialized.ts';
+import { type DataInterval, firstInterval, latestCompleteInterval, nextInterval } from '../core/index.ts';
+import type { SerializedDag } from '../core/index.ts';
 import { countRunsByDag, createDagRun, latestScheduledRun, makeRunId, schedulableDags, setNextInterval, type MetadataDb } from '../store/index.ts';
 
 /** The interval the next scheduled run of `dag` should cover, or null when none is due ever. */

@@ -3,8 +3,7 @@
  * changed, move ready tasks to `scheduled`, end the ones their rule rules out (skipped / upstream_failed,
  * cascading), release retries whose delay has passed, and finish the run when every task is done.
  */
-import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
-import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { countUpstreams, evaluateTriggerRule, isTerminal, type TaskInstanceState } from '../core/index.ts';
 import type { IndexedDag } from '../services/dagCache.ts';
 import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';

@@ -4,7 +4,7 @@
  * then. Counts per state and the set of tasks waiting to retry are maintained as rows change, so a loop
  * costs what changed, not the size of the run (a 10,000-task chain advances one task per loop).
  */
-import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { isTerminal, type TaskInstanceState } from '../core/index.ts';
 import { tiChangesSince, tiStatesOfRun, type MetadataDb, type TiStateRow } from '../store/index.ts';
 
 /**

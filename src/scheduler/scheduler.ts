@@ -6,8 +6,7 @@
  * process said so with a NOTIFY. Events arriving during a pass coalesce into one more pass.
  */
 import type { Logger } from 'pino';
-import { Wakeup } from '../core/async.ts';
-import { isTerminal, type TaskInstanceState } from '../core/states.ts';
+import { isTerminal, type TaskInstanceState, Wakeup } from '../core/index.ts';
 import { RunStartGate } from '../services/backfill.ts';
 import type { SerializedDagCache } from '../services/dagCache.ts';
 import type { EngineEvents } from '../services/events.ts';

@@ -4,10 +4,15 @@
  * time the task runtime imports the same file and calls `execute`.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { DagDefinitionError } from '../core/errors.ts';
-import { parseDuration, type DurationInput } from '../core/duration.ts';
-import type { JsonObject, JsonValue, RetryPolicy, SerializedTask } from '../core/serialized.ts';
-import { isTriggerRule, TRIGGER_RULES, type TriggerRule } from '../core/triggerRules.ts';
+import {
+  DagDefinitionError,
+  type DurationInput,
+  isTriggerRule,
+  parseDuration,
+  TRIGGER_RULES,
+  type TriggerRule,
+} from '../core/index.ts';
+import type { JsonObject, JsonValue, RetryPolicy, SerializedTask } from '../core/index.ts';
 import { currentDag } from './authoring.ts';
 import type { Dag } from './dag.ts';
 import type { TaskContext } from './taskContext.ts';

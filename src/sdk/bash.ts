@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { CapstanError, TaskSkipped } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
+import { CapstanError, TaskSkipped } from '../core/index.ts';
+import type { JsonObject } from '../core/index.ts';
 import { BaseOperator, type TaskOptions } from './baseOperator.ts';
 import { announceProcessGroup } from './processGroups.ts';
 import type { TaskContext } from './taskContext.ts';

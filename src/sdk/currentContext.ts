@@ -3,7 +3,7 @@
  * `get_current_context()`), so TaskFlow functions keep plain typed parameters.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { TaskContext } from './taskContext.ts';
 
 const storage = new AsyncLocalStorage<TaskContext>();

@@ -3,13 +3,28 @@
  * validated when the builder returns (cycles, schedule, params), so a bad DAG fails at parse time with
  * its id and reason.
  */
-import { DagDefinitionError, errorMessage, type InvalidArgument } from '../core/errors.ts';
-import { compileParamSchema, PARAM_SCHEMA_KEYWORDS, paramSchema, validateParamValue } from '../core/params.ts';
-import { parseDuration, type DurationInput } from '../core/duration.ts';
-import { parseSchedule, type ScheduleInput, type Timetable } from '../core/schedule.ts';
-import { SERIALIZED_DAG_VERSION, type JsonObject, type JsonValue, type SecretAccess, type SerializedDag, type SerializedParam } from '../core/serialized.ts';
+import {
+  compileParamSchema,
+  DagDefinitionError,
+  type DurationInput,
+  errorMessage,
+  type InvalidArgument,
+  type JsonObject,
+  type JsonValue,
+  PARAM_SCHEMA_KEYWORDS,
+  paramSchema,
+  parseDuration,
+  parseSchedule,
+  type ScheduleInput,
+  type SecretAccess,
+  SERIALIZED_DAG_VERSION,
+  type SerializedDag,
+  type SerializedParam,
+  type Timetable,
+  validateParamValue,
+} from '../core/index.ts';
 import { authoringDefaults, registerDefinedDag, withCurrentDag, type AuthoringDefaults } from './authoring.ts';
-import type { DagRunType, TaskInstanceState } from '../core/states.ts';
+import type { DagRunType, TaskInstanceState } from '../core/index.ts';
 import type { BaseOperator, TaskOptions } from './baseOperator.ts';
 
 /**

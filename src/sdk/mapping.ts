@@ -8,9 +8,15 @@
  * options plus the i-th mapped arguments — which is then templated and executed as usual
  * (`MappedOperator.unmap`).
  */
-import { DagDefinitionError, CapstanError } from '../core/errors.ts';
-import { mappedArguments, mappingSources, type MapSource, type SerializedMapping } from '../core/mapping.ts';
-import type { JsonObject, JsonValue, SerializedTask } from '../core/serialized.ts';
+import {
+  CapstanError,
+  DagDefinitionError,
+  mappedArguments,
+  mappingSources,
+  type MapSource,
+  type SerializedMapping,
+} from '../core/index.ts';
+import type { JsonObject, JsonValue, SerializedTask } from '../core/index.ts';
 import {
   BaseOperator,
   constructDetached,

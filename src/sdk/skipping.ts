@@ -8,9 +8,8 @@
  * scheduler never sees the branch succeed without its skips. Skipping then propagates by trigger rules
  * alone: an `all_success` task below a skipped one is skipped, a `none_failed_min_one_success` join runs.
  */
-import { nextInterval } from '../core/schedule.ts';
-import { CapstanError, DagDefinitionError } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
+import { CapstanError, DagDefinitionError, nextInterval } from '../core/index.ts';
+import type { JsonObject } from '../core/index.ts';
 import { BaseOperator, type TaskOptions } from './baseOperator.ts';
 import type { TaskContext } from './taskContext.ts';
 import { TaskFlowOperator, taskFunction, type TaskFlowOptions, type TaskFunction } from './taskflow.ts';

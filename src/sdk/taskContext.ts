@@ -3,11 +3,8 @@
  * log, XCom, variables and connections. The task runtime implements it over the Execution API; the
  * in-process test runner implements it over the store. Operators depend only on this interface.
  */
-import type { Clock } from '../core/clock.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { DagRunType } from '../core/states.ts';
+import type { Clock, DagRunType, JsonObject, JsonValue, TaskConnection } from '../core/index.ts';
 
-import type { TaskConnection } from '../core/connection.ts';
 export type { TaskConnection };
 
 export interface TaskLogger {

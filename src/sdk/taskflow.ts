@@ -7,8 +7,8 @@
  * const load = task({ taskId: 'load' }, (data: { rows: number }) => data.rows * 2);
  * load(extract()); // load(42) or load(someStringTask()) would not compile
  */
-import { DagDefinitionError } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import { DagDefinitionError } from '../core/index.ts';
+import type { JsonObject, JsonValue } from '../core/index.ts';
 import { BaseOperator, type TaskOptions } from './baseOperator.ts';
 import { currentDag } from './authoring.ts';
 import { runWithTaskContext } from './currentContext.ts';

@@ -10,7 +10,7 @@
  * const total = task({ taskId: 'total' }, (xs: number[]) => xs.reduce((a, b) => a + b, 0));
  * total(double.expand(numbers())); // total receives [double(n0), double(n1), …]
  */
-import { DagDefinitionError } from '../core/errors.ts';
+import { DagDefinitionError } from '../core/index.ts';
 import type { TaskOptions, MapInput, MappedValueRef } from './baseOperator.ts';
 import { MappedOperator, type MappingInput } from './mapping.ts';
 import { TaskFlowOperator, uniqueTaskId, type TaskFlowOptions } from './taskflow.ts';

@@ -2,7 +2,7 @@
  * The typed output of a task. Passing it to a TaskFlow task wires the dependency and, at run time, the
  * value; its type parameter makes a mismatched consumer a compile error in the DAG file.
  */
-import type { JsonValue } from '../core/serialized.ts';
+import type { JsonValue } from '../core/index.ts';
 import { toOperators, type BaseOperator, type DependencyNode, type DependencyTarget } from './baseOperator.ts';
 
 export class XComArg<T> implements DependencyNode {

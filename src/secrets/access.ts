@@ -8,7 +8,7 @@
  * secretAccessAllows({ variables: ['report_*'] }, 'variables', 'smtp_password'); // false
  * secretAccessAllows({ variables: ['report_*'] }, 'connections', 'warehouse');   // true (not restricted)
  */
-import type { SecretAccess } from '../core/serialized.ts';
+import type { SecretAccess } from '../core/index.ts';
 
 /** Whether `key` of `kind` may be read under `access` (globs: `*` matches any run of characters). */
 export function secretAccessAllows(access: SecretAccess | undefined, kind: keyof SecretAccess, key: string): boolean {

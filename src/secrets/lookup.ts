@@ -12,7 +12,7 @@
  * await secrets.getConnection('warehouse');
  */
 import { z } from 'zod';
-import { InvalidArgument, NotFound } from '../core/errors.ts';
+import { InvalidArgument, NotFound } from '../core/index.ts';
 import { connectionFromUri, normalizeConnType, validateConnection, type Connection, type ConnectionStore } from '../store/connections.ts';
 import type { VariableStore } from '../store/variables.ts';
 import type { SecretMasker } from './masker.ts';

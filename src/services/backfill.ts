@@ -13,10 +13,17 @@
  * instances (as `tasks clear`) and makes it a backfill run of this backfill. Every date of the range is
  * recorded with the run serving it or why it was skipped.
  */
-import { CapstanError, InvalidArgument } from '../core/errors.ts';
-import { firstInterval, nextInterval, type DataInterval } from '../core/schedule.ts';
-import type { JsonObject, SerializedDag } from '../core/serialized.ts';
-import { isDagRunTerminal, isTerminal, type DagRunState } from '../core/states.ts';
+import {
+  CapstanError,
+  type DagRunState,
+  type DataInterval,
+  firstInterval,
+  InvalidArgument,
+  isDagRunTerminal,
+  isTerminal,
+  nextInterval,
+} from '../core/index.ts';
+import type { JsonObject, SerializedDag } from '../core/index.ts';
 import {
   AuditLog,
   backfillLinks,

@@ -9,9 +9,8 @@
  * from its next heartbeat that the try is no longer running and stops (there is no separate
  * "restarting" state, so the new try may start before the old process has exited).
  */
-import { InvalidArgument, NotFound } from '../core/errors.ts';
-import type { SerializedDag } from '../core/serialized.ts';
-import type { DagRunState, TaskInstanceState } from '../core/states.ts';
+import { InvalidArgument, NotFound } from '../core/index.ts';
+import type { DagRunState, SerializedDag, TaskInstanceState } from '../core/index.ts';
 import {
   AuditLog,
   clearRun,

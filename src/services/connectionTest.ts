@@ -18,7 +18,7 @@ import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { VersionApi } from '@kubernetes/client-node';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage } from '../core/index.ts';
 import { resolveKubeConfig } from '../kubernetes/index.ts';
 import type { Connection } from '../store/index.ts';
 

@@ -2,7 +2,7 @@
  * Serialized DAGs cached by hash-checked reload: the scheduler and the Execution API read DAG structure
  * on hot paths, and parsing the JSON on every read would dominate a 10,000-task run.
  */
-import type { SerializedDag, SerializedTask } from '../core/serialized.ts';
+import type { SerializedDag, SerializedTask } from '../core/index.ts';
 import { getSerializedDag, serializedDagHash, type MetadataDb } from '../store/index.ts';
 
 export interface IndexedDag {

@@ -9,9 +9,8 @@
  * explainTaskInstance(ti, task, facts, { now, parallelism: 32 })
  * // [{ code: 'upstream', message: "upstream 'extract' is running; trigger rule all_success needs every upstream succeeded" }]
  */
-import type { SerializedTask } from '../core/serialized.ts';
-import { isTerminal, type TaskInstanceState } from '../core/states.ts';
-import { countUpstreams, evaluateTriggerRule } from '../core/triggerRules.ts';
+import type { SerializedTask } from '../core/index.ts';
+import { countUpstreams, evaluateTriggerRule, isTerminal, type TaskInstanceState } from '../core/index.ts';
 import type { TaskInstanceRow, TiDependencyFacts } from '../store/index.ts';
 
 /** Kinds of unmet condition. */

@@ -3,7 +3,7 @@
  * wakes the scheduler at once instead of after its poll interval. Correctness never depends on them;
  * the scheduler also reads changes from the database.
  */
-import type { TaskInstanceState } from '../core/states.ts';
+import type { TaskInstanceState } from '../core/index.ts';
 
 export interface TiChangedEvent {
   dagRunId: number;

@@ -16,8 +16,13 @@
  * success; failed marks running (and deferred / up_for_reschedule) task instances failed and the ones
  * that have not finished skipped. The run takes the state at once.
  */
-import { InvalidArgument } from '../core/errors.ts';
-import { isTerminal, statesLeadingTo, type DagRunState, type TaskInstanceState } from '../core/states.ts';
+import {
+  type DagRunState,
+  InvalidArgument,
+  isTerminal,
+  statesLeadingTo,
+  type TaskInstanceState,
+} from '../core/index.ts';
 import {
   AuditLog,
   getDagRun,

@@ -4,9 +4,8 @@
  * without reporting, and the scheduler for zombies and timeouts. Each is one guarded update, so a try is
  * started at most once and ended at most once.
  */
-import { retryPolicyOf } from '../core/failureReason.ts';
-import { hasRetriesLeft, retryDelayMs } from '../core/retry.ts';
-import type { TaskInstanceState } from '../core/states.ts';
+import { assertNever, hasRetriesLeft, retryDelayMs, retryPolicyOf } from '../core/index.ts';
+import type { TaskInstanceState, TryOutcome, TrySuspension } from '../core/index.ts';
 import {
   deferTry,
   failOrRetryTry,
@@ -32,8 +31,6 @@ import {
   type TryEnd,
   type TryKey,
 } from '../store/index.ts';
-import { assertNever } from '../core/errors.ts';
-import type { TryOutcome, TrySuspension } from '../core/execution.ts';
 import type { SerializedDagCache } from './dagCache.ts';
 import type { EngineEvents } from './events.ts';
 
@@ -42,7 +39,7 @@ export type { TryKey } from '../store/index.ts';
 
 export type StartResult = { ok: true; ti: TaskInstanceRow } | { ok: false; state: TaskInstanceState | 'missing'; reason: string };
 
-export type { TryOutcome, TrySuspension } from '../core/execution.ts';
+export type { TryOutcome, TrySuspension } from '../core/index.ts';
 
 /**
  * Who reports a try's end from outside the task process: `process` names the task process that exited

@@ -1,8 +1,6 @@
 /** Manual runs: used by `capstan dags trigger`, the REST API and `dags test`. */
-import { InvalidArgument } from '../core/errors.ts';
-import { validateParamValue } from '../core/params.ts';
-import { manualRunInterval } from '../core/schedule.ts';
-import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
+import { InvalidArgument, manualRunInterval, validateParamValue } from '../core/index.ts';
+import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 import { createDagRun, getSerializedDag, makeRunId, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_RUN_ID_PATTERN } from '../config/defaults.ts';
 

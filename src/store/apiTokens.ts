@@ -2,7 +2,7 @@
  * Personal API tokens and revoked sessions. A token's secret is never stored: only its SHA-256 (the secret is
  * 32 random bytes, so a fast hash is enough — there is nothing to brute-force).
  */
-import { CapstanError, NotFound } from '../core/errors.ts';
+import { CapstanError, NotFound } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { ApiTokenRow } from './schema.ts';
 

@@ -4,8 +4,7 @@
  * (services/backfill.ts); this module only reads and writes the rows.
  */
 import { sql } from 'kysely';
-import type { JsonObject } from '../core/serialized.ts';
-import type { DagRunState, TaskInstanceState } from '../core/states.ts';
+import type { DagRunState, JsonObject, TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Page, PageRequest, SortRequest } from './listPage.ts';
 import type { BackfillTable } from './schema.ts';

@@ -4,14 +4,14 @@
  * write Airflow's URI form, `type://login:password@host:port/schema?param=value`, so existing
  * `AIRFLOW_CONN_*`-style values carry over.
  */
-import { CapstanError, InvalidArgument, NotFound } from '../core/errors.ts';
+import { CapstanError, InvalidArgument, NotFound } from '../core/index.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { ConnectionRow } from './schema.ts';
-import type { Connection, ConnectionExtra } from '../core/connection.ts';
+import type { Connection, ConnectionExtra } from '../core/index.ts';
 
-export type { Connection, ConnectionExtra } from '../core/connection.ts';
+export type { Connection, ConnectionExtra } from '../core/index.ts';
 
 /** The query parameter that carries a whole JSON extra in a URI. */
 export const EXTRA_URI_PARAM = '__extra__';

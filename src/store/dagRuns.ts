@@ -3,9 +3,8 @@
  * half-made.
  */
 import { randomUUID } from 'node:crypto';
-import { CapstanError, NotFound } from '../core/errors.ts';
-import type { JsonObject, SerializedDag } from '../core/serialized.ts';
-import type { DagRunState, DagRunType } from '../core/states.ts';
+import { CapstanError, NotFound } from '../core/index.ts';
+import type { DagRunState, DagRunType, JsonObject, SerializedDag } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import { notifyRunsQueued } from './notifications.ts';
 import type { DagRunRow } from './schema.ts';

@@ -4,7 +4,7 @@
  * and PostgreSQL alike.
  */
 import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
-import type { DagRunState } from '../core/states.ts';
+import type { DagRunState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, DagRow } from './schema.ts';
 

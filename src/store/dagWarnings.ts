@@ -3,7 +3,7 @@
  * DAGs. Only serialized DAGs whose JSON carries warnings are parsed, so a listing over thousands of clean DAGs
  * reads little.
  */
-import type { DagWarning, SerializedDag } from '../core/serialized.ts';
+import type { DagWarning, SerializedDag } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 
 export interface DagWarningRow extends DagWarning {

@@ -3,8 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { SERIALIZED_DAG_VERSION, type SerializedDag } from '../core/serialized.ts';
-import { CapstanError, NotFound } from '../core/errors.ts';
+import { CapstanError, NotFound, SERIALIZED_DAG_VERSION, type SerializedDag } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { DagRow } from './schema.ts';
 

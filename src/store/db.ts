@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { InvalidArgument } from '../core/errors.ts';
+import { InvalidArgument } from '../core/index.ts';
 import type { DialectName } from './dialect.ts';
 import { openNodeSqlite } from './nodeSqlite.ts';
 import type { Database } from './schema.ts';

@@ -2,7 +2,7 @@
  * What the grid view reads: a DAG's latest runs and the states of their task instances, in full or only
  * what changed since a moment (`updated_at`, indexed per run). Two queries either way, at any DAG size.
  */
-import type { DagRunState, DagRunType, TaskInstanceState } from '../core/states.ts';
+import type { DagRunState, DagRunType, TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { DagRunRow } from './schema.ts';
 

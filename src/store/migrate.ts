@@ -4,7 +4,7 @@
  * this code does not know (a newer schema), which we report as `db_schema_newer`.
  */
 import { Migrator, NO_MIGRATIONS, sql } from 'kysely';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import { LATEST_MIGRATION, migrationProvider } from './migrations/index.ts';
 import { DEFAULT_POOL } from './pools.ts';

@@ -3,8 +3,8 @@
  * resource. A task instance occupies `pool_slots` of its pool while queued or running, and while deferred
  * when the pool sets `includeDeferred`. `default_pool` always exists and cannot be deleted.
  */
-import { CapstanError, InvalidArgument, NotFound } from '../core/errors.ts';
-import type { TaskInstanceState } from '../core/states.ts';
+import { CapstanError, InvalidArgument, NotFound } from '../core/index.ts';
+import type { TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { PoolRow } from './schema.ts';

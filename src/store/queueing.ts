@@ -6,7 +6,7 @@
  * serializes them. The commit is the guarded `scheduled → queued` verb, so each try is queued once.
  */
 import { sql } from 'kysely';
-import type { FailureReason } from '../core/failureReason.ts';
+import type { FailureReason } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { TaskInstanceRow } from './schema.ts';
 import { failUnqueueable, queueTis } from './transitions/index.ts';

@@ -1,5 +1,5 @@
 /** Rendered template fields of task tries: written once per try before it executes, read by `tasks render --stored`. */
-import type { JsonObject } from '../core/serialized.ts';
+import type { JsonObject } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 
 /**

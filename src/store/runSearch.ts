@@ -3,7 +3,7 @@
  * across one DAG (and run) or every DAG a principal may see. One query for the page, one for the count.
  */
 import { sql, type SelectQueryBuilder } from 'kysely';
-import type { DagRunState, DagRunType, TaskInstanceState } from '../core/states.ts';
+import type { DagRunState, DagRunType, TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, DagRunRow, TaskInstanceRow } from './schema.ts';
 

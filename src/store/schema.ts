@@ -3,8 +3,7 @@
  * JSON text on both SQLite and PostgreSQL, so one code path serves both.
  */
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { DagRunState, DagRunType, TaskInstanceState } from '../core/states.ts';
-import type { FailureKind } from '../core/failureReason.ts';
+import type { DagRunState, DagRunType, FailureKind, TaskInstanceState } from '../core/index.ts';
 
 export interface DagTable {
   dag_id: string;

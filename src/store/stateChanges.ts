@@ -4,7 +4,7 @@
  * a set of DAGs, oldest first.
  */
 import { sql } from 'kysely';
-import type { DagRunState, TaskInstanceState } from '../core/states.ts';
+import type { DagRunState, TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 
 export interface ChangeScope {

@@ -4,8 +4,8 @@
  */
 import type { Transaction } from 'kysely';
 import type { Db } from './transitions/index.ts';
-import { NotFound } from '../core/errors.ts';
-import type { TaskInstanceState } from '../core/states.ts';
+import { NotFound } from '../core/index.ts';
+import type { TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TaskInstanceRow, TaskInstanceTryRow, TaskInstanceUpdate } from './schema.ts';
 import { moveTisTo, queueTis, type MoveBy } from './transitions/index.ts';

@@ -3,7 +3,7 @@
  * running" explanation: its upstreams' states, its pool's size and use, the active counts its DAG and the
  * installation are limited by, and the same task's state in the previous run (for `dependsOnPast`).
  */
-import type { TaskInstanceState } from '../core/states.ts';
+import type { TaskInstanceState } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { DagRow, DagRunRow, TaskInstanceRow } from './schema.ts';
 

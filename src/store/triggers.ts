@@ -6,8 +6,7 @@
  * of triggerers saw it.
  */
 import { sql, type Transaction } from 'kysely';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { SerializedTrigger } from '../core/serialized.ts';
+import type { JsonObject, JsonValue, SerializedTrigger } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TriggerRow } from './schema.ts';
 import { resumeTry, type MoveBy } from './transitions/index.ts';

@@ -2,7 +2,7 @@
  * Users and custom roles. Passwords arrive here already hashed (auth/passwords.ts); this module only stores
  * rows. Usernames are case-sensitive and unique.
  */
-import { CapstanError, InvalidArgument, NotFound } from '../core/errors.ts';
+import { CapstanError, InvalidArgument, NotFound } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { AppUserRow, AuthRoleRow } from './schema.ts';
 

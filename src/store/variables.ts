@@ -2,7 +2,7 @@
  * Variables: named string values (often JSON) that DAGs read at run time. Values whose key looks like a
  * secret ({@link isSecretName}) are stored Fernet-encrypted (`is_encrypted = 1`) and decrypted on read.
  */
-import { CapstanError, InvalidArgument } from '../core/errors.ts';
+import { CapstanError, InvalidArgument } from '../core/index.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';

@@ -3,8 +3,8 @@
  * limited in size (`core.xcomMaxBytes`) so the metadata DB stays a database, not a blob store.
  */
 import { sql } from 'kysely';
-import { CapstanError } from '../core/errors.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import { CapstanError } from '../core/index.ts';
+import type { JsonValue } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Page, PageRequest } from './listPage.ts';
 

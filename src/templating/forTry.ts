@@ -1,5 +1,5 @@
 /** Rendering as one step of a try: render, hand the result to be stored, set it on the operator. */
-import type { JsonObject } from '../core/serialized.ts';
+import type { JsonObject } from '../core/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { XComArg } from '../sdk/xcomArg.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';

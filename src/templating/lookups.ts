@@ -8,7 +8,7 @@
  * the same pass: they are fetched together). Templates are expressions without side effects, so rendering
  * again is safe; a user macro with side effects may run more than once (docs/templating.md).
  */
-import type { JsonValue } from '../core/serialized.ts';
+import type { JsonValue } from '../core/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import { splitKwargs } from './dates.ts';
 

@@ -15,7 +15,7 @@
  */
 import { dirname } from 'node:path';
 import nunjucks from 'nunjucks';
-import { CapstanError } from '../core/errors.ts';
+import { CapstanError } from '../core/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import { buildTemplateContext } from './context.ts';

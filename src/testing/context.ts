@@ -4,9 +4,8 @@
  * variables and connections through `SecretsLookup`, and log lines through a sink, masked like a real
  * task log.
  */
-import { systemClock, type Clock } from '../core/clock.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { DagRunType } from '../core/states.ts';
+import { type Clock, systemClock } from '../core/index.ts';
+import type { DagRunType, JsonObject, JsonValue } from '../core/index.ts';
 import type { SecretMasker, SecretsLookup } from '../secrets/index.ts';
 import type { TaskConnection, TaskContext, TaskLogger } from '../sdk/taskContext.ts';
 

@@ -19,10 +19,16 @@
  *   serving that DAG.
  */
 import { hostname } from 'node:os';
-import { systemClock, type Clock } from '../core/clock.ts';
-import { CapstanError, errorMessage } from '../core/errors.ts';
-import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
-import { isDagRunTerminal, isTerminal, type TaskInstanceState } from '../core/states.ts';
+import {
+  CapstanError,
+  type Clock,
+  errorMessage,
+  isDagRunTerminal,
+  isTerminal,
+  systemClock,
+  type TaskInstanceState,
+} from '../core/index.ts';
+import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 import { SerializedDagCache, type IndexedDag } from '../services/dagCache.ts';
 import { dagCallbackContext, dagCallbackKind } from '../services/dagCallbackContext.ts';
 import { EngineEvents } from '../services/events.ts';

@@ -6,9 +6,8 @@
  * the trigger failed, ended without an event, or the deferral timed out. The next try of the run loop
  * then continues the same try in the deferral's method.
  */
-import type { Clock } from '../core/clock.ts';
-import { errorMessage } from '../core/errors.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { Clock, JsonObject, JsonValue } from '../core/index.ts';
+import { errorMessage } from '../core/index.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/db.ts';
 import { getTaskInstance } from '../store/taskInstances.ts';

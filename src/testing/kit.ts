@@ -22,11 +22,8 @@
  * ```
  */
 import { resolve } from 'node:path';
-import type { Clock } from '../core/clock.ts';
-import { assertNever, InvalidArgument, NotFound } from '../core/errors.ts';
-import { firstInterval, type DataInterval } from '../core/schedule.ts';
-import type { JsonObject, JsonValue, SerializedDag } from '../core/serialized.ts';
-import type { DagRunType, TaskInstanceState } from '../core/states.ts';
+import type { Clock, DagRunType, JsonObject, JsonValue, SerializedDag, TaskInstanceState } from '../core/index.ts';
+import { assertNever, type DataInterval, firstInterval, InvalidArgument, NotFound } from '../core/index.ts';
 import type { TryOutcome } from '../services/taskLifecycle.ts';
 import { nextDueInterval } from '../scheduler/runCreation.ts';
 import type { Dag } from '../sdk/dag.ts';
@@ -355,5 +352,5 @@ function reasonOf(o: TryOutcome): string | null {
 
 export { ManualClock, type ManualClockOptions } from './manualClock.ts';
 export { simulatePodOutcome, type PodTaskSimulation, type SimulatedPodOutcome, type SimulatePodOptions } from './podOutcome.ts';
-export { systemClock, type Clock } from '../core/clock.ts';
+export { type Clock, systemClock } from '../core/index.ts';
 export type { LogLevel, TaskLogLine };

@@ -1,6 +1,6 @@
 /** Importing one DAG from its file into this process, for running it here. */
 import { resolve } from 'node:path';
-import { NotFound } from '../core/errors.ts';
+import { NotFound } from '../core/index.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
 import { setAuthoringDefaults, type AuthoringDefaults } from '../sdk/authoring.ts';
 import type { Dag } from '../sdk/dag.ts';

@@ -24,8 +24,8 @@
  * await clock.advance(3_600_000); // `woke` resolves; clock.now() is one hour later
  * ```
  */
-import type { Clock, SleepOptions } from '../core/clock.ts';
-import { InvalidArgument } from '../core/errors.ts';
+import type { Clock, SleepOptions } from '../core/index.ts';
+import { InvalidArgument } from '../core/index.ts';
 
 /** Options of a {@link ManualClock}. */
 export interface ManualClockOptions {

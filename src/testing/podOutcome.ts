@@ -18,9 +18,16 @@
  * ```
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { InvalidArgument, TaskSkipped } from '../core/errors.ts';
-import { failureOfError, isPlatformFailure, retryPolicyOf, type FailureReason, type FailureRetryPolicy } from '../core/failureReason.ts';
-import type { JsonValue } from '../core/serialized.ts';
+import {
+  failureOfError,
+  type FailureReason,
+  type FailureRetryPolicy,
+  InvalidArgument,
+  isPlatformFailure,
+  retryPolicyOf,
+  TaskSkipped,
+} from '../core/index.ts';
+import type { JsonValue } from '../core/index.ts';
 import { KubernetesPodOperator } from '../kubernetes/operators/podOperator.ts';
 import type { PodEnd } from '../kubernetes/lifecycle/index.ts';
 import type { Dag } from '../sdk/dag.ts';

@@ -4,8 +4,8 @@
  * XComs and the task instance's try), otherwise a manual run at `logicalDate` as `tasks test` builds it.
  * Nothing is recorded; variables and connections are read, and their secrets masked in the result.
  */
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import { manualRunInterval } from '../core/schedule.ts';
+import type { JsonObject, JsonValue } from '../core/index.ts';
+import { manualRunInterval } from '../core/index.ts';
 import { validateConf } from '../services/triggerRun.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';

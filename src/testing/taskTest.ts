@@ -4,17 +4,15 @@
  * what this task pushed in memory, then the stored XComs of the DAG's run with the same logical date when
  * one exists (so a task can be tried against a real upstream result); otherwise they return null.
  */
-import { systemClock, type Clock } from '../core/clock.ts';
-import { InvalidArgument } from '../core/errors.ts';
+import { type Clock, InvalidArgument, manualRunInterval, systemClock } from '../core/index.ts';
 import { validateConf } from '../services/triggerRun.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
+import type { JsonObject, JsonValue } from '../core/index.ts';
 import type { TryOutcome } from '../services/taskLifecycle.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
 import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
 import { deferralDeadline } from '../services/taskLifecycle.ts';
 import { FAIL_METHOD } from '../triggers/signals.ts';
 import { awaitTriggerEvent } from './inProcessTrigger.ts';
-import { manualRunInterval } from '../core/schedule.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';

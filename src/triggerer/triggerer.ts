@@ -7,9 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Wakeup } from '../core/async.ts';
-import { systemClock, type Clock } from '../core/clock.ts';
-import { errorMessage } from '../core/errors.ts';
+import { type Clock, errorMessage, systemClock, Wakeup } from '../core/index.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import type { EngineEvents } from '../services/events.ts';
 import { TaskLogAppender } from '../logging/taskLogAppender.ts';

@@ -1,7 +1,7 @@
 /** How a trigger names its class in the `trigger` table (see `SerializedTrigger.classpath`). */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { INSTANCE_PARAM } from '../core/capstanResolver.ts';
+import { INSTANCE_PARAM } from '../core/index.ts';
 
 /** Prefix of built-in triggers: `capstan.DateTimeTrigger`. Stable across releases and moves of the code. */
 export const BUILTIN_PREFIX = 'capstan.';

@@ -1,7 +1,6 @@
 /** Triggers that wait for a moment: `DateTimeTrigger` (absolute) and `TimeDeltaTrigger` (relative). */
-import { parseDuration, type DurationInput } from '../core/duration.ts';
-import { InvalidArgument } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
+import { type DurationInput, InvalidArgument, parseDuration } from '../core/index.ts';
+import type { JsonObject } from '../core/index.ts';
 import { builtinClasspath } from './classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from './types.ts';
 

@@ -1,8 +1,7 @@
 /** `FileTrigger`: waits until a path (or glob) matches at least one file. */
 import { glob, stat } from 'node:fs/promises';
-import { parseDuration } from '../core/duration.ts';
-import { InvalidArgument } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
+import { InvalidArgument, parseDuration } from '../core/index.ts';
+import type { JsonObject } from '../core/index.ts';
 import { builtinClasspath } from './classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from './types.ts';
 

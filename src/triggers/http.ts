@@ -4,10 +4,8 @@
  * `schema` is the protocol, default `http`; `host` may carry its own scheme; login/password become basic
  * auth; `extra.headers`, if an object, adds headers) plus an endpoint.
  */
-import { parseDuration } from '../core/duration.ts';
-import { InvalidArgument } from '../core/errors.ts';
-import type { JsonObject } from '../core/serialized.ts';
-import type { TaskConnection } from '../core/connection.ts';
+import { InvalidArgument, parseDuration } from '../core/index.ts';
+import type { JsonObject, TaskConnection } from '../core/index.ts';
 import { builtinClasspath } from './classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from './types.ts';
 

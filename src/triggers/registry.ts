@@ -5,8 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CapstanError } from '../core/errors.ts';
-import { registerCapstanResolver } from '../core/capstanResolver.ts';
+import { CapstanError, registerCapstanResolver } from '../core/index.ts';
 import { BUILTIN_PREFIX } from './classpath.ts';
 import { DateTimeTrigger } from './dateTime.ts';
 import { FileTrigger } from './file.ts';

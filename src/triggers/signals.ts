@@ -3,7 +3,7 @@
  * `BaseOperator.defer()` and by sensors in reschedule mode; the runtime turns them into the `deferred` and
  * `rescheduled` outcomes. They are not failures, so they are not `CapstanError`s.
  */
-import type { JsonObject } from '../core/serialized.ts';
+import type { JsonObject } from '../core/index.ts';
 import type { SerializedTrigger } from './types.ts';
 
 /** The try hands its wait to a trigger; it resumes by calling `method` with the trigger's event. */

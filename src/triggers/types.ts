@@ -6,12 +6,9 @@
  * rebuilds the trigger from that (possibly on another host, possibly after a restart). See
  * src/triggerer/ARCHITECTURE.md.
  */
-import type { Clock } from '../core/clock.ts';
-import type { JsonObject, JsonValue } from '../core/serialized.ts';
-import type { TaskConnection } from '../core/connection.ts';
-import type { SerializedTrigger } from '../core/serialized.ts';
+import type { Clock, JsonObject, JsonValue, SerializedTrigger, TaskConnection } from '../core/index.ts';
 
-export type { SerializedTrigger } from '../core/serialized.ts';
+export type { SerializedTrigger } from '../core/index.ts';
 
 /** The one thing a trigger reports: its payload becomes `event` of the resumed task's method. */
 export interface TriggerEvent {

@@ -15,7 +15,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { actorName, dagAccess, dagAccessPermits, roleAllows, type Principal } from '../../auth/permissions.ts';
 import type { AuthService } from '../../auth/authService.ts';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import type { AuditLog } from '../../store/auditLog.ts';
 import { dagAccessFacts } from '../../store/dagAccess.ts';
 import type { MetadataDb } from '../../store/db.ts';

@@ -15,7 +15,7 @@ import { deleteCookie } from 'hono/cookie';
 import type { z } from '@hono/zod-openapi';
 import { LoginRateLimited, type AuthService } from '../../auth/authService.ts';
 import { ROLE_PERMISSIONS } from '../../auth/permissions.ts';
-import { NotFound } from '../../core/errors.ts';
+import { NotFound } from '../../core/index.ts';
 import type { AuditLog } from '../../store/auditLog.ts';
 import type { UserInfo } from '../../store/users.ts';
 import { errorResponse } from '../errors.ts';

@@ -1,7 +1,7 @@
 /** Reading a JSON request body against a zod schema: a clear 400 naming the field, never a 5xx. */
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 
 /** The body parsed and validated, or `invalid_argument` naming the first bad field. */
 export async function readBody<T>(c: Context, schema: z.ZodType<T>, what: string): Promise<T> {

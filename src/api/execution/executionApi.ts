@@ -20,8 +20,8 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { CapstanError } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { CapstanError } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import type { SerializedDagCache } from '../../services/dagCache.ts';
 import type { TaskLifecycle, TryOutcome, TrySuspension } from '../../services/taskLifecycle.ts';
 import {

@@ -7,7 +7,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import { errorResponse } from '../errors.ts';
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);

@@ -6,7 +6,7 @@
 import type { Context, Env, Hono, MiddlewareHandler } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
 import type { Logger } from 'pino';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import { errorResponse } from '../errors.ts';
 
 /** Methods routed per path pattern, built from `app.routes` once every route is registered. */

@@ -13,7 +13,7 @@
  */
 import { isIP } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import { errorResponse } from '../errors.ts';
 
 /** A parsed `api.allowedHosts` / `api.allowedOrigins` value: every value, or this list. */

@@ -9,7 +9,7 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 
 /** A bad input, naming its field (`conf.x`, `runId`, `limit`, or `body` for the whole body). */
 export class InvalidField extends InvalidArgument {

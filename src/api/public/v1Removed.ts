@@ -10,7 +10,7 @@
  * // Link: </api/v2/dags>; rel="successor-version", </api/v2/docs>; rel="help"
  */
 import { Hono } from 'hono';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import type { RouteAccess } from '../auth/routePermissions.ts';
 import { errorResponse } from '../errors.ts';
 

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, Env, Hono } from 'hono';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 import { errorResponse } from '../errors.ts';
 
 /** Where `npm run build:ui` (run by `npm ci`'s prepare step) writes the UI. */

@@ -1,6 +1,6 @@
 /** `capstan config list|get|generate-key`: show the configuration in effect and where each value came from. */
 import { closestMatch, configValue, describeConfig, generateFernetKey, keysOf, optionSpec, SECTION_NAMES, type SectionName } from '../../config/index.ts';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 

@@ -2,7 +2,7 @@
  * `capstan connections add|get|list|delete`: manage connections; secrets are shown as *** unless asked. All four
  * also work through a remote API server (src/cli/remote/connections.ts), which never answers secrets.
  */
-import { errorMessage, InvalidArgument } from '../../core/errors.ts';
+import { errorMessage, InvalidArgument } from '../../core/index.ts';
 import { SecretMasker, MASK } from '../../secrets/masker.ts';
 import { connectionFromUri, connectionToUri, ConnectionStore, normalizeConnType, type Connection } from '../../store/connections.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';

@@ -3,7 +3,7 @@
  * (stores, engine, SDK) when it runs, so registering the group costs nothing; the commands that also work
  * through a remote API server (src/cli/remote/commands.ts) call src/cli/remote/dags.ts when `ctx.remote` is set.
  */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { parseConf, parseLogicalDate } from '../dagArguments.ts';
 import { printable, printObject, printRows } from '../output.ts';

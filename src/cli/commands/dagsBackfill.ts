@@ -4,8 +4,8 @@
  * in docs/backfill.md. All three also work through a remote API server (src/cli/remote/backfill.ts).
  */
 import type { Command } from 'commander';
-import { InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { InvalidArgument } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import type { BackfillPlanEntry, BackfillProgress, ReprocessBehavior } from '../../services/backfill.ts';
 import type { CliContext } from '../context.ts';
 import { parseBackfillBound, parseConf } from '../dagArguments.ts';

@@ -1,10 +1,9 @@
 /** `capstan db migrate|check|reset|clean|forget-key`. */
-import { parseDuration } from '../../core/duration.ts';
+import { InvalidArgument, parseDuration } from '../../core/index.ts';
 import { CLEAN_GROUPS, cleanMetadata, type CleanGroup } from '../../store/cleanup.ts';
 import { redactUrl } from '../../store/db.ts';
 import { forgetKeyFingerprint } from '../../store/deploymentKeys.ts';
 import { migrateToLatest, migrationStatus, resetDatabase } from '../../store/migrate.ts';
-import { InvalidArgument } from '../../core/errors.ts';
 import type { RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 

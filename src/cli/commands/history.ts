@@ -3,7 +3,7 @@
  * from, to, who moved it and why — as the transition verbs recorded it, so a cleared or retried task's
  * earlier tries stay readable. Through a remote API server it reads `…/stateHistory` (src/cli/remote/tasks.ts).
  */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { printRows } from '../output.ts';
 import { withApiUrlOption } from '../remote/commands.ts';

@@ -11,8 +11,8 @@
  * of a SparkKubernetesOperator — with its templated fields rendered for a run (a dry run: no cluster is
  * contacted). `--raw` prints the manifest with the templates as written, and says so.
  */
-import { InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { InvalidArgument } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { createEngine } from '../../app/components.ts';
 import { KubernetesJobOperator } from '../../kubernetes/operators/jobOperator.ts';
 import { KubernetesPodOperator } from '../../kubernetes/operators/podOperator.ts';

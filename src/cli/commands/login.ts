@@ -4,7 +4,7 @@
  * work against that server; sign out again, revoking the token.
  */
 import { hostname } from 'node:os';
-import { CapstanError, InvalidArgument } from '../../core/errors.ts';
+import { CapstanError, InvalidArgument } from '../../core/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { printObject } from '../output.ts';
 import { normalizeApiUrl, RemoteApi } from '../remote/connection.ts';

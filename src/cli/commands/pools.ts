@@ -2,7 +2,7 @@
  * `capstan pools set|list|get|delete`: manage the slot budgets that limit concurrent tasks. Each also works through
  * a remote API server (src/cli/remote/resources.ts); the store is loaded only for a local command.
  */
-import { InvalidArgument, NotFound } from '../../core/errors.ts';
+import { InvalidArgument, NotFound } from '../../core/index.ts';
 import type { PoolUsage } from '../../store/pools.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';

@@ -2,8 +2,8 @@
  * `capstan tasks render`: a task's templated fields rendered against a run's context without executing
  * it, or (`--stored`) the values a try rendered and stored before it executed.
  */
-import { InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { InvalidArgument } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { createEngine } from '../../app/components.ts';
 import { getDagRun } from '../../store/dagRuns.ts';
 import { loadRenderedFields } from '../../store/renderedFields.ts';

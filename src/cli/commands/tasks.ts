@@ -3,7 +3,7 @@
  * action imports what it uses when it runs; `list`, `state`, `logs`, `clear`, `mark-success|failed` and `note`
  * also work through a remote API server (src/cli/remote/tasks.ts) when `ctx.remote` is set.
  */
-import { InvalidArgument, NotFound } from '../../core/errors.ts';
+import { InvalidArgument, NotFound } from '../../core/index.ts';
 import type { MarkState } from '../../services/mark.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { RegisterCommands } from '../context.ts';
@@ -69,7 +69,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         import('../../logging/handlerFromConfig.ts'),
         import('../../logging/tryLog.ts'),
         import('../../executors/kubernetes/workerPodLogs.ts'),
-        import('../../core/states.ts'),
+        import('../../core/index.ts'),
       ]);
       const m = await ctx.db();
       const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);

@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { AuthService } from '../../auth/authService.ts';
 import { generatePassword } from '../../auth/passwords.ts';
-import { InvalidArgument } from '../../core/errors.ts';
-import { parseDuration } from '../../core/duration.ts';
+import { InvalidArgument, parseDuration } from '../../core/index.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 import { withApiUrlOption } from '../remote/commands.ts';

@@ -4,7 +4,7 @@
  * only for a local command.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidArgument, NotFound, errorMessage } from '../../core/errors.ts';
+import { errorMessage, InvalidArgument, NotFound } from '../../core/index.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 import { withApiUrlOption } from '../remote/commands.ts';

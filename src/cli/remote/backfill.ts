@@ -4,8 +4,8 @@
  * serves a backfill without its progress, so the progress is counted here from the runs the backfill made (its
  * plan's runs) or, for `list-backfills`, from the DAG's backfill runs in its date range.
  */
-import { isTerminal } from '../../core/states.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { isTerminal } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import type { components } from '../../api/public/v2/client/index.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';

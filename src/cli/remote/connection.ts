@@ -6,7 +6,7 @@
  * errors, and so the same exit codes, as local failures. A token is never part of a message.
  */
 import { apiV2Client, type ApiV2Client, type CallResult } from '../../api/public/v2/client/index.ts';
-import { CapstanError, type ErrorCode } from '../../core/errors.ts';
+import { CapstanError, type ErrorCode } from '../../core/index.ts';
 import { DEFAULT_PROFILE, profilesPath, readProfiles } from './profiles.ts';
 
 /** The server a remote command talks to. */

@@ -3,7 +3,7 @@
  * answers a secret: the password comes back as `***` and secret-named extra fields as `***`, so the rows are the
  * local command's masked rows; `--show-secrets` cannot be honoured remotely and says where it can.
  */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { components } from '../../api/public/v2/client/index.ts';
 import type { Connection } from '../../store/connections.ts';
 import type { RemoteApi } from './connection.ts';

@@ -2,8 +2,8 @@
  * `capstan dags …` through a remote API server: the same rows, objects and exit codes as the local commands
  * in src/cli/commands/dags.ts, read from `/api/v2`.
  */
-import { CapstanError } from '../../core/errors.ts';
-import type { JsonValue } from '../../core/serialized.ts';
+import { CapstanError } from '../../core/index.ts';
+import type { JsonValue } from '../../core/index.ts';
 import { printObject, printRows, type OutputFormat } from '../output.ts';
 import { renderTaskTree } from '../taskTree.ts';
 import { remoteDagJson, remoteRunJson } from '../views.ts';

@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CapstanError } from '../../core/errors.ts';
+import { CapstanError } from '../../core/index.ts';
 
 /** One signed-in server. */
 export interface Profile {

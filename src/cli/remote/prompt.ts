@@ -1,6 +1,6 @@
 /** Asking the person at the terminal for a user name or a password (not echoed), and reading piped input. */
 import { createInterface } from 'node:readline/promises';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 
 /** All of standard input as text (for `--password-stdin`). */
 export async function readStdin(): Promise<string> {

@@ -2,7 +2,7 @@
  * `capstan variables …` and `capstan pools …` through a remote API server (`/api/v2/variables`, `/pools`): the
  * same rows and objects as the local commands in src/cli/commands/variables.ts and pools.ts.
  */
-import { CapstanError, InvalidArgument } from '../../core/errors.ts';
+import { CapstanError, InvalidArgument } from '../../core/index.ts';
 import type { components } from '../../api/public/v2/client/index.ts';
 import type { PoolUsage } from '../../store/pools.ts';
 import type { RemoteApi } from './connection.ts';

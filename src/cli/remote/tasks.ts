@@ -4,9 +4,8 @@
  * byte it printed (the API's continuation token) until the API says the try ended.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CapstanError, InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
-import { isTerminal } from '../../core/states.ts';
+import { CapstanError, InvalidArgument, isTerminal } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import type { ClearRequest, ClearResult } from '../../services/clear.ts';
 import { printObject, type OutputFormat } from '../output.ts';
 import { remoteTiJson, remoteTryJson, type TaskInstanceJson } from '../views.ts';

@@ -4,7 +4,7 @@
  * `sweepOrphans` cleans up the pods dead schedulers left for tries that are over, which adoption never sees.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import { isPodTerminal } from '../../kubernetes/lifecycle/podState.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
 import { JobRegistry, tiPosition, type TaskInstanceRow } from '../../store/index.ts';

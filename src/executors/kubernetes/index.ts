@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
 import type { CapstanConfig } from '../../config/index.ts';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
 import type { SerializedDagCache } from '../../services/dagCache.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';

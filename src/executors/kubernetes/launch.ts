@@ -5,8 +5,8 @@
  * RBAC, a missing namespace, a bad template) fail the try with the API's message.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { errorMessage } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
 import type { TaskWorkload } from '../types.ts';
 import type { ExecutorState, Tracked } from './state.ts';

@@ -5,7 +5,7 @@
  * API; the executor reports a pod's end, and the scheduler fails the try only if the task never reported.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { assertNever } from '../../core/errors.ts';
+import { assertNever } from '../../core/index.ts';
 import { classifyPod, toTaskOutcome, type PodEnd } from '../../kubernetes/lifecycle/podEnd.ts';
 import { BASE_CONTAINER, describeContainers, fatalWaiting, hasStarted, schedulingMessage } from '../../kubernetes/lifecycle/podState.ts';
 

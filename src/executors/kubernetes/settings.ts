@@ -2,7 +2,7 @@
  * The `kubernetesExecutor` config section as the executor uses it: which namespaces are watched, and the start-up
  * checks that fail early with the config key to fix.
  */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import type { WatchedNamespaces } from './workerPod.ts';
 

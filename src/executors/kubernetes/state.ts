@@ -5,7 +5,7 @@
  * {@link ExecutorState}; executor.ts owns it.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { FailureReason } from '../../core/failureReason.ts';
+import type { FailureReason } from '../../core/index.ts';
 import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
 import type { ExecutorEvent, TaskWorkload } from '../types.ts';

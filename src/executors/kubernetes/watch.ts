@@ -3,7 +3,7 @@
  * pods that are not done; 410 re-lists, and a re-list reconciles (a tracked pod missing from it is gone).
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import { runListWatch } from '../../kubernetes/watch/listWatch.ts';
 import { POD_LABELS } from '../../kubernetes/pod/names.ts';
 import { onSnapshot } from './judging.ts';

@@ -21,8 +21,8 @@
  * annotation of the same key carries the exact id.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { InvalidArgument } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { buildPod, loadPodTemplate } from '../../kubernetes/pod/build.ts';
 import { mergeLayers } from '../../kubernetes/pod/merge.ts';
 import { labelValue } from '../../kubernetes/pod/names.ts';

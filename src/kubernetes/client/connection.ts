@@ -26,8 +26,8 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgument } from '../../core/errors.ts';
-import type { Connection } from '../../core/connection.ts';
+import { InvalidArgument } from '../../core/index.ts';
+import type { Connection } from '../../core/index.ts';
 import { validateResourceRequirements } from '../pod/quantity.ts';
 import type { ResourceRequirements } from '../pod/options.ts';
 

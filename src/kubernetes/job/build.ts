@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import { buildPod } from '../pod/build.ts';
 import type { BuildPodContext } from '../pod/build.ts';
 import { clean, mergeLayers } from '../pod/merge.ts';

@@ -6,7 +6,7 @@
  * container the XCom read through the native sidecar. It never creates a pod: only the Job controller does.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { runListWatch } from '../watch/listWatch.ts';
 import { classifyPod, toTaskOutcome } from '../lifecycle/podEnd.ts';

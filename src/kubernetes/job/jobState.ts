@@ -3,7 +3,7 @@
  * list in completion-index order, and the failure message. No I/O.
  */
 import type { V1Job, V1JobCondition, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import { assertNever } from '../../core/errors.ts';
+import { assertNever } from '../../core/index.ts';
 
 /** How a Job ended, or why the task stopped waiting for it. */
 export type JobEnd =

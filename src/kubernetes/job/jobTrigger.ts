@@ -9,8 +9,8 @@
  * leaves the Job running for the next triggerer.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import { errorMessage } from '../../core/index.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { triggerClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
 import { triggerKubeClients } from '../lifecycle/triggerClients.ts';

@@ -7,7 +7,7 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { ALREADY_CHECKED_LABEL } from '../lifecycle/cleanup.ts';
 import { formatPodEvent, streamPodEvents } from '../lifecycle/podEvents.ts';

@@ -3,7 +3,7 @@
  * hook is optional and may be async; a hook that throws is logged and never fails the task.
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 
 /** Whether the pod is watched by the worker (`sync`) or by the triggerer (`deferred`). */
 export type ExecutionMode = 'sync' | 'deferred';

@@ -4,8 +4,8 @@
  * never keeps the task waiting. Pure: no I/O.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { assertNever } from '../../core/errors.ts';
-import type { FailureReason } from '../../core/failureReason.ts';
+import { assertNever } from '../../core/index.ts';
+import type { FailureReason } from '../../core/index.ts';
 import { BASE_CONTAINER, containerStatus, isPodTerminal, podCondition } from './podState.ts';
 
 /** Why and how a pod ended. `platform` failures are the cluster's doing, the others the workload's. */

@@ -6,7 +6,7 @@
  * tail is then fetched once without `follow`.
  */
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { abortableDelay } from '../../core/async.ts';
+import { abortableDelay } from '../../core/index.ts';
 import { backoffMs } from '../watch/listWatch.ts';
 import { LineSplitter, LogCursor, parseTimedLine } from './logCursor.ts';
 import { requestLog } from './logRequest.ts';

@@ -19,9 +19,8 @@
  * reason (triggerer stopping, trigger handed over) it leaves the pod running.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../../core/clock.ts';
-import { errorMessage, InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject } from '../../core/serialized.ts';
+import type { Clock, JsonObject } from '../../core/index.ts';
+import { errorMessage, InvalidArgument } from '../../core/index.ts';
 import { builtinClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskLog } from '../../triggers/types.ts';
 import type { KubeClients } from '../client/clients.ts';

@@ -5,7 +5,7 @@
  * clear) deletes the pod with its grace period.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { invokeCallback } from './callbacks.ts';
 import type { ExecutionMode, PodLifecycleCallbacks } from './callbacks.ts';

@@ -5,7 +5,7 @@
  * container that never ends and the pod would never start: the task fails fast with the reason instead.
  */
 import type { VersionInfo } from '@kubernetes/client-node';
-import { errorMessage, TaskFailFast } from '../../core/errors.ts';
+import { errorMessage, TaskFailFast } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 
 /** First Kubernetes version with native sidecars enabled by default. */

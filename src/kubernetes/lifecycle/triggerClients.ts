@@ -4,7 +4,7 @@
  * client tuning exactly as a worker builds them (`connectCluster` in ../operators/podOperator.ts).
  */
 import type { TaskConnection } from '../../sdk/taskContext.ts';
-import type { Connection } from '../../core/connection.ts';
+import type { Connection } from '../../core/index.ts';
 import type { TriggerEnv } from '../../triggers/types.ts';
 import { createKubeClients } from '../client/client.ts';
 import type { KubeClients } from '../client/clients.ts';

@@ -18,8 +18,8 @@
  * });
  */
 import type { V1Job } from '@kubernetes/client-node';
-import { CapstanError, InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { CapstanError, InvalidArgument } from '../../core/index.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { JobRunResult, RunJobOptions } from '../job/runJob.ts';

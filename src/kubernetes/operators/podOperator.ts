@@ -19,12 +19,10 @@
  * });
  */
 import type { V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
-import { CapstanError, TaskSkipped } from '../../core/errors.ts';
-import { TaskFailedWith } from '../../core/failureReason.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { CapstanError, TaskFailedWith, TaskSkipped } from '../../core/index.ts';
+import type { Connection, JsonObject, JsonValue } from '../../core/index.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
-import type { Connection } from '../../core/connection.ts';
 import type { KubeClients } from '../client/clients.ts';
 import type { KubernetesConnection } from '../client/connection.ts';
 import type { LogCursorState, OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';

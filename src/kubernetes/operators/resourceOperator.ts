@@ -13,8 +13,8 @@
  * });
  */
 import { readFileSync } from 'node:fs';
-import { CapstanError, InvalidArgument } from '../../core/errors.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { CapstanError, InvalidArgument } from '../../core/index.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskContext } from '../../sdk/taskContext.ts';
 import type { KubeClients } from '../client/clients.ts';

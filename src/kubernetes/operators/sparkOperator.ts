@@ -12,8 +12,8 @@
  *   codePath: 'local:///opt/spark/examples/src/main/python/pi.py', kubernetesConnId: 'k8s_spark',
  * });
  */
-import { CapstanError } from '../../core/errors.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { CapstanError } from '../../core/index.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { PodIdentity } from '../pod/index.ts';

@@ -8,7 +8,7 @@
  * podTaskWarnings(task, { latestImage: true, missingResourceRequests: true })
  * // [{ code: 'latest-image-without-pull-policy', taskId: 'extract', message: "image 'etl' has no tag (:latest) …" }]
  */
-import type { DagWarning, JsonObject, JsonValue, SerializedTask } from '../../core/serialized.ts';
+import type { DagWarning, JsonObject, JsonValue, SerializedTask } from '../../core/index.ts';
 
 /** Which checks run (config `dagProcessor.warnLatestImage` / `dagProcessor.warnMissingResourceRequests`). */
 export interface PodWarningChecks {

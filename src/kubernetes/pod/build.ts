@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { V1Container, V1EnvVar, V1LocalObjectReference, V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import { clean, mergeLayers, mergeValues } from './merge.ts';
 import type { Manifest } from './merge.ts';
 import { checkLabelKey, identityAnnotations, identityLabels, isLabelValue, podName } from './names.ts';

@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
-import { InvalidArgument, errorMessage } from '../../core/errors.ts';
+import { errorMessage, InvalidArgument } from '../../core/index.ts';
 
 /** A loaded hook. It receives a copy of the pod and returns the pod to create. */
 export type PodMutationHook = (pod: V1Pod) => V1Pod;

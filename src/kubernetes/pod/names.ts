@@ -8,7 +8,7 @@
  *   never share a label value by accident, and the same id always gives the same value.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { PodIdentity } from './options.ts';
 
 /** Longest pod name Capstan makes (a DNS-1123 label). */

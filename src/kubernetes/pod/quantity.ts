@@ -2,7 +2,7 @@
  * Kubernetes resource quantities (`500m`, `1Gi`, `512Mi`, `2`, `1e3`) and resource requirements, validated
  * before a manifest leaves Capstan so a typo fails with the field path instead of a 422 at run time.
  */
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { ResourceRequirements } from './options.ts';
 
 // The grammar of k8s.io/apimachinery resource.Quantity: a signed decimal, then a binary-SI suffix, a decimal-SI

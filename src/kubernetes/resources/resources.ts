@@ -8,7 +8,7 @@
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { KubernetesObject, V1APIResource } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { ObjectWatcher } from '../watch/objectWatcher.ts';
 import type { ObjectSnapshot } from '../watch/objectWatcher.ts';

@@ -36,7 +36,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgument } from '../../core/errors.ts';
+import { InvalidArgument } from '../../core/index.ts';
 import type { BuildPodContext } from '../pod/build.ts';
 import { clean } from '../pod/merge.ts';
 import type { Manifest } from '../pod/merge.ts';

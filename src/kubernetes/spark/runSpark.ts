@@ -6,7 +6,7 @@
  * driver and executor pods.
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { ALREADY_CHECKED_LABEL } from '../lifecycle/cleanup.ts';
 import { classifyPod, toTaskOutcome } from '../lifecycle/podEnd.ts';

@@ -8,13 +8,13 @@
  * (`env.isTaskDeferred()` false: marked failed, cleared, timed out), it deletes the application; cancelled
  * for a triggerer stop or a takeover, it leaves it.
  */
-import type { JsonObject } from '../../core/serialized.ts';
+import type { JsonObject } from '../../core/index.ts';
 import { triggerClasspath } from '../../triggers/classpath.ts';
 import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
 import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { deleteSparkApplication, driverPodName, isStarting, sparkEnd, sparkState, startupLeftMs, watchSparkApplication } from './runSpark.ts';
 import type { SparkEnd } from './runSpark.ts';

@@ -5,7 +5,7 @@
  * exponential backoff. Never polls; never gives up until its signal aborts.
  */
 import type { Watch } from '@kubernetes/client-node';
-import { abortableDelay } from '../../core/async.ts';
+import { abortableDelay } from '../../core/index.ts';
 
 /** A listed or watched Kubernetes object (only the metadata is read here). */
 export interface Watched {

@@ -12,10 +12,16 @@
  * the wait to the triggerer instead; their deferral carries the remaining timeout.
  */
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from '../../core/clock.ts';
-import { parseDuration, type DurationInput } from '../../core/duration.ts';
-import { DagDefinitionError, TaskFailFast, TaskSkipped } from '../../core/errors.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import {
+  type Clock,
+  DagDefinitionError,
+  type DurationInput,
+  parseDuration,
+  systemClock,
+  TaskFailFast,
+  TaskSkipped,
+} from '../../core/index.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { FAIL_METHOD, TaskRescheduled } from '../../triggers/signals.ts';
 import { BaseOperator, type DeferralFailure, type TaskOptions } from '../baseOperator.ts';
 import type { TaskContext } from '../taskContext.ts';

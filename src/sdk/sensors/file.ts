@@ -1,7 +1,7 @@
 /** `FileSensor`: waits for a file (or a glob match) to exist — poking, rescheduling or deferred. */
 import { join } from 'node:path';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
-import { DagDefinitionError } from '../../core/errors.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
+import { DagDefinitionError } from '../../core/index.ts';
 import { FileTrigger, matchingFiles } from '../../triggers/file.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type SensorOptions } from './base.ts';

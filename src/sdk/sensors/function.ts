@@ -1,5 +1,5 @@
 /** `FunctionSensor`: a sensor whose poke is a function in the DAG file (Airflow's PythonSensor / @task.sensor). */
-import { DagDefinitionError } from '../../core/errors.ts';
+import { DagDefinitionError } from '../../core/index.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type PokeReturnValue, type SensorOptions } from './base.ts';
 

@@ -1,8 +1,6 @@
 /** Sensors that wait for a time: `DateTimeSensor` and `TimeDeltaSensor`, deferred by default. */
-import { parseDuration, type DurationInput } from '../../core/duration.ts';
-import { CapstanError, DagDefinitionError } from '../../core/errors.ts';
-import { systemClock } from '../../core/clock.ts';
-import type { JsonObject, JsonValue } from '../../core/serialized.ts';
+import { CapstanError, DagDefinitionError, type DurationInput, parseDuration, systemClock } from '../../core/index.ts';
+import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { DateTimeTrigger } from '../../triggers/dateTime.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type SensorOptions } from './base.ts';

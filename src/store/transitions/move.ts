@@ -4,7 +4,7 @@
  * database's history trigger (migration 010) records who and why in the same statement.
  */
 import type { Kysely, UpdateObject } from 'kysely';
-import type { DagRunState, TaskInstanceState } from '../../core/states.ts';
+import type { DagRunState, TaskInstanceState } from '../../core/index.ts';
 import type { Database, DagRunRow, TaskInstanceRow } from '../schema.ts';
 import type { Actor } from './actor.ts';
 

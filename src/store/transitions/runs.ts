@@ -1,6 +1,6 @@
 /** DAG-run verbs: start, finish, clear, reopen and mark. Each is one statement guarded by the run table. */
 import { sql } from 'kysely';
-import { runStatesLeadingTo, type DagRunState, type RunFrom } from '../../core/states.ts';
+import { type DagRunState, type RunFrom, runStatesLeadingTo } from '../../core/index.ts';
 import type { DagRunCallbackState, DagRunRow } from '../schema.ts';
 import { moveRun, runMove, type Db, type MoveBy, type MoveResult } from './move.ts';
 

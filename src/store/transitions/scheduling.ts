@@ -4,8 +4,8 @@
  * not among them.
  */
 import { sql } from 'kysely';
-import type { FailureReason } from '../../core/failureReason.ts';
-import { statesLeadingTo, type TiFrom } from '../../core/states.ts';
+import type { FailureReason } from '../../core/index.ts';
+import { statesLeadingTo, type TiFrom } from '../../core/index.ts';
 import { moveTis, tiMove, type Db, type MoveBy } from './move.ts';
 
 const SCHEDULER: MoveBy = { actor: 'scheduler' };

@@ -3,8 +3,7 @@
  * task process, a second executor) finds its try moved on instead of overwriting it.
  */
 import { sql } from 'kysely';
-import type { FailureReason } from '../../core/failureReason.ts';
-import type { TiFrom } from '../../core/states.ts';
+import type { FailureReason, TiFrom } from '../../core/index.ts';
 import type { TaskInstanceRow } from '../schema.ts';
 import { moveTry, tiMove, type Db, type MoveBy, type MoveResult, type TryKey } from './move.ts';
 

@@ -1,6 +1,6 @@
 /** The verbs a user (through the API or CLI) applies to task instances: clear and mark. */
 import { sql } from 'kysely';
-import { statesLeadingTo, type TaskInstanceState } from '../../core/states.ts';
+import { statesLeadingTo, type TaskInstanceState } from '../../core/index.ts';
 import { moveTis, tiMove, type Db, type MoveBy, type TiSet } from './move.ts';
 
 /**

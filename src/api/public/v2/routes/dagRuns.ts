@@ -4,8 +4,8 @@
  * clear with a dry run.
  */
 import { z } from '@hono/zod-openapi';
-import { CapstanError } from '../../../../core/errors.ts';
-import type { JsonObject } from '../../../../core/serialized.ts';
+import { CapstanError } from '../../../../core/index.ts';
+import type { JsonObject } from '../../../../core/index.ts';
 import { clearTaskInstances } from '../../../../services/clear.ts';
 import { markDagRun, setDagRunNote } from '../../../../services/mark.ts';
 import { confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../../services/triggerRun.ts';

@@ -5,8 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { NotFound } from '../../../../core/errors.ts';
-import { isTerminal } from '../../../../core/states.ts';
+import { isTerminal, NotFound } from '../../../../core/index.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';
 import { readTryLog, type TryLogChunk } from '../../../../logging/tryLog.ts';
 import { findTaskInstance } from '../../../../store/taskInstances.ts';

@@ -4,7 +4,7 @@
  * "why is this not running", and rendered template fields (tries and state moves: tries.ts).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../core/errors.ts';
+import { NotFound } from '../../../../core/index.ts';
 import { explainTaskInstance } from '../../../../services/dependencies.ts';
 import { clearTaskInstances } from '../../../../services/clear.ts';
 import { markTaskInstances, setTaskInstanceNote } from '../../../../services/mark.ts';

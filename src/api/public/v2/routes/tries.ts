@@ -4,7 +4,7 @@
  * state move, with who moved it and why).
  */
 import { z } from '@hono/zod-openapi';
-import { FAILURE_KINDS } from '../../../../core/failureReason.ts';
+import { FAILURE_KINDS } from '../../../../core/index.ts';
 import { pageTaskInstanceHistory } from '../../../../store/taskInstanceHistoryPage.ts';
 import { findTaskInstance, listTries } from '../../../../store/taskInstances.ts';
 import type { TaskInstanceHistoryRow } from '../../../../store/schema.ts';

@@ -8,7 +8,7 @@
 import { z } from '@hono/zod-openapi';
 import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
-import { CapstanError, NotFound } from '../../../../core/errors.ts';
+import { CapstanError, NotFound } from '../../../../core/index.ts';
 import type { TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
 import { KubernetesApiError } from '../../../../kubernetes/client/errors.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';

@@ -4,8 +4,7 @@
  * groups from dotted task ids, optionally one run's states). Each is two or three queries at any size.
  */
 import { z } from '@hono/zod-openapi';
-import type { SerializedDag } from '../../../../core/serialized.ts';
-import type { TaskInstanceState } from '../../../../core/states.ts';
+import type { SerializedDag, TaskInstanceState } from '../../../../core/index.ts';
 import { getSerializedDag } from '../../../../store/dags.ts';
 import { getDagRun } from '../../../../store/dagRuns.ts';
 import type { DagRunRow } from '../../../../store/schema.ts';

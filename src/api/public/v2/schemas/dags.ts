@@ -1,6 +1,6 @@
 /** Schemas and JSON views of DAGs (Airflow 3's DAGResponse in camelCase). */
 import { z } from '@hono/zod-openapi';
-import { DAG_RUN_STATES } from '../../../../core/states.ts';
+import { DAG_RUN_STATES } from '../../../../core/index.ts';
 import type { DagRow } from '../../../../store/schema.ts';
 import type { DagWithLastRun } from '../../../../store/dagSearch.ts';
 import { Timestamp } from './common.ts';

@@ -1,8 +1,7 @@
 /** Schemas and JSON views of DAG runs and task instances (Airflow 3's responses in camelCase). */
 import { z } from '@hono/zod-openapi';
-import { FAILURE_KINDS } from '../../../../core/failureReason.ts';
-import { DAG_RUN_TYPES, TASK_INSTANCE_STATES } from '../../../../core/states.ts';
-import type { JsonObject } from '../../../../core/serialized.ts';
+import { DAG_RUN_TYPES, FAILURE_KINDS, TASK_INSTANCE_STATES } from '../../../../core/index.ts';
+import type { JsonObject } from '../../../../core/index.ts';
 import type { DagRunRow, TaskInstanceRow, TaskInstanceTryRow } from '../../../../store/schema.ts';
 import { Timestamp } from './common.ts';
 import { DagRunStateSchema, iso } from './dags.ts';

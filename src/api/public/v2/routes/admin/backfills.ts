@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { RouteAccess } from '../../../../auth/routePermissions.ts';
-import type { JsonObject } from '../../../../../core/serialized.ts';
+import type { JsonObject } from '../../../../../core/index.ts';
 import {
   backfillProgress,
   BACKFILL_SORT_FIELDS,

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { visibleDagIds } from '../../../../../auth/dagGrants.ts';
 import { actorName, dagAccess, dagAccessPermits, type Action } from '../../../../../auth/permissions.ts';
-import { CapstanError } from '../../../../../core/errors.ts';
+import { CapstanError } from '../../../../../core/index.ts';
 import { dagAccessFacts } from '../../../../../store/dagAccess.ts';
 import type { MetadataDb } from '../../../../../store/db.ts';
 import type { ApiEnv } from '../../../../auth/authMiddleware.ts';

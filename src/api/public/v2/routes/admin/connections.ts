@@ -6,7 +6,7 @@
  * for what each type checks).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../../core/errors.ts';
+import { NotFound } from '../../../../../core/index.ts';
 import { testConnection } from '../../../../../services/connectionTest.ts';
 import { CONNECTION_SORT_FIELDS, MAX_CONN_ID_LENGTH, normalizeConnType, type Connection, type ConnectionPatch } from '../../../../../store/connections.ts';
 import { can } from '../../access.ts';

@@ -1,7 +1,7 @@
 /** What the admin routes need beyond {@link V2Deps}: the auth service, the secret stores, and the options they read. */
 import type { AuthService } from '../../../../../auth/authService.ts';
 import type { CapstanConfig } from '../../../../../config/index.ts';
-import { CapstanError } from '../../../../../core/errors.ts';
+import { CapstanError } from '../../../../../core/index.ts';
 import type { ConnectionStore } from '../../../../../store/connections.ts';
 import type { VariableStore } from '../../../../../store/variables.ts';
 

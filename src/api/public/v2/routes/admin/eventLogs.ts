@@ -5,7 +5,7 @@
  * of its DAGs only.
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../../core/errors.ts';
+import { NotFound } from '../../../../../core/index.ts';
 import type { AuditEntry } from '../../../../../store/auditLog.ts';
 import { AuditLog } from '../../../../../store/auditLog.ts';
 import { can } from '../../access.ts';

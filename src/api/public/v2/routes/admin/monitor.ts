@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { describeConfig, type CapstanConfig } from '../../../../../config/index.ts';
 import { SECTION_NAMES, type SectionName } from '../../../../../config/defaults.ts';
-import { NotFound } from '../../../../../core/errors.ts';
+import { NotFound } from '../../../../../core/index.ts';
 import { isJobAlive, JOB_SORT_FIELDS, JobRegistry, type Job, type JobState } from '../../../../../store/jobs.ts';
 import { componentHealthReport, type HealthThresholds } from '../../../../health.ts';
 import { can, SIGNED_IN } from '../../access.ts';

@@ -4,7 +4,7 @@
  * inside a JSON value are masked; sending `***` back as the value of such a key keeps the stored one.
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../../core/errors.ts';
+import { NotFound } from '../../../../../core/index.ts';
 import { MAX_VARIABLE_KEY_LENGTH, VARIABLE_SORT_FIELDS, type Variable } from '../../../../../store/variables.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';

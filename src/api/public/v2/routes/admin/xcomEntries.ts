@@ -5,8 +5,8 @@
  * the DAG, run or task position lists across them (within the caller's DAG grants).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../../core/errors.ts';
-import type { JsonValue } from '../../../../../core/serialized.ts';
+import { NotFound } from '../../../../../core/index.ts';
+import type { JsonValue } from '../../../../../core/index.ts';
 import { SecretMasker } from '../../../../../secrets/index.ts';
 import { getXComEntry, listXComEntries, type XComEntryInfo } from '../../../../../store/xcom.ts';
 import { onDag } from '../../access.ts';

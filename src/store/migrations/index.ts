@@ -37,8 +37,11 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '012_task_instance_note': m012,
 };
 
+/** Every migration's name, oldest first (what `capstan_migration` lists once all are applied). */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
+
 /** The newest schema version this code knows. */
-export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+export const LATEST_MIGRATION = MIGRATION_NAMES.at(-1) ?? '';
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {

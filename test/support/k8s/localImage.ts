@@ -37,6 +37,11 @@ export interface CapstanAppImageOptions {
   dir: string;
   /** DAG files baked in at /opt/capstan/dags (linked, so a file added later is seen, like a rebuilt image). */
   dagsDir: string;
+  /**
+   * The source tree the image is built from (its docker/Dockerfile, src/, package.json, ui/, node_modules):
+   * default this checkout; another release's tree for an upgrade test.
+   */
+  root?: string;
 }
 
 /** The instructions of docker/Dockerfile's `runtime` stage this needs (ENV, ENTRYPOINT, CMD, WORKDIR, USER). */
@@ -73,7 +78,8 @@ export function runtimeStage(dockerfile: string): { env: Record<string, string>;
  * startLocalKubelet({ ..., sandbox: { images: (ref) => ref.startsWith('capstan/') ? image : undefined } });
  */
 export function capstanAppImage(options: CapstanAppImageOptions): LocalImage {
-  const stage = runtimeStage(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
+  const root = options.root ?? repoRoot;
+  const stage = runtimeStage(readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8'));
   // The image's user `node` of the Node base image.
   if (stage.user !== 'node') throw new Error(`docker/Dockerfile's runtime stage runs as ${stage.user}; the local image knows the user node (1000)`);
   const user = { uid: 1000, gid: 1000 };
@@ -84,9 +90,9 @@ export function capstanAppImage(options: CapstanAppImageOptions): LocalImage {
   const homeLayer = join(options.dir, 'home');
   mkdirSync(app, { recursive: true });
   mkdirSync(bin, { recursive: true });
-  for (const entry of ['src', 'node_modules', 'package.json', 'ui']) symlinkSync(join(repoRoot, entry), join(app, entry));
+  for (const entry of ['src', 'node_modules', 'package.json', 'ui']) symlinkSync(join(root, entry), join(app, entry));
   symlinkSync(resolve(options.dagsDir), join(app, 'dags'));
-  copyFileSync(join(repoRoot, 'docker', 'capstan'), join(bin, 'capstan'));
+  copyFileSync(join(root, 'docker', 'capstan'), join(bin, 'capstan'));
   chmodSync(join(bin, 'capstan'), 0o755);
   symlinkSync(process.execPath, join(bin, 'node'));
   // `mkdir -p /opt/capstan/dags /home/node/capstan && chown node:node /home/node/capstan`

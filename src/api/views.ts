@@ -1,6 +1,6 @@
 /** JSON views of rows for the CLI's `--output json` (`src/cli/views.ts` maps `/api/v2` answers to the same shapes). */
 import type { JsonObject } from '../core/index.ts';
-import type { DagRow, DagRunRow, TaskInstanceRow } from '../store/schema.ts';
+import type { DagRow, DagRunRow, TaskInstanceRow } from '../store/index.ts';
 
 const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
 
@@ -52,6 +52,8 @@ export function tiJson(t: TaskInstanceRow) {
     pid: t.pid,
     exitCode: t.exit_code,
     failureReason: t.failure_reason,
+    /** A user's note on the instance, kept across its tries. */
+    note: t.note,
     /** The latest try's rendered template fields (secrets masked), null before it rendered. */
     renderedFields: t.rendered_fields === null ? null : (JSON.parse(t.rendered_fields) as JsonObject),
   };

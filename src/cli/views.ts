@@ -76,6 +76,7 @@ export function remoteTiJson(t: Schemas['TaskInstance'], renderedFields: TaskIns
     pid: t.pid,
     exitCode: t.exitCode,
     failureReason: t.failureReason,
+    note: t.note,
     renderedFields,
   };
 }

@@ -204,7 +204,11 @@ test("README's CLI table through the API: show, history, marks, notes, clear, ba
   const tiNote = await remote(['tasks', 'note', DAG, RUN, 'greet', 'greeting looked right']);
   assert.equal(tiNote.code, 0, tiNote.stderr);
   assert.equal(tiNote.stdout, 'note saved\n');
+  const noted = json(await remote(['-o', 'json', 'tasks', 'state', DAG, RUN, 'greet'])) as { note: string | null };
+  assert.equal(noted.note, 'greeting looked right');
+  assert.equal((json(await local(['-o', 'json', 'tasks', 'state', DAG, RUN, 'greet'])) as { note: string | null }).note, 'greeting looked right');
   assert.equal((await remote(['tasks', 'note', DAG, RUN, 'greet', '--clear'])).stdout, 'note removed\n');
+  assert.equal((json(await remote(['-o', 'json', 'tasks', 'state', DAG, RUN, 'greet'])) as { note: string | null }).note, null);
   assert.equal((await remote(['tasks', 'note', DAG, RUN, 'no_such_task', 'x'])).code, 3);
 
   // tasks clear with a task regex and --downstream: the run goes back to queued and runs again.

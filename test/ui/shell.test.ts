@@ -52,7 +52,34 @@ describe('web UI: files, sign-in and the shell', { skip: chromiumPath ? false : 
     assert.equal(api.headers.get('cache-control'), 'no-store');
     // Still JSON where no page is: an unknown top-level path, and a write to a page.
     assert.equal((await fetch(`${s.url}/nope`)).status, 404);
+    // A browser navigating to an unknown page gets the UI (its own "page not found"), still a 404; never under the API.
+    const html = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8' };
+    for (const path of ['/nope', '/connections', '/dagz/example_bash']) {
+      const res = await fetch(`${s.url}${path}`, { headers: html });
+      assert.equal(res.status, 404, path);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/, path);
+      assert.equal(res.headers.get('content-security-policy'), UI_CSP, path);
+      assert.match(await res.text(), /<script type="module"/, path);
+    }
+    for (const path of ['/api/v2/nope', '/auth/nope', '/execution/v1/nope', '/assets/nope-123.js']) {
+      const res = await fetch(`${s.url}${path}`, { headers: html });
+      assert.ok(res.status === 404 || res.status === 401, `${path}: ${res.status}`); // the Execution API asks for its token first
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/, path);
+    }
     assert.equal((await fetch(`${s.url}/dags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 405);
+  });
+
+  test('a mistyped link shows the UI’s "Page not found" with its navigation', async () => {
+    const { context, page } = await newPage(browser);
+    await signIn(page, s.url);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    const res = await page.goto(`${s.url}/connections`);
+    assert.equal(res?.status(), 404);
+    await page.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'DAGs' }).first().waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await screenshot(page, 'not-found');
+    await context.close();
   });
 
   test('signed out, a deep link shows the login page; a wrong password says so; signing in returns to the link', async () => {

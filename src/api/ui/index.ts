@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context, Env, Hono } from 'hono';
 import { CapstanError } from '../../core/index.ts';
 import { errorResponse } from '../errors.ts';
+import { answerUnknownPagesWith } from '../http/fallback.ts';
 
 /** Where `npm run build:ui` (run by `npm ci`'s prepare step) writes the UI. */
 export const WEB_UI_DIST = fileURLToPath(new URL('../../../ui/dist/', import.meta.url));
@@ -70,12 +71,18 @@ export interface WebUiOptions {
 /** Register the UI's page and asset routes on `app` (they are public in the permission table). */
 export function mountWebUi<E extends Env>(app: Hono<E>, o: WebUiOptions = {}): void {
   const dist = o.distDir ?? WEB_UI_DIST;
+  const document = (c: Context, status: 200 | 404, html: Uint8Array<ArrayBuffer>) => c.body(html, status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': UI_CSP });
   const page = async (c: Context<E>) => {
     const html = await readIfExists(join(dist, 'index.html'));
     if (html === undefined) return errorResponse(c, notBuilt());
-    return c.body(html, 200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': UI_CSP });
+    return document(c, 200, html);
   };
   for (const route of UI_PAGE_ROUTES) app.get(route, page);
+  // A mistyped or stale link opened in a browser shows the UI's "page not found", with its navigation, still a 404.
+  answerUnknownPagesWith(app, async (c) => {
+    const html = await readIfExists(join(dist, 'index.html'));
+    return html === undefined ? undefined : document(c, 404, html);
+  });
   app.get(UI_ASSET_ROUTE, async (c) => {
     const name = c.req.param('file') ?? '';
     const type = ASSET_NAME.test(name) && !name.includes('..') ? CONTENT_TYPES[extension(name)] : undefined;

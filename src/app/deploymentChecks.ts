@@ -13,8 +13,8 @@
 import { hostname } from 'node:os';
 import { configSources, containerMarker, type CapstanConfig } from '../config/index.ts';
 import { CapstanError } from '../core/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { keyFingerprint, recordKeyFingerprint } from '../store/deploymentKeys.ts';
+import type { MetadataDb } from '../store/index.ts';
+import { keyFingerprint, recordKeyFingerprint } from '../store/index.ts';
 
 /** The long-running components that share one metadata database. */
 export type DeploymentComponent = 'scheduler' | 'api-server' | 'dag-processor' | 'triggerer';

@@ -19,7 +19,7 @@ import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } fr
 import { httpHygieneOptions } from '../api/http/index.ts';
 import { healthReport } from '../api/health.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
-import { migrateToLatest } from '../store/migrate.ts';
+import { ConnectionStore, migrateToLatest, VariableStore } from '../store/index.ts';
 import { Triggerer, triggererHealthReport } from '../triggerer/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
@@ -28,8 +28,6 @@ import { InvalidArgument } from '../core/index.ts';
 import { oidcLoginFor } from '../auth/oidcLogin.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import { createFernet } from '../crypto/index.ts';
-import { ConnectionStore } from '../store/connections.ts';
-import { VariableStore } from '../store/variables.ts';
 import { CAPSTAN_VERSION } from './version.ts';
 
 /** The bundled example DAGs. */

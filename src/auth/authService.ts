@@ -6,9 +6,8 @@
  */
 import type { CapstanConfig } from '../config/index.ts';
 import { CapstanError, InvalidArgument } from '../core/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { ApiTokenStore, type ApiTokenInfo } from '../store/apiTokens.ts';
-import { UserStore, type CustomRole, type UserInfo } from '../store/users.ts';
+import type { MetadataDb } from '../store/index.ts';
+import { type ApiTokenInfo, ApiTokenStore, type CustomRole, type UserInfo, UserStore } from '../store/index.ts';
 import { newApiTokenText, parseApiTokenText, secretMatches } from './apiTokenFormat.ts';
 import { LoginThrottle } from './loginThrottle.ts';
 import { checkPasswordPolicy, decoyHash, hashPassword, verifyPassword } from './passwords.ts';

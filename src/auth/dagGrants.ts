@@ -1,6 +1,6 @@
 /** Which DAGs a principal may see, for filtering lists (DAGs, runs, audit entries) by custom-role grants. */
-import { allDagAccessFacts } from '../store/dagAccess.ts';
-import type { MetadataDb } from '../store/db.ts';
+import { allDagAccessFacts } from '../store/index.ts';
+import type { MetadataDb } from '../store/index.ts';
 import { dagAccess, type DagScope } from './permissions.ts';
 
 /** `all`, or the ids of the DAGs the scope reaches (at `read` or `edit`). */

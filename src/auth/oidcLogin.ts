@@ -8,7 +8,7 @@ import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import * as oidc from 'openid-client';
 import { CapstanError } from '../core/index.ts';
-import type { UserInfo } from '../store/users.ts';
+import type { UserInfo } from '../store/index.ts';
 import { checkUsername, type AuthService } from './authService.ts';
 import { parseOidcSettings, roleForGroups, type OidcOptions, type OidcSettings } from './oidcSettings.ts';
 import { isBuiltinRole } from './permissions.ts';

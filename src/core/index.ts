@@ -23,6 +23,7 @@ export * from './mapping.ts';
 export * from './params.ts';
 export * from './retry.ts';
 export * from './schedule.ts';
+export * from './secretNames.ts';
 export * from './serialized.ts';
 export * from './states.ts';
 export * from './triggerRules.ts';

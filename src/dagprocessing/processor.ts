@@ -8,10 +8,17 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { deactivateDagsOfFile, forgetDagFile, listDagFiles, listDags, recordDagFile, upsertSerializedDag } from '../store/dags.ts';
-import { ImportErrorStore } from '../store/importErrors.ts';
-import { JobRegistry } from '../store/jobs.ts';
+import type { MetadataDb } from '../store/index.ts';
+import {
+  deactivateDagsOfFile,
+  forgetDagFile,
+  ImportErrorStore,
+  JobRegistry,
+  listDagFiles,
+  listDags,
+  recordDagFile,
+  upsertSerializedDag,
+} from '../store/index.ts';
 import type { DagWarning, SerializedDag } from '../core/index.ts';
 import { podTaskWarnings, type PodWarningChecks } from '../kubernetes/pod/index.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';

@@ -9,7 +9,7 @@
  * (it is already `queued` for the scheduler) and is handed over on a later `sync`, so neither side runs more
  * than its own limit while the other idles.
  */
-import type { TaskInstanceRow } from '../store/schema.ts';
+import type { TaskInstanceRow } from '../store/index.ts';
 import type { Executor, ExecutorEvent, ExecutorStartContext, TaskWorkload } from './types.ts';
 
 /** The executor's name, as `core.executor`. */

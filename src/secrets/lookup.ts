@@ -12,9 +12,8 @@
  * await secrets.getConnection('warehouse');
  */
 import { z } from 'zod';
-import { InvalidArgument, NotFound } from '../core/index.ts';
-import { connectionFromUri, normalizeConnType, validateConnection, type Connection, type ConnectionStore } from '../store/connections.ts';
-import type { VariableStore } from '../store/variables.ts';
+import { type Connection, connectionFromUri, InvalidArgument, normalizeConnType, NotFound, validateConnection } from '../core/index.ts';
+import type { ConnectionStore, VariableStore } from '../store/index.ts';
 import type { SecretMasker } from './masker.ts';
 
 /** Prefix of variables read from the environment. */

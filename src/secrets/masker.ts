@@ -15,8 +15,7 @@
  * masker.add('hunter2');
  * masker.mask('login with hunter2'); // 'login with ***'
  */
-import type { Connection } from '../store/connections.ts';
-import { isSecretName } from '../store/variables.ts';
+import { isSecretName, type Connection } from '../core/index.ts';
 
 /** What masked text shows in place of a secret. */
 export const MASK = '***';

@@ -245,6 +245,7 @@ export * from './renderedFields.ts';
 export * from './runSearch.ts';
 export type * from './schema.ts';
 export * from './stateChanges.ts';
+export * from './taskInstanceHistoryPage.ts';
 export * from './taskInstances.ts';
 export * from './tiDependencyFacts.ts';
 export * from './transitions/index.ts';

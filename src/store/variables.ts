@@ -2,35 +2,14 @@
  * Variables: named string values (often JSON) that DAGs read at run time. Values whose key looks like a
  * secret ({@link isSecretName}) are stored Fernet-encrypted (`is_encrypted = 1`) and decrypted on read.
  */
-import { CapstanError, InvalidArgument } from '../core/index.ts';
+import { CapstanError, InvalidArgument, isSecretName } from '../core/index.ts';
 import type { Fernet } from '../crypto/fernet.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { VariableRow } from './schema.ts';
 
-/**
- * Name fragments that mark a variable or field as secret (case-insensitive substring match), the same
- * list Airflow uses for its sensitive fields.
- */
-export const SECRET_NAME_PARTS: readonly string[] = [
-  'password',
-  'secret',
-  'passwd',
-  'authorization',
-  'api_key',
-  'apikey',
-  'access_token',
-  'private_key',
-  'passphrase',
-  'keyfile_dict',
-  'service_account',
-];
-
-/** True when `name` contains one of {@link SECRET_NAME_PARTS}, e.g. `db_password` or `SLACK_API_KEY`. */
-export function isSecretName(name: string): boolean {
-  const lower = name.toLowerCase();
-  return SECRET_NAME_PARTS.some((part) => lower.includes(part));
-}
+// Pure, so in core (the secrets masker in every task process uses it without the store); re-exported here.
+export { isSecretName, SECRET_NAME_PARTS } from '../core/index.ts';
 
 /** A variable as callers see it: the value is always plaintext. */
 export interface Variable {

@@ -9,9 +9,8 @@
 import type { Clock, JsonObject, JsonValue } from '../core/index.ts';
 import { errorMessage } from '../core/index.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { getTaskInstance } from '../store/taskInstances.ts';
-import { failDeferral, fireTrigger, getTrigger } from '../store/triggers.ts';
+import type { MetadataDb } from '../store/index.ts';
+import { failDeferral, fireTrigger, getTaskInstance, getTrigger } from '../store/index.ts';
 import { loadTrigger } from '../triggerer/providerTriggers.ts';
 import type { SerializedTrigger, TriggerEnv } from '../triggers/types.ts';
 

@@ -28,11 +28,15 @@ import type { TryOutcome } from '../services/taskLifecycle.ts';
 import { nextDueInterval } from '../scheduler/runCreation.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { connectionEnvName, SecretsLookup, variableEnvName } from '../secrets/index.ts';
-import { openMetadataDb, type MetadataDb } from '../store/db.ts';
-import { migrateToLatest } from '../store/migrate.ts';
-import type { DagRunRow } from '../store/schema.ts';
-import { listTaskInstances, listTries } from '../store/taskInstances.ts';
-import { listXComs } from '../store/xcom.ts';
+import {
+  listTaskInstances,
+  listTries,
+  listXComs,
+  type MetadataDb,
+  migrateToLatest,
+  openMetadataDb,
+} from '../store/index.ts';
+import type { DagRunRow } from '../store/index.ts';
 import type { LogLevel, TaskLogLine } from './context.ts';
 import { runDagInProcess } from './inProcessRun.ts';
 import { ManualClock } from './manualClock.ts';

@@ -10,11 +10,16 @@ import { validateConf } from '../services/triggerRun.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { findDagRunByLogicalDate, getDagRun, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
-import type { DagRunRow } from '../store/schema.ts';
-import { findTaskInstance } from '../store/taskInstances.ts';
-import { pullMappedXComs, pullXCom } from '../store/xcom.ts';
+import type { DagRunRow, MetadataDb } from '../store/index.ts';
+import {
+  findDagRunByLogicalDate,
+  findTaskInstance,
+  getDagRun,
+  makeRunId,
+  previousSuccessfulRun,
+  pullMappedXComs,
+  pullXCom,
+} from '../store/index.ts';
 import { MappedOperator } from '../sdk/mapping.ts';
 import { renderedJson, renderTemplateFields } from '../templating/index.ts';
 import { createInProcessContext, MemoryXComs } from './context.ts';

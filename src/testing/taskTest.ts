@@ -8,7 +8,7 @@ import { type Clock, InvalidArgument, manualRunInterval, systemClock } from '../
 import { validateConf } from '../services/triggerRun.ts';
 import type { JsonObject, JsonValue } from '../core/index.ts';
 import type { TryOutcome } from '../services/taskLifecycle.ts';
-import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun } from '../store/dagRuns.ts';
+import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun, pullXCom } from '../store/index.ts';
 import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
 import { deferralDeadline } from '../services/taskLifecycle.ts';
 import { FAIL_METHOD } from '../triggers/signals.ts';
@@ -16,8 +16,7 @@ import { awaitTriggerEvent } from './inProcessTrigger.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { pullXCom } from '../store/xcom.ts';
+import type { MetadataDb } from '../store/index.ts';
 import { createInProcessContext, MemoryXComs, type TaskIdentity, type TaskLogLine } from './context.ts';
 
 export interface TaskTestOptions {

@@ -14,11 +14,20 @@ import { TaskLogAppender } from '../logging/taskLogAppender.ts';
 import type { TaskLogHandler } from '../logging/logHandler.ts';
 import { SecretMasker } from '../secrets/masker.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
-import type { MetadataDb } from '../store/db.ts';
-import { JobRegistry } from '../store/jobs.ts';
-import { TiChangeNotifier } from '../store/notifications.ts';
-import { tiPosition } from '../store/taskInstances.ts';
-import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, isDeferredOn, releaseTriggers, type AssignedTrigger } from '../store/triggers.ts';
+import type { MetadataDb } from '../store/index.ts';
+import {
+  type AssignedTrigger,
+  assignedTriggers,
+  claimTriggers,
+  deleteUnusedTriggers,
+  failDeferral,
+  fireTrigger,
+  isDeferredOn,
+  JobRegistry,
+  releaseTriggers,
+  TiChangeNotifier,
+  tiPosition,
+} from '../store/index.ts';
 import { loadTrigger } from './providerTriggers.ts';
 import type { TriggerEnv, TriggerLogger } from '../triggers/types.ts';
 import { triggererMetrics, type TriggererMetrics } from './metrics.ts';

@@ -16,9 +16,8 @@ import { getCookie } from 'hono/cookie';
 import { actorName, dagAccess, dagAccessPermits, roleAllows, type Principal } from '../../auth/permissions.ts';
 import type { AuthService } from '../../auth/authService.ts';
 import { CapstanError } from '../../core/index.ts';
-import type { AuditLog } from '../../store/auditLog.ts';
-import { dagAccessFacts } from '../../store/dagAccess.ts';
-import type { MetadataDb } from '../../store/db.ts';
+import type { AuditLog, MetadataDb } from '../../store/index.ts';
+import { dagAccessFacts } from '../../store/index.ts';
 import { errorResponse } from '../errors.ts';
 import type { RouteMatch, RoutePermissionIndex } from './routePermissions.ts';
 

@@ -10,8 +10,8 @@
 import type { Hono } from 'hono';
 import type { AuthService } from '../../auth/authService.ts';
 import type { OidcLogin } from '../../auth/oidcLogin.ts';
-import { AuditLog } from '../../store/auditLog.ts';
-import type { MetadataDb } from '../../store/db.ts';
+import { AuditLog } from '../../store/index.ts';
+import type { MetadataDb } from '../../store/index.ts';
 import { authMiddleware, type ApiEnv } from './authMiddleware.ts';
 import { authRoutes } from './authRoutes.ts';
 import { oidcRoutes } from './oidcRoutes.ts';

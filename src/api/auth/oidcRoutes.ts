@@ -15,7 +15,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { OIDC_TRANSACTION_TTL_MS, type OidcLogin } from '../../auth/oidcLogin.ts';
 import type { AuthService } from '../../auth/authService.ts';
 import { CapstanError, InvalidArgument } from '../../core/index.ts';
-import type { AuditLog } from '../../store/auditLog.ts';
+import type { AuditLog } from '../../store/index.ts';
 import { errorResponse } from '../errors.ts';
 import type { ApiEnv } from './authMiddleware.ts';
 import type { AuthProvidersSchema } from './authSchemas.ts';

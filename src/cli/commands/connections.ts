@@ -2,9 +2,9 @@
  * `capstan connections add|get|list|delete`: manage connections; secrets are shown as *** unless asked. All four
  * also work through a remote API server (src/cli/remote/connections.ts), which never answers secrets.
  */
-import { errorMessage, InvalidArgument } from '../../core/index.ts';
+import { type Connection, connectionFromUri, connectionToUri, errorMessage, InvalidArgument, normalizeConnType } from '../../core/index.ts';
 import { SecretMasker, MASK } from '../../secrets/masker.ts';
-import { connectionFromUri, connectionToUri, ConnectionStore, normalizeConnType, type Connection } from '../../store/connections.ts';
+import { ConnectionStore } from '../../store/connections.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';
 import { withApiUrlOption } from '../remote/commands.ts';

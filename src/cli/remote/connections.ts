@@ -5,7 +5,7 @@
  */
 import { InvalidArgument } from '../../core/index.ts';
 import type { components } from '../../api/public/v2/client/index.ts';
-import type { Connection } from '../../store/connections.ts';
+import type { Connection } from '../../core/index.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';
 

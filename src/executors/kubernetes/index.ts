@@ -10,7 +10,7 @@ import { InvalidArgument } from '../../core/index.ts';
 import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
 import type { SerializedDagCache } from '../../services/dagCache.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
-import type { MetadataDb } from '../../store/db.ts';
+import type { MetadataDb } from '../../store/index.ts';
 import { KubernetesExecutor } from './executor.ts';
 import type { KubernetesExecutorConnection } from './options.ts';
 

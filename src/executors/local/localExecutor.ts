@@ -17,7 +17,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
-import type { TaskInstanceRow } from '../../store/schema.ts';
+import type { TaskInstanceRow } from '../../store/index.ts';
 import type { RunTaskOptions } from '../../runtime/taskRunner.ts';
 import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../../runtime/workerProtocol.ts';
 import { taskEnvironment } from '../taskEnv.ts';

@@ -3,7 +3,7 @@ import type { EngineEvents } from '../../../services/events.ts';
 import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';
-import type { MetadataDb } from '../../../store/db.ts';
+import type { MetadataDb } from '../../../store/index.ts';
 import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';
 

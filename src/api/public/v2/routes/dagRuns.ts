@@ -9,11 +9,16 @@ import type { JsonObject } from '../../../../core/index.ts';
 import { clearTaskInstances } from '../../../../services/clear.ts';
 import { markDagRun, setDagRunNote } from '../../../../services/mark.ts';
 import { confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../../services/triggerRun.ts';
-import { AuditLog } from '../../../../store/auditLog.ts';
-import { getSerializedDag } from '../../../../store/dags.ts';
-import { deleteDagRun, findDagRun, getDagRun } from '../../../../store/dagRuns.ts';
-import { RUN_SORT_FIELDS, searchDagRuns } from '../../../../store/runSearch.ts';
-import { countTaskInstances } from '../../../../store/taskInstances.ts';
+import {
+  AuditLog,
+  countTaskInstances,
+  deleteDagRun,
+  findDagRun,
+  getDagRun,
+  getSerializedDag,
+  RUN_SORT_FIELDS,
+  searchDagRuns,
+} from '../../../../store/index.ts';
 import { confSchema, InvalidField } from '../../../http/index.ts';
 import { onDag, onDagAudited } from '../access.ts';
 import { dateQuery, listQuery, orderByQuery, pageQuery, searchQuery } from '../input.ts';

@@ -4,7 +4,7 @@
  * task, with its fix. A role limited to some DAGs sees theirs only.
  */
 import { z } from '@hono/zod-openapi';
-import { listDagWarnings, type DagWarningRow } from '../../../../store/dagWarnings.ts';
+import { type DagWarningRow, listDagWarnings } from '../../../../store/index.ts';
 import { can } from '../access.ts';
 import { pageQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

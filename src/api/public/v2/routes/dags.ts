@@ -3,10 +3,15 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { visibleDagIds } from '../../../../auth/dagGrants.ts';
 import { actorName, dagAccess, dagAccessPermits } from '../../../../auth/permissions.ts';
-import { dagAccessFacts } from '../../../../store/dagAccess.ts';
-import { AuditLog } from '../../../../store/auditLog.ts';
-import { getDag, setPaused } from '../../../../store/dags.ts';
-import { DAG_SORT_FIELDS, searchDags, type DagSearch } from '../../../../store/dagSearch.ts';
+import {
+  AuditLog,
+  DAG_SORT_FIELDS,
+  dagAccessFacts,
+  type DagSearch,
+  getDag,
+  searchDags,
+  setPaused,
+} from '../../../../store/index.ts';
 import type { ApiEnv } from '../../../auth/authMiddleware.ts';
 import { InvalidField } from '../../../http/index.ts';
 import { can, onDag, onDagAudited } from '../access.ts';

@@ -6,8 +6,7 @@
  */
 
 import type { Context } from 'hono';
-import { getDagRun } from '../../../../store/dagRuns.ts';
-import { runChangesSince, tiChangesSinceAnywhere, type ChangeScope } from '../../../../store/stateChanges.ts';
+import { type ChangeScope, getDagRun, runChangesSince, tiChangesSinceAnywhere } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { visibleDagIds } from '../../../../auth/dagGrants.ts';
 import { actorName } from '../../../../auth/permissions.ts';
-import { getDag } from '../../../../store/dags.ts';
+import { getDag } from '../../../../store/index.ts';
 import type { ApiEnv } from '../../../auth/authMiddleware.ts';
 import type { V2Deps } from '../deps.ts';
 

@@ -8,12 +8,16 @@ import { NotFound } from '../../../../core/index.ts';
 import { explainTaskInstance } from '../../../../services/dependencies.ts';
 import { clearTaskInstances } from '../../../../services/clear.ts';
 import { markTaskInstances, setTaskInstanceNote } from '../../../../services/mark.ts';
-import { getSerializedDag } from '../../../../store/dags.ts';
-import { getDagRun } from '../../../../store/dagRuns.ts';
-import { loadRenderedFields } from '../../../../store/renderedFields.ts';
-import { searchTaskInstances, TI_SORT_FIELDS, type TiSearch } from '../../../../store/runSearch.ts';
-import { findTaskInstance } from '../../../../store/taskInstances.ts';
-import { tiDependencyFacts } from '../../../../store/tiDependencyFacts.ts';
+import {
+  findTaskInstance,
+  getDagRun,
+  getSerializedDag,
+  loadRenderedFields,
+  searchTaskInstances,
+  TI_SORT_FIELDS,
+  tiDependencyFacts,
+  type TiSearch,
+} from '../../../../store/index.ts';
 import { onDag, onDagAudited } from '../access.ts';
 import { dateQuery, intQuery, listQuery, orderByQuery, pageQuery, searchQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

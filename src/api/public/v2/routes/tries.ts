@@ -5,9 +5,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { FAILURE_KINDS } from '../../../../core/index.ts';
-import { pageTaskInstanceHistory } from '../../../../store/taskInstanceHistoryPage.ts';
-import { findTaskInstance, listTries } from '../../../../store/taskInstances.ts';
-import type { TaskInstanceHistoryRow } from '../../../../store/schema.ts';
+import { findTaskInstance, listTries, pageTaskInstanceHistory } from '../../../../store/index.ts';
+import type { TaskInstanceHistoryRow } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import { intQuery, orderByQuery, pageQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

@@ -12,7 +12,7 @@ import { CapstanError, NotFound } from '../../../../core/index.ts';
 import type { TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
 import { KubernetesApiError } from '../../../../kubernetes/client/errors.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';
-import { findTaskInstance } from '../../../../store/taskInstances.ts';
+import { findTaskInstance } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';

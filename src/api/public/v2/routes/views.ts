@@ -5,10 +5,15 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { SerializedDag, TaskInstanceState } from '../../../../core/index.ts';
-import { getSerializedDag } from '../../../../store/dags.ts';
-import { getDagRun } from '../../../../store/dagRuns.ts';
-import type { DagRunRow } from '../../../../store/schema.ts';
-import { gridCells, latestRuns, mappedCells, type GridCell } from '../../../../store/gridData.ts';
+import {
+  getDagRun,
+  getSerializedDag,
+  type GridCell,
+  gridCells,
+  latestRuns,
+  mappedCells,
+} from '../../../../store/index.ts';
+import type { DagRunRow } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import { intQuery, listQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';

@@ -1,8 +1,7 @@
 /** Schemas and JSON views of DAGs (Airflow 3's DAGResponse in camelCase). */
 import { z } from '@hono/zod-openapi';
 import { DAG_RUN_STATES } from '../../../../core/index.ts';
-import type { DagRow } from '../../../../store/schema.ts';
-import type { DagWithLastRun } from '../../../../store/dagSearch.ts';
+import type { DagRow, DagWithLastRun } from '../../../../store/index.ts';
 import { Timestamp } from './common.ts';
 
 export const DagRunStateSchema = z.enum(DAG_RUN_STATES).openapi('DagRunState');

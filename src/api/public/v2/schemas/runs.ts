@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { DAG_RUN_TYPES, FAILURE_KINDS, TASK_INSTANCE_STATES } from '../../../../core/index.ts';
 import type { JsonObject } from '../../../../core/index.ts';
-import type { DagRunRow, TaskInstanceRow, TaskInstanceTryRow } from '../../../../store/schema.ts';
+import type { DagRunRow, TaskInstanceRow, TaskInstanceTryRow } from '../../../../store/index.ts';
 import { Timestamp } from './common.ts';
 import { DagRunStateSchema, iso } from './dags.ts';
 

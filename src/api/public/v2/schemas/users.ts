@@ -3,8 +3,7 @@
  * and by `/auth` (who signed in, one's own tokens). A password or a token's secret is never part of them.
  */
 import { z } from '@hono/zod-openapi';
-import type { ApiTokenInfo } from '../../../../store/apiTokens.ts';
-import type { UserInfo } from '../../../../store/users.ts';
+import type { ApiTokenInfo, UserInfo } from '../../../../store/index.ts';
 import { iso } from './dags.ts';
 
 export const UserSchema = z

@@ -3,8 +3,8 @@ import type { Context } from 'hono';
 import { visibleDagIds } from '../../../../../auth/dagGrants.ts';
 import { actorName, dagAccess, dagAccessPermits, type Action } from '../../../../../auth/permissions.ts';
 import { CapstanError } from '../../../../../core/index.ts';
-import { dagAccessFacts } from '../../../../../store/dagAccess.ts';
-import type { MetadataDb } from '../../../../../store/db.ts';
+import { dagAccessFacts } from '../../../../../store/index.ts';
+import type { MetadataDb } from '../../../../../store/index.ts';
 import type { ApiEnv } from '../../../../auth/authMiddleware.ts';
 
 /** Epoch ms as ISO 8601 (UTC), null kept. */

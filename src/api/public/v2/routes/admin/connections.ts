@@ -6,9 +6,9 @@
  * for what each type checks).
  */
 import { z } from '@hono/zod-openapi';
-import { NotFound } from '../../../../../core/index.ts';
+import { type Connection, MAX_CONN_ID_LENGTH, normalizeConnType, NotFound } from '../../../../../core/index.ts';
 import { testConnection } from '../../../../../services/connectionTest.ts';
-import { CONNECTION_SORT_FIELDS, MAX_CONN_ID_LENGTH, normalizeConnType, type Connection, type ConnectionPatch } from '../../../../../store/connections.ts';
+import { CONNECTION_SORT_FIELDS, type ConnectionPatch } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -2,8 +2,7 @@
 import type { AuthService } from '../../../../../auth/authService.ts';
 import type { CapstanConfig } from '../../../../../config/index.ts';
 import { CapstanError } from '../../../../../core/index.ts';
-import type { ConnectionStore } from '../../../../../store/connections.ts';
-import type { VariableStore } from '../../../../../store/variables.ts';
+import type { ConnectionStore, VariableStore } from '../../../../../store/index.ts';
 
 export interface AdminDeps {
   /** Users, roles and API tokens. */

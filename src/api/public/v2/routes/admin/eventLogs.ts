@@ -6,8 +6,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../../../core/index.ts';
-import type { AuditEntry } from '../../../../../store/auditLog.ts';
-import { AuditLog } from '../../../../../store/auditLog.ts';
+import type { AuditEntry } from '../../../../../store/index.ts';
+import { AuditLog } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { dateQuery, intQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

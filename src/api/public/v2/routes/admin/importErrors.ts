@@ -4,7 +4,7 @@
  * the errors of files that define one of its DAGs.
  */
 import { z } from '@hono/zod-openapi';
-import { ImportErrorStore, type ImportError } from '../../../../../store/importErrors.ts';
+import { type ImportError, ImportErrorStore } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { describeConfig, type CapstanConfig } from '../../../../../config/index.ts';
 import { SECTION_NAMES, type SectionName } from '../../../../../config/defaults.ts';
 import { NotFound } from '../../../../../core/index.ts';
-import { isJobAlive, JOB_SORT_FIELDS, JobRegistry, type Job, type JobState } from '../../../../../store/jobs.ts';
+import { isJobAlive, type Job, JOB_SORT_FIELDS, JobRegistry, type JobState } from '../../../../../store/index.ts';
 import { componentHealthReport, type HealthThresholds } from '../../../../health.ts';
 import { can, SIGNED_IN } from '../../access.ts';
 import { boolQuery, orderByQuery, pageQuery } from '../../input.ts';

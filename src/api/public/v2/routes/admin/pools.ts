@@ -4,8 +4,7 @@
  * `default_pool` cannot be deleted (400); a pool with running or queued task instances is refused (409).
  */
 import { z } from '@hono/zod-openapi';
-import { MAX_POOL_NAME_LENGTH, POOL_SORT_FIELDS, type PoolUsage } from '../../../../../store/pools.ts';
-import { PoolStore } from '../../../../../store/pools.ts';
+import { MAX_POOL_NAME_LENGTH, POOL_SORT_FIELDS, PoolStore, type PoolUsage } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -5,8 +5,7 @@
  * save without wiping it.
  */
 import { MASK, SecretMasker } from '../../../../../secrets/index.ts';
-import type { Connection, ConnectionExtra } from '../../../../../store/connections.ts';
-import { isSecretName } from '../../../../../store/variables.ts';
+import { isSecretName, type Connection, type ConnectionExtra } from '../../../../../core/index.ts';
 
 export { MASK };
 

@@ -7,7 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import type { AuthService } from '../../../../../auth/authService.ts';
 import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../../auth/permissions.ts';
-import type { CustomRole } from '../../../../../store/users.ts';
+import type { CustomRole } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { boolQuery, pageQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

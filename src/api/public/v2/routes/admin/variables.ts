@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../../../core/index.ts';
-import { MAX_VARIABLE_KEY_LENGTH, VARIABLE_SORT_FIELDS, type Variable } from '../../../../../store/variables.ts';
+import { MAX_VARIABLE_KEY_LENGTH, type Variable, VARIABLE_SORT_FIELDS } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';
 import { defineRoute } from '../../route.ts';

@@ -8,7 +8,7 @@ import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../../../core/index.ts';
 import type { JsonValue } from '../../../../../core/index.ts';
 import { SecretMasker } from '../../../../../secrets/index.ts';
-import { getXComEntry, listXComEntries, type XComEntryInfo } from '../../../../../store/xcom.ts';
+import { getXComEntry, listXComEntries, type XComEntryInfo } from '../../../../../store/index.ts';
 import { onDag } from '../../access.ts';
 import type { V2Deps } from '../../deps.ts';
 import { intQuery, pageQuery } from '../../input.ts';

@@ -30,8 +30,11 @@ export async function adoptOrResetOrphans(
   /** The adopting scheduler's job: it becomes the owner of what it takes over, so no other scheduler does. */
   adopterJobId?: string,
 ): Promise<void> {
-  const alive = new Set((await jobs.listAlive('scheduler', healthThresholdMs, now)).map((j) => j.id));
+  // Candidates before the live list, never after: a scheduler's job row is written before it queues
+  // anything, so every owner seen in the candidates is in the later list if it is alive. Read the other
+  // way round, a scheduler that started in between would look dead and lose its fresh work.
   const candidates = await activeTisOfExecutor(m, executor.name);
+  const alive = new Set((await jobs.listAlive('scheduler', healthThresholdMs, now)).map((j) => j.id));
   const found = candidates.filter((t) => t.queued_by_job_id === null || !alive.has(t.queued_by_job_id));
   const orphans: TaskInstanceRow[] = [];
   for (const t of found) if (adopterJobId === undefined || (await takeOverTry(m, t, adopterJobId))) orphans.push(t);

@@ -5,7 +5,7 @@
  * (`… WHERE trigger_id = ? AND state = 'deferred'`), so an event is written at most once whatever number
  * of triggerers saw it.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { JsonObject, JsonValue, SerializedTrigger } from '../core/index.ts';
 import type { MetadataDb } from './db.ts';
 import type { Database, TriggerRow } from './schema.ts';
@@ -35,19 +35,31 @@ export interface AssignedTrigger {
   mapIndex: number;
 }
 
+/** How a claim judges the current owners: a triggerer job is live while `running` with a heartbeat within `thresholdMs` of `now`. */
+export interface TriggererLiveness {
+  thresholdMs: number;
+  now: number;
+}
+
 /**
  * Claim up to `limit` triggers that have a deferred task and no live triggerer (unassigned, or assigned to
- * a triggerer not in `aliveIds`) for `jobId`. On PostgreSQL the candidates are locked `SKIP LOCKED`, so two
- * triggerers claiming at once take different rows; the update re-checks the owner either way.
+ * a triggerer job that has ended or whose heartbeat aged out) for `jobId`.
+ *
+ * Liveness is read from the `job` table inside the claiming statements, not passed in as a list: a list
+ * read before the claim misses a triggerer that registered after it, whose fresh claims then look like a
+ * dead one's and were taken over — two triggerers ran the same triggers. An owner's job row is committed
+ * before its first claim, so any snapshot that sees the claim sees its owner alive. On PostgreSQL the
+ * candidates are locked `SKIP LOCKED`, so two triggerers claiming at once take different rows; the update
+ * re-checks the owner either way.
  */
-export async function claimTriggers(m: MetadataDb, jobId: string, aliveIds: string[], limit: number): Promise<number[]> {
+export async function claimTriggers(m: MetadataDb, jobId: string, liveness: TriggererLiveness, limit: number): Promise<number[]> {
   if (limit <= 0) return [];
-  const alive = [...new Set([...aliveIds, jobId])];
+  const since = liveness.now - liveness.thresholdMs;
   return m.db.transaction().execute(async (tx) => {
     let q = tx
       .selectFrom('trigger')
       .select('trigger.id')
-      .where((eb) => eb.or([eb('trigger.triggerer_id', 'is', null), eb('trigger.triggerer_id', 'not in', alive)]))
+      .where((eb) => eb.or([eb('trigger.triggerer_id', 'is', null), eb.not(eb.exists(liveTriggererJob(eb, since)))]))
       .where((eb) => eb.exists(eb.selectFrom('task_instance').select('task_instance.id').whereRef('task_instance.trigger_id', '=', 'trigger.id').where('task_instance.state', '=', 'deferred')))
       .orderBy('trigger.id')
       .limit(limit);
@@ -57,12 +69,23 @@ export async function claimTriggers(m: MetadataDb, jobId: string, aliveIds: stri
     const claimed = await tx
       .updateTable('trigger')
       .set({ triggerer_id: jobId })
-      .where('id', 'in', ids)
-      .where((eb) => eb.or([eb('triggerer_id', 'is', null), eb('triggerer_id', 'not in', alive)]))
-      .returning('id')
+      .where('trigger.id', 'in', ids)
+      .where((eb) => eb.or([eb('trigger.triggerer_id', 'is', null), eb.not(eb.exists(liveTriggererJob(eb, since)))]))
+      .returning('trigger.id')
       .execute();
     return claimed.map((r) => Number(r.id));
   });
+}
+
+/** The live triggerer job that owns the outer query's `trigger` row, if any. */
+function liveTriggererJob(eb: ExpressionBuilder<Database, 'trigger'>, since: number) {
+  return eb
+    .selectFrom('job')
+    .select('job.id')
+    .whereRef('job.id', '=', 'trigger.triggerer_id')
+    .where('job.job_type', '=', 'triggerer')
+    .where('job.state', '=', 'running')
+    .where('job.latest_heartbeat', '>=', since);
 }
 
 /** The triggers assigned to `jobId` whose task instance is still deferred on them. */

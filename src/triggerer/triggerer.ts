@@ -131,9 +131,8 @@ export class Triggerer {
     if (jobId === undefined) throw new Error('Triggerer.runOnce() before run()');
     const { db, options } = this.#d;
     const now = this.#clock.now();
-    const alive = (await this.#jobs.listAlive('triggerer', options.healthCheckThresholdMs, now)).map((j) => j.id);
     const assignedBefore = await assignedTriggers(db, jobId);
-    await claimTriggers(db, jobId, alive, options.capacity - assignedBefore.length);
+    await claimTriggers(db, jobId, { thresholdMs: options.healthCheckThresholdMs, now }, options.capacity - assignedBefore.length);
     const assigned = await assignedTriggers(db, jobId);
     const mine = new Map(assigned.map((t) => [t.id, t]));
     let cancelled = 0;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { MetadataDb } from '../../src/store/db.ts';
+import { JobRegistry } from '../../src/store/jobs.ts';
 import { assignedTriggers, claimTriggers, deleteUnusedTriggers, failDeferral, fireTrigger, insertTrigger, parseNextKwargs, releaseTriggers } from '../../src/store/triggers.ts';
 import { forEachDialect } from '../support/dialects.ts';
 
@@ -46,28 +47,54 @@ async function deferredTasks(m: MetadataDb, n: number): Promise<{ triggerIds: nu
 forEachDialect('trigger store', (t) => {
   void test('claims respect capacity, skip live owners, and take over from dead ones', async () => {
     const { triggerIds } = await deferredTasks(t.db, 5);
-    const a = await claimTriggers(t.db, 'A', ['A', 'B'], 3);
+    let clock = 10_000;
+    const jobs = new JobRegistry(t.db, { now: () => clock });
+    const live = () => ({ thresholdMs: 1_000, now: clock });
+    const [A, B] = [await jobs.register('triggerer'), await jobs.register('triggerer')];
+    const a = await claimTriggers(t.db, A, live(), 3);
     assert.equal(a.length, 3);
-    const b = await claimTriggers(t.db, 'B', ['A', 'B'], 10);
+    const b = await claimTriggers(t.db, B, live(), 10);
     assert.deepEqual([...a, ...b].sort((x, y) => x - y), [...triggerIds].sort((x, y) => x - y), 'each trigger claimed once');
-    assert.deepEqual(await claimTriggers(t.db, 'C', ['A', 'B', 'C'], 10), [], 'nothing to take from live triggerers');
-    const c = await claimTriggers(t.db, 'C', ['B', 'C'], 10);
+    const C = await jobs.register('triggerer');
+    assert.deepEqual(await claimTriggers(t.db, C, live(), 10), [], 'nothing to take from live triggerers');
+    clock += 1_500; // A's heartbeat ages out; B and C beat
+    assert.equal(await jobs.heartbeat(B), true);
+    assert.equal(await jobs.heartbeat(C), true);
+    const c = await claimTriggers(t.db, C, live(), 10);
     assert.deepEqual(c.sort((x, y) => x - y), [...a].sort((x, y) => x - y), "A is dead: C takes exactly A's triggers");
-    assert.deepEqual((await assignedTriggers(t.db, 'C')).map((x) => x.id).sort((x, y) => x - y), c);
-    await releaseTriggers(t.db, 'C');
-    assert.deepEqual(await assignedTriggers(t.db, 'C'), []);
+    assert.deepEqual((await assignedTriggers(t.db, C)).map((x) => x.id).sort((x, y) => x - y), c);
+    assert.equal(await jobs.end(B, 'success'), true);
+    assert.deepEqual((await claimTriggers(t.db, C, live(), 10)).sort((x, y) => x - y), [...b].sort((x, y) => x - y), 'an ended job is dead even with a fresh heartbeat');
+    assert.deepEqual(await claimTriggers(t.db, A, live(), 10), [], 'a dead job takes nothing from a live one');
+    await releaseTriggers(t.db, C);
+    assert.deepEqual(await assignedTriggers(t.db, C), []);
+  });
+
+  void test('an owner that registered after the claimer looked is live: its fresh claims are not taken', async () => {
+    // The race seen with real processes: X lists live triggerers, then Y registers and claims; X's claim
+    // must see Y as live, since Y's job row is older than Y's claims.
+    const { triggerIds } = await deferredTasks(t.db, 4);
+    const jobs = new JobRegistry(t.db, { now: () => 50_000 });
+    const live = { thresholdMs: 1_000, now: 50_000 };
+    const X = await jobs.register('triggerer');
+    const Y = await jobs.register('triggerer');
+    const y = await claimTriggers(t.db, Y, live, 10);
+    assert.ok(triggerIds.every((id) => y.includes(id)));
+    assert.deepEqual((await claimTriggers(t.db, X, live, 10)).filter((id) => triggerIds.includes(id)), []);
   });
 
   void test('concurrent claims by two triggerers never share a trigger', async () => {
     const { triggerIds } = await deferredTasks(t.db, 40);
-    const alive = ['P', 'Q'];
-    const [p, q] = await Promise.all([claimTriggers(t.db, 'P', alive, 30), claimTriggers(t.db, 'Q', alive, 30)]);
+    const jobs = new JobRegistry(t.db, { now: () => 90_000 });
+    const live = { thresholdMs: 1_000, now: 90_000 };
+    const [P, Q] = [await jobs.register('triggerer'), await jobs.register('triggerer')];
+    const [p, q] = await Promise.all([claimTriggers(t.db, P, live, 30), claimTriggers(t.db, Q, live, 30)]);
     const claimedOfRun = [...p, ...q].filter((id) => triggerIds.includes(id));
     assert.equal(new Set(claimedOfRun).size, claimedOfRun.length, 'no trigger claimed twice');
     const owners = await t.db.db.selectFrom('trigger').select(['id', 'triggerer_id']).where('id', 'in', triggerIds).execute();
     for (const o of owners) {
-      if (o.triggerer_id === 'P') assert.ok(p.includes(Number(o.id)));
-      if (o.triggerer_id === 'Q') assert.ok(q.includes(Number(o.id)));
+      if (o.triggerer_id === P) assert.ok(p.includes(Number(o.id)));
+      if (o.triggerer_id === Q) assert.ok(q.includes(Number(o.id)));
     }
   });
 

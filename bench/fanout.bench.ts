@@ -15,10 +15,11 @@
  * default), CAPSTAN_BENCH_MAPPED (elements of M1000, default 1000; 0 leaves it out).
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ms, quantile } from './support/stats.ts';
 import type { WorkloadResult, WorkloadSpec } from './support/runWorkloads.ts';
+import { workloadFigures as figures, type WorkloadFigures as Figures } from './support/workloadFigures.ts';
 
 const RUNNER = fileURLToPath(new URL('./support/runWorkloads.ts', import.meta.url));
 const roots: Record<string, string> = {};
@@ -51,43 +52,6 @@ const spec: WorkloadSpec = {
 const mapped = Number(process.env['CAPSTAN_BENCH_MAPPED'] ?? '1000');
 if (mapped > 0) spec.workloads.push({ dagId: 'm_mapped', shape: 'mapped', n: mapped });
 
-interface Figures {
-  w1Ms: number;
-  w1TiPerS: number;
-  firstStartMs: number;
-  w2Ms: number;
-  w2GapMs: number;
-  w3Ms: number;
-  w3TiPerS: number;
-  mappedMs: number;
-  tryMs: number;
-  load: number;
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-function figures(results: WorkloadResult[]): Figures {
-  const [w1, w2, w3, m] = results;
-  if (!w1 || !w2 || !w3) throw new Error('a workload is missing');
-  for (const r of results) for (const run of r.runs) if (run.state !== 'success') throw new Error(`${r.dagId} ${run.runId} ended ${run.state}`);
-  const end = (r: WorkloadResult) => Math.max(...r.runs.map((run) => run.end_date as number)) - r.triggeredAt;
-  const chain = [...w2.tis].sort((a, b) => Number(a.task_id.slice(1)) - Number(b.task_id.slice(1)));
-  const gaps = chain.slice(1).map((t, i) => (t.start_date as number) - (chain[i]?.end_date as number));
-  const tries = [...w1.tis, ...w2.tis, ...w3.tis].map((t) => (t.end_date as number) - (t.start_date as number));
-  const firstStart = Math.min(...w1.tis.map((t) => t.start_date as number)) - w1.triggeredAt;
-  return {
-    w1Ms: end(w1),
-    w1TiPerS: (w1.tis.length * 1000) / end(w1),
-    firstStartMs: firstStart,
-    w2Ms: end(w2),
-    w2GapMs: mean(gaps),
-    w3Ms: end(w3),
-    w3TiPerS: (w3.tis.length * 1000) / end(w3),
-    mappedMs: m ? end(m) : Number.NaN,
-    tryMs: mean(tries),
-    load: loadavg()[0] ?? 0,
-  };
-}
 
 const line = (f: (k: keyof Figures) => number): string =>
   `W1 ${ms(f('w1Ms')).padStart(6)} ms (${f('w1TiPerS').toFixed(1)} TI/s), first start ${ms(f('firstStartMs'))} ms   W2 ${ms(f('w2Ms')).padStart(6)} ms, mean gap ${ms(f('w2GapMs'))} ms   ` +

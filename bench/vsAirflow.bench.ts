@@ -30,6 +30,7 @@ import { ms, quantile } from './support/stats.ts';
 import { DEFAULT_AIRFLOW_VERSION, ensureAirflowVenv } from './support/airflowVenv.ts';
 import { migrateAirflowDb, runAirflowWorkloads } from './support/airflowWorkloads.ts';
 import type { WorkloadResult, WorkloadSpec } from './support/runWorkloads.ts';
+import { workloadFigures as figures, type WorkloadFigures as Figures } from './support/workloadFigures.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -81,43 +82,6 @@ const spec: WorkloadSpec = {
   ],
 };
 
-interface Figures {
-  w1Ms: number;
-  w1TiPerS: number;
-  firstStartMs: number;
-  w2Ms: number;
-  w2GapMs: number;
-  w3Ms: number;
-  w3TiPerS: number;
-  mappedMs: number;
-  mappedTiPerS: number;
-  tryMs: number;
-  load: number;
-}
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-function figures(results: WorkloadResult[]): Figures {
-  const [w1, w2, w3, m] = results;
-  if (!w1 || !w2 || !w3) throw new Error('a workload is missing');
-  for (const r of results) for (const run of r.runs) if (run.state !== 'success') throw new Error(`${r.dagId} ${run.runId} ended ${run.state}`);
-  const end = (r: WorkloadResult) => Math.max(...r.runs.map((run) => run.end_date as number)) - r.triggeredAt;
-  const chain = [...w2.tis].sort((a, b) => Number(a.task_id.slice(1)) - Number(b.task_id.slice(1)));
-  const gaps = chain.slice(1).map((t, i) => (t.start_date as number) - (chain[i]?.end_date as number));
-  const tries = [...w1.tis, ...w2.tis, ...w3.tis].map((t) => (t.end_date as number) - (t.start_date as number));
-  return {
-    w1Ms: end(w1),
-    w1TiPerS: (w1.tis.length * 1000) / end(w1),
-    firstStartMs: Math.min(...w1.tis.map((t) => t.start_date as number)) - w1.triggeredAt,
-    w2Ms: end(w2),
-    w2GapMs: mean(gaps),
-    w3Ms: end(w3),
-    w3TiPerS: (w3.tis.length * 1000) / end(w3),
-    mappedMs: m ? end(m) : Number.NaN,
-    mappedTiPerS: m ? (m.tis.length * 1000) / end(m) : Number.NaN,
-    tryMs: mean(tries),
-    load: loadavg()[0] ?? 0,
-  };
-}
 
 const RUNNER = fileURLToPath(new URL('./support/runWorkloads.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -13,12 +13,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { AirflowVenv } from './airflowVenv.ts';
 import type { WorkloadResult, WorkloadSpec } from './runWorkloads.ts';
+import { freePort, signalProcessGroup } from '../../test/support/roles.ts';
 
 type Workload = WorkloadSpec['workloads'][number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,9 +117,9 @@ export async function runAirflowWorkloads(venv: AirflowVenv, dbUrl: string, spec
     return results;
   } finally {
     await db.end();
-    for (const p of procs) signalGroup(p, 'SIGTERM');
+    for (const p of procs) signalProcessGroup(p, 'SIGTERM');
     await Promise.race([Promise.all(procs.map(exitOf)), sleep(30_000)]);
-    for (const p of procs) signalGroup(p, 'SIGKILL');
+    for (const p of procs) signalProcessGroup(p, 'SIGKILL');
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -162,28 +162,6 @@ function tail(log: string): string {
 
 function exitOf(c: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
-}
-
-function signalGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  if (c.pid === undefined) return;
-  try {
-    // The role's process group: the LocalExecutor's workers, the API server's uvicorn workers, task processes.
-    process.kill(-c.pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const p = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 /** The same shapes as runWorkloads.ts's Capstan DAGs: task ids t0…t(n-1); numbers → square.expand → total. */

@@ -16,7 +16,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +27,7 @@ import type * as DagRunsModule from '../../src/store/dagRuns.ts';
 import type * as TaskInstancesModule from '../../src/store/taskInstances.ts';
 import type * as TriggerRunModule from '../../src/services/triggerRun.ts';
 import type * as PostgresModule from '../../test/support/postgres.ts';
+import { freePort, signalProcessGroup } from '../../test/support/roles.ts';
 
 /** What to run. */
 export interface WorkloadSpec {
@@ -184,35 +184,14 @@ async function startPgRoles(): Promise<Deployment> {
     inProcess: false,
     stop: async () => {
       // SIGTERM each role's process group (its task processes with it) and wait for the roles to exit.
-      for (const r of roles) signalGroup(r, 'SIGTERM');
+      for (const r of roles) signalProcessGroup(r, 'SIGTERM');
       await Promise.race([Promise.all(roles.map(exitOf)), sleep(30_000)]);
-      for (const r of roles) signalGroup(r, 'SIGKILL');
+      for (const r of roles) signalProcessGroup(r, 'SIGKILL');
       await db.close();
       await database.drop();
       await postgres.stopPostgres();
     },
   };
-}
-
-function signalGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
-  try {
-    process.kill(-c.pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const p = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 /**

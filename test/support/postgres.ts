@@ -16,12 +16,12 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import { freePort } from './roles.ts';
 
 /** A running server (ours or the one named by `CAPSTAN_TEST_PG_URL`). */
 export interface PostgresServer {
@@ -227,18 +227,6 @@ function runAsUser(): { uid: number; gid: number } | undefined {
   } catch {
     throw new Error('running as root and there is no `postgres` user to run the test server: run scripts/ci-postgres.sh');
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {

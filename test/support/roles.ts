@@ -155,6 +155,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Send `signal` to `child`'s process group (it must have been spawned `detached`): the process and what it
+ * started — task processes, worker pools. Still reaches the members after the leader itself has exited
+ * (a group id is not reused while any member lives); a gone group is ignored.
+ */
+export function signalProcessGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
 /** True while `pid` runs (an exited, unreaped zombie counts as gone). */
 export function isProcessAlive(pid: number): boolean {
   try {

@@ -1,0 +1,70 @@
+/**
+ * Lint rule `capstan/no-deep-imports` (issue 13 §3): each top-level folder of src/ is used by the others only
+ * through its entry points — its `index.ts`, plus the few light entry points declared for it in
+ * {@link ENTRY_POINTS} — never by reaching into its internal modules. Inside a folder, modules import their
+ * siblings directly (a module importing its own folder's index would make an import cycle).
+ *
+ * src/index.ts (the public authoring entry) and every other top-level file of src/ count as a folder of their
+ * own. Checked: static `import`/`export … from` and `import('literal')`, relative or through the `#src/*`
+ * alias. Package imports and files outside src/ are not this rule's business.
+ */
+import { dirname, relative, resolve, sep } from 'node:path';
+import { cwd } from 'node:process';
+
+/**
+ * Entry points besides `index.ts`, by folder, as paths inside the folder. Each is a light subset that a light
+ * path (the task runtime, a CLI start) must load without the whole folder; say why beside it. Extend it
+ * deliberately, not to make an import pass.
+ */
+export const ENTRY_POINTS = {};
+
+/** The top-level folder of src/ a path lies in (a top-level file is its own folder), or null outside src/. */
+function folderOf(srcRoot, path) {
+  const rel = relative(srcRoot, path);
+  if (rel === '' || rel.startsWith('..')) return null;
+  return rel.split(sep)[0];
+}
+
+/** The entry points of `folder`, as paths inside it. */
+const entryPointsOf = (folder) => ['index.ts', ...(ENTRY_POINTS[folder] ?? [])];
+
+/** @type {import('eslint').Rule.RuleModule} */
+export default {
+  meta: {
+    type: 'problem',
+    docs: { description: 'src/ folders import each other only through their entry points (eslint-rules/noDeepImports.js)' },
+    schema: [],
+    messages: {
+      deep: "Import src/{{to}}/ through its entry points ({{entries}}), not {{to}}/{{path}}: a folder's other modules are its internals. Export what you need from src/{{to}}/index.ts (or declare a light entry point in ENTRY_POINTS of eslint-rules/noDeepImports.js).",
+    },
+  },
+  create(context) {
+    const file = context.physicalFilename ?? context.filename;
+    const srcRoot = resolve(context.cwd ?? cwd(), 'src');
+    const from = folderOf(srcRoot, file);
+    if (from === null) return {};
+    const check = (node, specifier) => {
+      if (typeof specifier !== 'string') return;
+      let target;
+      if (specifier.startsWith('.')) target = resolve(dirname(file), specifier);
+      else if (specifier.startsWith('#src/')) target = resolve(srcRoot, specifier.slice('#src/'.length));
+      else return;
+      const to = folderOf(srcRoot, target);
+      if (to === null || to === from) return;
+      const path = relative(resolve(srcRoot, to), target).split(sep).join('/');
+      if (path === '') return; // a top-level file of src/ (its own folder): it is its own entry
+      const entries = entryPointsOf(to);
+      if (entries.includes(path)) return;
+      context.report({ node, messageId: 'deep', data: { to, path, entries: entries.map((e) => `${to}/${e}`).join(', ') } });
+    };
+    const fromSource = (node) => node.source && check(node.source, node.source.value);
+    return {
+      ImportDeclaration: fromSource,
+      ExportNamedDeclaration: fromSource,
+      ExportAllDeclaration: fromSource,
+      ImportExpression(node) {
+        if (node.source.type === 'Literal') check(node.source, node.source.value);
+      },
+    };
+  },
+};

@@ -9,32 +9,18 @@
 // connection written before still decrypts in the new pods, and a token issued before still verifies.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, DiscoveryV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
-import { binariesAvailable, connectTestCluster, waitFor } from '../../support/k8s/index.ts';
-import type { TestCluster } from '../../support/k8s/index.ts';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { waitFor } from '../../support/k8s/index.ts';
+import { apiCall, chartTestSkip, chartTestValues, openChartHarness, type ChartHarness } from '../../support/k8s/chartHarness.ts';
 import { capstanAppImage } from '../../support/k8s/localImage.ts';
-import { startLocalKubelet, type LocalKubelet } from '../../support/k8s/localKubelet.ts';
-import { createTestDatabase, stopPostgres, type TestDatabase } from '../../support/postgres.ts';
-import { CHART, helm, HELM_MISSING, runHelmAsync } from '../../chart/helm.ts';
+import { CHART } from '../../chart/helm.ts';
 
-const available = await binariesAvailable();
-if (!available && process.env['CAPSTAN_K8S_REQUIRED'] === '1') {
-  throw new Error('CAPSTAN_K8S_REQUIRED=1 but the Kubernetes test binaries are not built');
-}
-if (available && !helm && process.env['CAPSTAN_K8S_REQUIRED'] === '1') {
-  throw new Error(`the chart install test needs helm: ${HELM_MISSING}`);
-}
-const skip = (!available && 'binaries not built (bash scripts/k8s-testcluster.sh build)') || (!helm && HELM_MISSING)
-  || (process.getuid?.() !== 0 && 'the sandboxed local kubelet needs root (mount namespaces)');
+const skip = await chartTestSkip('chart install test');
 
 const RELEASE = 'rel';
 const NAME = `${RELEASE}-capstan`;
-/** kwok must leave the pods' fate to the local kubelet (Deployments' pods already run until deleted). */
-const RUN_FOREVER = { 'capstan.test/outcome': 'run-forever' };
 
 const PROBE_DAG = `import { dag, task, getCurrentContext } from 'capstan';
 
@@ -52,89 +38,20 @@ export default dag({ dagId: 'chart_probe', schedule: null, params: { expect: '' 
 });
 `;
 
-function values(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    postgresql: { enabled: false },
-    database: { existingSecret: 'capstan-external-db', existingSecretKey: 'url' },
-    workers: { podAnnotations: RUN_FOREVER },
-    migrateJob: { podAnnotations: RUN_FOREVER },
-    createUserJob: { podAnnotations: RUN_FOREVER },
-    ...extra,
-  };
-}
-
 interface Api {
   base: string;
   fetch(path: string, init?: { method?: string; body?: unknown; token?: string }): Promise<{ status: number; body: unknown }>;
 }
 
-function apiAt(base: string): Api {
-  return {
-    base,
-    async fetch(path, init = {}) {
-      const res = await fetch(`${base}${path}`, {
-        method: init.method ?? 'GET',
-        headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-        signal: AbortSignal.timeout(20_000),
-      });
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body };
-    },
-  };
-}
+const apiAt = (base: string): Api => ({ base, fetch: (path, init) => apiCall(base, path, init) });
 
 void describe('helm install with the Capstan pods running (local kubelet sandbox)', { skip }, () => {
-  let cluster: TestCluster;
-  let core: CoreV1Api;
-  let kubelet: LocalKubelet | undefined;
-  let db: TestDatabase | undefined;
-  let ns = '';
-  let tmp = '';
+  let h: ChartHarness;
   let api: Api;
   let apiEndpoint = '';
   let adminToken = '';
-
-  const helmIn = async (args: readonly string[]): Promise<void> => {
-    const r = await runHelmAsync([...args, '--namespace', ns, '--kubeconfig', cluster.kubeconfigPath, '--timeout', '5m']);
-    assert.equal(r.status, 0, `helm ${args[0] ?? ''} failed:\n${r.stderr}\n${r.stdout}\n${diagnostics()}`);
-  };
-  const valuesFile = (name: string, v: Record<string, unknown>): string => {
-    const file = join(tmp, name);
-    writeFileSync(file, stringify(v));
-    return file;
-  };
-  /** What the kubelet ran, for failure messages. */
-  const diagnostics = (): string => [...(kubelet?.runs.values() ?? [])]
-    .map((r) => `${r.pod}: ${r.argv.join(' ')} → ${r.exitCode ?? 'running'}${r.startError ? ` (${r.startError})` : ''}`).join('\n');
-  const runsOf = (arg: string): Array<{ exitCode: number | undefined; pod: string }> =>
-    [...(kubelet?.runs.values() ?? [])].filter((r) => r.argv.join(' ').includes(arg));
-
-  /**
-   * The api-server Service's ready endpoint (pod IP and port) once it differs from `not`, and the loopback address
-   * of this machine where the local kubelet runs that pod.
-   */
-  const serviceEndpoint = (not?: string): Promise<{ endpoint: string; local: string }> => waitFor('a ready api-server endpoint', async () => {
-    const slices = await cluster.kubeConfig.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${NAME}-api-server` });
-    const port = slices.items[0]?.ports?.[0]?.port;
-    const address = slices.items.flatMap((s) => s.endpoints ?? []).find((e) => e.conditions?.ready === true)?.addresses[0];
-    if (address === undefined || port === undefined) return undefined;
-    const endpoint = `${address}:${port}`;
-    const local = kubelet?.localAddress(address);
-    if (endpoint === not || local === undefined) return undefined;
-    return { endpoint, local: `http://${local}:${port}` };
-  }, 120_000, 250);
-
-  const healthy = (target: Api): Promise<true> => waitFor(`GET ${target.base}/health → 200`, async () => {
-    const r = await target.fetch('/health');
-    return r.status === 200 ? true : undefined;
-  }, 180_000, 500);
+  const diagnostics = (): string => h.diagnostics();
+  const runsOf = (arg: string) => h.runsOf(arg);
 
   const triggerAndWait = async (expect: string): Promise<{ state: string; tries: Array<{ failureReason: string | null; state: string | null }> }> => {
     const created = await api.fetch('/api/v2/dags/chart_probe/dagRuns', { method: 'POST', token: adminToken, body: { conf: { expect } } });
@@ -150,53 +67,32 @@ void describe('helm install with the Capstan pods running (local kubelet sandbox
   };
 
   before(async () => {
-    cluster = await connectTestCluster();
-    core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-    ns = await cluster.createNamespace('chart-install');
-    tmp = mkdtempSync(join(tmpdir(), 'capstan-chart-install-'));
-    const dags = join(tmp, 'dags');
+    h = await openChartHarness('chart-install');
+    const dags = join(h.tmp, 'dags');
     mkdirSync(dags);
     writeFileSync(join(dags, 'chart_probe.ts'), PROBE_DAG);
-    const compileCache = join(tmp, 'node-compile-cache');
-    mkdirSync(compileCache);
-    chmodSync(compileCache, 0o777);
-    chmodSync(tmp, 0o755);
-    const image = capstanAppImage({ dir: join(tmp, 'image'), dagsDir: dags });
-    db = await createTestDatabase();
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'capstan-external-db' }, stringData: { url: db.url } } });
-    kubelet = await startLocalKubelet({
-      kubeConfig: cluster.kubeConfig,
-      namespace: ns,
-      logsDir: join(cluster.descriptor.dir, 'logs'),
-      sandbox: { images: (ref) => (ref.startsWith('capstan/worker:') ? image : undefined) },
-      baseEnv: { NODE_COMPILE_CACHE: compileCache },
-    });
+    const image = capstanAppImage({ dir: join(h.tmp, 'image'), dagsDir: dags });
+    await h.startKubelet((ref) => (ref.startsWith('capstan/worker:') ? image : undefined));
   });
 
   after(async () => {
-    await kubelet?.stop();
-    if (ns !== '') await core?.deleteNamespace({ name: ns }).catch(() => {});
-    await db?.drop().catch(() => {});
-    await stopPostgres();
-    if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
-    await cluster?.stop();
+    await h?.stop();
   });
 
   void test('helm install: the migration and admin Jobs complete; the API answers /health and a login at the Service endpoint', async () => {
-    await helmIn(['install', RELEASE, CHART, '--values', valuesFile('install.yaml', values())]);
+    await h.helm(['install', RELEASE, CHART, '--values', h.valuesFile('install.yaml', chartTestValues())]);
     assert.deepEqual(runsOf('db migrate').map((r) => r.exitCode), [0], diagnostics());
     assert.deepEqual(runsOf('users create').map((r) => r.exitCode), [0], diagnostics());
 
-    const { endpoint, local } = await serviceEndpoint();
-    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=api-server' });
+    const { endpoint, base: local } = await h.apiEndpoint(RELEASE);
+    const pods = await h.core.listNamespacedPod({ namespace: h.ns, labelSelector: 'app.kubernetes.io/component=api-server' });
     assert.equal(endpoint, `${pods.items[0]?.status?.podIP ?? ''}:8080`, 'the Service endpoint is the api-server pod');
     assert.match(local, /^http:\/\/127\./);
     api = apiAt(local);
     apiEndpoint = endpoint;
-    await healthy(api);
+    await h.healthy(api.base);
 
-    const secret = await core.readNamespacedSecret({ namespace: ns, name: `${NAME}-admin` });
-    const password = Buffer.from(secret.data?.['password'] ?? '', 'base64').toString('utf8');
+    const password = await h.adminPassword(RELEASE);
     assert.ok(password.length >= 16, 'a generated admin password');
     const wrong = await api.fetch('/auth/token', { method: 'POST', body: { username: 'admin', password: `${password}x` } });
     assert.equal(wrong.status, 401);
@@ -227,7 +123,7 @@ void describe('helm install with the Capstan pods running (local kubelet sandbox
     assert.equal(exitCode, 0, diagnostics());
 
     // The scheduler's Kubernetes client is the in-cluster one: its pod's own token, of the chart's ServiceAccount.
-    const scheduler = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=scheduler' })).items[0];
+    const scheduler = (await h.core.listNamespacedPod({ namespace: h.ns, labelSelector: 'app.kubernetes.io/component=scheduler' })).items[0];
     assert.equal(scheduler?.spec?.serviceAccountName, `${NAME}-scheduler`);
     assert.ok(scheduler?.spec?.volumes?.some((v) => v.projected?.sources?.some((s) => s.serviceAccountToken)), 'a projected token volume');
     assert.ok(!scheduler?.spec?.containers[0]?.env?.some((e) => e.name === 'KUBECONFIG'), 'no kubeconfig given');
@@ -235,31 +131,31 @@ void describe('helm install with the Capstan pods running (local kubelet sandbox
 
   void test('without the pod-launcher Role the try fails naming the missing grant', async () => {
     assert.ok(adminToken, 'the install test signed in');
-    const rbac = cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.deleteNamespacedRole({ namespace: ns, name: `${NAME}-pod-launcher` });
+    const rbac = h.cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.deleteNamespacedRole({ namespace: h.ns, name: `${NAME}-pod-launcher` });
     const run = await triggerAndWait('pw-kept-across-upgrade');
     assert.equal(run.state, 'failed');
     const reason = run.tries.map((t) => t.failureReason ?? '').join('\n');
     assert.match(reason, /forbidden/i);
-    assert.match(reason, new RegExp(`system:serviceaccount:${ns}:${NAME}-scheduler`));
+    assert.match(reason, new RegExp(`system:serviceaccount:${h.ns}:${NAME}-scheduler`));
     assert.match(reason, /cannot create resource "pods"/);
   });
 
   void test('helm upgrade with changed values migrates again and keeps the keys (old connection decrypts, old token verifies)', async () => {
     assert.ok(adminToken, 'the install test signed in');
-    const before = await core.readNamespacedSecret({ namespace: ns, name: `${NAME}-keys` });
+    const before = await h.core.readNamespacedSecret({ namespace: h.ns, name: `${NAME}-keys` });
     const migrationsBefore = runsOf('db migrate').length;
-    await helmIn(['upgrade', RELEASE, CHART, '--values', valuesFile('upgrade.yaml', values({ config: { core: { parallelism: 8 } } }))]);
+    await h.helm(['upgrade', RELEASE, CHART, '--values', h.valuesFile('upgrade.yaml', chartTestValues({ config: { core: { parallelism: 8 } } }))]);
     assert.equal(runsOf('db migrate').length, migrationsBefore + 1, diagnostics());
     assert.ok(runsOf('db migrate').every((r) => r.exitCode === 0), diagnostics());
-    const afterUpgrade = await core.readNamespacedSecret({ namespace: ns, name: `${NAME}-keys` });
+    const afterUpgrade = await h.core.readNamespacedSecret({ namespace: h.ns, name: `${NAME}-keys` });
     assert.deepEqual(afterUpgrade.data, before.data, 'the keys Secret is unchanged');
 
     // The config change rolls the api-server: a new pod, with a new address behind the Service.
-    const moved = await serviceEndpoint(apiEndpoint);
-    api = apiAt(moved.local);
-    await healthy(api);
-    const cm = await core.readNamespacedConfigMap({ namespace: ns, name: `${NAME}-config` });
+    const moved = await h.apiEndpoint(RELEASE, apiEndpoint);
+    api = apiAt(moved.base);
+    await h.healthy(api.base);
+    const cm = await h.core.readNamespacedConfigMap({ namespace: h.ns, name: `${NAME}-config` });
     assert.match(cm.data?.['capstan.yaml'] ?? '', /parallelism: 8/);
 
     const stillValid = await api.fetch('/api/v2/dags', { token: adminToken });

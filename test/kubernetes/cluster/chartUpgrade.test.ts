@@ -8,19 +8,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import pg from 'pg';
-import { stringify } from 'yaml';
-import { binariesAvailable, connectTestCluster, waitFor } from '../../support/k8s/index.ts';
-import type { TestCluster } from '../../support/k8s/index.ts';
+import { waitFor } from '../../support/k8s/index.ts';
+import { apiCall as call, chartTestSkip, chartTestValues, openChartHarness, type ChartHarness } from '../../support/k8s/chartHarness.ts';
 import { capstanAppImage, type LocalImage } from '../../support/k8s/localImage.ts';
-import { startLocalKubelet, type LocalKubelet } from '../../support/k8s/localKubelet.ts';
-import { createTestDatabase, stopPostgres, type TestDatabase } from '../../support/postgres.ts';
-import { CHART, helm, HELM_MISSING, runHelmAsync } from '../../chart/helm.ts';
+import { CHART } from '../../chart/helm.ts';
 import { MIGRATION_NAMES } from '../../../src/store/migrations/index.ts';
 
 /**
@@ -30,21 +25,13 @@ import { MIGRATION_NAMES } from '../../../src/store/migrations/index.ts';
 const PREVIOUS_RELEASE = '964b61238499cffd39bc95f729ea73c93eebbd75';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-const available = await binariesAvailable();
-const required = process.env['CAPSTAN_K8S_REQUIRED'] === '1';
-if (!available && required) throw new Error('CAPSTAN_K8S_REQUIRED=1 but the Kubernetes test binaries are not built');
-if (available && !helm && required) throw new Error(`the chart upgrade test needs helm: ${HELM_MISSING}`);
 const hasPrevious = spawnSync('git', ['-C', repoRoot, 'cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`]).status === 0;
-if (available && helm && !hasPrevious && required) {
-  throw new Error(`the chart upgrade test needs the previous release's sources (commit ${PREVIOUS_RELEASE}) in this clone's history: run \`git fetch --unshallow\``);
-}
-const skip = (!available && 'binaries not built (bash scripts/k8s-testcluster.sh build)') || (!helm && HELM_MISSING)
-  || (!hasPrevious && `commit ${PREVIOUS_RELEASE} is not in this clone (git fetch --unshallow)`)
-  || (process.getuid?.() !== 0 && 'the sandboxed local kubelet needs root (mount namespaces)');
+const skip = await chartTestSkip('chart upgrade test', {
+  missing: !hasPrevious && `commit ${PREVIOUS_RELEASE} is not in this clone (git fetch --unshallow)`,
+  requiredMessage: `the chart upgrade test needs the previous release's sources (commit ${PREVIOUS_RELEASE}) in this clone's history: run \`git fetch --unshallow\``,
+});
 
 const RELEASE = 'up';
-const NAME = `${RELEASE}-capstan`;
-const RUN_FOREVER = { 'capstan.test/outcome': 'run-forever' };
 const SECRET = 'pw-written-by-the-previous-release';
 
 // Written in the authoring API both releases share.
@@ -63,63 +50,17 @@ export default dag({ dagId: 'upgrade_probe', schedule: null, params: { expect: '
 `;
 
 /** The values of both releases; each release's image has its own tag, so the upgrade rolls every pod. */
-const values = (tag: string): Record<string, unknown> => ({
-  image: { tag },
-  postgresql: { enabled: false },
-  database: { existingSecret: 'capstan-external-db', existingSecretKey: 'url' },
-  workers: { podAnnotations: RUN_FOREVER },
-  migrateJob: { podAnnotations: RUN_FOREVER },
-  createUserJob: { podAnnotations: RUN_FOREVER },
-});
-
-async function call(base: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as unknown };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+const values = (tag: string): Record<string, unknown> => chartTestValues({ image: { tag } });
 
 void describe('helm upgrade from the previous release migrates its database and keeps its data', { skip }, () => {
-  let cluster: TestCluster;
-  let core: CoreV1Api;
-  let kubelet: LocalKubelet | undefined;
-  let db: TestDatabase | undefined;
-  let ns = '';
-  let tmp = '';
+  let h: ChartHarness;
   /** The two releases' images by tag: `capstan/worker:previous` and `capstan/worker:current`. */
   const images = new Map<string, LocalImage>();
-
-  const helmIn = async (args: readonly string[]): Promise<void> => {
-    const r = await runHelmAsync([...args, '--namespace', ns, '--kubeconfig', cluster.kubeconfigPath, '--timeout', '5m']);
-    assert.equal(r.status, 0, `helm ${args[0] ?? ''} failed:\n${r.stderr}\n${r.stdout}\n${diagnostics()}`);
-  };
-  /** What the kubelet ran, with the end of each api-server and migration container's output, for failure messages. */
-  const diagnostics = (): string => [...(kubelet?.runs.values() ?? [])]
-    .map((r) => `${r.pod}: ${r.argv.join(' ')} → ${r.exitCode ?? 'running'}${r.startError ? ` (${r.startError})` : ''}${/api-server|migrate/.test(r.pod) ? `\n${logTail(r.pod)}` : ''}`).join('\n');
-  const logTail = (pod: string): string => {
-    const dir = join(cluster.descriptor.dir, 'logs', ns, pod);
-    if (!existsSync(dir)) return '';
-    return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').split('\n').slice(-12).map((l) => `    | ${l}`).join('\n')).join('\n');
-  };
-  const runsOf = (arg: string): Array<{ exitCode: number | undefined; pod: string }> =>
-    [...(kubelet?.runs.values() ?? [])].filter((r) => r.argv.join(' ').includes(arg));
-
-  /** The api-server's ready endpoint, as this machine reaches it, once it differs from `not`. */
-  const apiBase = (not?: string): Promise<string> => waitFor('a ready api-server endpoint', async () => {
-    const slices = await cluster.kubeConfig.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${NAME}-api-server` });
-    const port = slices.items[0]?.ports?.[0]?.port;
-    const address = slices.items.flatMap((s) => s.endpoints ?? []).find((e) => e.conditions?.ready === true)?.addresses[0];
-    const local = address === undefined ? undefined : kubelet?.localAddress(address);
-    if (local === undefined || port === undefined) return undefined;
-    const base = `http://${local}:${port}`;
+  const diagnostics = (): string => h.diagnostics();
+  const runsOf = (arg: string) => h.runsOf(arg);
+  /** The api-server's base URL once it answers /health and differs from `not`. */
+  const apiBase = (not?: string): Promise<string> => waitFor('a healthy api-server', async () => {
+    const { base } = await h.apiEndpoint(RELEASE);
     if (base === not) return undefined;
     return (await call(base, '/health').catch(() => ({ status: 0 }))).status === 200 ? base : undefined;
   }, 180_000, 500);
@@ -136,55 +77,31 @@ void describe('helm upgrade from the previous release migrates its database and 
   };
 
   before(async () => {
-    cluster = await connectTestCluster();
-    core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-    ns = await cluster.createNamespace('chart-upgrade');
-    tmp = mkdtempSync(join(tmpdir(), 'capstan-chart-upgrade-'));
-    chmodSync(tmp, 0o755);
+    h = await openChartHarness('chart-upgrade');
     // The previous release's sources, as its image would hold them; its dependencies are this checkout's.
-    const previous = join(tmp, 'previous');
+    const previous = join(h.tmp, 'previous');
     mkdirSync(previous);
     const archive = spawnSync('sh', ['-c', `git -C "${repoRoot}" archive ${PREVIOUS_RELEASE} | tar -x -C "${previous}"`], { encoding: 'utf8' });
     assert.equal(archive.status, 0, archive.stderr);
     symlinkSync(join(repoRoot, 'node_modules'), join(previous, 'node_modules'));
-    const dags = join(tmp, 'dags');
+    const dags = join(h.tmp, 'dags');
     mkdirSync(dags);
     writeFileSync(join(dags, 'upgrade_probe.ts'), PROBE_DAG);
-    const compileCache = join(tmp, 'node-compile-cache');
-    mkdirSync(compileCache);
-    chmodSync(compileCache, 0o777);
-    images.set('capstan/worker:previous', capstanAppImage({ dir: join(tmp, 'image-previous'), dagsDir: dags, root: previous }));
-    images.set('capstan/worker:current', capstanAppImage({ dir: join(tmp, 'image-current'), dagsDir: dags }));
-    db = await createTestDatabase();
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'capstan-external-db' }, stringData: { url: db.url } } });
-    kubelet = await startLocalKubelet({
-      kubeConfig: cluster.kubeConfig,
-      namespace: ns,
-      logsDir: join(cluster.descriptor.dir, 'logs'),
-      sandbox: { images: (ref) => images.get(ref) },
-      baseEnv: { NODE_COMPILE_CACHE: compileCache },
-    });
+    images.set('capstan/worker:previous', capstanAppImage({ dir: join(h.tmp, 'image-previous'), dagsDir: dags, root: previous }));
+    images.set('capstan/worker:current', capstanAppImage({ dir: join(h.tmp, 'image-current'), dagsDir: dags }));
+    await h.startKubelet((ref) => images.get(ref));
   });
 
   after(async () => {
-    await kubelet?.stop();
-    if (ns !== '') await core?.deleteNamespace({ name: ns }).catch(() => {});
-    await db?.drop().catch(() => {});
-    await stopPostgres();
-    if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
-    await cluster?.stop();
+    await h?.stop();
   });
 
   void test('install the previous release, use it, upgrade to this one: the schema migrates and the old data stays readable', async () => {
-    const valuesFile = (tag: string): string => {
-      const file = join(tmp, `values-${tag}.yaml`);
-      writeFileSync(file, stringify(values(tag)));
-      return file;
-    };
-    await helmIn(['install', RELEASE, join(tmp, 'previous', 'chart'), '--values', valuesFile('previous')]);
+    const valuesFile = (tag: string): string => h.valuesFile(`values-${tag}.yaml`, values(tag));
+    await h.helm(['install', RELEASE, join(h.tmp, 'previous', 'chart'), '--values', valuesFile('previous')]);
     assert.deepEqual(runsOf('db migrate').map((r) => r.exitCode), [0], diagnostics());
     const applied = async (): Promise<string[]> => {
-      const client = new pg.Client({ connectionString: db?.url });
+      const client = new pg.Client({ connectionString: h.db.url });
       await client.connect();
       try {
         return (await client.query<{ name: string }>('select name from capstan_migration order by name')).rows.map((r) => r.name);
@@ -198,8 +115,7 @@ void describe('helm upgrade from the previous release migrates its database and 
 
     // Use the previous release: sign in, write a connection (encrypted with the chart's key), run a DAG.
     const oldBase = await apiBase();
-    const secret = await core.readNamespacedSecret({ namespace: ns, name: `${NAME}-admin` });
-    const password = Buffer.from(secret.data?.['password'] ?? '', 'base64').toString('utf8');
+    const password = await h.adminPassword(RELEASE);
     const login = await call(oldBase, '/auth/token', { method: 'POST', body: { username: 'admin', password } });
     assert.equal(login.status, 201, JSON.stringify(login.body));
     const token = (login.body as { access_token: string }).access_token;
@@ -212,7 +128,7 @@ void describe('helm upgrade from the previous release migrates its database and 
 
     // Upgrade to this checkout's chart and image: every pod is replaced by one of the current release.
     const migrations = runsOf('db migrate').length;
-    await helmIn(['upgrade', RELEASE, CHART, '--values', valuesFile('current')]);
+    await h.helm(['upgrade', RELEASE, CHART, '--values', valuesFile('current')]);
     assert.equal(runsOf('db migrate').length, migrations + 1, diagnostics());
     assert.ok(runsOf('db migrate').every((r) => r.exitCode === 0), diagnostics());
     assert.deepEqual(await applied(), [...MIGRATION_NAMES], 'the upgrade applied every newer migration');

@@ -2,7 +2,7 @@
  * Health report in Airflow's shape: the metadata database answers, and a scheduler heartbeat is recent.
  * `status` is `healthy` only when both are.
  */
-import { isJobAlive, JobRegistry, pingDatabase, type MetadataDb } from '../store/index.ts';
+import { isJobAlive, JobRegistry, pingDatabase, roleHealth, type MetadataDb } from '../store/index.ts';
 
 export interface HealthReport {
   status: 'healthy' | 'unhealthy';
@@ -11,23 +11,8 @@ export interface HealthReport {
 }
 
 export async function healthReport(m: MetadataDb, schedulerThresholdMs: number, now: number): Promise<HealthReport> {
-  try {
-    await pingDatabase(m);
-  } catch (err) {
-    return {
-      status: 'unhealthy',
-      metadatabase: { status: 'unhealthy', error: err instanceof Error ? err.message : String(err) },
-      scheduler: { status: 'unhealthy', latestHeartbeat: null },
-    };
-  }
-  const alive = await new JobRegistry(m).listAlive('scheduler', schedulerThresholdMs, now);
-  const latest = alive[0]?.latestHeartbeat ?? null;
-  const schedulerOk = alive.length > 0;
-  return {
-    status: schedulerOk ? 'healthy' : 'unhealthy',
-    metadatabase: { status: 'healthy' },
-    scheduler: { status: schedulerOk ? 'healthy' : 'unhealthy', latestHeartbeat: latest === null ? null : new Date(latest).toISOString() },
-  };
+  const { metadatabase, role } = await roleHealth(m, 'scheduler', schedulerThresholdMs, now);
+  return { status: role.status, metadatabase, scheduler: { status: role.status, latestHeartbeat: role.latestHeartbeat } };
 }
 
 /** One role's heartbeat: healthy while some process of it runs with a recent heartbeat. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import type { MetadataDb } from './db.ts';
+import { pingDatabase, type MetadataDb } from './db.ts';
 import type { Page, PageRequest, SortRequest } from './listPage.ts';
 import type { JobRow } from './schema.ts';
 
@@ -168,6 +168,33 @@ export class JobRegistry {
 /** The liveness rule on its own: running, with a heartbeat no older than `thresholdMs`. */
 export function isJobAlive(job: Pick<Job, 'state' | 'latestHeartbeat'>, thresholdMs: number, now: number): boolean {
   return job.state === 'running' && job.latestHeartbeat >= now - thresholdMs;
+}
+
+/** Whether a role is up, the way the health endpoints report it (Airflow's `/health` shape per role). */
+export interface RoleHealth {
+  metadatabase: { status: 'healthy' | 'unhealthy'; error?: string };
+  role: { status: 'healthy' | 'unhealthy'; latestHeartbeat: string | null; alive: number };
+}
+
+/**
+ * The database answers, and how many `jobType` processes heartbeat within `thresholdMs` (the role is
+ * healthy when one does). A database error is reported as the role being down too, with its message.
+ */
+export async function roleHealth(m: MetadataDb, jobType: string, thresholdMs: number, now: number): Promise<RoleHealth> {
+  try {
+    await pingDatabase(m);
+  } catch (err) {
+    return {
+      metadatabase: { status: 'unhealthy', error: err instanceof Error ? err.message : String(err) },
+      role: { status: 'unhealthy', latestHeartbeat: null, alive: 0 },
+    };
+  }
+  const alive = await new JobRegistry(m).listAlive(jobType, thresholdMs, now);
+  const latest = alive[0]?.latestHeartbeat;
+  return {
+    metadatabase: { status: 'healthy' },
+    role: { status: alive.length > 0 ? 'healthy' : 'unhealthy', latestHeartbeat: latest === undefined ? null : new Date(latest).toISOString(), alive: alive.length },
+  };
 }
 
 function fromRow(row: JobRow): Job {

@@ -129,7 +129,7 @@ export default dag({ dagId: 'latency', schedule: null }, () => {
     const engine = createEngine(config, { db });
     let scheduler: ReturnType<typeof createScheduler> | undefined = undefined;
     const api = await startApiServer(engine, () => scheduler?.wake());
-    scheduler = createScheduler(engine, createExecutor(engine, api.url));
+    scheduler = createScheduler(engine, await createExecutor(engine, api.url));
     await createDagProcessor(engine).processOnce();
     const loop = scheduler.run(ac.signal);
     await triggerDagRun(db, { dagId: 'latency', runId: 'lat' }, Date.now());

@@ -10,7 +10,6 @@ import { workerPodLogSources } from '../executors/kubernetes/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/local/index.ts';
 import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
-import { createKubernetesExecutor } from '../executors/kubernetes/index.ts';
 import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';
 import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
@@ -60,7 +59,11 @@ export function serverSecrets(config: CapstanConfig): string[] {
   return out.filter((s) => s.trim() !== '');
 }
 
-export function createExecutor(engine: Engine, executionApiUrl: string): Executor {
+/**
+ * The executor `core.executor` names. Async because the KubernetesExecutor, and with it the Kubernetes client
+ * library, is loaded only when configured: a LocalExecutor start loads neither (issue 18).
+ */
+export async function createExecutor(engine: Engine, executionApiUrl: string): Promise<Executor> {
   const { config } = engine;
   switch (config.core.executor) {
     case 'LocalExecutor':
@@ -84,7 +87,8 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         // Operators in task processes (KubernetesPodOperator) apply the configured pod mutation hook.
         ...(config.kubernetes.podMutationHook === '' ? {} : { env: { [POD_MUTATION_HOOK_ENV]: config.kubernetes.podMutationHook } }),
       });
-    case 'KubernetesExecutor':
+    case 'KubernetesExecutor': {
+      const { createKubernetesExecutor } = await import('../executors/kubernetes/index.ts');
       return createKubernetesExecutor({
         config,
         db: engine.db,
@@ -96,12 +100,13 @@ export function createExecutor(engine: Engine, executionApiUrl: string): Executo
         logger: createLogger(config.logging, 'executor'),
         executionApiUrl,
       });
+    }
     case 'LocalKubernetesExecutor': {
       // Each side is the executor its own name configures, sharing this process's engine.
       const as = (name: string): Engine => ({ ...engine, config: { ...config, core: { ...config.core, executor: name } } });
       return new LocalKubernetesExecutor({
-        local: createExecutor(as('LocalExecutor'), executionApiUrl),
-        kubernetes: createExecutor(as('KubernetesExecutor'), executionApiUrl),
+        local: await createExecutor(as('LocalExecutor'), executionApiUrl),
+        kubernetes: await createExecutor(as('KubernetesExecutor'), executionApiUrl),
         kubernetesQueue: config.localKubernetesExecutor.kubernetesQueue,
       });
     }
@@ -252,7 +257,7 @@ export async function startStandalone(engine: Engine, signal: AbortSignal): Prom
   const login = await ensureStandaloneAdmin(engine);
   const api = await startApiServer(engine, () => scheduler.wake());
   const executionApiUrl = engine.config.api.port === 0 ? api.url : engine.config.api.executionApiUrl;
-  const executor = createExecutor(engine, executionApiUrl);
+  const executor = await createExecutor(engine, executionApiUrl);
   const scheduler: Scheduler = createScheduler(engine, executor);
   const processor = createDagProcessor(engine, () => scheduler.wake());
   const triggerer = createTriggerer(engine);

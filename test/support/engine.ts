@@ -97,7 +97,7 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     if (!headers.has('authorization')) headers.set('authorization', `Bearer ${adminToken}`);
     return fetch(`${api.url}${path}`, { ...init, headers });
   };
-  const executor = options.executor ? options.executor(engine, api.url) : createExecutor(engine, api.url);
+  const executor = options.executor ? options.executor(engine, api.url) : await createExecutor(engine, api.url);
   scheduler = createScheduler(engine, executor);
   const processor = createDagProcessor(engine, () => scheduler?.wake());
   await processor.processOnce();

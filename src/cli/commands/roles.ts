@@ -67,7 +67,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const { createExecutor, createScheduler, startSchedulerHealthServer } = await roles();
       const health = await startSchedulerHealthServer(engine);
       if (health) process.stdout.write(`scheduler health and metrics on ${health.url}/health\n`);
-      await createScheduler(engine, createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
+      await createScheduler(engine, await createExecutor(engine, config.api.executionApiUrl)).run(shutdownSignal());
       await health?.close();
     });
 

@@ -10,7 +10,6 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../../core/index.ts';
 import type { TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
-import { KubernetesApiError } from '../../../../kubernetes/client/errors.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';
 import { findTaskInstance } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
@@ -39,6 +38,8 @@ async function kube<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    // Only a configured cluster gets here: the client library loads with the first pod read (issue 18).
+    const { KubernetesApiError } = await import('../../../../kubernetes/index.ts');
     if (!(err instanceof KubernetesApiError)) throw err;
     if (err.kind === 'not_found' || err.kind === 'gone') throw new NotFound(`${what}: the cluster has no such object any more`, 'pods are deleted once their task is done unless onFinishAction keeps them');
     if (err.kind === 'bad_request' || err.kind === 'conflict' || err.kind === 'invalid') throw new CapstanError('conflict', `${what}: ${err.message}`, { hint: 'a container that has not started has no log yet' });

@@ -23,16 +23,5 @@ export function parseConf(text: string | undefined): JsonValue | undefined {
   return conf;
 }
 
-const DAY_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
-/**
- * A backfill bound (`--start`, `--end`) as epoch ms: an ISO 8601 date (`2026-01-01`, midnight UTC) or date-time,
- * checked as the engine's parseBackfillDate does (a date-only value must name a real day), without loading it.
- */
-export function parseBackfillBound(text: string, flag: string): number {
-  const at = Date.parse(text);
-  if (Number.isNaN(at) || (DAY_ONLY.test(text) && new Date(at).toISOString().slice(0, 10) !== text)) {
-    throw new InvalidArgument(`${flag} '${text}' is not a date`, 'use ISO 8601, e.g. 2026-01-01 or 2026-01-01T06:00:00Z');
-  }
-  return at;
-}
+/** A backfill bound (`--start`, `--end`): core's ISO 8601 date parsing, as the API's backfill route does. */
+export { parseIsoDate as parseBackfillBound } from '../core/index.ts';

@@ -17,6 +17,7 @@ export * from './clock.ts';
 export * from './connection.ts';
 export * from './duration.ts';
 export * from './errors.ts';
+export * from './isoDate.ts';
 export * from './execution.ts';
 export * from './failureReason.ts';
 export * from './mapping.ts';

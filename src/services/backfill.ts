@@ -109,20 +109,8 @@ export interface BackfillProgress {
   complete: boolean;
 }
 
-const DAY_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
-/**
- * Parse a backfill bound: an ISO 8601 date (`2026-01-01`, midnight UTC) or date-time
- * (`2026-01-01T06:00:00Z`). `field` names the option in the error (`--start`, `from_date`).
- */
-export function parseBackfillDate(text: string, field: string): number {
-  const at = Date.parse(text);
-  // Date.parse rolls 2026-02-30 over to March: a date-only value must name a real day.
-  if (Number.isNaN(at) || (DAY_ONLY.test(text) && new Date(at).toISOString().slice(0, 10) !== text)) {
-    throw new InvalidArgument(`${field} '${text}' is not a date`, 'use ISO 8601, e.g. 2026-01-01 or 2026-01-01T06:00:00Z');
-  }
-  return at;
-}
+/** A backfill bound, as the API and the CLI take it (core's ISO 8601 date parsing). */
+export { parseIsoDate as parseBackfillDate } from '../core/index.ts';
 
 /** The schedule intervals whose logical date (start) lies in [from, to]. */
 export function backfillIntervals(dag: SerializedDag, from: number, to: number): DataInterval[] {

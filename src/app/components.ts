@@ -5,15 +5,12 @@
 import type { Logger } from 'pino';
 import type { CapstanConfig } from '../config/index.ts';
 import { createFernet } from '../crypto/index.ts';
-import { SerializedDagCache } from '../services/dagCache.ts';
-import { EngineEvents } from '../services/events.ts';
-import { TaskLifecycle } from '../services/taskLifecycle.ts';
+import { SerializedDagCache, EngineEvents, TaskLifecycle } from '../services/index.ts';
 import { createMetrics, type CapstanMetrics } from '../metrics/index.ts';
 import { SecretsLookup } from '../secrets/index.ts';
 import { ConnectionStore, type MetadataDb, openMetadataDb, VariableStore } from '../store/index.ts';
-import { TaskTokenIssuer } from '../auth/taskToken.ts';
+import { TaskTokenIssuer, AuthService } from '../auth/index.ts';
 import type { AuthoringDefaults } from '../sdk/authoring.ts';
-import { AuthService } from '../auth/authService.ts';
 
 /** Components shared by the scheduler, the API server and the DAG processor of one process. */
 export interface Engine {

@@ -24,7 +24,7 @@ import type { TaskConnection } from '../sdk/taskContext.ts';
 import { authoringDefaultsFrom, type Engine } from './components.ts';
 import { ensureStandaloneAdmin, type StandaloneLogin } from './standaloneAdmin.ts';
 import { InvalidArgument } from '../core/index.ts';
-import { oidcLoginFor } from '../auth/oidcLogin.ts';
+import { oidcLoginFor } from '../auth/index.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import { createFernet } from '../crypto/index.ts';
 import { CAPSTAN_VERSION } from './version.ts';

@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generatePassword } from '../auth/passwords.ts';
+import { generatePassword } from '../auth/index.ts';
 import type { Engine } from './components.ts';
 
 export const STANDALONE_ADMIN = 'admin';

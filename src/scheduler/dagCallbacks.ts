@@ -13,8 +13,8 @@
  */
 import { callIsolated } from '../dagprocessing/isolatedCall.ts';
 import type { Logger } from 'pino';
-import { dagCallbackContext, dagCallbackKind } from '../services/dagCallbackContext.ts';
-import type { SerializedDagCache } from '../services/dagCache.ts';
+import { dagCallbackContext, dagCallbackKind } from '../services/index.ts';
+import type { SerializedDagCache } from '../services/index.ts';
 import type { DagCallbackReply, DagCallbackRequest } from '../runtime/dagCallbackProcess.ts';
 import { claimDagCallback, finishDagCallback, listTaskInstances, pendingDagCallbacks, type DagRunRow, type MetadataDb } from '../store/index.ts';
 

@@ -29,7 +29,7 @@ import {
   type NewMappedTi,
   type TiStateRow,
 } from '../store/index.ts';
-import type { IndexedDag } from '../services/dagCache.ts';
+import type { IndexedDag } from '../services/index.ts';
 import type { RunSnapshot } from './runSnapshot.ts';
 
 /** Default of `core.maxMapLength`, as Airflow's `max_map_length`. */

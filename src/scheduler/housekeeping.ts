@@ -1,5 +1,5 @@
 /** Finding tries that must be stopped: zombies (heartbeat lost) and tries past their execution timeout. */
-import type { SerializedDagCache } from '../services/dagCache.ts';
+import type { SerializedDagCache } from '../services/index.ts';
 import { runningTis, runningTisSilentSince, type MetadataDb, type TaskInstanceRow } from '../store/index.ts';
 
 /** The worker enforces executionTimeout itself; the scheduler steps in only after this grace. */

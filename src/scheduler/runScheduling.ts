@@ -4,7 +4,7 @@
  * cascading), release retries whose delay has passed, and finish the run when every task is done.
  */
 import { countUpstreams, evaluateTriggerRule, isTerminal, type TaskInstanceState } from '../core/index.ts';
-import type { IndexedDag } from '../services/dagCache.ts';
+import type { IndexedDag } from '../services/index.ts';
 import { endUnstarted, releaseReschedules, releaseRetries, scheduleTis, type DagRunRow, type MetadataDb } from '../store/index.ts';
 import { DEFAULT_MAX_MAP_LENGTH, expandMappedTask } from './expansion.ts';
 import { tiKey, type RunSnapshot } from './runSnapshot.ts';

@@ -7,10 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { isTerminal, type TaskInstanceState, Wakeup } from '../core/index.ts';
-import { RunStartGate } from '../services/backfill.ts';
-import type { SerializedDagCache } from '../services/dagCache.ts';
-import type { EngineEvents } from '../services/events.ts';
-import type { TaskLifecycle } from '../services/taskLifecycle.ts';
+import { RunStartGate } from '../services/index.ts';
+import type { SerializedDagCache, EngineEvents, TaskLifecycle } from '../services/index.ts';
 import type { CapstanConfig } from '../config/index.ts';
 import type { Executor, TaskWorkload } from '../executors/types.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';

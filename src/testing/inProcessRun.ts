@@ -29,11 +29,7 @@ import {
   type TaskInstanceState,
 } from '../core/index.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
-import { SerializedDagCache, type IndexedDag } from '../services/dagCache.ts';
-import { dagCallbackContext, dagCallbackKind } from '../services/dagCallbackContext.ts';
-import { EngineEvents } from '../services/events.ts';
-import { TaskLifecycle } from '../services/taskLifecycle.ts';
-import { triggerDagRun, validateConf } from '../services/triggerRun.ts';
+import { SerializedDagCache, type IndexedDag, dagCallbackContext, dagCallbackKind, EngineEvents, TaskLifecycle, triggerDagRun, validateConf } from '../services/index.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
 import { executeSuspendable, runTaskCallbacks } from '../runtime/executeTry.ts';
 import { resolveParams } from '../scheduler/params.ts';

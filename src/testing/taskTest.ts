@@ -5,12 +5,11 @@
  * one exists (so a task can be tried against a real upstream result); otherwise they return null.
  */
 import { type Clock, InvalidArgument, manualRunInterval, systemClock } from '../core/index.ts';
-import { validateConf } from '../services/triggerRun.ts';
+import { validateConf, deferralDeadline } from '../services/index.ts';
 import type { JsonObject, JsonValue } from '../core/index.ts';
-import type { TryOutcome } from '../services/taskLifecycle.ts';
+import type { TryOutcome } from '../services/index.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun, pullXCom } from '../store/index.ts';
 import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
-import { deferralDeadline } from '../services/taskLifecycle.ts';
 import { FAIL_METHOD } from '../triggers/signals.ts';
 import { awaitTriggerEvent } from './inProcessTrigger.ts';
 import { resolveParams } from '../scheduler/params.ts';

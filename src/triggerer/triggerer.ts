@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Clock, errorMessage, systemClock, Wakeup } from '../core/index.ts';
 import type { CapstanConfig } from '../config/index.ts';
-import type { EngineEvents } from '../services/events.ts';
+import type { EngineEvents } from '../services/index.ts';
 import { TaskLogAppender } from '../logging/taskLogAppender.ts';
 import type { TaskLogHandler } from '../logging/logHandler.ts';
 import { SecretMasker } from '../secrets/masker.ts';

@@ -13,8 +13,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { actorName, dagAccess, dagAccessPermits, roleAllows, type Principal } from '../../auth/permissions.ts';
-import type { AuthService } from '../../auth/authService.ts';
+import { actorName, dagAccess, dagAccessPermits, roleAllows, type Principal } from '../../auth/index.ts';
+import type { AuthService } from '../../auth/index.ts';
 import { CapstanError } from '../../core/index.ts';
 import type { AuditLog, MetadataDb } from '../../store/index.ts';
 import { dagAccessFacts } from '../../store/index.ts';

@@ -13,8 +13,7 @@
 import { Hono, type Context } from 'hono';
 import { deleteCookie } from 'hono/cookie';
 import type { z } from '@hono/zod-openapi';
-import { LoginRateLimited, type AuthService } from '../../auth/authService.ts';
-import { ROLE_PERMISSIONS } from '../../auth/permissions.ts';
+import { LoginRateLimited, type AuthService, ROLE_PERMISSIONS } from '../../auth/index.ts';
 import { NotFound } from '../../core/index.ts';
 import type { AuditLog, UserInfo } from '../../store/index.ts';
 import { errorResponse } from '../errors.ts';

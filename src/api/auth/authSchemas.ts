@@ -6,7 +6,7 @@
  * the descriptions repeat it (`security: []` on the public ones) and a test checks the two agree.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { BUILTIN_ROLES } from '../../auth/permissions.ts';
+import { BUILTIN_ROLES } from '../../auth/index.ts';
 import { ErrorSchema } from '../public/v2/schemas/common.ts';
 import { ApiTokenSchema, UserSchema } from '../public/v2/schemas/users.ts';
 

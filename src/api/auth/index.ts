@@ -8,8 +8,7 @@
  * app.route('/api/v2', v2Api(deps)); // every request now passes the middleware first
  */
 import type { Hono } from 'hono';
-import type { AuthService } from '../../auth/authService.ts';
-import type { OidcLogin } from '../../auth/oidcLogin.ts';
+import type { AuthService, OidcLogin } from '../../auth/index.ts';
 import { AuditLog } from '../../store/index.ts';
 import type { MetadataDb } from '../../store/index.ts';
 import { authMiddleware, type ApiEnv } from './authMiddleware.ts';

@@ -12,8 +12,8 @@
 import type { z } from '@hono/zod-openapi';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { OIDC_TRANSACTION_TTL_MS, type OidcLogin } from '../../auth/oidcLogin.ts';
-import type { AuthService } from '../../auth/authService.ts';
+import { OIDC_TRANSACTION_TTL_MS, type OidcLogin } from '../../auth/index.ts';
+import type { AuthService } from '../../auth/index.ts';
 import { CapstanError, InvalidArgument } from '../../core/index.ts';
 import type { AuditLog } from '../../store/index.ts';
 import { errorResponse } from '../errors.ts';

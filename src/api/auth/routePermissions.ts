@@ -4,7 +4,7 @@
  * test fails when the app has a route the table lacks). Keep it sorted by prefix.
  */
 import { TrieRouter } from 'hono/router/trie-router';
-import type { Action, Resource } from '../../auth/permissions.ts';
+import type { Action, Resource } from '../../auth/index.ts';
 import { v1RemovedRoutePermissions } from '../public/v1Removed.ts';
 import { v2RoutePermissions } from '../public/v2/index.ts';
 

@@ -5,7 +5,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { setCookie } from 'hono/cookie';
-import type { SessionClaims } from '../../auth/sessionTokens.ts';
+import type { SessionClaims } from '../../auth/index.ts';
 import { CSRF_COOKIE, SESSION_COOKIE } from './authMiddleware.ts';
 
 export type CookieSecure = 'auto' | 'always' | 'never';

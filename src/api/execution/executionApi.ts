@@ -22,8 +22,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { CapstanError } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import type { SerializedDagCache } from '../../services/dagCache.ts';
-import type { TaskLifecycle, TryOutcome, TrySuspension } from '../../services/taskLifecycle.ts';
+import type { SerializedDagCache, TaskLifecycle, TryOutcome, TrySuspension } from '../../services/index.ts';
 import {
   clearXComs,
   encodeXCom,
@@ -43,7 +42,7 @@ import {
 import { resolveParams } from '../../scheduler/params.ts';
 import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../../secrets/index.ts';
 import type { TaskRunContext } from './executionTypes.ts';
-import type { TaskTokenClaims, TaskTokenIssuer } from '../../auth/taskToken.ts';
+import type { TaskTokenClaims, TaskTokenIssuer } from '../../auth/index.ts';
 import { errorResponse } from '../errors.ts';
 import { TaskLogGapError, type TaskLogHandler } from '../../logging/logHandler.ts';
 import type { TaskLogKey } from '../../logging/taskLog.ts';

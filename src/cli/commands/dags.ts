@@ -84,7 +84,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (ctx.remote) {
         return (await remoteDags()).triggerDagRemote(ctx.remote, ctx.output, dagId, { ...(conf === undefined ? {} : { conf }), ...(opts.runId ? { runId: opts.runId } : {}), ...(logicalDate === undefined ? {} : { logicalDate }) });
       }
-      const [{ triggerDagRun }, { AuditLog }, { runJson }] = await Promise.all([import('../../services/triggerRun.ts'), import('../../store/auditLog.ts'), import('../../api/views.ts')]);
+      const [{ triggerDagRun }, { AuditLog }, { runJson }] = await Promise.all([import('../../services/index.ts'), import('../../store/auditLog.ts'), import('../../api/views.ts')]);
       const m = await ctx.db();
       const run = await triggerDagRun(
         m,
@@ -191,7 +191,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       const state = opts.state;
       const result = ctx.remote
         ? await (await remoteDags()).markRunRemote(ctx.remote, dagId, runId, state)
-        : await (await import('../../services/mark.ts')).markDagRun(await ctx.db(), { dagId, runId, state }, Date.now(), 'cli');
+        : await (await import('../../services/index.ts')).markDagRun(await ctx.db(), { dagId, runId, state }, Date.now(), 'cli');
       if (ctx.output === 'json') {
         printObject(result as unknown as Record<string, unknown>, 'json');
         return;
@@ -207,7 +207,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (note === undefined && !opts.clear) throw new InvalidArgument('give the note text, or --clear to remove the note');
       const text = opts.clear ? null : (note ?? null);
       if (ctx.remote) await (await remoteDags()).setRunNoteRemote(ctx.remote, dagId, runId, text);
-      else await (await import('../../services/mark.ts')).setDagRunNote(await ctx.db(), { dagId, runId, note: text }, Date.now(), 'cli');
+      else await (await import('../../services/index.ts')).setDagRunNote(await ctx.db(), { dagId, runId, note: text }, Date.now(), 'cli');
       process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });
 };

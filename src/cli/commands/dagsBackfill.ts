@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InvalidArgument } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import type { BackfillPlanEntry, BackfillProgress, ReprocessBehavior } from '../../services/backfill.ts';
+import type { BackfillPlanEntry, BackfillProgress, ReprocessBehavior } from '../../services/index.ts';
 import type { CliContext } from '../context.ts';
 import { parseBackfillBound, parseConf } from '../dagArguments.ts';
 import { printObject, printRows } from '../output.ts';
@@ -86,7 +86,7 @@ export function registerBackfillCommands(dags: Command, ctx: CliContext): void {
         created = { backfill: answer.backfill === null ? null : remote.backfillJson(answer.backfill), plan: answer.plan.map(remote.planRow) as unknown as Record<string, unknown>[], kinds: answer.plan.map((p) => p.action), notEnded: answer.notEnded.map((d) => new Date(Date.parse(d)).toISOString()) };
         progressOf = () => remote.backfillProgressRemote(api, answer.backfill?.id ?? 0, answer.plan);
       } else {
-        const { backfillProgress, createBackfill } = await import('../../services/backfill.ts');
+        const { backfillProgress, createBackfill } = await import('../../services/index.ts');
         const m = await ctx.db();
         const c = await createBackfill(m, { ...request, ...(opts.dryRun ? { dryRun: true } : {}) }, Date.now(), 'cli');
         created = { backfill: c.backfill, plan: c.plan.map(planRow), kinds: c.plan.map((p) => p.action.kind), notEnded: c.notEnded.map(iso) };
@@ -135,7 +135,7 @@ export function registerBackfillCommands(dags: Command, ctx: CliContext): void {
         printRows(await (await remoteBackfill()).listBackfillsRemote(ctx.remote, dagId), LIST_COLUMNS, ctx.output);
         return;
       }
-      const { backfillProgress, listBackfills } = await import('../../services/backfill.ts');
+      const { backfillProgress, listBackfills } = await import('../../services/index.ts');
       const m = await ctx.db();
       const rows = [];
       for (const b of await listBackfills(m, dagId)) {
@@ -149,7 +149,7 @@ export function registerBackfillCommands(dags: Command, ctx: CliContext): void {
     .description('cancel a backfill: its queued runs are not started, running ones finish')
     .action(async (idText: string) => {
       const id = positiveInt(idText, '<backfillId>');
-      const b = ctx.remote ? await (await remoteBackfill()).cancelBackfillRemote(ctx.remote, id) : await (await import('../../services/backfill.ts')).cancelBackfill(await ctx.db(), id, Date.now(), 'cli');
+      const b = ctx.remote ? await (await remoteBackfill()).cancelBackfillRemote(ctx.remote, id) : await (await import('../../services/index.ts')).cancelBackfill(await ctx.db(), id, Date.now(), 'cli');
       printObject({ id: b.id, dagId: b.dagId, cancelled: true, completedAt: b.completedAt === null ? null : iso(b.completedAt) }, ctx.output);
     });
 }

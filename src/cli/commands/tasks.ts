@@ -4,7 +4,7 @@
  * also work through a remote API server (src/cli/remote/tasks.ts) when `ctx.remote` is set.
  */
 import { InvalidArgument, NotFound } from '../../core/index.ts';
-import type { MarkState } from '../../services/mark.ts';
+import type { MarkState } from '../../services/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { RegisterCommands } from '../context.ts';
 import { parseConf, parseLogicalDate } from '../dagArguments.ts';
@@ -193,7 +193,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       };
       const result = ctx.remote
         ? await (await remoteTasks()).clearTaskInstancesRemote(ctx.remote, request)
-        : await (await import('../../services/clear.ts')).clearTaskInstances(await ctx.db(), request, Date.now(), 'cli');
+        : await (await import('../../services/index.ts')).clearTaskInstances(await ctx.db(), request, Date.now(), 'cli');
       if (result.dryRun && result.taskInstances.length > 0) {
         printRows(result.taskInstances, ['runId', 'taskId', 'previousState'], ctx.output);
         throw new InvalidArgument(`refusing to clear ${result.taskInstances.length} task instance(s) without --yes`, 'check the list above and run the command again with --yes');
@@ -223,7 +223,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         const request = { dagId, runId, taskIds, state, upstream: opts.upstream ?? false, downstream: opts.downstream ?? false, past: opts.past ?? false, future: opts.future ?? false, dryRun: opts.dryRun ?? false };
         const result = ctx.remote
           ? await (await remoteTasks()).markTaskInstancesRemote(ctx.remote, request)
-          : await (await import('../../services/mark.ts')).markTaskInstances(await ctx.db(), request, Date.now(), 'cli');
+          : await (await import('../../services/index.ts')).markTaskInstances(await ctx.db(), request, Date.now(), 'cli');
         if (ctx.output === 'json') {
           printObject(result as unknown as Record<string, unknown>, 'json');
           return;
@@ -246,7 +246,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const mapIndex = parseMapIndex(opts.mapIndex);
       const text = opts.clear ? null : (note ?? null);
       if (ctx.remote) await (await remoteTasks()).setTaskNoteRemote(ctx.remote, { dagId, runId, taskId, mapIndex }, text);
-      else await (await import('../../services/mark.ts')).setTaskInstanceNote(await ctx.db(), { dagId, runId, taskId, mapIndex, note: text }, Date.now(), 'cli');
+      else await (await import('../../services/index.ts')).setTaskInstanceNote(await ctx.db(), { dagId, runId, taskId, mapIndex, note: text }, Date.now(), 'cli');
       process.stdout.write(opts.clear ? 'note removed\n' : 'note saved\n');
     });
 };

@@ -5,8 +5,7 @@
  * Every command but `users create-token` also works through a remote API server (src/cli/remote/users.ts).
  */
 import { readFileSync } from 'node:fs';
-import { AuthService } from '../../auth/authService.ts';
-import { generatePassword } from '../../auth/passwords.ts';
+import { AuthService, generatePassword } from '../../auth/index.ts';
 import { InvalidArgument, parseDuration } from '../../core/index.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';

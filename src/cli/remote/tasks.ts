@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CapstanError, InvalidArgument, isTerminal } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import type { ClearRequest, ClearResult } from '../../services/clear.ts';
+import type { ClearRequest, ClearResult } from '../../services/index.ts';
 import { printObject, type OutputFormat } from '../output.ts';
 import { remoteTiJson, remoteTryJson, type TaskInstanceJson } from '../views.ts';
 import type { RemoteApi } from './connection.ts';

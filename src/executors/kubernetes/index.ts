@@ -4,11 +4,11 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
+import type { TaskTokenIssuer } from '../../auth/index.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import { InvalidArgument } from '../../core/index.ts';
 import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
-import type { SerializedDagCache } from '../../services/dagCache.ts';
+import type { SerializedDagCache } from '../../services/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { MetadataDb } from '../../store/index.ts';
 import { KubernetesExecutor } from './executor.ts';

@@ -1,8 +1,8 @@
 /** What the KubernetesExecutor is given: its name, its options, and what its `connect` returns. */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
-import type { SerializedDagCache } from '../../services/dagCache.ts';
+import type { TaskTokenIssuer } from '../../auth/index.ts';
+import type { SerializedDagCache } from '../../services/index.ts';
 import type { KubeClients } from '../../kubernetes/client/clients.ts';
 import type { Manifest } from '../../kubernetes/pod/merge.ts';
 import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';

@@ -5,7 +5,7 @@
  * token, which is issued per try and replaced by a placeholder.
  */
 import type { CapstanConfig } from '../../config/index.ts';
-import type { SerializedDagCache } from '../../services/dagCache.ts';
+import type { SerializedDagCache } from '../../services/index.ts';
 import { loadPodTemplate } from '../../kubernetes/pod/build.ts';
 import { loadPodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
 import { renderPodYaml } from '../../kubernetes/pod/yaml.ts';

@@ -16,7 +16,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync }
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { TaskTokenIssuer } from '../../auth/taskToken.ts';
+import type { TaskTokenIssuer } from '../../auth/index.ts';
 import type { TaskInstanceRow } from '../../store/index.ts';
 import type { RunTaskOptions } from '../../runtime/taskRunner.ts';
 import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../../runtime/workerProtocol.ts';

@@ -7,7 +7,7 @@
  * defineRoute({ method: 'get', path: '/dags', access: can('dag', 'read'), ... });
  * defineRoute({ method: 'post', path: '/dags/{dagId}/dagRuns', access: onDagAudited('dag_run', 'create', 'dag.trigger'), ... });
  */
-import type { Action, Resource } from '../../../auth/permissions.ts';
+import type { Action, Resource } from '../../../auth/index.ts';
 import type { RouteAccess } from '../../auth/routePermissions.ts';
 
 /** Any signed-in principal (the OpenAPI document, the reference page). */

@@ -1,5 +1,5 @@
 /** What the v2 routes are given: the store, the clock, wake-ups, logs and input limits. */
-import type { EngineEvents } from '../../../services/events.ts';
+import type { EngineEvents } from '../../../services/index.ts';
 import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';

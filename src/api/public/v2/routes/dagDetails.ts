@@ -2,7 +2,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { z } from '@hono/zod-openapi';
-import { visibleDagIds } from '../../../../auth/dagGrants.ts';
+import { visibleDagIds } from '../../../../auth/index.ts';
 import { NotFound } from '../../../../core/index.ts';
 import type { SerializedDag, SerializedTask } from '../../../../core/index.ts';
 import { getDag, getDagFileParse, getSerializedDag, runCountsByDagAndState } from '../../../../store/index.ts';

@@ -6,9 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { CapstanError } from '../../../../core/index.ts';
 import type { JsonObject } from '../../../../core/index.ts';
-import { clearTaskInstances } from '../../../../services/clear.ts';
-import { markDagRun, setDagRunNote } from '../../../../services/mark.ts';
-import { confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../../services/triggerRun.ts';
+import { clearTaskInstances, markDagRun, setDagRunNote, confProblems, MAX_RUN_ID_LENGTH, triggerDagRun } from '../../../../services/index.ts';
 import {
   AuditLog,
   countTaskInstances,

@@ -1,8 +1,7 @@
 /** DAGs: list with filters, one DAG, pause/unpause one or many. */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { visibleDagIds } from '../../../../auth/dagGrants.ts';
-import { actorName, dagAccess, dagAccessPermits } from '../../../../auth/permissions.ts';
+import { visibleDagIds, actorName, dagAccess, dagAccessPermits } from '../../../../auth/index.ts';
 import {
   AuditLog,
   DAG_SORT_FIELDS,

@@ -1,7 +1,6 @@
 /** What a `{dagId}` (or `~`) in a list route's path covers for this caller. */
 import type { Context } from 'hono';
-import { visibleDagIds } from '../../../../auth/dagGrants.ts';
-import { actorName } from '../../../../auth/permissions.ts';
+import { visibleDagIds, actorName } from '../../../../auth/index.ts';
 import { getDag } from '../../../../store/index.ts';
 import type { ApiEnv } from '../../../auth/authMiddleware.ts';
 import type { V2Deps } from '../deps.ts';

@@ -5,9 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { NotFound } from '../../../../core/index.ts';
-import { explainTaskInstance } from '../../../../services/dependencies.ts';
-import { clearTaskInstances } from '../../../../services/clear.ts';
-import { markTaskInstances, setTaskInstanceNote } from '../../../../services/mark.ts';
+import { explainTaskInstance, clearTaskInstances, markTaskInstances, setTaskInstanceNote } from '../../../../services/index.ts';
 import {
   findTaskInstance,
   getDagRun,

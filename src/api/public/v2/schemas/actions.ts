@@ -1,7 +1,6 @@
 /** Answers of the actions that change many task instances: clear and mark (both with dry runs). */
 import { z } from '@hono/zod-openapi';
-import type { ClearResult } from '../../../../services/clear.ts';
-import type { MarkTasksResult } from '../../../../services/mark.ts';
+import type { ClearResult, MarkTasksResult } from '../../../../services/index.ts';
 import { DagRunStateSchema } from './dags.ts';
 import { TaskInstanceStateSchema } from './runs.ts';
 

@@ -6,20 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import type { RouteAccess } from '../../../../auth/routePermissions.ts';
 import type { JsonObject } from '../../../../../core/index.ts';
-import {
-  backfillProgress,
-  BACKFILL_SORT_FIELDS,
-  cancelBackfill,
-  createBackfill,
-  getBackfill,
-  pageBackfills,
-  parseBackfillDate,
-  REPROCESS_BEHAVIORS,
-  setBackfillPaused,
-  type BackfillInfo,
-  type BackfillPlanEntry,
-  type ReprocessBehavior,
-} from '../../../../../services/backfill.ts';
+import { backfillProgress, BACKFILL_SORT_FIELDS, cancelBackfill, createBackfill, getBackfill, pageBackfills, parseBackfillDate, REPROCESS_BEHAVIORS, setBackfillPaused, type BackfillInfo, type BackfillPlanEntry, type ReprocessBehavior } from '../../../../../services/index.ts';
 import { confSchema, InvalidField } from '../../../../http/index.ts';
 import { can } from '../../access.ts';
 import type { V2Deps } from '../../deps.ts';

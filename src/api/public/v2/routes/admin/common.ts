@@ -1,7 +1,6 @@
 /** Pieces shared by the admin route files: timestamps, who acted, DAG grants checked on ids from a body. */
 import type { Context } from 'hono';
-import { visibleDagIds } from '../../../../../auth/dagGrants.ts';
-import { actorName, dagAccess, dagAccessPermits, type Action } from '../../../../../auth/permissions.ts';
+import { visibleDagIds, actorName, dagAccess, dagAccessPermits, type Action } from '../../../../../auth/index.ts';
 import { CapstanError } from '../../../../../core/index.ts';
 import { dagAccessFacts } from '../../../../../store/index.ts';
 import type { MetadataDb } from '../../../../../store/index.ts';

@@ -7,7 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { type Connection, MAX_CONN_ID_LENGTH, normalizeConnType, NotFound } from '../../../../../core/index.ts';
-import { testConnection } from '../../../../../services/connectionTest.ts';
+import { testConnection } from '../../../../../services/index.ts';
 import { CONNECTION_SORT_FIELDS, type ConnectionPatch } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { orderByQuery, pageQuery, searchQuery } from '../../input.ts';

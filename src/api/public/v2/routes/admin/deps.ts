@@ -1,5 +1,5 @@
 /** What the admin routes need beyond {@link V2Deps}: the auth service, the secret stores, and the options they read. */
-import type { AuthService } from '../../../../../auth/authService.ts';
+import type { AuthService } from '../../../../../auth/index.ts';
 import type { CapstanConfig } from '../../../../../config/index.ts';
 import { CapstanError } from '../../../../../core/index.ts';
 import type { ConnectionStore, VariableStore } from '../../../../../store/index.ts';

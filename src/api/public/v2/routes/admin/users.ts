@@ -5,8 +5,8 @@
  * tokens under `/auth/tokens`.
  */
 import { z } from '@hono/zod-openapi';
-import type { AuthService } from '../../../../../auth/authService.ts';
-import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../../auth/permissions.ts';
+import type { AuthService } from '../../../../../auth/index.ts';
+import { BUILTIN_ROLES, ROLE_PERMISSIONS } from '../../../../../auth/index.ts';
 import type { CustomRole } from '../../../../../store/index.ts';
 import { can } from '../../access.ts';
 import { boolQuery, pageQuery } from '../../input.ts';

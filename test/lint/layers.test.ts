@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { RuleTester } from 'eslint';
+import { RuleTester, type Rule } from 'eslint';
 import tseslint from 'typescript-eslint';
-import rule from '../../eslint-rules/layers.js';
+// The rule is plain JS (no types): its module is typed here.
+const { default: rule } = (await import('../../eslint-rules/layers.js' as string)) as { default: Rule.RuleModule };
 
 // RuleTester reports through the test framework it is given: node:test here.
 RuleTester.describe = describe;

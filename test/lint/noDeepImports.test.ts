@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { RuleTester } from 'eslint';
+import { RuleTester, type Rule } from 'eslint';
 import tseslint from 'typescript-eslint';
-import rule, { ENTRY_POINTS } from '../../eslint-rules/noDeepImports.js';
+// The rule is plain JS (no types): its module is typed here.
+const { default: rule, ENTRY_POINTS } = (await import('../../eslint-rules/noDeepImports.js' as string)) as { default: Rule.RuleModule; ENTRY_POINTS: Record<string, string[]> };
 
 // RuleTester reports through the test framework it is given: node:test here.
 RuleTester.describe = describe;
@@ -15,7 +16,7 @@ RuleTester.itOnly = it.only;
 
 const tester = new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 2024, sourceType: 'module' } });
 const src = (path: string) => join(process.cwd(), 'src', path);
-const entries = (folder: string) => ['index.ts', ...((ENTRY_POINTS as Record<string, string[]>)[folder] ?? [])].map((e) => `${folder}/${e}`).join(', ');
+const entries = (folder: string) => ['index.ts', ...(ENTRY_POINTS[folder] ?? [])].map((e) => `${folder}/${e}`).join(', ');
 const deep = (to: string, path: string) => ({
   message: `Import src/${to}/ through its entry points (${entries(to)}), not ${to}/${path}: a folder's other modules are its internals. Export what you need from src/${to}/index.ts (or declare a light entry point in ENTRY_POINTS of eslint-rules/noDeepImports.js).`,
 });

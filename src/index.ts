@@ -18,20 +18,20 @@ export { DateTimeTrigger, TimeDeltaTrigger } from './triggers/dateTime.ts';
 export { FileTrigger } from './triggers/file.ts';
 export { HttpTrigger, type HttpResponseInfo } from './triggers/http.ts';
 export { TaskDeferralTimeout, TaskDeferralError } from './triggers/signals.ts';
-export { KubernetesPodOperator, type KubernetesPodOperatorOptions } from './kubernetes/operators/podOperator.ts';
 export {
+  KubernetesPodOperator,
+  type KubernetesPodOperatorOptions,
   KubernetesDeleteJobOperator,
   KubernetesJobOperator,
   KubernetesPatchJobOperator,
   type KubernetesDeleteJobOperatorOptions,
   type KubernetesJobOperatorOptions,
   type KubernetesPatchJobOperatorOptions,
-} from './kubernetes/operators/jobOperator.ts';
-export { SparkKubernetesOperator, type SparkKubernetesOperatorOptions } from './kubernetes/operators/sparkOperator.ts';
-export {
+  SparkKubernetesOperator,
+  type SparkKubernetesOperatorOptions,
   KubernetesCreateResourceOperator,
   KubernetesDeleteResourceOperator,
   type KubernetesCreateResourceOperatorOptions,
   type KubernetesDeleteResourceOperatorOptions,
-} from './kubernetes/operators/resourceOperator.ts';
-export { Secret } from './kubernetes/pod/secret.ts';
+} from './kubernetes/operators.ts';
+export { Secret } from './kubernetes/pods.ts';

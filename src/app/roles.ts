@@ -11,7 +11,7 @@ import { DagProcessor } from '../dagprocessing/processor.ts';
 import { LocalExecutor } from '../executors/local/index.ts';
 import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
 import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';
-import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pod/mutationHook.ts';
+import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pods.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/taskRunner.ts';
 import type { Executor } from '../executors/types.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';

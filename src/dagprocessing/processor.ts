@@ -20,7 +20,7 @@ import {
   upsertSerializedDag,
 } from '../store/index.ts';
 import type { DagWarning, SerializedDag } from '../core/index.ts';
-import { podTaskWarnings, type PodWarningChecks } from '../kubernetes/pod/index.ts';
+import { podTaskWarnings, type PodWarningChecks } from '../kubernetes/pods.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import { abortableDelay, runLimited } from '../core/index.ts';
 import { DAG_FILE_PATTERN } from './loader.ts';

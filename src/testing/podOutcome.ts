@@ -28,8 +28,8 @@ import {
   TaskSkipped,
 } from '../core/index.ts';
 import type { JsonValue } from '../core/index.ts';
-import { KubernetesPodOperator } from '../kubernetes/operators/podOperator.ts';
-import type { PodEnd } from '../kubernetes/lifecycle/index.ts';
+import { KubernetesPodOperator } from '../kubernetes/operators.ts';
+import type { PodEnd } from '../kubernetes/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 
 /** The pod ends a test can ask for; anything else as a {@link PodEnd}. */

@@ -6,7 +6,7 @@
  */
 import { loadTrigger, registerLazyBuiltinTrigger } from '../triggers/registry.ts';
 
-registerLazyBuiltinTrigger('KubernetesPodTrigger', async () => (await import('../kubernetes/lifecycle/podTrigger.ts')).KubernetesPodTrigger);
+registerLazyBuiltinTrigger('KubernetesPodTrigger', async () => (await import('../kubernetes/index.ts')).KubernetesPodTrigger);
 
 /** `loadTrigger` of src/triggers/registry.ts, with the providers' built-in triggers registered. */
 export { loadTrigger };

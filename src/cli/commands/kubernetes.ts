@@ -14,9 +14,7 @@
 import { InvalidArgument } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
 import { createEngine } from '../../app/components.ts';
-import { KubernetesJobOperator } from '../../kubernetes/operators/jobOperator.ts';
-import { KubernetesPodOperator } from '../../kubernetes/operators/podOperator.ts';
-import { SparkKubernetesOperator } from '../../kubernetes/operators/sparkOperator.ts';
+import { KubernetesJobOperator, KubernetesPodOperator, SparkKubernetesOperator } from '../../kubernetes/operators.ts';
 import { findDagRun, makeRunId } from '../../store/dagRuns.ts';
 import { ConnectionStore } from '../../store/connections.ts';
 import { SecretsLookup } from '../../secrets/index.ts';

@@ -5,8 +5,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/index.ts';
-import { isPodTerminal } from '../../kubernetes/lifecycle/podState.ts';
-import { POD_LABELS } from '../../kubernetes/pod/names.ts';
+import { isPodTerminal, POD_LABELS } from '../../kubernetes/pods.ts';
 import { JobRegistry, tiPosition, type TaskInstanceRow } from '../../store/index.ts';
 import type { TaskWorkload } from '../types.ts';
 import { onSnapshot, tryFailed } from './judging.ts';

@@ -11,7 +11,7 @@
  *   claimed the try, for a cluster reason (eviction, node drain, deletion), is relaunched without costing a retry.
  * - **Adoption** (adoption.ts): pods of dead schedulers are found by their labels and relabelled to this executor.
  */
-import type { KubeClients } from '../../kubernetes/client/clients.ts';
+import type { KubeClients } from '../../kubernetes/index.ts';
 import type { TaskInstanceRow } from '../../store/index.ts';
 import type { Executor, ExecutorEvent, ExecutorStartContext, TaskWorkload } from '../types.ts';
 import { adoptPods, sweepOrphans } from './adoption.ts';

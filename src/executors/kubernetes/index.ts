@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../auth/index.ts';
 import type { CapstanConfig } from '../../config/index.ts';
 import { InvalidArgument } from '../../core/index.ts';
-import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pod/mutationHook.ts';
+import { POD_MUTATION_HOOK_ENV } from '../../kubernetes/pods.ts';
 import type { SerializedDagCache } from '../../services/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { MetadataDb } from '../../store/index.ts';
@@ -61,12 +61,7 @@ export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesE
     workerEnv: d.config.kubernetes.podMutationHook === '' ? undefined : { [POD_MUTATION_HOOK_ENV]: d.config.kubernetes.podMutationHook },
     connect: async (): Promise<KubernetesExecutorConnection> => {
       // The client library is large: load it only when this executor is used.
-      const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }, { loadPodTemplate }, { loadPodMutationHook }] = await Promise.all([
-        import('../../kubernetes/client/client.ts'),
-        import('../../kubernetes/client/connection.ts'),
-        import('../../kubernetes/pod/build.ts'),
-        import('../../kubernetes/pod/mutationHook.ts'),
-      ]);
+      const { createKubeClients, parseKubernetesConnection, resolveKubeConfig, loadPodTemplate, loadPodMutationHook } = await import('../../kubernetes/index.ts');
       const connection = s.kubernetesConnId === '' ? undefined : parseKubernetesConnection(await d.secrets.requireConnection(s.kubernetesConnId));
       const clients = createKubeClients(resolveKubeConfig(connection), { qps: s.kubeClientQps, burst: s.kubeClientBurst, defaultNamespace: s.namespace });
       const baseTemplate = s.podTemplateFile === '' ? undefined : loadPodTemplate(s.podTemplateFile);

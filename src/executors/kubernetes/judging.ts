@@ -5,9 +5,8 @@
  * outcome (the Execution API is the truth). A pod that looks deleted is first confirmed gone with the API server.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { failureOfPodEnd } from '../../kubernetes/lifecycle/podEnd.ts';
-import { isImageWaitingReason } from '../../kubernetes/lifecycle/podState.ts';
-import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
+import { failureOfPodEnd, isImageWaitingReason } from '../../kubernetes/pods.ts';
+import { KubernetesApiError } from '../../kubernetes/index.ts';
 import { tiPosition, tryRowState } from '../../store/index.ts';
 import type { TaskWorkload } from '../types.ts';
 import { pump } from './launch.ts';

@@ -7,7 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
+import { KubernetesApiError } from '../../kubernetes/index.ts';
 import type { TaskWorkload } from '../types.ts';
 import type { ExecutorState, Tracked } from './state.ts';
 import { buildWorkerPod } from './workerPod.ts';

@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TaskTokenIssuer } from '../../auth/index.ts';
 import type { SerializedDagCache } from '../../services/index.ts';
-import type { KubeClients } from '../../kubernetes/client/clients.ts';
-import type { Manifest } from '../../kubernetes/pod/merge.ts';
-import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
+import type { KubeClients } from '../../kubernetes/index.ts';
+import type { Manifest, PodMutationHook } from '../../kubernetes/pods.ts';
 import type { MetadataDb } from '../../store/index.ts';
 import type { KubernetesExecutorSettings } from './settings.ts';
 

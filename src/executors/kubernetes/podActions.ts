@@ -6,7 +6,7 @@
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/index.ts';
-import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
+import { KubernetesApiError } from '../../kubernetes/index.ts';
 import { executorIdLabel, WORKER_LABELS, type WatchedNamespaces } from './workerPod.ts';
 
 /** Request options that send a JSON merge patch (client-node defaults to JSON Patch). */

@@ -6,8 +6,16 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { assertNever } from '../../core/index.ts';
-import { classifyPod, toTaskOutcome, type PodEnd } from '../../kubernetes/lifecycle/podEnd.ts';
-import { BASE_CONTAINER, describeContainers, fatalWaiting, hasStarted, schedulingMessage } from '../../kubernetes/lifecycle/podState.ts';
+import {
+  classifyPod,
+  toTaskOutcome,
+  type PodEnd,
+  BASE_CONTAINER,
+  describeContainers,
+  fatalWaiting,
+  hasStarted,
+  schedulingMessage,
+} from '../../kubernetes/pods.ts';
 
 /** The executor's reading of one pod snapshot. */
 export type PodVerdict =

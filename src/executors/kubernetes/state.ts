@@ -6,8 +6,8 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { FailureReason } from '../../core/index.ts';
-import type { KubeClients } from '../../kubernetes/client/clients.ts';
-import { POD_LABELS } from '../../kubernetes/pod/names.ts';
+import type { KubeClients } from '../../kubernetes/index.ts';
+import { POD_LABELS } from '../../kubernetes/pods.ts';
 import type { ExecutorEvent, TaskWorkload } from '../types.ts';
 import { kubernetesExecutorMetrics, type KubernetesExecutorMetrics } from './metrics.ts';
 import type { KubernetesExecutorConnection, KubernetesExecutorOptions } from './options.ts';

@@ -4,8 +4,8 @@
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/index.ts';
-import { runListWatch } from '../../kubernetes/watch/listWatch.ts';
-import { POD_LABELS } from '../../kubernetes/pod/names.ts';
+import { runListWatch } from '../../kubernetes/index.ts';
+import { POD_LABELS } from '../../kubernetes/pods.ts';
 import { onSnapshot } from './judging.ts';
 import type { ExecutorState } from './state.ts';
 import { WORKER_LABELS } from './workerPod.ts';

@@ -23,11 +23,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { InvalidArgument } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import { buildPod, loadPodTemplate } from '../../kubernetes/pod/build.ts';
-import { mergeLayers } from '../../kubernetes/pod/merge.ts';
-import { labelValue } from '../../kubernetes/pod/names.ts';
-import type { Manifest } from '../../kubernetes/pod/merge.ts';
-import type { PodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
+import { buildPod, loadPodTemplate, mergeLayers, labelValue } from '../../kubernetes/pods.ts';
+import type { Manifest, PodMutationHook } from '../../kubernetes/pods.ts';
 import type { TaskWorkload } from '../types.ts';
 
 /** Labels and annotations the executor adds besides the pod builder's identity (`capstan.dev/dag-id`, …). */

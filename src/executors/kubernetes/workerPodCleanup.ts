@@ -14,10 +14,9 @@
  * try in progress and is never touched; Job and SparkApplication pods belong to their controllers.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { KubeClients } from '../../kubernetes/client/clients.ts';
-import { KubernetesApiError } from '../../kubernetes/client/errors.ts';
-import { ALREADY_CHECKED_LABEL } from '../../kubernetes/lifecycle/cleanup.ts';
-import { POD_LABELS } from '../../kubernetes/pod/names.ts';
+import type { KubeClients } from '../../kubernetes/index.ts';
+import { KubernetesApiError, ALREADY_CHECKED_LABEL } from '../../kubernetes/index.ts';
+import { POD_LABELS } from '../../kubernetes/pods.ts';
 import { WORKER_KIND } from './workerPodLogs.ts';
 
 /** `capstan.dev/kind` of KubernetesPodOperator pods. */

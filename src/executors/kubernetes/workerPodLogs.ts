@@ -6,8 +6,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { CapstanConfig } from '../../config/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
-import type { KubeClients } from '../../kubernetes/client/clients.ts';
-import { identityLabels, POD_LABELS } from '../../kubernetes/pod/names.ts';
+import type { KubeClients } from '../../kubernetes/index.ts';
+import { identityLabels, POD_LABELS } from '../../kubernetes/pods.ts';
 import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
 import type { TaskLogKey } from '../../logging/taskLog.ts';
 
@@ -22,10 +22,7 @@ export const WORKER_CONTAINER = 'base';
  */
 export async function executorClusterClients(config: CapstanConfig, secrets: SecretsLookup): Promise<KubeClients> {
   // The client library is large: loaded only by readers that reach a cluster.
-  const [{ createKubeClients }, { parseKubernetesConnection, resolveKubeConfig }] = await Promise.all([
-    import('../../kubernetes/client/client.ts'),
-    import('../../kubernetes/client/connection.ts'),
-  ]);
+  const { createKubeClients, parseKubernetesConnection, resolveKubeConfig } = await import('../../kubernetes/index.ts');
   const s = config.kubernetesExecutor;
   const connection = s.kubernetesConnId === '' ? undefined : parseKubernetesConnection(await secrets.requireConnection(s.kubernetesConnId));
   return createKubeClients(resolveKubeConfig(connection), { qps: s.kubeClientQps, burst: s.kubeClientBurst, defaultNamespace: s.namespace });

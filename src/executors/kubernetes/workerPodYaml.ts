@@ -6,9 +6,7 @@
  */
 import type { CapstanConfig } from '../../config/index.ts';
 import type { SerializedDagCache } from '../../services/index.ts';
-import { loadPodTemplate } from '../../kubernetes/pod/build.ts';
-import { loadPodMutationHook } from '../../kubernetes/pod/mutationHook.ts';
-import { renderPodYaml } from '../../kubernetes/pod/yaml.ts';
+import { loadPodTemplate, loadPodMutationHook, renderPodYaml } from '../../kubernetes/pods.ts';
 import { buildWorkerPod } from './workerPod.ts';
 import { watchedNamespaces } from './settings.ts';
 

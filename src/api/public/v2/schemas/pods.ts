@@ -1,7 +1,7 @@
 /** Kubernetes pods of a try as the API answers them: a summary with container statuses, and its events. */
 import { z } from '@hono/zod-openapi';
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { POD_LABELS } from '../../../../kubernetes/pod/names.ts';
+import { POD_LABELS } from '../../../../kubernetes/pods.ts';
 import { Timestamp } from './common.ts';
 
 const isoOf = (d: Date | string | undefined | null): string | null => (d === undefined || d === null ? null : new Date(d).toISOString());

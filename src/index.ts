@@ -12,12 +12,17 @@ export {
   TaskSkipped,
 } from './core/index.ts';
 export type { JsonObject, JsonValue, TriggerRule } from './core/index.ts';
-export type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerLogger } from './triggers/types.ts';
-export { triggerClasspath } from './triggers/classpath.ts';
-export { DateTimeTrigger, TimeDeltaTrigger } from './triggers/dateTime.ts';
-export { FileTrigger } from './triggers/file.ts';
-export { HttpTrigger, type HttpResponseInfo } from './triggers/http.ts';
-export { TaskDeferralTimeout, TaskDeferralError } from './triggers/signals.ts';
+export type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerLogger } from './triggers/index.ts';
+export {
+  DateTimeTrigger,
+  FileTrigger,
+  HttpTrigger,
+  TaskDeferralError,
+  TaskDeferralTimeout,
+  TimeDeltaTrigger,
+  triggerClasspath,
+  type HttpResponseInfo,
+} from './triggers/index.ts';
 export {
   KubernetesPodOperator,
   type KubernetesPodOperatorOptions,

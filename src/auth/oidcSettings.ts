@@ -2,8 +2,8 @@
  * The `auth.oidc*` settings, checked once into an `OidcSettings` value, and the pure rule that turns a user's
  * groups into one Capstan role. No I/O here: `oidcLogin.ts` talks to the provider.
  */
-import { ConfigError, type ConfigIssue } from '../config/errors.ts';
-import type { CapstanConfig } from '../config/types.ts';
+import { ConfigError, type ConfigIssue } from '../config/index.ts';
+import type { CapstanConfig } from '../config/index.ts';
 import { BUILTIN_ROLES, isBuiltinRole, roleRank, type BuiltinRole } from './permissions.ts';
 
 /** The raw `auth` options this module reads. */

@@ -7,5 +7,5 @@ export { loadConfig, configSources, containerMarker, envVarFor, ENV_PREFIX, HOME
 export { describeConfig, configValue, MASK, type ConfigRow } from './describe.ts';
 export { ensureGeneratedSecrets, generateFernetKey, generateSecretKey, isFernetKey, type GeneratedSecrets } from './secrets.ts';
 export { ConfigError, type ConfigIssue } from './errors.ts';
-export { OPTIONS, SECTION_NAMES, KNOWN_EXECUTORS, keysOf, optionSpec, type SectionName, type OptionSpec } from './defaults.ts';
+export { DEFAULT_RUN_ID_PATTERN, OPTIONS, SECTION_NAMES, KNOWN_EXECUTORS, keysOf, optionSpec, type SectionName, type OptionSpec } from './defaults.ts';
 export { closestMatch } from './suggest.ts';

@@ -6,7 +6,7 @@
  */
 import { CapstanError, type Clock, errorMessage, failureOfError, systemClock, TaskSkipped } from '../core/index.ts';
 import type { JsonObject, JsonValue, TryOutcome, TrySuspension } from '../core/index.ts';
-import { TaskDeferred, TaskRescheduled } from '../triggers/signals.ts';
+import { TaskDeferred, TaskRescheduled } from '../triggers/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import { MappedOperator } from '../sdk/mapping.ts';
 import { SkipDownstream } from '../sdk/skipping.ts';

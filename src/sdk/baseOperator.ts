@@ -16,8 +16,8 @@ import type { JsonObject, JsonValue, RetryPolicy, SerializedTask } from '../core
 import { currentDag } from './authoring.ts';
 import type { Dag } from './dag.ts';
 import type { TaskContext } from './taskContext.ts';
-import { FAIL_METHOD, TaskDeferralError, TaskDeferralTimeout, TaskDeferred } from '../triggers/signals.ts';
-import type { Trigger } from '../triggers/types.ts';
+import { FAIL_METHOD, TaskDeferralError, TaskDeferralTimeout, TaskDeferred } from '../triggers/index.ts';
+import type { Trigger } from '../triggers/index.ts';
 
 /** What `BaseOperator.defer()` takes. */
 export interface DeferOptions {

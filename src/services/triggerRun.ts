@@ -2,7 +2,7 @@
 import { InvalidArgument, manualRunInterval, validateParamValue } from '../core/index.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 import { createDagRun, getSerializedDag, makeRunId, type DagRunRow, type MetadataDb } from '../store/index.ts';
-import { DEFAULT_RUN_ID_PATTERN } from '../config/defaults.ts';
+import { DEFAULT_RUN_ID_PATTERN } from '../config/index.ts';
 
 export interface TriggerRequest {
   dagId: string;

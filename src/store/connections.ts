@@ -4,7 +4,7 @@
  * core/connection.ts's.
  */
 import { CapstanError, NotFound, validateConnection } from '../core/index.ts';
-import type { Fernet } from '../crypto/fernet.ts';
+import type { Fernet } from '../crypto/index.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { ConnectionRow } from './schema.ts';

@@ -10,7 +10,7 @@
  * const tries = await store.history.ofTask({ dagId, runId, taskId });
  * await store.transaction(async (tx) => { await tx.dags.lockRows(['etl']); await tx.runs.queuedToStart(100); });
  */
-import type { Fernet } from '../crypto/fernet.ts';
+import type { Fernet } from '../crypto/index.ts';
 import { AuditLog } from './auditLog.ts';
 import * as backfills from './backfills.ts';
 import { ConnectionStore } from './connections.ts';

@@ -3,7 +3,7 @@
  * secret ({@link isSecretName}) are stored Fernet-encrypted (`is_encrypted = 1`) and decrypted on read.
  */
 import { CapstanError, InvalidArgument, isSecretName } from '../core/index.ts';
-import type { Fernet } from '../crypto/fernet.ts';
+import type { Fernet } from '../crypto/index.ts';
 import type { MetadataDb } from './db.ts';
 import { containsText, type Page, type PageRequest, type SortRequest } from './listPage.ts';
 import type { VariableRow } from './schema.ts';

@@ -11,8 +11,8 @@ import { errorMessage } from '../core/index.ts';
 import type { TaskContext } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/index.ts';
 import { failDeferral, fireTrigger, getTaskInstance, getTrigger } from '../store/index.ts';
-import { loadTrigger } from '../triggerer/providerTriggers.ts';
-import type { SerializedTrigger, TriggerEnv } from '../triggers/types.ts';
+import { loadTrigger } from '../triggerer/index.ts';
+import type { SerializedTrigger, TriggerEnv } from '../triggers/index.ts';
 
 /** How a trigger run in this process ended: its first event, or why there is none. */
 export type TriggerWaitResult = { kind: 'event'; payload: JsonValue } | { kind: 'failed'; error: string } | { kind: 'timed_out'; error: string };

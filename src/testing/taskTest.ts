@@ -10,7 +10,7 @@ import type { JsonObject, JsonValue } from '../core/index.ts';
 import type { TryOutcome } from '../services/index.ts';
 import { findDagRunByLogicalDate, makeRunId, previousSuccessfulRun, pullXCom } from '../store/index.ts';
 import { executeSuspendable, type ResumePoint } from '../runtime/executeTry.ts';
-import { FAIL_METHOD } from '../triggers/signals.ts';
+import { FAIL_METHOD } from '../triggers/index.ts';
 import { awaitTriggerEvent } from './inProcessTrigger.ts';
 import { resolveParams } from '../scheduler/params.ts';
 import type { Dag } from '../sdk/dag.ts';

@@ -12,7 +12,7 @@ import type { CapstanConfig } from '../config/index.ts';
 import type { EngineEvents } from '../services/index.ts';
 import { TaskLogAppender } from '../logging/taskLogAppender.ts';
 import type { TaskLogHandler } from '../logging/logHandler.ts';
-import { SecretMasker } from '../secrets/masker.ts';
+import { SecretMasker } from '../secrets/index.ts';
 import type { TaskConnection } from '../sdk/taskContext.ts';
 import type { MetadataDb } from '../store/index.ts';
 import {
@@ -29,7 +29,7 @@ import {
   tiPosition,
 } from '../store/index.ts';
 import { loadTrigger } from './providerTriggers.ts';
-import type { TriggerEnv, TriggerLogger } from '../triggers/types.ts';
+import type { TriggerEnv, TriggerLogger } from '../triggers/index.ts';
 import { triggererMetrics, type TriggererMetrics } from './metrics.ts';
 
 /** The `triggerer` config section. */

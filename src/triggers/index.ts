@@ -5,4 +5,4 @@ export { DateTimeTrigger, TimeDeltaTrigger, type DateTimeTriggerKwargs } from '.
 export { FileTrigger, matchingFiles, type FileTriggerKwargs } from './file.ts';
 export { HttpTrigger, buildHttpRequest, sendHttpRequest, type HttpRequestSpec, type HttpResponseInfo, type HttpTriggerKwargs } from './http.ts';
 export { TaskDeferred, TaskRescheduled, TaskDeferralTimeout, TaskDeferralError, FAIL_METHOD } from './signals.ts';
-export { loadTrigger, builtinTriggerNames } from './registry.ts';
+export { loadTrigger, builtinTriggerNames, registerLazyBuiltinTrigger } from './registry.ts';

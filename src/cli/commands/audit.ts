@@ -3,7 +3,7 @@
  * configured key, and an audit-log entry for every change a user makes from the command line.
  */
 import { userInfo } from 'node:os';
-import { createFernet, type Fernet } from '../../crypto/fernet.ts';
+import { createFernet, type Fernet } from '../../crypto/index.ts';
 import { AuditLog, type AuditEntryInput } from '../../store/auditLog.ts';
 import type { MetadataDb } from '../../store/db.ts';
 import type { CliContext } from '../context.ts';

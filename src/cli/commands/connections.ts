@@ -3,7 +3,7 @@
  * also work through a remote API server (src/cli/remote/connections.ts), which never answers secrets.
  */
 import { type Connection, connectionFromUri, connectionToUri, errorMessage, InvalidArgument, normalizeConnType } from '../../core/index.ts';
-import { SecretMasker, MASK } from '../../secrets/masker.ts';
+import { SecretMasker, MASK } from '../../secrets/index.ts';
 import { ConnectionStore } from '../../store/connections.ts';
 import type { CliContext, RegisterCommands } from '../context.ts';
 import { printObject, printRows } from '../output.ts';

@@ -11,8 +11,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import { triggerClasspath } from '../../triggers/classpath.ts';
-import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
+import { triggerClasspath } from '../../triggers/index.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/index.ts';
 import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { runListWatch } from '../watch/listWatch.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';

@@ -21,8 +21,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Clock, JsonObject } from '../../core/index.ts';
 import { errorMessage, InvalidArgument } from '../../core/index.ts';
-import { builtinClasspath } from '../../triggers/classpath.ts';
-import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskLog } from '../../triggers/types.ts';
+import { builtinClasspath } from '../../triggers/index.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent, TriggerTaskLog } from '../../triggers/index.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { BASE_CONTAINER } from './podState.ts';
 import { LogCursor } from './logCursor.ts';

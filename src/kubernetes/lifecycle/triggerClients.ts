@@ -5,7 +5,7 @@
  */
 import type { TaskConnection } from '../../sdk/taskContext.ts';
 import type { Connection } from '../../core/index.ts';
-import type { TriggerEnv } from '../../triggers/types.ts';
+import type { TriggerEnv } from '../../triggers/index.ts';
 import { createKubeClients } from '../client/client.ts';
 import type { KubeClients } from '../client/clients.ts';
 import { parseKubernetesConnection, resolveKubeConfig } from '../client/connection.ts';

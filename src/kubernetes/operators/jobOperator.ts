@@ -24,7 +24,7 @@ import { BaseOperator, type TaskOptions } from '../../sdk/baseOperator.ts';
 import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { JobRunResult, RunJobOptions } from '../job/runJob.ts';
 import type { JobFinishAction, JobOptions, PropagationPolicy } from '../job/options.ts';
-import { FAIL_METHOD } from '../../triggers/signals.ts';
+import { FAIL_METHOD } from '../../triggers/index.ts';
 import { JOB_FINISH_ACTIONS, JOB_TEMPLATE_FIELDS } from '../job/options.ts';
 import type { XcomSidecarOptions } from '../lifecycle/index.ts';
 import type { KubernetesConnection } from '../client/connection.ts';

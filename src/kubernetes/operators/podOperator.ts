@@ -27,7 +27,7 @@ import type { KubeClients } from '../client/clients.ts';
 import type { KubernetesConnection } from '../client/connection.ts';
 import type { LogCursorState, OnFinishAction, PodEnd, PodLifecycleCallbacks, PodRunResult, RunPodOptions, XcomSidecarOptions } from '../lifecycle/index.ts';
 import { failureOfPodTask, toTaskOutcome } from '../lifecycle/podEnd.ts'; // pure and light, unlike the lifecycle index
-import { FAIL_METHOD } from '../../triggers/signals.ts';
+import { FAIL_METHOD } from '../../triggers/index.ts';
 import type { PodIdentity, PodOptions } from '../pod/index.ts';
 import { POD_TEMPLATE_FIELDS } from '../pod/options.ts';
 

@@ -19,7 +19,7 @@ import type { TaskConnection, TaskContext } from '../../sdk/taskContext.ts';
 import type { PodIdentity } from '../pod/index.ts';
 import type { SparkApplicationOptions } from '../spark/build.ts';
 import type { RunSparkOptions, SparkRunResult } from '../spark/runSpark.ts';
-import { FAIL_METHOD } from '../../triggers/signals.ts';
+import { FAIL_METHOD } from '../../triggers/index.ts';
 import { connectCluster, dryRunNamespace, taskIdentity } from './podOperator.ts';
 
 const kube = () => import('./sparkRuntime.ts');

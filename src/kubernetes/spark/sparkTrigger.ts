@@ -9,8 +9,8 @@
  * for a triggerer stop or a takeover, it leaves it.
  */
 import type { JsonObject } from '../../core/index.ts';
-import { triggerClasspath } from '../../triggers/classpath.ts';
-import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/types.ts';
+import { triggerClasspath } from '../../triggers/index.ts';
+import type { SerializedTrigger, Trigger, TriggerEnv, TriggerEvent } from '../../triggers/index.ts';
 import { triggerKubeClients } from '../lifecycle/triggerClients.ts';
 import { fatalWaiting } from '../lifecycle/podState.ts';
 import { PodWatcher } from '../lifecycle/podWatcher.ts';

@@ -22,7 +22,7 @@ import {
   TaskSkipped,
 } from '../../core/index.ts';
 import type { JsonObject, JsonValue } from '../../core/index.ts';
-import { FAIL_METHOD, TaskRescheduled } from '../../triggers/signals.ts';
+import { FAIL_METHOD, TaskRescheduled } from '../../triggers/index.ts';
 import { BaseOperator, type DeferralFailure, type TaskOptions } from '../baseOperator.ts';
 import type { TaskContext } from '../taskContext.ts';
 

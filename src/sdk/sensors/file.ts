@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../../core/index.ts';
 import { DagDefinitionError } from '../../core/index.ts';
-import { FileTrigger, matchingFiles } from '../../triggers/file.ts';
+import { FileTrigger, matchingFiles } from '../../triggers/index.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type SensorOptions } from './base.ts';
 

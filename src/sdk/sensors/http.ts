@@ -1,7 +1,7 @@
 /** `HttpSensor`: polls an HTTP endpoint until it answers as wanted — poking, rescheduling or deferred. */
 import { CapstanError, DagDefinitionError } from '../../core/index.ts';
 import type { JsonObject, JsonValue } from '../../core/index.ts';
-import { HttpTrigger, sendHttpRequest, type HttpRequestSpec, type HttpResponseInfo } from '../../triggers/http.ts';
+import { HttpTrigger, sendHttpRequest, type HttpRequestSpec, type HttpResponseInfo } from '../../triggers/index.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type SensorOptions } from './base.ts';
 

@@ -1,7 +1,7 @@
 /** Sensors that wait for a time: `DateTimeSensor` and `TimeDeltaSensor`, deferred by default. */
 import { CapstanError, DagDefinitionError, type DurationInput, parseDuration, systemClock } from '../../core/index.ts';
 import type { JsonObject, JsonValue } from '../../core/index.ts';
-import { DateTimeTrigger } from '../../triggers/dateTime.ts';
+import { DateTimeTrigger } from '../../triggers/index.ts';
 import type { TaskContext } from '../taskContext.ts';
 import { BaseSensorOperator, type SensorOptions } from './base.ts';
 

@@ -4,8 +4,7 @@
  * secrets redacted as `capstan config list` shows them, and only when `api.exposeConfig` is on).
  */
 import { z } from '@hono/zod-openapi';
-import { describeConfig, type CapstanConfig } from '../../../../../config/index.ts';
-import { SECTION_NAMES, type SectionName } from '../../../../../config/defaults.ts';
+import { describeConfig, type CapstanConfig, SECTION_NAMES, type SectionName } from '../../../../../config/index.ts';
 import { NotFound } from '../../../../../core/index.ts';
 import { isJobAlive, type Job, JOB_SORT_FIELDS, JobRegistry, type JobState } from '../../../../../store/index.ts';
 import { componentHealthReport, type HealthThresholds } from '../../../../health.ts';

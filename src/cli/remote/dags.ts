@@ -2,7 +2,6 @@
  * `capstan dags …` through a remote API server: the same rows, objects and exit codes as the local commands
  * in src/cli/commands/dags.ts, read from `/api/v2`.
  */
-import { CapstanError } from '../../core/index.ts';
 import type { JsonValue } from '../../core/index.ts';
 import { printObject, printRows, type OutputFormat } from '../output.ts';
 import { renderTaskTree } from '../taskTree.ts';
@@ -50,9 +49,9 @@ export async function listWarningsRemote(api: RemoteApi, output: OutputFormat, d
 
 export async function showDagRemote(api: RemoteApi, output: OutputFormat, dagId: string): Promise<void> {
   if (output === 'json') {
-    throw new CapstanError('invalid_argument', '`dags show --output json` prints the serialized DAG, which /api/v2 does not serve, so it works only on the local metadata DB', {
-      hint: `the table output works remotely; for JSON read GET /api/v2/dags/${dagId}/details and /api/v2/dags/${dagId}/tasks`,
-    });
+    // The stored serialized DAG, as the local command prints it.
+    printObject(await api.ok(api.client.call('get', '/dags/{dagId}/serializedDag', { path: { dagId } })), 'json');
+    return;
   }
   const path = { dagId };
   const [d, { tasks }, { dagWarnings }] = await Promise.all([

@@ -1,11 +1,12 @@
 /**
  * API v2 DAGs through the generated client against a real engine: list filters (id search, tags any/all,
  * owners, paused, last run state), orderBy, pagination limits and strict queries, bulk and single pause,
- * details with params and ETag/304, tasks, source with parse time, stats, role permissions and grants.
+ * details with params and ETag/304, tasks, the serialized DAG, source with parse time, stats, role permissions and grants.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiV2Client, type ApiV2Client } from '../../../src/api/public/v2/client/index.ts';
+import { getSerializedDag } from '../../../src/store/index.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const dagFile = (dagId: string, o: { tags?: string[]; owner?: string } = {}) => `
@@ -121,6 +122,19 @@ describe('API v2 DAGs', () => {
     assert.equal((await api.call('get', '/dags/{dagId}', { path: { dagId: 'no_such_dag' } })).status, 404);
   });
 
+  test('the serialized DAG as stored, with a working ETag; unknown and ungranted DAGs are 404s', async () => {
+    const res = await api.call('get', '/dags/{dagId}/serializedDag', { path: { dagId: 'alpha_etl' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.data, await getSerializedDag(t.engine.db, 'alpha_etl'));
+    assert.deepEqual(res.data?.timetable, { kind: 'none' });
+    assert.equal(res.data?.tasks[0]?.fields['bashCommand'], 'echo hi');
+    const etag = res.response.headers.get('etag');
+    assert.ok(etag);
+    assert.equal((await api.call('get', '/dags/{dagId}/serializedDag', { path: { dagId: 'alpha_etl' }, headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal((await api.call('get', '/dags/{dagId}/serializedDag', { path: { dagId: 'no_such_dag' } })).status, 404);
+    assert.equal((await t.apiFetch('/api/v2/dags/alpha_etl/serializedDag', { headers: { authorization: '' } })).status, 401);
+  });
+
   test('roles: a Viewer reads but may not pause; a custom role sees only its DAGs', async () => {
     const viewer = await t.engine.auth.createUser({ username: 'v2_viewer', password: 'viewer-password', role: 'Viewer' });
     const vapi = apiV2Client({ baseUrl: t.api.url, token: (await t.engine.auth.createApiToken(await t.engine.auth.principalFor(viewer), { name: 'v' })).token });
@@ -133,6 +147,8 @@ describe('API v2 DAGs', () => {
     assert.deepEqual(ids(await aapi.call('get', '/dags', {})), ['alpha_etl', 'gamma_report']);
     assert.equal((await aapi.call('get', '/dags/{dagId}/details', { path: { dagId: 'beta_etl' } })).status, 404);
     assert.equal((await aapi.call('get', '/dagSources/{dagId}', { path: { dagId: 'beta_etl' } })).status, 404);
+    assert.equal((await aapi.call('get', '/dags/{dagId}/serializedDag', { path: { dagId: 'beta_etl' } })).status, 404);
+    assert.equal((await aapi.call('get', '/dags/{dagId}/serializedDag', { path: { dagId: 'alpha_etl' } })).status, 200);
     assert.deepEqual((await aapi.call('get', '/dagStats', { query: { dagIds: ['beta_etl', 'alpha_etl'] } })).data?.dags.map((x) => x.dagId), ['alpha_etl']);
     // Bulk pause by a filter touches only the DAGs the role may edit.
     const paused = await aapi.call('patch', '/dags', { query: { tags: ['etl'] }, body: { isPaused: true } });

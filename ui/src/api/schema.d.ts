@@ -79,6 +79,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dags/{dagId}/serializedDag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The DAG as the DAG processor stored it (what the scheduler runs from)
+         * @description Every setting of the DAG and its tasks as stored at parse time: timetable, retry policies, mappings, executor settings, callbacks, secret access, warnings. What `capstan dags show --output json` prints; details and tasks serve the UI's subset.
+         */
+        get: operations["getSerializedDag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dagSources/{dagId}": {
         parameters: {
             query?: never;
@@ -1431,6 +1451,139 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        SerializedDag: {
+            /**
+             * @description format version of the serialized DAG
+             * @enum {number}
+             */
+            version: 1;
+            dagId: string;
+            fileloc: string;
+            description: string | null;
+            doc: string | null;
+            timetable: components["schemas"]["Timetable"];
+            /** @description the schedule as written */
+            scheduleText: string | null;
+            /** @description epoch ms */
+            startDate: number | null;
+            /** @description epoch ms */
+            endDate: number | null;
+            catchup: boolean;
+            tags: string[];
+            owner: string;
+            params: {
+                [key: string]: {
+                    default?: unknown;
+                    /** @enum {string} */
+                    type: "string" | "number" | "integer" | "boolean" | "object" | "array" | "null" | "any";
+                    description: string | null;
+                    required: boolean;
+                    enum: unknown[] | null;
+                    schema?: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            maxActiveRuns: number;
+            maxActiveTasks: number;
+            dagrunTimeoutMs: number | null;
+            isPausedUponCreation: boolean;
+            tasks: components["schemas"]["SerializedTask"][];
+            callbacks?: ("onSuccess" | "onFailure")[];
+            /** @description the variable and connection ids (or globs) its tasks may read; absent: every one */
+            secretAccess?: {
+                variables?: string[];
+                connections?: string[];
+            };
+            accessControl?: {
+                [key: string]: "read" | "edit";
+            };
+            warnings?: {
+                code: string;
+                taskId: string | null;
+                message: string;
+            }[];
+        };
+        /** @description when runs are due: none (manual), once, a cron expression in a timezone, or every n ms */
+        Timetable: {
+            /** @enum {string} */
+            kind: "none";
+        } | {
+            /** @enum {string} */
+            kind: "once";
+        } | {
+            /** @enum {string} */
+            kind: "cron";
+            expression: string;
+            timezone: string;
+        } | {
+            /** @enum {string} */
+            kind: "delta";
+            everyMs: number;
+        };
+        SerializedTask: {
+            taskId: string;
+            operator: string;
+            upstream: string[];
+            downstream: string[];
+            /** @enum {string} */
+            triggerRule: "all_success" | "all_failed" | "all_done" | "all_skipped" | "one_success" | "one_failed" | "one_done" | "none_failed" | "none_failed_min_one_success" | "none_skipped" | "always";
+            retry: {
+                retries: number;
+                retryDelayMs: number;
+                retryExponentialBackoff: boolean;
+                maxRetryDelayMs: number | null;
+            };
+            executionTimeoutMs: number | null;
+            pool: string;
+            poolSlots: number;
+            priorityWeight: number;
+            dependsOnPast: boolean;
+            queue: string;
+            owner: string;
+            doc: string | null;
+            /** @description operator-specific fields, templates unrendered */
+            fields: {
+                [key: string]: unknown;
+            };
+            callbacks: ("onSuccess" | "onFailure" | "onRetry" | "onExecute")[];
+            mapping?: components["schemas"]["TaskMapping"];
+            /** @description per-task executor settings (podOverride, podTemplateFile); absent when unset */
+            executorConfig?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description how a mapped task expands into map indexes (`fields` then holds the partial arguments) */
+        TaskMapping: {
+            /** @enum {string} */
+            kind: "expand";
+            inputs: {
+                name: string;
+                source: {
+                    /** @enum {string} */
+                    kind: "literal";
+                    value?: unknown;
+                } | {
+                    /** @enum {string} */
+                    kind: "xcom";
+                    taskId: string;
+                    key: string;
+                };
+            }[];
+        } | {
+            /** @enum {string} */
+            kind: "expandKwargs";
+            source: {
+                /** @enum {string} */
+                kind: "literal";
+                value?: unknown;
+            } | {
+                /** @enum {string} */
+                kind: "xcom";
+                taskId: string;
+                key: string;
+            };
+        };
         DagSource: {
             dagId: string;
             fileloc: string;
@@ -2675,6 +2828,74 @@ export interface operations {
                         tasks: components["schemas"]["Task"][];
                         totalEntries: number;
                     };
+                };
+            };
+            /** @description Not modified (the If-None-Match ETag still matches) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or outside the caller’s DAG grants) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSerializedDag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description DAG id */
+                dagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description send it back in If-None-Match to get a 304 */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SerializedDag"];
                 };
             };
             /** @description Not modified (the If-None-Match ETag still matches) */

@@ -11,6 +11,7 @@ import { listQuery } from '../input.ts';
 import { defineRoute } from '../route.ts';
 import { DagId, Timestamp } from '../schemas/common.ts';
 import { DagRunStateSchema, DagSchema, dagView, iso } from '../schemas/dags.ts';
+import { SerializedDagSchema } from '../schemas/serializedDag.ts';
 
 const TAGS = ['DAG'];
 
@@ -122,6 +123,21 @@ export const listTasks = defineRoute({
   },
 });
 
+export const getSerializedDagRoute = defineRoute({
+  method: 'get',
+  path: '/dags/{dagId}/serializedDag',
+  operationId: 'getSerializedDag',
+  tags: TAGS,
+  summary: 'The DAG as the DAG processor stored it (what the scheduler runs from)',
+  description:
+    "Every setting of the DAG and its tasks as stored at parse time: timetable, retry policies, mappings, executor settings, callbacks, secret access, warnings. What `capstan dags show --output json` prints; details and tasks serve the UI's subset.",
+  access: onDag('dag', 'read'),
+  params: { dagId: DagId },
+  response: { schema: SerializedDagSchema },
+  etag: true,
+  handler: async (_c, { params }, d) => getSerializedDag(d.db, params.dagId),
+});
+
 /** Largest DAG file served. */
 const MAX_SOURCE_BYTES = 5 * 1024 * 1024;
 
@@ -185,4 +201,4 @@ export const getDagStats = defineRoute({
   },
 });
 
-export const dagDetailRoutes = [getDagDetails, listTasks, getDagSource, getDagStats];
+export const dagDetailRoutes = [getDagDetails, listTasks, getSerializedDagRoute, getDagSource, getDagStats];

@@ -15,7 +15,7 @@ import { callIsolated } from '../dagprocessing/isolatedCall.ts';
 import type { Logger } from 'pino';
 import { dagCallbackContext, dagCallbackKind } from '../services/index.ts';
 import type { SerializedDagCache } from '../services/index.ts';
-import type { DagCallbackReply, DagCallbackRequest } from '../runtime/dagCallbackProcess.ts';
+import type { DagCallbackReply, DagCallbackRequest } from '../runtime/index.ts';
 import { claimDagCallback, finishDagCallback, listTaskInstances, pendingDagCallbacks, type DagRunRow, type MetadataDb } from '../store/index.ts';
 
 const ENTRY = new URL('../runtime/dagCallbackProcess.ts', import.meta.url);

@@ -31,10 +31,8 @@ import {
 import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 import { SerializedDagCache, type IndexedDag, dagCallbackContext, dagCallbackKind, EngineEvents, TaskLifecycle, triggerDagRun, validateConf } from '../services/index.ts';
 import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
-import { executeSuspendable, runTaskCallbacks } from '../runtime/executeTry.ts';
-import { resolveParams } from '../scheduler/params.ts';
-import { scheduleRun } from '../scheduler/runScheduling.ts';
-import { RunSnapshot } from '../scheduler/runSnapshot.ts';
+import { executeSuspendable, runTaskCallbacks } from '../runtime/index.ts';
+import { resolveParams, scheduleRun, RunSnapshot } from '../scheduler/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import {

@@ -25,7 +25,7 @@ import { resolve } from 'node:path';
 import type { Clock, DagRunType, JsonObject, JsonValue, SerializedDag, TaskInstanceState } from '../core/index.ts';
 import { assertNever, type DataInterval, firstInterval, InvalidArgument, NotFound } from '../core/index.ts';
 import type { TryOutcome } from '../services/index.ts';
-import { nextDueInterval } from '../scheduler/runCreation.ts';
+import { nextDueInterval } from '../scheduler/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { connectionEnvName, SecretsLookup, variableEnvName } from '../secrets/index.ts';
 import {

@@ -7,7 +7,7 @@
 import type { JsonObject, JsonValue } from '../core/index.ts';
 import { manualRunInterval } from '../core/index.ts';
 import { validateConf } from '../services/index.ts';
-import { resolveParams } from '../scheduler/params.ts';
+import { resolveParams } from '../scheduler/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { SecretMasker, type SecretsLookup } from '../secrets/index.ts';
 import type { DagRunRow, MetadataDb } from '../store/index.ts';

@@ -39,7 +39,7 @@ import {
   type MetadataDb,
   type TaskInstanceRow,
 } from '../../store/index.ts';
-import { resolveParams } from '../../scheduler/params.ts';
+import { resolveParams } from '../../scheduler/index.ts';
 import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../../secrets/index.ts';
 import type { TaskRunContext } from './executionTypes.ts';
 import type { TaskTokenClaims, TaskTokenIssuer } from '../../auth/index.ts';

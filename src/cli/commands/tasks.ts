@@ -113,7 +113,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const token = process.env.CAPSTAN_TASK_TOKEN;
       if (!token) throw new InvalidArgument('CAPSTAN_TASK_TOKEN is not set', 'task processes are started by an executor, which provides the token');
       const config = ctx.config();
-      const { runTaskTry } = await import('../../runtime/taskRunner.ts');
+      const { runTaskTry } = await import('../../runtime/index.ts');
       process.exitCode = await runTaskTry({
         apiUrl: opts.apiUrl ?? config.api.executionApiUrl,
         token,

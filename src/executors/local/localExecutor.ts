@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { TaskTokenIssuer } from '../../auth/index.ts';
 import type { TaskInstanceRow } from '../../store/index.ts';
-import type { RunTaskOptions } from '../../runtime/taskRunner.ts';
-import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../../runtime/workerProtocol.ts';
+import type { RunTaskOptions } from '../../runtime/index.ts';
+import { isProcessGroupMessage, isReporting, isTryDone, type WorkerAssignment, type WorkerTryDone, type WorkerWarmUp } from '../../runtime/index.ts';
 import { taskEnvironment } from '../taskEnv.ts';
 import type { Executor, ExecutorEvent, TaskWorkload } from '../types.ts';
 

@@ -21,6 +21,12 @@ export const ENTRY_POINTS = {
   // DAG processor, the API and a LocalExecutor scheduler; the operators for DAG files (src/index.ts). See
   // src/kubernetes/ARCHITECTURE.md, "Entry points".
   kubernetes: ['pods.ts', 'operators.ts'],
+  // The DAG-file loader alone for the task, callback and worker processes: they import DAG files, never the
+  // processor (and its store and pod-warning modules).
+  dagprocessing: ['loader.ts'],
+  // createEngine without the role processes (API server, executors, DAG processor) for `dags test`, `tasks test`
+  // and renders; the start-time deployment check the CLI runs before a role loads (src/app/index.ts).
+  app: ['components.ts', 'deploymentChecks.ts'],
 };
 
 /** The top-level folder of src/ a path lies in (a top-level file is its own folder), or null outside src/. */

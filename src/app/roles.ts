@@ -7,7 +7,7 @@ import { createLogger } from '../logging/logger.ts';
 import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
 import { tryPodReaderFor } from '../executors/kubernetes/tryPods.ts';
 import { workerPodLogSources } from '../executors/kubernetes/workerPodLogs.ts';
-import { DagProcessor } from '../dagprocessing/processor.ts';
+import { DagProcessor } from '../dagprocessing/index.ts';
 import { LocalExecutor } from '../executors/local/index.ts';
 import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
 import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';

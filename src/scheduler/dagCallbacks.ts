@@ -11,7 +11,7 @@
  * pending callbacks; a callback whose scheduler died while it ran stays `running` and is not run again
  * (at most once, as a callback may have side effects). Errors and timeouts are logged, never fatal.
  */
-import { callIsolated } from '../dagprocessing/isolatedCall.ts';
+import { callIsolated } from '../dagprocessing/index.ts';
 import type { Logger } from 'pino';
 import { dagCallbackContext, dagCallbackKind } from '../services/index.ts';
 import type { SerializedDagCache } from '../services/index.ts';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../../app/components.ts';
-import type * as Roles from '../../app/roles.ts';
+import type * as Roles from '../../app/index.ts';
 import type { RegisterCommands } from '../context.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { RegisterCommands } from '../context.ts';
  * is ~0.4 s of CPU to load), which every other command, `capstan tasks run` in each worker pod included,
  * must not pay for.
  */
-const roles = (): Promise<typeof Roles> => import('../../app/roles.ts');
+const roles = (): Promise<typeof Roles> => import('../../app/index.ts');
 
 /** The banner's sign-in lines: the generated admin password on the start that made it, its file afterwards. */
 function loginLines(login: Roles.StandaloneHandle['login'], mode: 'enabled' | 'disabled'): string[] {

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
-import { tryPodReaderFor } from '../executors/kubernetes/tryPods.ts';
+import { operatorTryPodReader, tryPodReaderFor } from '../executors/kubernetes/tryPods.ts';
 import { workerPodLogSources } from '../executors/kubernetes/workerPodLogs.ts';
 import { DagProcessor } from '../dagprocessing/index.ts';
 import { LocalExecutor } from '../executors/local/index.ts';
@@ -172,6 +172,7 @@ export function createApiAppFor(engine: Engine, onTriggered?: () => void): Retur
       limits: { maxConfBytes: c.api.maxConfBytes, maxConfDepth: c.api.maxConfDepth, allowedRunIdPattern: c.core.allowedRunIdPattern },
       taskLogs: { handler: taskLogs, live: workerPodLogSources(c, engine.secrets) },
       ...(tryPods ? { tryPods } : {}),
+      operatorTryPods: (target) => operatorTryPodReader(engine.secrets, target),
       admin: { auth: engine.auth, connections: new ConnectionStore(engine.db, { fernet }), variables: new VariableStore(engine.db, { fernet }), config: c, serverSecrets: serverSecrets(c), version: CAPSTAN_VERSION },
     },
     http: httpHygieneOptions(c.api),

@@ -118,3 +118,28 @@ export function tryPodReaderFor(config: CapstanConfig, secrets: SecretsLookup): 
     return reader;
   };
 }
+
+/** The cluster a pod operator's try ran in, from the task's fields: its Kubernetes connection and namespace. */
+export interface OperatorCluster {
+  kubernetesConnId: string;
+  /** The operator's `namespace` (rendered when the try stored its rendered fields); else the connection's. */
+  namespace: string | undefined;
+}
+
+/**
+ * A reader for the cluster a pod operator reached through its own `kubernetesConnId` — often not the
+ * executor's — looking in the namespace the operator used, resolved as the operator resolves it (operator →
+ * connection → in-cluster file → `default`). A new client per call: the connection may have changed since.
+ */
+export async function operatorTryPodReader(secrets: SecretsLookup, target: OperatorCluster): Promise<TryPodReader> {
+  const { createKubeClients, parseKubernetesConnection, resolveKubeConfig, resolveNamespace } = await import('../../kubernetes/index.ts');
+  const connection = parseKubernetesConnection(await secrets.requireConnection(target.kubernetesConnId));
+  const namespace = resolveNamespace({ operatorNamespace: target.namespace, connection });
+  const clients = createKubeClients(resolveKubeConfig(connection), {
+    ...(connection.qps === undefined ? {} : { qps: connection.qps }),
+    ...(connection.burst === undefined ? {} : { burst: connection.burst }),
+    ...(connection.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: connection.requestTimeoutMs }),
+    defaultNamespace: namespace,
+  });
+  return new TryPodReader(clients, { all: false, namespaces: [namespace] });
+}

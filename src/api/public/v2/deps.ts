@@ -4,7 +4,7 @@ import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';
 import type { MetadataDb } from '../../../store/index.ts';
-import type { TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
+import type { OperatorCluster, TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';
 
 export interface V2Limits {
@@ -28,6 +28,8 @@ export interface V2Deps {
   taskLogs?: { handler: TaskLogHandler; live?: readonly LiveTaskLogSource[] };
   /** The cluster tries' pods are read from, connected on first use. Absent: the pod routes answer 404. */
   tryPods?: () => Promise<TryPodReader>;
+  /** The cluster of a pod operator's own `kubernetesConnId` (another cluster than the executor's, often). */
+  operatorTryPods?: (target: OperatorCluster) => Promise<TryPodReader>;
   /** Auth service, secret stores and options of the admin routes (routes/admin). Absent: they answer 404. */
   admin?: AdminDeps;
   /** Set by the v2 app: fired after each successful change through the API, so live streams answer at once. */

@@ -9,9 +9,9 @@ import { z } from '@hono/zod-openapi';
 import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../../core/index.ts';
-import type { TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
+import type { OperatorCluster, TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';
-import { findTaskInstance } from '../../../../store/index.ts';
+import { findTaskInstance, getSerializedDag, loadRenderedFields, type TaskInstanceRow } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
 import { intQuery } from '../input.ts';
@@ -47,33 +47,77 @@ async function kube<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-async function readerOf(d: V2Deps): Promise<TryPodReader> {
-  if (d.tryPods === undefined) throw new NotFound('this API server reads no Kubernetes cluster', 'set core.executor to KubernetesExecutor, or kubernetesExecutor.kubernetesConnId, to read the pods of tries');
+async function executorReaderOf(d: V2Deps): Promise<TryPodReader | undefined> {
+  if (d.tryPods === undefined) return undefined;
   return kube('connecting to the cluster', d.tryPods).catch((err: unknown) => {
     if (err instanceof CapstanError) throw err;
     throw new CapstanError('upstream_unavailable', 'the Kubernetes cluster of this API server cannot be reached', { hint: err instanceof Error ? err.message : String(err) });
   });
 }
 
-async function tryKey(d: V2Deps, p: TryParams, mapIndex: number): Promise<TaskLogKey> {
+async function tryKey(d: V2Deps, p: TryParams, mapIndex: number): Promise<{ key: TaskLogKey; ti: TaskInstanceRow }> {
   const ti = await findTaskInstance(d.db, p.dagId, p.dagRunId, p.taskId, mapIndex);
   if (p.tryNumber > Math.max(ti.try_number, 1)) throw new NotFound(`task '${p.taskId}' has had ${ti.try_number} tries, not ${p.tryNumber}`);
-  return { dagId: p.dagId, runId: p.dagRunId, taskId: p.taskId, mapIndex, tryNumber: p.tryNumber };
+  return { key: { dagId: p.dagId, runId: p.dagRunId, taskId: p.taskId, mapIndex, tryNumber: p.tryNumber }, ti };
 }
 
-async function podsOfTry(d: V2Deps, p: TryParams, mapIndex: number): Promise<{ reader: TryPodReader; pods: V1Pod[] }> {
-  const key = await tryKey(d, p, mapIndex);
-  const reader = await readerOf(d);
-  const pods = await kube('listing the pods of the try', () => reader.pods(key));
+/**
+ * The cluster a pod operator's try used when the task names its own `kubernetesConnId` (the try's
+ * rendered fields first, as the operator ran them; else the DAG's); undefined for other tasks.
+ */
+async function operatorClusterOf(d: V2Deps, ti: TaskInstanceRow, tryNumber: number): Promise<OperatorCluster | undefined> {
+  const rendered = (await loadRenderedFields(d.db, ti.id, tryNumber))?.rendered;
+  const task = (await getSerializedDag(d.db, ti.dag_id).catch(() => undefined))?.tasks.find((t) => t.taskId === ti.task_id);
+  // Operators keep their options flat (Spark, resources) or grouped (the pod operator's `pod`/`run`, the Job's `job`/`run`).
+  const groups = [rendered, task?.fields, ...['pod', 'job', 'run'].map((g) => task?.fields[g])];
+  const field = (name: string): string | undefined => {
+    for (const g of groups) {
+      const v = g !== null && typeof g === 'object' && !Array.isArray(g) ? g[name] : undefined;
+      if (typeof v === 'string' && v !== '') return v;
+    }
+    return undefined;
+  };
+  const kubernetesConnId = field('kubernetesConnId');
+  return kubernetesConnId === undefined ? undefined : { kubernetesConnId, namespace: field('namespace') };
+}
+
+async function operatorReaderOf(d: V2Deps, target: OperatorCluster): Promise<TryPodReader | undefined> {
+  if (d.operatorTryPods === undefined) return undefined;
+  const conn = target.kubernetesConnId;
+  return d.operatorTryPods(target).catch((err: unknown) => {
+    // The connection is the deployment's, not the caller's: its problems are named, never its contents.
+    if (err instanceof CapstanError && err.code === 'not_found') throw new NotFound(`the task's Kubernetes connection '${conn}' is not defined`, 'its pods were made in the cluster it named; add the connection again to read them');
+    const why = err instanceof CapstanError ? err.message : 'it could not be read';
+    throw new CapstanError('conflict', `the task's Kubernetes connection '${conn}' cannot be used: ${why}`, { hint: `fix the connection (capstan connections get ${conn})` });
+  });
+}
+
+type TryPod = { reader: TryPodReader; pod: V1Pod };
+
+/**
+ * The try's pods: its worker pod in the executor's cluster, and its operator pods in the cluster of the
+ * task's own Kubernetes connection when it names one (the executor's otherwise), oldest first.
+ */
+async function podsOfTry(d: V2Deps, p: TryParams, mapIndex: number): Promise<TryPod[]> {
+  const { key, ti } = await tryKey(d, p, mapIndex);
+  const target = await operatorClusterOf(d, ti, p.tryNumber);
+  const readers = [await executorReaderOf(d), target === undefined ? undefined : await operatorReaderOf(d, target)].filter((r) => r !== undefined);
+  if (readers.length === 0) throw new NotFound('this API server reads no Kubernetes cluster', 'set core.executor to KubernetesExecutor, or kubernetesExecutor.kubernetesConnId, to read the pods of tries');
+  const found = new Map<string, TryPod>();
+  for (const reader of readers) {
+    // Both readers may reach one cluster: a pod is listed once (by uid).
+    for (const pod of await kube('listing the pods of the try', () => reader.pods(key))) found.set(pod.metadata?.uid ?? `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, { reader, pod });
+  }
+  const pods = [...found.values()].sort((a, b) => new Date(a.pod.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.pod.metadata?.creationTimestamp ?? 0).getTime());
   if (pods.length === 0) throw new NotFound(`try ${p.tryNumber} of task '${p.taskId}' in run '${p.dagRunId}' has no pod in the cluster`, 'it ran in no pod (another executor, not a pod operator), its pods are not started yet, or they were deleted when the task finished');
-  return { reader, pods };
+  return pods;
 }
 
-async function podOfTry(d: V2Deps, p: TryParams & { podName: string }, mapIndex: number): Promise<{ reader: TryPodReader; pod: V1Pod }> {
-  const { reader, pods } = await podsOfTry(d, p, mapIndex);
-  const pod = pods.find((x) => x.metadata?.name === p.podName);
-  if (pod === undefined) throw new NotFound(`pod '${p.podName}' is not a pod of try ${p.tryNumber} of task '${p.taskId}'`, `its pods: ${pods.map((x) => x.metadata?.name).join(', ')}`);
-  return { reader, pod };
+async function podOfTry(d: V2Deps, p: TryParams & { podName: string }, mapIndex: number): Promise<TryPod> {
+  const pods = await podsOfTry(d, p, mapIndex);
+  const found = pods.find((x) => x.pod.metadata?.name === p.podName);
+  if (found === undefined) throw new NotFound(`pod '${p.podName}' is not a pod of try ${p.tryNumber} of task '${p.taskId}'`, `its pods: ${pods.map((x) => x.pod.metadata?.name).join(', ')}`);
+  return found;
 }
 
 function containerOf(pod: V1Pod, asked: string | undefined): string {
@@ -97,7 +141,7 @@ export const listTryPods = defineRoute({
   query: { mapIndex: MapIndexQuery },
   response: { schema: pageOf('pods', PodSummarySchema) },
   handler: async (_c, { params, query }, d) => {
-    const { pods } = await podsOfTry(d, params, query.mapIndex);
+    const pods = (await podsOfTry(d, params, query.mapIndex)).map((x) => x.pod);
     return { pods: pods.map(podSummaryView), totalEntries: pods.length };
   },
 });

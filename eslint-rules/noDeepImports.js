@@ -27,6 +27,8 @@ export const ENTRY_POINTS = {
   // createEngine without the role processes (API server, executors, DAG processor) for `dags test`, `tasks test`
   // and renders; the start-time deployment check the CLI runs before a role loads (src/app/index.ts).
   app: ['components.ts', 'deploymentChecks.ts'],
+  // The v2 client and the JSON views of store rows for the CLI, without the server, Hono or zod.
+  api: ['client.ts'],
 };
 
 /** The top-level folder of src/ a path lies in (a top-level file is its own folder), or null outside src/. */

@@ -14,9 +14,7 @@ import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts
 import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pods.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/index.ts';
 import type { Executor } from '../executors/types.ts';
-import { createApiApp, createSchedulerHealthApp, listen, type RunningServer } from '../api/server.ts';
-import { httpHygieneOptions } from '../api/http/index.ts';
-import { healthReport } from '../api/health.ts';
+import { createApiApp, createSchedulerHealthApp, listen, type RunningServer, httpHygieneOptions, healthReport } from '../api/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { ConnectionStore, migrateToLatest, VariableStore } from '../store/index.ts';
 import { Triggerer, triggererHealthReport } from '../triggerer/index.ts';

@@ -3,8 +3,7 @@
  * API server: local rows go through src/api/views.ts, `/api/v2` bodies are mapped here to the same shapes, so
  * `--output json` does not depend on where the command ran (checked by test/cli/remote.test.ts).
  */
-import type { components } from '../api/public/v2/client/index.ts';
-import type { dagJson, runJson, tiJson } from '../api/views.ts';
+import type { components, dagJson, runJson, tiJson } from '../api/client.ts';
 
 type Schemas = components['schemas'];
 /** A DAG as `dags list` prints it. */

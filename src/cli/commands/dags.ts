@@ -21,7 +21,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
     .description('DAGs known to the metadata DB')
     .action(async () => {
       if (ctx.remote) return (await remoteDags()).listDagsRemote(ctx.remote, ctx.output, DAG_COLUMNS);
-      const [{ listDags }, { dagJson }] = await Promise.all([import('../../store/dags.ts'), import('../../api/views.ts')]);
+      const [{ listDags }, { dagJson }] = await Promise.all([import('../../store/dags.ts'), import('../../api/client.ts')]);
       printRows((await listDags(await ctx.db())).map(dagJson), DAG_COLUMNS, ctx.output);
     });
 
@@ -84,7 +84,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       if (ctx.remote) {
         return (await remoteDags()).triggerDagRemote(ctx.remote, ctx.output, dagId, { ...(conf === undefined ? {} : { conf }), ...(opts.runId ? { runId: opts.runId } : {}), ...(logicalDate === undefined ? {} : { logicalDate }) });
       }
-      const [{ triggerDagRun }, { AuditLog }, { runJson }] = await Promise.all([import('../../services/index.ts'), import('../../store/auditLog.ts'), import('../../api/views.ts')]);
+      const [{ triggerDagRun }, { AuditLog }, { runJson }] = await Promise.all([import('../../services/index.ts'), import('../../store/auditLog.ts'), import('../../api/client.ts')]);
       const m = await ctx.db();
       const run = await triggerDagRun(
         m,
@@ -118,7 +118,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgument(`--limit '${opts.limit}' is not a whole number ≥ 1`);
       if (ctx.remote) return (await remoteDags()).listRunsRemote(ctx.remote, ctx.output, dagId, { ...(state ? { state } : {}), limit }, RUN_COLUMNS);
-      const [{ getDag }, { listDagRuns }, { runJson }] = await Promise.all([import('../../store/dags.ts'), import('../../store/dagRuns.ts'), import('../../api/views.ts')]);
+      const [{ getDag }, { listDagRuns }, { runJson }] = await Promise.all([import('../../store/dags.ts'), import('../../store/dagRuns.ts'), import('../../api/client.ts')]);
       const m = await ctx.db();
       await getDag(m, dagId);
       printRows((await listDagRuns(m, { dagId, ...(state ? { state } : {}), limit })).map(runJson), RUN_COLUMNS, ctx.output);
@@ -140,7 +140,7 @@ export const registerDagCommands: RegisterCommands = (program, ctx) => {
         import('../../testing/index.ts'),
         import('../../app/components.ts'),
         import('../../store/auditLog.ts'),
-        import('../../api/views.ts'),
+        import('../../api/client.ts'),
       ]);
       const m = await ctx.db();
       const { dag, fileloc } = await importDagForCli(ctx, dagId, opts.file);

@@ -39,7 +39,7 @@ export const registerRoleCommands: RegisterCommands = (program, ctx) => {
       const signal = shutdownSignal();
       const { startStandalone } = await roles();
       const h = await startStandalone(engine, signal);
-      const { WEB_UI_DIST } = await import('../../api/ui/index.ts');
+      const { WEB_UI_DIST } = await import('../../api/index.ts');
       process.stdout.write(
         [
           'Capstan standalone is running.',

@@ -24,7 +24,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       let rows: TaskInstanceJson[];
       if (ctx.remote) rows = await (await remoteTasks()).listTaskInstancesRemote(ctx.remote, ctx.output, dagId, runId);
       else {
-        const [{ getDagRun }, { listTaskInstances }, { tiJson }] = await Promise.all([import('../../store/dagRuns.ts'), import('../../store/taskInstances.ts'), import('../../api/views.ts')]);
+        const [{ getDagRun }, { listTaskInstances }, { tiJson }] = await Promise.all([import('../../store/dagRuns.ts'), import('../../store/taskInstances.ts'), import('../../api/client.ts')]);
         const m = await ctx.db();
         const run = await getDagRun(m, dagId, runId);
         rows = (await listTaskInstances(m, { dagRunId: run.id })).map(tiJson);
@@ -40,12 +40,12 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, runId: string, taskId: string, opts: { mapIndex: string }) => {
       const mapIndex = parseMapIndex(opts.mapIndex);
       if (ctx.remote) return (await remoteTasks()).taskStateRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex });
-      const [{ findTaskInstance, listTries }, { tiJson }] = await Promise.all([import('../../store/taskInstances.ts'), import('../../api/views.ts')]);
+      const [{ findTaskInstance, listTries }, { tiJson }] = await Promise.all([import('../../store/taskInstances.ts'), import('../../api/client.ts')]);
       const m = await ctx.db();
       const ti = await findTaskInstance(m, dagId, runId, taskId, mapIndex);
       if (ctx.output === 'json') {
-        // The API's own view of a try (loaded only here: it brings the API's schemas).
-        const { tryView } = await import('../../api/public/v2/schemas/runs.ts');
+        // The API's own view of a try (loaded only here: it brings the API server and its schemas).
+        const { tryView } = await import('../../api/index.ts');
         printObject({ ...tiJson(ti), tries: (await listTries(m, ti.id)).map(tryView) }, 'json');
         return;
       }

@@ -6,7 +6,7 @@
  */
 import { isTerminal } from '../../core/index.ts';
 import type { JsonObject } from '../../core/index.ts';
-import type { components } from '../../api/public/v2/client/index.ts';
+import type { components } from '../../api/client.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';
 

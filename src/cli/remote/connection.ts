@@ -5,7 +5,7 @@
  * (`--profile`, CAPSTAN_PROFILE, else `default`). API error answers become the same `{ code, message, hint }`
  * errors, and so the same exit codes, as local failures. A token is never part of a message.
  */
-import { apiV2Client, type ApiV2Client, type CallResult } from '../../api/public/v2/client/index.ts';
+import { apiV2Client, type ApiV2Client, type CallResult } from '../../api/client.ts';
 import { CapstanError, type ErrorCode } from '../../core/index.ts';
 import { DEFAULT_PROFILE, profilesPath, readProfiles } from './profiles.ts';
 

@@ -4,7 +4,7 @@
  * local command's masked rows; `--show-secrets` cannot be honoured remotely and says where it can.
  */
 import { InvalidArgument } from '../../core/index.ts';
-import type { components } from '../../api/public/v2/client/index.ts';
+import type { components } from '../../api/client.ts';
 import type { Connection } from '../../core/index.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';

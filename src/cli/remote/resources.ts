@@ -3,7 +3,7 @@
  * same rows and objects as the local commands in src/cli/commands/variables.ts and pools.ts.
  */
 import { CapstanError, InvalidArgument } from '../../core/index.ts';
-import type { components } from '../../api/public/v2/client/index.ts';
+import type { components } from '../../api/client.ts';
 import type { PoolUsage } from '../../store/pools.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';

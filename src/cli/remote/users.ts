@@ -3,7 +3,7 @@
  * with the local commands' rows and objects. Creating a token for another user stays local: the API mints
  * tokens only for the signed-in user (`POST /auth/tokens`), so an Admin cannot hold someone else's secret.
  */
-import type { components } from '../../api/public/v2/client/index.ts';
+import type { components } from '../../api/client.ts';
 import type { RemoteApi } from './connection.ts';
 import { allPages, PAGE } from './dags.ts';
 

@@ -29,6 +29,10 @@ export const ENTRY_POINTS = {
   app: ['components.ts', 'deploymentChecks.ts'],
   // The v2 client and the JSON views of store rows for the CLI, without the server, Hono or zod.
   api: ['client.ts'],
+  // The KubernetesExecutor (loads @kubernetes/client-node: imported lazily, only when core.executor names it, and
+  // by the CLI's pod cleanup); the worker-pod readers and YAML without the executor or the client, for the API,
+  // the roles and the CLI.
+  executors: ['kubernetes/index.ts', 'kubernetes/workerPods.ts'],
 };
 
 /** The top-level folder of src/ a path lies in (a top-level file is its own folder), or null outside src/. */

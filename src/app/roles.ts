@@ -5,15 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
-import { operatorTryPodReader, tryPodReaderFor } from '../executors/kubernetes/tryPods.ts';
-import { workerPodLogSources } from '../executors/kubernetes/workerPodLogs.ts';
+import { operatorTryPodReader, tryPodReaderFor, workerPodLogSources } from '../executors/kubernetes/workerPods.ts';
 import { DagProcessor } from '../dagprocessing/index.ts';
-import { LocalExecutor } from '../executors/local/index.ts';
-import { parseTaskEnvAllowList, taskEnvironment } from '../executors/taskEnv.ts';
-import { LocalKubernetesExecutor } from '../executors/localKubernetesExecutor.ts';
+import { LocalExecutor, parseTaskEnvAllowList, taskEnvironment, LocalKubernetesExecutor } from '../executors/index.ts';
 import { POD_MUTATION_HOOK_ENV } from '../kubernetes/pods.ts';
 import { taskHeartbeatIntervalMs } from '../runtime/index.ts';
-import type { Executor } from '../executors/types.ts';
+import type { Executor } from '../executors/index.ts';
 import { createApiApp, createSchedulerHealthApp, listen, type RunningServer, httpHygieneOptions, healthReport } from '../api/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { ConnectionStore, migrateToLatest, VariableStore } from '../store/index.ts';

@@ -8,7 +8,7 @@
  * fails or retries them once their heartbeat is stale. Runs at start and on every housekeeping round.
  */
 import type { Logger } from 'pino';
-import type { Executor } from '../executors/types.ts';
+import type { Executor } from '../executors/index.ts';
 import {
   activeTisOfExecutor,
   inTransaction,

@@ -10,7 +10,7 @@ import { isTerminal, type TaskInstanceState, Wakeup } from '../core/index.ts';
 import { RunStartGate } from '../services/index.ts';
 import type { SerializedDagCache, EngineEvents, TaskLifecycle } from '../services/index.ts';
 import type { CapstanConfig } from '../config/index.ts';
-import type { Executor, TaskWorkload } from '../executors/types.ts';
+import type { Executor, TaskWorkload } from '../executors/index.ts';
 import type { CapstanMetrics } from '../metrics/index.ts';
 import {
   countTisByState,

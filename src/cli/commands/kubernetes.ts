@@ -44,7 +44,7 @@ export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
       const namespace = opts.namespace ?? config.kubernetesExecutor.namespace;
       if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new InvalidArgument(`--namespace: '${namespace}' is not a namespace name`, 'namespaces are DNS-1123 labels');
       // Loaded here: the Kubernetes client is large and most commands never need it.
-      const [{ executorClusterClients }, { cleanupPods }] = await Promise.all([import('../../executors/kubernetes/workerPodLogs.ts'), import('../../executors/kubernetes/workerPodCleanup.ts')]);
+      const [{ executorClusterClients }, { cleanupPods }] = await Promise.all([import('../../executors/kubernetes/workerPods.ts'), import('../../executors/kubernetes/index.ts')]);
       // The cluster connection (kubernetesExecutor.kubernetesConnId) may be stored in the metadata DB.
       const clients = await executorClusterClients(config, createEngine(config, { db: await ctx.db() }).secrets);
       const victims = await cleanupPods(clients, { namespace, minPendingMs: minutes * 60_000, now: Date.now(), dryRun: opts.dryRun === true });
@@ -58,7 +58,7 @@ export const registerKubernetesCommands: RegisterCommands = (program, ctx) => {
     .action(async (dagId: string, opts: { outputPath?: string; runId?: string }) => {
       const config = ctx.config();
       const engine = createEngine(config, { db: await ctx.db() });
-      const { renderDagWorkerPods } = await import('../../executors/kubernetes/workerPodYaml.ts');
+      const { renderDagWorkerPods } = await import('../../executors/kubernetes/workerPods.ts');
       const files = await renderDagWorkerPods(engine, dagId, { runId: opts.runId ?? makeRunId('manual', Date.now()) });
       if (opts.outputPath === undefined) {
         process.stdout.write(files.map((f) => `# task ${f.taskId}\n${f.yaml}`).join('---\n'));

@@ -68,7 +68,7 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
         import('../../logging/logHandler.ts'),
         import('../../logging/handlerFromConfig.ts'),
         import('../../logging/tryLog.ts'),
-        import('../../executors/kubernetes/workerPodLogs.ts'),
+        import('../../executors/kubernetes/workerPods.ts'),
         import('../../core/index.ts'),
       ]);
       const m = await ctx.db();

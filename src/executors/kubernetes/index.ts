@@ -72,3 +72,4 @@ export function createKubernetesExecutor(d: KubernetesExecutorDeps): KubernetesE
     },
   });
 }
+export * from './workerPodCleanup.ts';

@@ -4,7 +4,7 @@ import type { ChangeSignal } from './sse.ts';
 import type { TaskLogHandler } from '../../../logging/logHandler.ts';
 import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';
 import type { MetadataDb } from '../../../store/index.ts';
-import type { OperatorCluster, TryPodReader } from '../../../executors/kubernetes/tryPods.ts';
+import type { OperatorCluster, TryPodReader } from '../../../executors/kubernetes/workerPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';
 
 export interface V2Limits {

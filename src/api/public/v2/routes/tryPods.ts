@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi';
 import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../../core/index.ts';
-import type { OperatorCluster, TryPodReader } from '../../../../executors/kubernetes/tryPods.ts';
+import type { OperatorCluster, TryPodReader } from '../../../../executors/kubernetes/workerPods.ts';
 import type { TaskLogKey } from '../../../../logging/taskLog.ts';
 import { findTaskInstance, getSerializedDag, loadRenderedFields, type TaskInstanceRow } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';

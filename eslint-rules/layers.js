@@ -7,8 +7,8 @@
  * Checked: static `import`/`export … from` and `import('literal')`, relative or through the `#src/*` alias.
  * Package imports and files outside src/ are not this rule's business.
  */
-import { dirname, relative, resolve, sep } from 'node:path';
-import { cwd } from 'node:process';
+import { relative, sep } from 'node:path';
+import { srcPaths, visitSrcImports } from './srcImports.js';
 
 /** Layer of each top-level folder of src/ (`index` is src/index.ts, the public authoring entry). */
 export const LAYERS = {
@@ -47,32 +47,17 @@ export default {
     },
   },
   create(context) {
-    const file = context.physicalFilename ?? context.filename;
-    const srcRoot = resolve(context.cwd ?? cwd(), 'src');
+    const { file, srcRoot } = srcPaths(context);
     const from = folderOf(srcRoot, file);
     if (from === null) return {};
     const fromLayer = LAYERS[from];
-    const check = (node, specifier) => {
-      if (typeof specifier !== 'string') return;
-      let target;
-      if (specifier.startsWith('.')) target = resolve(dirname(file), specifier);
-      else if (specifier.startsWith('#src/')) target = resolve(srcRoot, specifier.slice('#src/'.length));
-      else return;
+    return visitSrcImports(context, (node, target) => {
       const to = folderOf(srcRoot, target);
       if (to === null || to === from) return;
       if (fromLayer === undefined) return context.report({ node, messageId: 'unknown', data: { folder: from } });
       const toLayer = LAYERS[to];
       if (toLayer === undefined) return context.report({ node, messageId: 'unknown', data: { folder: to } });
       if (toLayer >= fromLayer) context.report({ node, messageId: 'upward', data: { from, to, fromLayer, toLayer } });
-    };
-    const fromSource = (node) => node.source && check(node.source, node.source.value);
-    return {
-      ImportDeclaration: fromSource,
-      ExportNamedDeclaration: fromSource,
-      ExportAllDeclaration: fromSource,
-      ImportExpression(node) {
-        if (node.source.type === 'Literal') check(node.source, node.source.value);
-      },
-    };
+    });
   },
 };

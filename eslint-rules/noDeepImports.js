@@ -8,8 +8,8 @@
  * own. Checked: static `import`/`export … from` and `import('literal')`, relative or through the `#src/*`
  * alias. Package imports and files outside src/ are not this rule's business.
  */
-import { dirname, relative, resolve, sep } from 'node:path';
-import { cwd } from 'node:process';
+import { relative, resolve, sep } from 'node:path';
+import { srcPaths, visitSrcImports } from './srcImports.js';
 
 /**
  * Entry points besides `index.ts`, by folder, as paths inside the folder. Each is a light subset that a light
@@ -56,16 +56,10 @@ export default {
     },
   },
   create(context) {
-    const file = context.physicalFilename ?? context.filename;
-    const srcRoot = resolve(context.cwd ?? cwd(), 'src');
+    const { file, srcRoot } = srcPaths(context);
     const from = folderOf(srcRoot, file);
     if (from === null) return {};
-    const check = (node, specifier) => {
-      if (typeof specifier !== 'string') return;
-      let target;
-      if (specifier.startsWith('.')) target = resolve(dirname(file), specifier);
-      else if (specifier.startsWith('#src/')) target = resolve(srcRoot, specifier.slice('#src/'.length));
-      else return;
+    return visitSrcImports(context, (node, target) => {
       const to = folderOf(srcRoot, target);
       if (to === null || to === from) return;
       const path = relative(resolve(srcRoot, to), target).split(sep).join('/');
@@ -73,15 +67,6 @@ export default {
       const entries = entryPointsOf(to);
       if (entries.includes(path)) return;
       context.report({ node, messageId: 'deep', data: { to, path, entries: entries.map((e) => `${to}/${e}`).join(', ') } });
-    };
-    const fromSource = (node) => node.source && check(node.source, node.source.value);
-    return {
-      ImportDeclaration: fromSource,
-      ExportNamedDeclaration: fromSource,
-      ExportAllDeclaration: fromSource,
-      ImportExpression(node) {
-        if (node.source.type === 'Literal') check(node.source, node.source.value);
-      },
-    };
+    });
   },
 };

@@ -30,7 +30,7 @@ const login = task({ taskId: 'login' }, () => ({ user: 'etl', password: 'hunter2
 export default dag({ dagId: 'ui_xcom', schedule: null }, () => { login(); });
 `;
 
-/** A pod task on a server with no cluster: the Kubernetes tab is offered and says why it has nothing. */
+/** A pod task whose connection does not exist, on a server with no cluster: the Kubernetes tab is offered and says why it has nothing. */
 const UI_POD = `
 import { dag, KubernetesPodOperator } from 'capstan';
 export default dag({ dagId: 'ui_pod', schedule: null }, () => {
@@ -324,12 +324,12 @@ describe('web UI: DAG views, XCom, notes, roles, bulk actions', { skip: chromium
   test('the Kubernetes tab is offered for a pod task only, and shows what the API says about its pods', { timeout: 120_000 }, async () => {
     const [podRun, otherRun] = await Promise.all([runToEnd('ui_pod'), runToEnd('ui_xcom')]);
     const { context, page } = await newPage(browser);
-    // This server reads no cluster: the pod routes answer 404 with the reason, which the tab shows.
+    // No executor cluster, and the task's own connection is not defined: the pod routes answer 404 naming it, which the tab shows.
     const problems = collectPageProblems(page, { allowStatuses: [401, 404] });
     await signIn(page, s.url, undefined, undefined, `/dags/ui_pod/runs/${encodeURIComponent(podRun)}/tasks/in_pod`);
     await page.getByRole('tab', { name: 'Kubernetes' }).click();
     await page.waitForURL(/tab=k8s/);
-    await page.getByText(/this API server reads no Kubernetes cluster/).waitFor();
+    await page.getByText(/Kubernetes connection 'no_such_cluster' is not defined/).waitFor();
     assert.deepEqual(await seriousA11yViolations(page), [], 'kubernetes tab');
     await screenshot(page, 'ti-kubernetes-no-cluster');
     await page.goto(`${s.url}/dags/ui_xcom/runs/${encodeURIComponent(otherRun)}/tasks/login`);

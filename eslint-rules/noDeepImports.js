@@ -33,6 +33,9 @@ export const ENTRY_POINTS = {
   // by the CLI's pod cleanup); the worker-pod readers and YAML without the executor or the client, for the API,
   // the roles and the CLI.
   executors: ['kubernetes/index.ts', 'kubernetes/workerPods.ts'],
+  // Per-try task logs without pino, config or the object-store handler, for the task runtime, the Execution API,
+  // the worker-pod log readers, the triggerer and capstan/testing.
+  logging: ['taskLogs.ts'],
 };
 
 /** The top-level folder of src/ a path lies in (a top-level file is its own folder), or null outside src/. */

@@ -3,8 +3,7 @@
  * them all in one process over the embedded defaults. Each runs until its AbortSignal fires.
  */
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../logging/logger.ts';
-import { taskLogHandlerFor } from '../logging/handlerFromConfig.ts';
+import { createLogger, taskLogHandlerFor } from '../logging/index.ts';
 import { operatorTryPodReader, tryPodReaderFor, workerPodLogSources } from '../executors/kubernetes/workerPods.ts';
 import { DagProcessor } from '../dagprocessing/index.ts';
 import { LocalExecutor, parseTaskEnvAllowList, taskEnvironment, LocalKubernetesExecutor } from '../executors/index.ts';

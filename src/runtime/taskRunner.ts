@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { CapstanError, errorMessage, systemClock } from '../core/index.ts';
 import type { JsonObject, JsonValue, TaskRunContext, TryOutcome, TrySuspension } from '../core/index.ts';
 import { importDagFile } from '../dagprocessing/loader.ts';
-import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
+import { taskLogPath, TaskLogWriter } from '../logging/taskLogs.ts';
 import { SecretMasker } from '../secrets/index.ts';
 import type { BaseOperator } from '../sdk/baseOperator.ts';
 import type { Dag } from '../sdk/dag.ts';

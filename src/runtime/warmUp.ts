@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TaskLogWriter } from '../logging/taskLog.ts';
+import { TaskLogWriter } from '../logging/taskLogs.ts';
 import { SecretMasker } from '../secrets/index.ts';
 import type { Dag } from '../sdk/dag.ts';
 import { ExecutionClient } from './executionClient.ts';

@@ -30,7 +30,7 @@ import {
 } from '../core/index.ts';
 import type { JsonObject, JsonValue, SerializedDag } from '../core/index.ts';
 import { SerializedDagCache, type IndexedDag, dagCallbackContext, dagCallbackKind, EngineEvents, TaskLifecycle, triggerDagRun, validateConf } from '../services/index.ts';
-import { taskLogPath, TaskLogWriter } from '../logging/taskLog.ts';
+import { taskLogPath, TaskLogWriter } from '../logging/taskLogs.ts';
 import { executeSuspendable, runTaskCallbacks } from '../runtime/index.ts';
 import { resolveParams, scheduleRun, RunSnapshot } from '../scheduler/index.ts';
 import type { Dag } from '../sdk/dag.ts';

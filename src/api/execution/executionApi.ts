@@ -44,8 +44,8 @@ import { SecretMasker, secretAccessAllows, type SecretsLookup } from '../../secr
 import type { TaskRunContext } from './executionTypes.ts';
 import type { TaskTokenClaims, TaskTokenIssuer } from '../../auth/index.ts';
 import { errorResponse } from '../errors.ts';
-import { TaskLogGapError, type TaskLogHandler } from '../../logging/logHandler.ts';
-import type { TaskLogKey } from '../../logging/taskLog.ts';
+import { TaskLogGapError, type TaskLogHandler } from '../../logging/taskLogs.ts';
+import type { TaskLogKey } from '../../logging/taskLogs.ts';
 
 /** Largest log chunk one request may ship; shippers send longer logs in several chunks. */
 export const MAX_LOG_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -61,13 +61,10 @@ export const registerTaskCommands: RegisterCommands = (program, ctx) => {
       const mapIndex = parseMapIndex(opts.mapIndex);
       const askedTry = opts.try === undefined ? undefined : Number(opts.try);
       if (ctx.remote) return (await remoteTasks()).taskLogsRemote(ctx.remote, ctx.output, { dagId, runId, taskId, mapIndex }, { ...(askedTry === undefined ? {} : { tryNumber: askedTry }), follow: opts.follow ?? false });
-      const [{ findTaskInstance }, { taskLogPath }, { followTaskLog }, { LocalFileTaskLogHandler }, { taskLogHandlerFor }, { followTryLog, readTryLog }, { usesWorkerPods, workerPodLogSources }, { isTerminal }] = await Promise.all([
+      const [{ findTaskInstance }, { taskLogPath, followTaskLog, LocalFileTaskLogHandler, taskLogHandlerFor, followTryLog, readTryLog }, { usesWorkerPods, workerPodLogSources }, { isTerminal }] = await Promise.all([
         import('../../store/taskInstances.ts'),
-        import('../../logging/taskLog.ts'),
-        import('../../logging/taskLogReader.ts'),
-        import('../../logging/logHandler.ts'),
-        import('../../logging/handlerFromConfig.ts'),
-        import('../../logging/tryLog.ts'),
+        // The whole logging folder: the configured handler may be the object store.
+        import('../../logging/index.ts'),
         import('../../executors/kubernetes/workerPods.ts'),
         import('../../core/index.ts'),
       ]);

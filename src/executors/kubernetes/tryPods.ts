@@ -8,7 +8,7 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { CapstanConfig } from '../../config/index.ts';
 import type { KubeClients } from '../../kubernetes/index.ts';
 import { requestLog, type LogRequestEnd, POD_LABELS, labelValue } from '../../kubernetes/pods.ts';
-import type { TaskLogKey } from '../../logging/taskLog.ts';
+import type { TaskLogKey } from '../../logging/taskLogs.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import { executorClusterClients, usesWorkerPods, workerNamespaces } from './workerPodLogs.ts';
 

@@ -8,8 +8,7 @@ import type { CapstanConfig } from '../../config/index.ts';
 import type { SecretsLookup } from '../../secrets/index.ts';
 import type { KubeClients } from '../../kubernetes/index.ts';
 import { identityLabels, POD_LABELS } from '../../kubernetes/pods.ts';
-import type { LiveTaskLogSource } from '../../logging/tryLog.ts';
-import type { TaskLogKey } from '../../logging/taskLog.ts';
+import type { LiveTaskLogSource, TaskLogKey } from '../../logging/taskLogs.ts';
 
 /** `capstan.dev/kind` of worker pods (the KubernetesExecutor's). */
 export const WORKER_KIND = 'worker';

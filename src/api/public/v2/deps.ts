@@ -1,8 +1,7 @@
 /** What the v2 routes are given: the store, the clock, wake-ups, logs and input limits. */
 import type { EngineEvents } from '../../../services/index.ts';
 import type { ChangeSignal } from './sse.ts';
-import type { TaskLogHandler } from '../../../logging/logHandler.ts';
-import type { LiveTaskLogSource } from '../../../logging/tryLog.ts';
+import type { TaskLogHandler, LiveTaskLogSource } from '../../../logging/taskLogs.ts';
 import type { MetadataDb } from '../../../store/index.ts';
 import type { OperatorCluster, TryPodReader } from '../../../executors/kubernetes/workerPods.ts';
 import type { AdminDeps } from './routes/admin/deps.ts';

@@ -6,8 +6,8 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { isTerminal, NotFound } from '../../../../core/index.ts';
-import type { TaskLogKey } from '../../../../logging/taskLog.ts';
-import { readTryLog, type TryLogChunk } from '../../../../logging/tryLog.ts';
+import type { TaskLogKey } from '../../../../logging/taskLogs.ts';
+import { readTryLog, type TryLogChunk } from '../../../../logging/taskLogs.ts';
 import { findTaskInstance } from '../../../../store/index.ts';
 import type { TaskInstanceRow } from '../../../../store/index.ts';
 import { InvalidField } from '../../../http/index.ts';

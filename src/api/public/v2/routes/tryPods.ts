@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { streamSSE } from 'hono/streaming';
 import { CapstanError, NotFound } from '../../../../core/index.ts';
 import type { OperatorCluster, TryPodReader } from '../../../../executors/kubernetes/workerPods.ts';
-import type { TaskLogKey } from '../../../../logging/taskLog.ts';
+import type { TaskLogKey } from '../../../../logging/taskLogs.ts';
 import { findTaskInstance, getSerializedDag, loadRenderedFields, type TaskInstanceRow } from '../../../../store/index.ts';
 import { onDag } from '../access.ts';
 import type { V2Deps } from '../deps.ts';
